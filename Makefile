@@ -1,0 +1,103 @@
+# flowcached - plain Makefile.  make | make test | make run | make bench | make SANITIZER=address|undefined|thread
+CC       ?= cc
+PY       := /usr/bin/python3
+SANITIZER ?=
+BUILD    := build/$(if $(SANITIZER),$(SANITIZER),plain)
+
+PKGS_CFLAGS := $(shell pkg-config --cflags libndpi libuv hiredis 2>/dev/null)
+PKGS_LIBS   := $(shell pkg-config --libs libndpi libuv hiredis 2>/dev/null) -lpcap -lpthread -lm
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+# Flags the code needs whatever CFLAGS the caller passes.
+FC_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Werror -I. $(PKGS_CFLAGS) -MMD -MP
+ifeq ($(SANITIZER),address)
+  FC_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  FC_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(SANITIZER),undefined)
+  FC_CFLAGS += -fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  FC_LDFLAGS := -fsanitize=undefined
+else ifeq ($(SANITIZER),thread)
+  FC_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+  FC_LDFLAGS := -fsanitize=thread
+endif
+ALL_CFLAGS  = $(CFLAGS) $(FC_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(FC_LDFLAGS)
+
+LIB_SRCS  := $(wildcard resp/*.c capture/*.c dissectors/*.c server/*.c conf/*.c)
+LIB_SRCS  := $(filter-out server/main.c,$(LIB_SRCS))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/replay/%)
+
+.PHONY: all deps run test unit-test fuzz-replay integration-test bench fuzz clean demo flowcached
+
+all: flowcached
+
+flowcached: $(BUILD)/flowcached
+	@ln -sf $(BUILD)/flowcached flowcached
+
+$(BUILD)/flowcached: $(LIB_OBJS) $(BUILD)/server/main.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKGS_LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKGS_LIBS)
+
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIB_OBJS) $(PKGS_LIBS)
+
+# Install what the build and the tests need (Debian 12), or say what is missing.
+deps:
+	@./tools/deps.sh
+
+# Start flowcached on the bundled demo capture at recorded speed, looping, on 127.0.0.1:6380.
+# (A sub-make, so the flags of packages deps just installed are seen.)
+run: deps
+	$(MAKE) --no-print-directory all
+	$(BUILD)/flowcached conf/flowcached.conf --pcap demo/demo.pcap --pcap-speed 1 --pcap-loop yes --port 6380
+
+unit-test: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+fuzz-replay: $(REPLAY_BINS)
+	@set -e; for t in $(REPLAY_BINS); do n=$$(basename $$t); echo "== replay $$n"; \
+	  $$t tests/fuzz/corpus/$${n#fuzz_}; done
+
+integration-test: flowcached
+	FLOWCACHED=$(CURDIR)/$(BUILD)/flowcached $(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+# Every test: unit, fuzz-seed replay, integration; then again under ASan+UBSan (CI does both).
+test: deps
+	$(MAKE) all unit-test fuzz-replay integration-test
+ifeq ($(SANITIZER),)
+ifneq ($(FC_SKIP_ASAN),1)
+	$(MAKE) SANITIZER=address all unit-test fuzz-replay integration-test
+endif
+endif
+
+bench: deps
+	$(MAKE) --no-print-directory all
+	$(PY) tools/bench.py
+
+# libFuzzer targets: make fuzz CC=clang  (binaries in build/fuzz/)
+fuzz:
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKGS_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o build/fuzz/$$n $$f $(LIB_SRCS) $(PKGS_LIBS) || exit 1; echo built build/fuzz/$$n; done
+
+demo:
+	$(PY) tools/gen_demo.py --out demo/demo.pcap --truth demo/demo.truth.json
+
+clean:
+	rm -rf build flowcached
+
+-include $(shell find build -name '*.d' 2>/dev/null)

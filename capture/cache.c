@@ -1,0 +1,333 @@
+/* cache.c - sharded tables of the flow cache and their locked reads (written by capture threads, read by the loop). */
+#include "capture/cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dissectors/l7.h"
+
+static int shard_init(struct cache_shard *s, uint32_t nbuckets)
+{
+    uint32_t n = 16;
+    while (n < nbuckets)
+        n <<= 1;
+    memset(s, 0, sizeof(*s));
+    s->buckets = calloc(n, sizeof(*s->buckets));
+    if (!s->buckets)
+        return -1;
+    s->nbuckets = n;
+    pthread_mutex_init(&s->lock, NULL);
+    return 0;
+}
+
+struct cache *cache_create(const struct cache_config *cfg)
+{
+    struct cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->cfg = *cfg;
+    uint64_t per_shard = cfg->max_flows / CACHE_SHARDS + 1;
+    if (per_shard > (1u << 22))
+        per_shard = 1u << 22;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        if (shard_init(&c->flows[i], (uint32_t)per_shard) ||
+            shard_init(&c->hosts[i], (uint32_t)per_shard / 2) ||
+            shard_init(&c->macs[i], 64)) {
+            cache_destroy(c);
+            return NULL;
+        }
+    }
+    pthread_mutex_init(&c->aggr_lock, NULL);
+    return c;
+}
+
+static void shard_free_all(struct cache_shard *s, int is_flow)
+{
+    if (!s->buckets)
+        return;
+    for (uint32_t b = 0; b < s->nbuckets; b++) {
+        struct centry *e = s->buckets[b];
+        while (e) {
+            struct centry *next = e->hnext;
+            if (is_flow)
+                l7_flow_release((struct flow *)e);
+            free(e);
+            e = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = NULL;
+    pthread_mutex_destroy(&s->lock);
+}
+
+void cache_destroy(struct cache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        shard_free_all(&c->flows[i], 1);
+        shard_free_all(&c->hosts[i], 0);
+        shard_free_all(&c->macs[i], 0);
+    }
+    pthread_mutex_destroy(&c->aggr_lock);
+    free(c);
+}
+
+void cache_clock_advance(struct cache *c, uint64_t t)
+{
+    uint64_t cur = atomic_load_explicit(&c->now_us, memory_order_relaxed);
+    while (t > cur && !atomic_compare_exchange_weak_explicit(&c->now_us, &cur, t,
+                                                             memory_order_relaxed,
+                                                             memory_order_relaxed)) {}
+}
+
+/* ---- intrusive lists ---- */
+
+static void list_remove(struct centry **head, struct centry **tail, struct centry *e)
+{
+    if (e->lprev) e->lprev->lnext = e->lnext; else *head = e->lnext;
+    if (e->lnext) e->lnext->lprev = e->lprev; else *tail = e->lprev;
+    e->lprev = e->lnext = NULL;
+}
+
+static void list_append(struct centry **head, struct centry **tail, struct centry *e)
+{
+    e->lnext = NULL;
+    e->lprev = *tail;
+    if (*tail) (*tail)->lnext = e; else *head = e;
+    *tail = e;
+}
+
+void shard_insert(struct cache_shard *s, struct centry *e)
+{
+    uint32_t b = cache_bucket_of(s, e->hash);
+    e->hnext = s->buckets[b];
+    s->buckets[b] = e;
+    list_append(&s->lru_head, &s->lru_tail, e);
+    s->count++;
+}
+
+void shard_unlink(struct cache_shard *s, struct centry *e, int on_closed_list)
+{
+    struct centry **pp = &s->buckets[cache_bucket_of(s, e->hash)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = e->hnext;
+    if (on_closed_list)
+        list_remove(&s->closed_head, &s->closed_tail, e);
+    else
+        list_remove(&s->lru_head, &s->lru_tail, e);
+    s->count--;
+}
+
+void shard_touch(struct cache_shard *s, struct centry *e)
+{
+    if (s->lru_tail == e)
+        return;
+    list_remove(&s->lru_head, &s->lru_tail, e);
+    list_append(&s->lru_head, &s->lru_tail, e);
+}
+
+void shard_move_to_closed(struct cache_shard *s, struct centry *e)
+{
+    list_remove(&s->lru_head, &s->lru_tail, e);
+    list_append(&s->closed_head, &s->closed_tail, e);
+}
+
+/* ---- hashing and lookup ---- */
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+uint64_t host_key_hash(uint8_t ipver, const uint8_t addr[16])
+{
+    uint64_t a, b;
+    memcpy(&a, addr, 8);
+    memcpy(&b, addr + 8, 8);
+    return mix64(mix64(a ^ ipver) ^ b);
+}
+
+uint64_t mac_key_hash(const uint8_t mac[6])
+{
+    uint64_t v = 0;
+    memcpy(&v, mac, 6);
+    return mix64(v ^ 0x5bd1e995);
+}
+
+struct flow *shard_find_flow(struct cache_shard *s, uint64_t hash, const struct flow_key *k)
+{
+    for (struct centry *e = s->buckets[cache_bucket_of(s, hash)]; e; e = e->hnext)
+        if (e->hash == hash && flow_key_equal(&((struct flow *)e)->key, k))
+            return (struct flow *)e;
+    return NULL;
+}
+
+struct host *shard_find_host(struct cache_shard *s, uint64_t hash, uint8_t ipver, const uint8_t *addr)
+{
+    for (struct centry *e = s->buckets[cache_bucket_of(s, hash)]; e; e = e->hnext) {
+        struct host *h = (struct host *)e;
+        if (e->hash == hash && h->ipver == ipver && memcmp(h->addr, addr, 16) == 0)
+            return h;
+    }
+    return NULL;
+}
+
+struct mac_entry *shard_find_mac(struct cache_shard *s, uint64_t hash, const uint8_t mac[6])
+{
+    for (struct centry *e = s->buckets[cache_bucket_of(s, hash)]; e; e = e->hnext)
+        if (e->hash == hash && memcmp(((struct mac_entry *)e)->mac, mac, 6) == 0)
+            return (struct mac_entry *)e;
+    return NULL;
+}
+
+/* ---- expiry times ---- */
+
+uint64_t flow_expire_at(const struct cache_config *cfg, const struct flow *f)
+{
+    if (f->closed)
+        return f->closed_us + cfg->tcp_close_grace_us;
+    uint64_t idle = f->last_us + cfg->flow_idle_us;
+    uint64_t life = f->first_us + cfg->flow_lifetime_us;
+    return idle < life ? idle : life;
+}
+
+uint64_t host_expire_at(const struct cache_config *cfg, const struct host *h)
+{
+    return h->last_us + cfg->host_idle_us;
+}
+
+uint64_t mac_expire_at(const struct cache_config *cfg, const struct mac_entry *m)
+{
+    return m->last_us + cfg->host_idle_us;
+}
+
+int aggr_alive(const struct cache_config *cfg, const struct aggr *a, uint64_t now)
+{
+    if (a->pkts == 0 && a->flows == 0)
+        return 0;
+    return a->flows_active > 0 || a->last_us + cfg->host_idle_us > now;
+}
+
+/* ---- reads ---- */
+
+int cache_flow_get(struct cache *c, const struct flow_key *k, struct flow *out)
+{
+    uint64_t h = flow_key_hash(k);
+    struct cache_shard *s = cache_shard_for(c->flows, h);
+    pthread_mutex_lock(&s->lock);
+    struct flow *f = shard_find_flow(s, h, k);
+    if (f)
+        *out = *f;
+    pthread_mutex_unlock(&s->lock);
+    return f ? 0 : -1;
+}
+
+int cache_host_get(struct cache *c, uint8_t ipver, const uint8_t *addr, struct host *out)
+{
+    uint64_t h = host_key_hash(ipver, addr);
+    struct cache_shard *s = cache_shard_for(c->hosts, h);
+    pthread_mutex_lock(&s->lock);
+    struct host *e = shard_find_host(s, h, ipver, addr);
+    if (e)
+        *out = *e;
+    pthread_mutex_unlock(&s->lock);
+    return e ? 0 : -1;
+}
+
+int cache_mac_get(struct cache *c, const uint8_t mac[6], struct mac_entry *out)
+{
+    uint64_t h = mac_key_hash(mac);
+    struct cache_shard *s = cache_shard_for(c->macs, h);
+    pthread_mutex_lock(&s->lock);
+    struct mac_entry *e = shard_find_mac(s, h, mac);
+    if (e)
+        *out = *e;
+    pthread_mutex_unlock(&s->lock);
+    return e ? 0 : -1;
+}
+
+int cache_aggr_get(struct cache *c, enum cache_table t, unsigned id, struct aggr *out)
+{
+    if ((t == CT_L7 && id >= L7_MAX) || (t == CT_VLAN && id >= VLAN_MAX) ||
+        (t != CT_L7 && t != CT_VLAN))
+        return -1;
+    pthread_mutex_lock(&c->aggr_lock);
+    *out = t == CT_L7 ? c->l7[id] : c->vlan[id];
+    pthread_mutex_unlock(&c->aggr_lock);
+    return aggr_alive(&c->cfg, out, cache_now(c)) ? 0 : -1;
+}
+
+static struct cache_shard *table_shards(struct cache *c, enum cache_table t)
+{
+    switch (t) {
+    case CT_FLOW: return c->flows;
+    case CT_HOST: return c->hosts;
+    case CT_MAC: return c->macs;
+    default: return NULL;
+    }
+}
+
+uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
+                    uint32_t count, void (*fn)(const struct centry *e, void *arg), void *arg)
+{
+    struct cache_shard *tab = table_shards(c, t);
+    if (!tab || shard >= CACHE_SHARDS)
+        return 0;
+    struct cache_shard *s = &tab[shard];
+    pthread_mutex_lock(&s->lock);
+    uint32_t end = from + count > s->nbuckets ? s->nbuckets : from + count;
+    for (uint32_t b = from; b < end; b++)
+        for (struct centry *e = s->buckets[b]; e; e = e->hnext)
+            fn(e, arg);
+    uint32_t n = s->nbuckets;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+uint64_t cache_count(struct cache *c, enum cache_table t)
+{
+    struct cache_shard *tab = table_shards(c, t);
+    uint64_t n = 0;
+    if (tab) {
+        for (int i = 0; i < CACHE_SHARDS; i++) {
+            pthread_mutex_lock(&tab[i].lock);
+            n += tab[i].count;
+            pthread_mutex_unlock(&tab[i].lock);
+        }
+        return n;
+    }
+    uint64_t now = cache_now(c);
+    pthread_mutex_lock(&c->aggr_lock);
+    if (t == CT_L7) {
+        for (int i = 0; i < L7_MAX; i++)
+            n += (uint64_t)aggr_alive(&c->cfg, &c->l7[i], now);
+    } else if (t == CT_VLAN) {
+        for (int i = 0; i < VLAN_MAX; i++)
+            n += (uint64_t)aggr_alive(&c->cfg, &c->vlan[i], now);
+    }
+    pthread_mutex_unlock(&c->aggr_lock);
+    return n;
+}
+
+int cache_mem_reserve(struct cache *c, size_t n)
+{
+    uint64_t after = atomic_fetch_add_explicit(&c->st.memory, n, memory_order_relaxed) + n;
+    if (c->cfg.maxmemory && after > c->cfg.maxmemory) {
+        atomic_fetch_sub_explicit(&c->st.memory, n, memory_order_relaxed);
+        return -1;
+    }
+    return 0;
+}
+
+void cache_mem_release(struct cache *c, size_t n)
+{
+    atomic_fetch_sub_explicit(&c->st.memory, n, memory_order_relaxed);
+}

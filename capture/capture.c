@@ -1,0 +1,392 @@
+/* capture.c - packet sources and their threads: pcap files (speed, loop) and live interfaces (capture threads). */
+#include "capture/capture.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { LIVE_TIMEOUT_MS = 50, TICK_US = 100000, REOPEN_MAX_S = 30 };
+
+struct source {
+    struct capture *cap;
+    struct worker w;
+    int is_live;
+    char **files;                /* file sources: all the files, read in order */
+    int nfiles;
+    char *iface;
+    pcap_t *live;                /* live handle (file handles are opened by the thread) */
+    pthread_t thread;
+    int started;
+    _Atomic uint64_t drops, read_errors;
+};
+
+struct capture {
+    struct capture_opts o;
+    struct cache *cache;
+    struct source *src;
+    int nsrc;
+    _Atomic int stop;
+    _Atomic int active;
+    void (*on_done)(void *arg);
+    void *done_arg;
+};
+
+static uint64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int set_filter(pcap_t *p, const char *bpf, char *err, size_t errlen)
+{
+    struct bpf_program prog;
+    if (!bpf || !*bpf)
+        return 0;
+    if (pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, errlen, "bad bpf filter '%s': %s", bpf, pcap_geterr(p));
+        return -1;
+    }
+    int rc = pcap_setfilter(p, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot set bpf filter: %s", pcap_geterr(p));
+        return -1;
+    }
+    return 0;
+}
+
+static pcap_t *open_live(const char *iface, const struct capture_opts *o, char *err, size_t errlen)
+{
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(iface, ebuf);
+    if (!p) {
+        snprintf(err, errlen, "interface %s: %s", iface, ebuf);
+        return NULL;
+    }
+    pcap_set_snaplen(p, o->snaplen);
+    pcap_set_promisc(p, o->promisc);
+    pcap_set_timeout(p, LIVE_TIMEOUT_MS);
+    pcap_set_immediate_mode(p, 1);
+    pcap_set_buffer_size(p, 64 << 20);
+    int rc = pcap_activate(p);
+    if (rc < 0) {
+        snprintf(err, errlen, "interface %s: %s", iface, pcap_geterr(p));
+        pcap_close(p);
+        return NULL;
+    }
+    if (set_filter(p, o->bpf, err, errlen) != 0) {
+        pcap_close(p);
+        return NULL;
+    }
+    return p;
+}
+
+static pcap_t *open_file(const char *path, const char *bpf, char *err, size_t errlen)
+{
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    if (!p) {
+        snprintf(err, errlen, "pcap %s: %s", path, ebuf);
+        return NULL;
+    }
+    if (set_filter(p, bpf, err, errlen) != 0) {
+        pcap_close(p);
+        return NULL;
+    }
+    return p;
+}
+
+struct capture *capture_create(const struct capture_opts *o, struct cache *c, char *err, size_t errlen)
+{
+    struct capture *cap = calloc(1, sizeof(*cap));
+    if (!cap) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    cap->o = *o;
+    cap->cache = c;
+    cap->src = calloc((size_t)o->nifaces + 1, sizeof(*cap->src));
+    if (!cap->src) {
+        free(cap);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < o->nfiles; i++) {      /* fail early on unreadable files */
+        pcap_t *p = open_file(o->files[i], o->bpf, err, errlen);
+        if (!p) {
+            capture_destroy(cap);
+            return NULL;
+        }
+        pcap_close(p);
+    }
+    if (o->nfiles > 0) {
+        struct source *s = &cap->src[cap->nsrc];
+        s->files = o->files;
+        s->nfiles = o->nfiles;
+        if (worker_init(&s->w, cap->nsrc, c) != 0)
+            goto oom;
+        s->cap = cap;
+        cap->nsrc++;
+    }
+    for (int i = 0; i < o->nifaces; i++) {
+        struct source *s = &cap->src[cap->nsrc];
+        s->is_live = 1;
+        s->iface = o->ifaces[i];
+        s->live = open_live(o->ifaces[i], o, err, errlen);
+        if (!s->live) {
+            capture_destroy(cap);
+            return NULL;
+        }
+        if (worker_init(&s->w, cap->nsrc, c) != 0)
+            goto oom;
+        s->cap = cap;
+        cap->nsrc++;
+    }
+    return cap;
+oom:
+    snprintf(err, errlen, "out of memory creating capture workers");
+    capture_destroy(cap);
+    return NULL;
+}
+
+/* Sleeps until the wall clock reaches target, ticking the worker meanwhile.
+ * Returns -1 when asked to stop. */
+static int pace_until(struct source *s, uint64_t target)
+{
+    for (;;) {
+        if (atomic_load(&s->cap->stop))
+            return -1;
+        uint64_t now = wall_us();
+        if (now >= target)
+            return 0;
+        uint64_t d = target - now;
+        if (d > TICK_US)
+            d = TICK_US;
+        struct timespec ts = { (time_t)(d / 1000000), (long)(d % 1000000) * 1000 };
+        nanosleep(&ts, NULL);
+        worker_tick(&s->w, wall_us());
+    }
+}
+
+struct replay {
+    uint64_t first_ts, last_ts;  /* original packet times seen */
+    uint64_t offset;             /* added to packet times (loops) */
+    uint64_t wall_start;         /* speed > 0: wall time of first_ts */
+    int have_first;
+};
+
+static uint64_t replay_time(struct source *s, struct replay *rp, uint64_t ts)
+{
+    double speed = s->cap->o.speed;
+    if (!rp->have_first) {
+        rp->first_ts = ts;
+        rp->wall_start = wall_us();
+        rp->have_first = 1;
+    }
+    if (ts > rp->last_ts)
+        rp->last_ts = ts;
+    uint64_t t = ts + rp->offset;
+    if (speed <= 0)
+        return t;
+    uint64_t rel = t > rp->first_ts ? t - rp->first_ts : 0;
+    return rp->wall_start + (uint64_t)((double)rel / speed);
+}
+
+/* Reads one file to its end. Returns -1 when stopping. */
+static int read_file(struct source *s, const char *path, struct replay *rp)
+{
+    char err[512];
+    pcap_t *p = open_file(path, s->cap->o.bpf, err, sizeof(err));
+    if (!p) {
+        fprintf(stderr, "flowcached: %s\n", err);
+        atomic_fetch_add(&s->read_errors, 1);
+        return 0;
+    }
+    int dlt = pcap_datalink(p);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int rc;
+    while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+        uint64_t ts = replay_time(s, rp, (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec);
+        if (s->cap->o.speed > 0 && pace_until(s, ts) != 0) {
+            pcap_close(p);
+            return -1;
+        }
+        worker_packet(&s->w, ts, dlt, data, h->caplen, h->len);
+        if (atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
+            pcap_close(p);
+            return -1;
+        }
+    }
+    if (rc == PCAP_ERROR) {
+        fprintf(stderr, "flowcached: pcap %s: %s (the packets before it were counted)\n",
+                path, pcap_geterr(p));
+        atomic_fetch_add(&s->read_errors, 1);
+    }
+    pcap_close(p);
+    return 0;
+}
+
+static void source_finished(struct source *s)
+{
+    struct capture *cap = s->cap;
+    if (cap->o.end != PCAP_END_KEEP)
+        worker_expire_all(&s->w);
+    worker_publish_stats(&s->w);
+    if (atomic_fetch_sub(&cap->active, 1) == 1 && cap->on_done)
+        cap->on_done(cap->done_arg);
+}
+
+static void *file_thread(void *arg)
+{
+    struct source *s = arg;
+    struct replay rp = { 0 };
+    do {
+        for (int i = 0; i < s->nfiles; i++)
+            if (read_file(s, s->files[i], &rp) != 0)
+                return NULL;
+        rp.offset += (rp.last_ts - rp.first_ts) + 1000000;   /* next loop follows on */
+    } while (s->cap->o.loop && rp.have_first && !atomic_load(&s->cap->stop));
+    source_finished(s);
+    return NULL;
+}
+
+static void live_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *data)
+{
+    struct source *s = (struct source *)arg;
+    uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
+    worker_packet(&s->w, ts, pcap_datalink(s->live), data, h->caplen, h->len);
+}
+
+/* Reopens a live interface that failed, with backoff. Returns -1 when stopping. */
+static int live_reopen(struct source *s)
+{
+    char err[512];
+    unsigned delay = 1;
+    pcap_close(s->live);
+    s->live = NULL;
+    while (!atomic_load(&s->cap->stop)) {
+        for (unsigned i = 0; i < delay * 10 && !atomic_load(&s->cap->stop); i++) {
+            struct timespec ts = { 0, 100 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+        s->live = open_live(s->iface, &s->cap->o, err, sizeof(err));
+        if (s->live)
+            return 0;
+        fprintf(stderr, "flowcached: %s (retrying in %us)\n", err, delay);
+        if (delay < REOPEN_MAX_S)
+            delay *= 2;
+    }
+    return -1;
+}
+
+static void *live_thread(void *arg)
+{
+    struct source *s = arg;
+    uint64_t next_tick = 0;
+    while (!atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
+        int rc = pcap_dispatch(s->live, 256, live_cb, (u_char *)s);
+        if (rc == PCAP_ERROR) {
+            fprintf(stderr, "flowcached: interface %s: %s; reopening\n", s->iface, pcap_geterr(s->live));
+            if (live_reopen(s) != 0)
+                break;
+            continue;
+        }
+        uint64_t now = wall_us();
+        if (now >= next_tick) {
+            struct pcap_stat ps;
+            if (pcap_stats(s->live, &ps) == 0)
+                atomic_store(&s->drops, (uint64_t)ps.ps_drop + ps.ps_ifdrop);
+            worker_tick(&s->w, now);
+            next_tick = now + TICK_US;
+        }
+    }
+    return NULL;
+}
+
+int capture_start(struct capture *cap, void (*on_done)(void *arg), void *arg)
+{
+    cap->on_done = on_done;
+    cap->done_arg = arg;
+    int files = 0;
+    for (int i = 0; i < cap->nsrc; i++)
+        files += !cap->src[i].is_live;
+    atomic_store(&cap->active, cap->nsrc);
+    if (files == 0 && cap->nsrc == 0 && on_done)
+        on_done(arg);
+    for (int i = 0; i < cap->nsrc; i++) {
+        struct source *s = &cap->src[i];
+        if (pthread_create(&s->thread, NULL, s->is_live ? live_thread : file_thread, s) != 0)
+            return -1;
+        s->started = 1;
+    }
+    return 0;
+}
+
+void capture_stop(struct capture *cap)
+{
+    if (!cap)
+        return;
+    atomic_store(&cap->stop, 1);
+    for (int i = 0; i < cap->nsrc; i++) {
+        struct source *s = &cap->src[i];
+        if (s->started) {
+            pthread_join(s->thread, NULL);
+            s->started = 0;
+        }
+    }
+}
+
+void capture_destroy(struct capture *cap)
+{
+    if (!cap)
+        return;
+    capture_stop(cap);
+    for (int i = 0; i < cap->nsrc; i++) {
+        if (cap->src[i].live)
+            pcap_close(cap->src[i].live);
+        worker_destroy(&cap->src[i].w);
+    }
+    for (int i = cap->nsrc; i < cap->o.nifaces + 1; i++)
+        if (cap->src[i].live)
+            pcap_close(cap->src[i].live);
+    free(cap->src);
+    free(cap);
+}
+
+int capture_worker_count(const struct capture *cap)
+{
+    return cap->nsrc;
+}
+
+struct worker *capture_worker(struct capture *cap, int i)
+{
+    return &cap->src[i].w;
+}
+
+int capture_sources_active(const struct capture *cap)
+{
+    int n = atomic_load(&((struct capture *)cap)->active);
+    return n < 0 ? 0 : n;
+}
+
+uint64_t capture_drops(const struct capture *cap)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < cap->nsrc; i++)
+        n += atomic_load(&cap->src[i].drops);
+    return n;
+}
+
+uint64_t capture_read_errors(const struct capture *cap)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < cap->nsrc; i++)
+        n += atomic_load(&cap->src[i].read_errors);
+    return n;
+}

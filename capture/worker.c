@@ -1,0 +1,630 @@
+/* worker.c - a capture thread's packet path: decode, flow update, hosts, aggregates, expiry, events (capture thread). */
+#include "capture/worker.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/fields.h"
+#include "dissectors/l7.h"
+#include "resp/resp_writer.h"
+
+enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };
+enum { SWEEP_EVERY_US = 100000, SWEEP_BATCH = 256, FRAG_TTL_US = 30000000 };
+enum { ROLE_NONE = 0, ROLE_CLIENT = 1, ROLE_SERVER = 2 };
+enum { UPD_OK = 0, UPD_NOT_FOUND = 1, UPD_DROPPED = 2 };
+
+/* What one packet did to its flow, gathered under the flow shard lock. */
+struct pkt_result {
+    struct flow_key key;
+    int c2s, is_new, l7_changed;
+    uint16_t l7_old, l7_new;
+    uint64_t prev_bytes, prev_pkts;  /* flow totals before this packet */
+    uint64_t first_us;
+};
+
+int worker_init(struct worker *w, int id, struct cache *c)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->cache = c;
+    if (event_queue_init(&w->events, 65536) != 0)
+        return -1;
+    w->l7 = l7_module_create();
+    if (!w->l7) {
+        event_queue_destroy(&w->events);
+        return -1;
+    }
+    return 0;
+}
+
+void worker_destroy(struct worker *w)
+{
+    l7_module_destroy(w->l7);
+    w->l7 = NULL;
+    event_queue_destroy(&w->events);
+}
+
+static void emit_event(struct worker *w, enum event_channel ch, struct sbuf *b)
+{
+    if (b->oom)
+        return;
+    struct event *ev = event_new(ch, b->buf, b->len);
+    if (ev)
+        event_queue_push(&w->events, ev);
+}
+
+/* ---- aggregates (l7, vlan) ---- */
+
+static struct aggr *aggr_live(struct cache *c, struct aggr *a, uint64_t ts)
+{
+    if (!aggr_alive(&c->cfg, a, cache_now(c))) {
+        memset(a, 0, sizeof(*a));
+        a->first_us = ts;
+    }
+    return a;
+}
+
+static void aggr_move(struct aggr *from, struct aggr *to, uint64_t bytes, uint64_t pkts)
+{
+    from->bytes -= bytes;
+    from->pkts -= pkts;
+    from->flows--;
+    from->flows_active--;
+    to->bytes += bytes;
+    to->pkts += pkts;
+    to->flows++;
+    to->flows_active++;
+}
+
+static void aggr_account(struct worker *w, const struct pkt_result *r, uint32_t len, uint64_t ts)
+{
+    struct cache *c = w->cache;
+    pthread_mutex_lock(&c->aggr_lock);
+    struct aggr *v = aggr_live(c, &c->vlan[r->key.vlan], ts);
+    struct aggr *l = aggr_live(c, &c->l7[r->l7_new], ts);
+    if (r->is_new) {
+        v->flows++;
+        l->flows++;
+        l->flows_active++;
+    } else if (r->l7_changed) {
+        aggr_move(&c->l7[r->l7_old], l, r->prev_bytes, r->prev_pkts);
+    }
+    v->bytes += len;
+    v->pkts++;
+    if (ts > v->last_us) v->last_us = ts;
+    l->bytes += len;
+    l->pkts++;
+    if (ts > l->last_us) l->last_us = ts;
+    pthread_mutex_unlock(&c->aggr_lock);
+}
+
+/* ---- hosts and MACs ---- */
+
+static void host_vlan_add(struct host *h, uint16_t vlan, int sent, uint32_t len)
+{
+    struct host_vlan *v = NULL;
+    for (unsigned i = 0; i < h->nvlans; i++)
+        if (h->vlans[i].id == vlan)
+            v = &h->vlans[i];
+    if (!v) {
+        if (h->nvlans >= HOST_VLANS_MAX)
+            return;
+        v = &h->vlans[h->nvlans++];
+        v->id = vlan;
+    }
+    if (sent) { v->bytes_sent += len; v->pkts_sent++; }
+    else { v->bytes_rcvd += len; v->pkts_rcvd++; }
+}
+
+static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, uint64_t hash,
+                                     uint8_t ipver, const uint8_t *addr, uint64_t ts, int *created)
+{
+    struct cache *c = w->cache;
+    struct host *h = shard_find_host(s, hash, ipver, addr);
+    if (h && h->flows_active == 0 && host_expire_at(&c->cfg, h) <= cache_now(c)) {
+        struct centry link = h->link;       /* expired, not yet swept: a new key */
+        memset(h, 0, sizeof(*h));
+        h->link = link;
+        h->ipver = ipver;
+        memcpy(h->addr, addr, 16);
+        h->first_us = ts;
+        *created = 1;
+        return h;
+    }
+    if (h)
+        return h;
+    if (cache_mem_reserve(c, sizeof(*h)) != 0)
+        return NULL;
+    h = calloc(1, sizeof(*h));
+    if (!h) {
+        cache_mem_release(c, sizeof(*h));
+        return NULL;
+    }
+    h->link.hash = hash;
+    h->ipver = ipver;
+    memcpy(h->addr, addr, 16);
+    h->first_us = ts;
+    shard_insert(s, &h->link);
+    atomic_fetch_add_explicit(&c->st.hosts_created, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->st.hosts_active, 1, memory_order_relaxed);
+    *created = 1;
+    return h;
+}
+
+static void host_new_event(struct worker *w, uint8_t ipver, const uint8_t *addr,
+                           const struct decoded_pkt *p, int is_src)
+{
+    if (!event_wanted(EV_HOST_NEW))
+        return;
+    char a[ADDR_STR_MAX], m[18];
+    struct sbuf b;
+    sbuf_init(&b);
+    json_begin(&b);
+    addr_format(ipver, addr, a);
+    json_field_str(&b, "ip", a);
+    if (p->has_mac) {
+        mac_format(is_src ? p->src_mac : p->dst_mac, m);
+        json_field_str(&b, "mac", m);
+    }
+    json_field_u64(&b, "vlan", p->vlan);
+    json_end(&b);
+    emit_event(w, EV_HOST_NEW, &b);
+    sbuf_free(&b);
+}
+
+/* Counts one packet on the host at addr; role says whether a new flow starts on it. */
+static void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
+                         int role, uint64_t ts)
+{
+    const uint8_t *addr = is_src ? p->src : p->dst;
+    uint64_t hash = host_key_hash(p->ip_version, addr);
+    struct cache_shard *s = cache_shard_for(w->cache->hosts, hash);
+    int created = 0;
+    pthread_mutex_lock(&s->lock);
+    struct host *h = host_find_or_add(w, s, hash, p->ip_version, addr, ts, &created);
+    if (h) {
+        if (is_src) { h->bytes_sent += p->l3_len; h->pkts_sent++; }
+        else { h->bytes_rcvd += p->l3_len; h->pkts_rcvd++; }
+        if (ts > h->last_us) h->last_us = ts;
+        if (role == ROLE_CLIENT) h->flows_client++;
+        if (role == ROLE_SERVER) h->flows_server++;
+        if (role != ROLE_NONE) h->flows_active++;
+        if (p->vlan) host_vlan_add(h, p->vlan, is_src, p->l3_len);
+        if (is_src && p->has_mac && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+            memcpy(h->mac, p->src_mac, 6);
+            h->has_mac = 1;
+        }
+        shard_touch(s, &h->link);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (created)
+        host_new_event(w, p->ip_version, addr, p, is_src);
+}
+
+static void host_flow_ended(struct worker *w, uint8_t ipver, const uint8_t *addr)
+{
+    uint64_t hash = host_key_hash(ipver, addr);
+    struct cache_shard *s = cache_shard_for(w->cache->hosts, hash);
+    pthread_mutex_lock(&s->lock);
+    struct host *h = shard_find_host(s, hash, ipver, addr);
+    if (h && h->flows_active > 0)
+        h->flows_active--;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void mac_account(struct worker *w, const struct decoded_pkt *p, int is_src, uint64_t ts)
+{
+    const uint8_t *mac = is_src ? p->src_mac : p->dst_mac;
+    struct cache *c = w->cache;
+    uint64_t hash = mac_key_hash(mac);
+    struct cache_shard *s = cache_shard_for(c->macs, hash);
+    pthread_mutex_lock(&s->lock);
+    struct mac_entry *m = shard_find_mac(s, hash, mac);
+    if (m && mac_expire_at(&c->cfg, m) <= cache_now(c)) {
+        struct centry link = m->link;
+        memset(m, 0, sizeof(*m));
+        m->link = link;
+        memcpy(m->mac, mac, 6);
+        m->first_us = ts;
+    }
+    if (!m && cache_mem_reserve(c, sizeof(*m)) == 0) {
+        m = calloc(1, sizeof(*m));
+        if (m) {
+            m->link.hash = hash;
+            memcpy(m->mac, mac, 6);
+            m->first_us = ts;
+            shard_insert(s, &m->link);
+        } else {
+            cache_mem_release(c, sizeof(*m));
+        }
+    }
+    if (m) {
+        if (is_src) { m->bytes_sent += p->l3_len; m->pkts_sent++; }
+        else { m->bytes_rcvd += p->l3_len; m->pkts_rcvd++; }
+        if (ts > m->last_us) m->last_us = ts;
+        if (is_src && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+            memcpy(m->ip, p->src, 16);
+            m->ipver = p->ip_version;
+            m->has_ip = 1;
+        }
+        shard_touch(s, &m->link);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- flow end ---- */
+
+static const char *end_reason_name(enum flow_end_reason r)
+{
+    switch (r) {
+    case FLOW_END_IDLE: return "idle";
+    case FLOW_END_LIFETIME: return "lifetime";
+    case FLOW_END_TCP: return "tcp-close";
+    default: return "shutdown";
+    }
+}
+
+static enum flow_end_reason end_reason_of(const struct cache_config *cfg, const struct flow *f)
+{
+    if (f->closed)
+        return FLOW_END_TCP;
+    return f->first_us + cfg->flow_lifetime_us <= f->last_us + cfg->flow_idle_us
+        ? FLOW_END_LIFETIME : FLOW_END_IDLE;
+}
+
+/* Ends a flow already unlinked from its shard: the caller owns it. */
+static void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason)
+{
+    struct cache *c = w->cache;
+    uint16_t old = f->l7;
+    if (l7_flow_finish(w->l7, c, f)) {
+        pthread_mutex_lock(&c->aggr_lock);
+        aggr_move(&c->l7[old], &c->l7[f->l7], f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
+        pthread_mutex_unlock(&c->aggr_lock);
+    }
+    pthread_mutex_lock(&c->aggr_lock);
+    if (c->l7[f->l7].flows_active > 0)
+        c->l7[f->l7].flows_active--;
+    pthread_mutex_unlock(&c->aggr_lock);
+    host_flow_ended(w, f->key.ipver, f->key.cli);
+    host_flow_ended(w, f->key.ipver, f->key.srv);
+    if (event_wanted(EV_FLOW_END)) {
+        char name[FLOW_KEY_NAME_MAX];
+        struct sbuf b;
+        sbuf_init(&b);
+        flow_key_format(&f->key, name);
+        json_begin(&b);
+        json_field_str(&b, "key", name);
+        json_field_str(&b, "reason", end_reason_name(reason));
+        flow_fields_each(f, json_field_cb, &b);
+        json_end(&b);
+        emit_event(w, EV_FLOW_END, &b);
+        sbuf_free(&b);
+    }
+    free(f);
+    cache_mem_release(c, sizeof(*f));
+    atomic_fetch_sub_explicit(&c->st.flows_active, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->st.flows_expired, 1, memory_order_relaxed);
+}
+
+/* ---- flow update ---- */
+
+static struct flow *flow_create(struct worker *w, struct cache_shard *s, uint64_t hash,
+                                const struct flow_key *k, uint64_t ts)
+{
+    struct cache *c = w->cache;
+    if (atomic_load_explicit(&c->st.flows_active, memory_order_relaxed) >= c->cfg.max_flows ||
+        cache_mem_reserve(c, sizeof(struct flow)) != 0)
+        return NULL;
+    struct flow *f = calloc(1, sizeof(*f));
+    if (!f) {
+        cache_mem_release(c, sizeof(*f));
+        return NULL;
+    }
+    f->link.hash = hash;
+    f->key = *k;
+    f->first_us = f->last_us = ts;
+    shard_insert(s, &f->link);
+    atomic_fetch_add_explicit(&c->st.flows_active, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->st.flows_created, 1, memory_order_relaxed);
+    return f;
+}
+
+static void flow_count_packet(struct worker *w, struct cache_shard *s, struct flow *f,
+                              const struct decoded_pkt *p, int c2s, uint64_t ts)
+{
+    int dir = c2s ? 0 : 1;
+    f->bytes[dir] += p->l3_len;
+    f->pkts[dir]++;
+    if (ts > f->last_us)
+        f->last_us = ts;
+    if (p->l4_proto == IPPROTO_TCP && p->has_ports) {
+        f->tcp_flags |= p->tcp_flags;
+        if (p->tcp_flags & TCP_FIN)
+            f->fin_mask |= c2s ? 1 : 2;
+        if (!f->closed && ((p->tcp_flags & TCP_RST) || f->fin_mask == 3)) {
+            f->closed = 1;
+            f->closed_us = ts;
+            shard_move_to_closed(s, &f->link);
+            return;
+        }
+    }
+    if (!f->closed)
+        shard_touch(s, &f->link);
+}
+
+/* Updates (or with create, makes) the flow of key k. Returns UPD_*. An
+ * expired flow found on the way is handed back in *ended. */
+static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int create,
+                       const struct decoded_pkt *p, uint64_t ts, struct pkt_result *r,
+                       struct flow **ended)
+{
+    struct cache *c = w->cache;
+    uint64_t hash = flow_key_hash(k);
+    struct cache_shard *s = cache_shard_for(c->flows, hash);
+    pthread_mutex_lock(&s->lock);
+    struct flow *f = shard_find_flow(s, hash, k);
+    if (f && flow_expire_at(&c->cfg, f) <= cache_now(c)) {
+        shard_unlink(s, &f->link, f->closed);
+        *ended = f;
+        f = NULL;
+    }
+    if (!f && !create) {
+        pthread_mutex_unlock(&s->lock);
+        return UPD_NOT_FOUND;
+    }
+    r->is_new = 0;
+    if (!f) {
+        f = flow_create(w, s, hash, k, ts);
+        if (!f) {
+            pthread_mutex_unlock(&s->lock);
+            return UPD_DROPPED;
+        }
+        r->is_new = 1;
+    }
+    r->key = *k;
+    r->c2s = c2s;
+    r->prev_bytes = f->bytes[0] + f->bytes[1];
+    r->prev_pkts = f->pkts[0] + f->pkts[1];
+    r->first_us = f->first_us;
+    flow_count_packet(w, s, f, p, c2s, ts);
+    r->l7_old = f->l7;
+    r->l7_changed = l7_flow_packet(w->l7, c, f, p, ts);
+    r->l7_new = f->l7;
+    pthread_mutex_unlock(&s->lock);
+    return UPD_OK;
+}
+
+static void flow_new_event(struct worker *w, const struct pkt_result *r)
+{
+    if (!event_wanted(EV_FLOW_NEW))
+        return;
+    char name[FLOW_KEY_NAME_MAX], a[ADDR_STR_MAX], t[32], nb[4];
+    struct sbuf b;
+    sbuf_init(&b);
+    flow_key_format(&r->key, name);
+    json_begin(&b);
+    json_field_str(&b, "key", name);
+    json_field_str(&b, "proto", l4_proto_name(r->key.l4proto, nb));
+    addr_format(r->key.ipver, r->key.cli, a);
+    json_field_str(&b, "cli.ip", a);
+    json_field_u64(&b, "cli.port", r->key.cport);
+    addr_format(r->key.ipver, r->key.srv, a);
+    json_field_str(&b, "srv.ip", a);
+    json_field_u64(&b, "srv.port", r->key.sport);
+    json_field_u64(&b, "vlan", r->key.vlan);
+    json_field(&b, "first.seen", t, time_format(r->first_us, t), 1);
+    json_end(&b);
+    emit_event(w, EV_FLOW_NEW, &b);
+    sbuf_free(&b);
+}
+
+/* ---- fragments ---- */
+
+static struct frag_slot *frag_slot_of(struct worker *w, const struct decoded_pkt *p)
+{
+    uint64_t h = host_key_hash(p->ip_version, p->src) ^ (host_key_hash(p->ip_version, p->dst) >> 1);
+    h ^= (uint64_t)p->frag_id * 0x9e3779b97f4a7c15ULL ^ p->l4_proto;
+    return &w->frags[(h >> 7) & (FRAG_SLOTS - 1)];
+}
+
+/* Gives non-first fragments the ports their first fragment carried. */
+static void frag_resolve(struct worker *w, struct decoded_pkt *p, uint64_t ts)
+{
+    struct frag_slot *fs = frag_slot_of(w, p);
+    if (p->frag_first) {
+        memcpy(fs->src, p->src, 16);
+        memcpy(fs->dst, p->dst, 16);
+        fs->id = p->frag_id;
+        fs->proto = p->l4_proto;
+        fs->sport = p->sport;
+        fs->dport = p->dport;
+        fs->ts_us = ts;
+        fs->used = p->has_ports;
+        return;
+    }
+    if (fs->used && fs->id == p->frag_id && fs->proto == p->l4_proto &&
+        memcmp(fs->src, p->src, 16) == 0 && memcmp(fs->dst, p->dst, 16) == 0 &&
+        ts - fs->ts_us < FRAG_TTL_US) {
+        p->sport = fs->sport;
+        p->dport = fs->dport;
+        p->has_ports = 1;
+        return;
+    }
+    atomic_fetch_add_explicit(&w->st.frag_orphans, 1, memory_order_relaxed);
+}
+
+/* ---- the packet path ---- */
+
+static int tcp_role_decisive(const struct decoded_pkt *p)
+{
+    return p->l4_proto == IPPROTO_TCP && p->has_ports && (p->tcp_flags & TCP_SYN);
+}
+
+static void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
+{
+    *out = *k;
+    memcpy(out->cli, k->srv, 16);
+    memcpy(out->srv, k->cli, 16);
+    out->cport = k->sport;
+    out->sport = k->cport;
+}
+
+void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
+                   uint32_t caplen, uint32_t wirelen)
+{
+    struct decoded_pkt p;
+    struct cache *c = w->cache;
+    atomic_store_explicit(&w->st.packets, atomic_load_explicit(&w->st.packets, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&w->st.bytes, atomic_load_explicit(&w->st.bytes, memory_order_relaxed) + wirelen,
+                          memory_order_relaxed);
+    cache_clock_advance(c, ts);
+    if (decode_packet(dlt, data, caplen, &p, &w->dstats) == DEC_OK) {
+        if (p.is_fragment)
+            frag_resolve(w, &p, ts);
+        struct flow_key k, kr;
+        struct pkt_result r;
+        struct flow *ended[2] = { NULL, NULL };
+        int c2s, rc;
+        flow_key_from_pkt(&p, &k, &c2s);
+        if (tcp_role_decisive(&p)) {
+            rc = flow_update(w, &k, c2s, 1, &p, ts, &r, &ended[0]);
+        } else {
+            rc = flow_update(w, &k, c2s, 0, &p, ts, &r, &ended[0]);
+            if (rc == UPD_NOT_FOUND) {
+                flow_key_reverse(&k, &kr);
+                rc = flow_update(w, &kr, !c2s, 0, &p, ts, &r, &ended[1]);
+            }
+            if (rc == UPD_NOT_FOUND)
+                rc = flow_update(w, &k, c2s, 1, &p, ts, &r, &ended[0]);
+        }
+        for (int i = 0; i < 2; i++)
+            if (ended[i])
+                flow_end(w, ended[i], end_reason_of(&c->cfg, ended[i]));
+        if (rc == UPD_DROPPED) {
+            atomic_fetch_add_explicit(&c->st.flows_dropped, 1, memory_order_relaxed);
+        } else {
+            int cli_is_src = r.c2s;
+            host_account(w, &p, 1, r.is_new ? (cli_is_src ? ROLE_CLIENT : ROLE_SERVER) : ROLE_NONE, ts);
+            host_account(w, &p, 0, r.is_new ? (cli_is_src ? ROLE_SERVER : ROLE_CLIENT) : ROLE_NONE, ts);
+            if (p.has_mac) {
+                mac_account(w, &p, 1, ts);
+                mac_account(w, &p, 0, ts);
+            }
+            aggr_account(w, &r, p.l3_len, ts);
+            if (r.is_new)
+                flow_new_event(w, &r);
+        }
+    }
+    if (ts >= w->next_sweep_us)
+        worker_tick(w, ts);
+}
+
+/* ---- expiry ---- */
+
+/* Unlinks up to SWEEP_BATCH expired flows of one shard into out. */
+static size_t flows_collect_expired(struct cache *c, struct cache_shard *s, uint64_t now,
+                                    int all, struct flow **out)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    while (n < SWEEP_BATCH && s->closed_head &&
+           (all || flow_expire_at(&c->cfg, (struct flow *)s->closed_head) <= now)) {
+        struct flow *f = (struct flow *)s->closed_head;
+        shard_unlink(s, &f->link, 1);
+        out[n++] = f;
+    }
+    while (n < SWEEP_BATCH && s->lru_head &&
+           (all || flow_expire_at(&c->cfg, (struct flow *)s->lru_head) <= now)) {
+        struct flow *f = (struct flow *)s->lru_head;
+        shard_unlink(s, &f->link, 0);
+        out[n++] = f;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+static void flows_sweep(struct worker *w, uint64_t now, int all)
+{
+    struct flow *batch[SWEEP_BATCH];
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        size_t n;
+        do {
+            n = flows_collect_expired(w->cache, &w->cache->flows[i], now, all, batch);
+            for (size_t j = 0; j < n; j++)
+                flow_end(w, batch[j], all ? FLOW_END_SHUTDOWN : end_reason_of(&w->cache->cfg, batch[j]));
+        } while (n == SWEEP_BATCH);
+    }
+}
+
+static void hosts_sweep(struct worker *w, uint64_t now)
+{
+    struct cache *c = w->cache;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        struct cache_shard *s = &c->hosts[i];
+        pthread_mutex_lock(&s->lock);
+        for (uint32_t seen = 0, limit = s->count; s->lru_head && seen < limit; seen++) {
+            struct host *h = (struct host *)s->lru_head;
+            if (host_expire_at(&c->cfg, h) > now)
+                break;
+            if (h->flows_active > 0) {
+                shard_touch(s, &h->link);    /* kept alive by its flows */
+                continue;
+            }
+            shard_unlink(s, &h->link, 0);
+            free(h);
+            cache_mem_release(c, sizeof(*h));
+            atomic_fetch_add_explicit(&c->st.hosts_expired, 1, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&c->st.hosts_active, 1, memory_order_relaxed);
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+static void macs_sweep(struct worker *w, uint64_t now)
+{
+    struct cache *c = w->cache;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        struct cache_shard *s = &c->macs[i];
+        pthread_mutex_lock(&s->lock);
+        while (s->lru_head && mac_expire_at(&c->cfg, (struct mac_entry *)s->lru_head) <= now) {
+            struct centry *e = s->lru_head;
+            shard_unlink(s, e, 0);
+            free(e);
+            cache_mem_release(c, sizeof(struct mac_entry));
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+void worker_tick(struct worker *w, uint64_t now)
+{
+    cache_clock_advance(w->cache, now);
+    now = cache_now(w->cache);
+    flows_sweep(w, now, 0);
+    hosts_sweep(w, now);
+    macs_sweep(w, now);
+    worker_publish_stats(w);
+    w->next_sweep_us = now + SWEEP_EVERY_US;
+}
+
+void worker_expire_all(struct worker *w)
+{
+    flows_sweep(w, cache_now(w->cache), 1);
+    worker_publish_stats(w);
+}
+
+void worker_publish_stats(struct worker *w)
+{
+    const struct decode_stats *d = &w->dstats;
+    uint64_t total = 0;
+    atomic_store_explicit(&w->st.ip_packets, d->ip_packets, memory_order_relaxed);
+    atomic_store_explicit(&w->st.not_ip, d->not_ip, memory_order_relaxed);
+    for (int i = 1; i < DECODE_ANOMALY_KINDS; i++) {
+        atomic_store_explicit(&w->st.anomaly[i], d->anomalies[i], memory_order_relaxed);
+        total += d->anomalies[i];
+    }
+    atomic_store_explicit(&w->st.anomalies, total, memory_order_relaxed);
+}

@@ -1,0 +1,62 @@
+/* worker.h - one capture thread's packet path: decode, flow update, hosts, aggregates, expiry, events. */
+#ifndef FC_WORKER_H
+#define FC_WORKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "capture/cache.h"
+#include "capture/decode.h"
+#include "capture/events.h"
+
+#define FRAG_SLOTS 1024
+
+struct frag_slot {
+    uint8_t src[16], dst[16];
+    uint32_t id;
+    uint8_t proto, used;
+    uint16_t sport, dport;
+    uint64_t ts_us;
+};
+
+/* Figures a worker publishes for INFO (written by the worker, read anywhere). */
+struct worker_stats {
+    _Atomic uint64_t packets, bytes, ip_packets, not_ip, anomalies;
+    _Atomic uint64_t anomaly[DECODE_ANOMALY_KINDS];
+    _Atomic uint64_t frag_orphans;
+};
+
+struct l7_module;
+
+struct worker {
+    int id;
+    struct cache *cache;
+    struct l7_module *l7;
+    struct event_queue events;       /* to the loop thread */
+    struct decode_stats dstats;      /* private; published into st */
+    struct worker_stats st;
+    struct frag_slot frags[FRAG_SLOTS];
+    uint64_t next_sweep_us;
+};
+
+/* Set up a worker for cache c. Returns 0, or -1 (nothing to free) on OOM. */
+int worker_init(struct worker *w, int id, struct cache *c);
+void worker_destroy(struct worker *w);
+
+/* Account one captured frame seen at ts_us (wire length wirelen). Never
+ * fails: problems are counted. Runs the expiry sweep when due. The worker's
+ * thread only. */
+void worker_packet(struct worker *w, uint64_t ts_us, int dlt, const uint8_t *data,
+                   uint32_t caplen, uint32_t wirelen);
+
+/* Advance the clock to now_us (live idle periods) and expire what is due. */
+void worker_tick(struct worker *w, uint64_t now_us);
+
+/* End every flow (reason shutdown), e.g. pcap-end expire. Hosts and
+ * aggregates stay. */
+void worker_expire_all(struct worker *w);
+
+/* Copy private counters into w->st. */
+void worker_publish_stats(struct worker *w);
+
+#endif

@@ -1,0 +1,57 @@
+/* client.h - one RESP connection of the loop thread: reader, reply buffer, pub/sub and MULTI state. */
+#ifndef FC_CLIENT_H
+#define FC_CLIENT_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "resp/resp_reader.h"
+#include "resp/resp_writer.h"
+
+struct server;
+
+struct queued_cmd {
+    int argc;
+    struct resp_arg *argv;           /* copies, owned */
+};
+
+struct client {
+    uv_tcp_t tcp;                    /* must stay first: handle->data is not needed */
+    struct server *srv;
+    struct client *prev, *next;
+    uint64_t id;
+    struct resp_reader rd;
+    struct sbuf out;                 /* replies not yet handed to uv_write */
+    uint64_t out_inflight;           /* bytes in uv_write requests */
+    int proto;                       /* 2 or 3 */
+    int authenticated;
+    int closing;                     /* no more reading; close after the flush */
+    int close_after_flush;
+    int flush_queued;
+    int kill_pending;                /* over the pub/sub output limit */
+    int nsubs, npsubs;               /* channel and pattern subscriptions */
+    int in_multi, multi_dirty;
+    struct queued_cmd *mq;
+    int mq_n, mq_cap;
+    char *name;
+    char *lib_name, *lib_ver;
+    char addr[64], laddr[64];
+    int fd;
+    uint64_t ctime_ms, last_ms;
+    uint64_t soft_over_since_ms;     /* pub/sub output over the soft limit since */
+    char last_cmd[32];
+};
+
+/* Queue reply bytes; they are written when the loop flushes. */
+void client_reply_ready(struct client *c);
+
+/* Close c once what is queued is written (protocol errors, QUIT). */
+void client_close_after_reply(struct client *c);
+
+/* Close c now, dropping queued output. */
+void client_close(struct client *c);
+
+/* Bytes waiting to reach the socket. */
+uint64_t client_output_pending(const struct client *c);
+
+#endif

@@ -1,0 +1,59 @@
+/* config.h - directives (config file lines and --name value arguments), redis.conf style. */
+#ifndef FC_CONFIG_H
+#define FC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_LIST_MAX 64
+
+struct fc_config {
+    int port;
+    char *bind[16];
+    int nbind;
+    char *interfaces[CONFIG_LIST_MAX];
+    int ninterfaces;
+    char *pcaps[CONFIG_LIST_MAX];
+    int npcaps;
+    char *bpf;
+    double pcap_speed;
+    int pcap_loop;
+    int pcap_end;                    /* enum pcap_end_mode */
+    int capture_threads;
+    int snaplen, promisc;
+    uint64_t flow_idle_timeout, flow_lifetime_timeout, host_idle_timeout, tcp_close_grace_ms;
+    uint64_t max_flows, maxmemory;
+    uint64_t user_grace;
+    char *watchlist;
+    char *notify_keyspace_events;
+    char *requirepass;
+    uint64_t maxclients;
+    int protected_mode;
+    char *cloud[CONFIG_LIST_MAX];
+    int ncloud;
+    char *cloud_password, *cloud_user;
+    uint64_t cloud_flush_ms, cloud_queue_max;
+    char *probe_id;
+    uint64_t client_output_pubsub_hard, client_output_pubsub_soft, client_output_pubsub_soft_s;
+    char *logfile;
+    char *config_file;               /* absolute path of the file read, or NULL */
+};
+
+/* Fill c with the defaults of KEYSPACE.md. Returns 0, or -1 on OOM. */
+int config_defaults(struct fc_config *c);
+
+/* Parse argv as redis-server does: an optional first argument naming the
+ * config file, then "--directive value..." overrides. On error returns -1
+ * with one line in err naming the file and line (or the argument). Start-up. */
+int config_load(struct fc_config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Apply one directive (name and its arguments). Returns 0, or -1 with err. */
+int config_set(struct fc_config *c, const char *name, int argc, char **argv, char *err, size_t errlen);
+
+/* Calls fn for every directive with its current value as text (CONFIG GET). */
+void config_each(const struct fc_config *c, void (*fn)(void *arg, const char *name, const char *val),
+                 void *arg);
+
+void config_free(struct fc_config *c);
+
+#endif

@@ -1,0 +1,372 @@
+/* keyspace.c - Redis keys as views of the live cache: lookup by name, KEYS, SCAN, DBSIZE (loop thread). */
+#include "server/keyspace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/fields.h"
+#include "dissectors/l7.h"
+#include "resp/glob.h"
+
+enum { WALK_CHUNK = 256, MIN_TTL_MS = 1000 };
+
+/* Key families, in SCAN order. */
+static const struct { const char *prefix; size_t len; enum cache_table table; } families[] = {
+    { "flow.", 5, CT_FLOW }, { "ip.", 3, CT_HOST }, { "mac.", 4, CT_MAC },
+    { "vlan.", 5, CT_VLAN }, { "proto.", 6, CT_L7 },
+};
+#define NFAMILIES (sizeof(families) / sizeof(families[0]))
+
+void kv_view_init(struct kv_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    sbuf_init(&v->data);
+}
+
+void kv_view_free(struct kv_view *v)
+{
+    sbuf_free(&v->data);
+}
+
+const char *kv_type_name(enum kv_type t)
+{
+    switch (t) {
+    case KV_STRING: return "string";
+    case KV_HASH: return "hash";
+    case KV_SET: return "set";
+    default: return "none";
+    }
+}
+
+int kv_find(const struct kv_view *v, const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < v->nfields; i++)
+        if (v->f[i].nlen == len && memcmp(kv_name(v, i), name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void view_field_cb(void *arg, const char *name, const char *val, size_t vlen, int numeric)
+{
+    struct kv_view *v = arg;
+    (void)numeric;
+    if (v->nfields >= KV_FIELDS_MAX)
+        return;
+    struct kv_field *f = &v->f[v->nfields++];
+    f->noff = (uint32_t)v->data.len;
+    f->nlen = (uint32_t)strlen(name);
+    sbuf_append(&v->data, name, f->nlen + 1);
+    f->voff = (uint32_t)v->data.len;
+    f->vlen = (uint32_t)vlen;
+    sbuf_append(&v->data, val, vlen);
+    sbuf_appendc(&v->data, '\0');
+}
+
+static long long ttl_left(uint64_t expire_at, uint64_t now, int kept_alive)
+{
+    long long ms = expire_at > now ? (long long)((expire_at - now) / 1000) : 0;
+    if (kept_alive && ms < MIN_TTL_MS)
+        ms = MIN_TTL_MS;
+    return ms;
+}
+
+static enum kv_type view_flow(struct cache *c, const char *key, size_t len, struct kv_view *v, uint64_t now)
+{
+    struct flow_key k;
+    struct flow f;
+    if (flow_key_parse(key, len, &k) != 0 || cache_flow_get(c, &k, &f) != 0)
+        return KV_NONE;
+    uint64_t exp = flow_expire_at(&c->cfg, &f);
+    if (exp <= now)
+        return KV_NONE;
+    v->ttl_ms = ttl_left(exp, now, 0);
+    flow_fields_each(&f, view_field_cb, v);
+    return KV_HASH;
+}
+
+static enum kv_type view_host(struct cache *c, const char *key, size_t len, struct kv_view *v, uint64_t now)
+{
+    uint8_t addr[16];
+    struct host h;
+    int ver = addr_parse_canonical(key, len, addr);
+    if (!ver || cache_host_get(c, (uint8_t)ver, addr, &h) != 0)
+        return KV_NONE;
+    uint64_t exp = host_expire_at(&c->cfg, &h);
+    if (exp <= now && h.flows_active == 0)
+        return KV_NONE;
+    v->ttl_ms = ttl_left(exp, now, h.flows_active > 0);
+    host_fields_each(&h, view_field_cb, v);
+    return KV_HASH;
+}
+
+static enum kv_type view_mac(struct cache *c, const char *key, size_t len, struct kv_view *v, uint64_t now)
+{
+    uint8_t mac[6];
+    struct mac_entry m;
+    if (mac_parse_canonical(key, len, mac) != 0 || cache_mac_get(c, mac, &m) != 0)
+        return KV_NONE;
+    uint64_t exp = mac_expire_at(&c->cfg, &m);
+    if (exp <= now)
+        return KV_NONE;
+    v->ttl_ms = ttl_left(exp, now, 0);
+    mac_fields_each(&m, view_field_cb, v);
+    return KV_HASH;
+}
+
+/* Parses a decimal id without leading zeros; -1 when not canonical. */
+static long parse_id(const char *s, size_t len, long max)
+{
+    long v = 0;
+    if (len == 0 || len > 6 || (len > 1 && s[0] == '0'))
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v <= max ? v : -1;
+}
+
+static enum kv_type view_aggr(struct cache *c, enum cache_table t, const char *key, size_t len,
+                              struct kv_view *v, uint64_t now)
+{
+    long id = t == CT_VLAN ? parse_id(key, len, VLAN_MAX - 1) : l7_id_by_name(key, len);
+    struct aggr a;
+    if (id < 0 || cache_aggr_get(c, t, (unsigned)id, &a) != 0)
+        return KV_NONE;
+    v->ttl_ms = ttl_left(a.last_us + c->cfg.host_idle_us, now, a.flows_active > 0);
+    aggr_fields_each(t, &a, view_field_cb, v);
+    return KV_HASH;
+}
+
+enum kv_type keyspace_lookup(struct cache *c, const char *key, size_t len, struct kv_view *v)
+{
+    uint64_t now = cache_now(c);
+    v->nfields = 0;
+    v->ttl_ms = -1;
+    sbuf_reset(&v->data);
+    v->type = KV_NONE;
+    for (size_t i = 0; i < NFAMILIES; i++) {
+        if (len <= families[i].len || memcmp(key, families[i].prefix, families[i].len) != 0)
+            continue;
+        const char *rest = key + families[i].len;
+        size_t rlen = len - families[i].len;
+        switch (families[i].table) {
+        case CT_FLOW: v->type = view_flow(c, key, len, v, now); break;
+        case CT_HOST: v->type = view_host(c, rest, rlen, v, now); break;
+        case CT_MAC: v->type = view_mac(c, rest, rlen, v, now); break;
+        default: v->type = view_aggr(c, families[i].table, rest, rlen, v, now); break;
+        }
+        break;
+    }
+    if (v->data.oom)
+        v->type = KV_NONE;
+    return v->type;
+}
+
+/* ---- enumeration ---- */
+
+/* Binary copies of the keys of one chunk, taken under the shard lock. */
+struct key_copy {
+    enum cache_table t;
+    union { struct flow_key fk; struct { uint8_t ver, addr[16]; } h; uint8_t mac[6]; } u;
+    uint64_t expire_at;
+    int kept_alive;
+};
+
+struct copy_buf {
+    struct key_copy *v;
+    size_t n, cap;
+    enum cache_table t;
+    const struct cache_config *cfg;
+};
+
+static void copy_cb(const struct centry *e, void *arg)
+{
+    struct copy_buf *b = arg;
+    if (b->n == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 512;
+        struct key_copy *nv = realloc(b->v, ncap * sizeof(*nv));
+        if (!nv)
+            return;
+        b->v = nv;
+        b->cap = ncap;
+    }
+    struct key_copy *k = &b->v[b->n++];
+    k->t = b->t;
+    k->kept_alive = 0;
+    if (b->t == CT_FLOW) {
+        const struct flow *f = (const struct flow *)e;
+        k->u.fk = f->key;
+        k->expire_at = flow_expire_at(b->cfg, f);
+    } else if (b->t == CT_HOST) {
+        const struct host *h = (const struct host *)e;
+        k->u.h.ver = h->ipver;
+        memcpy(k->u.h.addr, h->addr, 16);
+        k->expire_at = host_expire_at(b->cfg, h);
+        k->kept_alive = h->flows_active > 0;
+    } else {
+        const struct mac_entry *m = (const struct mac_entry *)e;
+        memcpy(k->u.mac, m->mac, 6);
+        k->expire_at = mac_expire_at(b->cfg, m);
+    }
+}
+
+static size_t key_copy_format(const struct key_copy *k, char *out)
+{
+    char a[ADDR_STR_MAX];
+    switch (k->t) {
+    case CT_FLOW: return flow_key_format(&k->u.fk, out);
+    case CT_HOST:
+        addr_format(k->u.h.ver, k->u.h.addr, a);
+        return (size_t)sprintf(out, "ip.%s", a);
+    default:
+        memcpy(out, "mac.", 4);
+        mac_format(k->u.mac, out + 4);
+        return 21;
+    }
+}
+
+/* Can a key of this family match a pattern whose literal prefix is pre? */
+static int family_possible(size_t fam, const char *pre, size_t plen)
+{
+    size_t n = plen < families[fam].len ? plen : families[fam].len;
+    return memcmp(pre, families[fam].prefix, n) == 0;
+}
+
+struct emit_ctx {
+    const char *pat;
+    size_t plen;
+    enum kv_type type_filter;
+    key_fn fn;
+    void *arg;
+    uint64_t now;
+    uint64_t emitted;
+};
+
+static void emit_name(struct emit_ctx *x, const char *name, size_t len)
+{
+    if (x->type_filter != KV_NONE && x->type_filter != KV_HASH)
+        return;
+    if (x->pat && !glob_match(x->pat, x->plen, name, len, 0))
+        return;
+    x->fn(x->arg, name, len);
+    x->emitted++;
+}
+
+/* Emits the live keys of buckets [from, from+count) of one shard. Returns the shard's bucket count. */
+static uint32_t emit_chunk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
+                           uint32_t count, struct copy_buf *cb, struct emit_ctx *x)
+{
+    char name[FLOW_KEY_NAME_MAX];
+    cb->n = 0;
+    cb->t = t;
+    uint32_t nb = cache_walk(c, t, shard, from, count, copy_cb, cb);
+    for (size_t i = 0; i < cb->n; i++) {
+        if (cb->v[i].expire_at <= x->now && !cb->v[i].kept_alive)
+            continue;
+        emit_name(x, name, key_copy_format(&cb->v[i], name));
+    }
+    return nb;
+}
+
+static void emit_aggr(struct cache *c, enum cache_table t, unsigned id, struct emit_ctx *x)
+{
+    struct aggr a;
+    char name[64];
+    if (cache_aggr_get(c, t, id, &a) != 0)
+        return;
+    int n = t == CT_VLAN ? snprintf(name, sizeof(name), "vlan.%u", id)
+                         : snprintf(name, sizeof(name), "proto.%s", l7_name(id));
+    emit_name(x, name, (size_t)n);
+}
+
+static unsigned aggr_ids(enum cache_table t)
+{
+    return t == CT_VLAN ? VLAN_MAX : (l7_count() < L7_MAX ? l7_count() : L7_MAX);
+}
+
+void keyspace_keys(struct cache *c, const char *pat, size_t plen, key_fn fn, void *arg)
+{
+    char pre[64];
+    size_t prelen = glob_literal_prefix(pat, plen, pre, sizeof(pre));
+    struct emit_ctx x = { pat, plen, KV_NONE, fn, arg, cache_now(c), 0 };
+    struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg };
+    for (size_t fam = 0; fam < NFAMILIES; fam++) {
+        if (!family_possible(fam, pre, prelen))
+            continue;
+        enum cache_table t = families[fam].table;
+        if (t == CT_VLAN || t == CT_L7) {
+            for (unsigned id = 0; id < aggr_ids(t); id++)
+                emit_aggr(c, t, id, &x);
+            continue;
+        }
+        for (unsigned s = 0; s < CACHE_SHARDS; s++)
+            for (uint32_t b = 0, nb = 1; b < nb; b += WALK_CHUNK)
+                nb = emit_chunk(c, t, s, b, WALK_CHUNK, &cb, &x);
+    }
+    free(cb.v);
+}
+
+/* Cursor layout: family (4 bits) | shard (8 bits) | bucket or id (48 bits). */
+#define CUR_FAM(cur) ((unsigned)((cur) >> 56) & 0xf)
+#define CUR_SHARD(cur) ((unsigned)((cur) >> 48) & 0xff)
+#define CUR_POS(cur) ((cur) & 0xffffffffffffULL)
+#define CUR_MAKE(f, s, p) (((uint64_t)(f) << 56) | ((uint64_t)(s) << 48) | (uint64_t)(p))
+
+uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const char *pat,
+                       size_t plen, enum kv_type type_filter, key_fn fn, void *arg)
+{
+    struct emit_ctx x = { pat, plen, type_filter, fn, arg, cache_now(c), 0 };
+    struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg };
+    unsigned fam = CUR_FAM(cursor), shard = CUR_SHARD(cursor);
+    uint64_t pos = CUR_POS(cursor), visited = 0;
+    if (count == 0)
+        count = 10;
+    /* Tables are sized for max-flows, so most buckets are empty: walk until
+     * `count` keys were found or a bounded number of buckets was visited. */
+    uint64_t budget = count * 64 > 65536 ? count * 64 : 65536;
+    while (fam < NFAMILIES && x.emitted < count && visited < budget) {
+        enum cache_table t = families[fam].table;
+        uint64_t limit;
+        if (t == CT_VLAN || t == CT_L7) {
+            limit = aggr_ids(t);
+            if (pos < limit)
+                emit_aggr(c, t, (unsigned)pos, &x);
+            pos++;
+            visited++;
+        } else {
+            uint32_t step = WALK_CHUNK;
+            limit = emit_chunk(c, t, shard, (uint32_t)pos, step, &cb, &x);
+            pos += step;
+            visited += step;
+            if (pos >= limit && ++shard < CACHE_SHARDS) {
+                pos = 0;
+                continue;
+            }
+        }
+        if (pos >= limit) {
+            fam++;
+            shard = 0;
+            pos = 0;
+        }
+    }
+    free(cb.v);
+    return fam >= NFAMILIES ? 0 : CUR_MAKE(fam, shard, pos);
+}
+
+static void count_cb(void *arg, const char *key, size_t len)
+{
+    (void)key; (void)len;
+    (*(uint64_t *)arg)++;
+}
+
+uint64_t keyspace_size(struct cache *c, uint64_t *expires)
+{
+    uint64_t n = 0;
+    keyspace_keys(c, "*", 1, count_cb, &n);
+    if (expires)
+        *expires = n;                /* every probe key is volatile */
+    return n;
+}

@@ -1,0 +1,112 @@
+/* main.c - flowcached entry point: configuration, cache, capture threads, then the loop (main thread = loop thread). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/capture.h"
+#include "dissectors/l7.h"
+#include "server/config.h"
+#include "server/server.h"
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: flowcached [config-file] [--directive value ...]\n"
+            "  e.g. flowcached conf/flowcached.conf --port 7000 --pcap x.pcap --pcap-end exit\n"
+            "  directives: see conf/flowcached.conf\n");
+}
+
+static int build_capture(struct server *s, char *err, size_t errlen)
+{
+    struct fc_config *cfg = s->cfg;
+    struct capture_opts o = {
+        .files = cfg->pcaps, .nfiles = cfg->npcaps, .ifaces = cfg->interfaces,
+        .nifaces = cfg->ninterfaces, .bpf = cfg->bpf, .speed = cfg->pcap_speed,
+        .loop = cfg->pcap_loop, .end = (enum pcap_end_mode)cfg->pcap_end,
+        .snaplen = cfg->snaplen, .promisc = cfg->promisc,
+    };
+    s->cap = capture_create(&o, s->cache, err, errlen);
+    if (!s->cap)
+        return -1;
+    for (int i = 0; i < capture_worker_count(s->cap); i++) {
+        struct worker *w = capture_worker(s->cap, i);
+        w->events.notify = server_events_notify;
+        w->events.notify_arg = s;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct fc_config cfg;
+    char err[1024];
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        usage();
+        return 0;
+    }
+    if (argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+        printf("flowcached %s (RESP server compatible with Redis %s)\n", FLOWCACHED_VERSION, SERVER_VERSION);
+        return 0;
+    }
+    if (config_defaults(&cfg) != 0 || config_load(&cfg, argc, argv, err, sizeof(err)) != 0) {
+        fprintf(stderr, "flowcached: config error: %s\n", err);
+        usage();
+        config_free(&cfg);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (l7_names_init() != 0) {
+        fprintf(stderr, "flowcached: nDPI initialisation failed\n");
+        config_free(&cfg);
+        return 1;
+    }
+    struct cache_config cc = {
+        .flow_idle_us = cfg.flow_idle_timeout * 1000000ULL,
+        .flow_lifetime_us = cfg.flow_lifetime_timeout * 1000000ULL,
+        .host_idle_us = cfg.host_idle_timeout * 1000000ULL,
+        .tcp_close_grace_us = cfg.tcp_close_grace_ms * 1000ULL,
+        .max_flows = cfg.max_flows, .maxmemory = cfg.maxmemory,
+    };
+    struct server s;
+    memset(&s, 0, sizeof(s));
+    s.loop = uv_default_loop();
+    s.cfg = &cfg;
+    s.cache = cache_create(&cc);
+    if (!s.cache) {
+        fprintf(stderr, "flowcached: out of memory creating the flow cache\n");
+        goto fail;
+    }
+    if (build_capture(&s, err, sizeof(err)) != 0) {
+        fprintf(stderr, "flowcached: %s\n", err);
+        goto fail;
+    }
+    if (server_start(&s) != 0) {
+        server_shutdown(&s, 1);
+        uv_run(s.loop, UV_RUN_DEFAULT);
+        goto fail;
+    }
+    fprintf(stderr, "flowcached %s ready: RESP on %s:%d, %d pcap file(s), %d interface(s)\n",
+            FLOWCACHED_VERSION, cfg.nbind ? cfg.bind[0] : "-", cfg.port, cfg.npcaps, cfg.ninterfaces);
+    if (capture_start(s.cap, server_capture_done, &s) != 0) {
+        fprintf(stderr, "flowcached: cannot start capture threads\n");
+        server_shutdown(&s, 1);
+    }
+    uv_run(s.loop, UV_RUN_DEFAULT);
+    capture_destroy(s.cap);
+    uv_loop_close(s.loop);
+    free(s.flush_list);
+    free(s.channels.v);
+    free(s.patterns.v);
+    cache_destroy(s.cache);
+    config_free(&cfg);
+    l7_names_free();
+    return s.exit_code;
+fail:
+    capture_destroy(s.cap);
+    uv_loop_close(s.loop);
+    cache_destroy(s.cache);
+    config_free(&cfg);
+    l7_names_free();
+    return 1;
+}

@@ -1,0 +1,30 @@
+/* pubsub.h - channels and patterns: SUBSCRIBE family, delivery, output limits (loop thread). */
+#ifndef FC_PUBSUB_H
+#define FC_PUBSUB_H
+
+#include <stddef.h>
+
+#include "resp/resp_reader.h"
+
+struct server;
+struct client;
+
+/* Deliver payload on channel to every subscriber and matching pattern.
+ * Returns the number of clients that received it. */
+int pubsub_publish(struct server *s, const char *channel, const char *payload, size_t len);
+
+/* Forget every subscription of c (it is closing). */
+void pubsub_client_gone(struct server *s, struct client *c);
+
+/* Disconnect subscribers over the output limits (counted). */
+void pubsub_enforce_limits(struct server *s);
+
+/* The commands. */
+void pubsub_cmd_subscribe(struct client *c, int argc, struct resp_arg *argv);
+void pubsub_cmd_unsubscribe(struct client *c, int argc, struct resp_arg *argv);
+void pubsub_cmd_psubscribe(struct client *c, int argc, struct resp_arg *argv);
+void pubsub_cmd_punsubscribe(struct client *c, int argc, struct resp_arg *argv);
+void pubsub_cmd_publish(struct client *c, int argc, struct resp_arg *argv);
+void pubsub_cmd_pubsub(struct client *c, int argc, struct resp_arg *argv);
+
+#endif

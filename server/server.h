@@ -1,0 +1,76 @@
+/* server.h - the loop thread: RESP server over the live cache, clients, pub/sub, events. */
+#ifndef FC_SERVER_H
+#define FC_SERVER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "capture/cache.h"
+#include "capture/capture.h"
+#include "resp/resp_reader.h"
+#include "resp/resp_writer.h"
+#include "server/config.h"
+
+#define SERVER_VERSION "7.0.15"
+#define FLOWCACHED_VERSION "0.1.0"
+
+struct client;
+
+/* A subscription: one client to one channel or pattern. */
+struct sub {
+    char *name;
+    size_t len;
+    struct client *c;
+};
+
+struct sub_list {
+    struct sub *v;
+    size_t n, cap;
+};
+
+struct server_stats {
+    uint64_t connections_received, connections_rejected, commands, net_in, net_out;
+    uint64_t pubsub_messages, events_published, pubsub_clients_dropped, pubsub_messages_dropped;
+    uint64_t protocol_errors, auth_failures, keyspace_hits, keyspace_misses;
+};
+
+struct server {
+    uv_loop_t *loop;
+    struct fc_config *cfg;
+    struct cache *cache;
+    struct capture *cap;
+    uv_tcp_t listeners[16];
+    int nlisteners;
+    uv_async_t events_async;         /* capture threads: events queued */
+    uv_async_t done_async;           /* capture threads: every file read */
+    uv_signal_t sig_term, sig_int;
+    uv_timer_t cron;
+    struct client *clients;          /* doubly linked */
+    uint64_t nclients, next_client_id;
+    struct client **flush_list;      /* clients with replies to write */
+    size_t nflush, flush_cap;
+    struct sub_list channels, patterns;
+    struct server_stats st;
+    uint64_t start_ms;
+    int shutting_down;
+    int exit_code;
+    char run_id[41];
+};
+
+/* The one server of the process, owned by the loop thread. */
+extern struct server *g_server;
+
+/* Start listening and hook the capture's events into the loop. Returns 0,
+ * or -1 with a message printed. Loop thread. */
+int server_start(struct server *s);
+
+/* Begin an orderly shutdown: stop capture, close clients, stop the loop. */
+void server_shutdown(struct server *s, int exit_code);
+
+/* Wake the loop from a capture thread (event queue callback). Any thread. */
+void server_events_notify(void *arg);
+void server_capture_done(void *arg);
+
+uint64_t server_mstime(void);
+
+#endif

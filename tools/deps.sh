@@ -1,0 +1,31 @@
+#!/bin/sh
+# deps.sh - install the Debian 12 packages that the build, `make run` and `make test` need, when missing.
+# Quiet when everything is present; as non-root, prints the sudo command to run and exits 1.
+set -eu
+
+PKGS="build-essential pkg-config libpcap-dev libuv1-dev libndpi-dev libhiredis-dev redis-server
+redis-tools python3 python3-redis python3-pytest tshark"
+
+missing=""
+for p in $PKGS; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$st" in
+        *" ok installed") ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+missing=${missing# }
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "sudo apt-get install $missing"
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no, without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+echo "deps.sh: installing $missing" >&2
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
