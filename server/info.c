@@ -10,6 +10,7 @@
 
 #include "capture/capture.h"
 #include "server/client.h"
+#include "server/cloud.h"
 #include "server/keyspace.h"
 #include "server/server.h"
 
@@ -190,12 +191,21 @@ static void sec_flows(struct server *s, struct sbuf *b)
                 (unsigned long long)s->cache->cfg.max_flows);
 }
 
+static void sec_cloud(struct server *s, struct sbuf *b)
+{
+    sbuf_appends(b, "# Cloud\r\n");
+    if (s->cloud)
+        cloud_info(s->cloud, b);
+    else
+        sbuf_appends(b, "cloud_enabled:0\r\n");
+}
+
 static const struct { const char *name; section_fn fn; int in_default; } sections[] = {
     { "server", sec_server, 1 }, { "clients", sec_clients, 1 }, { "memory", sec_memory, 1 },
     { "persistence", sec_persistence, 1 }, { "stats", sec_stats, 1 }, { "replication", sec_replication, 1 },
     { "cpu", sec_cpu, 1 }, { "modules", sec_modules, 0 }, { "errorstats", sec_errorstats, 0 },
     { "cluster", sec_cluster, 1 }, { "keyspace", sec_keyspace, 1 }, { "capture", sec_capture, 1 },
-    { "flows", sec_flows, 1 },
+    { "flows", sec_flows, 1 }, { "cloud", sec_cloud, 1 },
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 

@@ -6,6 +6,7 @@
 
 #include "capture/capture.h"
 #include "dissectors/l7.h"
+#include "server/cloud.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -81,6 +82,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "flowcached: %s\n", err);
         goto fail;
     }
+    if (cfg.ncloud > 0 && cloud_create(&s, err, sizeof(err)) != 0) {
+        fprintf(stderr, "flowcached: %s\n", err);
+        goto fail;
+    }
     if (server_start(&s) != 0) {
         server_shutdown(&s, 1);
         uv_run(s.loop, UV_RUN_DEFAULT);
@@ -94,6 +99,7 @@ int main(int argc, char **argv)
     }
     uv_run(s.loop, UV_RUN_DEFAULT);
     capture_destroy(s.cap);
+    cloud_destroy(s.cloud);
     uv_loop_close(s.loop);
     free(s.flush_list);
     free(s.channels.v);
@@ -104,6 +110,7 @@ int main(int argc, char **argv)
     return s.exit_code;
 fail:
     capture_destroy(s.cap);
+    cloud_destroy(s.cloud);
     uv_loop_close(s.loop);
     cache_destroy(s.cache);
     config_free(&cfg);

@@ -46,9 +46,9 @@ static int sub_del(struct sub_list *l, struct client *c, const char *name, size_
 }
 
 /* Recomputes which probe channels anybody listens to (capture threads read it). */
-static void wanted_update(struct server *s)
+void pubsub_wanted_update(struct server *s)
 {
-    uint32_t mask = 0;
+    uint32_t mask = s->cloud_wanted;
     for (int ch = 0; ch < EV_CHANNELS; ch++) {
         const char *name = event_channel_name((enum event_channel)ch);
         size_t nl = strlen(name);
@@ -81,7 +81,7 @@ void pubsub_cmd_subscribe(struct client *c, int argc, struct resp_arg *argv)
             c->nsubs++;
         reply_sub_count(c, "subscribe", argv[i].ptr, argv[i].len);
     }
-    wanted_update(s);
+    pubsub_wanted_update(s);
 }
 
 void pubsub_cmd_psubscribe(struct client *c, int argc, struct resp_arg *argv)
@@ -92,7 +92,7 @@ void pubsub_cmd_psubscribe(struct client *c, int argc, struct resp_arg *argv)
             c->npsubs++;
         reply_sub_count(c, "psubscribe", argv[i].ptr, argv[i].len);
     }
-    wanted_update(s);
+    pubsub_wanted_update(s);
 }
 
 /* Unsubscribes c from everything in l (replying per entry). */
@@ -129,7 +129,7 @@ static void unsub_cmd(struct client *c, int argc, struct resp_arg *argv, struct 
             reply_sub_count(c, kind, argv[i].ptr, argv[i].len);
         }
     }
-    wanted_update(c->srv);
+    pubsub_wanted_update(c->srv);
 }
 
 void pubsub_cmd_unsubscribe(struct client *c, int argc, struct resp_arg *argv)
@@ -159,7 +159,7 @@ void pubsub_client_gone(struct server *s, struct client *c)
         l->n = j;
     }
     c->nsubs = c->npsubs = 0;
-    wanted_update(s);
+    pubsub_wanted_update(s);
 }
 
 enum { KILL_BATCH = 64 };

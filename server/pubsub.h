@@ -13,6 +13,10 @@ struct client;
  * Returns the number of clients that received it. */
 int pubsub_publish(struct server *s, const char *channel, const char *payload, size_t len);
 
+/* Recompute which probe channels capture threads must produce: those any
+ * subscriber or pattern matches, plus s->cloud_wanted. */
+void pubsub_wanted_update(struct server *s);
+
 /* Forget every subscription of c (it is closing). */
 void pubsub_client_gone(struct server *s, struct client *c);
 

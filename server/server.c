@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "server/client.h"
+#include "server/cloud.h"
 #include "server/commands.h"
 #include "server/pubsub.h"
 
@@ -338,6 +339,8 @@ static void events_drain(struct server *s)
             for (size_t j = 0; j < n; j++) {
                 pubsub_publish(s, event_channel_name(batch[j]->channel),
                                batch[j]->payload, batch[j]->len);
+                if (s->cloud)
+                    cloud_on_event(s->cloud, batch[j]);
                 s->st.events_published++;
                 free(batch[j]);
             }
@@ -401,6 +404,17 @@ void server_shutdown(struct server *s, int exit_code)
     events_drain(s);
     while (s->clients)
         client_close(s->clients);
+    if (s->cloud) {
+        /* flushes what is queued (bounded by a timeout), then calls server_shutdown_finish */
+        cloud_shutdown(s->cloud, server_shutdown_finish, s);
+        return;
+    }
+    server_shutdown_finish(s);
+}
+
+void server_shutdown_finish(void *arg)
+{
+    struct server *s = arg;
     uv_walk(s->loop, close_walk_cb, NULL);
 }
 

@@ -15,6 +15,7 @@
 #define FLOWCACHED_VERSION "0.1.0"
 
 struct client;
+struct cloud;
 
 /* A subscription: one client to one channel or pattern. */
 struct sub {
@@ -50,6 +51,8 @@ struct server {
     struct client **flush_list;      /* clients with replies to write */
     size_t nflush, flush_cap;
     struct sub_list channels, patterns;
+    struct cloud *cloud;             /* replication to cloud nodes, NULL when off */
+    uint32_t cloud_wanted;           /* event channels the cloud consumes (bit per enum event_channel) */
     struct server_stats st;
     uint64_t start_ms;
     int shutting_down;
@@ -66,6 +69,8 @@ int server_start(struct server *s);
 
 /* Begin an orderly shutdown: stop capture, close clients, stop the loop. */
 void server_shutdown(struct server *s, int exit_code);
+/* Last step of the shutdown: close every handle so uv_run returns. */
+void server_shutdown_finish(void *arg);
 
 /* Wake the loop from a capture thread (event queue callback). Any thread. */
 void server_events_notify(void *arg);

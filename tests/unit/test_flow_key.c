@@ -1,0 +1,153 @@
+/* test_flow_key.c - canonical flow keys: client/server rule, names, parsing. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "capture/flow_key.h"
+#include "check.h"
+
+static struct decoded_pkt pkt4(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+                               uint8_t proto, uint8_t flags)
+{
+    struct decoded_pkt p;
+    memset(&p, 0, sizeof(p));
+    p.ip_version = 4;
+    p.l4_proto = proto;
+    inet_pton(AF_INET, src, p.src);
+    inet_pton(AF_INET, dst, p.dst);
+    p.sport = sport;
+    p.dport = dport;
+    p.has_ports = proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+    p.tcp_flags = flags;
+    return p;
+}
+
+static void name_of(const struct decoded_pkt *p, char *out, int *c2s)
+{
+    struct flow_key k;
+    flow_key_from_pkt(p, &k, c2s);
+    flow_key_format(&k, out);
+}
+
+TEST_CASE(syn_sender_is_client_even_on_low_port)
+{
+    char n[FLOW_KEY_NAME_MAX];
+    int c2s;
+    struct decoded_pkt p = pkt4("10.0.0.9", 80, "10.0.0.1", 40000, IPPROTO_TCP, 0x02);
+    name_of(&p, n, &c2s);
+    CHECK_STR(n, "flow.tcp.10.0.0.9:80-10.0.0.1:40000");
+    CHECK_INT(c2s, 1);
+    p = pkt4("10.0.0.1", 40000, "10.0.0.9", 80, IPPROTO_TCP, 0x12);   /* SYN+ACK from the server */
+    name_of(&p, n, &c2s);
+    CHECK_STR(n, "flow.tcp.10.0.0.9:80-10.0.0.1:40000");
+    CHECK_INT(c2s, 0);
+}
+
+TEST_CASE(well_known_port_is_server_both_directions)
+{
+    char a[FLOW_KEY_NAME_MAX], b[FLOW_KEY_NAME_MAX];
+    int c2s_a, c2s_b;
+    struct decoded_pkt q = pkt4("192.0.2.53", 53, "10.1.0.5", 40000, IPPROTO_UDP, 0);
+    struct decoded_pkt r = pkt4("10.1.0.5", 40000, "192.0.2.53", 53, IPPROTO_UDP, 0);
+    name_of(&q, a, &c2s_a);
+    name_of(&r, b, &c2s_b);
+    CHECK_STR(a, "flow.udp.10.1.0.5:40000-192.0.2.53:53");
+    CHECK_STR(b, a);
+    CHECK_INT(c2s_a, 0);
+    CHECK_INT(c2s_b, 1);
+}
+
+TEST_CASE(known_service_above_1024_and_lower_pair)
+{
+    char n[FLOW_KEY_NAME_MAX];
+    int c2s;
+    struct decoded_pkt p = pkt4("10.255.0.10", 1813, "10.254.0.1", 33000, IPPROTO_UDP, 0);
+    name_of(&p, n, &c2s);
+    CHECK_STR(n, "flow.udp.10.254.0.1:33000-10.255.0.10:1813");
+    p = pkt4("10.0.0.2", 40000, "10.0.0.1", 50000, IPPROTO_UDP, 0);     /* no service: lower address is client */
+    name_of(&p, n, &c2s);
+    CHECK_STR(n, "flow.udp.10.0.0.1:50000-10.0.0.2:40000");
+    CHECK_INT(c2s, 0);
+}
+
+TEST_CASE(ipv6_vlan_and_icmp_names)
+{
+    char n[FLOW_KEY_NAME_MAX];
+    int c2s;
+    struct decoded_pkt p;
+    memset(&p, 0, sizeof(p));
+    p.ip_version = 6;
+    p.l4_proto = IPPROTO_UDP;
+    p.has_ports = 1;
+    inet_pton(AF_INET6, "2001:db8::1", p.src);
+    inet_pton(AF_INET6, "2001:db8::53", p.dst);
+    p.sport = 5353;
+    p.dport = 53;
+    p.vlan = 10;
+    name_of(&p, n, &c2s);
+    CHECK_STR(n, "flow.udp.[2001:db8::1]:5353-[2001:db8::53]:53@10");
+    p = pkt4("10.0.0.2", 0, "10.0.0.1", 0, IPPROTO_ICMP, 0);
+    p.icmp_type = 8;                                                     /* echo request: client */
+    name_of(&p, n, &c2s);
+    CHECK_STR(n, "flow.icmp.10.0.0.2:0-10.0.0.1:0");
+    p = pkt4("10.0.0.2", 0, "10.0.0.1", 0, 89, 0);                       /* OSPF: number */
+    name_of(&p, n, &c2s);
+    CHECK_STR(n, "flow.89.10.0.0.1:0-10.0.0.2:0");
+}
+
+TEST_CASE(parse_round_trips_and_rejects_non_canonical)
+{
+    static const char *good[] = {
+        "flow.udp.10.1.0.5:40000-192.0.2.53:53", "flow.tcp.10.0.0.9:80-10.0.0.1:40000@4095",
+        "flow.udp.[2001:db8::1]:5353-[2001:db8::53]:53@10", "flow.89.10.0.0.1:0-10.0.0.2:0",
+        "flow.icmp6.[fe80::1]:0-[ff02::1]:0",
+    };
+    static const char *bad[] = {
+        "flow.udp.10.1.0.5:40000-192.0.2.53:53@0", "flow.udp.010.1.0.5:1-1.2.3.4:2", "flow.udp.1.2.3.4:1-1.2.3.4:70000",
+        "flow.udp.[2001:DB8::1]:1-[2001:db8::2]:2", "flow.udp.[2001:db8:0:0::1]:1-[::2]:2", "flow.udp.1.2.3.4:1-1.2.3.4:2@",
+        "flow.tcp.1.2.3.4:1-1.2.3.4:2x", "flow.xyz.1.2.3.4:1-1.2.3.4:2", "flow.", "flow.udp.", "flow.udp.1.2.3.4:-1.2.3.4:2",
+        "flow.udp.1.2.3.4:01-1.2.3.4:2", "flow.udp.[1.2.3.4]:1-[1.2.3.5]:2", "flow.17.1.2.3.4:1-1.2.3.4:2",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct flow_key k;
+        char back[FLOW_KEY_NAME_MAX];
+        CHECK_INT(flow_key_parse(good[i], strlen(good[i]), &k), 0);
+        flow_key_format(&k, back);
+        CHECK_STR(back, good[i]);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct flow_key k;
+        int rc = flow_key_parse(bad[i], strlen(bad[i]), &k);
+        if (rc != -1)
+            CHECK_FAIL_("accepted non-canonical key %s", bad[i]);
+    }
+}
+
+TEST_CASE(address_and_mac_canonical_forms)
+{
+    uint8_t a[16], m[6];
+    char out[ADDR_STR_MAX], mo[18];
+    CHECK_INT(addr_parse_canonical("10.0.0.7", 8, a), 4);
+    CHECK_INT(addr_parse_canonical("2001:db8::1", 11, a), 6);
+    addr_format(6, a, out);
+    CHECK_STR(out, "2001:db8::1");
+    CHECK_INT(addr_parse_canonical("2001:0db8::1", 12, a), 0);
+    CHECK_INT(addr_parse_canonical("10.0.0.07", 9, a), 0);
+    CHECK_INT(addr_parse_canonical("", 0, a), 0);
+    CHECK_INT(mac_parse_canonical("02:00:00:00:00:0a", 17, m), 0);
+    mac_format(m, mo);
+    CHECK_STR(mo, "02:00:00:00:00:0a");
+    CHECK_INT(mac_parse_canonical("02:00:00:00:00:0A", 17, m), -1);
+    CHECK_INT(mac_parse_canonical("02-00-00-00-00-0a", 17, m), -1);
+}
+
+int main(void)
+{
+    RUN(syn_sender_is_client_even_on_low_port);
+    RUN(well_known_port_is_server_both_directions);
+    RUN(known_service_above_1024_and_lower_pair);
+    RUN(ipv6_vlan_and_icmp_names);
+    RUN(parse_round_trips_and_rejects_non_canonical);
+    RUN(address_and_mac_canonical_forms);
+    return CHECK_DONE("flow_key");
+}
