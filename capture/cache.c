@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dissectors/app.h"
 #include "dissectors/l7.h"
 
 static int shard_init(struct cache_shard *s, uint32_t nbuckets)
@@ -32,7 +33,8 @@ struct cache *cache_create(const struct cache_config *cfg)
     for (int i = 0; i < CACHE_SHARDS; i++) {
         if (shard_init(&c->flows[i], (uint32_t)per_shard) ||
             shard_init(&c->hosts[i], (uint32_t)per_shard / 2) ||
-            shard_init(&c->macs[i], 64)) {
+            shard_init(&c->macs[i], 64) ||
+            shard_init(&c->names[i], (uint32_t)per_shard / 4)) {
             cache_destroy(c);
             return NULL;
         }
@@ -49,8 +51,10 @@ static void shard_free_all(struct cache_shard *s, int is_flow)
         struct centry *e = s->buckets[b];
         while (e) {
             struct centry *next = e->hnext;
-            if (is_flow)
+            if (is_flow) {
                 l7_flow_release((struct flow *)e);
+                app_flow_release((struct flow *)e);
+            }
             free(e);
             e = next;
         }
@@ -68,6 +72,7 @@ void cache_destroy(struct cache *c)
         shard_free_all(&c->flows[i], 1);
         shard_free_all(&c->hosts[i], 0);
         shard_free_all(&c->macs[i], 0);
+        shard_free_all(&c->names[i], 0);
     }
     pthread_mutex_destroy(&c->aggr_lock);
     free(c);
@@ -218,14 +223,15 @@ int aggr_alive(const struct cache_config *cfg, const struct aggr *a, uint64_t no
 
 /* ---- reads ---- */
 
-int cache_flow_get(struct cache *c, const struct flow_key *k, struct flow *out)
+int cache_flow_visit(struct cache *c, const struct flow_key *k,
+                     void (*fn)(const struct flow *f, void *arg), void *arg)
 {
     uint64_t h = flow_key_hash(k);
     struct cache_shard *s = cache_shard_for(c->flows, h);
     pthread_mutex_lock(&s->lock);
     struct flow *f = shard_find_flow(s, h, k);
     if (f)
-        *out = *f;
+        fn(f, arg);
     pthread_mutex_unlock(&s->lock);
     return f ? 0 : -1;
 }
@@ -271,6 +277,7 @@ static struct cache_shard *table_shards(struct cache *c, enum cache_table t)
     case CT_FLOW: return c->flows;
     case CT_HOST: return c->hosts;
     case CT_MAC: return c->macs;
+    case CT_NAME: return c->names;
     default: return NULL;
     }
 }

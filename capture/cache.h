@@ -62,6 +62,8 @@ struct host {
     uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
     uint64_t flows_client, flows_server, flows_active;
     uint64_t first_us, last_us;
+    uint64_t dns_queries, dns_nxdomain, http_requests;
+    const char *os;                  /* static string from http_ua_os(), NULL = unknown */
     struct host_vlan vlans[HOST_VLANS_MAX];
 };
 
@@ -102,15 +104,17 @@ struct cache {
     struct cache_shard flows[CACHE_SHARDS];
     struct cache_shard hosts[CACHE_SHARDS];
     struct cache_shard macs[CACHE_SHARDS];
+    struct cache_shard names[CACHE_SHARDS];  /* dns./http./tls./user./ipuser. (capture/names.h) */
     pthread_mutex_t aggr_lock;       /* l7[] and vlan[] */
     struct aggr l7[L7_MAX];
     struct aggr vlan[VLAN_MAX];
     _Atomic uint64_t now_us;         /* cache clock */
+    struct watchlist *wl;            /* the `watchlist` set key (not owned); NULL = none */
     struct cache_stats st;
 };
 
 /* Kinds of keys the keyspace can name. */
-enum cache_table { CT_FLOW = 0, CT_HOST, CT_MAC, CT_VLAN, CT_L7, CT_TABLES };
+enum cache_table { CT_FLOW = 0, CT_HOST, CT_MAC, CT_VLAN, CT_L7, CT_NAME, CT_TABLES };
 
 /* Allocate a cache sized for cfg->max_flows. NULL on OOM. Start-up only. */
 struct cache *cache_create(const struct cache_config *cfg);
@@ -155,16 +159,20 @@ uint64_t mac_expire_at(const struct cache_config *cfg, const struct mac_entry *m
 int aggr_alive(const struct cache_config *cfg, const struct aggr *a, uint64_t now);
 
 /* ---- reads for the loop thread: copies taken under the shard lock ---- */
+/* Calls fn(f, arg) under the flow's shard lock (fn copies what it needs:
+ * f->ext's strings are only valid during the call). Returns 0, or -1 when
+ * the flow is absent. Any thread. */
+int cache_flow_visit(struct cache *c, const struct flow_key *k,
+                     void (*fn)(const struct flow *f, void *arg), void *arg);
 /* Each returns 0 and fills *out, or -1 when the key is not in the cache (or
  * has expired and waits for the sweeper). out->link and pointers inside the
  * copy must not be followed. Any thread. */
-int cache_flow_get(struct cache *c, const struct flow_key *k, struct flow *out);
 int cache_host_get(struct cache *c, uint8_t ipver, const uint8_t *addr, struct host *out);
 int cache_mac_get(struct cache *c, const uint8_t mac[6], struct mac_entry *out);
 int cache_aggr_get(struct cache *c, enum cache_table t, unsigned id, struct aggr *out);
 
 /* Calls fn(entry, arg) for every live entry of buckets [from, from+count) of
- * one shard of table t (CT_FLOW, CT_HOST, CT_MAC), under that shard's lock:
+ * one shard of table t (CT_FLOW, CT_HOST, CT_MAC, CT_NAME), under that shard's lock:
  * fn must only copy what it needs. Returns the number of buckets of a shard. */
 uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
                     uint32_t count, void (*fn)(const struct centry *e, void *arg), void *arg);

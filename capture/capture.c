@@ -130,6 +130,8 @@ struct capture *capture_create(const struct capture_opts *o, struct cache *c, ch
         s->nfiles = o->nfiles;
         if (worker_init(&s->w, cap->nsrc, c) != 0)
             goto oom;
+        s->w.user_grace_us = o->user_grace_us;
+        s->w.wl = o->wl;
         s->cap = cap;
         cap->nsrc++;
     }
@@ -144,6 +146,8 @@ struct capture *capture_create(const struct capture_opts *o, struct cache *c, ch
         }
         if (worker_init(&s->w, cap->nsrc, c) != 0)
             goto oom;
+        s->w.user_grace_us = o->user_grace_us;
+        s->w.wl = o->wl;
         s->cap = cap;
         cap->nsrc++;
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dissectors/app.h"
 #include "dissectors/l7.h"
 
 size_t time_format(unsigned long long us, char *out)
@@ -60,6 +61,7 @@ void flow_fields_each(const struct flow *f, field_fn fn, void *arg)
     emit_time(fn, arg, "last.seen", f->last_us);
     tcp_flags_format(f->tcp_flags, tf);
     emit_str(fn, arg, "tcp.flags", tf);
+    app_flow_fields(f->ext, fn, arg);
 }
 
 void host_fields_each(const struct host *h, field_fn fn, void *arg)
@@ -78,6 +80,14 @@ void host_fields_each(const struct host *h, field_fn fn, void *arg)
         mac_format(h->mac, m);
         emit_str(fn, arg, "mac", m);
     }
+    if (h->dns_queries || h->dns_nxdomain) {
+        emit_u64(fn, arg, "dns.queries", h->dns_queries);
+        emit_u64(fn, arg, "dns.nxdomain", h->dns_nxdomain);
+    }
+    if (h->http_requests)
+        emit_u64(fn, arg, "http.requests", h->http_requests);
+    if (h->os)
+        emit_str(fn, arg, "os", h->os);
     for (unsigned i = 0; i < h->nvlans && i < HOST_VLANS_MAX; i++) {
         const struct host_vlan *v = &h->vlans[i];
         char name[40];

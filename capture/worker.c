@@ -2,10 +2,15 @@
 #include "capture/worker.h"
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "capture/fields.h"
+#include "capture/names.h"
+#include "capture/watchlist.h"
+#include "capture/worker_app.h"
+#include "dissectors/app.h"
 #include "dissectors/l7.h"
 #include "resp/resp_writer.h"
 
@@ -21,6 +26,7 @@ struct pkt_result {
     uint16_t l7_old, l7_new;
     uint64_t prev_bytes, prev_pkts;  /* flow totals before this packet */
     uint64_t first_us;
+    struct app_actions acts;         /* what the dissectors found, applied after unlocking */
 };
 
 int worker_init(struct worker *w, int id, struct cache *c)
@@ -278,6 +284,7 @@ static void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reas
 {
     struct cache *c = w->cache;
     uint16_t old = f->l7;
+    struct app_actions acts;
     if (l7_flow_finish(w->l7, c, f)) {
         pthread_mutex_lock(&c->aggr_lock);
         aggr_move(&c->l7[old], &c->l7[f->l7], f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
@@ -298,10 +305,20 @@ static void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reas
         json_field_str(&b, "key", name);
         json_field_str(&b, "reason", end_reason_name(reason));
         flow_fields_each(f, json_field_cb, &b);
+        char user[NAME_MAX_LEN + 1];
+        if (names_user_of(c, f->key.ipver, f->key.cli, user, sizeof(user)) == 0 ||
+            names_user_of(c, f->key.ipver, f->key.srv, user, sizeof(user)) == 0)
+            json_field_str(&b, "user", user);
         json_end(&b);
         emit_event(w, EV_FLOW_END, &b);
         sbuf_free(&b);
     }
+    acts.n = 0;
+    acts.key = f->key;
+    acts.l7 = f->l7;
+    app_flow_end(c, f, &acts);
+    if (acts.n)
+        worker_apply_actions(w, &acts, cache_now(c));
     free(f);
     cache_mem_release(c, sizeof(*f));
     atomic_fetch_sub_explicit(&c->st.flows_active, 1, memory_order_relaxed);
@@ -392,6 +409,10 @@ static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int 
     r->l7_old = f->l7;
     r->l7_changed = l7_flow_packet(w->l7, c, f, p, ts);
     r->l7_new = f->l7;
+    r->acts.n = 0;
+    r->acts.key = *k;
+    r->acts.l7 = f->l7;
+    app_flow_packet(c, f, p, c2s, ts, &r->acts);
     pthread_mutex_unlock(&s->lock);
     return UPD_OK;
 }
@@ -418,6 +439,34 @@ static void flow_new_event(struct worker *w, const struct pkt_result *r)
     json_end(&b);
     emit_event(w, EV_FLOW_NEW, &b);
     sbuf_free(&b);
+}
+
+/* ---- watchlist ---- */
+
+/* A new flow touching a listed address raises one alert (applied with the
+ * packet's other actions, so a DNS query's name rides along). */
+static void watch_check(struct worker *w, struct pkt_result *r)
+{
+    char match[WATCH_TEXT_MAX];
+    const struct flow_key *k = &r->key;
+    const uint8_t *hit = NULL, *peer = NULL;
+    if (!w->wl)
+        return;
+    if (watchlist_match(w->wl, k->ipver, k->cli, match)) {
+        hit = k->cli;
+        peer = k->srv;
+    } else if (watchlist_match(w->wl, k->ipver, k->srv, match)) {
+        hit = k->srv;
+        peer = k->cli;
+    }
+    if (!hit || r->acts.n >= APP_ACTIONS_MAX)
+        return;
+    struct app_action *a = &r->acts.a[r->acts.n++];
+    memset(a, 0, sizeof(*a));
+    a->kind = ACT_WATCH_ALERT;
+    addr_format(k->ipver, hit, a->name);      /* name: the listed address, url: its peer, ua: the entry */
+    addr_format(k->ipver, peer, a->url);
+    snprintf(a->ua, sizeof(a->ua), "%s", match);
 }
 
 /* ---- fragments ---- */
@@ -514,8 +563,12 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
                 mac_account(w, &p, 0, ts);
             }
             aggr_account(w, &r, p.l3_len, ts);
-            if (r.is_new)
+            if (r.is_new) {
                 flow_new_event(w, &r);
+                watch_check(w, &r);
+            }
+            if (r.acts.n)
+                worker_apply_actions(w, &r.acts, ts);
         }
     }
     if (ts >= w->next_sweep_us)
@@ -606,6 +659,7 @@ void worker_tick(struct worker *w, uint64_t now)
     flows_sweep(w, now, 0);
     hosts_sweep(w, now);
     macs_sweep(w, now);
+    names_sweep(w->cache, now);
     worker_publish_stats(w);
     w->next_sweep_us = now + SWEEP_EVERY_US;
 }

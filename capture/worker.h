@@ -27,6 +27,7 @@ struct worker_stats {
 };
 
 struct l7_module;
+struct watchlist;
 
 struct worker {
     int id;
@@ -37,6 +38,8 @@ struct worker {
     struct worker_stats st;
     struct frag_slot frags[FRAG_SLOTS];
     uint64_t next_sweep_us;
+    uint64_t user_grace_us;          /* RADIUS Stop -> mapping deleted after this */
+    struct watchlist *wl;            /* NULL = no watchlist */
 };
 
 /* Set up a worker for cache c. Returns 0, or -1 (nothing to free) on OOM. */

@@ -12,6 +12,7 @@
 /* Text form of the longest name: each label byte may take 4 characters
  * ("\DDD") and the labels are joined by dots. */
 #define DNS_QNAME_TEXT_MAX 1024
+#define DNS_MAX_HOPS       64     /* compression pointers followed in one name */
 #define DNS_TYPE_NAME_MAX  12     /* "TYPE65535" + NUL, rounded up */
 #define DNS_RCODE_NAME_MAX 12     /* "YXDOMAIN", "RCODE255" + NUL */
 

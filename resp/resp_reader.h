@@ -6,7 +6,7 @@
 
 /* Limits, as Redis 7.0 applies them to requests. */
 #define RESP_MAX_INLINE        (64 * 1024)        /* inline line / count line without CRLF */
-#define RESP_MAX_MULTIBULK     (1024 * 1024)      /* elements of one request */
+#define RESP_MAX_MULTIBULK     (1024 * 1024)      /* elements of one request (redis-server 7.0.15 itself allows INT_MAX) */
 #define RESP_MAX_BULK          (512LL * 1024 * 1024) /* proto-max-bulk-len */
 #define RESP_UNAUTH_MAX_ARGS   10
 #define RESP_UNAUTH_MAX_BULK   16384
@@ -50,7 +50,8 @@ void resp_reader_free(struct resp_reader *r);
 /* Append len bytes to the query buffer.
  * Returns 0, or -1 when memory runs out or the buffer would exceed
  * RESP_MAX_QUERYBUF (the reader is then failed with errstr set; the caller
- * closes the connection). Any thread, but one reader is used by one thread. */
+ * closes the connection without a reply, as Redis does). Also -1 once the
+ * reader has failed: nothing more is buffered. Any thread, but one reader is used by one thread. */
 int resp_reader_feed(struct resp_reader *r, const char *data, size_t len);
 
 /* Parse the next complete command from what was fed.

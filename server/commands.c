@@ -10,6 +10,7 @@
 
 #include "resp/glob.h"
 #include "server/info.h"
+#include "capture/watchlist.h"
 #include "server/keyspace.h"
 #include "server/pubsub.h"
 #include "server/server.h"
@@ -616,25 +617,68 @@ static void cmd_hscan(struct client *c, int argc, struct resp_arg *argv)
     kv_view_free(&v);
 }
 
-/* ---- sets (the watchlist comes with the dissector work) ---- */
+/* ---- sets: the watchlist (members are the view's field names) ---- */
 
-static void set_reply(struct client *c, struct resp_arg *key, int kind)
+enum set_op { SET_MEMBERS, SET_CARD, SET_ISMEMBER };
+
+static void set_reply(struct client *c, struct resp_arg *argv, enum set_op op)
 {
     struct kv_view v;
     kv_view_init(&v);
-    enum kv_type t = lookup(c, key, &v);
-    if (t != KV_NONE && t != KV_SET)
+    enum kv_type t = lookup(c, &argv[1], &v);
+    if (t != KV_NONE && t != KV_SET) {
         resp_error(&c->out, err_wrongtype);
-    else if (kind == 0)
-        resp_set(&c->out, 0, c->proto);
-    else
-        resp_int(&c->out, 0);
+    } else if (op == SET_MEMBERS) {
+        resp_set(&c->out, v.nfields, c->proto);
+        for (uint32_t i = 0; i < v.nfields; i++)
+            resp_bulk(&c->out, kv_name(&v, i), v.f[i].nlen);
+    } else if (op == SET_CARD) {
+        resp_int(&c->out, v.nfields);
+    } else {
+        resp_int(&c->out, kv_find(&v, argv[2].ptr, argv[2].len) >= 0);
+    }
     kv_view_free(&v);
 }
 
-static void cmd_smembers(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, &argv[1], 0); }
-static void cmd_scard(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, &argv[1], 1); }
-static void cmd_sismember(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, &argv[1], 1); }
+static void cmd_smembers(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, argv, SET_MEMBERS); }
+static void cmd_scard(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, argv, SET_CARD); }
+static void cmd_sismember(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, argv, SET_ISMEMBER); }
+
+/* SADD / SREM: the only writes accepted, and only on the watchlist key. */
+static void watchlist_edit(struct client *c, int argc, struct resp_arg *argv, int add)
+{
+    struct watchlist *wl = &c->srv->wl;
+    char err[256];
+    long long changed = 0;
+    if (strcmp(argv[1].ptr, "watchlist") != 0) {
+        resp_error(&c->out, err_readonly);
+        return;
+    }
+    if (!wl->path) {
+        resp_error(&c->out, "ERR no watchlist file is configured (directive 'watchlist')");
+        return;
+    }
+    for (int i = 2; i < argc; i++) {
+        struct watch_entry e;
+        if (add && watch_entry_parse(argv[i].ptr, argv[i].len, &e) != 0) {
+            sbuf_printf(&c->out, "-ERR not an IP address or CIDR: '%.64s'\r\n", argv[i].ptr);
+            return;
+        }
+    }
+    for (int i = 2; i < argc; i++) {
+        int rc = add ? watchlist_add(wl, argv[i].ptr, argv[i].len, err, sizeof(err))
+                     : watchlist_remove(wl, argv[i].ptr, argv[i].len, err, sizeof(err));
+        if (rc < 0) {
+            sbuf_printf(&c->out, "-ERR %s\r\n", err);
+            return;
+        }
+        changed += rc;
+    }
+    resp_int(&c->out, changed);
+}
+
+static void cmd_sadd(struct client *c, int argc, struct resp_arg *argv) { watchlist_edit(c, argc, argv, 1); }
+static void cmd_srem(struct client *c, int argc, struct resp_arg *argv) { watchlist_edit(c, argc, argv, 0); }
 
 /* ---- server ---- */
 
@@ -758,7 +802,7 @@ static const struct command table[] = {
     { "hdel", NULL, -3, W, 1, 1, 1 }, { "hincrby", NULL, 4, W, 1, 1, 1 }, { "hincrbyfloat", NULL, 4, W, 1, 1, 1 },
     { "lpush", NULL, -3, W, 1, 1, 1 }, { "rpush", NULL, -3, W, 1, 1, 1 }, { "lpop", NULL, -2, W, 1, 1, 1 },
     { "rpop", NULL, -2, W, 1, 1, 1 }, { "lset", NULL, 4, W, 1, 1, 1 }, { "lrem", NULL, 4, W, 1, 1, 1 },
-    { "ltrim", NULL, 4, W, 1, 1, 1 }, { "sadd", NULL, -3, W, 1, 1, 1 }, { "srem", NULL, -3, W, 1, 1, 1 },
+    { "ltrim", NULL, 4, W, 1, 1, 1 }, { "sadd", cmd_sadd, -3, W, 1, 1, 1 }, { "srem", cmd_srem, -3, W, 1, 1, 1 },
     { "spop", NULL, -2, W, 1, 1, 1 }, { "smove", NULL, 4, W, 1, 2, 1 }, { "zadd", NULL, -4, W, 1, 1, 1 },
     { "zincrby", NULL, 4, W, 1, 1, 1 }, { "zrem", NULL, -3, W, 1, 1, 1 }, { "xadd", NULL, -5, W, 1, 1, 1 },
     { "setrange", NULL, 4, W, 1, 1, 1 }, { "setbit", NULL, 4, W, 1, 1, 1 }, { "pfadd", NULL, -2, W, 1, 1, 1 },

@@ -6,16 +6,22 @@
 #include <string.h>
 
 #include "capture/fields.h"
+#include "capture/names.h"
+#include "capture/watchlist.h"
+#include "dissectors/dns.h"
 #include "dissectors/l7.h"
 #include "resp/glob.h"
 
 enum { WALK_CHUNK = 256, MIN_TTL_MS = 1000 };
 
-/* Key families, in SCAN order. */
-static const struct { const char *prefix; size_t len; enum cache_table table; } families[] = {
-    { "flow.", 5, CT_FLOW }, { "ip.", 3, CT_HOST }, { "mac.", 4, CT_MAC },
-    { "vlan.", 5, CT_VLAN }, { "proto.", 6, CT_L7 },
+/* Key families, in SCAN order. Name families share the CT_NAME table. */
+static const struct { const char *prefix; size_t len; enum cache_table table; int kind; } families[] = {
+    { "flow.", 5, CT_FLOW, -1 }, { "ip.", 3, CT_HOST, -1 }, { "mac.", 4, CT_MAC, -1 },
+    { "vlan.", 5, CT_VLAN, -1 }, { "proto.", 6, CT_L7, -1 },
+    { "dns.", 4, CT_NAME, NK_DNS }, { "http.", 5, CT_NAME, NK_HTTP }, { "tls.", 4, CT_NAME, NK_TLS },
+    { "user.", 5, CT_NAME, NK_USER }, { "ipuser.", 7, CT_NAME, NK_IPUSER },
 };
+static const char watchlist_key[] = "watchlist";
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
 void kv_view_init(struct kv_view *v)
@@ -71,17 +77,40 @@ static long long ttl_left(uint64_t expire_at, uint64_t now, int kept_alive)
     return ms;
 }
 
+struct flow_view_ctx {
+    struct kv_view *v;
+    const struct cache_config *cfg;
+    uint64_t now, exp;
+    int live;
+};
+
+/* Runs under the flow's shard lock: formats the fields, nothing else. */
+static void flow_view_cb(const struct flow *f, void *arg)
+{
+    struct flow_view_ctx *x = arg;
+    x->exp = flow_expire_at(x->cfg, f);
+    if (x->exp <= x->now)
+        return;
+    x->live = 1;
+    flow_fields_each(f, view_field_cb, x->v);
+}
+
+/* "user" of a flow or host: the RADIUS user of its client, else of its server. */
+static void view_add_user(struct cache *c, struct kv_view *v, uint8_t ver, const uint8_t *a, const uint8_t *b)
+{
+    char user[NAME_MAX_LEN + 1];
+    if (names_user_of(c, ver, a, user, sizeof(user)) == 0 || (b && names_user_of(c, ver, b, user, sizeof(user)) == 0))
+        view_field_cb(v, "user", user, strlen(user), 0);
+}
+
 static enum kv_type view_flow(struct cache *c, const char *key, size_t len, struct kv_view *v, uint64_t now)
 {
     struct flow_key k;
-    struct flow f;
-    if (flow_key_parse(key, len, &k) != 0 || cache_flow_get(c, &k, &f) != 0)
+    struct flow_view_ctx x = { v, &c->cfg, now, 0, 0 };
+    if (flow_key_parse(key, len, &k) != 0 || cache_flow_visit(c, &k, flow_view_cb, &x) != 0 || !x.live)
         return KV_NONE;
-    uint64_t exp = flow_expire_at(&c->cfg, &f);
-    if (exp <= now)
-        return KV_NONE;
-    v->ttl_ms = ttl_left(exp, now, 0);
-    flow_fields_each(&f, view_field_cb, v);
+    v->ttl_ms = ttl_left(x.exp, now, 0);
+    view_add_user(c, v, k.ipver, k.cli, k.srv);
     return KV_HASH;
 }
 
@@ -97,6 +126,7 @@ static enum kv_type view_host(struct cache *c, const char *key, size_t len, stru
         return KV_NONE;
     v->ttl_ms = ttl_left(exp, now, h.flows_active > 0);
     host_fields_each(&h, view_field_cb, v);
+    view_add_user(c, v, h.ipver, h.addr, NULL);
     return KV_HASH;
 }
 
@@ -140,6 +170,92 @@ static enum kv_type view_aggr(struct cache *c, enum cache_table t, const char *k
     return KV_HASH;
 }
 
+static void view_u64(struct kv_view *v, const char *name, uint64_t val)
+{
+    char buf[24];
+    view_field_cb(v, name, buf, (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)val), 1);
+}
+
+static void view_dns(struct kv_view *v, const struct dns_stats *d)
+{
+    char name[40], tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
+    view_u64(v, "queries", d->queries);
+    view_u64(v, "responses", d->responses);
+    view_u64(v, "nxdomain", d->nxdomain);
+    for (unsigned i = 0; i < DNS_RCODES; i++)
+        if (d->rcode[i]) {
+            snprintf(name, sizeof(name), "rcode.%s", dns_rcode_name((uint8_t)i, rb));
+            view_u64(v, name, d->rcode[i]);
+        }
+    for (unsigned i = 0; i < d->nqtypes; i++) {
+        snprintf(name, sizeof(name), "qtype.%s", dns_qtype_name(d->qtype[i], tb));
+        view_u64(v, name, d->qtype_n[i]);
+    }
+    if (d->rtt_n)
+        view_u64(v, "rtt.us.avg", d->rtt_sum_us / d->rtt_n);
+}
+
+static void view_user(struct kv_view *v, const struct user_info *u)
+{
+    char a[ADDR_STR_MAX], t[32];
+    if (u->has_ip) {
+        addr_format(u->ipver, u->ip, a);
+        view_field_cb(v, "ip", a, strlen(a), 0);
+    }
+    if (u->has_nas) {
+        addr_format(u->nas_ver, u->nas, a);
+        view_field_cb(v, "nas", a, strlen(a), 0);
+    }
+    view_field_cb(v, "session", u->session, strlen(u->session), 0);
+    view_field_cb(v, "login", t, time_format(u->login_us, t), 1);
+    if (u->logout_us)
+        view_field_cb(v, "logout", t, time_format(u->logout_us, t), 1);
+}
+
+static enum kv_type view_name(struct cache *c, enum name_kind k, const char *key, size_t len,
+                              struct kv_view *v, uint64_t now)
+{
+    union { struct name_entry e; char raw[sizeof(struct name_entry) + NAME_MAX_LEN + 1]; } u;
+    if (names_get(c, k, key, len, &u.e) != 0)
+        return KV_NONE;
+    uint64_t exp = name_expire_at(&c->cfg, &u.e);
+    v->ttl_ms = exp ? ttl_left(exp, now, 0) : -1;
+    switch (k) {
+    case NK_DNS: view_dns(v, &u.e.u.dns); break;
+    case NK_HTTP:
+        view_u64(v, "requests", u.e.u.http.requests);
+        for (unsigned i = 2; i <= 5; i++) {
+            char name[16];
+            snprintf(name, sizeof(name), "status.%uxx", i);
+            view_u64(v, name, u.e.u.http.status[i]);
+        }
+        break;
+    case NK_TLS:
+        view_u64(v, "flows", u.e.u.tls.flows);
+        view_u64(v, "bytes", u.e.u.tls.bytes);
+        break;
+    case NK_USER: view_user(v, &u.e.u.user); break;
+    case NK_IPUSER:
+        sbuf_appends(&v->data, u.e.u.ipuser.user);
+        return KV_STRING;
+    default: return KV_NONE;
+    }
+    return KV_HASH;
+}
+
+static void watch_member_cb(void *arg, const char *text)
+{
+    view_field_cb(arg, text, "", 0, 0);
+}
+
+static enum kv_type view_watchlist(struct cache *c, struct kv_view *v)
+{
+    if (!c->wl)
+        return KV_NONE;
+    watchlist_each(c->wl, watch_member_cb, v);
+    return v->nfields ? KV_SET : KV_NONE;
+}
+
 enum kv_type keyspace_lookup(struct cache *c, const char *key, size_t len, struct kv_view *v)
 {
     uint64_t now = cache_now(c);
@@ -147,6 +263,8 @@ enum kv_type keyspace_lookup(struct cache *c, const char *key, size_t len, struc
     v->ttl_ms = -1;
     sbuf_reset(&v->data);
     v->type = KV_NONE;
+    if (len == sizeof(watchlist_key) - 1 && memcmp(key, watchlist_key, len) == 0)
+        return v->type = view_watchlist(c, v);
     for (size_t i = 0; i < NFAMILIES; i++) {
         if (len <= families[i].len || memcmp(key, families[i].prefix, families[i].len) != 0)
             continue;
@@ -156,6 +274,7 @@ enum kv_type keyspace_lookup(struct cache *c, const char *key, size_t len, struc
         case CT_FLOW: v->type = view_flow(c, key, len, v, now); break;
         case CT_HOST: v->type = view_host(c, rest, rlen, v, now); break;
         case CT_MAC: v->type = view_mac(c, rest, rlen, v, now); break;
+        case CT_NAME: v->type = view_name(c, (enum name_kind)families[i].kind, rest, rlen, v, now); break;
         default: v->type = view_aggr(c, families[i].table, rest, rlen, v, now); break;
         }
         break;
@@ -170,7 +289,12 @@ enum kv_type keyspace_lookup(struct cache *c, const char *key, size_t len, struc
 /* Binary copies of the keys of one chunk, taken under the shard lock. */
 struct key_copy {
     enum cache_table t;
-    union { struct flow_key fk; struct { uint8_t ver, addr[16]; } h; uint8_t mac[6]; } u;
+    union {
+        struct flow_key fk;
+        struct { uint8_t ver, addr[16]; } h;
+        uint8_t mac[6];
+        struct { uint8_t kind; uint16_t len; char name[NAME_MAX_LEN + 1]; } nm;
+    } u;
     uint64_t expire_at;
     int kept_alive;
 };
@@ -180,11 +304,15 @@ struct copy_buf {
     size_t n, cap;
     enum cache_table t;
     const struct cache_config *cfg;
+    int kind;                        /* CT_NAME: the name kind wanted */
+    uint64_t now;
 };
 
 static void copy_cb(const struct centry *e, void *arg)
 {
     struct copy_buf *b = arg;
+    if (b->t == CT_NAME && ((const struct name_entry *)e)->kind != b->kind)
+        return;
     if (b->n == b->cap) {
         size_t ncap = b->cap ? b->cap * 2 : 512;
         struct key_copy *nv = realloc(b->v, ncap * sizeof(*nv));
@@ -206,10 +334,18 @@ static void copy_cb(const struct centry *e, void *arg)
         memcpy(k->u.h.addr, h->addr, 16);
         k->expire_at = host_expire_at(b->cfg, h);
         k->kept_alive = h->flows_active > 0;
-    } else {
+    } else if (b->t == CT_MAC) {
         const struct mac_entry *m = (const struct mac_entry *)e;
         memcpy(k->u.mac, m->mac, 6);
         k->expire_at = mac_expire_at(b->cfg, m);
+    } else {
+        const struct name_entry *n = (const struct name_entry *)e;
+        k->u.nm.kind = n->kind;
+        k->u.nm.len = n->len;
+        memcpy(k->u.nm.name, n->name, n->len);
+        k->u.nm.name[n->len] = '\0';
+        k->kept_alive = name_alive(b->cfg, n, b->now);
+        k->expire_at = 0;
     }
 }
 
@@ -221,18 +357,32 @@ static size_t key_copy_format(const struct key_copy *k, char *out)
     case CT_HOST:
         addr_format(k->u.h.ver, k->u.h.addr, a);
         return (size_t)sprintf(out, "ip.%s", a);
-    default:
+    case CT_MAC:
         memcpy(out, "mac.", 4);
         mac_format(k->u.mac, out + 4);
         return 21;
+    default:
+        for (size_t i = 0; i < NFAMILIES; i++)
+            if (families[i].kind == k->u.nm.kind) {
+                memcpy(out, families[i].prefix, families[i].len);
+                memcpy(out + families[i].len, k->u.nm.name, k->u.nm.len + 1u);
+                return families[i].len + k->u.nm.len;
+            }
+        return 0;
     }
 }
 
-/* Can a key of this family match a pattern whose literal prefix is pre? */
+/* Can a key starting with prefix match a pattern whose literal prefix is pre? */
+static int family_possible_key(const char *prefix, const char *pre, size_t plen)
+{
+    size_t len = strlen(prefix);
+    size_t n = plen < len ? plen : len;
+    return memcmp(pre, prefix, n) == 0;
+}
+
 static int family_possible(size_t fam, const char *pre, size_t plen)
 {
-    size_t n = plen < families[fam].len ? plen : families[fam].len;
-    return memcmp(pre, families[fam].prefix, n) == 0;
+    return family_possible_key(families[fam].prefix, pre, plen);
 }
 
 struct emit_ctx {
@@ -245,9 +395,9 @@ struct emit_ctx {
     uint64_t emitted;
 };
 
-static void emit_name(struct emit_ctx *x, const char *name, size_t len)
+static void emit_name_typed(struct emit_ctx *x, const char *name, size_t len, enum kv_type t)
 {
-    if (x->type_filter != KV_NONE && x->type_filter != KV_HASH)
+    if (x->type_filter != KV_NONE && x->type_filter != t)
         return;
     if (x->pat && !glob_match(x->pat, x->plen, name, len, 0))
         return;
@@ -255,13 +405,26 @@ static void emit_name(struct emit_ctx *x, const char *name, size_t len)
     x->emitted++;
 }
 
+static void emit_name(struct emit_ctx *x, const char *name, size_t len)
+{
+    enum kv_type t = KV_HASH;
+    if (len >= 7 && memcmp(name, "ipuser.", 7) == 0)
+        t = KV_STRING;
+    else if (len == sizeof(watchlist_key) - 1 && memcmp(name, watchlist_key, len) == 0)
+        t = KV_SET;
+    emit_name_typed(x, name, len, t);
+}
+
 /* Emits the live keys of buckets [from, from+count) of one shard. Returns the shard's bucket count. */
-static uint32_t emit_chunk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
+static uint32_t emit_chunk(struct cache *c, size_t fam, unsigned shard, uint32_t from,
                            uint32_t count, struct copy_buf *cb, struct emit_ctx *x)
 {
-    char name[FLOW_KEY_NAME_MAX];
+    char name[FLOW_KEY_NAME_MAX + NAME_MAX_LEN];
+    enum cache_table t = families[fam].table;
     cb->n = 0;
     cb->t = t;
+    cb->kind = families[fam].kind;
+    cb->now = x->now;
     uint32_t nb = cache_walk(c, t, shard, from, count, copy_cb, cb);
     for (size_t i = 0; i < cb->n; i++) {
         if (cb->v[i].expire_at <= x->now && !cb->v[i].kept_alive)
@@ -292,7 +455,7 @@ void keyspace_keys(struct cache *c, const char *pat, size_t plen, key_fn fn, voi
     char pre[64];
     size_t prelen = glob_literal_prefix(pat, plen, pre, sizeof(pre));
     struct emit_ctx x = { pat, plen, KV_NONE, fn, arg, cache_now(c), 0 };
-    struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg };
+    struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg, -1, 0 };
     for (size_t fam = 0; fam < NFAMILIES; fam++) {
         if (!family_possible(fam, pre, prelen))
             continue;
@@ -304,9 +467,11 @@ void keyspace_keys(struct cache *c, const char *pat, size_t plen, key_fn fn, voi
         }
         for (unsigned s = 0; s < CACHE_SHARDS; s++)
             for (uint32_t b = 0, nb = 1; b < nb; b += WALK_CHUNK)
-                nb = emit_chunk(c, t, s, b, WALK_CHUNK, &cb, &x);
+                nb = emit_chunk(c, fam, s, b, WALK_CHUNK, &cb, &x);
     }
     free(cb.v);
+    if (c->wl && family_possible_key(watchlist_key, pre, prelen) && watchlist_size(c->wl))
+        emit_name(&x, watchlist_key, sizeof(watchlist_key) - 1);
 }
 
 /* Cursor layout: family (4 bits) | shard (8 bits) | bucket or id (48 bits). */
@@ -319,9 +484,10 @@ uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const c
                        size_t plen, enum kv_type type_filter, key_fn fn, void *arg)
 {
     struct emit_ctx x = { pat, plen, type_filter, fn, arg, cache_now(c), 0 };
-    struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg };
+    struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg, -1, 0 };
     unsigned fam = CUR_FAM(cursor), shard = CUR_SHARD(cursor);
     uint64_t pos = CUR_POS(cursor), visited = 0;
+    int started_inside = fam < NFAMILIES;
     if (count == 0)
         count = 10;
     /* Tables are sized for max-flows, so most buckets are empty: walk until
@@ -338,7 +504,7 @@ uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const c
             visited++;
         } else {
             uint32_t step = WALK_CHUNK;
-            limit = emit_chunk(c, t, shard, (uint32_t)pos, step, &cb, &x);
+            limit = emit_chunk(c, fam, shard, (uint32_t)pos, step, &cb, &x);
             pos += step;
             visited += step;
             if (pos >= limit && ++shard < CACHE_SHARDS) {
@@ -353,6 +519,8 @@ uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const c
         }
     }
     free(cb.v);
+    if (fam >= NFAMILIES && started_inside && c->wl && watchlist_size(c->wl))
+        emit_name(&x, watchlist_key, sizeof(watchlist_key) - 1);
     return fam >= NFAMILIES ? 0 : CUR_MAKE(fam, shard, pos);
 }
 

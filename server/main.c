@@ -26,6 +26,7 @@ static int build_capture(struct server *s, char *err, size_t errlen)
         .nifaces = cfg->ninterfaces, .bpf = cfg->bpf, .speed = cfg->pcap_speed,
         .loop = cfg->pcap_loop, .end = (enum pcap_end_mode)cfg->pcap_end,
         .snaplen = cfg->snaplen, .promisc = cfg->promisc,
+        .user_grace_us = cfg->user_grace * 1000000ULL, .wl = &s->wl,
     };
     s->cap = capture_create(&o, s->cache, err, errlen);
     if (!s->cap)
@@ -74,8 +75,13 @@ int main(int argc, char **argv)
     s.loop = uv_default_loop();
     s.cfg = &cfg;
     s.cache = cache_create(&cc);
-    if (!s.cache) {
+    if (!s.cache || watchlist_init(&s.wl, cfg.watchlist) != 0) {
         fprintf(stderr, "flowcached: out of memory creating the flow cache\n");
+        goto fail;
+    }
+    s.cache->wl = &s.wl;
+    if (watchlist_load(&s.wl, err, sizeof(err)) != 0) {
+        fprintf(stderr, "flowcached: %s\n", err);
         goto fail;
     }
     if (build_capture(&s, err, sizeof(err)) != 0) {
@@ -105,6 +111,7 @@ int main(int argc, char **argv)
     free(s.channels.v);
     free(s.patterns.v);
     cache_destroy(s.cache);
+    watchlist_destroy(&s.wl);
     config_free(&cfg);
     l7_names_free();
     return s.exit_code;
@@ -113,6 +120,7 @@ fail:
     cloud_destroy(s.cloud);
     uv_loop_close(s.loop);
     cache_destroy(s.cache);
+    watchlist_destroy(&s.wl);
     config_free(&cfg);
     l7_names_free();
     return 1;

@@ -425,6 +425,17 @@ static void signal_cb(uv_signal_t *h, int signum)
     server_shutdown(s, 0);
 }
 
+static void sighup_cb(uv_signal_t *h, int signum)
+{
+    struct server *s = h->data;
+    char err[512];
+    (void)signum;
+    if (watchlist_load(&s->wl, err, sizeof(err)) != 0)
+        fprintf(stderr, "flowcached: SIGHUP: %s (the previous watchlist stays)\n", err);
+    else
+        fprintf(stderr, "flowcached: SIGHUP: watchlist reloaded, %zu entries\n", watchlist_size(&s->wl));
+}
+
 static int listen_on(struct server *s, const char *host)
 {
     struct sockaddr_storage sa;
@@ -465,6 +476,9 @@ int server_start(struct server *s)
     uv_signal_init(s->loop, &s->sig_int);
     s->sig_int.data = s;
     uv_signal_start(&s->sig_int, signal_cb, SIGINT);
+    uv_signal_init(s->loop, &s->sig_hup);
+    s->sig_hup.data = s;
+    uv_signal_start(&s->sig_hup, sighup_cb, SIGHUP);
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
     uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);

@@ -7,6 +7,7 @@
 
 #include "capture/cache.h"
 #include "capture/capture.h"
+#include "capture/watchlist.h"
 #include "resp/resp_reader.h"
 #include "resp/resp_writer.h"
 #include "server/config.h"
@@ -44,7 +45,8 @@ struct server {
     int nlisteners;
     uv_async_t events_async;         /* capture threads: events queued */
     uv_async_t done_async;           /* capture threads: every file read */
-    uv_signal_t sig_term, sig_int;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    struct watchlist wl;             /* the `watchlist` key; capture threads match against it */
     uv_timer_t cron;
     struct client *clients;          /* doubly linked */
     uint64_t nclients, next_client_id;

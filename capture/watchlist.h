@@ -1,0 +1,56 @@
+/* watchlist.h - IPs and CIDRs to alert on: matched by capture threads, edited by the loop thread. */
+#ifndef FC_WATCHLIST_H
+#define FC_WATCHLIST_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WATCH_TEXT_MAX 64
+
+struct watch_entry {
+    uint8_t ver, plen;               /* 4/6, prefix length */
+    uint8_t addr[16];                /* masked to plen */
+    char text[WATCH_TEXT_MAX];       /* canonical text: "10.0.0.7", "10.1.0.0/16", "2001:db8::/32" */
+};
+
+/* Readers (capture threads) take the read lock for one match; the loop
+ * thread takes the write lock to change the list. */
+struct watchlist {
+    pthread_rwlock_t lock;
+    struct watch_entry *v;
+    size_t n, cap;
+    char *path;                      /* file it is kept in, NULL = none */
+};
+
+/* Empty list kept in path (may be NULL). Returns 0 or -1 (OOM). */
+int watchlist_init(struct watchlist *wl, const char *path);
+void watchlist_destroy(struct watchlist *wl);
+
+/* Parse "a.b.c.d", "a.b.c.d/n", IPv6 and IPv6/n into e (canonical text, host
+ * bits cleared). Returns 0, or -1 when it is not an address or CIDR. Pure. */
+int watch_entry_parse(const char *s, size_t len, struct watch_entry *e);
+
+/* (Re)load the file: one entry per line, '#' comments. A bad line fails the
+ * whole load with "file:line: message" in err and the list unchanged.
+ * A missing file is an empty list. Loop thread. */
+int watchlist_load(struct watchlist *wl, char *err, size_t errlen);
+
+/* Add / remove one entry and write the file back atomically (temp + rename).
+ * Return 1 when the list changed, 0 when not, -1 with err on a bad entry or
+ * a failed write (the list is then unchanged). Loop thread. */
+int watchlist_add(struct watchlist *wl, const char *s, size_t len, char *err, size_t errlen);
+int watchlist_remove(struct watchlist *wl, const char *s, size_t len, char *err, size_t errlen);
+
+/* Is the exact entry (canonical text) in the list? Any thread. */
+int watchlist_contains(struct watchlist *wl, const char *s, size_t len);
+
+/* Does addr fall in a listed prefix? Copies the entry's text into match.
+ * Returns 1 or 0. Any thread (read lock). */
+int watchlist_match(struct watchlist *wl, uint8_t ver, const uint8_t *addr, char match[WATCH_TEXT_MAX]);
+
+/* Calls fn for each entry text (read lock held: fn must not call back). */
+void watchlist_each(struct watchlist *wl, void (*fn)(void *arg, const char *text), void *arg);
+size_t watchlist_size(struct watchlist *wl);
+
+#endif

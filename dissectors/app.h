@@ -1,0 +1,82 @@
+/* app.h - application-layer glue: routes flow payloads to the DNS, HTTP, TLS and RADIUS parsers (capture threads). */
+#ifndef FC_APP_H
+#define FC_APP_H
+
+#include <stdint.h>
+
+#include "capture/cache.h"
+#include "capture/decode.h"
+#include "capture/flow_key.h"
+
+#define APP_STR_MAX 256
+#define APP_URL_MAX 512
+#define APP_ACTIONS_MAX 8
+
+/* What a flow's dissectors found, shown as hash fields of flow.<key>.
+ * Strings are owned (malloc) and freed with the flow. */
+struct flow_ext {
+    char *dns_query;
+    uint16_t dns_qtype;
+    int16_t dns_rcode;               /* -1 = no response yet */
+    uint32_t dns_rtt_us;
+    uint8_t has_dns_rtt;
+    uint8_t alerted;                 /* alert.watchlist sent for this flow */
+    uint8_t app;                     /* enum app_proto chosen for the flow */
+    uint16_t http_status;
+    char *http_method, *http_host, *http_url, *http_ua;
+    char *tls_sni;
+    struct app_state *st;            /* parser state, freed when no longer needed */
+};
+
+enum app_act {
+    ACT_DNS_QUERY = 1, ACT_DNS_RESPONSE, ACT_DNS_TIMEOUT,
+    ACT_HTTP_REQUEST, ACT_HTTP_RESPONSE, ACT_TLS_SNI, ACT_TLS_BYTES,
+    ACT_RADIUS, ACT_WATCH_ALERT,
+};
+
+/* One thing a packet taught us, applied to the name tables, hosts and
+ * channels after the flow lock is released. */
+struct app_action {
+    uint8_t kind;                    /* enum app_act */
+    uint8_t has_rtt;
+    uint16_t qtype, txid;
+    int16_t rcode;
+    uint16_t status;
+    uint32_t rtt_us;
+    uint64_t bytes;
+    char name[APP_STR_MAX];          /* qname / host / sni / user */
+    char method[16];
+    char url[APP_URL_MAX];
+    char ua[APP_STR_MAX];
+    char session[64];
+    uint32_t acct_status;
+    uint8_t ipver, ip[16], nas_ver, nas[16], has_ip, has_nas;
+};
+
+struct app_actions {
+    int n;
+    struct flow_key key;             /* the flow they came from */
+    uint16_t l7;
+    struct app_action a[APP_ACTIONS_MAX];
+};
+
+/* Dissect one packet of flow f (caller holds f's shard lock): updates f's
+ * shown fields and parser state, and appends what must be applied outside
+ * the lock to out. Never fails: malformed payloads are counted and ignored.
+ * Capture thread. */
+void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *p, int c2s,
+                     uint64_t ts, struct app_actions *out);
+
+/* The flow ends (it is no longer in the cache): report what is pending
+ * (unanswered DNS queries) into out and free the flow's ext. Capture thread. */
+void app_flow_end(struct cache *c, struct flow *f, struct app_actions *out);
+
+/* Free f->ext without reporting (cache teardown). */
+void app_flow_release(struct flow *f);
+
+/* Fields of f->ext, in KEYSPACE.md order, for hashes and JSON. */
+struct flow;
+void app_flow_fields(const struct flow_ext *x, void (*fn)(void *arg, const char *name, const char *val,
+                                                          size_t vlen, int numeric), void *arg);
+
+#endif
