@@ -64,6 +64,8 @@ struct host {
     uint64_t first_us, last_us;
     uint64_t dns_queries, dns_nxdomain, http_requests;
     const char *os;                  /* static string from http_ua_os(), NULL = unknown */
+    uint64_t mac_us, os_us;          /* packet time of the value shown: the newest wins, so
+                                        the result does not depend on thread interleaving */
     struct host_vlan vlans[HOST_VLANS_MAX];
 };
 
@@ -74,6 +76,7 @@ struct mac_entry {
     uint8_t ip[16];
     uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
     uint64_t first_us, last_us;
+    uint64_t ip_us;                  /* packet time of `ip`: the newest wins */
 };
 
 struct aggr { uint64_t bytes, pkts, flows, flows_active, first_us, last_us; };

@@ -1,5 +1,6 @@
 /* capture.c - packet sources and their threads: pcap files (speed, loop) and live interfaces (capture threads). */
 #include "capture/capture.h"
+#include "capture/fanout.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -13,7 +14,9 @@ enum { LIVE_TIMEOUT_MS = 50, TICK_US = 100000, REOPEN_MAX_S = 30 };
 
 struct source {
     struct capture *cap;
-    struct worker w;
+    struct worker *w;            /* capture-threads workers; w[0] alone runs inline */
+    int nworkers;
+    struct fanout *fan;          /* NULL when one worker runs in the reader thread */
     int is_live;
     char **files;                /* file sources: all the files, read in order */
     int nfiles;
@@ -29,6 +32,7 @@ struct capture {
     struct cache *cache;
     struct source *src;
     int nsrc;
+    int nworkers_total;
     _Atomic int stop;
     _Atomic int active;
     void (*on_done)(void *arg);
@@ -101,6 +105,25 @@ static pcap_t *open_file(const char *path, const char *bpf, char *err, size_t er
     return p;
 }
 
+/* One worker per capture thread of the source (capture-threads). */
+static int source_workers_init(struct capture *cap, struct source *s, const struct capture_opts *o)
+{
+    int n = o->threads > 0 ? o->threads : 1;
+    s->cap = cap;
+    s->w = calloc((size_t)n, sizeof(*s->w));
+    if (!s->w)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (worker_init(&s->w[i], cap->nworkers_total + i, cap->cache) != 0)
+            return -1;
+        s->w[i].user_grace_us = o->user_grace_us;
+        s->w[i].wl = o->wl;
+        s->nworkers++;
+    }
+    cap->nworkers_total += n;
+    return 0;
+}
+
 struct capture *capture_create(const struct capture_opts *o, struct cache *c, char *err, size_t errlen)
 {
     struct capture *cap = calloc(1, sizeof(*cap));
@@ -128,11 +151,8 @@ struct capture *capture_create(const struct capture_opts *o, struct cache *c, ch
         struct source *s = &cap->src[cap->nsrc];
         s->files = o->files;
         s->nfiles = o->nfiles;
-        if (worker_init(&s->w, cap->nsrc, c) != 0)
+        if (source_workers_init(cap, s, o) != 0)
             goto oom;
-        s->w.user_grace_us = o->user_grace_us;
-        s->w.wl = o->wl;
-        s->cap = cap;
         cap->nsrc++;
     }
     for (int i = 0; i < o->nifaces; i++) {
@@ -144,11 +164,8 @@ struct capture *capture_create(const struct capture_opts *o, struct cache *c, ch
             capture_destroy(cap);
             return NULL;
         }
-        if (worker_init(&s->w, cap->nsrc, c) != 0)
+        if (source_workers_init(cap, s, o) != 0)
             goto oom;
-        s->w.user_grace_us = o->user_grace_us;
-        s->w.wl = o->wl;
-        s->cap = cap;
         cap->nsrc++;
     }
     return cap;
@@ -156,6 +173,23 @@ oom:
     snprintf(err, errlen, "out of memory creating capture workers");
     capture_destroy(cap);
     return NULL;
+}
+
+/* Hands a frame to the source's worker (inline) or to its fanout. */
+static void source_packet(struct source *s, uint64_t ts, int dlt, const uint8_t *data,
+                          uint32_t caplen, uint32_t wirelen)
+{
+    if (s->fan)
+        fanout_push(s->fan, ts, dlt, data, caplen, wirelen, &s->cap->stop);
+    else
+        worker_packet(&s->w[0], ts, dlt, data, caplen, wirelen);
+}
+
+/* Wall-clock tick: inline workers only (fanout workers tick themselves). */
+static void source_tick(struct source *s, uint64_t now)
+{
+    if (!s->fan)
+        worker_tick(&s->w[0], now);
 }
 
 /* Sleeps until the wall clock reaches target, ticking the worker meanwhile.
@@ -173,7 +207,7 @@ static int pace_until(struct source *s, uint64_t target)
             d = TICK_US;
         struct timespec ts = { (time_t)(d / 1000000), (long)(d % 1000000) * 1000 };
         nanosleep(&ts, NULL);
-        worker_tick(&s->w, wall_us());
+        source_tick(s, wall_us());
     }
 }
 
@@ -221,7 +255,7 @@ static int read_file(struct source *s, const char *path, struct replay *rp)
             pcap_close(p);
             return -1;
         }
-        worker_packet(&s->w, ts, dlt, data, h->caplen, h->len);
+        source_packet(s, ts, dlt, data, h->caplen, h->len);
         if (atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
             pcap_close(p);
             return -1;
@@ -239,21 +273,40 @@ static int read_file(struct source *s, const char *path, struct replay *rp)
 static void source_finished(struct source *s)
 {
     struct capture *cap = s->cap;
+    fanout_finish(s->fan);           /* every queued frame is processed first */
+    s->fan = NULL;
     if (cap->o.end != PCAP_END_KEEP)
-        worker_expire_all(&s->w);
-    worker_publish_stats(&s->w);
+        worker_expire_all(&s->w[0]);
+    for (int i = 0; i < s->nworkers; i++)
+        worker_publish_stats(&s->w[i]);
     if (atomic_fetch_sub(&cap->active, 1) == 1 && cap->on_done)
         cap->on_done(cap->done_arg);
+}
+
+static int source_fanout_start(struct source *s, int wall_clock)
+{
+    if (s->nworkers <= 1)
+        return 0;
+    s->fan = fanout_start(s->w, s->nworkers, wall_clock);
+    if (!s->fan) {
+        fprintf(stderr, "flowcached: cannot start %d capture threads; using one\n", s->nworkers);
+        s->nworkers = 1;
+    }
+    return 0;
 }
 
 static void *file_thread(void *arg)
 {
     struct source *s = arg;
     struct replay rp = { 0 };
+    source_fanout_start(s, s->cap->o.speed > 0);
     do {
         for (int i = 0; i < s->nfiles; i++)
-            if (read_file(s, s->files[i], &rp) != 0)
+            if (read_file(s, s->files[i], &rp) != 0) {
+                fanout_finish(s->fan);
+                s->fan = NULL;
                 return NULL;
+            }
         rp.offset += (rp.last_ts - rp.first_ts) + 1000000;   /* next loop follows on */
     } while (s->cap->o.loop && rp.have_first && !atomic_load(&s->cap->stop));
     source_finished(s);
@@ -264,7 +317,7 @@ static void live_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *data
 {
     struct source *s = (struct source *)arg;
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
-    worker_packet(&s->w, ts, pcap_datalink(s->live), data, h->caplen, h->len);
+    source_packet(s, ts, pcap_datalink(s->live), data, h->caplen, h->len);
 }
 
 /* Reopens a live interface that failed, with backoff. Returns -1 when stopping. */
@@ -293,6 +346,7 @@ static void *live_thread(void *arg)
 {
     struct source *s = arg;
     uint64_t next_tick = 0;
+    source_fanout_start(s, 1);
     while (!atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
         int rc = pcap_dispatch(s->live, 256, live_cb, (u_char *)s);
         if (rc == PCAP_ERROR) {
@@ -306,10 +360,12 @@ static void *live_thread(void *arg)
             struct pcap_stat ps;
             if (pcap_stats(s->live, &ps) == 0)
                 atomic_store(&s->drops, (uint64_t)ps.ps_drop + ps.ps_ifdrop);
-            worker_tick(&s->w, now);
+            source_tick(s, now);
             next_tick = now + TICK_US;
         }
     }
+    fanout_finish(s->fan);
+    s->fan = NULL;
     return NULL;
 }
 
@@ -351,10 +407,16 @@ void capture_destroy(struct capture *cap)
     if (!cap)
         return;
     capture_stop(cap);
+    for (int i = 0; i < cap->nsrc + 1 && i <= cap->o.nifaces; i++) {
+        struct source *s = &cap->src[i];
+        for (int k = 0; k < s->nworkers; k++)
+            worker_destroy(&s->w[k]);
+        free(s->w);
+        s->w = NULL;
+    }
     for (int i = 0; i < cap->nsrc; i++) {
         if (cap->src[i].live)
             pcap_close(cap->src[i].live);
-        worker_destroy(&cap->src[i].w);
     }
     for (int i = cap->nsrc; i < cap->o.nifaces + 1; i++)
         if (cap->src[i].live)
@@ -365,12 +427,17 @@ void capture_destroy(struct capture *cap)
 
 int capture_worker_count(const struct capture *cap)
 {
-    return cap->nsrc;
+    return cap->nworkers_total;
 }
 
 struct worker *capture_worker(struct capture *cap, int i)
 {
-    return &cap->src[i].w;
+    for (int k = 0; k < cap->nsrc; k++) {
+        if (i < cap->src[k].nworkers)
+            return &cap->src[k].w[i];
+        i -= cap->src[k].nworkers;
+    }
+    return NULL;
 }
 
 int capture_sources_active(const struct capture *cap)

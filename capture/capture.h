@@ -20,6 +20,7 @@ struct capture_opts {
     int loop;                    /* replay the files forever */
     enum pcap_end_mode end;
     int snaplen, promisc;
+    int threads;                 /* capture-threads: workers per source */
     uint64_t user_grace_us;      /* RADIUS logout grace */
     struct watchlist *wl;        /* NULL = none */
 };

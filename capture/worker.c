@@ -197,9 +197,11 @@ static void host_account(struct worker *w, const struct decoded_pkt *p, int is_s
         if (role == ROLE_SERVER) h->flows_server++;
         if (role != ROLE_NONE) h->flows_active++;
         if (p->vlan) host_vlan_add(h, p->vlan, is_src, p->l3_len);
-        if (is_src && p->has_mac && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+        if (is_src && p->has_mac && ts >= h->mac_us &&
+            !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
             memcpy(h->mac, p->src_mac, 6);
             h->has_mac = 1;
+            h->mac_us = ts;
         }
         shard_touch(s, &h->link);
     }
@@ -249,10 +251,11 @@ static void mac_account(struct worker *w, const struct decoded_pkt *p, int is_sr
         if (is_src) { m->bytes_sent += p->l3_len; m->pkts_sent++; }
         else { m->bytes_rcvd += p->l3_len; m->pkts_rcvd++; }
         if (ts > m->last_us) m->last_us = ts;
-        if (is_src && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+        if (is_src && ts >= m->ip_us && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
             memcpy(m->ip, p->src, 16);
             m->ipver = p->ip_version;
             m->has_ip = 1;
+            m->ip_us = ts;
         }
         shard_touch(s, &m->link);
     }
@@ -312,6 +315,12 @@ static void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reas
         json_end(&b);
         emit_event(w, EV_FLOW_END, &b);
         sbuf_free(&b);
+    }
+    if (reason != FLOW_END_SHUTDOWN && event_wanted(EV_KEY_EXPIRED)) {
+        char name[FLOW_KEY_NAME_MAX];
+        struct event *ev = event_new(EV_KEY_EXPIRED, name, flow_key_format(&f->key, name));
+        if (ev)
+            event_queue_push(&w->events, ev);
     }
     acts.n = 0;
     acts.key = f->key;
@@ -530,6 +539,10 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
     atomic_store_explicit(&w->st.bytes, atomic_load_explicit(&w->st.bytes, memory_order_relaxed) + wirelen,
                           memory_order_relaxed);
     cache_clock_advance(c, ts);
+    /* Expire before accounting: after a gap, a cache full of timed-out
+     * flows must not refuse this packet's new flow (max-flows/maxmemory). */
+    if (ts >= w->next_sweep_us)
+        worker_tick(w, ts);
     if (decode_packet(dlt, data, caplen, &p, &w->dstats) == DEC_OK) {
         if (p.is_fragment)
             frag_resolve(w, &p, ts);
@@ -571,8 +584,6 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
                 worker_apply_actions(w, &r.acts, ts);
         }
     }
-    if (ts >= w->next_sweep_us)
-        worker_tick(w, ts);
 }
 
 /* ---- expiry ---- */
@@ -627,6 +638,12 @@ static void hosts_sweep(struct worker *w, uint64_t now)
                 continue;
             }
             shard_unlink(s, &h->link, 0);
+            if (event_wanted(EV_KEY_EXPIRED)) {
+                char name[ADDR_STR_MAX + 3] = "ip.";
+                struct event *ev = event_new(EV_KEY_EXPIRED, name, 3 + addr_format(h->ipver, h->addr, name + 3));
+                if (ev)
+                    event_queue_push(&w->events, ev);   /* the queue lock is a leaf: safe under a shard lock */
+            }
             free(h);
             cache_mem_release(c, sizeof(*h));
             atomic_fetch_add_explicit(&c->st.hosts_expired, 1, memory_order_relaxed);

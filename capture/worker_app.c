@@ -47,14 +47,15 @@ static void name_update(struct worker *w, enum name_kind k, const char *name, ui
 
 /* Runs fn on a host entry (only when it exists) under its shard lock. */
 static void host_update(struct worker *w, uint8_t ver, const uint8_t *addr,
-                        void (*fn)(struct host *h, const struct app_action *a), const struct app_action *a)
+                        void (*fn)(struct host *h, const struct app_action *a, uint64_t ts),
+                        const struct app_action *a, uint64_t ts)
 {
     uint64_t hash = host_key_hash(ver, addr);
     struct cache_shard *s = cache_shard_for(w->cache->hosts, hash);
     pthread_mutex_lock(&s->lock);
     struct host *h = shard_find_host(s, hash, ver, addr);
     if (h)
-        fn(h, a);
+        fn(h, a, ts);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -95,8 +96,17 @@ static void dns_name_response(struct name_entry *e, const struct app_action *a, 
     }
 }
 
-static void host_dns_query(struct host *h, const struct app_action *a) { (void)a; h->dns_queries++; }
-static void host_dns_nx(struct host *h, const struct app_action *a) { (void)a; h->dns_nxdomain++; }
+static void host_dns_query(struct host *h, const struct app_action *a, uint64_t ts)
+{
+    (void)a; (void)ts;
+    h->dns_queries++;
+}
+
+static void host_dns_nx(struct host *h, const struct app_action *a, uint64_t ts)
+{
+    (void)a; (void)ts;
+    h->dns_nxdomain++;
+}
 
 static void dns_event(struct worker *w, const struct app_actions *acts, const struct app_action *a)
 {
@@ -134,12 +144,14 @@ static void http_name_response(struct name_entry *e, const struct app_action *a,
         e->u.http.status[cls]++;
 }
 
-static void host_http_request(struct host *h, const struct app_action *a)
+static void host_http_request(struct host *h, const struct app_action *a, uint64_t ts)
 {
     h->http_requests++;
     const char *os = a->ua[0] ? http_ua_os(a->ua) : NULL;
-    if (os)
+    if (os && ts >= h->os_us) {
         h->os = os;
+        h->os_us = ts;
+    }
 }
 
 static void http_event(struct worker *w, const struct app_actions *acts, const struct app_action *a)
@@ -271,12 +283,12 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
         case ACT_DNS_QUERY:
             dns_query = a->name;
             name_update(w, NK_DNS, a->name, ts, dns_name_query, a, NULL);
-            host_update(w, acts->key.ipver, acts->key.cli, host_dns_query, a);
+            host_update(w, acts->key.ipver, acts->key.cli, host_dns_query, a, ts);
             break;
         case ACT_DNS_RESPONSE:
             name_update(w, NK_DNS, a->name, ts, dns_name_response, a, NULL);
             if (a->rcode == RCODE_NXDOMAIN)
-                host_update(w, acts->key.ipver, acts->key.cli, host_dns_nx, a);
+                host_update(w, acts->key.ipver, acts->key.cli, host_dns_nx, a, ts);
             /* fall through */
         case ACT_DNS_TIMEOUT:
             if (event_wanted(EV_DNS))
@@ -284,7 +296,7 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
             break;
         case ACT_HTTP_REQUEST:
             name_update(w, NK_HTTP, a->name, ts, http_name_request, a, NULL);
-            host_update(w, acts->key.ipver, acts->key.cli, host_http_request, a);
+            host_update(w, acts->key.ipver, acts->key.cli, host_http_request, a, ts);
             break;
         case ACT_HTTP_RESPONSE:
             name_update(w, NK_HTTP, a->name, ts, http_name_response, a, NULL);

@@ -8,7 +8,7 @@
 #include "capture/cache.h"
 
 /* Packets after which detection gives up, as ndpiReader does. */
-enum { L7_MAX_TCP_PKTS = 80, L7_MAX_UDP_PKTS = 24, L7_MAX_EXTRA_PKTS = 16 };
+enum { L7_MAX_TCP_PKTS = 80, L7_MAX_UDP_PKTS = 24 };
 
 struct l7_module {
     struct ndpi_detection_module_struct *ndpi;
@@ -150,9 +150,10 @@ int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
     uint16_t id = l7_pick(r);
     unsigned limit = f->key.l4proto == IPPROTO_TCP ? L7_MAX_TCP_PKTS : L7_MAX_UDP_PKTS;
     if (id != NDPI_PROTOCOL_UNKNOWN) {
+        /* Final: nDPI's extra dissection (certificates, DNS answers) would
+         * only feed metadata that flowcached's own dissectors extract. */
         f->l7 = id;
-        if (!ndpi_extra_dissection_possible(m->ndpi, f->ndpi) || f->detect_pkts >= limit + L7_MAX_EXTRA_PKTS)
-            l7_state_free(c, f);
+        l7_state_free(c, f);
     } else if (f->detect_pkts >= limit) {
         return l7_flow_finish(m, c, f);
     }

@@ -32,7 +32,7 @@ enum {
     CONNECT_TIMEOUT_MS = 2000,
     BACKOFF_MIN_MS = 50,
     BACKOFF_MAX_MS = 2000,
-    SHUTDOWN_TIMEOUT_MS = 5000,
+    SHUTDOWN_TIMEOUT_MS = 4000,         /* under the usual 5 s stop grace */
     MAX_REDIRECTS = 16,
     RETRY_HOLD_MS = 100,                /* after LOADING / TRYAGAIN / CLUSTERDOWN */
     UCACHE_SIZE = 4096,                 /* user cache slots (direct mapped) */
@@ -120,7 +120,7 @@ struct cloud {
     int shutting, finished;
     void (*done)(void *arg);
     void *done_arg;
-    uint64_t sent, dropped, errors, reconnects, last_batch_us;
+    uint64_t sent, dropped, errors, reconnects, last_batch_us, moved, asked;
     uint64_t sync_lookups, sync_hits, sync_cache_hits, sync_skipped, bad_events;
     char last_error[128];
 };
@@ -548,10 +548,12 @@ static void on_data_error(struct cloud *cl, struct cloud_cmd *c, redisReply *r)
         if (idx >= 0) {
             c->redirects++;
             if (k == CLOUD_REDIR_MOVED) {
+                cl->moved++;
                 cl->slot_node[slot] = (int16_t)idx;
                 cl->map_refresh = 1;
                 c->ask_node = -1;
             } else {
+                cl->asked++;
                 c->ask_node = (int16_t)idx;
             }
             q_push(&cl->retry, c);
@@ -773,6 +775,12 @@ static void expire_key(struct cloud *cl, const char *key, uint64_t ttl)
     cloud_enqueuev(cl, 3, argv);
 }
 
+static const char *fval(const struct cloud_json_field *f, int n, const char *name)
+{
+    const struct cloud_json_field *x = cloud_json_get(f, n, name);
+    return x ? x->val : NULL;
+}
+
 static int is_counter(const char *name)
 {
     return strcmp(name, "key") == 0 || strcmp(name, "reason") == 0 || strcmp(name, "bytes.c2s") == 0 ||
@@ -830,19 +838,43 @@ static void aggregate(struct cloud *cl, const char *prefix, const char *name, co
     expire_key(cl, key, cl->host_ttl);
 }
 
-static void counter1(struct cloud *cl, const char *prefix, const char *name, const char *field)
+/* One DNS transaction: dns.<qname> queries, responses, nxdomain, rcode.<NAME>, qtype.<TYPE>, rtt.us.sum. */
+static void on_dns(struct cloud *cl, const struct cloud_json_field *f, int n)
 {
-    char key[320];
-    if (!name || !*name || snprintf(key, sizeof(key), "%s%s", prefix, name) >= (int)sizeof(key))
+    const char *q = fval(f, n, "qname"), *qtype = fval(f, n, "qtype"), *rcode = fval(f, n, "rcode");
+    const struct cloud_json_field *rtt = cloud_json_get(f, n, "rtt.us");
+    char key[320], field[96];
+    if (!q || !*q || snprintf(key, sizeof(key), "dns.%s", q) >= (int)sizeof(key))
         return;
-    hincr(cl, key, field, "1");
+    hincr(cl, key, "queries", "1");
+    if (qtype && *qtype && snprintf(field, sizeof(field), "qtype.%s", qtype) < (int)sizeof(field))
+        hincr(cl, key, field, "1");
+    if (rcode && *rcode && strcmp(rcode, "TIMEOUT") != 0) {     /* TIMEOUT: no answer */
+        hincr(cl, key, "responses", "1");
+        if (strcmp(rcode, "NXDOMAIN") == 0)
+            hincr(cl, key, "nxdomain", "1");
+        if (snprintf(field, sizeof(field), "rcode.%s", rcode) < (int)sizeof(field))
+            hincr(cl, key, field, "1");
+        if (is_uint(rtt))
+            hincr(cl, key, "rtt.us.sum", rtt->val);
+    }
     expire_key(cl, key, cl->host_ttl);
 }
 
-static const char *fval(const struct cloud_json_field *f, int n, const char *name)
+/* One HTTP request/response pair: http.<host> requests and status.<N>xx. */
+static void on_http(struct cloud *cl, const struct cloud_json_field *f, int n)
 {
-    const struct cloud_json_field *x = cloud_json_get(f, n, name);
-    return x ? x->val : NULL;
+    const char *host = fval(f, n, "host");
+    const struct cloud_json_field *st = cloud_json_get(f, n, "status");
+    char key[320], field[16];
+    if (!host || !*host || snprintf(key, sizeof(key), "http.%s", host) >= (int)sizeof(key))
+        return;
+    hincr(cl, key, "requests", "1");
+    if (is_uint(st) && st->vlen == 3 && st->val[0] >= '1' && st->val[0] <= '5') {
+        snprintf(field, sizeof(field), "status.%cxx", st->val[0]);
+        hincr(cl, key, field, "1");
+    }
+    expire_key(cl, key, cl->host_ttl);
 }
 
 /* Resolves the user of a flow's client: from the cache, else GET ipuser.<ip>
@@ -925,8 +957,6 @@ static void on_flow_end(struct cloud *cl, const struct cloud_json_field *f, int 
     const char *vlan = fval(f, n, "vlan");
     aggregate(cl, "vlan.", vlan ? vlan : "0", bytes, pkts);
     aggregate(cl, "tls.", fval(f, n, "tls.sni"), bytes, NULL);
-    counter1(cl, "dns.", fval(f, n, "dns.query"), "queries");
-    counter1(cl, "http.", fval(f, n, "http.host"), "requests");
 
     if (cli && !cloud_json_get(f, n, "user"))
         user_lookup(cl, cli, key);
@@ -994,7 +1024,8 @@ void cloud_on_event(struct cloud *cl, const struct event *ev)
 {
     if (!cl || cl->finished || ev->channel == EV_KEY_EXPIRED)
         return;
-    if (ev->channel == EV_FLOW_END || ev->channel == EV_USER_LOGIN || ev->channel == EV_USER_LOGOUT) {
+    if (ev->channel == EV_FLOW_END || ev->channel == EV_USER_LOGIN || ev->channel == EV_USER_LOGOUT ||
+        ev->channel == EV_DNS || ev->channel == EV_HTTP) {
         struct cloud_json_field f[JSON_FIELDS_MAX];
         char stackbuf[4096];
         char *buf = ev->len < sizeof(stackbuf) ? stackbuf : malloc(ev->len + 1);
@@ -1003,6 +1034,10 @@ void cloud_on_event(struct cloud *cl, const struct event *ev)
             cl->bad_events++;
         else if (ev->channel == EV_FLOW_END)
             on_flow_end(cl, f, n);
+        else if (ev->channel == EV_DNS)
+            on_dns(cl, f, n);
+        else if (ev->channel == EV_HTTP)
+            on_http(cl, f, n);
         else
             on_user(cl, ev->channel == EV_USER_LOGIN, f, n);
         if (buf != stackbuf)
@@ -1186,8 +1221,9 @@ void cloud_info(struct cloud *cl, struct sbuf *b)
                 cl->retry.n + cl->pending.n, cl->retry.bytes + cl->pending.bytes, nin);
     sbuf_printf(b, "cloud_sent_commands:%" PRIu64 "\r\ncloud_dropped_commands:%" PRIu64 "\r\n"
                    "cloud_error_replies:%" PRIu64 "\r\ncloud_reconnects:%" PRIu64 "\r\n"
-                   "cloud_last_batch_latency_us:%" PRIu64 "\r\n",
-                cl->sent, cl->dropped, cl->errors, cl->reconnects, cl->last_batch_us);
+                   "cloud_last_batch_latency_us:%" PRIu64 "\r\ncloud_redirects_moved:%" PRIu64
+                   "\r\ncloud_redirects_ask:%" PRIu64 "\r\n",
+                cl->sent, cl->dropped, cl->errors, cl->reconnects, cl->last_batch_us, cl->moved, cl->asked);
     sbuf_printf(b, "cloud_sync_lookups:%" PRIu64 "\r\ncloud_sync_hits:%" PRIu64 "\r\ncloud_sync_cache_hits:%" PRIu64
                    "\r\ncloud_sync_skipped:%" PRIu64 "\r\ncloud_bad_events:%" PRIu64 "\r\ncloud_last_error:%s\r\n",
                 cl->sync_lookups, cl->sync_hits, cl->sync_cache_hits, cl->sync_skipped, cl->bad_events,

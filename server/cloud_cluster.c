@@ -51,7 +51,7 @@ int cloud_parse_hostport(const char *s, size_t len, char *host, size_t hostlen, 
         hs = 1;
         he--;
     }
-    if (he - hs >= hostlen)
+    if (he == hs || he - hs >= hostlen)
         return -1;
     memcpy(host, s + hs, he - hs);
     host[he - hs] = '\0';

@@ -55,6 +55,7 @@ static const struct directive directives[] = {
     { "cloud-queue-max", D_MEM, OFF(cloud_queue_max), 0, 0, 1e12, NULL, "bytes queued at most" },
     { "probe-id", D_STR, OFF(probe_id), 0, 0, 0, NULL, "name of this probe" },
     { "logfile", D_STR, OFF(logfile), 0, 0, 0, NULL, "log file ('' = stderr)" },
+    { "user", D_STR, OFF(user), 0, 0, 0, NULL, "run as this user once capture devices are open" },
 };
 #undef OFF
 
@@ -94,12 +95,14 @@ int config_defaults(struct fc_config *c)
     return c->bind[0] && c->probe_id ? 0 : -1;
 }
 
-static int parse_mem(const char *s, uint64_t *out)
+/* Parses a size ("64mb"); -1 when malformed, NaN, negative or above max
+ * (checked before the conversion: a double out of range of uint64_t is UB). */
+static int parse_mem(const char *s, double max, uint64_t *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
+    if (errno || end == s || !(v >= 0))
         return -1;
     static const struct { const char *suffix; double mul; } units[] = {
         { "", 1 }, { "b", 1 }, { "k", 1000 }, { "kb", 1024 }, { "m", 1e6 }, { "mb", 1048576 },
@@ -107,6 +110,8 @@ static int parse_mem(const char *s, uint64_t *out)
     };
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
         if (strcasecmp(end, units[i].suffix) == 0) {
+            if (!(v * units[i].mul <= max))
+                return -1;
             *out = (uint64_t)(v * units[i].mul);
             return 0;
         }
@@ -137,7 +142,7 @@ static int set_scalar(struct fc_config *c, const struct directive *d, const char
     }
     case D_DOUBLE: {
         double x = strtod(v, &end);
-        if (errno || end == v || *end || x < d->min || x > d->max) {
+        if (errno || end == v || *end || !(x >= d->min && x <= d->max)) {   /* rejects NaN too */
             snprintf(err, errlen, "bad value '%s' for '%s': expected a number >= 0", v, d->name);
             return -1;
         }
@@ -151,8 +156,9 @@ static int set_scalar(struct fc_config *c, const struct directive *d, const char
         }
         return 0;
     case D_MEM:
-        if (parse_mem(v, (uint64_t *)base) != 0) {
-            snprintf(err, errlen, "bad value '%s' for '%s': expected a size such as 64mb", v, d->name);
+        if (parse_mem(v, d->max, (uint64_t *)base) != 0) {
+            snprintf(err, errlen, "bad value '%s' for '%s': expected a size such as 64mb (at most %.0f bytes)",
+                     v, d->name, d->max);
             return -1;
         }
         return 0;

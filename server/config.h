@@ -36,6 +36,7 @@ struct fc_config {
     char *probe_id;
     uint64_t client_output_pubsub_hard, client_output_pubsub_soft, client_output_pubsub_soft_s;
     char *logfile;
+    char *user;                      /* drop to this user after opening capture devices */
     char *config_file;               /* absolute path of the file read, or NULL */
 };
 

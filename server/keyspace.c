@@ -450,12 +450,79 @@ static unsigned aggr_ids(enum cache_table t)
     return t == CT_VLAN ? VLAN_MAX : (l7_count() < L7_MAX ? l7_count() : L7_MAX);
 }
 
+/* ---- ip.<IPv4 prefix>: direct lookups instead of a walk ---- */
+
+enum { HOST_ENUM_MAX = 65536 };
+
+/* Octet values whose decimal text starts with p (length n). Returns how many. */
+static int octets_with_prefix(const char *p, size_t n, uint8_t out[256])
+{
+    int k = 0;
+    for (int v = 0; v < 256; v++) {
+        char t[4];
+        int tl = snprintf(t, sizeof(t), "%d", v);
+        if ((size_t)tl >= n && memcmp(t, p, n) == 0)
+            out[k++] = (uint8_t)v;
+    }
+    return k;
+}
+
+/* When every host key matching the prefix "ip.<text>" is an IPv4 address
+ * starting with <text> and there are at most HOST_ENUM_MAX such addresses,
+ * looks each one up directly (the key hierarchy as an index) and returns 1;
+ * returns 0 when a walk is needed. */
+static int keys_ipv4_prefix(struct cache *c, const char *pre, size_t prelen, struct emit_ctx *x)
+{
+    uint8_t fixed[4], cand[256];
+    int nfixed = 0;
+    if (prelen < 3 || memcmp(pre, "ip.", 3) != 0)
+        return 0;
+    const char *t = pre + 3, *end = pre + prelen;
+    for (;;) {
+        const char *dot = memchr(t, '.', (size_t)(end - t));
+        if (!dot)
+            break;
+        long v = parse_id(t, (size_t)(dot - t), 255);
+        if (v < 0 || nfixed == 3)
+            return 0;
+        fixed[nfixed++] = (uint8_t)v;
+        t = dot + 1;
+    }
+    for (const char *q = t; q < end; q++)
+        if (*q < '0' || *q > '9')
+            return 0;
+    int ncand = octets_with_prefix(t, (size_t)(end - t), cand);
+    uint64_t total = (uint64_t)ncand;
+    for (int i = nfixed + 1; i < 4; i++)
+        total *= 256;
+    if (total > HOST_ENUM_MAX)
+        return 0;
+    for (uint64_t i = 0; i < total; i++) {
+        uint8_t addr[16] = { 0 };
+        uint64_t r = i;
+        memcpy(addr, fixed, (size_t)nfixed);
+        for (int pos = 3; pos > nfixed; pos--, r /= 256)
+            addr[pos] = (uint8_t)(r % 256);
+        addr[nfixed] = cand[r];
+        struct host h;
+        if (cache_host_get(c, 4, addr, &h) != 0)
+            continue;
+        if (host_expire_at(&c->cfg, &h) <= x->now && h.flows_active == 0)
+            continue;
+        char name[ADDR_STR_MAX + 3] = "ip.";
+        emit_name(x, name, 3 + addr_format(4, addr, name + 3));
+    }
+    return 1;
+}
+
 void keyspace_keys(struct cache *c, const char *pat, size_t plen, key_fn fn, void *arg)
 {
     char pre[64];
     size_t prelen = glob_literal_prefix(pat, plen, pre, sizeof(pre));
     struct emit_ctx x = { pat, plen, KV_NONE, fn, arg, cache_now(c), 0 };
     struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg, -1, 0 };
+    if (keys_ipv4_prefix(c, pre, prelen, &x))
+        return;
     for (size_t fam = 0; fam < NFAMILIES; fam++) {
         if (!family_possible(fam, pre, prelen))
             continue;

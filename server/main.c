@@ -1,8 +1,12 @@
 /* main.c - flowcached entry point: configuration, cache, capture threads, then the loop (main thread = loop thread). */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture/capture.h"
 #include "dissectors/l7.h"
@@ -26,7 +30,7 @@ static int build_capture(struct server *s, char *err, size_t errlen)
         .nifaces = cfg->ninterfaces, .bpf = cfg->bpf, .speed = cfg->pcap_speed,
         .loop = cfg->pcap_loop, .end = (enum pcap_end_mode)cfg->pcap_end,
         .snaplen = cfg->snaplen, .promisc = cfg->promisc,
-        .user_grace_us = cfg->user_grace * 1000000ULL, .wl = &s->wl,
+        .user_grace_us = cfg->user_grace * 1000000ULL, .wl = &s->wl, .threads = cfg->capture_threads,
     };
     s->cap = capture_create(&o, s->cache, err, errlen);
     if (!s->cap)
@@ -36,6 +40,35 @@ static int build_capture(struct server *s, char *err, size_t errlen)
         w->events.notify = server_events_notify;
         w->events.notify_arg = s;
     }
+    return 0;
+}
+
+/* Drops root for cfg->user once the capture devices and the listening
+ * sockets are open. Returns 0, or -1 with a message printed. */
+static int drop_privileges(const struct fc_config *cfg)
+{
+    if (!cfg->user || !*cfg->user)
+        return 0;
+    struct passwd *pw = getpwnam(cfg->user);
+    if (!pw) {
+        fprintf(stderr, "flowcached: user '%s' does not exist\n", cfg->user);
+        return -1;
+    }
+    if (getuid() != 0 && geteuid() != 0) {
+        if (geteuid() == pw->pw_uid)
+            return 0;
+        fprintf(stderr, "flowcached: cannot switch to user '%s': not running as root\n", cfg->user);
+        return -1;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+        fprintf(stderr, "flowcached: cannot switch to user '%s': %s\n", cfg->user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {
+        fprintf(stderr, "flowcached: privileges could not be dropped for good\n");
+        return -1;
+    }
+    fprintf(stderr, "flowcached: running as user %s (uid %d)\n", pw->pw_name, (int)pw->pw_uid);
     return 0;
 }
 
@@ -92,7 +125,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "flowcached: %s\n", err);
         goto fail;
     }
-    if (server_start(&s) != 0) {
+    if (server_start(&s) != 0 || drop_privileges(&cfg) != 0) {
         server_shutdown(&s, 1);
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto fail;

@@ -59,6 +59,10 @@ void pubsub_wanted_update(struct server *s)
             if (glob_match(s->patterns.v[i].name, s->patterns.v[i].len, name, nl, 0))
                 mask |= 1u << ch;
     }
+    const char *nke = s->cfg->notify_keyspace_events;
+    int expired_on = nke && strchr(nke, 'E') && (strchr(nke, 'x') || strchr(nke, 'A'));
+    if (!expired_on)
+        mask &= ~(1u << EV_KEY_EXPIRED);     /* Redis publishes it only when configured */
     atomic_store_explicit(&event_wanted_mask, mask, memory_order_relaxed);
 }
 
