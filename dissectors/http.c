@@ -142,7 +142,7 @@ static int http_start_prefix_ok(const struct http_stream *s, int is_req)
 static int http_request_line(struct http_stream *s, const char *l, size_t n, int cut)
 {
     const char *sp = memchr(l, ' ', n);
-    if (!sp || sp == l || (size_t)(sp - l) >= sizeof(s->msg.method))
+    if (!sp || (size_t)(sp - l) < HTTP_METHOD_MIN || (size_t)(sp - l) >= sizeof(s->msg.method))
         return -1;
     size_t ml = (size_t)(sp - l);
     for (size_t i = 0; i < ml; i++)
@@ -157,9 +157,12 @@ static int http_request_line(struct http_stream *s, const char *l, size_t n, int
                 vs = u + i;
                 break;
             }
-        if (!vs || !http_version_ok(vs, (size_t)(l + n - vs)))
+        if (!vs && ml == 3 && memcmp(l, "GET", 3) == 0)
+            s->http09 = 1;                      /* "GET /path": HTTP/0.9, no headers */
+        else if (!vs || !http_version_ok(vs, (size_t)(l + n - vs)))
             return -1;
-        un = (size_t)(vs - 1 - u);
+        else
+            un = (size_t)(vs - 1 - u);
     }
     if (un == 0)
         return -1;
@@ -272,6 +275,12 @@ static int http_head_done(struct http_stream *s, struct http_stream *peer)
     if (s->msg.is_request) {
         if (peer)
             http_stream_expect(peer, s->msg.method);
+        if (s->http09) {        /* one request; the answer is raw bytes until close */
+            s->state = HTTP_S_TUNNEL;
+            if (peer)
+                peer->state = HTTP_S_UNTIL_CLOSE;
+            return 0;
+        }
         s->state = s->chunked ? HTTP_S_CHUNK_SIZE : s->has_clen && s->clen ? HTTP_S_BODY : HTTP_S_START;
         s->remaining = s->clen;
         return 0;
@@ -300,6 +309,7 @@ static void http_head_reset(struct http_stream *s)
     memset(&s->msg, 0, sizeof(s->msg));
     s->seen_start = 0;
     s->host_hdr = 0;
+    s->http09 = 0;
     s->chunked = 0;
     s->has_clen = 0;
     s->clen = 0;
@@ -341,7 +351,7 @@ static int http_head_line(struct http_stream *s, int is_req, const char *l, size
             return -1;
         s->seen_start = 1;
         s->state = HTTP_S_HEADERS;
-        return 0;
+        return s->http09;
     }
     if (n)
         return http_header(s, l, n, cut);

@@ -37,6 +37,7 @@ struct http_stream {
     uint8_t state;
     uint8_t seen_start;             /* start line of the current head parsed */
     uint8_t host_hdr;               /* a Host header was seen */
+    uint8_t http09;                 /* the request line had no version */
     uint8_t chunked, has_clen;
     uint64_t clen;
     uint64_t msgs;                  /* heads delivered */
@@ -63,7 +64,8 @@ void http_conn_init(struct http_conn *c);
  * (pipelining, keep-alive). Bodies are skipped by Content-Length or chunked
  * framing (trailers included); a response with neither runs to the end of
  * the connection. After a 101 response, or a 2xx answer to CONNECT, the
- * stream ignores its bytes (a tunnel). Bytes that are not HTTP (bad start
+ * stream ignores its bytes (a tunnel). "GET /path" without a version is
+ * HTTP/0.9: reported, then that connection is not parsed further. Bytes that are not HTTP (bad start
  * line, bad Content-Length or chunk size, a head over HTTP_HEAD_MAX) make
  * the stream dead: that call returns DISSECT_MALFORMED, heads completed
  * before in the same call were delivered, and later calls return DISSECT_OK

@@ -285,6 +285,20 @@ TEST_CASE(hosts)
     CHECK_STR(k.m[3].host, "\\x01\\xff.x");
 }
 
+TEST_CASE(http09_get)
+{
+    struct http_conn c;
+    struct sink k = { 0 };
+    http_conn_init(&c);
+    CHECK_INT(conn_str(&c, 1, "GET /old\r\n", &k), DISSECT_OK);
+    CHECK_INT(conn_str(&c, 0, "<html>raw body</html>", &k), DISSECT_OK);
+    CHECK_INT(k.n, 1);
+    CHECK_STR(k.m[0].url, "/old");
+    struct http_stream s;
+    http_stream_init(&s);
+    CHECK_INT(feed_str(&s, 1, "POST /old\r\n", &k), DISSECT_MALFORMED);
+}
+
 TEST_CASE(ua_os)
 {
     CHECK_STR(http_ua_os("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36"), "Windows");
@@ -312,6 +326,7 @@ int main(void)
     RUN(endless_head_is_dead);
     RUN(long_lines_truncated_framing_kept);
     RUN(hosts);
+    RUN(http09_get);
     RUN(ua_os);
     return CHECK_DONE("http");
 }

@@ -1,0 +1,213 @@
+/* test_worker.c - the packet path on hand-built frames: flows, hosts, aggregates, TCP close, timeouts, bounds. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "capture/cache.h"
+#include "capture/names.h"
+#include "capture/worker.h"
+#include "check.h"
+#include "dissectors/l7.h"
+
+enum { T0 = 1000, SEC = 1000000 };
+
+static struct cache_config test_cfg(void)
+{
+    struct cache_config cfg = {
+        .flow_idle_us = 30ULL * SEC, .flow_lifetime_us = 120ULL * SEC, .host_idle_us = 300ULL * SEC,
+        .tcp_close_grace_us = 2ULL * SEC, .max_flows = 1000, .maxmemory = 0,
+    };
+    return cfg;
+}
+
+/* An Ethernet + IPv4 + UDP/TCP frame with plen payload bytes; returns its length. */
+static size_t frame4(uint8_t *buf, const char *src, const char *dst, uint8_t proto, uint16_t sport,
+                     uint16_t dport, uint8_t flags, size_t plen)
+{
+    size_t l4 = proto == IPPROTO_TCP ? 20 : 8, iplen = 20 + l4 + plen;
+    memset(buf, 0, 14 + iplen);
+    memcpy(buf, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
+    uint8_t *ip = buf + 14;
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)(iplen >> 8);
+    ip[3] = (uint8_t)iplen;
+    ip[8] = 64;
+    ip[9] = proto;
+    inet_pton(AF_INET, src, ip + 12);
+    inet_pton(AF_INET, dst, ip + 16);
+    uint8_t *l = ip + 20;
+    l[0] = (uint8_t)(sport >> 8);
+    l[1] = (uint8_t)sport;
+    l[2] = (uint8_t)(dport >> 8);
+    l[3] = (uint8_t)dport;
+    if (proto == IPPROTO_TCP) {
+        l[12] = 5 << 4;
+        l[13] = flags;
+    } else {
+        l[4] = (uint8_t)((8 + plen) >> 8);
+        l[5] = (uint8_t)(8 + plen);
+    }
+    return 14 + iplen;
+}
+
+static void send4(struct worker *w, uint64_t ts, const char *src, const char *dst, uint8_t proto,
+                  uint16_t sport, uint16_t dport, uint8_t flags, size_t plen)
+{
+    uint8_t buf[1600];
+    size_t n = frame4(buf, src, dst, proto, sport, dport, flags, plen);
+    worker_packet(w, ts, 1, buf, (uint32_t)n, (uint32_t)n);
+}
+
+static int flow_of(struct cache *c, const char *name, struct flow *out)
+{
+    struct flow_key k;
+    if (flow_key_parse(name, strlen(name), &k) != 0)
+        return -1;
+    uint64_t h = flow_key_hash(&k);
+    struct cache_shard *s = cache_shard_for(c->flows, h);
+    pthread_mutex_lock(&s->lock);
+    struct flow *f = shard_find_flow(s, h, &k);
+    if (f)
+        *out = *f;
+    pthread_mutex_unlock(&s->lock);
+    return f ? 0 : -1;
+}
+
+static int host_of(struct cache *c, const char *addr, struct host *out)
+{
+    uint8_t a[16];
+    int ver = addr_parse_canonical(addr, strlen(addr), a);
+    return ver ? cache_host_get(c, (uint8_t)ver, a, out) : -1;
+}
+
+TEST_CASE(tcp_session_counts_both_directions_and_closes)
+{
+    struct cache_config cfg = test_cfg();
+    struct cache *c = cache_create(&cfg);
+    struct worker w;
+    CHECK_INT(worker_init(&w, 0, c), 0);
+    send4(&w, T0, "10.0.0.1", "10.0.0.9", IPPROTO_TCP, 40000, 80, 0x02, 0);
+    send4(&w, T0 + 10, "10.0.0.9", "10.0.0.1", IPPROTO_TCP, 80, 40000, 0x12, 0);
+    send4(&w, T0 + 20, "10.0.0.1", "10.0.0.9", IPPROTO_TCP, 40000, 80, 0x10, 100);
+    send4(&w, T0 + 30, "10.0.0.1", "10.0.0.9", IPPROTO_TCP, 40000, 80, 0x11, 0);
+    send4(&w, T0 + 40, "10.0.0.9", "10.0.0.1", IPPROTO_TCP, 80, 40000, 0x11, 0);
+    send4(&w, T0 + 50, "10.0.0.1", "10.0.0.9", IPPROTO_TCP, 40000, 80, 0x10, 0);  /* last ACK: same flow */
+    struct flow f;
+    CHECK_INT(flow_of(c, "flow.tcp.10.0.0.1:40000-10.0.0.9:80", &f), 0);
+    CHECK_INT(f.pkts[0], 4);
+    CHECK_INT(f.pkts[1], 2);
+    CHECK_INT(f.bytes[0], 40 + 140 + 40 + 40);
+    CHECK_INT(f.bytes[1], 80);
+    CHECK_INT(f.closed, 1);
+    CHECK_INT(atomic_load(&c->st.flows_created), 1);
+    worker_tick(&w, T0 + 50 + 2 * SEC);               /* the close grace passes */
+    CHECK_INT(flow_of(c, "flow.tcp.10.0.0.1:40000-10.0.0.9:80", &f), -1);
+    CHECK_INT(atomic_load(&c->st.flows_expired), 1);
+    struct host h;
+    CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
+    CHECK_INT(h.pkts_sent, 4);
+    CHECK_INT(h.flows_client, 1);
+    CHECK_INT(h.flows_active, 0);
+    CHECK_INT(host_of(c, "10.0.0.9", &h), 0);
+    CHECK_INT(h.flows_server, 1);
+    worker_destroy(&w);
+    cache_destroy(c);
+}
+
+TEST_CASE(idle_and_lifetime_timeouts_follow_packet_time)
+{
+    struct cache_config cfg = test_cfg();
+    struct cache *c = cache_create(&cfg);
+    struct worker w;
+    struct flow f;
+    CHECK_INT(worker_init(&w, 0, c), 0);
+    send4(&w, T0, "10.0.0.1", "192.0.2.53", IPPROTO_UDP, 5000, 53, 0, 10);
+    send4(&w, T0 + 29 * (uint64_t)SEC, "10.0.0.2", "192.0.2.53", IPPROTO_UDP, 5000, 53, 0, 10);
+    CHECK_INT(flow_of(c, "flow.udp.10.0.0.1:5000-192.0.2.53:53", &f), 0);
+    send4(&w, T0 + 31 * (uint64_t)SEC, "10.0.0.2", "192.0.2.53", IPPROTO_UDP, 5000, 53, 0, 10);
+    CHECK_INT(flow_of(c, "flow.udp.10.0.0.1:5000-192.0.2.53:53", &f), -1);   /* idle 30 s: gone */
+    /* a flow that never idles is cut at its lifetime and starts again */
+    for (uint64_t t = 0; t <= 125; t += 5)
+        send4(&w, T0 + 31 * (uint64_t)SEC + t * SEC, "10.0.0.3", "192.0.2.53", IPPROTO_UDP, 6000, 53, 0, 10);
+    CHECK_INT(flow_of(c, "flow.udp.10.0.0.3:6000-192.0.2.53:53", &f), 0);
+    CHECK(f.pkts[0] < 26);
+    CHECK_INT(f.first_us >= T0 + 31 * (uint64_t)SEC + 120 * (uint64_t)SEC, 1);
+    worker_destroy(&w);
+    cache_destroy(c);
+}
+
+TEST_CASE(max_flows_refuses_and_counts_then_recovers)
+{
+    struct cache_config cfg = test_cfg();
+    cfg.max_flows = 10;
+    struct cache *c = cache_create(&cfg);
+    struct worker w;
+    CHECK_INT(worker_init(&w, 0, c), 0);
+    for (int i = 0; i < 25; i++)
+        send4(&w, T0 + (uint64_t)i, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, (uint16_t)(20000 + i), 9999, 0, 1);
+    CHECK_INT(atomic_load(&c->st.flows_active), 10);
+    CHECK_INT(atomic_load(&c->st.flows_dropped), 15);
+    worker_tick(&w, T0 + 31 * (uint64_t)SEC);          /* all idle out */
+    CHECK_INT(atomic_load(&c->st.flows_active), 0);
+    send4(&w, T0 + 32 * (uint64_t)SEC, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 30000, 9999, 0, 1);
+    CHECK_INT(atomic_load(&c->st.flows_active), 1);
+    worker_destroy(&w);
+    cache_destroy(c);
+}
+
+TEST_CASE(l7_totals_move_from_unknown_and_expire_all_keeps_aggregates)
+{
+    struct cache_config cfg = test_cfg();
+    struct cache *c = cache_create(&cfg);
+    struct worker w;
+    struct aggr a;
+    CHECK_INT(worker_init(&w, 0, c), 0);
+    for (int i = 0; i < 3; i++)
+        send4(&w, T0 + (uint64_t)i, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 33333, 44444, 0, 4);
+    worker_expire_all(&w);
+    CHECK_INT(atomic_load(&c->st.flows_active), 0);
+    uint64_t flows = 0, bytes = 0;
+    for (unsigned id = 0; id < L7_MAX; id++)
+        if (cache_aggr_get(c, CT_L7, id, &a) == 0) {
+            flows += a.flows;
+            bytes += a.bytes;
+            CHECK_INT(a.flows_active, 0);
+        }
+    CHECK_INT(flows, 1);
+    CHECK_INT(bytes, 3 * 32);
+    CHECK_INT(cache_aggr_get(c, CT_VLAN, 0, &a), 0);
+    CHECK_INT(a.pkts, 3);
+    worker_destroy(&w);
+    cache_destroy(c);
+}
+
+TEST_CASE(garbage_frames_are_counted_not_crashing)
+{
+    struct cache_config cfg = test_cfg();
+    struct cache *c = cache_create(&cfg);
+    struct worker w;
+    uint8_t junk[64];
+    CHECK_INT(worker_init(&w, 0, c), 0);
+    for (int i = 0; i < 64; i++)
+        junk[i] = (uint8_t)(i * 37);
+    for (uint32_t n = 0; n <= sizeof(junk); n++)
+        worker_packet(&w, T0 + n, 1, junk, n, n);
+    worker_publish_stats(&w);
+    CHECK_INT(atomic_load(&w.st.packets), 65);
+    CHECK_INT(atomic_load(&c->st.flows_active), 0);
+    worker_destroy(&w);
+    cache_destroy(c);
+}
+
+int main(void)
+{
+    if (l7_names_init() != 0)
+        return 1;
+    RUN(tcp_session_counts_both_directions_and_closes);
+    RUN(idle_and_lifetime_timeouts_follow_packet_time);
+    RUN(max_flows_refuses_and_counts_then_recovers);
+    RUN(l7_totals_move_from_unknown_and_expire_all_keeps_aggregates);
+    RUN(garbage_frames_are_counted_not_crashing);
+    l7_names_free();
+    return CHECK_DONE("worker");
+}
