@@ -39,7 +39,7 @@ struct client {
     int fd;
     uint64_t ctime_ms, last_ms;
     uint64_t soft_over_since_ms;     /* pub/sub output over the soft limit since */
-    char last_cmd[32];
+    char last_cmd[80];               /* full name of the last command, e.g. "client|list" */
 };
 
 /* Queue reply bytes; they are written when the loop flushes. */

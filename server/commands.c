@@ -1,31 +1,33 @@
-/* commands.c - the command table, its generic checks (arity, auth, read-only, pub/sub context) and the handlers (loop thread). */
+/* commands.c - the one command table, its generic checks in Redis 7.0's order (unknown command or subcommand,
+ * arity, NOAUTH, READONLY, pub/sub context), MULTI/EXEC queueing, command/error statistics (loop thread).
+ * The handlers live in cmd_conn.c, cmd_keys.c, cmd_server.c and pubsub.c. */
 #include "server/commands.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#include "resp/glob.h"
-#include "server/info.h"
-#include "capture/watchlist.h"
-#include "server/keyspace.h"
+#include "server/cmd_internal.h"
 #include "server/pubsub.h"
 #include "server/server.h"
 
-static const char err_wrongtype[] = "WRONGTYPE Operation against a key holding the wrong kind of value";
-static const char err_readonly[] = "READONLY You can't write against a read only replica.";
-static const char err_syntax[] = "ERR syntax error";
-static const char err_notint[] = "ERR value is not an integer or out of range";
+const char err_wrongtype[] = "WRONGTYPE Operation against a key holding the wrong kind of value";
+const char err_readonly[] = "READONLY You can't write against a read only replica.";
+const char err_syntax[] = "ERR syntax error";
+const char err_notint[] = "ERR value is not an integer or out of range";
 
-/* ---- helpers ---- */
+/* ---- helpers shared by the handlers ---- */
 
-static int parse_ll(const struct resp_arg *a, long long *out)
+int cmd_parse_ll(const struct resp_arg *a, long long *out)
 {
     char *end;
-    if (a->len == 0 || a->len > 20 || isspace((unsigned char)a->ptr[0]))
+    if (a->len == 0 || a->len > 20 || isspace((unsigned char)a->ptr[0]) || a->ptr[0] == '+' ||
+        (a->len > 1 && a->ptr[0] == '0') || (a->len > 2 && a->ptr[0] == '-' && a->ptr[1] == '0'))
         return -1;
     errno = 0;
     long long v = strtoll(a->ptr, &end, 10);
@@ -35,709 +37,32 @@ static int parse_ll(const struct resp_arg *a, long long *out)
     return 0;
 }
 
-static void reply_view_missing_or_type(struct client *c, enum kv_type t, enum kv_type want)
-{
-    (void)want;
-    if (t == KV_NONE)
-        resp_null(&c->out, c->proto);
-    else
-        resp_error(&c->out, err_wrongtype);
-}
-
-/* Looks a key up, counting hits and misses. */
-static enum kv_type lookup(struct client *c, const struct resp_arg *key, struct kv_view *v)
+enum kv_type cmd_lookup(struct client *c, const struct resp_arg *key, struct kv_view *v)
 {
     enum kv_type t = keyspace_lookup(c->srv->cache, key->ptr, key->len, v);
     if (t == KV_NONE) c->srv->st.keyspace_misses++; else c->srv->st.keyspace_hits++;
     return t;
 }
 
-/* ---- connection ---- */
-
-static void cmd_ping(struct client *c, int argc, struct resp_arg *argv)
+/* Copies at most 128 bytes of a, CR and LF turned into spaces (what Redis does to error texts). */
+static void arg_sanitize(const struct resp_arg *a, char out[129])
 {
-    if (argc > 2) {
-        resp_error(&c->out, "ERR wrong number of arguments for 'ping' command");
-        return;
-    }
-    if (c->proto == 2 && c->nsubs + c->npsubs > 0) {
-        resp_array(&c->out, 2);
-        resp_bulks(&c->out, "pong");
-        resp_bulk(&c->out, argc == 2 ? argv[1].ptr : "", argc == 2 ? argv[1].len : 0);
-    } else if (argc == 2) {
-        resp_bulk(&c->out, argv[1].ptr, argv[1].len);
-    } else {
-        resp_simple(&c->out, "PONG");
-    }
+    size_t n = a->len < 128 ? a->len : 128;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (a->ptr[i] == '\r' || a->ptr[i] == '\n') ? ' ' : a->ptr[i];
+    out[n] = '\0';
 }
 
-static void cmd_echo(struct client *c, int argc, struct resp_arg *argv)
+void cmd_error_arg(struct client *c, const char *fmt, const struct resp_arg *a)
 {
-    (void)argc;
-    resp_bulk(&c->out, argv[1].ptr, argv[1].len);
+    char arg[129], msg[512];
+    arg_sanitize(a, arg);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(msg, sizeof(msg), fmt, arg);
+#pragma GCC diagnostic pop
+    resp_error(&c->out, msg);
 }
-
-static void cmd_quit(struct client *c, int argc, struct resp_arg *argv)
-{
-    (void)argc; (void)argv;
-    resp_simple(&c->out, "OK");
-    client_close_after_reply(c);
-}
-
-static void cmd_select(struct client *c, int argc, struct resp_arg *argv)
-{
-    long long db;
-    (void)argc;
-    if (parse_ll(&argv[1], &db) != 0)
-        resp_error(&c->out, err_notint);
-    else if (db != 0)
-        resp_error(&c->out, "ERR DB index is out of range");
-    else
-        resp_simple(&c->out, "OK");
-}
-
-static void cmd_ok(struct client *c, int argc, struct resp_arg *argv)
-{
-    (void)argc; (void)argv;
-    resp_simple(&c->out, "OK");
-}
-
-/* Constant-time comparison: time does not depend on where the strings differ. */
-static int secret_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-    unsigned char diff = (unsigned char)(alen != blen);
-    for (size_t i = 0; i < alen; i++)
-        diff |= (unsigned char)(a[i] ^ b[i % (blen ? blen : 1)]);
-    return diff == 0 && blen > 0;
-}
-
-static void cmd_auth(struct client *c, int argc, struct resp_arg *argv)
-{
-    const char *pass = c->srv->cfg->requirepass;
-    if (argc > 3) {
-        resp_error(&c->out, err_syntax);
-        return;
-    }
-    if (!pass) {
-        if (argc == 2)
-            resp_error(&c->out, "ERR AUTH <password> called without any password configured for the "
-                                "default user. Are you sure your configuration is correct?");
-        else if (strcmp(argv[1].ptr, "default") == 0)
-            resp_simple(&c->out, "OK");
-        else
-            resp_error(&c->out, "WRONGPASS invalid username-password pair or user is disabled.");
-        return;
-    }
-    const struct resp_arg *p = &argv[argc - 1];
-    int user_ok = argc == 2 || strcmp(argv[1].ptr, "default") == 0;
-    if (user_ok && secret_equal(p->ptr, p->len, pass, strlen(pass))) {
-        c->authenticated = 1;
-        resp_simple(&c->out, "OK");
-    } else {
-        c->srv->st.auth_failures++;
-        fprintf(stderr, "flowcached: AUTH failure from %s\n", c->addr);
-        resp_error(&c->out, "WRONGPASS invalid username-password pair or user is disabled.");
-    }
-}
-
-static void hello_reply(struct client *c)
-{
-    resp_map(&c->out, 7, c->proto);
-    resp_bulks(&c->out, "server");
-    resp_bulks(&c->out, "redis");
-    resp_bulks(&c->out, "version");
-    resp_bulks(&c->out, SERVER_VERSION);
-    resp_bulks(&c->out, "proto");
-    resp_int(&c->out, c->proto);
-    resp_bulks(&c->out, "id");
-    resp_int(&c->out, (long long)c->id);
-    resp_bulks(&c->out, "mode");
-    resp_bulks(&c->out, "standalone");
-    resp_bulks(&c->out, "role");
-    resp_bulks(&c->out, "master");
-    resp_bulks(&c->out, "modules");
-    resp_array(&c->out, 0);
-}
-
-static int name_valid(const struct resp_arg *a)
-{
-    for (size_t i = 0; i < a->len; i++)
-        if (a->ptr[i] < '!' || a->ptr[i] > '~')
-            return 0;
-    return 1;
-}
-
-static void client_set_name(struct client *c, const struct resp_arg *a)
-{
-    free(c->name);
-    c->name = a->len ? strdup(a->ptr) : NULL;
-}
-
-static void cmd_hello(struct client *c, int argc, struct resp_arg *argv)
-{
-    long long ver = c->proto;
-    int i = 1;
-    if (argc >= 2) {
-        if (parse_ll(&argv[1], &ver) != 0) {
-            resp_error(&c->out, "ERR Protocol version is not an integer or out of range");
-            return;
-        }
-        if (ver < 2 || ver > 3) {
-            resp_error(&c->out, "NOPROTO unsupported protocol version");
-            return;
-        }
-        i = 2;
-    }
-    const struct resp_arg *setname = NULL;
-    for (; i < argc; i++) {
-        if (!strcasecmp(argv[i].ptr, "AUTH") && i + 2 < argc) {
-            struct resp_arg a[3] = { argv[i], argv[i + 1], argv[i + 2] };
-            struct sbuf saved = c->out;
-            sbuf_init(&c->out);
-            cmd_auth(c, 3, a);
-            int ok = c->out.len > 0 && c->out.buf[0] == '+';
-            struct sbuf reply = c->out;
-            c->out = saved;
-            if (!ok) {
-                sbuf_append(&c->out, reply.buf, reply.len);
-                sbuf_free(&reply);
-                return;
-            }
-            sbuf_free(&reply);
-            i += 2;
-        } else if (!strcasecmp(argv[i].ptr, "SETNAME") && i + 1 < argc) {
-            setname = &argv[++i];
-            if (!name_valid(setname)) {
-                resp_error(&c->out, "ERR Client names cannot contain spaces, newlines or special characters.");
-                return;
-            }
-        } else {
-            sbuf_printf(&c->out, "-ERR Syntax error in HELLO option '%.128s'\r\n", argv[i].ptr);
-            return;
-        }
-    }
-    if (!c->authenticated) {
-        resp_error(&c->out, "NOAUTH HELLO must be called with the client already authenticated, otherwise "
-                            "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the "
-                            "client and select the RESP protocol version at the same time");
-        return;
-    }
-    if (setname)
-        client_set_name(c, setname);
-    c->proto = (int)ver;
-    hello_reply(c);
-}
-
-static void client_info_line(struct client *c, struct client *who, struct sbuf *b)
-{
-    uint64_t now = server_mstime();
-    char flags[8] = "N";
-    if (who->nsubs + who->npsubs > 0) strcpy(flags, "P");
-    if (who->in_multi) strcpy(flags, "x");
-    (void)c;
-    sbuf_printf(b, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=0 sub=%d psub=%d "
-                "ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=%zu oll=0 "
-                "omem=%llu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d\n",
-                (unsigned long long)who->id, who->addr, who->laddr, who->fd, who->name ? who->name : "",
-                (unsigned long long)(now - who->ctime_ms) / 1000, (unsigned long long)(now - who->last_ms) / 1000,
-                flags, who->nsubs, who->npsubs, who->in_multi ? who->mq_n : -1,
-                resp_reader_pending(&who->rd), who->rd.cap - who->rd.len, 16384, 16384, who->out.len,
-                (unsigned long long)who->out_inflight, sizeof(*who) + who->rd.cap + who->out.cap,
-                who->last_cmd[0] ? who->last_cmd : "NULL", who->proto);
-}
-
-static void cmd_client(struct client *c, int argc, struct resp_arg *argv)
-{
-    const char *sub = argv[1].ptr;
-    struct sbuf b;
-    if (!strcasecmp(sub, "id") && argc == 2) {
-        resp_int(&c->out, (long long)c->id);
-    } else if (!strcasecmp(sub, "getname") && argc == 2) {
-        if (c->name) resp_bulks(&c->out, c->name); else resp_null(&c->out, c->proto);
-    } else if (!strcasecmp(sub, "setname") && argc == 3) {
-        if (!name_valid(&argv[2])) {
-            resp_error(&c->out, "ERR Client names cannot contain spaces, newlines or special characters.");
-            return;
-        }
-        client_set_name(c, &argv[2]);
-        resp_simple(&c->out, "OK");
-    } else if (!strcasecmp(sub, "setinfo") && argc == 4) {
-        char **slot = !strcasecmp(argv[2].ptr, "lib-name") ? &c->lib_name
-                    : !strcasecmp(argv[2].ptr, "lib-ver") ? &c->lib_ver : NULL;
-        if (!slot) {
-            sbuf_printf(&c->out, "-ERR Unrecognized option '%.128s'\r\n", argv[2].ptr);
-            return;
-        }
-        free(*slot);
-        *slot = strdup(argv[3].ptr);
-        resp_simple(&c->out, "OK");
-    } else if ((!strcasecmp(sub, "list") && argc == 2) || (!strcasecmp(sub, "info") && argc == 2)) {
-        sbuf_init(&b);
-        if (!strcasecmp(sub, "info"))
-            client_info_line(c, c, &b);
-        else
-            for (struct client *o = c->srv->clients; o; o = o->next)
-                client_info_line(c, o, &b);
-        resp_verbatim(&c->out, b.buf ? b.buf : "", b.len, c->proto);
-        sbuf_free(&b);
-    } else if (!strcasecmp(sub, "setname") || !strcasecmp(sub, "getname") || !strcasecmp(sub, "id") ||
-               !strcasecmp(sub, "list") || !strcasecmp(sub, "info") || !strcasecmp(sub, "setinfo")) {
-        char lower[32];
-        size_t n = 0;
-        for (; sub[n] && n < sizeof(lower) - 1; n++)
-            lower[n] = (char)tolower((unsigned char)sub[n]);
-        lower[n] = '\0';
-        sbuf_printf(&c->out, "-ERR wrong number of arguments for 'client|%s' command\r\n", lower);
-    } else {
-        sbuf_printf(&c->out, "-ERR unknown subcommand '%.128s'. Try CLIENT HELP.\r\n", sub);
-    }
-}
-
-/* ---- keys ---- */
-
-static void cmd_dbsize(struct client *c, int argc, struct resp_arg *argv)
-{
-    (void)argc; (void)argv;
-    resp_int(&c->out, (long long)keyspace_size(c->srv->cache, NULL));
-}
-
-static void cmd_exists(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    long long n = 0;
-    kv_view_init(&v);
-    for (int i = 1; i < argc; i++)
-        n += lookup(c, &argv[i], &v) != KV_NONE;
-    kv_view_free(&v);
-    resp_int(&c->out, n);
-}
-
-static void cmd_type(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    (void)argc;
-    kv_view_init(&v);
-    resp_simple(&c->out, kv_type_name(lookup(c, &argv[1], &v)));
-    kv_view_free(&v);
-}
-
-static void ttl_reply(struct client *c, struct resp_arg *key, int ms)
-{
-    struct kv_view v;
-    kv_view_init(&v);
-    if (lookup(c, key, &v) == KV_NONE)
-        resp_int(&c->out, -2);
-    else if (v.ttl_ms < 0)
-        resp_int(&c->out, -1);
-    else
-        resp_int(&c->out, ms ? v.ttl_ms : (v.ttl_ms + 500) / 1000);
-    kv_view_free(&v);
-}
-
-static void cmd_ttl(struct client *c, int argc, struct resp_arg *argv) { (void)argc; ttl_reply(c, &argv[1], 0); }
-static void cmd_pttl(struct client *c, int argc, struct resp_arg *argv) { (void)argc; ttl_reply(c, &argv[1], 1); }
-
-static void cmd_get(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    (void)argc;
-    kv_view_init(&v);
-    enum kv_type t = lookup(c, &argv[1], &v);
-    if (t == KV_STRING)
-        resp_bulk(&c->out, v.data.buf, v.data.len);
-    else
-        reply_view_missing_or_type(c, t, KV_STRING);
-    kv_view_free(&v);
-}
-
-static void cmd_strlen(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    (void)argc;
-    kv_view_init(&v);
-    enum kv_type t = lookup(c, &argv[1], &v);
-    if (t == KV_STRING || t == KV_NONE)
-        resp_int(&c->out, t == KV_STRING ? (long long)v.data.len : 0);
-    else
-        resp_error(&c->out, err_wrongtype);
-    kv_view_free(&v);
-}
-
-static void cmd_mget(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    kv_view_init(&v);
-    resp_array(&c->out, argc - 1);
-    for (int i = 1; i < argc; i++) {
-        if (lookup(c, &argv[i], &v) == KV_STRING)
-            resp_bulk(&c->out, v.data.buf, v.data.len);
-        else
-            resp_null(&c->out, c->proto);
-    }
-    kv_view_free(&v);
-}
-
-struct key_list { struct sbuf names; long long n; };
-
-static void key_list_cb(void *arg, const char *key, size_t len)
-{
-    struct key_list *kl = arg;
-    resp_bulk(&kl->names, key, len);
-    kl->n++;
-}
-
-static void cmd_keys(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct key_list kl = { .n = 0 };
-    (void)argc;
-    sbuf_init(&kl.names);
-    keyspace_keys(c->srv->cache, argv[1].ptr, argv[1].len, key_list_cb, &kl);
-    resp_array(&c->out, kl.n);
-    sbuf_append(&c->out, kl.names.buf, kl.names.len);
-    sbuf_free(&kl.names);
-}
-
-static int parse_cursor(const struct resp_arg *a, uint64_t *out)
-{
-    char *end;
-    if (a->len == 0 || a->len > 20 || !isdigit((unsigned char)a->ptr[0]))
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(a->ptr, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Parses SCAN/HSCAN options from argv[from]; returns 0 or -1 (reply sent). */
-static int scan_options(struct client *c, int argc, struct resp_arg *argv, int from, int allow_type,
-                        const struct resp_arg **pat, long long *count, enum kv_type *type)
-{
-    for (int i = from; i < argc; i++) {
-        const char *o = argv[i].ptr;
-        if (!strcasecmp(o, "count") && i + 1 < argc) {
-            if (parse_ll(&argv[++i], count) != 0) {
-                resp_error(&c->out, err_notint);
-                return -1;
-            }
-            if (*count < 1) {
-                resp_error(&c->out, err_syntax);
-                return -1;
-            }
-        } else if (!strcasecmp(o, "match") && i + 1 < argc) {
-            *pat = &argv[++i];
-        } else if (allow_type && !strcasecmp(o, "type") && i + 1 < argc) {
-            const char *t = argv[++i].ptr;
-            *type = !strcasecmp(t, "hash") ? KV_HASH : !strcasecmp(t, "string") ? KV_STRING
-                  : !strcasecmp(t, "set") ? KV_SET : (enum kv_type)99;
-        } else {
-            resp_error(&c->out, err_syntax);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static void cmd_scan(struct client *c, int argc, struct resp_arg *argv)
-{
-    uint64_t cursor;
-    const struct resp_arg *pat = NULL;
-    long long count = 10;
-    enum kv_type type = KV_NONE;
-    if (parse_cursor(&argv[1], &cursor) != 0) {
-        resp_error(&c->out, "ERR invalid cursor");
-        return;
-    }
-    if (scan_options(c, argc, argv, 2, 1, &pat, &count, &type) != 0)
-        return;
-    struct key_list kl = { .n = 0 };
-    sbuf_init(&kl.names);
-    uint64_t next = cursor;
-    if (type == KV_NONE || type == KV_HASH)
-        next = keyspace_scan(c->srv->cache, cursor, (uint64_t)count, pat ? pat->ptr : NULL,
-                             pat ? pat->len : 0, type, key_list_cb, &kl);
-    else
-        next = keyspace_scan(c->srv->cache, cursor, (uint64_t)count, "", 0, type, key_list_cb, &kl);
-    resp_array(&c->out, 2);
-    char cur[24];
-    snprintf(cur, sizeof(cur), "%llu", (unsigned long long)next);
-    resp_bulks(&c->out, cur);
-    resp_array(&c->out, kl.n);
-    sbuf_append(&c->out, kl.names.buf, kl.names.len);
-    sbuf_free(&kl.names);
-}
-
-/* ---- hashes ---- */
-
-/* Looks up a hash; replies (empty / WRONGTYPE) and returns -1 when not one. */
-static int hash_lookup(struct client *c, struct resp_arg *key, struct kv_view *v, void (*empty)(struct client *))
-{
-    enum kv_type t = lookup(c, key, v);
-    if (t == KV_HASH)
-        return 0;
-    if (t == KV_NONE)
-        empty(c);
-    else
-        resp_error(&c->out, err_wrongtype);
-    return -1;
-}
-
-static void empty_map(struct client *c) { resp_map(&c->out, 0, c->proto); }
-static void empty_array(struct client *c) { resp_array(&c->out, 0); }
-static void empty_zero(struct client *c) { resp_int(&c->out, 0); }
-static void empty_null(struct client *c) { resp_null(&c->out, c->proto); }
-
-static void cmd_hgetall(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    (void)argc;
-    kv_view_init(&v);
-    if (hash_lookup(c, &argv[1], &v, empty_map) == 0) {
-        resp_map(&c->out, v.nfields, c->proto);
-        for (uint32_t i = 0; i < v.nfields; i++) {
-            resp_bulk(&c->out, kv_name(&v, i), v.f[i].nlen);
-            resp_bulk(&c->out, kv_val(&v, i), v.f[i].vlen);
-        }
-    }
-    kv_view_free(&v);
-}
-
-static void hkeys_or_vals(struct client *c, struct resp_arg *key, int vals)
-{
-    struct kv_view v;
-    kv_view_init(&v);
-    if (hash_lookup(c, key, &v, empty_array) == 0) {
-        resp_array(&c->out, v.nfields);
-        for (uint32_t i = 0; i < v.nfields; i++) {
-            if (vals) resp_bulk(&c->out, kv_val(&v, i), v.f[i].vlen);
-            else resp_bulk(&c->out, kv_name(&v, i), v.f[i].nlen);
-        }
-    }
-    kv_view_free(&v);
-}
-
-static void cmd_hkeys(struct client *c, int argc, struct resp_arg *argv) { (void)argc; hkeys_or_vals(c, &argv[1], 0); }
-static void cmd_hvals(struct client *c, int argc, struct resp_arg *argv) { (void)argc; hkeys_or_vals(c, &argv[1], 1); }
-
-static void cmd_hlen(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    (void)argc;
-    kv_view_init(&v);
-    if (hash_lookup(c, &argv[1], &v, empty_zero) == 0)
-        resp_int(&c->out, v.nfields);
-    kv_view_free(&v);
-}
-
-static void cmd_hget(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    (void)argc;
-    kv_view_init(&v);
-    if (hash_lookup(c, &argv[1], &v, empty_null) == 0) {
-        int i = kv_find(&v, argv[2].ptr, argv[2].len);
-        if (i < 0) resp_null(&c->out, c->proto);
-        else resp_bulk(&c->out, kv_val(&v, (uint32_t)i), v.f[i].vlen);
-    }
-    kv_view_free(&v);
-}
-
-static void cmd_hstrlen(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    (void)argc;
-    kv_view_init(&v);
-    if (hash_lookup(c, &argv[1], &v, empty_zero) == 0) {
-        int i = kv_find(&v, argv[2].ptr, argv[2].len);
-        resp_int(&c->out, i < 0 ? 0 : (long long)v.f[i].vlen);
-    }
-    kv_view_free(&v);
-}
-
-static void cmd_hexists(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    (void)argc;
-    kv_view_init(&v);
-    if (hash_lookup(c, &argv[1], &v, empty_zero) == 0)
-        resp_int(&c->out, kv_find(&v, argv[2].ptr, argv[2].len) >= 0);
-    kv_view_free(&v);
-}
-
-static void cmd_hmget(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct kv_view v;
-    kv_view_init(&v);
-    enum kv_type t = lookup(c, &argv[1], &v);
-    if (t != KV_NONE && t != KV_HASH) {
-        resp_error(&c->out, err_wrongtype);
-    } else {
-        resp_array(&c->out, argc - 2);
-        for (int a = 2; a < argc; a++) {
-            int i = t == KV_HASH ? kv_find(&v, argv[a].ptr, argv[a].len) : -1;
-            if (i < 0) resp_null(&c->out, c->proto);
-            else resp_bulk(&c->out, kv_val(&v, (uint32_t)i), v.f[i].vlen);
-        }
-    }
-    kv_view_free(&v);
-}
-
-static void cmd_hscan(struct client *c, int argc, struct resp_arg *argv)
-{
-    uint64_t cursor;
-    const struct resp_arg *pat = NULL;
-    long long count = 10;
-    enum kv_type type = KV_NONE;
-    struct kv_view v;
-    if (parse_cursor(&argv[2], &cursor) != 0) {
-        resp_error(&c->out, "ERR invalid cursor");
-        return;
-    }
-    if (scan_options(c, argc, argv, 3, 0, &pat, &count, &type) != 0)
-        return;
-    kv_view_init(&v);
-    enum kv_type t = lookup(c, &argv[1], &v);
-    if (t != KV_NONE && t != KV_HASH) {
-        resp_error(&c->out, err_wrongtype);
-    } else {
-        uint32_t n = 0;
-        for (uint32_t i = 0; t == KV_HASH && i < v.nfields; i++)
-            n += !pat || glob_match(pat->ptr, pat->len, kv_name(&v, i), v.f[i].nlen, 0);
-        resp_array(&c->out, 2);
-        resp_bulks(&c->out, "0");
-        resp_array(&c->out, (long long)n * 2);
-        for (uint32_t i = 0; t == KV_HASH && i < v.nfields; i++) {
-            if (pat && !glob_match(pat->ptr, pat->len, kv_name(&v, i), v.f[i].nlen, 0))
-                continue;
-            resp_bulk(&c->out, kv_name(&v, i), v.f[i].nlen);
-            resp_bulk(&c->out, kv_val(&v, i), v.f[i].vlen);
-        }
-    }
-    kv_view_free(&v);
-}
-
-/* ---- sets: the watchlist (members are the view's field names) ---- */
-
-enum set_op { SET_MEMBERS, SET_CARD, SET_ISMEMBER };
-
-static void set_reply(struct client *c, struct resp_arg *argv, enum set_op op)
-{
-    struct kv_view v;
-    kv_view_init(&v);
-    enum kv_type t = lookup(c, &argv[1], &v);
-    if (t != KV_NONE && t != KV_SET) {
-        resp_error(&c->out, err_wrongtype);
-    } else if (op == SET_MEMBERS) {
-        resp_set(&c->out, v.nfields, c->proto);
-        for (uint32_t i = 0; i < v.nfields; i++)
-            resp_bulk(&c->out, kv_name(&v, i), v.f[i].nlen);
-    } else if (op == SET_CARD) {
-        resp_int(&c->out, v.nfields);
-    } else {
-        resp_int(&c->out, kv_find(&v, argv[2].ptr, argv[2].len) >= 0);
-    }
-    kv_view_free(&v);
-}
-
-static void cmd_smembers(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, argv, SET_MEMBERS); }
-static void cmd_scard(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, argv, SET_CARD); }
-static void cmd_sismember(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, argv, SET_ISMEMBER); }
-
-/* SADD / SREM: the only writes accepted, and only on the watchlist key. */
-static void watchlist_edit(struct client *c, int argc, struct resp_arg *argv, int add)
-{
-    struct watchlist *wl = &c->srv->wl;
-    char err[256];
-    long long changed = 0;
-    if (strcmp(argv[1].ptr, "watchlist") != 0) {
-        resp_error(&c->out, err_readonly);
-        return;
-    }
-    if (!wl->path) {
-        resp_error(&c->out, "ERR no watchlist file is configured (directive 'watchlist')");
-        return;
-    }
-    for (int i = 2; i < argc; i++) {
-        struct watch_entry e;
-        if (add && watch_entry_parse(argv[i].ptr, argv[i].len, &e) != 0) {
-            sbuf_printf(&c->out, "-ERR not an IP address or CIDR: '%.64s'\r\n", argv[i].ptr);
-            return;
-        }
-    }
-    for (int i = 2; i < argc; i++) {
-        int rc = add ? watchlist_add(wl, argv[i].ptr, argv[i].len, err, sizeof(err))
-                     : watchlist_remove(wl, argv[i].ptr, argv[i].len, err, sizeof(err));
-        if (rc < 0) {
-            sbuf_printf(&c->out, "-ERR %s\r\n", err);
-            return;
-        }
-        changed += rc;
-    }
-    resp_int(&c->out, changed);
-}
-
-static void cmd_sadd(struct client *c, int argc, struct resp_arg *argv) { watchlist_edit(c, argc, argv, 1); }
-static void cmd_srem(struct client *c, int argc, struct resp_arg *argv) { watchlist_edit(c, argc, argv, 0); }
-
-/* ---- server ---- */
-
-static void cmd_info(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct sbuf b;
-    sbuf_init(&b);
-    info_render(c->srv, argc, argv, &b);
-    resp_verbatim(&c->out, b.buf ? b.buf : "", b.len, c->proto);
-    sbuf_free(&b);
-}
-
-static void cmd_time(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct timespec ts;
-    char buf[24];
-    (void)argc; (void)argv;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    resp_array(&c->out, 2);
-    snprintf(buf, sizeof(buf), "%lld", (long long)ts.tv_sec);
-    resp_bulks(&c->out, buf);
-    snprintf(buf, sizeof(buf), "%ld", ts.tv_nsec / 1000);
-    resp_bulks(&c->out, buf);
-}
-
-struct config_get_ctx { struct client *c; struct resp_arg *argv; int argc; struct sbuf items; long long n; };
-
-static void config_get_cb(void *arg, const char *name, const char *val)
-{
-    struct config_get_ctx *x = arg;
-    for (int i = 2; i < x->argc; i++)
-        if (glob_match(x->argv[i].ptr, x->argv[i].len, name, strlen(name), 1)) {
-            resp_bulks(&x->items, name);
-            resp_bulks(&x->items, val);
-            x->n++;
-            return;
-        }
-}
-
-static void cmd_config(struct client *c, int argc, struct resp_arg *argv)
-{
-    const char *sub = argv[1].ptr;
-    if (!strcasecmp(sub, "get") && argc >= 3) {
-        struct config_get_ctx x = { c, argv, argc, { 0 }, 0 };
-        sbuf_init(&x.items);
-        config_each(c->srv->cfg, config_get_cb, &x);
-        resp_map(&c->out, x.n, c->proto);
-        sbuf_append(&c->out, x.items.buf, x.items.len);
-        sbuf_free(&x.items);
-    } else if (!strcasecmp(sub, "get")) {
-        resp_error(&c->out, "ERR wrong number of arguments for 'config|get' command");
-    } else if (!strcasecmp(sub, "resetstat") && argc == 2) {
-        resp_simple(&c->out, "OK");
-    } else {
-        sbuf_printf(&c->out, "-ERR unknown subcommand '%.128s'. Try CONFIG HELP.\r\n", sub);
-    }
-}
-
-static void cmd_command(struct client *c, int argc, struct resp_arg *argv);
 
 /* ---- the table ---- */
 
@@ -746,73 +71,165 @@ static void cmd_command(struct client *c, int argc, struct resp_arg *argv);
 #define F CMD_FAST
 #define PS CMD_PUBSUB
 #define NA CMD_NOAUTH
+#define A CMD_ADMIN
+#define SUBS(t) t, (int)(sizeof(t) / sizeof(t[0]))
+
+static const struct command client_subs[] = {
+    { "id", cmd_client_id, 2, F, 0, 0, 0, NULL, 0 },
+    { "getname", cmd_client_getname, 2, F, 0, 0, 0, NULL, 0 },
+    { "setname", cmd_client_setname, 3, F, 0, 0, 0, NULL, 0 },
+    { "setinfo", cmd_client_setinfo, 4, F, 0, 0, 0, NULL, 0 },
+    { "list", cmd_client_list, -2, A, 0, 0, 0, NULL, 0 },
+    { "info", cmd_client_info, 2, 0, 0, 0, 0, NULL, 0 },
+    { "kill", cmd_client_kill, -3, A, 0, 0, 0, NULL, 0 },
+    { "no-evict", cmd_client_no_evict, 3, A, 0, 0, 0, NULL, 0 },
+};
+static const struct command config_subs[] = {
+    { "get", cmd_config_get, -3, A, 0, 0, 0, NULL, 0 },
+    { "set", cmd_config_set, -4, A, 0, 0, 0, NULL, 0 },
+    { "resetstat", cmd_config_resetstat, 2, A, 0, 0, 0, NULL, 0 },
+};
+static const struct command command_subs[] = {
+    { "count", cmd_command_count, 2, 0, 0, 0, 0, NULL, 0 },
+    { "docs", cmd_command_docs, -2, 0, 0, 0, 0, NULL, 0 },
+    { "info", cmd_command_info, -2, 0, 0, 0, 0, NULL, 0 },
+    { "list", cmd_command_list, -2, 0, 0, 0, 0, NULL, 0 },
+    { "getkeys", cmd_command_getkeys, -4, 0, 0, 0, 0, NULL, 0 },
+};
+static const struct command memory_subs[] = {
+    { "usage", cmd_memory_usage, -3, R, 2, 2, 1, NULL, 0 },
+};
+static const struct command slowlog_subs[] = {
+    { "get", cmd_slowlog_get, -2, A, 0, 0, 0, NULL, 0 },
+    { "len", cmd_slowlog_len, 2, A, 0, 0, 0, NULL, 0 },
+    { "reset", cmd_slowlog_reset, 2, A, 0, 0, 0, NULL, 0 },
+};
+static const struct command latency_subs[] = {
+    { "latest", cmd_latency_latest, 2, A, 0, 0, 0, NULL, 0 },
+    { "history", cmd_latency_history, 3, A, 0, 0, 0, NULL, 0 },
+    { "reset", cmd_latency_reset, -2, A, 0, 0, 0, NULL, 0 },
+};
+static const struct command function_subs[] = {
+    { "flush", cmd_function_flush, -2, W, 0, 0, 0, NULL, 0 },
+    { "list", cmd_empty_array, -2, 0, 0, 0, 0, NULL, 0 },
+};
+static const struct command module_subs[] = {
+    { "list", cmd_module_list, 2, A, 0, 0, 0, NULL, 0 },
+};
+static const struct command pubsub_subs[] = {
+    { "channels", cmd_pubsub_channels, -2, 0, 0, 0, 0, NULL, 0 },
+    { "numsub", cmd_pubsub_numsub, -2, 0, 0, 0, 0, NULL, 0 },
+    { "numpat", pubsub_cmd_pubsub, 2, 0, 0, 0, 0, NULL, 0 },
+    { "shardchannels", cmd_pubsub_shardchannels, -2, 0, 0, 0, 0, NULL, 0 },
+    { "shardnumsub", cmd_pubsub_shardnumsub, -2, 0, 0, 0, 0, NULL, 0 },
+};
+/* CLUSTER: every subcommand of Redis 7.0, each answering that cluster support is disabled. */
+static const struct command cluster_subs[] = {
+    { "addslots", cmd_cluster, -3, 0, 0, 0, 0, NULL, 0 }, { "addslotsrange", cmd_cluster, -4, 0, 0, 0, 0, NULL, 0 },
+    { "bumpepoch", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 }, { "count-failure-reports", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 },
+    { "countkeysinslot", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "delslots", cmd_cluster, -3, 0, 0, 0, 0, NULL, 0 },
+    { "delslotsrange", cmd_cluster, -4, 0, 0, 0, 0, NULL, 0 }, { "failover", cmd_cluster, -2, 0, 0, 0, 0, NULL, 0 },
+    { "flushslots", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 }, { "forget", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 },
+    { "getkeysinslot", cmd_cluster, 4, 0, 0, 0, 0, NULL, 0 }, { "info", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
+    { "keyslot", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "links", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
+    { "meet", cmd_cluster, -4, 0, 0, 0, 0, NULL, 0 }, { "myid", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
+    { "nodes", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 }, { "replicas", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 },
+    { "replicate", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "reset", cmd_cluster, -2, 0, 0, 0, 0, NULL, 0 },
+    { "saveconfig", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 }, { "set-config-epoch", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 },
+    { "setslot", cmd_cluster, -4, 0, 0, 0, 0, NULL, 0 }, { "shards", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
+    { "slaves", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "slots", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
+};
+
+/* fn NULL with CMD_WRITE: a write, answered READONLY after the arity check, as a read-only replica does.
+ * multi/exec/discard/watch/unwatch/reset are handled here, not by a handler. */
 static const struct command table[] = {
-    { "ping", cmd_ping, -1, F | PS, 0, 0, 0 },
-    { "echo", cmd_echo, 2, F, 0, 0, 0 },
-    { "quit", cmd_quit, -1, PS | NA, 0, 0, 0 },
-    { "reset", NULL, 1, PS | NA, 0, 0, 0 },
-    { "select", cmd_select, 2, F | CMD_LOADING, 0, 0, 0 },
-    { "auth", cmd_auth, -2, NA | F, 0, 0, 0 },
-    { "hello", cmd_hello, -1, NA | F, 0, 0, 0 },
-    { "client", cmd_client, -2, 0, 0, 0, 0 },
-    { "info", cmd_info, -1, CMD_LOADING | CMD_STALE, 0, 0, 0 },
-    { "dbsize", cmd_dbsize, 1, R | F, 0, 0, 0 },
-    { "time", cmd_time, 1, F, 0, 0, 0 },
-    { "config", cmd_config, -2, CMD_ADMIN, 0, 0, 0 },
-    { "command", cmd_command, -1, 0, 0, 0, 0 },
-    { "exists", cmd_exists, -2, R | F, 1, -1, 1 },
-    { "type", cmd_type, 2, R | F, 1, 1, 1 },
-    { "ttl", cmd_ttl, 2, R | F, 1, 1, 1 },
-    { "pttl", cmd_pttl, 2, R | F, 1, 1, 1 },
-    { "get", cmd_get, 2, R | F, 1, 1, 1 },
-    { "mget", cmd_mget, -2, R | F, 1, -1, 1 },
-    { "strlen", cmd_strlen, 2, R | F, 1, 1, 1 },
-    { "keys", cmd_keys, 2, R, 0, 0, 0 },
-    { "scan", cmd_scan, -2, R, 0, 0, 0 },
-    { "hgetall", cmd_hgetall, 2, R, 1, 1, 1 },
-    { "hget", cmd_hget, 3, R | F, 1, 1, 1 },
-    { "hmget", cmd_hmget, -3, R | F, 1, 1, 1 },
-    { "hkeys", cmd_hkeys, 2, R, 1, 1, 1 },
-    { "hvals", cmd_hvals, 2, R, 1, 1, 1 },
-    { "hlen", cmd_hlen, 2, R | F, 1, 1, 1 },
-    { "hexists", cmd_hexists, 3, R | F, 1, 1, 1 },
-    { "hstrlen", cmd_hstrlen, 3, R | F, 1, 1, 1 },
-    { "hscan", cmd_hscan, -3, R, 1, 1, 1 },
-    { "smembers", cmd_smembers, 2, R, 1, 1, 1 },
-    { "scard", cmd_scard, 2, R | F, 1, 1, 1 },
-    { "sismember", cmd_sismember, 3, R | F, 1, 1, 1 },
-    { "subscribe", pubsub_cmd_subscribe, -2, PS, 0, 0, 0 },
-    { "unsubscribe", pubsub_cmd_unsubscribe, -1, PS, 0, 0, 0 },
-    { "psubscribe", pubsub_cmd_psubscribe, -2, PS, 0, 0, 0 },
-    { "punsubscribe", pubsub_cmd_punsubscribe, -1, PS, 0, 0, 0 },
-    { "publish", pubsub_cmd_publish, 3, F, 0, 0, 0 },
-    { "pubsub", pubsub_cmd_pubsub, -2, 0, 0, 0, 0 },
-    { "flushall", cmd_ok, -1, W, 0, 0, 0 },
-    { "flushdb", cmd_ok, -1, W, 0, 0, 0 },
-    /* writes: answered READONLY after the arity check, as a read-only replica does */
-    { "set", NULL, -3, W, 1, 1, 1 }, { "setnx", NULL, 3, W, 1, 1, 1 }, { "setex", NULL, 4, W, 1, 1, 1 },
-    { "psetex", NULL, 4, W, 1, 1, 1 }, { "getset", NULL, 3, W, 1, 1, 1 }, { "getdel", NULL, 2, W, 1, 1, 1 },
-    { "getex", NULL, -2, W, 1, 1, 1 }, { "append", NULL, 3, W, 1, 1, 1 }, { "incr", NULL, 2, W, 1, 1, 1 },
-    { "decr", NULL, 2, W, 1, 1, 1 }, { "incrby", NULL, 3, W, 1, 1, 1 }, { "decrby", NULL, 3, W, 1, 1, 1 },
-    { "incrbyfloat", NULL, 3, W, 1, 1, 1 }, { "mset", NULL, -3, W, 1, -1, 2 }, { "msetnx", NULL, -3, W, 1, -1, 2 },
-    { "del", NULL, -2, W, 1, -1, 1 }, { "unlink", NULL, -2, W, 1, -1, 1 }, { "expire", NULL, -3, W, 1, 1, 1 },
-    { "pexpire", NULL, -3, W, 1, 1, 1 }, { "expireat", NULL, -3, W, 1, 1, 1 }, { "pexpireat", NULL, -3, W, 1, 1, 1 },
-    { "persist", NULL, 2, W, 1, 1, 1 }, { "rename", NULL, 3, W, 1, 2, 1 }, { "renamenx", NULL, 3, W, 1, 2, 1 },
-    { "hset", NULL, -4, W, 1, 1, 1 }, { "hsetnx", NULL, 4, W, 1, 1, 1 }, { "hmset", NULL, -4, W, 1, 1, 1 },
-    { "hdel", NULL, -3, W, 1, 1, 1 }, { "hincrby", NULL, 4, W, 1, 1, 1 }, { "hincrbyfloat", NULL, 4, W, 1, 1, 1 },
-    { "lpush", NULL, -3, W, 1, 1, 1 }, { "rpush", NULL, -3, W, 1, 1, 1 }, { "lpop", NULL, -2, W, 1, 1, 1 },
-    { "rpop", NULL, -2, W, 1, 1, 1 }, { "lset", NULL, 4, W, 1, 1, 1 }, { "lrem", NULL, 4, W, 1, 1, 1 },
-    { "ltrim", NULL, 4, W, 1, 1, 1 }, { "sadd", cmd_sadd, -3, W, 1, 1, 1 }, { "srem", cmd_srem, -3, W, 1, 1, 1 },
-    { "spop", NULL, -2, W, 1, 1, 1 }, { "smove", NULL, 4, W, 1, 2, 1 }, { "zadd", NULL, -4, W, 1, 1, 1 },
-    { "zincrby", NULL, 4, W, 1, 1, 1 }, { "zrem", NULL, -3, W, 1, 1, 1 }, { "xadd", NULL, -5, W, 1, 1, 1 },
-    { "setrange", NULL, 4, W, 1, 1, 1 }, { "setbit", NULL, 4, W, 1, 1, 1 }, { "pfadd", NULL, -2, W, 1, 1, 1 },
-    { "copy", NULL, -3, W, 1, 2, 1 }, { "move", NULL, 3, W, 1, 1, 1 }, { "restore", NULL, -4, W, 1, 1, 1 },
+    { "ping", cmd_ping, -1, F | PS, 0, 0, 0, NULL, 0 },
+    { "echo", cmd_echo, 2, F, 0, 0, 0, NULL, 0 },
+    { "quit", cmd_quit, -1, PS | NA | F, 0, 0, 0, NULL, 0 },
+    { "reset", NULL, 1, PS | NA | F, 0, 0, 0, NULL, 0 },
+    { "select", cmd_select, 2, F | CMD_LOADING, 0, 0, 0, NULL, 0 },
+    { "auth", cmd_auth, -2, NA | F, 0, 0, 0, NULL, 0 },
+    { "hello", cmd_hello, -1, NA | F, 0, 0, 0, NULL, 0 },
+    { "client", NULL, -2, 0, 0, 0, 0, SUBS(client_subs) },
+    { "info", cmd_info, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, 0 },
+    { "dbsize", cmd_dbsize, 1, R | F, 0, 0, 0, NULL, 0 },
+    { "time", cmd_time, 1, F, 0, 0, 0, NULL, 0 },
+    { "config", NULL, -2, 0, 0, 0, 0, SUBS(config_subs) },
+    { "command", cmd_command, -1, 0, 0, 0, 0, SUBS(command_subs) },
+    { "memory", NULL, -2, 0, 0, 0, 0, SUBS(memory_subs) },
+    { "slowlog", NULL, -2, 0, 0, 0, 0, SUBS(slowlog_subs) },
+    { "latency", NULL, -2, 0, 0, 0, 0, SUBS(latency_subs) },
+    { "module", NULL, -2, 0, 0, 0, 0, SUBS(module_subs) },
+    { "function", NULL, -2, 0, 0, 0, 0, SUBS(function_subs) },
+    { "cluster", NULL, -2, 0, 0, 0, 0, SUBS(cluster_subs) },
+    { "multi", NULL, 1, F, 0, 0, 0, NULL, 0 },
+    { "exec", NULL, 1, 0, 0, 0, 0, NULL, 0 },
+    { "discard", NULL, 1, F, 0, 0, 0, NULL, 0 },
+    { "watch", NULL, -2, F, 1, -1, 1, NULL, 0 },
+    { "unwatch", NULL, 1, F, 0, 0, 0, NULL, 0 },
+    { "exists", cmd_exists, -2, R | F, 1, -1, 1, NULL, 0 },
+    { "type", cmd_type, 2, R | F, 1, 1, 1, NULL, 0 },
+    { "ttl", cmd_ttl, 2, R | F, 1, 1, 1, NULL, 0 },
+    { "pttl", cmd_pttl, 2, R | F, 1, 1, 1, NULL, 0 },
+    { "get", cmd_get, 2, R | F, 1, 1, 1, NULL, 0 },
+    { "mget", cmd_mget, -2, R | F, 1, -1, 1, NULL, 0 },
+    { "strlen", cmd_strlen, 2, R | F, 1, 1, 1, NULL, 0 },
+    { "keys", cmd_keys, 2, R, 0, 0, 0, NULL, 0 },
+    { "scan", cmd_scan, -2, R, 0, 0, 0, NULL, 0 },
+    { "hgetall", cmd_hgetall, 2, R, 1, 1, 1, NULL, 0 },
+    { "hget", cmd_hget, 3, R | F, 1, 1, 1, NULL, 0 },
+    { "hmget", cmd_hmget, -3, R | F, 1, 1, 1, NULL, 0 },
+    { "hkeys", cmd_hkeys, 2, R, 1, 1, 1, NULL, 0 },
+    { "hvals", cmd_hvals, 2, R, 1, 1, 1, NULL, 0 },
+    { "hlen", cmd_hlen, 2, R | F, 1, 1, 1, NULL, 0 },
+    { "hexists", cmd_hexists, 3, R | F, 1, 1, 1, NULL, 0 },
+    { "hstrlen", cmd_hstrlen, 3, R | F, 1, 1, 1, NULL, 0 },
+    { "hscan", cmd_hscan, -3, R, 1, 1, 1, NULL, 0 },
+    { "smembers", cmd_smembers, 2, R, 1, 1, 1, NULL, 0 },
+    { "scard", cmd_scard, 2, R | F, 1, 1, 1, NULL, 0 },
+    { "sismember", cmd_sismember, 3, R | F, 1, 1, 1, NULL, 0 },
+    { "subscribe", pubsub_cmd_subscribe, -2, PS, 0, 0, 0, NULL, 0 },
+    { "unsubscribe", pubsub_cmd_unsubscribe, -1, PS, 0, 0, 0, NULL, 0 },
+    { "psubscribe", pubsub_cmd_psubscribe, -2, PS, 0, 0, 0, NULL, 0 },
+    { "punsubscribe", pubsub_cmd_punsubscribe, -1, PS, 0, 0, 0, NULL, 0 },
+    { "publish", pubsub_cmd_publish, 3, F, 0, 0, 0, NULL, 0 },
+    { "pubsub", NULL, -2, 0, 0, 0, 0, SUBS(pubsub_subs) },
+    { "flushall", cmd_flushall, -1, 0, 0, 0, 0, NULL, 0 },
+    { "flushdb", cmd_flushall, -1, 0, 0, 0, 0, NULL, 0 },
+    { "set", NULL, -3, W, 1, 1, 1, NULL, 0 }, { "setnx", NULL, 3, W, 1, 1, 1, NULL, 0 },
+    { "setex", NULL, 4, W, 1, 1, 1, NULL, 0 }, { "psetex", NULL, 4, W, 1, 1, 1, NULL, 0 },
+    { "getset", NULL, 3, W, 1, 1, 1, NULL, 0 }, { "getdel", NULL, 2, W, 1, 1, 1, NULL, 0 },
+    { "getex", NULL, -2, W, 1, 1, 1, NULL, 0 }, { "append", NULL, 3, W, 1, 1, 1, NULL, 0 },
+    { "incr", NULL, 2, W, 1, 1, 1, NULL, 0 }, { "decr", NULL, 2, W, 1, 1, 1, NULL, 0 },
+    { "incrby", NULL, 3, W, 1, 1, 1, NULL, 0 }, { "decrby", NULL, 3, W, 1, 1, 1, NULL, 0 },
+    { "incrbyfloat", NULL, 3, W, 1, 1, 1, NULL, 0 }, { "mset", NULL, -3, W, 1, -1, 2, NULL, 0 },
+    { "msetnx", NULL, -3, W, 1, -1, 2, NULL, 0 }, { "del", NULL, -2, W, 1, -1, 1, NULL, 0 },
+    { "unlink", NULL, -2, W, 1, -1, 1, NULL, 0 }, { "expire", NULL, -3, W, 1, 1, 1, NULL, 0 },
+    { "pexpire", NULL, -3, W, 1, 1, 1, NULL, 0 }, { "expireat", NULL, -3, W, 1, 1, 1, NULL, 0 },
+    { "pexpireat", NULL, -3, W, 1, 1, 1, NULL, 0 }, { "persist", NULL, 2, W, 1, 1, 1, NULL, 0 },
+    { "rename", NULL, 3, W, 1, 2, 1, NULL, 0 }, { "renamenx", NULL, 3, W, 1, 2, 1, NULL, 0 },
+    { "hset", NULL, -4, W, 1, 1, 1, NULL, 0 }, { "hsetnx", NULL, 4, W, 1, 1, 1, NULL, 0 },
+    { "hmset", NULL, -4, W, 1, 1, 1, NULL, 0 }, { "hdel", NULL, -3, W, 1, 1, 1, NULL, 0 },
+    { "hincrby", NULL, 4, W, 1, 1, 1, NULL, 0 }, { "hincrbyfloat", NULL, 4, W, 1, 1, 1, NULL, 0 },
+    { "lpush", NULL, -3, W, 1, 1, 1, NULL, 0 }, { "rpush", NULL, -3, W, 1, 1, 1, NULL, 0 },
+    { "lpop", NULL, -2, W, 1, 1, 1, NULL, 0 }, { "rpop", NULL, -2, W, 1, 1, 1, NULL, 0 },
+    { "lset", NULL, 4, W, 1, 1, 1, NULL, 0 }, { "lrem", NULL, 4, W, 1, 1, 1, NULL, 0 },
+    { "ltrim", NULL, 4, W, 1, 1, 1, NULL, 0 },
+    /* SADD / SREM: the only writes accepted, and only on the watchlist key */
+    { "sadd", cmd_sadd, -3, W, 1, 1, 1, NULL, 0 }, { "srem", cmd_srem, -3, W, 1, 1, 1, NULL, 0 },
+    { "spop", NULL, -2, W, 1, 1, 1, NULL, 0 }, { "smove", NULL, 4, W, 1, 2, 1, NULL, 0 },
+    { "zadd", NULL, -4, W, 1, 1, 1, NULL, 0 }, { "zincrby", NULL, 4, W, 1, 1, 1, NULL, 0 },
+    { "zrem", NULL, -3, W, 1, 1, 1, NULL, 0 }, { "xadd", NULL, -5, W, 1, 1, 1, NULL, 0 },
+    { "setrange", NULL, 4, W, 1, 1, 1, NULL, 0 }, { "setbit", NULL, 4, W, 1, 1, 1, NULL, 0 },
+    { "pfadd", NULL, -2, W, 1, 1, 1, NULL, 0 }, { "copy", NULL, -3, W, 1, 2, 1, NULL, 0 },
+    { "move", NULL, 3, W, 1, 1, 1, NULL, 0 }, { "restore", NULL, -4, W, 1, 1, 1, NULL, 0 },
 };
 #undef R
 #undef W
 #undef F
 #undef PS
 #undef NA
+#undef A
 #define NCOMMANDS (sizeof(table) / sizeof(table[0]))
 
 const struct command *commands_table(int *n)
@@ -821,120 +238,345 @@ const struct command *commands_table(int *n)
     return table;
 }
 
-static const struct command *command_find(const char *name)
+static const struct command *find_in(const struct command *t, int n, const char *name)
 {
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!strcasecmp(table[i].name, name))
-            return &table[i];
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(t[i].name, name))
+            return &t[i];
     return NULL;
 }
 
-static void command_info(struct client *c, const struct command *cmd)
+const struct command *commands_find(const char *name)
 {
-    static const struct { int flag; const char *name; } names[] = {
-        { CMD_WRITE, "write" }, { CMD_READONLY, "readonly" }, { CMD_ADMIN, "admin" }, { CMD_PUBSUB, "pubsub" },
-        { CMD_NOAUTH, "no_auth" }, { CMD_LOADING, "loading" }, { CMD_STALE, "stale" }, { CMD_FAST, "fast" },
-    };
-    int nflags = 0;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        nflags += (cmd->flags & names[i].flag) != 0;
-    resp_array(&c->out, 10);
-    resp_bulks(&c->out, cmd->name);
-    resp_int(&c->out, cmd->arity);
-    resp_set(&c->out, nflags, c->proto);
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (cmd->flags & names[i].flag)
-            resp_simple(&c->out, names[i].name);
-    resp_int(&c->out, cmd->first_key);
-    resp_int(&c->out, cmd->last_key);
-    resp_int(&c->out, cmd->key_step);
-    resp_set(&c->out, 0, c->proto);
-    resp_set(&c->out, 0, c->proto);
-    resp_array(&c->out, 0);
-    resp_array(&c->out, 0);
+    return find_in(table, (int)NCOMMANDS, name);
 }
 
-static void cmd_command(struct client *c, int argc, struct resp_arg *argv)
+/* ---- statistics: per command (INFO commandstats / latencystats) and per error code (errorstats) ---- */
+
+struct cmd_stat { const struct command *cmd, *parent; uint64_t calls, usec, rejected, failed; };
+enum { STAT_SLOTS = 512, ERR_CODES = 32 };
+
+/* Loop-thread state of this file only. */
+static struct cmd_stat stats[STAT_SLOTS];
+static struct { char code[24]; uint64_t count; } errstats[ERR_CODES];
+
+static struct cmd_stat *stat_of(const struct command *cmd, const struct command *parent)
 {
-    if (argc == 1) {
-        resp_array(&c->out, (long long)NCOMMANDS);
-        for (size_t i = 0; i < NCOMMANDS; i++)
-            command_info(c, &table[i]);
-    } else if (!strcasecmp(argv[1].ptr, "count") && argc == 2) {
-        resp_int(&c->out, (long long)NCOMMANDS);
-    } else if (!strcasecmp(argv[1].ptr, "info")) {
-        resp_array(&c->out, argc - 2);
-        for (int i = 2; i < argc; i++) {
-            const struct command *cmd = command_find(argv[i].ptr);
-            if (cmd) command_info(c, cmd); else resp_null_array(&c->out, c->proto);
+    size_t h = ((uintptr_t)cmd >> 3) % STAT_SLOTS;
+    for (size_t i = 0; i < STAT_SLOTS; i++, h = (h + 1) % STAT_SLOTS) {
+        if (stats[h].cmd == cmd)
+            return &stats[h];
+        if (!stats[h].cmd) {
+            stats[h].cmd = cmd;
+            stats[h].parent = parent;
+            return &stats[h];
         }
-    } else if (!strcasecmp(argv[1].ptr, "docs")) {
-        resp_map(&c->out, 0, c->proto);
-    } else {
-        sbuf_printf(&c->out, "-ERR unknown subcommand '%.128s'. Try COMMAND HELP.\r\n", argv[1].ptr);
     }
+    return &stats[0];
+}
+
+/* Counts the error reply that starts at out[from] (if it is one) under its code. */
+static void errstat_count(struct client *c, size_t from)
+{
+    if (c->out.len <= from || c->out.buf[from] != '-')
+        return;
+    const char *p = c->out.buf + from + 1;
+    size_t n = 0;
+    while (from + 1 + n < c->out.len && n < sizeof(errstats[0].code) - 1 && p[n] != ' ' && p[n] != '\r')
+        n++;
+    for (int i = 0; i < ERR_CODES; i++) {
+        if (errstats[i].code[0] && (strlen(errstats[i].code) != n || memcmp(errstats[i].code, p, n) != 0))
+            continue;
+        if (!errstats[i].code[0])
+            memcpy(errstats[i].code, p, n);
+        errstats[i].count++;
+        return;
+    }
+}
+
+static void stat_name(const struct cmd_stat *s, char *out, size_t outlen)
+{
+    if (s->parent)
+        snprintf(out, outlen, "%s|%s", s->parent->name, s->cmd->name);
+    else
+        snprintf(out, outlen, "%s", s->cmd->name);
+}
+
+void commands_info_stats(struct sbuf *b, int latency)
+{
+    char name[64];
+    for (size_t i = 0; i < STAT_SLOTS; i++) {
+        const struct cmd_stat *s = &stats[i];
+        if (!s->cmd || (!s->calls && !s->rejected && !s->failed))
+            continue;
+        stat_name(s, name, sizeof(name));
+        double per = s->calls ? (double)s->usec / (double)s->calls : 0.0;
+        if (!latency)
+            sbuf_printf(b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu\r\n",
+                        name, (unsigned long long)s->calls, (unsigned long long)s->usec, per,
+                        (unsigned long long)s->rejected, (unsigned long long)s->failed);
+        else if (s->calls)   /* no histogram is kept: the mean stands for every percentile */
+            sbuf_printf(b, "latency_percentiles_usec_%s:p50=%.3f,p99=%.3f,p99.9=%.3f\r\n", name, per, per, per);
+    }
+}
+
+void commands_errorstats(struct sbuf *b)
+{
+    for (int i = 0; i < ERR_CODES && errstats[i].code[0]; i++)
+        sbuf_printf(b, "errorstat_%s:count=%llu\r\n", errstats[i].code, (unsigned long long)errstats[i].count);
+}
+
+uint64_t commands_error_total(void)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < ERR_CODES; i++)
+        n += errstats[i].count;
+    return n;
+}
+
+void commands_stats_reset(void)
+{
+    memset(stats, 0, sizeof(stats));
+    memset(errstats, 0, sizeof(errstats));
+}
+
+/* ---- MULTI / EXEC ---- */
+
+static void multi_discard(struct client *c)
+{
+    for (int i = 0; i < c->mq_n; i++) {
+        for (int j = 0; j < c->mq[i].argc; j++)
+            free(c->mq[i].argv[j].ptr);
+        free(c->mq[i].argv);
+    }
+    c->mq_n = 0;
+    c->in_multi = c->multi_dirty = 0;
+}
+
+/* Queues a copy of the command; on OOM the transaction is flagged (EXEC aborts). */
+static void multi_queue(struct client *c, int argc, struct resp_arg *argv)
+{
+    if (c->mq_n == c->mq_cap) {
+        int ncap = c->mq_cap ? c->mq_cap * 2 : 8;
+        struct queued_cmd *nq = realloc(c->mq, (size_t)ncap * sizeof(*nq));
+        if (!nq) {
+            c->multi_dirty = 1;
+            return;
+        }
+        c->mq = nq;
+        c->mq_cap = ncap;
+    }
+    struct resp_arg *copy = calloc((size_t)argc, sizeof(*copy));
+    for (int i = 0; copy && i < argc; i++) {
+        copy[i].ptr = malloc(argv[i].len + 1);
+        if (!copy[i].ptr) {
+            for (int j = 0; j < i; j++)
+                free(copy[j].ptr);
+            free(copy);
+            copy = NULL;
+            break;
+        }
+        memcpy(copy[i].ptr, argv[i].ptr, argv[i].len + 1);
+        copy[i].len = argv[i].len;
+    }
+    if (!copy) {
+        c->multi_dirty = 1;
+        return;
+    }
+    c->mq[c->mq_n++] = (struct queued_cmd){ argc, copy };
+}
+
+static void command_call(struct client *c, const struct command *cmd, const struct command *parent,
+                         int argc, struct resp_arg *argv);
+static const struct command *command_resolve(int argc, struct resp_arg *argv, const struct command **parent);
+
+static void multi_exec(struct client *c)
+{
+    if (c->multi_dirty) {
+        resp_error(&c->out, "EXECABORT Transaction discarded because of previous errors.");
+        multi_discard(c);
+        return;
+    }
+    int n = c->mq_n;
+    struct queued_cmd *q = c->mq;
+    c->mq = NULL;
+    c->mq_n = c->mq_cap = 0;
+    c->in_multi = 0;
+    resp_array(&c->out, n);
+    for (int i = 0; i < n; i++) {
+        const struct command *parent, *cmd = command_resolve(q[i].argc, q[i].argv, &parent);
+        if (cmd)
+            command_call(c, cmd, parent, q[i].argc, q[i].argv);
+        for (int j = 0; j < q[i].argc; j++)
+            free(q[i].argv[j].ptr);
+        free(q[i].argv);
+    }
+    free(q);
+}
+
+/* The commands handled by the dispatcher itself. Returns 1 when cmd was one of them. */
+static int dispatcher_command(struct client *c, const struct command *cmd, const struct command *parent)
+{
+    const char *n = cmd->name;
+    if (parent) {
+        return 0;
+    } else if (!strcmp(n, "multi")) {
+        if (c->in_multi) {
+            resp_error(&c->out, "ERR MULTI calls can not be nested");
+        } else {
+            c->in_multi = 1;
+            c->multi_dirty = 0;
+            resp_simple(&c->out, "OK");
+        }
+    } else if (!strcmp(n, "exec") || !strcmp(n, "discard")) {
+        if (!c->in_multi)
+            sbuf_printf(&c->out, "-ERR %s without MULTI\r\n", n[0] == 'e' ? "EXEC" : "DISCARD");
+        else if (n[0] == 'e')
+            multi_exec(c);
+        else {
+            multi_discard(c);
+            resp_simple(&c->out, "OK");
+        }
+    } else if (!strcmp(n, "watch")) {
+        /* the cache changes with every packet and nothing here writes: WATCH is accepted, EXEC never fails on it */
+        if (c->in_multi) resp_error(&c->out, "ERR WATCH inside MULTI is not allowed");
+        else resp_simple(&c->out, "OK");
+    } else if (!strcmp(n, "unwatch")) {
+        resp_simple(&c->out, "OK");
+    } else if (!strcmp(n, "reset")) {
+        multi_discard(c);
+        pubsub_client_gone(c->srv, c);
+        c->proto = 2;
+        free(c->name);
+        c->name = NULL;
+        c->authenticated = c->srv->cfg->requirepass == NULL;
+        resp_simple(&c->out, "RESET");
+    } else if ((cmd->flags & CMD_WRITE) && !cmd->fn) {
+        resp_error(&c->out, err_readonly);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* Runs a resolved command: statistics, slow log, error counting. */
+static void command_call(struct client *c, const struct command *cmd, const struct command *parent,
+                         int argc, struct resp_arg *argv)
+{
+    struct timespec t0, t1;
+    size_t before = c->out.len;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!dispatcher_command(c, cmd, parent))
+        cmd->fn(c, argc, argv);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    uint64_t us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000ULL + (uint64_t)(t1.tv_nsec / 1000) -
+                  (uint64_t)(t0.tv_nsec / 1000);
+    struct cmd_stat *st = stat_of(cmd, parent);
+    st->calls++;
+    st->usec += us;
+    if (c->out.len > before && c->out.buf[before] == '-') {
+        st->failed++;
+        errstat_count(c, before);
+    }
+    const char *base = parent ? parent->name : cmd->name;
+    if (strcmp(base, "exec") && strcmp(base, "auth") && strcmp(base, "hello"))
+        slowlog_maybe_add(c, argc, argv, us);
 }
 
 /* ---- dispatch ---- */
 
-static void reply_unknown(struct client *c, int argc, struct resp_arg *argv)
+/* The command (or subcommand) argv names; *parent is its container. NULL when unknown. */
+static const struct command *command_resolve(int argc, struct resp_arg *argv, const struct command **parent)
 {
-    struct sbuf args;
-    sbuf_init(&args);
-    for (int i = 1; i < argc && args.len < 128; i++)
-        sbuf_printf(&args, "'%.*s' ", (int)(128 - args.len), argv[i].ptr);
-    for (size_t i = 0; i < args.len; i++)
-        if (args.buf[i] == '\r' || args.buf[i] == '\n')
-            args.buf[i] = ' ';
-    char name[132];
-    snprintf(name, sizeof(name), "%.128s", argv[0].ptr);
-    for (char *p = name; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            *p = ' ';
-    sbuf_printf(&c->out, "-ERR unknown command '%s', with args beginning with: %.*s\r\n", name,
-                (int)args.len, args.buf ? args.buf : "");
-    sbuf_free(&args);
+    const struct command *cmd = commands_find(argv[0].ptr);
+    *parent = NULL;
+    if (cmd && cmd->subs && argc >= 2) {
+        *parent = cmd;
+        cmd = find_in(cmd->subs, cmd->nsubs, argv[1].ptr);
+    }
+    return cmd;
 }
 
-static void cmd_reset(struct client *c)
+/* Refuses a command with msg ("ERR ..." / "NOAUTH ..."): flags an open transaction; EXEC aborts it. */
+static void reject(struct client *c, const struct command *cmd, const struct command *parent, const char *msg)
 {
-    pubsub_client_gone(c->srv, c);
-    c->proto = 2;
-    free(c->name);
-    c->name = NULL;
-    c->authenticated = c->srv->cfg->requirepass == NULL;
-    resp_simple(&c->out, "RESET");
+    size_t before = c->out.len;
+    if (cmd)
+        stat_of(cmd, parent)->rejected++;
+    if (cmd && !parent && !strcmp(cmd->name, "exec")) {
+        multi_discard(c);
+        sbuf_printf(&c->out, "-EXECABORT Transaction discarded because of: %s\r\n",
+                    strncmp(msg, "ERR ", 4) == 0 ? msg + 4 : msg);
+    } else {
+        if (c->in_multi)
+            c->multi_dirty = 1;
+        resp_error(&c->out, msg);
+    }
+    errstat_count(c, before);
+}
+
+static void reject_unknown(struct client *c, int argc, struct resp_arg *argv, const struct command *parent)
+{
+    char name[129], arg[129];
+    struct sbuf m;
+    sbuf_init(&m);
+    arg_sanitize(&argv[parent ? 1 : 0], name);
+    if (parent) {
+        sbuf_printf(&m, "ERR unknown subcommand '%s'. Try ", name);
+        for (const char *p = argv[0].ptr; *p; p++)
+            sbuf_appendc(&m, (char)toupper((unsigned char)*p));
+        sbuf_appends(&m, " HELP.");
+    } else {
+        sbuf_printf(&m, "ERR unknown command '%s', with args beginning with: ", name);
+        size_t start = m.len;
+        for (int i = 1; i < argc && m.len - start < 128; i++) {
+            arg_sanitize(&argv[i], arg);
+            sbuf_printf(&m, "'%.*s' ", (int)(128 - (m.len - start)), arg);
+        }
+    }
+    sbuf_appendc(&m, '\0');
+    reject(c, NULL, NULL, m.oom ? "ERR unknown command" : m.buf);
+    sbuf_free(&m);
 }
 
 void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
 {
-    const struct command *cmd = command_find(argv[0].ptr);
+    const struct command *parent, *cmd = command_resolve(argc, argv, &parent);
+    char full[80], msg[200];
     c->srv->st.commands++;
     if (!cmd) {
-        reply_unknown(c, argc, argv);
+        reject_unknown(c, argc, argv, commands_find(argv[0].ptr));
         return;
     }
-    snprintf(c->last_cmd, sizeof(c->last_cmd), "%s", cmd->name);
-    if ((cmd->arity > 0 && argc != cmd->arity) || argc < -cmd->arity) {
-        sbuf_printf(&c->out, "-ERR wrong number of arguments for '%s' command\r\n", cmd->name);
+    if (parent) snprintf(full, sizeof(full), "%s|%s", parent->name, cmd->name);
+    else snprintf(full, sizeof(full), "%s", cmd->name);
+    snprintf(c->last_cmd, sizeof(c->last_cmd), "%s", full);
+    int n = argc, arity = cmd->arity;  /* a subcommand's arity counts the container too */
+    if ((arity > 0 && n != arity) || n < -arity) {
+        snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", full);
+        reject(c, cmd, parent, msg);
         return;
     }
     if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
-        resp_error(&c->out, "NOAUTH Authentication required.");
+        reject(c, cmd, parent, "NOAUTH Authentication required.");
         return;
     }
-    if ((cmd->flags & CMD_WRITE) && !cmd->fn) {
-        resp_error(&c->out, err_readonly);
+    if ((cmd->flags & CMD_WRITE) && !cmd->fn && !parent) {
+        reject(c, cmd, parent, err_readonly);
         return;
     }
     if (c->proto == 2 && c->nsubs + c->npsubs > 0 && !(cmd->flags & CMD_PUBSUB)) {
-        sbuf_printf(&c->out, "-ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
-                             "QUIT / RESET are allowed in this context\r\n", cmd->name);
+        snprintf(msg, sizeof(msg), "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                 "QUIT / RESET are allowed in this context", full);
+        reject(c, cmd, parent, msg);
         return;
     }
-    if (!strcmp(cmd->name, "reset")) {
-        cmd_reset(c);
+    const char *b = parent ? parent->name : cmd->name;
+    if (c->in_multi && strcmp(b, "exec") && strcmp(b, "discard") && strcmp(b, "multi") && strcmp(b, "watch") &&
+        strcmp(b, "quit") && strcmp(b, "reset")) {
+        multi_queue(c, argc, argv);
+        resp_simple(&c->out, "QUEUED");
         return;
     }
-    cmd->fn(c, argc, argv);
+    command_call(c, cmd, parent, argc, argv);
 }

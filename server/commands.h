@@ -24,6 +24,8 @@ struct command {
     int arity;                       /* > 0 exact, < 0 at least -arity */
     int flags;
     int first_key, last_key, key_step;
+    const struct command *subs;      /* a container (CLIENT, CONFIG...): its subcommands, names without "parent|" */
+    int nsubs;
 };
 
 /* Run one command of client c (argv owned by the caller for the call).

@@ -4,7 +4,9 @@
 set -eu
 
 PKGS="build-essential pkg-config libpcap-dev libuv1-dev libndpi-dev libhiredis-dev redis-server
-redis-tools python3 python3-redis python3-pytest tshark"
+redis-tools python3 python3-redis python3-pytest tshark
+dnsmasq dnsperf bind9-dnsutils freeradius freeradius-utils nginx-light curl python3-matplotlib libredis-perl
+valgrind iproute2 clang prometheus-redis-exporter chromium"
 
 missing=""
 for p in $PKGS; do
