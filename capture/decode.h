@@ -64,6 +64,7 @@ struct decoded_pkt {
     uint8_t ip_version;      /* 4 or 6 */
     uint8_t l4_proto;        /* IPPROTO_* of the innermost packet (after IPv6 ext headers) */
     uint8_t tcp_flags;       /* TCP only */
+    uint32_t tcp_seq;        /* TCP sequence number (host order), 0 for other protocols */
     uint8_t has_ports;       /* sport/dport valid (TCP, UDP, SCTP, first fragment or whole) */
     uint8_t src[16], dst[16];
     uint16_t sport, dport;   /* host byte order */

@@ -24,6 +24,7 @@
 #define DEC_IP6_FRAG_HLEN   8
 #define DEC_IP6_FRAG_OFFSET_SHIFT 3
 #define DEC_IP6_FRAG_M      0x0001
+#define DEC_TCP_SEQ_OFF     4
 #define DEC_TCP_DOFF_OFF    12
 #define DEC_TCP_FLAGS_OFF   13
 #define DEC_TCP_DOFF_UNIT   4
@@ -38,6 +39,7 @@ static void dec_ip_reset(struct decoded_pkt *out)
 {
     out->l4_proto = 0;
     out->tcp_flags = 0;
+    out->tcp_seq = 0;
     out->has_ports = 0;
     memset(out->src, 0, sizeof(out->src));
     memset(out->dst, 0, sizeof(out->dst));
@@ -70,6 +72,7 @@ static int decode_l4_tcp(struct decoded_pkt *out, const struct dec_cur *c, uint3
     out->dport = dec_be16(c, 2);
     out->has_ports = 1;
     out->tcp_flags = dec_u8(c, DEC_TCP_FLAGS_OFF);
+    out->tcp_seq = dec_be32(c, DEC_TCP_SEQ_OFF);
     dec_set_payload(out, c, hlen);
     return DEC_OK;
 }

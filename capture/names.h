@@ -12,7 +12,8 @@ enum name_kind { NK_DNS = 0, NK_HTTP, NK_TLS, NK_USER, NK_IPUSER, NK_KINDS };
 
 #define DNS_RCODES 16
 #define DNS_QTYPES_MAX 8
-#define NAME_MAX_LEN 255
+#define NAME_MAX_LEN 1023                /* longest name: a DNS name's text, escapes included */
+#define NAME_USER_MAX 256                /* a RADIUS user name (escaped text) + NUL */
 #define USER_SESSION_MAX 64
 
 struct dns_stats {
@@ -45,7 +46,7 @@ struct name_entry {
         struct http_stats http;
         struct tls_stats tls;
         struct user_info user;       /* NK_USER */
-        struct { char user[NAME_MAX_LEN + 1]; uint64_t delete_at_us; } ipuser;   /* NK_IPUSER */
+        struct { char user[NAME_USER_MAX]; uint64_t delete_at_us; } ipuser;   /* NK_IPUSER */
     } u;
     char name[];                     /* len bytes + NUL: qname, host, sni, user, address text */
 };

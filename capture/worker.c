@@ -308,7 +308,7 @@ static void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reas
         json_field_str(&b, "key", name);
         json_field_str(&b, "reason", end_reason_name(reason));
         flow_fields_each(f, json_field_cb, &b);
-        char user[NAME_MAX_LEN + 1];
+        char user[NAME_USER_MAX];
         if (names_user_of(c, f->key.ipver, f->key.cli, user, sizeof(user)) == 0 ||
             names_user_of(c, f->key.ipver, f->key.srv, user, sizeof(user)) == 0)
             json_field_str(&b, "user", user);
@@ -539,10 +539,6 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
     atomic_store_explicit(&w->st.bytes, atomic_load_explicit(&w->st.bytes, memory_order_relaxed) + wirelen,
                           memory_order_relaxed);
     cache_clock_advance(c, ts);
-    /* Expire before accounting: after a gap, a cache full of timed-out
-     * flows must not refuse this packet's new flow (max-flows/maxmemory). */
-    if (ts >= w->next_sweep_us)
-        worker_tick(w, ts);
     if (decode_packet(dlt, data, caplen, &p, &w->dstats) == DEC_OK) {
         if (p.is_fragment)
             frag_resolve(w, &p, ts);
@@ -565,6 +561,15 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
         for (int i = 0; i < 2; i++)
             if (ended[i])
                 flow_end(w, ended[i], end_reason_of(&c->cfg, ended[i]));
+        if (rc == UPD_DROPPED && ts >= w->next_sweep_us) {
+            /* Refused while a sweep is due (first packet after a gap, the cache
+             * full of flows that timed out meanwhile): expire, then retry once. */
+            struct flow *again = NULL;
+            worker_tick(w, ts);
+            rc = flow_update(w, &k, c2s, 1, &p, ts, &r, &again);
+            if (again)
+                flow_end(w, again, end_reason_of(&c->cfg, again));
+        }
         if (rc == UPD_DROPPED) {
             atomic_fetch_add_explicit(&c->st.flows_dropped, 1, memory_order_relaxed);
         } else {
@@ -584,6 +589,8 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
                 worker_apply_actions(w, &r.acts, ts);
         }
     }
+    if (ts >= w->next_sweep_us)
+        worker_tick(w, ts);
 }
 
 /* ---- expiry ---- */

@@ -221,10 +221,10 @@ static void ipuser_apply(struct name_entry *e, const struct app_action *a, void 
         if (strcmp(e->u.ipuser.user, a->name) == 0 || !e->u.ipuser.user[0])
             e->u.ipuser.delete_at_us = x->ts + x->w->user_grace_us;
         if (!e->u.ipuser.user[0])
-            snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%s", a->name);
+            snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%.*s", NAME_USER_MAX - 1, a->name);
         return;
     }
-    snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%s", a->name);
+    snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%.*s", NAME_USER_MAX - 1, a->name);
     e->u.ipuser.delete_at_us = 0;
 }
 

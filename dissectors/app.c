@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/names.h"
 #include "dissectors/dns.h"
 #include "dissectors/http.h"
 #include "dissectors/radius.h"
@@ -19,18 +20,19 @@ enum { DNS_PENDING_MAX = 4, TLS_BUF_MAX = 16384, TLS_TLS_RECORD = 0x16, TLS_MAJO
 struct dns_pending {
     uint16_t txid, qtype;
     uint64_t ts;
-    char qname[APP_STR_MAX];
+    char qname[APP_NAME_MAX];
 };
 
 /* Parser state of one flow, allocated for the flows that need it. */
 struct app_state {
+    uint32_t next_seq[2];            /* TCP: next byte expected per direction (0 c2s, 1 s2c) */
+    uint8_t seq_known[2];
     struct dns_pending pend[DNS_PENDING_MAX];
     uint8_t npend;
     struct dns_tcp_stream *dtcp;     /* [2], DNS over TCP only */
     struct http_conn *http;
     uint8_t *tls_buf;                /* ClientHello bytes until the SNI is known */
     uint32_t tls_len;
-    uint8_t tls_done;
 };
 
 /* ---- helpers ---- */
@@ -210,7 +212,7 @@ static void dns_message(void *arg, const uint8_t *msg, size_t len)
     struct dns_ctx *x = arg;
     struct dns_msg m;
     if (dns_parse(msg, len, &m) != DISSECT_OK || m.opcode != 0 || m.qdcount == 0 ||
-        strlen(m.qname) >= APP_STR_MAX)
+        strlen(m.qname) >= APP_NAME_MAX)
         return;
     if (m.is_response)
         dns_response_seen(x, &m);
@@ -218,20 +220,18 @@ static void dns_message(void *arg, const uint8_t *msg, size_t len)
         dns_query_seen(x, &m);
 }
 
-static void app_dns(struct cache *c, struct flow *f, const struct decoded_pkt *p, int c2s,
+static void app_dns(struct cache *c, struct flow *f, const uint8_t *data, uint32_t len, int c2s,
                     uint64_t ts, struct app_actions *out)
 {
     struct dns_ctx x = { c, f, ts, out };
     if (f->key.l4proto == IPPROTO_UDP) {
-        dns_message(&x, p->payload, p->payload_len);
+        dns_message(&x, data, len);
         return;
     }
-    struct app_state *st = state_of(f->ext);
-    if (!st)
-        return;
+    struct app_state *st = f->ext->st;
     if (!st->dtcp && !(st->dtcp = calloc(2, sizeof(*st->dtcp))))
         return;
-    dns_tcp_feed(&st->dtcp[c2s ? 0 : 1], p->payload, p->payload_len, dns_message, &x);
+    dns_tcp_feed(&st->dtcp[c2s ? 0 : 1], data, len, dns_message, &x);
 }
 
 /* ---- HTTP ---- */
@@ -265,43 +265,39 @@ static void http_message(void *arg, const struct http_msg *m)
     str_copy(a->ua, sizeof(a->ua), m->is_request ? m->ua : (e->http_ua ? e->http_ua : ""));
 }
 
-static void app_http(struct flow *f, const struct decoded_pkt *p, int c2s, struct app_actions *out)
+static void app_http(struct flow *f, const uint8_t *data, uint32_t len, int c2s, struct app_actions *out)
 {
-    struct app_state *st = state_of(f->ext);
-    if (!st)
-        return;
+    struct app_state *st = f->ext->st;
     if (!st->http) {
         if (!(st->http = malloc(sizeof(*st->http))))
             return;
         http_conn_init(st->http);
     }
     struct http_ctx x = { f, out };
-    if (http_conn_feed(st->http, c2s, p->payload, p->payload_len, http_message, &x) == DISSECT_MALFORMED)
+    if (http_conn_feed(st->http, c2s, data, len, http_message, &x) == DISSECT_MALFORMED)
         f->ext->app = APP_NONE;      /* not HTTP after all: stop looking */
 }
 
 /* ---- TLS ---- */
 
-static void app_tls(struct flow *f, const struct decoded_pkt *p, int c2s, struct app_actions *out)
+static void app_tls(struct flow *f, const uint8_t *data, uint32_t len, int c2s, struct app_actions *out)
 {
     struct flow_ext *e = f->ext;
-    if (!c2s || e->tls_sni)
-        return;
-    struct app_state *st = state_of(e);
-    if (!st || st->tls_done)
+    struct app_state *st = e->st;
+    if (!c2s)
         return;
     if (!st->tls_buf && !(st->tls_buf = malloc(TLS_BUF_MAX)))
         return;
-    uint32_t n = p->payload_len;
+    uint32_t n = len;
     if (n > TLS_BUF_MAX - st->tls_len)
         n = TLS_BUF_MAX - st->tls_len;
-    memcpy(st->tls_buf + st->tls_len, p->payload, n);
+    memcpy(st->tls_buf + st->tls_len, data, n);
     st->tls_len += n;
     char sni[APP_STR_MAX];
     int rc = tls_client_hello_sni(st->tls_buf, st->tls_len, sni, sizeof(sni));
     if (rc == DISSECT_NEED_MORE && st->tls_len < TLS_BUF_MAX)
         return;
-    st->tls_done = 1;
+    e->app_done = 1;
     state_free(e);
     if (rc != DISSECT_OK)
         return;
@@ -320,7 +316,7 @@ static void app_radius(const struct decoded_pkt *p, struct app_actions *out)
     struct radius_msg m;
     if (radius_parse(p->payload, p->payload_len, &m) != DISSECT_OK ||
         m.code != RADIUS_ACCOUNTING_REQUEST || m.acct_status == 0 || !m.user[0] ||
-        strlen(m.user) >= APP_STR_MAX)
+        strlen(m.user) >= NAME_USER_MAX)
         return;
     struct app_action *a = act_add(out, ACT_RADIUS);
     if (!a)
@@ -352,12 +348,39 @@ static void app_radius(const struct decoded_pkt *p, struct app_actions *out)
     }
 }
 
+/* ---- TCP: in-order bytes only ---- */
+
+/* Gives the stream parsers each TCP byte once: a retransmitted segment is
+ * skipped and the already-seen head of an overlapping one is trimmed.
+ * Returns the payload to parse (len 0 = nothing new). Out-of-order segments
+ * (a gap) are passed on: the parsers resynchronise or go dead on their own. */
+static uint32_t tcp_new_bytes(struct app_state *st, const struct decoded_pkt *p, int c2s,
+                              const uint8_t **data)
+{
+    int d = c2s ? 0 : 1;
+    uint32_t len = p->payload_len, seq = p->tcp_seq;
+    *data = p->payload;
+    if (st->seq_known[d]) {
+        int32_t behind = (int32_t)(st->next_seq[d] - seq);
+        if (behind > 0) {
+            if ((uint32_t)behind >= len)
+                return 0;            /* all seen before: a retransmission */
+            *data += behind;
+            len -= (uint32_t)behind;
+            seq += (uint32_t)behind;
+        }
+    }
+    st->next_seq[d] = seq + len;
+    st->seq_known[d] = 1;
+    return len;
+}
+
 /* ---- entry points ---- */
 
 void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *p, int c2s,
                      uint64_t ts, struct app_actions *out)
 {
-    if (!p->payload || p->payload_len == 0 || (f->ext && f->ext->app == APP_NONE))
+    if (!p->payload || p->payload_len == 0 || (f->ext && (f->ext->app == APP_NONE || f->ext->app_done)))
         goto bytes;
     if (!f->ext || f->ext->app == APP_UNSET) {
         enum app_proto ap = app_choose(f, p);
@@ -370,11 +393,21 @@ void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *
             return;
         f->ext->app = (uint8_t)ap;
     }
+    if (f->ext->app == APP_RADIUS) {
+        app_radius(p, out);
+        goto bytes;
+    }
+    const uint8_t *data = p->payload;
+    uint32_t len = p->payload_len;
+    if (f->key.l4proto == IPPROTO_TCP) {
+        struct app_state *st = state_of(f->ext);
+        if (!st || (len = tcp_new_bytes(st, p, c2s, &data)) == 0)
+            goto bytes;
+    }
     switch (f->ext->app) {
-    case APP_DNS: app_dns(c, f, p, c2s, ts, out); break;
-    case APP_HTTP: app_http(f, p, c2s, out); break;
-    case APP_TLS: app_tls(f, p, c2s, out); break;
-    case APP_RADIUS: app_radius(p, out); break;
+    case APP_DNS: app_dns(c, f, data, len, c2s, ts, out); break;
+    case APP_HTTP: app_http(f, data, len, c2s, out); break;
+    case APP_TLS: app_tls(f, data, len, c2s, out); break;
     default: break;
     }
 bytes:

@@ -9,6 +9,7 @@
 #include "capture/flow_key.h"
 
 #define APP_STR_MAX 256
+#define APP_NAME_MAX 1024               /* a DNS name's text with its \DDD escapes */
 #define APP_URL_MAX 512
 #define APP_ACTIONS_MAX 8
 
@@ -22,6 +23,7 @@ struct flow_ext {
     uint8_t has_dns_rtt;
     uint8_t alerted;                 /* alert.watchlist sent for this flow */
     uint8_t app;                     /* enum app_proto chosen for the flow */
+    uint8_t app_done;                /* the dissector has nothing more to learn from this flow */
     uint16_t http_status;
     char *http_method, *http_host, *http_url, *http_ua;
     char *tls_sni;
@@ -44,7 +46,7 @@ struct app_action {
     uint16_t status;
     uint32_t rtt_us;
     uint64_t bytes;
-    char name[APP_STR_MAX];          /* qname / host / sni / user */
+    char name[APP_NAME_MAX];         /* qname / host / sni / user */
     char method[16];
     char url[APP_URL_MAX];
     char ua[APP_STR_MAX];

@@ -98,7 +98,7 @@ static void flow_view_cb(const struct flow *f, void *arg)
 /* "user" of a flow or host: the RADIUS user of its client, else of its server. */
 static void view_add_user(struct cache *c, struct kv_view *v, uint8_t ver, const uint8_t *a, const uint8_t *b)
 {
-    char user[NAME_MAX_LEN + 1];
+    char user[NAME_USER_MAX];
     if (names_user_of(c, ver, a, user, sizeof(user)) == 0 || (b && names_user_of(c, ver, b, user, sizeof(user)) == 0))
         view_field_cb(v, "user", user, strlen(user), 0);
 }

@@ -1,0 +1,62 @@
+"""liveutil.py - helpers shared by the event, watchlist, example and live tests."""
+import json
+import struct
+import threading
+import time
+
+
+def delayed_copy(src, dst, lead_s=20.0):
+    """Copy a classic pcap, adding one non-IP frame lead_s seconds before the first packet, so a replay at
+    --pcap-speed N leaves lead_s/N seconds to subscribe before the real traffic starts."""
+    data = open(src, "rb").read()
+    hdr, rest = data[:24], data[24:]
+    magic = struct.unpack("<I", hdr[:4])[0]
+    end = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    ts_s, ts_u = struct.unpack(end + "II", rest[:8])
+    frame = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + b"\x00" * 46   # local experimental ethertype
+    rec = struct.pack(end + "IIII", ts_s - int(lead_s), ts_u, len(frame), len(frame)) + frame
+    with open(dst, "wb") as f:
+        f.write(hdr + rec + rest)
+    return dst
+
+
+class Collector:
+    """A redis-py pubsub on a thread, keeping (channel, data) for the channels / patterns given."""
+
+    def __init__(self, client, channels=(), patterns=()):
+        self.ps = client.pubsub(ignore_subscribe_messages=True)
+        if channels:
+            self.ps.subscribe(*channels)
+        if patterns:
+            self.ps.psubscribe(*patterns)
+        self.msgs = []
+        self._stop = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self._stop:
+            m = self.ps.get_message(timeout=0.2)
+            if m and m["type"] in ("message", "pmessage"):
+                self.msgs.append((m["channel"], m["data"]))
+
+    def of(self, channel):
+        return [d for c, d in self.msgs if c == channel]
+
+    def json_of(self, channel):
+        return [json.loads(d) for d in self.of(channel)]
+
+    def wait_quiet(self, quiet=1.0, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        n, last = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            if len(self.msgs) != n:
+                n, last = len(self.msgs), time.monotonic()
+            elif time.monotonic() - last >= quiet:
+                return
+            time.sleep(0.1)
+
+    def close(self):
+        self._stop = True
+        self.t.join(timeout=5)
+        self.ps.close()
