@@ -277,6 +277,8 @@ static void source_finished(struct source *s)
     s->fan = NULL;
     if (cap->o.end != PCAP_END_KEEP)
         worker_expire_all(&s->w[0]);
+    else
+        worker_finish_detection(&s->w[0]);   /* the file is over: detection is final */
     for (int i = 0; i < s->nworkers; i++)
         worker_publish_stats(&s->w[i]);
     if (atomic_fetch_sub(&cap->active, 1) == 1 && cap->on_done)

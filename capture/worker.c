@@ -688,6 +688,43 @@ void worker_tick(struct worker *w, uint64_t now)
     w->next_sweep_us = now + SWEEP_EVERY_US;
 }
 
+struct l7_move { uint16_t from, to; uint64_t bytes, pkts; };
+
+/* Settles detection of one shard's undetected flows; returns how many moves it wrote. */
+static size_t shard_finish_detection(struct worker *w, struct cache_shard *s, struct l7_move *mv, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    for (uint32_t b = 0; b < s->nbuckets && n < max; b++)
+        for (struct centry *e = s->buckets[b]; e && n < max; e = e->hnext) {
+            struct flow *f = (struct flow *)e;
+            if (f->detect_done)
+                continue;
+            uint16_t old = f->l7;
+            if (l7_flow_finish(w->l7, w->cache, f))
+                mv[n++] = (struct l7_move){ old, f->l7, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1] };
+        }
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+void worker_finish_detection(struct worker *w)
+{
+    enum { MOVES = 1024 };
+    struct l7_move mv[MOVES];
+    struct cache *c = w->cache;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        size_t n;
+        do {
+            n = shard_finish_detection(w, &c->flows[i], mv, MOVES);
+            pthread_mutex_lock(&c->aggr_lock);
+            for (size_t k = 0; k < n; k++)
+                aggr_move(&c->l7[mv[k].from], &c->l7[mv[k].to], mv[k].bytes, mv[k].pkts);
+            pthread_mutex_unlock(&c->aggr_lock);
+        } while (n == MOVES);
+    }
+}
+
 void worker_expire_all(struct worker *w)
 {
     flows_sweep(w, cache_now(w->cache), 1);

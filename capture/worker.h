@@ -59,6 +59,10 @@ void worker_tick(struct worker *w, uint64_t now_us);
  * aggregates stay. */
 void worker_expire_all(struct worker *w);
 
+/* Give nDPI's final answer (its guess) for every flow still undetected, as
+ * ndpiReader does at the end of a file; flows stay in the cache. */
+void worker_finish_detection(struct worker *w);
+
 /* Copy private counters into w->st. */
 void worker_publish_stats(struct worker *w);
 

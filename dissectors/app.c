@@ -248,7 +248,12 @@ static void http_message(void *arg, const struct http_msg *m)
     struct app_action *a = act_add(x->out, m->is_request ? ACT_HTTP_REQUEST : ACT_HTTP_RESPONSE);
     if (m->is_request) {
         str_set(&e->http_method, m->method);
-        str_set(&e->http_host, m->host);
+        if (m->host[0]) {
+            str_set(&e->http_host, m->host);
+        } else {                     /* no Host header: the field is shown only when known */
+            free(e->http_host);
+            e->http_host = NULL;
+        }
         str_set(&e->http_url, m->url);
         if (m->ua[0])
             str_set(&e->http_ua, m->ua);
