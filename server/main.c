@@ -90,6 +90,14 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    if (cfg.logfile && *cfg.logfile) {
+        if (!freopen(cfg.logfile, "a", stderr)) {
+            fprintf(stdout, "flowcached: cannot open logfile '%s': %s\n", cfg.logfile, strerror(errno));
+            config_free(&cfg);
+            return 1;
+        }
+        setvbuf(stderr, NULL, _IOLBF, 0);    /* every message is one line: keep them whole */
+    }
     signal(SIGPIPE, SIG_IGN);
     if (l7_names_init() != 0) {
         fprintf(stderr, "flowcached: nDPI initialisation failed\n");
