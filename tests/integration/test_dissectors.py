@@ -324,7 +324,7 @@ DNS_LONG_NAMES = {}
 
 @needs_shared
 @needs_tshark
-@pytest.mark.parametrize("pcap", ALL_PCAPS, ids=rel)
+@pytest.mark.parametrize("pcap", ALL_PCAPS, ids=[rel(p) for p in ALL_PCAPS])
 def test_golden_dns(pcap, golden_runs):
     want_q, want_r, skipped = dns_oracle(pcap)
     got_q, _, _, got_r = golden_runs(pcap)["dns"]
@@ -360,7 +360,7 @@ def http_oracle(pcap):
 
 @needs_shared
 @needs_tshark
-@pytest.mark.parametrize("pcap", ALL_PCAPS, ids=rel)
+@pytest.mark.parametrize("pcap", ALL_PCAPS, ids=[rel(p) for p in ALL_PCAPS])
 def test_golden_http(pcap, golden_runs):
     want_hosts, want_classes, want_urls = http_oracle(pcap)
     run = golden_runs(pcap)
@@ -408,7 +408,7 @@ RADIUS_PCAPS = [p for p in ALL_PCAPS if "radius" in p.name or "fuzz-2020" in p.n
 
 @needs_shared
 @needs_tshark
-@pytest.mark.parametrize("pcap", RADIUS_PCAPS, ids=rel)
+@pytest.mark.parametrize("pcap", RADIUS_PCAPS, ids=[rel(p) for p in RADIUS_PCAPS])
 def test_golden_radius(pcap, golden_runs):
     want, stopped = radius_oracle(pcap)
     run = golden_runs(pcap)
@@ -441,7 +441,7 @@ NDPI_OUTS = [p for p in pcap_files("ndpi") if Path(str(p) + ".out").exists()]
 
 
 @needs_shared
-@pytest.mark.parametrize("pcap", NDPI_OUTS, ids=rel)
+@pytest.mark.parametrize("pcap", NDPI_OUTS, ids=[rel(p) for p in NDPI_OUTS])
 def test_ndpi_protocol_flows(pcap, golden_runs):
     want = ndpi_out_protocols(str(pcap) + ".out")
     got = {k[6:]: int(h.get("flows", 0)) for k, h in golden_runs(pcap)["proto"].items() if int(h.get("flows", 0))}
