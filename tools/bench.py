@@ -1,0 +1,1108 @@
+#!/usr/bin/env python3
+"""bench.py - flowcached's performance harness (`make bench`).
+
+Every figure is measured here, in one command, against a reference run side by side:
+  1 offline throughput: flowcached --pcap F --pcap-end exit --port 0 vs a bare libpcap read
+    loop (the floor), ndpiReader (libndpi-bin 4.2) and softflowd on the same file; plus a
+    same-results check (a small file at --pcap-speed 0 vs 50, and against its ground truth)
+  2 memory: bytes per idle, detected flow at 1 M flows (INFO cache_memory, VmRSS) and peak RSS
+    vs ndpiReader on the same file
+  3 scaling: what exists (one thread per source), measured with one vs two copies of the file
+  4 serving while capturing: redis-benchmark GET/HGETALL vs redis-server 7 holding the same
+    keys; KEYS/SCAN with a prefix pattern over >= 1 M keys vs redis-server with the same names
+  5 events latency: packet on lo -> flow.new delivered to a subscriber; cloud path if it works
+  6 live DNS: dnsmasq on a spare loopback address + dnsperf, flowcached on lo counts the queries
+Writes the table, the machine facts and the commands to BENCHMARKS.md.
+
+usage: tools/bench.py [--quick] [--only 1,2,...] [--profile] [--flowcached PATH] [--no-write]
+CPU-time figures (user+sys of the measured process, from wait4) are the ones judged, because
+the machine is shared and wall time depends on what else runs; wall time is printed beside them.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "build", "bench")
+DATA = os.path.join(OUT, "data")
+SHARED_GEN = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench", "gen_traffic.py"))
+PY = sys.executable or "/usr/bin/python3"
+
+ROWS = []          # (item, what, flowcached, reference, ratio, goal, met)
+NOTES = []         # free text for BENCHMARKS.md
+COMMANDS = []      # commands run (one line each, for BENCHMARKS.md)
+PROCS = []         # Popen objects still to stop
+
+
+def log(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, str):
+        return v
+    if abs(v) >= 100:
+        s = "%.0f" % v
+    elif abs(v) >= 10:
+        s = "%.1f" % v
+    else:
+        s = "%.3g" % v
+    return s + unit
+
+
+def row(item, what, fc, ref, ratio, goal, met):
+    ROWS.append((item, what, fc, ref, ratio, goal, met))
+    log("ROW %s | %s | %s | %s | %s | %s | %s" % (item, what, fc, ref, ratio, goal, met))
+
+
+def note(s):
+    NOTES.append(s)
+    log("NOTE " + s)
+
+
+def cmdline(cmd):
+    return " ".join(("'%s'" % c) if (" " in c or "*" in c) else c for c in cmd)
+
+
+def record(cmd):
+    s = cmdline(cmd).replace(ROOT + "/", "")
+    if s not in COMMANDS:
+        COMMANDS.append(s)
+
+
+# ---------- processes ----------
+
+def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind((host, 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def start(cmd, logname, **kw):
+    record(cmd)
+    f = open(os.path.join(OUT, logname), "wb")
+    # own session: softflowd -r signals its whole process group at end of file
+    p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True, **kw)
+    p._logf = f
+    PROCS.append(p)
+    return p
+
+
+def stop(p, timeout=5):
+    """Stops one process we started, by its pid: SIGTERM, then SIGKILL after timeout."""
+    if p is None:
+        return
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(5)
+            note("%s did not exit within %d s of SIGTERM; killed (SIGKILL)" % (cmdline(p.args[:3]).replace(ROOT + "/", ""), timeout))
+    try:
+        p._logf.close()
+    except Exception:
+        pass
+    if p in PROCS:
+        PROCS.remove(p)
+
+
+def poke_unix(path):
+    try:
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        u.settimeout(0.2)
+        u.connect(path)
+        u.close()
+    except OSError:
+        pass
+
+
+def run_timed(cmd, logname, timeout=600, cwd=None, poke=None):
+    """Runs cmd to completion; returns dict(wall, cpu, user, sys, maxrss_kb, rc, out)."""
+    record(cmd)
+    outp = os.path.join(OUT, logname)
+    f = open(outp, "wb")
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
+                         start_new_session=True)
+    PROCS.append(p)
+    deadline = t0 + timeout
+    next_poke = t0 + 0.2
+    while True:
+        if poke and time.perf_counter() >= next_poke:
+            poke_unix(poke)
+            next_poke = time.perf_counter() + 0.2
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            break
+        if time.perf_counter() > deadline:
+            os.kill(p.pid, signal.SIGKILL)
+            pid, status, ru = os.wait4(p.pid, 0)
+            break
+        time.sleep(0.005)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    PROCS.remove(p)
+    f.close()
+    with open(outp, "rb") as g:
+        out = g.read().decode("utf-8", "replace")
+    return dict(wall=wall, user=ru.ru_utime, sys=ru.ru_stime, cpu=ru.ru_utime + ru.ru_stime,
+                maxrss_kb=ru.ru_maxrss, rc=p.returncode, out=out)
+
+
+def median_run(cmd, logname, reps, timeout=600, cwd=None, poke=None):
+    runs = []
+    for _ in range(reps):
+        r = run_timed(cmd, logname, timeout, cwd=cwd, poke=poke)
+        if r["rc"] != 0:
+            raise RuntimeError("%s exited %d: %s" % (cmdline(cmd), r["rc"], r["out"][-500:]))
+        runs.append(r)
+    return dict(wall=statistics.median(r["wall"] for r in runs),
+                cpu=statistics.median(r["cpu"] for r in runs),
+                maxrss_kb=max(r["maxrss_kb"] for r in runs), out=runs[-1]["out"], n=reps)
+
+
+# ---------- a minimal RESP client (no dependency beyond the standard library) ----------
+
+class Resp:
+    def __init__(self, port, host="127.0.0.1", timeout=30):
+        self.s = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        self.s.close()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(1 << 20)
+            if not d:
+                raise ConnectionError("closed")
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _n(self, n):
+        while len(self.buf) < n + 2:
+            d = self.s.recv(1 << 20)
+            if not d:
+                raise ConnectionError("closed")
+            self.buf += d
+        v, self.buf = self.buf[:n], self.buf[n + 2:]
+        return v
+
+    def read(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            return RuntimeError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._n(n).decode("utf-8", "replace")
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        raise ConnectionError("bad reply %r" % line[:50])
+
+    @staticmethod
+    def enc(args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def cmd(self, *args):
+        self.s.sendall(self.enc(args))
+        r = self.read()
+        if isinstance(r, RuntimeError):
+            raise r
+        return r
+
+    def pipeline(self, cmds, batch=2000):
+        out = []
+        for i in range(0, len(cmds), batch):
+            part = cmds[i:i + batch]
+            self.s.sendall(b"".join(self.enc(c) for c in part))
+            out.extend(self.read() for _ in part)
+        return out
+
+    def info(self, section="all"):
+        d = {}
+        for line in self.cmd("INFO", section).splitlines():
+            if ":" in line and not line.startswith("#"):
+                k, v = line.split(":", 1)
+                d[k] = v
+        return d
+
+
+def wait_port(port, proc, timeout=30):
+    t = time.time() + timeout
+    while time.time() < t:
+        if proc.poll() is not None:
+            raise RuntimeError("process exited (%d) before listening on %d; see its log" % (proc.returncode, port))
+        try:
+            c = Resp(port, timeout=2)
+            c.cmd("PING")
+            return c
+        except (OSError, ConnectionError):
+            time.sleep(0.05)
+    raise RuntimeError("nothing answers on port %d" % port)
+
+
+def wait_capture_done(c, proc, timeout):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError("flowcached exited early")
+        i = c.info("capture")
+        if i.get("capture_sources_active") == "0":
+            return time.time() - t0
+        time.sleep(0.1)
+    raise RuntimeError("capture not done after %ds" % timeout)
+
+
+def vm(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def start_redis(tag):
+    port = free_port()
+    d = os.path.join(OUT, "redis-" + tag)
+    os.makedirs(d, exist_ok=True)
+    p = start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", d, "--daemonize", "no"], "redis-%s.log" % tag)
+    return p, port, wait_port(port, p)
+
+
+def redis_pipe(port, payload_path):
+    cmd = ["redis-cli", "-p", str(port), "--pipe"]
+    record(cmd + ["<", os.path.relpath(payload_path, ROOT)])
+    with open(payload_path, "rb") as f:
+        r = subprocess.run(cmd, stdin=f, capture_output=True, timeout=600)
+    if r.returncode != 0 or b"errors: 0" not in r.stdout:
+        raise RuntimeError("redis-cli --pipe: %s" % r.stdout[-300:])
+
+
+# ---------- inputs ----------
+
+def build_helpers():
+    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(DATA, exist_ok=True)
+    bins = {}
+    for name, libs in (("bench_pcap_loop", ["-lpcap"]), ("bench_genflows", [])):
+        src = os.path.join(ROOT, "tools", name + ".c")
+        exe = os.path.join(OUT, name)
+        if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+            cmd = ["cc", "-O2", "-Wall", "-Wextra", "-o", exe, src] + libs
+            record(cmd)
+            subprocess.run(cmd, check=True)
+        bins[name] = exe
+    return bins
+
+
+def gen_traffic(name, sessions, hosts, names, duration=60.0):
+    path = os.path.join(DATA, "%s.pcap" % name)
+    truth = os.path.join(DATA, "%s.truth.json" % name)
+    stamp = path + ".args"
+    args = "%s %d %d %d %s" % (SHARED_GEN if os.path.exists(SHARED_GEN) else "gen_demo", sessions, hosts, names, duration)
+    if os.path.exists(path) and os.path.exists(stamp) and open(stamp).read() == args:
+        return path, truth
+    if os.path.exists(SHARED_GEN):
+        cmd = [PY, SHARED_GEN, "--sessions", str(sessions), "--hosts", str(hosts), "--names", str(names),
+               "--duration", str(duration), "--out", path, "--truth", truth]
+    else:
+        cmd = [PY, os.path.join(ROOT, "tools", "gen_demo.py"), "--sessions", str(sessions),
+               "--hosts", str(hosts), "--duration", str(duration), "--out", path, "--truth", truth]
+    log("generating %s (%d sessions) ..." % (name, sessions))
+    record(cmd)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
+    with open(stamp, "w") as f:
+        f.write(args)
+    return path, truth
+
+
+def gen_flows(bins, n):
+    path = os.path.join(DATA, "flows%d.pcap" % n)
+    if not os.path.exists(path):
+        cmd = [bins["bench_genflows"], path, str(n), "20"]
+        record(cmd)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=600)
+    return path
+
+
+def empty_pcap():
+    path = os.path.join(DATA, "empty.pcap")
+    if not os.path.exists(path):
+        import struct
+        with open(path, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    return path
+
+
+def warm(path):
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
+LONG = ["--flow-idle-timeout", "86400", "--flow-lifetime-timeout", "864000", "--host-idle-timeout", "864000",
+        "--tcp-close-grace-ms", "864000000"]
+
+
+# ---------- 1: offline throughput ----------
+
+def item1(fc, bins, big, reps, small, small_truth):
+    warm(big)
+    floor = median_run([bins["bench_pcap_loop"], big], "floor.out", reps)
+    npk = int(floor["out"].split()[0])
+    r_fc = median_run([fc, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-offline.log", reps)
+    r_nd = median_run(["ndpiReader", "-i", big, "-q", "-v", "0"], "ndpi-offline.log", reps, timeout=900)
+    sf_port = free_port(socket.SOCK_DGRAM)
+    # NetFlow goes to a free UDP port nobody listens on (with a bound, unread sink socket softflowd -r
+    # was seen blocking after the end of the file)
+    # softflowd 1.1.0 -r sometimes ends up blocked in accept() on its control socket after the file
+    # (seen here): run_timed connects to that socket every 200 ms so accept() returns
+    sfbase = "/tmp/fcbench-softflowd-%d" % os.getpid()
+    try:
+        # softflowd keeps the -r name in a 16-byte buffer (IFNAMSIZ): pass a short relative name
+        r_sf = median_run(["softflowd", "-r", os.path.basename(big), "-n", "127.0.0.1:%d" % sf_port, "-d", "-m", "2000000",
+                           "-p", sfbase + ".pid", "-c", sfbase + ".ctl"],
+                          "softflowd.log", reps, timeout=120, cwd=os.path.dirname(big), poke=sfbase + ".ctl")
+    except (RuntimeError, FileNotFoundError) as e:
+        r_sf = None
+        note("softflowd not measured: %s" % e)
+    finally:
+        for ext in (".pid", ".ctl"):
+            if os.path.exists(sfbase + ext):
+                os.unlink(sfbase + ext)
+    r_empty = median_run([fc, "--pcap", empty_pcap(), "--pcap-end", "exit", "--port", "0"], "fc-empty.log", reps)
+
+    def mpps(r, key):
+        return npk / r[key] / 1e6
+    fcm, fcw = mpps(r_fc, "cpu"), mpps(r_fc, "wall")
+    note("Item 1 file: %s, %d packets, %.0f MB; median of %d runs; flowcached start+exit on an empty "
+         "file costs %.3f s CPU / %.3f s wall (included in its figures)."
+         % (os.path.relpath(big, ROOT), npk, os.path.getsize(big) / 1e6, reps, r_empty["cpu"], r_empty["wall"]))
+    row("1", "offline Mpps, 1 thread (CPU time)", fmt(fcm), "-", "-", ">= 2 Mpps", "yes" if fcm >= 2 else "NO")
+    row("1", "offline Mpps vs bare libpcap loop (CPU; wall)", "%s; %s" % (fmt(fcm), fmt(fcw)),
+        "%s; %s" % (fmt(mpps(floor, "cpu")), fmt(mpps(floor, "wall"))),
+        "%.2fx; %.2fx" % (fcm / mpps(floor, "cpu"), fcw / mpps(floor, "wall")), "(floor)", "-")
+    rn = fcm / mpps(r_nd, "cpu")
+    row("1", "offline Mpps vs ndpiReader 4.2 (CPU; wall)", "%s; %s" % (fmt(fcm), fmt(fcw)),
+        "%s; %s" % (fmt(mpps(r_nd, "cpu")), fmt(mpps(r_nd, "wall"))),
+        "%.2fx; %.2fx" % (rn, fcw / mpps(r_nd, "wall")), ">= 8x", "yes" if rn >= 8 else "NO")
+    if r_sf:
+        row("1", "offline Mpps vs softflowd 1.1 (CPU; wall)", "%s; %s" % (fmt(fcm), fmt(fcw)),
+            "%s; %s" % (fmt(mpps(r_sf, "cpu")), fmt(mpps(r_sf, "wall"))),
+            "%.2fx; %.2fx" % (fcm / mpps(r_sf, "cpu"), fcw / mpps(r_sf, "wall")), "-", "-")
+    row("1", "peak RSS on the item-1 file (MB)", fmt(r_fc["maxrss_kb"] / 1024), "ndpiReader %s" % fmt(r_nd["maxrss_kb"] / 1024),
+        "%.2fx" % (r_fc["maxrss_kb"] / r_nd["maxrss_kb"]), "-", "-")
+    same_results(fc, small, small_truth)
+
+
+TIME_FIELDS = re.compile(r"^(first\.seen|last\.seen|login|logout|dns\.rtt\.us|rtt\.us\.avg)$")
+
+
+def dump_all(c):
+    keys = sorted(c.cmd("KEYS", "*"))
+    types = c.pipeline([["TYPE", k] for k in keys])
+    cmds = []
+    for k, t in zip(keys, types):
+        cmds.append(["HGETALL", k] if t == "hash" else ["GET", k] if t == "string" else
+                    ["SMEMBERS", k] if t == "set" else ["TYPE", k])
+    vals = c.pipeline(cmds)
+    out = {}
+    for k, t, v in zip(keys, types, vals):
+        if t == "hash":
+            out[k] = {v[i]: v[i + 1] for i in range(0, len(v), 2)}
+        elif t == "set":
+            out[k] = sorted(v)
+        else:
+            out[k] = v
+    return out
+
+
+def run_keep(fc, pcap, extra, tag, timeout=300):
+    port = free_port()
+    p = start([fc, "--pcap", pcap, "--pcap-end", "keep", "--port", str(port)] + extra, "fc-%s.log" % tag)
+    c = wait_port(port, p)
+    wait_capture_done(c, p, timeout)
+    return p, port, c
+
+
+def same_results(fc, small, truth_path):
+    """Same file at --pcap-speed 0 and 50 (pcap-end keep, long timeouts): same keys, same values
+    (time stamps aside); and the host counters against the generator's ground truth."""
+    dumps = {}
+    for speed in ("0", "50"):
+        p = None
+        try:
+            p, port, c = run_keep(fc, small, ["--pcap-speed", speed] + LONG, "same-%s" % speed)
+            time.sleep(0.5)   # let the last packets of a paced run land
+            dumps[speed] = dump_all(c)
+            c.close()
+        finally:
+            stop(p)
+    a, b = dumps["0"], dumps["50"]
+    diff = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            va = {f: x for f, x in va.items() if not TIME_FIELDS.match(f)}
+            vb = {f: x for f, x in vb.items() if not TIME_FIELDS.match(f)}
+        if va != vb:
+            diff.append(k)
+    note("Same-results check: %d keys at speed 0, %d at speed 50, %d differ (ignoring fields %s)%s"
+         % (len(a), len(b), len(diff), TIME_FIELDS.pattern, (": " + ", ".join(diff[:8])) if diff else ""))
+    row("1", "same results at --pcap-speed 0 vs 50 (keys differing)", str(len(diff)), "%d keys" % len(a),
+        "-", "0", "yes" if not diff else "NO")
+    try:
+        truth = json.load(open(truth_path))
+        bad = 0
+        for ip, t in truth["hosts"].items():
+            h = a.get("ip." + ip, {})
+            if not isinstance(h, dict) or any(str(t.get(tk, 0)) != h.get(fk, "0") for tk, fk in
+                                              (("bytes_sent", "bytes.sent"), ("bytes_rcvd", "bytes.rcvd"),
+                                               ("pkts_sent", "pkts.sent"), ("pkts_rcvd", "pkts.rcvd"))):
+                bad += 1
+        row("1", "host counters vs generator truth (hosts differing)", str(bad), "%d hosts" % len(truth["hosts"]),
+            "-", "0", "yes" if bad == 0 else "NO")
+    except (OSError, KeyError, ValueError) as e:
+        note("truth comparison skipped: %s" % e)
+
+
+# ---------- 2 + 4b: memory at 1 M flows, KEYS/SCAN over >= 1 M keys ----------
+
+def item2_4b(fc, bins, nflows, do2, do4):
+    path = gen_flows(bins, nflows)
+    warm(path)
+    maxf = str(int(nflows * 1.1) + 1000)
+    # baseline: same options, no packets
+    p = None
+    try:
+        p, port, c = run_keep(fc, empty_pcap(), ["--max-flows", maxf] + LONG, "mem-empty")
+        base_rss = vm(p.pid, "VmRSS")
+        c.close()
+    finally:
+        stop(p)
+    p = None
+    rp = None
+    try:
+        p, port, c = run_keep(fc, path, ["--max-flows", maxf] + LONG, "mem", timeout=600)
+        time.sleep(0.3)
+        inf = c.info("all")
+        rss, hwm = vm(p.pid, "VmRSS"), vm(p.pid, "VmHWM")
+        flows = int(inf["flows_active"])
+        hosts = int(inf["hosts_active"])
+        cm = int(inf["cache_memory"])
+        unk = c.cmd("HGET", "proto.Unknown", "flows.active") or "0"
+        if do2:
+            note("Item 2 file: %s: %d flows (80%% DNS query+answer, 20%% TCP HTTP GET+200 left open), %d hosts; "
+                 "flows still Unknown: %s; flows_dropped %s; RSS of an idle flowcached with the same options: %.1f MB"
+                 % (os.path.relpath(path, ROOT), flows, hosts, unk, inf.get("flows_dropped"), base_rss / 2 ** 20))
+            row("2", "bytes per flow: INFO cache_memory / flows_active", fmt(cm / flows), "-", "-", "<= 300",
+                "yes" if cm / flows <= 300 else "NO")
+            per = (rss - base_rss) / flows
+            row("2", "bytes per flow: (VmRSS - idle VmRSS) / flows_active", fmt(per), "-", "-", "<= 300",
+                "yes" if per <= 300 else "NO")
+            nd = run_timed(["ndpiReader", "-i", path, "-q", "-v", "0"], "ndpi-mem.log", timeout=900)
+            row("2", "peak RSS at %d flows (MB)" % flows, fmt(hwm / 2 ** 20), "ndpiReader %s" % fmt(nd["maxrss_kb"] / 1024),
+                "%.2fx" % (hwm / 1024 / nd["maxrss_kb"]), "<= ndpiReader", "yes" if hwm / 1024 <= nd["maxrss_kb"] else "NO")
+            note("ndpiReader on the item-2 file: %.1f s wall, %.1f s CPU" % (nd["wall"], nd["cpu"]))
+        if do4:
+            keys_scan(c, p)
+        c.close()
+    finally:
+        stop(p)
+
+
+def timed(fn, reps):
+    ts = []
+    res = None
+    for _ in range(reps):
+        t = time.perf_counter()
+        res = fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts), res
+
+
+def scan_all(c, pattern, count=1000, limit=100000):
+    cur, out, n = "0", set(), 0
+    while True:
+        cur, ks = c.cmd("SCAN", cur, "MATCH", pattern, "COUNT", count)
+        out.update(ks)
+        n += 1
+        if cur == "0" or n > limit:
+            return out, n
+
+
+def keys_scan(c, p):
+    names = set()
+    cur, n = "0", 0
+    while n < 100000:
+        cur, ks = c.cmd("SCAN", cur, "COUNT", "10000")
+        names.update(ks)
+        n += 1
+        if cur == "0":
+            break
+    payload = os.path.join(OUT, "names.resp")
+    with open(payload, "wb") as f:
+        for k in names:
+            f.write(Resp.enc(["SET", k, "1"]))
+    rp = None
+    try:
+        rp, rport, rc = start_redis("keys")
+        redis_pipe(rport, payload)
+        rdb = rc.cmd("DBSIZE")
+        pat = "ip.10.0.1.*"
+        reps = 5
+        t_fc, k_fc = timed(lambda: c.cmd("KEYS", pat), reps)
+        t_rs, k_rs = timed(lambda: rc.cmd("KEYS", pat), reps)
+        same = sorted(k_fc) == sorted(k_rs)
+        row("4", "KEYS %s over %d keys (ms, median of %d)" % (pat, len(names), reps), fmt(t_fc * 1e3),
+            "redis %s" % fmt(t_rs * 1e3), "%.2fx faster" % (t_rs / t_fc), ">= 10x faster",
+            ("yes" if t_rs / t_fc >= 10 else "NO") + ("" if same else " (replies differ!)"))
+        t_fc, (s_fc, n_fc) = timed(lambda: scan_all(c, pat), 3)
+        t_rs, (s_rs, n_rs) = timed(lambda: scan_all(rc, pat), 3)
+        row("4", "SCAN 0 MATCH %s COUNT 1000 to cursor 0 (ms; calls)" % pat, "%s; %d" % (fmt(t_fc * 1e3), n_fc),
+            "redis %s; %d" % (fmt(t_rs * 1e3), n_rs), "%.2fx faster" % (t_rs / t_fc), ">= 10x faster",
+            ("yes" if t_rs / t_fc >= 10 else "NO") + ("" if s_fc == s_rs else " (sets differ!)"))
+        note("KEYS/SCAN: flowcached holds %d keys (1 M flows + hosts + aggregates of the item-2 file); "
+             "redis-server loaded with the same %d names as strings (DBSIZE %d); both return %d keys for %s"
+             % (len(names), len(names), rdb, len(k_fc), pat))
+        rc.close()
+    finally:
+        stop(rp)
+
+
+# ---------- 3: scaling ----------
+
+def item3(fc, big, reps):
+    r1 = median_run([fc, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-scale1.log", reps)
+    r2 = median_run([fc, "--pcap", big, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-scale2.log", reps)
+    row("3", "2 copies of the item-1 file vs 1 (--pcap twice: one source, one thread) CPU s; wall s",
+        "%s; %s" % (fmt(r2["cpu"]), fmt(r2["wall"])), "%s; %s" % (fmt(r1["cpu"]), fmt(r1["wall"])),
+        "%.2fx; %.2fx" % (r2["cpu"] / r1["cpu"], r2["wall"] / r1["wall"]), "-", "-")
+    # does capture-threads > 1 change anything?
+    r4 = median_run([fc, "--pcap", big, "--pcap-end", "exit", "--port", "0", "--capture-threads", "2"],
+                    "fc-threads2.log", 1)
+    row("3", "--capture-threads 2 on the item-1 file (wall s)", fmt(r4["wall"]), "1 thread %s" % fmt(r1["wall"]),
+        "%.2fx" % (r1["wall"] / r4["wall"]), "not implemented", "n/a")
+    note("Scaling: all --pcap files form ONE source read by ONE capture thread (files one after the other); "
+         "each --interface is its own source with its own thread; the capture-threads directive is parsed "
+         "(1..64) but not used by capture/ (worker threads per source are not implemented), so >1 changes nothing.")
+
+
+# ---------- 4a: serving while capturing ----------
+
+def bench_csv(port, nreq, pipeline, args):
+    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "50", "-n", str(nreq),
+           "-P", str(pipeline), "--csv"] + args
+    record(cmd)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    lines = [l for l in r.stdout.splitlines() if l.startswith('"') and not l.startswith('"test"')]
+    if not lines:
+        raise RuntimeError("redis-benchmark: %s %s" % (r.stdout[-300:], r.stderr[-300:]))
+    f = [x.strip('"') for x in lines[-1].split('","')]
+    return dict(rps=float(f[1]), p50=float(f[4]), p99=float(f[6]))
+
+
+def item4a(fc, mid, quick):
+    p = rp = None
+    try:
+        port = free_port()
+        p = start([fc, "--pcap", mid, "--pcap-speed", "1", "--pcap-loop", "yes", "--port", str(port)], "fc-serve.log")
+        c = wait_port(port, p)
+        time.sleep(4 if quick else 8)
+        hk = "ip.10.0.1.5"
+        if not c.cmd("EXISTS", hk):
+            ks = c.cmd("KEYS", "ip.10.0.1.*")
+            hk = sorted(ks)[0] if ks else "ip.192.0.2.53"
+        users = c.cmd("KEYS", "ipuser.*")
+        sk = sorted(users)[0] if users else None
+        data = dump_all(c)
+        payload = os.path.join(OUT, "serve.resp")
+        with open(payload, "wb") as f:
+            for k, v in data.items():
+                if isinstance(v, dict) and v:
+                    f.write(Resp.enc(["HSET", k] + [x for kv in v.items() for x in kv]))
+                elif isinstance(v, list) and v:
+                    f.write(Resp.enc(["SADD", k] + v))
+                elif isinstance(v, str):
+                    f.write(Resp.enc(["SET", k, v]))
+        rp, rport, rc = start_redis("serve")
+        redis_pipe(rport, payload)
+        note("Serving: flowcached replays %s at --pcap-speed 1 --pcap-loop yes; redis-server 7 loaded with its %d keys "
+             "(HSET/SET/SADD from a dump after %d s); HGETALL key %s (%d fields), GET key %s"
+             % (os.path.relpath(mid, ROOT), len(data), 4 if quick else 8, hk, len(data.get(hk, {})), sk))
+        before = c.info("all")
+        tests = [("HGETALL", ["HGETALL", hk])]
+        if sk:
+            tests.append(("GET", ["GET", sk]))
+        for name, args in tests:
+            for pl in (1, 16):
+                n = (20000 if quick else 100000) * (4 if pl == 16 else 1)
+                a = bench_csv(port, n, pl, args)
+                b = bench_csv(rport, n, pl, args)
+                r = a["rps"] / b["rps"]
+                row("4", "%s -c 50 -P %d req/s (p99 ms) while capturing" % (name, pl),
+                    "%s (%s)" % (fmt(a["rps"]), fmt(a["p99"])), "redis %s (%s)" % (fmt(b["rps"]), fmt(b["p99"])),
+                    "%.2fx" % r, ">= 1x", "yes" if r >= 1 else "NO")
+        after = c.info("all")
+        d = {k: int(after.get(k, 0)) - int(before.get(k, 0)) for k in
+             ("capture_packets", "capture_drops", "flows_dropped", "events_dropped")}
+        row("4", "during the load: capture_drops / flows_dropped / events_dropped",
+            "%d / %d / %d" % (d["capture_drops"], d["flows_dropped"], d["events_dropped"]),
+            "%d packets read" % d["capture_packets"], "-", "0 / 0 / 0",
+            "yes" if d["capture_drops"] == d["flows_dropped"] == d["events_dropped"] == 0 else "NO")
+        c.close()
+        rc.close()
+    finally:
+        stop(p)
+        stop(rp)
+
+
+# ---------- 5: events latency ----------
+
+class Sub:
+    """A RESP2 subscriber reading frames with a deadline."""
+    def __init__(self, port, channel):
+        self.r = Resp(port, timeout=5)
+        self.r.s.sendall(Resp.enc(["SUBSCRIBE", channel]))
+        self.r.read()
+
+    def get(self, timeout):
+        self.r.s.settimeout(timeout)
+        try:
+            return self.r.read()
+        except socket.timeout:
+            return None
+
+
+def latency_run(port_listen, sub, samples, deadline_s, match_reply):
+    lat = []
+    t_end = time.time() + deadline_s
+    lost = 0
+    for i in range(samples):
+        if time.time() > t_end:
+            break
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        sport = s.getsockname()[1]
+        t0 = time.perf_counter()
+        s.sendto(b"bench %d" % i, ("127.0.0.1", port_listen))
+        got = None
+        while time.perf_counter() - t0 < 1.0:
+            m = sub.get(max(0.001, 1.0 - (time.perf_counter() - t0)))
+            if m is None:
+                break
+            if match_reply(m, sport):
+                got = time.perf_counter()
+                break
+        s.close()
+        if got is None:
+            lost += 1
+        elif i >= 5:            # warm-up
+            lat.append((got - t0) * 1e3)
+        time.sleep(0.002)
+    return lat, lost
+
+
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else None
+
+
+def item5(fc, quick):
+    samples = 200 if quick else 1000
+    p = None
+    udp = free_port(socket.SOCK_DGRAM)
+    try:
+        port = free_port()
+        p = start([fc, "--interface", "lo", "--bpf", "udp port %d" % udp, "--port", str(port)], "fc-events.log")
+        c = wait_port(port, p)
+        time.sleep(0.5)
+        sub = Sub(port, "flow.new")
+
+        def match(m, sport):
+            return isinstance(m, list) and len(m) == 3 and m[0] == "message" and (":%d-" % sport in m[2] or m[2].endswith(":%d" % sport) or ":%d\"" % sport in m[2])
+        lat, lost = latency_run(udp, sub, samples, 60, match)
+        inf = c.info("capture")
+        if lat:
+            p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
+            row("5", "UDP packet sent on lo -> flow.new received (ms, median / p99, n=%d)" % len(lat),
+                "%s / %s" % (fmt(p50), fmt(p99)), "-", "-", "p99 < 1 ms", "yes" if p99 < 1 else "NO")
+        note("Events: %d samples, %d lost within 1 s; capture_drops %s; latency includes Python's send/receive "
+             "(time.perf_counter before sendto, after the frame is parsed)" % (len(lat), lost, inf.get("capture_drops")))
+        c.close()
+    finally:
+        stop(p)
+    cloud_latency(fc, quick)
+
+
+def cloud_latency(fc, quick):
+    p = rp = None
+    udp = free_port(socket.SOCK_DGRAM)
+    try:
+        rp, rport, rc = start_redis("cloud")
+        port = free_port()
+        p = start([fc, "--interface", "lo", "--bpf", "udp port %d" % udp, "--port", str(port),
+                   "--cloud", "127.0.0.1:%d" % rport, "--flow-idle-timeout", "1"], "fc-cloud.log")
+        time.sleep(1.0)
+        if p.poll() is not None:
+            row("5", "packet -> flow readable on a cloud redis-server", "not measured yet", "-", "-", "-", "n/a")
+            note("Cloud: flowcached --cloud exited (%d) at start; see build/bench/fc-cloud.log" % p.returncode)
+            return
+        c = wait_port(port, p)
+        sub = Sub(rport, "flow.new")
+
+        def match(m, sport):
+            return isinstance(m, list) and len(m) == 3 and m[0] == "message" and (":%d" % sport) in m[2]
+        lat, lost = latency_run(udp, sub, 50 if quick else 200, 30, match)
+        if lat:
+            row("5", "packet -> flow.new PUBLISHed on the cloud (ms, median / p99, n=%d)" % len(lat),
+                "%s / %s" % (fmt(pct(lat, 0.5)), fmt(pct(lat, 0.99))), "-", "-", "-", "-")
+        else:
+            row("5", "packet -> flow.new PUBLISHed on the cloud", "not measured yet", "-", "-", "-", "n/a")
+        # flow hash on the cloud: written at flow end, so this includes the 1 s idle timeout
+        # A live source's cache clock only advances when a packet arrives (measured: with no traffic a
+        # flow past its idle timeout is neither expired nor written), so a "ticker" flow sends a packet
+        # every 20 ms meanwhile.
+        hl = []
+        ticker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        ticker.bind(("127.0.0.1", 0))
+        for i in range(3 if quick else 10):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            sport = s.getsockname()[1]
+            t0 = time.perf_counter()
+            s.sendto(b"cloud", ("127.0.0.1", udp))
+            s.close()
+            got = None
+            while time.perf_counter() - t0 < 5:
+                ticker.sendto(b"tick", ("127.0.0.1", udp))
+                ks = rc.cmd("KEYS", "flow.udp.*:%d-*" % sport) + rc.cmd("KEYS", "flow.udp.*-127.0.0.1:%d" % sport)
+                if ks and rc.cmd("HGET", ks[0], "pkts.c2s") is not None:
+                    got = time.perf_counter()
+                    break
+                time.sleep(0.02)
+            if got:
+                hl.append((got - t0) * 1e3)
+        ticker.close()
+        if hl:
+            row("5", "packet -> flow hash readable on the cloud, flow-idle-timeout 1 s (ms, median / max, n=%d)" % len(hl),
+                "%s / %s" % (fmt(pct(hl, 0.5)), fmt(max(hl))), "-", "-", "-", "-")
+            note("Cloud: a flow hash is written to the cloud at flow end (KEYSPACE.md), so packet -> HGET on the cloud "
+                 "includes the 1 s idle timeout, the 100 ms sweep tick and cloud-flush-ms (100 ms); a ticker flow kept "
+                 "the live cache clock moving. flow.new is PUBLISHed on the cloud in the next flush batch.")
+        else:
+            row("5", "packet -> flow hash readable on the cloud", "not measured yet", "-", "-", "-", "n/a")
+            note("Cloud: no flow.* key appeared on the cloud redis-server within 5 s of a packet (flow hashes are "
+                 "written at flow end per KEYSPACE.md); cloud INFO from flowcached: %s"
+                 % {k: v for k, v in c.info("cloud").items()})
+        c.close()
+        rc.close()
+    except (RuntimeError, OSError, ConnectionError) as e:
+        row("5", "packet -> flow readable on a cloud redis-server", "not measured yet", "-", "-", "-", "n/a")
+        note("Cloud: %s" % e)
+    finally:
+        stop(p)
+        stop(rp)
+
+
+# ---------- 6: live DNS ----------
+
+def pick_dns_addr():
+    for last in range(153, 200):
+        a = "127.0.0.%d" % last
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((a, 53))
+            s.close()
+            return a
+        except OSError:
+            continue
+    return None
+
+
+def item6(fc, quick):
+    addr = pick_dns_addr()
+    if not addr or shutil.which("dnsmasq") is None or shutil.which("dnsperf") is None:
+        row("6", "live DNS queries/s counted", "not measured", "-", "-", "-", "n/a")
+        note("Live DNS: needs dnsmasq, dnsperf and a free <127.0.0.x>:53 (%s)" % addr)
+        return
+    secs = 5 if quick else 10
+    qfile = os.path.join(OUT, "dnsperf-queries.txt")
+    with open(qfile, "w") as f:
+        for i in range(1000):
+            f.write("q%d.bench.test A\n" % i)
+    p = dm = None
+    try:
+        dm = start(["dnsmasq", "-k", "-C", "/dev/null", "--listen-address=" + addr, "--bind-interfaces", "--port=53",
+                    "--no-resolv", "--no-hosts", "--address=/#/192.0.2.1", "--user=root",
+                    "--pid-file=" + os.path.join(OUT, "dnsmasq.pid"),
+                    "--log-facility=" + os.path.join(OUT, "dnsmasq.log")], "dnsmasq.out")
+        port = free_port()
+        fcmd = [fc, "--interface", "lo", "--bpf", "udp port 53 and host %s" % addr, "--port", str(port),
+                "--flow-idle-timeout", "600", "--host-idle-timeout", "600"]
+        p = start(fcmd, "fc-dns.log")
+        c = wait_port(port, p)
+        time.sleep(0.5)
+        before = c.info("all")
+        first = dns_round(c, addr, qfile, secs, None, "max rate")
+        if first is not None and first > 0:
+            # drops at full rate: once more at half of it, for the rate this machine keeps up with
+            c.close()
+            stop(p)
+            p = start(fcmd, "fc-dns2.log")
+            c = wait_port(port, p)
+            time.sleep(0.5)
+            dns_round(c, addr, qfile, secs, int(first_qps[0] / 2), "half rate")
+        c.close()
+    finally:
+        stop(p)
+        stop(dm)
+
+
+first_qps = [0]
+
+
+def dns_round(c, addr, qfile, secs, limit, label):
+        before = c.info("all")
+        cmd = ["dnsperf", "-s", addr, "-p", "53", "-d", qfile, "-l", str(secs), "-c", "4", "-q", "200"]
+        if limit:
+            cmd += ["-Q", str(limit)]
+        record(cmd)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 60)
+        out = r.stdout
+        sent = int(re.search(r"Queries sent:\s+(\d+)", out).group(1))
+        done = int(re.search(r"Queries completed:\s+(\d+)", out).group(1))
+        qps = float(re.search(r"Queries per second:\s+([\d.]+)", out).group(1))
+        first_qps[0] = qps
+        time.sleep(1.5)
+        names, cur, n = [], "0", 0
+        while n < 10000:
+            cur, ks = c.cmd("SCAN", cur, "MATCH", "dns.*", "COUNT", "1000")
+            names += ks
+            n += 1
+            if cur == "0":
+                break
+        names = sorted(set(names))
+        vals = c.pipeline([["HMGET", k, "queries", "responses"] for k in names])
+        q = sum(int(v[0] or 0) for v in vals)
+        resp = sum(int(v[1] or 0) for v in vals)
+        after = c.info("all")
+        drops = int(after.get("capture_drops", 0)) - int(before.get("capture_drops", 0))
+        pk = int(after.get("capture_packets", 0)) - int(before.get("capture_packets", 0))
+        row("6", "%s: dnsperf -> dnsmasq on %s for %d s: dns.* queries counted / dnsperf sent" % (label, addr, secs),
+            "%d" % q, "%d sent, %d completed" % (sent, done), "%.4f" % (q / sent if sent else 0), "1.0 and 0 drops",
+            "yes" if q == sent and drops == 0 else "NO")
+        row("6", "%s: live DNS rate (queries/s) and capture_drops" % label, "%s q/s; drops %d" % (fmt(qps), drops),
+            "dnsperf %s q/s" % fmt(qps), "-", "0 drops", "yes" if drops == 0 else "NO")
+        note("Live DNS: %d dns.* keys, responses counted %d, capture_packets +%d (expect ~2 x %d); dnsperf -c 4 -q 200"
+             % (len(names), resp, pk, sent))
+        return drops
+
+
+# ---------- profile ----------
+
+def profile(fc, big):
+    if shutil.which("perf") is None:
+        note("profile: perf not installed (linux-perf)")
+        return None
+    data = os.path.join(OUT, "perf.data")
+    cmd = ["perf", "record", "-F", "499", "--call-graph", "dwarf,16384", "-o", data, "--",
+           fc, "--pcap", big, "--pcap-end", "exit", "--port", "0"]
+    r = run_timed(cmd, "perf-record.log", timeout=900)
+    if r["rc"] != 0:
+        note("perf record failed: %s" % r["out"][-300:])
+        return None
+    rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "--percent-limit", "0.7",
+                          "--sort", "symbol,dso", "-g", "none"], capture_output=True, text=True, timeout=600)
+    top = [l for l in rep.stdout.splitlines() if l.strip() and not l.startswith("#")][:30]
+    with open(os.path.join(OUT, "perf-top.txt"), "w") as f:
+        f.write(rep.stdout)
+    rep2 = subprocess.run(["perf", "report", "-i", data, "--children", "--stdio", "--percent-limit", "3",
+                           "--sort", "symbol", "-g", "none"], capture_output=True, text=True, timeout=600)
+    with open(os.path.join(OUT, "perf-children.txt"), "w") as f:
+        f.write(rep2.stdout)
+    record(["perf", "report", "-i", "build/bench/perf.data", "--no-children", "--stdio", "--sort", "symbol,dso"])
+    return top
+
+
+# ---------- report ----------
+
+def machine():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        load = ["?"]
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    vers = []
+    for cmd in (["redis-server", "--version"], ["ndpiReader", "-h"], ["softflowd", "-h"], ["dnsperf", "-h"]):
+        try:
+            o = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            t = (o.stdout + o.stderr)
+            m = re.search(r"(v=[\d.]+|nDPI [\d.]+|version [\d.]+|dnsperf [\d.]+)", t)
+            vers.append("%s %s" % (cmd[0], m.group(1) if m else "?"))
+        except (OSError, subprocess.TimeoutExpired):
+            vers.append("%s absent" % cmd[0])
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        vers.append("flowcached tree %s%s" % (head, " + uncommitted changes" if dirty else ""))
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return ["nproc: %d" % os.cpu_count(), "CPU: %s" % cpu, "kernel: %s" % platform.release(),
+            "memory: %.1f GiB" % mem, "load average at start: %s" % " ".join(load), "tools: " + ", ".join(vers)]
+
+
+def table(rows):
+    hdr = ("item", "what", "flowcached", "reference", "ratio", "goal", "met?")
+    lines = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
+    for r in rows:
+        lines.append("| " + " | ".join(str(x).replace("|", "\\|") for x in r) + " |")
+    return "\n".join(lines)
+
+
+def write_md(facts, args, top, elapsed):
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    s = ["# flowcached benchmarks", "",
+         "Written by `make bench` (`tools/bench.py%s`) on %s, in %.0f s. Every figure below was measured in that "
+         "one run against the reference named beside it. CPU time (user+sys of the measured process) is the "
+         "figure judged, because this machine is shared and noisy; wall time is shown where it matters."
+         % (" --quick" if args.quick else "", time.strftime("%Y-%m-%d %H:%M:%S %Z"), elapsed), "",
+         "## Machine", ""] + ["- " + f for f in facts] + ["", "## Results", "", table(ROWS), "", "## Notes", ""]
+    s += ["- " + n for n in NOTES]
+    if top:
+        s += ["", "## Profile (item 1, `perf record --call-graph dwarf`, self time)", "", "```"] + top + ["```"]
+    s += ["", "## Not measured here", "",
+          "- `capture-threads` > 1: parsed but not implemented (item 3 shows it changes nothing); several "
+          "`--interface` sources each get a thread, but no multi-interface load is generated here.",
+          "- softflowd is a flow exporter without DPI: a floor for flow keeping, not a like-for-like reference.",
+          "", "## Commands", "", "```"] + COMMANDS + ["```", ""]
+    marker = "<!-- hand-written below: kept by tools/bench.py -->"
+    try:
+        old = open(path).read()
+        if marker in old:
+            s += [marker + old.split(marker, 1)[1].rstrip("\n"), ""]
+    except OSError:
+        pass
+    with open(path, "w") as f:
+        f.write("\n".join(s))
+    log("wrote %s" % path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="flowcached benchmarks (make bench)")
+    ap.add_argument("--quick", action="store_true", help="smaller inputs, one repetition (~3 min)")
+    ap.add_argument("--only", default="1,2,3,4,5,6", help="items to run, e.g. 1,4")
+    ap.add_argument("--profile", action="store_true", help="also perf-record flowcached on the item-1 file")
+    ap.add_argument("--flowcached", default=os.path.join(ROOT, "build", "plain", "flowcached"))
+    ap.add_argument("--no-write", action="store_true", help="do not rewrite BENCHMARKS.md")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    t_start = time.time()
+    os.makedirs(OUT, exist_ok=True)
+    # a private copy, so a concurrent rebuild of build/plain cannot change the binary mid-run
+    fc = os.path.join(OUT, "flowcached")
+    if os.path.exists(fc):
+        os.unlink(fc)
+    shutil.copy2(args.flowcached, fc)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))   # so the finally below stops our processes
+    facts = machine()
+    for f in facts:
+        log(f)
+    bins = build_helpers()
+    q = args.quick
+    reps = 1 if q else 3
+    big = small = small_truth = mid = None
+    if only & {"1", "3"} or args.profile:
+        big, _ = gen_traffic("big-q" if q else "big", 100000 if q else 400000, 20000 if q else 50000,
+                             50000 if q else 200000)
+    if "1" in only:
+        small, small_truth = gen_traffic("small", 3000, 500, 2000, 20.0)
+    if "4" in only:
+        mid, _ = gen_traffic("mid", 40000, 5000, 20000, 60.0)
+    nflows = 200000 if q else 1000000
+    top = None
+    steps = [("1", lambda: item1(fc, bins, big, reps, small, small_truth)),
+             ("2", lambda: item2_4b(fc, bins, nflows, True, "4" in only)),
+             ("3", lambda: item3(fc, big, reps)),
+             ("4", lambda: item4a(fc, mid, q)),
+             ("5", lambda: item5(fc, q)),
+             ("6", lambda: item6(fc, q))]
+    try:
+        for k, fn in steps:
+            if k not in only:
+                continue
+            if k == "4" and "2" not in only:
+                item2_4b(fc, bins, nflows, False, True)
+            log("== item %s" % k)
+            t = time.time()
+            try:
+                fn()
+            except Exception as e:       # one item failing must not hide the others
+                row(k, "item %s failed" % k, "error", "-", "-", "-", "NO")
+                note("item %s failed: %s: %s" % (k, type(e).__name__, e))
+            log("item %s took %.0f s" % (k, time.time() - t))
+        if args.profile:
+            log("== profile")
+            top = profile(fc, big)
+    except SystemExit:
+        note("interrupted (SIGTERM): the table is partial")
+    finally:
+        for p in list(PROCS):
+            stop(p)
+    elapsed = time.time() - t_start
+    print()
+    print(table(ROWS))
+    print()
+    for n in NOTES:
+        print("- " + n)
+    if top:
+        print("\nprofile (self):\n" + "\n".join(top))
+    if not args.no_write:
+        write_md(facts, args, top, elapsed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
