@@ -4,13 +4,14 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-enum { LIVE_TIMEOUT_MS = 50, TICK_US = 100000, REOPEN_MAX_S = 30 };
+enum { LIVE_TIMEOUT_MS = 50, LIVE_BATCH = 512, TICK_US = 100000, REOPEN_MAX_S = 30 };
 
 struct source {
     struct capture *cap;
@@ -84,6 +85,11 @@ static pcap_t *open_live(const char *iface, const struct capture_opts *o, char *
         return NULL;
     }
     if (set_filter(p, o->bpf, err, errlen) != 0) {
+        pcap_close(p);
+        return NULL;
+    }
+    if (pcap_setnonblock(p, 1, ebuf) != 0) {     /* live_read polls: never block in libpcap */
+        snprintf(err, errlen, "interface %s: %s", iface, ebuf);
         pcap_close(p);
         return NULL;
     }
@@ -344,24 +350,37 @@ static int live_reopen(struct source *s)
     return -1;
 }
 
+/* Waits (at most one tick) for frames, then reads what is there without
+ * blocking, so the clock ticks and a stop request is seen while the link is
+ * quiet. Returns pcap_dispatch's result, or 0 after a quiet tick. */
+static int live_read(struct source *s)
+{
+    struct pollfd pfd = { pcap_get_selectable_fd(s->live), POLLIN, 0 };
+    if (pfd.fd < 0 || poll(&pfd, 1, TICK_US / 1000) > 0)
+        return pcap_dispatch(s->live, LIVE_BATCH, live_cb, (u_char *)s);
+    return 0;
+}
+
 static void *live_thread(void *arg)
 {
     struct source *s = arg;
-    uint64_t next_tick = 0;
+    uint64_t next_tick = 0, drops_base = 0;
     source_fanout_start(s, 1);
     while (!atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
-        int rc = pcap_dispatch(s->live, 256, live_cb, (u_char *)s);
+        int rc = live_read(s);
+        struct pcap_stat ps;
         if (rc == PCAP_ERROR) {
             fprintf(stderr, "flowcached: interface %s: %s; reopening\n", s->iface, pcap_geterr(s->live));
+            if (pcap_stats(s->live, &ps) == 0)
+                drops_base += (uint64_t)ps.ps_drop + ps.ps_ifdrop;   /* a new handle counts from 0 */
             if (live_reopen(s) != 0)
                 break;
             continue;
         }
         uint64_t now = wall_us();
         if (now >= next_tick) {
-            struct pcap_stat ps;
             if (pcap_stats(s->live, &ps) == 0)
-                atomic_store(&s->drops, (uint64_t)ps.ps_drop + ps.ps_ifdrop);
+                atomic_store(&s->drops, drops_base + ps.ps_drop + ps.ps_ifdrop);
             source_tick(s, now);
             next_tick = now + TICK_US;
         }
