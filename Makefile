@@ -91,7 +91,7 @@ bench: deps
 fuzz:
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKGS_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKGS_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o build/fuzz/$$n $$f $(LIB_SRCS) $(PKGS_LIBS) || exit 1; echo built build/fuzz/$$n; done
 
 demo:

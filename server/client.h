@@ -28,6 +28,8 @@ struct client {
     int closing;                     /* no more reading; close after the flush */
     int close_after_flush;
     int flush_queued;
+    int ready_queued;                /* on the server's ready list: input left to process */
+    int read_paused;                 /* reading stopped: too many replies not yet written */
     int kill_pending;                /* over the pub/sub output limit */
     int nsubs, npsubs;               /* channel and pattern subscriptions */
     int in_multi, multi_dirty;

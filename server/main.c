@@ -90,6 +90,10 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    if (cfg.requirepass && !*cfg.requirepass) {   /* as in Redis: an empty password is no password */
+        free(cfg.requirepass);
+        cfg.requirepass = NULL;
+    }
     if (cfg.logfile && *cfg.logfile) {
         if (!freopen(cfg.logfile, "a", stderr)) {
             fprintf(stdout, "flowcached: cannot open logfile '%s': %s\n", cfg.logfile, strerror(errno));
@@ -149,6 +153,7 @@ int main(int argc, char **argv)
     cloud_destroy(s.cloud);
     uv_loop_close(s.loop);
     free(s.flush_list);
+    free(s.ready_list);
     free(s.channels.v);
     free(s.patterns.v);
     cache_destroy(s.cache);

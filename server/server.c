@@ -14,6 +14,13 @@
 struct server *g_server;
 
 enum { READ_CHUNK = 65536, EVENT_BATCH = 1024, EVENTS_PER_WAKE = 65536, CRON_MS = 100 };
+/* A client's turn: at most this many commands or this much time (a few big
+ * KEYS can take milliseconds each), then the others get theirs. */
+enum { CLIENT_TURN_CMDS = 256 };
+#define CLIENT_TURN_NS (5ULL * 1000 * 1000)
+/* Replies a normal client may leave unread: past this its input is no longer
+ * read or processed (TCP pushes back on it) until half of it was written. */
+#define CLIENT_OUTPUT_PAUSE (16ULL << 20)
 
 uint64_t server_mstime(void)
 {
@@ -37,6 +44,7 @@ uint64_t client_output_pending(const struct client *c)
 }
 
 static void client_maybe_finish(struct client *c);
+static void client_resume(struct client *c);
 
 static void write_cb(uv_write_t *req, int status)
 {
@@ -47,6 +55,8 @@ static void write_cb(uv_write_t *req, int status)
     free(w);
     if (status < 0 && !c->closing)
         client_close(c);
+    else if (c->read_paused && !c->closing && client_output_pending(c) < CLIENT_OUTPUT_PAUSE / 2)
+        client_resume(c);
     else
         client_maybe_finish(c);
 }
@@ -139,6 +149,12 @@ void client_close(struct client *c)
                 s->flush_list[i] = s->flush_list[--s->nflush];
         c->flush_queued = 0;
     }
+    if (c->ready_queued) {
+        for (size_t i = 0; i < s->nready; i++)
+            if (s->ready_list[i] == c)
+                s->ready_list[i] = s->ready_list[--s->nready];
+        c->ready_queued = 0;
+    }
     if (c->prev) c->prev->next = c->next; else s->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     s->nclients--;
@@ -168,9 +184,46 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(chunk, sizeof(chunk));
 }
 
+static void ready_idle_cb(uv_idle_t *h);
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+/* Puts c on the ready list: its turn ended with commands possibly left. */
+static void client_ready(struct client *c)
+{
+    struct server *s = c->srv;
+    if (c->ready_queued)
+        return;
+    if (s->nready == s->ready_cap) {
+        size_t ncap = s->ready_cap ? s->ready_cap * 2 : 64;
+        struct client **nv = realloc(s->ready_list, ncap * sizeof(*nv));
+        if (!nv)
+            return;                  /* processed at its next read */
+        s->ready_list = nv;
+        s->ready_cap = ncap;
+    }
+    s->ready_list[s->nready++] = c;
+    c->ready_queued = 1;
+    if (!uv_is_active((uv_handle_t *)&s->ready_idle))
+        uv_idle_start(&s->ready_idle, ready_idle_cb);
+}
+
+/* One turn of c: commands until its input is used up, its turn is over, or
+ * too many of its replies wait to be written (then it stops being read). */
 static void client_process(struct client *c)
 {
-    while (!c->closing) {
+    uint64_t start = uv_hrtime();
+    for (int n = 0; !c->closing; n++) {
+        if (client_output_pending(c) > CLIENT_OUTPUT_PAUSE && c->nsubs + c->npsubs == 0) {
+            if (!c->read_paused) {
+                c->read_paused = 1;
+                uv_read_stop((uv_stream_t *)&c->tcp);
+            }
+            break;
+        }
+        if (n == CLIENT_TURN_CMDS || (n > 0 && uv_hrtime() - start > CLIENT_TURN_NS)) {
+            client_ready(c);
+            break;
+        }
         enum resp_status st = resp_reader_next(&c->rd);
         if (st == RESP_NEED_MORE)
             break;
@@ -188,6 +241,36 @@ static void client_process(struct client *c)
     }
     if (c->out.len)
         client_reply_ready(c);
+}
+
+/* Gives every client on the ready list one more turn. */
+static void ready_idle_cb(uv_idle_t *h)
+{
+    struct server *s = h->data;
+    size_t n = s->nready;
+    struct client **turn = malloc(n * sizeof(*turn));
+    if (turn) {
+        memcpy(turn, s->ready_list, n * sizeof(*turn));
+        for (size_t i = 0; i < n; i++)
+            turn[i]->ready_queued = 0;
+        s->nready = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!turn[i]->closing)
+                client_process(turn[i]);
+        free(turn);
+    }
+    server_flush_all(s);
+    if (s->nready == 0)
+        uv_idle_stop(&s->ready_idle);
+}
+
+/* Writing caught up: read and process c again. */
+static void client_resume(struct client *c)
+{
+    c->read_paused = 0;
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+    client_process(c);
+    server_flush_all(c->srv);
 }
 
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -479,6 +562,8 @@ int server_start(struct server *s)
     uv_signal_init(s->loop, &s->sig_hup);
     s->sig_hup.data = s;
     uv_signal_start(&s->sig_hup, sighup_cb, SIGHUP);
+    uv_idle_init(s->loop, &s->ready_idle);
+    s->ready_idle.data = s;
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
     uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);

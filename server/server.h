@@ -52,6 +52,9 @@ struct server {
     uint64_t nclients, next_client_id;
     struct client **flush_list;      /* clients with replies to write */
     size_t nflush, flush_cap;
+    struct client **ready_list;      /* clients whose turn ended with input left (fairness) */
+    size_t nready, ready_cap;
+    uv_idle_t ready_idle;            /* runs the ready list while it is not empty */
     struct sub_list channels, patterns;
     struct cloud *cloud;             /* replication to cloud nodes, NULL when off */
     uint32_t cloud_wanted;           /* event channels the cloud consumes (bit per enum event_channel) */
