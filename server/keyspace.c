@@ -555,6 +555,12 @@ uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const c
     unsigned fam = CUR_FAM(cursor), shard = CUR_SHARD(cursor);
     uint64_t pos = CUR_POS(cursor), visited = 0;
     int started_inside = fam < NFAMILIES;
+    if (cursor == 0 && pat) {        /* ip.<IPv4 prefix>: every match in one step (COUNT is a hint) */
+        char pre[64];
+        size_t prelen = glob_literal_prefix(pat, plen, pre, sizeof(pre));
+        if (keys_ipv4_prefix(c, pre, prelen, &x))
+            return 0;
+    }
     if (count == 0)
         count = 10;
     /* Tables are sized for max-flows, so most buckets are empty: walk until

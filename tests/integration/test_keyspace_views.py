@@ -67,3 +67,13 @@ def test_every_key_has_type_ttl_and_value(many_hosts):
             assert r.hlen(k) == len(r.hgetall(k)) > 0
         elif t == "string":
             assert r.get(k)
+
+
+@pytest.mark.parametrize("pattern", ["ip.10.0.2.*", "ip.10.0.*", "ip.10.0.2.1*"])
+def test_scan_with_ipv4_prefix_equals_keys(many_hosts, pattern):
+    """SCAN MATCH ip.<IPv4 prefix> is answered from the address index in one step, equal to KEYS."""
+    r = many_hosts.client()
+    cursor, batch = r.scan(cursor=0, match=pattern, count=10)
+    assert cursor == 0
+    assert sorted(batch) == sorted(r.keys(pattern)) and batch
+    assert sorted(r.scan_iter(match=pattern, _type="string")) == []
