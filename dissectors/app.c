@@ -20,7 +20,7 @@ enum { DNS_PENDING_MAX = 4, TLS_BUF_MAX = 16384, TLS_TLS_RECORD = 0x16, TLS_MAJO
 struct dns_pending {
     uint16_t txid, qtype;
     uint64_t ts;
-    char qname[APP_NAME_MAX];
+    char *qname;                     /* malloc'd */
 };
 
 /* Parser state of one flow, allocated for the flows that need it. */
@@ -91,6 +91,8 @@ static void state_free(struct flow_ext *x)
     struct app_state *st = x->st;
     if (!st)
         return;
+    for (int i = 0; i < st->npend; i++)
+        free(st->pend[i].qname);
     free(st->dtcp);
     free(st->http);
     free(st->tls_buf);
@@ -157,8 +159,10 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
     e->dns_qtype = m->qtype;
     e->dns_rcode = -1;
     e->has_dns_rtt = 0;
-    if (st) {
+    char *qname = st ? strdup(m->qname) : NULL;
+    if (qname) {
         if (st->npend == DNS_PENDING_MAX) {        /* oldest is given up on */
+            free(st->pend[0].qname);
             memmove(&st->pend[0], &st->pend[1], sizeof(st->pend[0]) * (DNS_PENDING_MAX - 1));
             st->npend--;
         }
@@ -166,7 +170,7 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
         pd->txid = m->txid;
         pd->qtype = m->qtype;
         pd->ts = x->ts;
-        str_copy(pd->qname, sizeof(pd->qname), m->qname);
+        pd->qname = qname;
     }
     struct app_action *a = act_add(x->out, ACT_DNS_QUERY);
     if (a) {
@@ -191,6 +195,7 @@ static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
             continue;
         e->dns_rtt_us = (uint32_t)(x->ts > pd->ts ? x->ts - pd->ts : 0);
         e->has_dns_rtt = 1;
+        free(pd->qname);
         memmove(pd, pd + 1, sizeof(*pd) * (size_t)(st->npend - i - 1));
         st->npend--;
         break;
@@ -279,8 +284,13 @@ static void app_http(struct flow *f, const uint8_t *data, uint32_t len, int c2s,
         http_conn_init(st->http);
     }
     struct http_ctx x = { f, out };
-    if (http_conn_feed(st->http, c2s, data, len, http_message, &x) == DISSECT_MALFORMED)
+    if (http_conn_feed(st->http, c2s, data, len, http_message, &x) == DISSECT_MALFORMED) {
         f->ext->app = APP_NONE;      /* not HTTP after all: stop looking */
+        state_free(f->ext);
+    } else if (http_conn_at_rest(st->http)) {
+        free(st->http);              /* ~4 KB: an idle keep-alive flow does not keep it */
+        st->http = NULL;
+    }
 }
 
 /* ---- TLS ---- */

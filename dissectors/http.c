@@ -50,6 +50,17 @@ void http_conn_init(struct http_conn *c)
     memset(c, 0, sizeof(*c));
 }
 
+static int http_stream_at_rest(const struct http_stream *s)
+{
+    return s->state == HTTP_S_START && s->line_len == 0 && s->head_bytes == 0 && !s->seen_start &&
+           s->pending_n == 0;
+}
+
+int http_conn_at_rest(const struct http_conn *c)
+{
+    return http_stream_at_rest(&c->dir[0]) && http_stream_at_rest(&c->dir[1]);
+}
+
 void http_stream_expect(struct http_stream *s, const char *method)
 {
     if (s->pending_n >= HTTP_PENDING_MAX) {

@@ -83,6 +83,11 @@ int http_feed(struct http_stream *s, int is_request_dir, const uint8_t *data, si
 int http_conn_feed(struct http_conn *c, int from_client, const uint8_t *data, size_t len,
                    http_msg_cb on_msg, void *arg);
 
+/* 1 when both directions sit between messages with nothing buffered and no
+ * request awaiting its response: the connection state is then equivalent to
+ * a fresh http_conn_init one (a caller may free it and start again). */
+int http_conn_at_rest(const struct http_conn *c);
+
 /* Tells a response stream that the next unanswered request used method
  * (e.g. "HEAD": its response has no body). Queues at most HTTP_PENDING_MAX;
  * beyond that the request is counted in pending_dropped. */
