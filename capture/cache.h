@@ -29,6 +29,7 @@ enum flow_end_reason { FLOW_END_IDLE, FLOW_END_LIFETIME, FLOW_END_TCP, FLOW_END_
 
 struct ndpi_flow_struct;
 struct flow_ext;
+struct host;
 
 /* Links every entry starts with: a bucket chain and a shard LRU list. */
 struct centry {
@@ -44,6 +45,8 @@ struct flow {
     uint64_t first_us, last_us, closed_us;
     struct ndpi_flow_struct *ndpi;   /* detection state, freed once l7 is final */
     struct flow_ext *ext;            /* dissector fields (NULL until a dissector writes) */
+    struct host *hosts[2];           /* client, server: entries this flow holds a flows.active
+                                        count on (so they stay), NULL when none could be made */
     uint16_t l7;                     /* nDPI protocol id shown as `l7` */
     uint16_t detect_pkts;
     uint8_t tcp_flags;               /* OR of every packet's flags */

@@ -180,22 +180,32 @@ static void host_new_event(struct worker *w, uint8_t ipver, const uint8_t *addr,
 }
 
 /* Counts one packet on the host at addr; role says whether a new flow starts on it. */
+/* Counts one packet on the host at the packet's source (is_src) or
+ * destination. *ref is the flow's reference to that host: when set, no lookup
+ * is needed; when a new flow starts (role) and the host can be had, the flow
+ * takes a flows.active count on it and *ref is set. Caller holds the flow's
+ * shard lock (lock order: flow, then host). */
 static void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
-                         int role, uint64_t ts)
+                         int role, uint64_t ts, struct host **ref)
 {
     const uint8_t *addr = is_src ? p->src : p->dst;
-    uint64_t hash = host_key_hash(p->ip_version, addr);
-    struct cache_shard *s = cache_shard_for(w->cache->hosts, hash);
+    struct host *h = *ref;
     int created = 0;
+    uint64_t hash = h ? h->link.hash : host_key_hash(p->ip_version, addr);
+    struct cache_shard *s = cache_shard_for(w->cache->hosts, hash);
     pthread_mutex_lock(&s->lock);
-    struct host *h = host_find_or_add(w, s, hash, p->ip_version, addr, ts, &created);
+    if (!h)
+        h = host_find_or_add(w, s, hash, p->ip_version, addr, ts, &created);
     if (h) {
         if (is_src) { h->bytes_sent += p->l3_len; h->pkts_sent++; }
         else { h->bytes_rcvd += p->l3_len; h->pkts_rcvd++; }
         if (ts > h->last_us) h->last_us = ts;
         if (role == ROLE_CLIENT) h->flows_client++;
         if (role == ROLE_SERVER) h->flows_server++;
-        if (role != ROLE_NONE) h->flows_active++;
+        if (role != ROLE_NONE && !*ref) {
+            h->flows_active++;
+            *ref = h;
+        }
         if (p->vlan) host_vlan_add(h, p->vlan, is_src, p->l3_len);
         if (is_src && p->has_mac && ts >= h->mac_us &&
             !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
@@ -210,13 +220,14 @@ static void host_account(struct worker *w, const struct decoded_pkt *p, int is_s
         host_new_event(w, p->ip_version, addr, p, is_src);
 }
 
-static void host_flow_ended(struct worker *w, uint8_t ipver, const uint8_t *addr)
+/* A flow that held a count on h ended. */
+static void host_flow_ended(struct worker *w, struct host *h)
 {
-    uint64_t hash = host_key_hash(ipver, addr);
-    struct cache_shard *s = cache_shard_for(w->cache->hosts, hash);
+    if (!h)
+        return;
+    struct cache_shard *s = cache_shard_for(w->cache->hosts, h->link.hash);
     pthread_mutex_lock(&s->lock);
-    struct host *h = shard_find_host(s, hash, ipver, addr);
-    if (h && h->flows_active > 0)
+    if (h->flows_active > 0)
         h->flows_active--;
     pthread_mutex_unlock(&s->lock);
 }
@@ -297,8 +308,8 @@ static void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reas
     if (c->l7[f->l7].flows_active > 0)
         c->l7[f->l7].flows_active--;
     pthread_mutex_unlock(&c->aggr_lock);
-    host_flow_ended(w, f->key.ipver, f->key.cli);
-    host_flow_ended(w, f->key.ipver, f->key.srv);
+    host_flow_ended(w, f->hosts[0]);
+    host_flow_ended(w, f->hosts[1]);
     if (event_wanted(EV_FLOW_END)) {
         char name[FLOW_KEY_NAME_MAX];
         struct sbuf b;
@@ -422,6 +433,10 @@ static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int 
     r->acts.key = *k;
     r->acts.l7 = f->l7;
     app_flow_packet(c, f, p, c2s, ts, &r->acts);
+    int src_role = r->is_new ? (c2s ? ROLE_CLIENT : ROLE_SERVER) : ROLE_NONE;
+    int dst_role = r->is_new ? (c2s ? ROLE_SERVER : ROLE_CLIENT) : ROLE_NONE;
+    host_account(w, p, 1, src_role, ts, &f->hosts[c2s ? 0 : 1]);
+    host_account(w, p, 0, dst_role, ts, &f->hosts[c2s ? 1 : 0]);
     pthread_mutex_unlock(&s->lock);
     return UPD_OK;
 }
@@ -573,9 +588,6 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
         if (rc == UPD_DROPPED) {
             atomic_fetch_add_explicit(&c->st.flows_dropped, 1, memory_order_relaxed);
         } else {
-            int cli_is_src = r.c2s;
-            host_account(w, &p, 1, r.is_new ? (cli_is_src ? ROLE_CLIENT : ROLE_SERVER) : ROLE_NONE, ts);
-            host_account(w, &p, 0, r.is_new ? (cli_is_src ? ROLE_SERVER : ROLE_CLIENT) : ROLE_NONE, ts);
             if (p.has_mac) {
                 mac_account(w, &p, 1, ts);
                 mac_account(w, &p, 0, ts);
