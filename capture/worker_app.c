@@ -108,16 +108,23 @@ static void host_dns_nx(struct host *h, const struct app_action *a, uint64_t ts)
     h->dns_nxdomain++;
 }
 
-static void dns_event(struct worker *w, const struct app_actions *acts, const struct app_action *a)
+/* Starts a transaction event of the flow: {"client":...,"server":... */
+static void event_begin_flow(struct sbuf *b, const struct app_actions *acts)
 {
-    char cli[ADDR_STR_MAX], srv[ADDR_STR_MAX], tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
-    struct sbuf b;
+    char cli[ADDR_STR_MAX], srv[ADDR_STR_MAX];
     addr_format(acts->key.ipver, acts->key.cli, cli);
     addr_format(acts->key.ipver, acts->key.srv, srv);
-    sbuf_init(&b);
-    json_begin(&b);
-    json_field_str(&b, "client", cli);
-    json_field_str(&b, "server", srv);
+    sbuf_init(b);
+    json_begin(b);
+    json_field_str(b, "client", cli);
+    json_field_str(b, "server", srv);
+}
+
+static void dns_event(struct worker *w, const struct app_actions *acts, const struct app_action *a)
+{
+    char tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
+    struct sbuf b;
+    event_begin_flow(&b, acts);
     json_field_str(&b, "qname", a->name);
     json_field_str(&b, "qtype", dns_qtype_name(a->qtype, tb));
     json_field_str(&b, "rcode", a->kind == ACT_DNS_TIMEOUT ? "TIMEOUT" : dns_rcode_name((uint8_t)a->rcode, rb));
@@ -156,14 +163,8 @@ static void host_http_request(struct host *h, const struct app_action *a, uint64
 
 static void http_event(struct worker *w, const struct app_actions *acts, const struct app_action *a)
 {
-    char cli[ADDR_STR_MAX], srv[ADDR_STR_MAX];
     struct sbuf b;
-    addr_format(acts->key.ipver, acts->key.cli, cli);
-    addr_format(acts->key.ipver, acts->key.srv, srv);
-    sbuf_init(&b);
-    json_begin(&b);
-    json_field_str(&b, "client", cli);
-    json_field_str(&b, "server", srv);
+    event_begin_flow(&b, acts);
     json_field_str(&b, "method", a->method);
     json_field_str(&b, "host", a->name);
     json_field_str(&b, "url", a->url);
