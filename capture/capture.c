@@ -4,14 +4,16 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-enum { LIVE_TIMEOUT_MS = 50, LIVE_BATCH = 512, TICK_US = 100000, REOPEN_MAX_S = 30 };
+enum { LIVE_TIMEOUT_MS = 50, LIVE_BATCH = 512, TICK_US = 100000, REOPEN_MAX_S = 30, LIVE_GONE = -100 };
 
 struct source {
     struct capture *cap;
@@ -356,9 +358,27 @@ static int live_reopen(struct source *s)
 static int live_read(struct source *s)
 {
     struct pollfd pfd = { pcap_get_selectable_fd(s->live), POLLIN, 0 };
-    if (pfd.fd < 0 || poll(&pfd, 1, TICK_US / 1000) > 0)
+    if (pfd.fd < 0)
         return pcap_dispatch(s->live, LIVE_BATCH, live_cb, (u_char *)s);
-    return 0;
+    if (poll(&pfd, 1, TICK_US / 1000) <= 0)
+        return 0;
+    if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+        /* In non-blocking mode libpcap does not look at socket errors: do it here.
+         * Reading SO_ERROR clears it, so a link that is merely down does not spin. */
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        getsockopt(pfd.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+        int gone = (pfd.revents & (POLLHUP | POLLNVAL)) ||
+                   (strcmp(s->iface, "any") != 0 && if_nametoindex(s->iface) == 0);
+        if (gone) {
+            fprintf(stderr, "flowcached: interface %s: the device went away (%s); reopening\n", s->iface,
+                    soerr ? strerror(soerr) : "hang-up");
+            return LIVE_GONE;
+        }
+        if (!(pfd.revents & POLLIN))
+            return 0;                /* link down: frames resume when it is up again */
+    }
+    return pcap_dispatch(s->live, LIVE_BATCH, live_cb, (u_char *)s);
 }
 
 static void *live_thread(void *arg)
@@ -369,8 +389,9 @@ static void *live_thread(void *arg)
     while (!atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
         int rc = live_read(s);
         struct pcap_stat ps;
-        if (rc == PCAP_ERROR) {
-            fprintf(stderr, "flowcached: interface %s: %s; reopening\n", s->iface, pcap_geterr(s->live));
+        if (rc == PCAP_ERROR || rc == LIVE_GONE) {
+            if (rc == PCAP_ERROR)
+                fprintf(stderr, "flowcached: interface %s: %s; reopening\n", s->iface, pcap_geterr(s->live));
             if (pcap_stats(s->live, &ps) == 0)
                 drops_base += (uint64_t)ps.ps_drop + ps.ps_ifdrop;   /* a new handle counts from 0 */
             if (live_reopen(s) != 0)
