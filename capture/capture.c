@@ -25,6 +25,7 @@ struct source {
     int nfiles;
     char *iface;
     pcap_t *live;                /* live handle (file handles are opened by the thread) */
+    unsigned ifindex;            /* of the device the handle is bound to; 0 = not checked ("any") */
     pthread_t thread;
     int started;
     _Atomic uint64_t drops, read_errors;
@@ -168,6 +169,7 @@ struct capture *capture_create(const struct capture_opts *o, struct cache *c, ch
         s->is_live = 1;
         s->iface = o->ifaces[i];
         s->live = open_live(o->ifaces[i], o, err, errlen);
+        s->ifindex = s->live ? if_nametoindex(o->ifaces[i]) : 0;
         if (!s->live) {
             capture_destroy(cap);
             return NULL;
@@ -343,8 +345,11 @@ static int live_reopen(struct source *s)
             nanosleep(&ts, NULL);
         }
         s->live = open_live(s->iface, &s->cap->o, err, sizeof(err));
-        if (s->live)
+        if (s->live) {
+            s->ifindex = if_nametoindex(s->iface);
+            fprintf(stderr, "flowcached: interface %s: capturing again\n", s->iface);
             return 0;
+        }
         fprintf(stderr, "flowcached: %s (retrying in %us)\n", err, delay);
         if (delay < REOPEN_MAX_S)
             delay *= 2;
@@ -399,6 +404,16 @@ static void *live_thread(void *arg)
             continue;
         }
         uint64_t now = wall_us();
+        if (now >= next_tick && s->ifindex && if_nametoindex(s->iface) != s->ifindex) {
+            /* deleted (or deleted and re-created) without an error the socket could
+             * report: the handle is bound to a device that no longer exists */
+            fprintf(stderr, "flowcached: interface %s: the device went away; reopening\n", s->iface);
+            if (pcap_stats(s->live, &ps) == 0)
+                drops_base += (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+            if (live_reopen(s) != 0)
+                break;
+            continue;
+        }
         if (now >= next_tick) {
             if (pcap_stats(s->live, &ps) == 0)
                 atomic_store(&s->drops, drops_base + ps.ps_drop + ps.ps_ifdrop);
