@@ -36,8 +36,11 @@ REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/replay/%)
 
 all: flowcached
 
+# ./flowcached always names the plain build; sanitizer builds stay in build/<sanitizer>/.
 flowcached: $(BUILD)/flowcached
+ifeq ($(SANITIZER),)
 	@ln -sf $(BUILD)/flowcached flowcached
+endif
 
 $(BUILD)/flowcached: $(LIB_OBJS) $(BUILD)/server/main.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKGS_LIBS)

@@ -7,16 +7,38 @@
 #include "dissectors/app.h"
 #include "dissectors/l7.h"
 
+/* Decimal digits of v into out (no NUL); returns how many. Hot path of every hash reply. */
+static size_t u64_digits(unsigned long long v, char *out)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 size_t time_format(unsigned long long us, char *out)
 {
-    return (size_t)sprintf(out, "%llu.%03llu", us / 1000000ULL, (us / 1000ULL) % 1000ULL);
+    unsigned long long ms = (us / 1000ULL) % 1000ULL;
+    size_t n = u64_digits(us / 1000000ULL, out);
+    out[n++] = '.';
+    out[n++] = (char)('0' + ms / 100);
+    out[n++] = (char)('0' + ms / 10 % 10);
+    out[n++] = (char)('0' + ms % 10);
+    out[n] = '\0';
+    return n;
 }
 
 static void emit_u64(field_fn fn, void *arg, const char *name, unsigned long long v)
 {
     char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%llu", v);
-    fn(arg, name, buf, (size_t)n, 1);
+    size_t n = u64_digits(v, buf);
+    buf[n] = '\0';
+    fn(arg, name, buf, n, 1);
 }
 
 static void emit_str(field_fn fn, void *arg, const char *name, const char *s)

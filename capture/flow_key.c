@@ -126,7 +126,20 @@ const char *l4_proto_name(uint8_t proto, char buf[4])
 
 size_t addr_format(uint8_t ipver, const uint8_t *addr, char *out)
 {
-    if (!inet_ntop(ipver == 6 ? AF_INET6 : AF_INET, addr, out, ADDR_STR_MAX))
+    if (ipver != 6) {                /* dotted quad by hand: inet_ntop goes through sprintf */
+        size_t n = 0;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = addr[i];
+            if (v >= 100)
+                out[n++] = (char)('0' + v / 100);
+            if (v >= 10)
+                out[n++] = (char)('0' + v / 10 % 10);
+            out[n++] = (char)('0' + v % 10);
+            out[n++] = i < 3 ? '.' : '\0';
+        }
+        return n - 1;
+    }
+    if (!inet_ntop(AF_INET6, addr, out, ADDR_STR_MAX))
         out[0] = '\0';
     return strlen(out);
 }

@@ -240,8 +240,9 @@ const struct command *commands_table(int *n)
 
 static const struct command *find_in(const struct command *t, int n, const char *name)
 {
+    int first = name[0] | 0x20;      /* table names are lower case: cheap first-letter filter */
     for (int i = 0; i < n; i++)
-        if (!strcasecmp(t[i].name, name))
+        if (t[i].name[0] == first && !strcasecmp(t[i].name, name))
             return &t[i];
     return NULL;
 }
@@ -539,6 +540,21 @@ static void reject_unknown(struct client *c, int argc, struct resp_arg *argv, co
     sbuf_free(&m);
 }
 
+/* Appends name (then sep, unless it is NUL) to out at offset at; keeps out
+ * terminated and within cap. Returns the new length. */
+static size_t name_append(char *out, size_t cap, size_t at, const char *name, char sep)
+{
+    size_t n = strlen(name);
+    if (at + n + 2 > cap)
+        n = at + 2 < cap ? cap - at - 2 : 0;
+    memcpy(out + at, name, n);
+    at += n;
+    if (sep)
+        out[at++] = sep;
+    out[at] = '\0';
+    return at;
+}
+
 void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
 {
     const struct command *parent, *cmd = command_resolve(argc, argv, &parent);
@@ -548,9 +564,12 @@ void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
         reject_unknown(c, argc, argv, commands_find(argv[0].ptr));
         return;
     }
-    if (parent) snprintf(full, sizeof(full), "%s|%s", parent->name, cmd->name);
-    else snprintf(full, sizeof(full), "%s", cmd->name);
-    snprintf(c->last_cmd, sizeof(c->last_cmd), "%s", full);
+    size_t fl = 0;                   /* "parent|sub" or "name", built without printf: every command pays it */
+    if (parent)
+        fl = name_append(full, sizeof(full), 0, parent->name, '|');
+    fl = name_append(full, sizeof(full), fl, cmd->name, '\0');
+    memcpy(c->last_cmd, full, fl + 1 <= sizeof(c->last_cmd) ? fl + 1 : sizeof(c->last_cmd));
+    c->last_cmd[sizeof(c->last_cmd) - 1] = '\0';
     int n = argc, arity = cmd->arity;  /* a subcommand's arity counts the container too */
     if ((arity > 0 && n != arity) || n < -arity) {
         snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", full);

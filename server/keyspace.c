@@ -24,15 +24,27 @@ static const struct { const char *prefix; size_t len; enum cache_table table; in
 static const char watchlist_key[] = "watchlist";
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
+/* One spare data buffer, so a command does not malloc and grow a fresh one.
+ * Views are built by the loop thread only: this is loop-thread state. */
+static struct sbuf spare_view_data;
+
 void kv_view_init(struct kv_view *v)
 {
     memset(v, 0, sizeof(*v));
-    sbuf_init(&v->data);
+    v->data = spare_view_data;       /* empty (len 0) or a reusable buffer */
+    sbuf_init(&spare_view_data);
 }
 
 void kv_view_free(struct kv_view *v)
 {
-    sbuf_free(&v->data);
+    if (!v->data.oom && v->data.cap >= spare_view_data.cap && v->data.cap <= (1u << 20)) {
+        sbuf_free(&spare_view_data);
+        spare_view_data = v->data;
+        spare_view_data.len = 0;
+    } else {
+        sbuf_free(&v->data);
+    }
+    sbuf_init(&v->data);
 }
 
 const char *kv_type_name(enum kv_type t)

@@ -127,6 +127,12 @@ TEST_CASE(address_and_mac_canonical_forms)
 {
     uint8_t a[16], m[6];
     char out[ADDR_STR_MAX], mo[18];
+    static const char *quads[] = { "0.0.0.0", "255.255.255.255", "10.0.100.9", "1.20.199.8", "100.64.0.10" };
+    for (size_t i = 0; i < sizeof(quads) / sizeof(quads[0]); i++) {
+        CHECK_INT(addr_parse_canonical(quads[i], strlen(quads[i]), a), 4);
+        CHECK_INT(addr_format(4, a, out), strlen(quads[i]));
+        CHECK_STR(out, quads[i]);
+    }
     CHECK_INT(addr_parse_canonical("10.0.0.7", 8, a), 4);
     CHECK_INT(addr_parse_canonical("2001:db8::1", 11, a), 6);
     addr_format(6, a, out);
