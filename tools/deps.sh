@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config libpcap-dev libuv1-dev libndpi-dev libhiredis-dev redis-server
 redis-tools python3 python3-redis python3-pytest tshark
 dnsmasq dnsperf bind9-dnsutils freeradius freeradius-utils nginx-light curl python3-matplotlib libredis-perl
-valgrind iproute2 clang prometheus-redis-exporter chromium
+valgrind iproute2 clang libclang-rt-14-dev prometheus-redis-exporter chromium
 libndpi-bin softflowd time linux-perf"
 
 missing=""
