@@ -142,29 +142,19 @@ void shard_move_to_closed(struct cache_shard *s, struct centry *e)
 
 /* ---- hashing and lookup ---- */
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 uint64_t host_key_hash(uint8_t ipver, const uint8_t addr[16])
 {
     uint64_t a, b;
     memcpy(&a, addr, 8);
     memcpy(&b, addr + 8, 8);
-    return mix64(mix64(a ^ ipver) ^ b);
+    return hash_mix64(hash_mix64(a ^ ipver) ^ b);
 }
 
 uint64_t mac_key_hash(const uint8_t mac[6])
 {
     uint64_t v = 0;
     memcpy(&v, mac, 6);
-    return mix64(v ^ 0x5bd1e995);
+    return hash_mix64(v ^ 0x5bd1e995);
 }
 
 struct flow *shard_find_flow(struct cache_shard *s, uint64_t hash, const struct flow_key *k)
@@ -296,31 +286,6 @@ uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_
             fn(e, arg);
     uint32_t n = s->nbuckets;
     pthread_mutex_unlock(&s->lock);
-    return n;
-}
-
-uint64_t cache_count(struct cache *c, enum cache_table t)
-{
-    struct cache_shard *tab = table_shards(c, t);
-    uint64_t n = 0;
-    if (tab) {
-        for (int i = 0; i < CACHE_SHARDS; i++) {
-            pthread_mutex_lock(&tab[i].lock);
-            n += tab[i].count;
-            pthread_mutex_unlock(&tab[i].lock);
-        }
-        return n;
-    }
-    uint64_t now = cache_now(c);
-    pthread_mutex_lock(&c->aggr_lock);
-    if (t == CT_L7) {
-        for (int i = 0; i < L7_MAX; i++)
-            n += (uint64_t)aggr_alive(&c->cfg, &c->l7[i], now);
-    } else if (t == CT_VLAN) {
-        for (int i = 0; i < VLAN_MAX; i++)
-            n += (uint64_t)aggr_alive(&c->cfg, &c->vlan[i], now);
-    }
-    pthread_mutex_unlock(&c->aggr_lock);
     return n;
 }
 

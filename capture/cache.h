@@ -183,9 +183,6 @@ int cache_aggr_get(struct cache *c, enum cache_table t, unsigned id, struct aggr
 uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
                     uint32_t count, void (*fn)(const struct centry *e, void *arg), void *arg);
 
-/* Approximate entry counts (for DBSIZE and INFO). */
-uint64_t cache_count(struct cache *c, enum cache_table t);
-
 /* Memory accounting (bytes); returns 0, or -1 when maxmemory would be passed. */
 int cache_mem_reserve(struct cache *c, size_t n);
 void cache_mem_release(struct cache *c, size_t n);

@@ -40,7 +40,6 @@ struct fanout {
     int n;
     int wall_clock;
     _Atomic int done;                /* producer finished: drain and exit */
-    _Atomic uint64_t dropped;
 };
 
 static uint64_t wall_now_us(void)
@@ -167,7 +166,7 @@ void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, ui
     size_t pos = tail % RING_BYTES, rem = RING_BYTES - pos;
     if (rem < need) {                /* no room before the end: skip to the start */
         if (ring_wait(r, tail, rem, stop) != 0)
-            goto drop;
+            return;                  /* shutting down */
         if (rem >= sizeof(struct rec)) {
             struct rec wrap = { 0, REC_WRAP, 0, 0, 0 };
             memcpy(r->buf + pos, &wrap, sizeof(wrap));
@@ -177,14 +176,11 @@ void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, ui
         pos = 0;
     }
     if (ring_wait(r, tail, need, stop) != 0)
-        goto drop;
+        return;
     struct rec h = { ts, caplen, wirelen, dlt, 0 };
     memcpy(r->buf + pos, &h, sizeof(h));
     memcpy(r->buf + pos + sizeof(h), data, caplen);
     atomic_store_explicit(&r->tail, tail + need, memory_order_release);
-    return;
-drop:
-    atomic_fetch_add_explicit(&f->dropped, 1, memory_order_relaxed);
 }
 
 void fanout_finish(struct fanout *f)
@@ -199,9 +195,4 @@ void fanout_finish(struct fanout *f)
     }
     free(f->lanes);
     free(f);
-}
-
-uint64_t fanout_dropped(const struct fanout *f)
-{
-    return f ? atomic_load_explicit(&((struct fanout *)f)->dropped, memory_order_relaxed) : 0;
 }

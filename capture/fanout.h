@@ -17,15 +17,12 @@ struct fanout *fanout_start(struct worker *workers, int n, int wall_clock);
 
 /* Copies one frame to the worker that owns its address pair (both
  * directions of a flow, and every fragment, go to the same worker). Waits
- * while that worker's ring is full, unless *stop becomes non-zero (then the
- * frame is dropped and counted). Reader thread only. */
+ * while that worker's ring is full, unless *stop becomes non-zero (the probe
+ * is shutting down: the frame is discarded). Reader thread only. */
 void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
                  uint32_t wirelen, _Atomic int *stop);
 
 /* Let the workers finish what is queued, then join them and free f. */
 void fanout_finish(struct fanout *f);
-
-/* Frames dropped because the fanout was stopping. */
-uint64_t fanout_dropped(const struct fanout *f);
 
 #endif

@@ -75,16 +75,6 @@ void flow_key_from_pkt(const struct decoded_pkt *p, struct flow_key *k, int *is_
     *is_c2s = c2s;
 }
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static inline uint64_t load64(const uint8_t *p)
 {
     uint64_t v;
@@ -95,9 +85,9 @@ static inline uint64_t load64(const uint8_t *p)
 uint64_t flow_key_hash(const struct flow_key *k)
 {
     uint64_t h = 0x9e3779b97f4a7c15ULL;
-    h = mix64(h ^ load64(k->cli)) + load64(k->cli + 8);
-    h = mix64(h ^ load64(k->srv)) + load64(k->srv + 8);
-    h = mix64(h ^ ((uint64_t)k->cport << 48 | (uint64_t)k->sport << 32 |
+    h = hash_mix64(h ^ load64(k->cli)) + load64(k->cli + 8);
+    h = hash_mix64(h ^ load64(k->srv)) + load64(k->srv + 8);
+    h = hash_mix64(h ^ ((uint64_t)k->cport << 48 | (uint64_t)k->sport << 32 |
                    (uint64_t)k->vlan << 16 | (uint64_t)k->ipver << 8 | k->l4proto));
     return h;
 }

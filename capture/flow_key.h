@@ -25,6 +25,17 @@ struct flow_key {
  * packet travels client -> server. Never fails. */
 void flow_key_from_pkt(const struct decoded_pkt *p, struct flow_key *k, int *is_c2s);
 
+/* The 64-bit finaliser every cache hash uses (murmur3's). Pure. */
+static inline uint64_t hash_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
 /* 64-bit hash of a key (same on every run). */
 uint64_t flow_key_hash(const struct flow_key *k);
 

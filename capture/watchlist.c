@@ -202,18 +202,6 @@ int watchlist_remove(struct watchlist *wl, const char *s, size_t len, char *err,
     return 1;
 }
 
-int watchlist_contains(struct watchlist *wl, const char *s, size_t len)
-{
-    struct watch_entry e;
-    if (watch_entry_parse(s, len, &e) != 0 || (size_t)snprintf(NULL, 0, "%s", e.text) != len ||
-        memcmp(e.text, s, len) != 0)
-        return 0;
-    pthread_rwlock_rdlock(&wl->lock);
-    int found = list_find(wl, e.text) >= 0;
-    pthread_rwlock_unlock(&wl->lock);
-    return found;
-}
-
 static int prefix_match(const struct watch_entry *e, const uint8_t *addr)
 {
     unsigned full = e->plen / 8, rest = e->plen % 8;

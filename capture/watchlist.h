@@ -42,9 +42,6 @@ int watchlist_load(struct watchlist *wl, char *err, size_t errlen);
 int watchlist_add(struct watchlist *wl, const char *s, size_t len, char *err, size_t errlen);
 int watchlist_remove(struct watchlist *wl, const char *s, size_t len, char *err, size_t errlen);
 
-/* Is the exact entry (canonical text) in the list? Any thread. */
-int watchlist_contains(struct watchlist *wl, const char *s, size_t len);
-
 /* Does addr fall in a listed prefix? Copies the entry's text into match.
  * Returns 1 or 0. Any thread (read lock). */
 int watchlist_match(struct watchlist *wl, uint8_t ver, const uint8_t *addr, char match[WATCH_TEXT_MAX]);
