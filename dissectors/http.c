@@ -52,8 +52,9 @@ void http_conn_init(struct http_conn *c)
 
 static int http_stream_at_rest(const struct http_stream *s)
 {
-    return s->state == HTTP_S_START && s->line_len == 0 && s->head_bytes == 0 && !s->seen_start &&
-           s->pending_n == 0;
+    /* seen_start stays set after a head is delivered (until the next start
+     * line): in HTTP_S_START it says nothing about pending bytes. */
+    return s->state == HTTP_S_START && s->line_len == 0 && s->head_bytes == 0 && s->pending_n == 0;
 }
 
 int http_conn_at_rest(const struct http_conn *c)

@@ -155,6 +155,23 @@ TEST_CASE(head_response_via_conn)
     CHECK_INT(k.m[4].status, 500);
 }
 
+TEST_CASE(conn_at_rest_between_messages)
+{
+    struct http_conn c;
+    struct sink k = { 0 };
+    http_conn_init(&c);
+    CHECK_INT(http_conn_at_rest(&c), 1);
+    CHECK_INT(conn_str(&c, 1, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", &k), DISSECT_OK);
+    CHECK_INT(http_conn_at_rest(&c), 0);           /* a response is awaited */
+    CHECK_INT(conn_str(&c, 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\no", &k), DISSECT_OK);
+    CHECK_INT(http_conn_at_rest(&c), 0);           /* one body byte to go */
+    CHECK_INT(conn_str(&c, 0, "k", &k), DISSECT_OK);
+    CHECK_INT(http_conn_at_rest(&c), 1);
+    CHECK_INT(conn_str(&c, 1, "GET /2 HTTP/1.1\r\nHo", &k), DISSECT_OK);
+    CHECK_INT(http_conn_at_rest(&c), 0);           /* half a head */
+    CHECK_INT(k.n, 2);
+}
+
 TEST_CASE(head_response_standalone)
 {
     struct http_stream s;
@@ -320,6 +337,7 @@ int main(void)
     RUN(pipelined_and_bodies);
     RUN(responses_framing);
     RUN(head_response_via_conn);
+    RUN(conn_at_rest_between_messages);
     RUN(head_response_standalone);
     RUN(upgrade_and_connect_tunnel);
     RUN(not_http_goes_dead_once);
