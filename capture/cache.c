@@ -303,3 +303,8 @@ void cache_mem_release(struct cache *c, size_t n)
 {
     atomic_fetch_sub_explicit(&c->st.memory, n, memory_order_relaxed);
 }
+
+void cache_mem_charge(struct cache *c, size_t n)
+{
+    atomic_fetch_add_explicit(&c->st.memory, n, memory_order_relaxed);
+}

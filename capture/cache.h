@@ -186,5 +186,8 @@ uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_
 /* Memory accounting (bytes); returns 0, or -1 when maxmemory would be passed. */
 int cache_mem_reserve(struct cache *c, size_t n);
 void cache_mem_release(struct cache *c, size_t n);
+/* Counts n bytes that must be kept whatever the cap (a flow's parser state
+ * and shown fields: the cap then refuses new flows instead). Any thread. */
+void cache_mem_charge(struct cache *c, size_t n);
 
 #endif

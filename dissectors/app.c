@@ -23,16 +23,35 @@ struct dns_pending {
     char *qname;                     /* malloc'd */
 };
 
-/* Parser state of one flow, allocated for the flows that need it. */
+/* Parser state of one flow, allocated while a parser is mid-way (a DNS query
+ * awaiting its answer, an HTTP head, a ClientHello, a DNS/TCP stream) and
+ * freed as soon as it is not needed: an idle flow keeps none. */
 struct app_state {
-    uint32_t next_seq[2];            /* TCP: next byte expected per direction (0 c2s, 1 s2c) */
-    uint8_t seq_known[2];
     struct dns_pending pend[DNS_PENDING_MAX];
     uint8_t npend;
     struct dns_tcp_stream *dtcp;     /* [2], DNS over TCP only */
     struct http_conn *http;
     uint8_t *tls_buf;                /* ClientHello bytes until the SNI is known */
     uint32_t tls_len;
+};
+
+/* Shown strings of a flow, kept NUL-terminated in s[] in this order. */
+enum ext_str { XS_DNS_QUERY = 0, XS_HTTP_METHOD, XS_HTTP_HOST, XS_HTTP_URL, XS_HTTP_UA, XS_TLS_SNI };
+
+/* What a flow's dissectors found (32 bytes + its strings, one allocation). */
+struct flow_ext {
+    struct app_state *st;            /* parser state, NULL when none is needed */
+    uint32_t next_seq[2];            /* TCP: next byte expected per direction (0 c2s, 1 s2c) */
+    uint32_t dns_rtt_us;
+    uint16_t dns_qtype;
+    int16_t dns_rcode;               /* -1 = no response yet */
+    uint16_t http_status;
+    uint8_t seq_known;               /* bit d: next_seq[d] is set */
+    uint8_t has_dns_rtt;
+    uint8_t app;                     /* enum app_proto chosen for the flow */
+    uint8_t app_done;                /* the dissector has nothing more to learn from this flow */
+    uint8_t strs;                    /* bit (1 << enum ext_str) per string present in s[] */
+    char s[];
 };
 
 /* ---- helpers ---- */
@@ -58,39 +77,107 @@ static struct app_action *act_add(struct app_actions *out, enum app_act kind)
     return a;
 }
 
-static void str_set(char **slot, const char *s)
+/* The string k of x, or NULL when not set. */
+static const char *ext_str(const struct flow_ext *x, enum ext_str k)
 {
-    if (*slot && strcmp(*slot, s) == 0)
-        return;
-    char *dup = strdup(s);
-    if (!dup)
-        return;                      /* keep the old value: shown fields are best effort under OOM */
-    free(*slot);
-    *slot = dup;
+    if (!x || !(x->strs & (1u << k)))
+        return NULL;
+    const char *p = x->s;
+    for (unsigned i = 0; i < (unsigned)k; i++)
+        if (x->strs & (1u << i))
+            p += strlen(p) + 1;
+    return p;
 }
 
-static struct flow_ext *ext_of(struct flow *f)
+/* Bytes of x's allocation (what the cache's memory counts for it). */
+static size_t ext_size(const struct flow_ext *x)
+{
+    size_t n = sizeof(*x);
+    const char *p = x->s;
+    for (unsigned i = 0; i < 8; i++)
+        if (x->strs & (1u << i)) {
+            size_t l = strlen(p) + 1;
+            n += l;
+            p += l;
+        }
+    return n;
+}
+
+/* Sets string k of f's ext to v (NULL: unset). The ext moves: callers re-read
+ * f->ext. Under OOM the old value stays (shown fields are best effort). */
+static void str_set(struct cache *c, struct flow *f, enum ext_str k, const char *v)
+{
+    struct flow_ext *x = f->ext;
+    const char *cur = ext_str(x, k);
+    if ((!cur && !v) || (cur && v && strcmp(cur, v) == 0))
+        return;
+    size_t old = ext_size(x);
+    size_t size = old - (cur ? strlen(cur) + 1 : 0) + (v ? strlen(v) + 1 : 0);
+    struct flow_ext *n = malloc(size);
+    if (!n)
+        return;
+    *n = *x;
+    n->strs = (uint8_t)(v ? x->strs | (1u << k) : x->strs & ~(1u << k));
+    char *d = n->s;
+    const char *p = x->s;
+    for (unsigned i = 0; i < 8; i++) {
+        size_t l = x->strs & (1u << i) ? strlen(p) + 1 : 0;
+        const char *src = i == (unsigned)k ? v : l ? p : NULL;
+        p += l;
+        if (src) {
+            size_t sl = i == (unsigned)k ? strlen(v) + 1 : l;
+            memcpy(d, src, sl);
+            d += sl;
+        }
+    }
+    free(x);
+    f->ext = n;
+    cache_mem_charge(c, size);
+    cache_mem_release(c, old);
+}
+
+static struct flow_ext *ext_of(struct cache *c, struct flow *f)
 {
     if (!f->ext) {
         f->ext = calloc(1, sizeof(*f->ext));
-        if (f->ext)
-            f->ext->dns_rcode = -1;
+        if (!f->ext)
+            return NULL;
+        f->ext->dns_rcode = -1;
+        cache_mem_charge(c, sizeof(*f->ext));
     }
     return f->ext;
 }
 
-static struct app_state *state_of(struct flow_ext *x)
+/* Bytes of st and what it points to. */
+static size_t state_size(const struct app_state *st)
 {
-    if (!x->st)
-        x->st = calloc(1, sizeof(*x->st));
+    size_t n = sizeof(*st);
+    for (int i = 0; i < st->npend; i++)
+        n += strlen(st->pend[i].qname) + 1;
+    if (st->dtcp)
+        n += 2 * sizeof(*st->dtcp);
+    if (st->http)
+        n += sizeof(*st->http);
+    if (st->tls_buf)
+        n += TLS_BUF_MAX;
+    return n;
+}
+
+static struct app_state *state_of(struct cache *c, struct flow_ext *x)
+{
+    if (!x->st && (x->st = calloc(1, sizeof(*x->st))) != NULL)
+        cache_mem_charge(c, sizeof(*x->st));
     return x->st;
 }
 
-static void state_free(struct flow_ext *x)
+/* Frees x's parser state; c NULL at cache teardown (nothing to count). */
+static void state_free(struct cache *c, struct flow_ext *x)
 {
     struct app_state *st = x->st;
     if (!st)
         return;
+    if (c)
+        cache_mem_release(c, state_size(st));
     for (int i = 0; i < st->npend; i++)
         free(st->pend[i].qname);
     free(st->dtcp);
@@ -98,6 +185,14 @@ static void state_free(struct flow_ext *x)
     free(st->tls_buf);
     free(st);
     x->st = NULL;
+}
+
+/* Frees x's parser state once nothing in it is in use. */
+static void state_trim(struct cache *c, struct flow_ext *x)
+{
+    const struct app_state *st = x->st;
+    if (st && !st->npend && !st->dtcp && !st->http && !st->tls_buf)
+        state_free(c, x);
 }
 
 static int port_is(const struct flow_key *k, uint16_t a, uint16_t b)
@@ -153,15 +248,17 @@ struct dns_ctx {
 
 static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
 {
+    str_set(x->c, x->f, XS_DNS_QUERY, m->qname);
     struct flow_ext *e = x->f->ext;
-    struct app_state *st = state_of(e);
-    str_set(&e->dns_query, m->qname);
+    struct app_state *st = state_of(x->c, e);
     e->dns_qtype = m->qtype;
     e->dns_rcode = -1;
     e->has_dns_rtt = 0;
     char *qname = st ? strdup(m->qname) : NULL;
     if (qname) {
+        cache_mem_charge(x->c, strlen(qname) + 1);
         if (st->npend == DNS_PENDING_MAX) {        /* oldest is given up on */
+            cache_mem_release(x->c, strlen(st->pend[0].qname) + 1);
             free(st->pend[0].qname);
             memmove(&st->pend[0], &st->pend[1], sizeof(st->pend[0]) * (DNS_PENDING_MAX - 1));
             st->npend--;
@@ -182,10 +279,10 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
 
 static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
 {
+    struct app_action *a = act_add(x->out, ACT_DNS_RESPONSE);
+    str_set(x->c, x->f, XS_DNS_QUERY, m->qname);
     struct flow_ext *e = x->f->ext;
     struct app_state *st = e->st;
-    struct app_action *a = act_add(x->out, ACT_DNS_RESPONSE);
-    str_set(&e->dns_query, m->qname);
     e->dns_qtype = m->qtype;
     e->dns_rcode = (int16_t)m->rcode;
     e->has_dns_rtt = 0;
@@ -195,13 +292,13 @@ static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
             continue;
         e->dns_rtt_us = (uint32_t)(x->ts > pd->ts ? x->ts - pd->ts : 0);
         e->has_dns_rtt = 1;
+        cache_mem_release(x->c, strlen(pd->qname) + 1);
         free(pd->qname);
         memmove(pd, pd + 1, sizeof(*pd) * (size_t)(st->npend - i - 1));
         st->npend--;
         break;
     }
-    if (st && st->npend == 0 && !st->dtcp)
-        state_free(e);
+    state_trim(x->c, e);
     if (a) {
         a->qtype = m->qtype;
         a->txid = m->txid;
@@ -233,15 +330,21 @@ static void app_dns(struct cache *c, struct flow *f, const uint8_t *data, uint32
         dns_message(&x, data, len);
         return;
     }
-    struct app_state *st = f->ext->st;
-    if (!st->dtcp && !(st->dtcp = calloc(2, sizeof(*st->dtcp))))
+    struct app_state *st = state_of(c, f->ext);
+    if (!st)
         return;
+    if (!st->dtcp) {
+        if (!(st->dtcp = calloc(2, sizeof(*st->dtcp))))
+            return;
+        cache_mem_charge(c, 2 * sizeof(*st->dtcp));
+    }
     dns_tcp_feed(&st->dtcp[c2s ? 0 : 1], data, len, dns_message, &x);
 }
 
 /* ---- HTTP ---- */
 
 struct http_ctx {
+    struct cache *c;
     struct flow *f;
     struct app_actions *out;
 };
@@ -249,60 +352,69 @@ struct http_ctx {
 static void http_message(void *arg, const struct http_msg *m)
 {
     struct http_ctx *x = arg;
-    struct flow_ext *e = x->f->ext;
     struct app_action *a = act_add(x->out, m->is_request ? ACT_HTTP_REQUEST : ACT_HTTP_RESPONSE);
     if (m->is_request) {
-        str_set(&e->http_method, m->method);
-        if (m->host[0]) {
-            str_set(&e->http_host, m->host);
-        } else {                     /* no Host header: the field is shown only when known */
-            free(e->http_host);
-            e->http_host = NULL;
-        }
-        str_set(&e->http_url, m->url);
+        str_set(x->c, x->f, XS_HTTP_METHOD, m->method);
+        /* no Host header: the field is shown only when known */
+        str_set(x->c, x->f, XS_HTTP_HOST, m->host[0] ? m->host : NULL);
+        str_set(x->c, x->f, XS_HTTP_URL, m->url);
         if (m->ua[0])
-            str_set(&e->http_ua, m->ua);
-        e->http_status = 0;
+            str_set(x->c, x->f, XS_HTTP_UA, m->ua);
+        x->f->ext->http_status = 0;
     } else {
-        e->http_status = (uint16_t)m->status;
+        x->f->ext->http_status = (uint16_t)m->status;
     }
     if (!a)
         return;
+    const struct flow_ext *e = x->f->ext;
+    const char *method = ext_str(e, XS_HTTP_METHOD), *host = ext_str(e, XS_HTTP_HOST);
+    const char *url = ext_str(e, XS_HTTP_URL), *ua = ext_str(e, XS_HTTP_UA);
     a->status = (uint16_t)m->status;
-    str_copy(a->method, sizeof(a->method), m->is_request ? m->method : (e->http_method ? e->http_method : ""));
-    str_copy(a->name, sizeof(a->name), m->is_request ? m->host : (e->http_host ? e->http_host : ""));
-    str_copy(a->url, sizeof(a->url), m->is_request ? m->url : (e->http_url ? e->http_url : ""));
-    str_copy(a->ua, sizeof(a->ua), m->is_request ? m->ua : (e->http_ua ? e->http_ua : ""));
+    str_copy(a->method, sizeof(a->method), m->is_request ? m->method : (method ? method : ""));
+    str_copy(a->name, sizeof(a->name), m->is_request ? m->host : (host ? host : ""));
+    str_copy(a->url, sizeof(a->url), m->is_request ? m->url : (url ? url : ""));
+    str_copy(a->ua, sizeof(a->ua), m->is_request ? m->ua : (ua ? ua : ""));
 }
 
-static void app_http(struct flow *f, const uint8_t *data, uint32_t len, int c2s, struct app_actions *out)
+static void app_http(struct cache *c, struct flow *f, const uint8_t *data, uint32_t len, int c2s,
+                     struct app_actions *out)
 {
-    struct app_state *st = f->ext->st;
+    struct app_state *st = state_of(c, f->ext);
+    if (!st)
+        return;
     if (!st->http) {
         if (!(st->http = malloc(sizeof(*st->http))))
             return;
+        cache_mem_charge(c, sizeof(*st->http));
         http_conn_init(st->http);
     }
-    struct http_ctx x = { f, out };
+    struct http_ctx x = { c, f, out };
     if (http_conn_feed(st->http, c2s, data, len, http_message, &x) == DISSECT_MALFORMED) {
         f->ext->app = APP_NONE;      /* not HTTP after all: stop looking */
-        state_free(f->ext);
+        state_free(c, f->ext);
     } else if (http_conn_at_rest(st->http)) {
         free(st->http);              /* ~4 KB: an idle keep-alive flow does not keep it */
         st->http = NULL;
+        cache_mem_release(c, sizeof(*st->http));
     }
 }
 
 /* ---- TLS ---- */
 
-static void app_tls(struct flow *f, const uint8_t *data, uint32_t len, int c2s, struct app_actions *out)
+static void app_tls(struct cache *c, struct flow *f, const uint8_t *data, uint32_t len, int c2s,
+                    struct app_actions *out)
 {
     struct flow_ext *e = f->ext;
-    struct app_state *st = e->st;
     if (!c2s)
         return;
-    if (!st->tls_buf && !(st->tls_buf = malloc(TLS_BUF_MAX)))
+    struct app_state *st = state_of(c, e);
+    if (!st)
         return;
+    if (!st->tls_buf) {
+        if (!(st->tls_buf = malloc(TLS_BUF_MAX)))
+            return;
+        cache_mem_charge(c, TLS_BUF_MAX);
+    }
     uint32_t n = len;
     if (n > TLS_BUF_MAX - st->tls_len)
         n = TLS_BUF_MAX - st->tls_len;
@@ -313,10 +425,10 @@ static void app_tls(struct flow *f, const uint8_t *data, uint32_t len, int c2s, 
     if (rc == DISSECT_NEED_MORE && st->tls_len < TLS_BUF_MAX)
         return;
     e->app_done = 1;
-    state_free(e);
+    state_free(c, e);
     if (rc != DISSECT_OK)
         return;
-    str_set(&e->tls_sni, sni);
+    str_set(c, f, XS_TLS_SNI, sni);
     struct app_action *a = act_add(out, ACT_TLS_SNI);
     if (a) {
         a->bytes = f->bytes[0] + f->bytes[1];
@@ -369,13 +481,13 @@ static void app_radius(const struct decoded_pkt *p, struct app_actions *out)
  * skipped and the already-seen head of an overlapping one is trimmed.
  * Returns the payload to parse (len 0 = nothing new). Out-of-order segments
  * (a gap) are passed on: the parsers resynchronise or go dead on their own. */
-static uint32_t tcp_new_bytes(struct app_state *st, const struct decoded_pkt *p, int c2s,
+static uint32_t tcp_new_bytes(struct flow_ext *st, const struct decoded_pkt *p, int c2s,
                               const uint8_t **data)
 {
     int d = c2s ? 0 : 1;
     uint32_t len = p->payload_len, seq = p->tcp_seq;
     *data = p->payload;
-    if (st->seq_known[d]) {
+    if (st->seq_known & (1u << d)) {
         int32_t behind = (int32_t)(st->next_seq[d] - seq);
         if (behind > 0) {
             if ((uint32_t)behind >= len)
@@ -386,7 +498,7 @@ static uint32_t tcp_new_bytes(struct app_state *st, const struct decoded_pkt *p,
         }
     }
     st->next_seq[d] = seq + len;
-    st->seq_known[d] = 1;
+    st->seq_known |= (uint8_t)(1u << d);
     return len;
 }
 
@@ -404,7 +516,7 @@ void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *
                 f->ext->app = (uint8_t)ap;
             goto bytes;
         }
-        if (!ext_of(f))
+        if (!ext_of(c, f))
             return;
         f->ext->app = (uint8_t)ap;
     }
@@ -414,30 +526,28 @@ void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *
     }
     const uint8_t *data = p->payload;
     uint32_t len = p->payload_len;
-    if (f->key.l4proto == IPPROTO_TCP) {
-        struct app_state *st = state_of(f->ext);
-        if (!st || (len = tcp_new_bytes(st, p, c2s, &data)) == 0)
-            goto bytes;
-    }
+    if (f->key.l4proto == IPPROTO_TCP && (len = tcp_new_bytes(f->ext, p, c2s, &data)) == 0)
+        goto bytes;
     switch (f->ext->app) {
     case APP_DNS: app_dns(c, f, data, len, c2s, ts, out); break;
-    case APP_HTTP: app_http(f, data, len, c2s, out); break;
-    case APP_TLS: app_tls(f, data, len, c2s, out); break;
+    case APP_HTTP: app_http(c, f, data, len, c2s, out); break;
+    case APP_TLS: app_tls(c, f, data, len, c2s, out); break;
     default: break;
     }
-bytes:
-    if (f->ext && f->ext->tls_sni && !(out->n && out->a[out->n - 1].kind == ACT_TLS_SNI)) {
+    state_trim(c, f->ext);
+bytes:;
+    const char *sni = ext_str(f->ext, XS_TLS_SNI);
+    if (sni && !(out->n && out->a[out->n - 1].kind == ACT_TLS_SNI)) {
         struct app_action *a = act_add(out, ACT_TLS_BYTES);
         if (a) {
             a->bytes = p->l3_len;
-            str_copy(a->name, sizeof(a->name), f->ext->tls_sni);
+            str_copy(a->name, sizeof(a->name), sni);
         }
     }
 }
 
 void app_flow_end(struct cache *c, struct flow *f, struct app_actions *out)
 {
-    (void)c;
     struct flow_ext *e = f->ext;
     if (!e)
         return;
@@ -451,6 +561,8 @@ void app_flow_end(struct cache *c, struct flow *f, struct app_actions *out)
         a->rcode = -1;
         str_copy(a->name, sizeof(a->name), pd->qname);
     }
+    state_free(c, e);
+    cache_mem_release(c, ext_size(e));
     app_flow_release(f);
 }
 
@@ -459,13 +571,7 @@ void app_flow_release(struct flow *f)
     struct flow_ext *e = f->ext;
     if (!e)
         return;
-    state_free(e);
-    free(e->dns_query);
-    free(e->http_method);
-    free(e->http_host);
-    free(e->http_url);
-    free(e->http_ua);
-    free(e->tls_sni);
+    state_free(NULL, e);
     free(e);
     f->ext = NULL;
 }
@@ -474,10 +580,15 @@ void app_flow_fields(const struct flow_ext *x, void (*fn)(void *arg, const char 
                                                           size_t vlen, int numeric), void *arg)
 {
     char buf[24], tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
+    static const char *const names[] = { "dns.query", "http.method", "http.host", "http.url", "http.ua",
+                                         "tls.sni" };
+    const char *v[XS_TLS_SNI + 1];
     if (!x)
         return;
-    if (x->dns_query) {
-        fn(arg, "dns.query", x->dns_query, strlen(x->dns_query), 0);
+    for (unsigned i = 0; i <= XS_TLS_SNI; i++)
+        v[i] = ext_str(x, (enum ext_str)i);
+    if (v[XS_DNS_QUERY]) {
+        fn(arg, names[XS_DNS_QUERY], v[XS_DNS_QUERY], strlen(v[XS_DNS_QUERY]), 0);
         const char *t = dns_qtype_name(x->dns_qtype, tb);
         fn(arg, "dns.qtype", t, strlen(t), 0);
         if (x->dns_rcode >= 0) {
@@ -487,11 +598,12 @@ void app_flow_fields(const struct flow_ext *x, void (*fn)(void *arg, const char 
         if (x->has_dns_rtt)
             fn(arg, "dns.rtt.us", buf, (size_t)snprintf(buf, sizeof(buf), "%u", x->dns_rtt_us), 1);
     }
-    if (x->http_method) fn(arg, "http.method", x->http_method, strlen(x->http_method), 0);
-    if (x->http_host) fn(arg, "http.host", x->http_host, strlen(x->http_host), 0);
-    if (x->http_url) fn(arg, "http.url", x->http_url, strlen(x->http_url), 0);
+    for (unsigned i = XS_HTTP_METHOD; i <= XS_HTTP_URL; i++)
+        if (v[i])
+            fn(arg, names[i], v[i], strlen(v[i]), 0);
     if (x->http_status)
         fn(arg, "http.status", buf, (size_t)snprintf(buf, sizeof(buf), "%u", x->http_status), 1);
-    if (x->http_ua) fn(arg, "http.ua", x->http_ua, strlen(x->http_ua), 0);
-    if (x->tls_sni) fn(arg, "tls.sni", x->tls_sni, strlen(x->tls_sni), 0);
+    for (unsigned i = XS_HTTP_UA; i <= XS_TLS_SNI; i++)
+        if (v[i])
+            fn(arg, names[i], v[i], strlen(v[i]), 0);
 }

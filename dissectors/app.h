@@ -13,22 +13,10 @@
 #define APP_URL_MAX 512
 #define APP_ACTIONS_MAX 8
 
-/* What a flow's dissectors found, shown as hash fields of flow.<key>.
- * Strings are owned (malloc) and freed with the flow. */
-struct flow_ext {
-    char *dns_query;
-    uint16_t dns_qtype;
-    int16_t dns_rcode;               /* -1 = no response yet */
-    uint32_t dns_rtt_us;
-    uint8_t has_dns_rtt;
-    uint8_t alerted;                 /* alert.watchlist sent for this flow */
-    uint8_t app;                     /* enum app_proto chosen for the flow */
-    uint8_t app_done;                /* the dissector has nothing more to learn from this flow */
-    uint16_t http_status;
-    char *http_method, *http_host, *http_url, *http_ua;
-    char *tls_sni;
-    struct app_state *st;            /* parser state, freed when no longer needed */
-};
+/* What a flow's dissectors found, shown as hash fields of flow.<key>
+ * (app_flow_fields): one allocation per flow, private to app.c, freed with
+ * the flow and counted in the cache's memory. */
+struct flow_ext;
 
 enum app_act {
     ACT_DNS_QUERY = 1, ACT_DNS_RESPONSE, ACT_DNS_TIMEOUT,
