@@ -43,7 +43,7 @@ struct cache *cache_create(const struct cache_config *cfg)
     return c;
 }
 
-static void shard_free_all(struct cache_shard *s, int is_flow)
+static void shard_free_all(struct cache *c, struct cache_shard *s, int is_flow)
 {
     if (!s->buckets)
         return;
@@ -54,6 +54,8 @@ static void shard_free_all(struct cache_shard *s, int is_flow)
             if (is_flow) {
                 l7_flow_release((struct flow *)e);
                 app_flow_release((struct flow *)e);
+            } else if (s >= c->hosts && s < c->hosts + CACHE_SHARDS) {
+                host_clear(NULL, (struct host *)e);
             }
             free(e);
             e = next;
@@ -69,10 +71,10 @@ void cache_destroy(struct cache *c)
     if (!c)
         return;
     for (int i = 0; i < CACHE_SHARDS; i++) {
-        shard_free_all(&c->flows[i], 1);
-        shard_free_all(&c->hosts[i], 0);
-        shard_free_all(&c->macs[i], 0);
-        shard_free_all(&c->names[i], 0);
+        shard_free_all(c, &c->flows[i], 1);
+        shard_free_all(c, &c->hosts[i], 0);
+        shard_free_all(c, &c->macs[i], 0);
+        shard_free_all(c, &c->names[i], 0);
     }
     pthread_mutex_destroy(&c->aggr_lock);
     free(c);
@@ -183,6 +185,37 @@ struct mac_entry *shard_find_mac(struct cache_shard *s, uint64_t hash, const uin
     return NULL;
 }
 
+struct host_vlan *host_vlan_slot(struct cache *c, struct host *h, uint16_t vlan)
+{
+    for (unsigned i = 0; i < h->nvlans; i++)
+        if (h->vlans[i].id == vlan)
+            return &h->vlans[i];
+    if (h->nvlans >= HOST_VLANS_MAX)
+        return NULL;
+    if (h->nvlans == h->vlans_cap) {
+        unsigned cap = h->vlans_cap ? h->vlans_cap * 2u : 1u;
+        struct host_vlan *v = realloc(h->vlans, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        cache_mem_charge(c, (cap - h->vlans_cap) * sizeof(*v));
+        h->vlans = v;
+        h->vlans_cap = (uint8_t)cap;
+    }
+    struct host_vlan *v = &h->vlans[h->nvlans++];
+    memset(v, 0, sizeof(*v));
+    v->id = vlan;
+    return v;
+}
+
+void host_clear(struct cache *c, struct host *h)
+{
+    if (c)
+        cache_mem_release(c, h->vlans_cap * sizeof(*h->vlans));
+    free(h->vlans);
+    h->vlans = NULL;
+    h->nvlans = h->vlans_cap = 0;
+}
+
 /* ---- expiry times ---- */
 
 uint64_t flow_expire_at(const struct cache_config *cfg, const struct flow *f)
@@ -231,9 +264,14 @@ int cache_host_get(struct cache *c, uint8_t ipver, const uint8_t *addr, struct h
     uint64_t h = host_key_hash(ipver, addr);
     struct cache_shard *s = cache_shard_for(c->hosts, h);
     pthread_mutex_lock(&s->lock);
+    static _Thread_local struct host_vlan vlans[HOST_VLANS_MAX];
     struct host *e = shard_find_host(s, h, ipver, addr);
-    if (e)
+    if (e) {
         *out = *e;
+        if (e->nvlans)
+            memcpy(vlans, e->vlans, e->nvlans * sizeof(*vlans));
+        out->vlans = vlans;
+    }
     pthread_mutex_unlock(&s->lock);
     return e ? 0 : -1;
 }

@@ -60,7 +60,7 @@ struct host_vlan { uint16_t id; uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts
 struct host {
     struct centry link;
     uint8_t addr[16];
-    uint8_t ipver, has_mac, nvlans;
+    uint8_t ipver, has_mac, nvlans, vlans_cap;
     uint8_t mac[6];
     uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
     uint64_t flows_client, flows_server, flows_active;
@@ -69,7 +69,8 @@ struct host {
     const char *os;                  /* static string from http_ua_os(), NULL = unknown */
     uint64_t mac_us, os_us;          /* packet time of the value shown: the newest wins, so
                                         the result does not depend on thread interleaving */
-    struct host_vlan vlans[HOST_VLANS_MAX];
+    struct host_vlan *vlans;         /* nvlans counters (room for vlans_cap), NULL until a
+                                        tagged packet: most hosts never see one */
 };
 
 struct mac_entry {
@@ -152,6 +153,14 @@ void shard_move_to_closed(struct cache_shard *s, struct centry *e);
 uint64_t host_key_hash(uint8_t ipver, const uint8_t addr[16]);
 uint64_t mac_key_hash(const uint8_t mac[6]);
 
+/* The counters of VLAN vlan on h, added when absent (at most HOST_VLANS_MAX;
+ * the storage grows by doubling and is counted in the cache's memory).
+ * Returns NULL when full or out of memory. Caller holds h's shard lock. */
+struct host_vlan *host_vlan_slot(struct cache *c, struct host *h, uint16_t vlan);
+/* Frees what h points to (its VLAN counters); h itself stays. Caller holds
+ * h's shard lock (or owns h). */
+void host_clear(struct cache *c, struct host *h);
+
 /* Find an entry in a locked shard; NULL when absent. */
 struct flow *shard_find_flow(struct cache_shard *s, uint64_t hash, const struct flow_key *k);
 struct host *shard_find_host(struct cache_shard *s, uint64_t hash, uint8_t ipver, const uint8_t *addr);
@@ -172,7 +181,8 @@ int cache_flow_visit(struct cache *c, const struct flow_key *k,
                      void (*fn)(const struct flow *f, void *arg), void *arg);
 /* Each returns 0 and fills *out, or -1 when the key is not in the cache (or
  * has expired and waits for the sweeper). out->link and pointers inside the
- * copy must not be followed. Any thread. */
+ * copy must not be followed, except a host copy's vlans: they point to a
+ * per-thread copy, valid until this thread's next cache_host_get. Any thread. */
 int cache_host_get(struct cache *c, uint8_t ipver, const uint8_t *addr, struct host *out);
 int cache_mac_get(struct cache *c, const uint8_t mac[6], struct mac_entry *out);
 int cache_aggr_get(struct cache *c, enum cache_table t, unsigned id, struct aggr *out);

@@ -107,18 +107,11 @@ static void aggr_account(struct worker *w, const struct pkt_result *r, uint32_t 
 
 /* ---- hosts and MACs ---- */
 
-static void host_vlan_add(struct host *h, uint16_t vlan, int sent, uint32_t len)
+static void host_vlan_add(struct cache *c, struct host *h, uint16_t vlan, int sent, uint32_t len)
 {
-    struct host_vlan *v = NULL;
-    for (unsigned i = 0; i < h->nvlans; i++)
-        if (h->vlans[i].id == vlan)
-            v = &h->vlans[i];
-    if (!v) {
-        if (h->nvlans >= HOST_VLANS_MAX)
-            return;
-        v = &h->vlans[h->nvlans++];
-        v->id = vlan;
-    }
+    struct host_vlan *v = host_vlan_slot(c, h, vlan);
+    if (!v)
+        return;
     if (sent) { v->bytes_sent += len; v->pkts_sent++; }
     else { v->bytes_rcvd += len; v->pkts_rcvd++; }
 }
@@ -130,6 +123,7 @@ static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, ui
     struct host *h = shard_find_host(s, hash, ipver, addr);
     if (h && h->flows_active == 0 && host_expire_at(&c->cfg, h) <= cache_now(c)) {
         struct centry link = h->link;       /* expired, not yet swept: a new key */
+        host_clear(c, h);
         memset(h, 0, sizeof(*h));
         h->link = link;
         h->ipver = ipver;
@@ -206,7 +200,7 @@ static void host_account(struct worker *w, const struct decoded_pkt *p, int is_s
             h->flows_active++;
             *ref = h;
         }
-        if (p->vlan) host_vlan_add(h, p->vlan, is_src, p->l3_len);
+        if (p->vlan) host_vlan_add(w->cache, h, p->vlan, is_src, p->l3_len);
         if (is_src && p->has_mac && ts >= h->mac_us &&
             !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
             memcpy(h->mac, p->src_mac, 6);
@@ -663,6 +657,7 @@ static void hosts_sweep(struct worker *w, uint64_t now)
                 if (ev)
                     event_queue_push(&w->events, ev);   /* the queue lock is a leaf: safe under a shard lock */
             }
+            host_clear(c, h);
             free(h);
             cache_mem_release(c, sizeof(*h));
             atomic_fetch_add_explicit(&c->st.hosts_expired, 1, memory_order_relaxed);

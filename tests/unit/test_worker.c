@@ -58,6 +58,21 @@ static void send4(struct worker *w, uint64_t ts, const char *src, const char *ds
     worker_packet(w, ts, 1, buf, (uint32_t)n, (uint32_t)n);
 }
 
+/* As send4, with an 802.1Q tag. */
+static void send4_vlan(struct worker *w, uint64_t ts, uint16_t vlan, const char *src, const char *dst,
+                       uint16_t sport, uint16_t dport)
+{
+    uint8_t buf[1600], tagged[1604];
+    size_t n = frame4(buf, src, dst, IPPROTO_UDP, sport, dport, 0, 4);
+    memcpy(tagged, buf, 12);
+    tagged[12] = 0x81;
+    tagged[13] = 0x00;
+    tagged[14] = (uint8_t)(vlan >> 8);
+    tagged[15] = (uint8_t)vlan;
+    memcpy(tagged + 16, buf + 12, n - 12);
+    worker_packet(w, ts, 1, tagged, (uint32_t)n + 4, (uint32_t)n + 4);
+}
+
 static int flow_of(struct cache *c, const char *name, struct flow *out)
 {
     struct flow_key k;
@@ -110,6 +125,37 @@ TEST_CASE(tcp_session_counts_both_directions_and_closes)
     CHECK_INT(h.flows_active, 0);
     CHECK_INT(host_of(c, "10.0.0.9", &h), 0);
     CHECK_INT(h.flows_server, 1);
+    worker_destroy(&w);
+    cache_destroy(c);
+}
+
+TEST_CASE(host_vlan_counters_grow_cap_and_free)
+{
+    struct cache_config cfg = test_cfg();
+    struct cache *c = cache_create(&cfg);
+    struct worker w;
+    struct host h;
+    CHECK_INT(worker_init(&w, 0, c), 0);
+    send4(&w, T0, "10.0.0.1", "10.0.0.9", IPPROTO_UDP, 4000, 4001, 0, 4);
+    CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
+    CHECK_INT(h.nvlans, 0);
+    for (unsigned v = 1; v <= HOST_VLANS_MAX + 3; v++)        /* 3 more than are kept */
+        for (unsigned k = 0; k < v % 3 + 1; k++)
+            send4_vlan(&w, T0 + v, (uint16_t)(100 + v), "10.0.0.1", "10.0.0.9", 4000, 4001);
+    CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
+    CHECK_INT(h.nvlans, HOST_VLANS_MAX);
+    for (unsigned v = 1; v <= HOST_VLANS_MAX; v++) {
+        CHECK_INT(h.vlans[v - 1].id, 100 + v);
+        CHECK_INT(h.vlans[v - 1].pkts_sent, v % 3 + 1);
+        CHECK_INT(h.vlans[v - 1].pkts_rcvd, 0);
+    }
+    CHECK_INT(host_of(c, "10.0.0.9", &h), 0);
+    CHECK_INT(h.nvlans, HOST_VLANS_MAX);
+    CHECK_INT(h.vlans[4].pkts_rcvd, 5 % 3 + 1);
+    /* everything expires: the counters' memory is given back with the hosts */
+    worker_tick(&w, T0 + 400ULL * SEC);
+    CHECK_INT(host_of(c, "10.0.0.1", &h), -1);
+    CHECK_INT(atomic_load(&c->st.memory), 0);
     worker_destroy(&w);
     cache_destroy(c);
 }
@@ -204,6 +250,7 @@ int main(void)
     if (l7_names_init() != 0)
         return 1;
     RUN(tcp_session_counts_both_directions_and_closes);
+    RUN(host_vlan_counters_grow_cap_and_free);
     RUN(idle_and_lifetime_timeouts_follow_packet_time);
     RUN(max_flows_refuses_and_counts_then_recovers);
     RUN(l7_totals_move_from_unknown_and_expire_all_keeps_aggregates);
