@@ -27,6 +27,11 @@ struct cache *cache_create(const struct cache_config *cfg)
     if (!c)
         return NULL;
     c->cfg = *cfg;
+    if (pool_init(&c->flow_pool, c, sizeof(struct flow)) != 0 ||
+        pool_init(&c->host_pool, c, sizeof(struct host)) != 0) {
+        free(c);
+        return NULL;
+    }
     uint64_t per_shard = cfg->max_flows / CACHE_SHARDS + 1;
     if (per_shard > (1u << 22))
         per_shard = 1u << 22;
@@ -54,10 +59,13 @@ static void shard_free_all(struct cache *c, struct cache_shard *s, int is_flow)
             if (is_flow) {
                 l7_flow_release((struct flow *)e);
                 app_flow_release((struct flow *)e);
+                pool_free(&c->flow_pool, e);
             } else if (s >= c->hosts && s < c->hosts + CACHE_SHARDS) {
                 host_clear(NULL, (struct host *)e);
+                pool_free(&c->host_pool, e);
+            } else {
+                free(e);
             }
-            free(e);
             e = next;
         }
     }
@@ -77,6 +85,8 @@ void cache_destroy(struct cache *c)
         shard_free_all(c, &c->names[i], 0);
     }
     pthread_mutex_destroy(&c->aggr_lock);
+    pool_destroy(&c->flow_pool);
+    pool_destroy(&c->host_pool);
     free(c);
 }
 

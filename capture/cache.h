@@ -10,6 +10,7 @@
 #include "capture/decode.h"
 #include "capture/events.h"
 #include "capture/flow_key.h"
+#include "capture/pool.h"
 
 /*
  * Threads: capture threads are the only writers (packet updates and expiry);
@@ -112,6 +113,7 @@ struct cache {
     struct cache_shard hosts[CACHE_SHARDS];
     struct cache_shard macs[CACHE_SHARDS];
     struct cache_shard names[CACHE_SHARDS];  /* dns./http./tls./user./ipuser. (capture/names.h) */
+    struct pool flow_pool, host_pool;        /* where flows and hosts live (capture/pool.h) */
     pthread_mutex_t aggr_lock;       /* l7[] and vlan[] */
     struct aggr l7[L7_MAX];
     struct aggr vlan[VLAN_MAX];

@@ -134,13 +134,8 @@ static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, ui
     }
     if (h)
         return h;
-    if (cache_mem_reserve(c, sizeof(*h)) != 0)
+    if (!(h = pool_alloc(&c->host_pool)))
         return NULL;
-    h = calloc(1, sizeof(*h));
-    if (!h) {
-        cache_mem_release(c, sizeof(*h));
-        return NULL;
-    }
     h->link.hash = hash;
     h->ipver = ipver;
     memcpy(h->addr, addr, 16);
@@ -333,8 +328,7 @@ static void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reas
     app_flow_end(c, f, &acts);
     if (acts.n)
         worker_apply_actions(w, &acts, cache_now(c));
-    free(f);
-    cache_mem_release(c, sizeof(*f));
+    pool_free(&c->flow_pool, f);
     atomic_fetch_sub_explicit(&c->st.flows_active, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->st.flows_expired, 1, memory_order_relaxed);
 }
@@ -345,14 +339,10 @@ static struct flow *flow_create(struct worker *w, struct cache_shard *s, uint64_
                                 const struct flow_key *k, uint64_t ts)
 {
     struct cache *c = w->cache;
+    struct flow *f;
     if (atomic_load_explicit(&c->st.flows_active, memory_order_relaxed) >= c->cfg.max_flows ||
-        cache_mem_reserve(c, sizeof(struct flow)) != 0)
+        !(f = pool_alloc(&c->flow_pool)))
         return NULL;
-    struct flow *f = calloc(1, sizeof(*f));
-    if (!f) {
-        cache_mem_release(c, sizeof(*f));
-        return NULL;
-    }
     f->link.hash = hash;
     f->key = *k;
     f->first_us = f->last_us = ts;
@@ -658,8 +648,7 @@ static void hosts_sweep(struct worker *w, uint64_t now)
                     event_queue_push(&w->events, ev);   /* the queue lock is a leaf: safe under a shard lock */
             }
             host_clear(c, h);
-            free(h);
-            cache_mem_release(c, sizeof(*h));
+            pool_free(&c->host_pool, h);
             atomic_fetch_add_explicit(&c->st.hosts_expired, 1, memory_order_relaxed);
             atomic_fetch_sub_explicit(&c->st.hosts_active, 1, memory_order_relaxed);
         }

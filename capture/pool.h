@@ -1,0 +1,64 @@
+/* pool.h - fixed-size slot pools carved from 64 KB mmap'd chunks, for the cache's long-lived entries (any thread: each pool has its own lock). */
+#ifndef FC_POOL_H
+#define FC_POOL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Why: a flow or host lives for minutes while detection and parser state come
+ * and go in milliseconds. Slots of one size, packed in chunks of their own,
+ * carry no malloc header and do not share pages with that transient state, so
+ * the long-lived pages stay dense. Chunks come from 2 MB mappings; a chunk
+ * whose slots are all free is given back to the system with MADV_DONTNEED and
+ * reused later (one empty spare is kept per pool, so a pool at the edge does
+ * not give back and fault in pages on every flow).
+ *
+ * Accounting: the pool reserves whole chunks in the cache's memory
+ * (cache_mem_reserve), so INFO cache_memory counts what the pools really
+ * hold, free slots included, and maxmemory refuses a new chunk (pool_alloc
+ * returns NULL) rather than a new slot.
+ *
+ * Sanitizer builds (AddressSanitizer) bypass the pools: every slot is a
+ * calloc/free of its own, counted at its size, so use-after-free and leaks
+ * are still seen.
+ */
+
+#define POOL_CHUNK (64u * 1024u)
+
+struct cache;
+struct pool_chunk;
+
+struct pool {
+    pthread_mutex_t lock;
+    struct cache *cache;             /* memory accounting */
+    uint32_t size;                   /* slot size: the object's, rounded up to 8 */
+    uint32_t per_chunk;              /* slots in one chunk */
+    struct pool_chunk *avail;        /* chunks with a free slot (doubly linked) */
+    uint32_t navail;
+    struct pool_chunk *clean;        /* empty chunks given back to the system, reusable */
+    uint8_t *region_next;            /* next never-used chunk of the newest region */
+    size_t region_left;              /* never-used chunks left in it */
+    void **regions;                  /* every region mapped, for pool_destroy */
+    size_t nregions, regions_cap;
+    uint64_t chunks;                 /* chunks in use (counted in the cache's memory) */
+    uint64_t live;                   /* slots handed out */
+};
+
+/* Prepares p for objects of `size` bytes (at most ~POOL_CHUNK / 4), counted
+ * in c's memory. Returns 0, or -1 when size is unusable. Start-up. */
+int pool_init(struct pool *p, struct cache *c, size_t size);
+
+/* Unmaps everything; objects still out are lost (call after they were freed
+ * or when nothing will touch them again). Only when no thread uses p. */
+void pool_destroy(struct pool *p);
+
+/* A zeroed slot, or NULL when maxmemory refuses a new chunk or the system
+ * has no memory. The caller owns it until pool_free. Any thread. */
+void *pool_alloc(struct pool *p);
+
+/* Gives a slot from pool_alloc(p) back (NULL is ignored). Any thread. */
+void pool_free(struct pool *p, void *o);
+
+#endif
