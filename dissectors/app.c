@@ -36,7 +36,7 @@ struct app_state {
 };
 
 /* Shown strings of a flow, kept NUL-terminated in s[] in this order. */
-enum ext_str { XS_DNS_QUERY = 0, XS_HTTP_METHOD, XS_HTTP_HOST, XS_HTTP_URL, XS_HTTP_UA, XS_TLS_SNI };
+enum ext_str { XS_DNS_QUERY = 0, XS_HTTP_METHOD, XS_HTTP_HOST, XS_HTTP_URL, XS_HTTP_UA, XS_TLS_SNI, XS_N };
 
 /* What a flow's dissectors found (32 bytes + its strings, one allocation). */
 struct flow_ext {
@@ -94,7 +94,7 @@ static size_t ext_size(const struct flow_ext *x)
 {
     size_t n = sizeof(*x);
     const char *p = x->s;
-    for (unsigned i = 0; i < 8; i++)
+    for (unsigned i = 0; i < XS_N; i++)
         if (x->strs & (1u << i)) {
             size_t l = strlen(p) + 1;
             n += l;
@@ -103,37 +103,54 @@ static size_t ext_size(const struct flow_ext *x)
     return n;
 }
 
-/* Sets string k of f's ext to v (NULL: unset). The ext moves: callers re-read
- * f->ext. Under OOM the old value stays (shown fields are best effort). */
-static void str_set(struct cache *c, struct flow *f, enum ext_str k, const char *v)
+/* Sets the strings of f's ext named in mask (bit 1 << enum ext_str) to v[k]
+ * (NULL: unset), in one allocation. The ext moves: callers re-read f->ext.
+ * Under OOM the old values stay (shown fields are best effort). */
+static void strs_set(struct cache *c, struct flow *f, unsigned mask, const char *const v[])
 {
     struct flow_ext *x = f->ext;
-    const char *cur = ext_str(x, k);
-    if ((!cur && !v) || (cur && v && strcmp(cur, v) == 0))
+    const char *cur[XS_N];
+    size_t len[XS_N], old = sizeof(*x), size = sizeof(*x);
+    unsigned strs = x->strs, same = 1;
+    const char *p = x->s;
+    for (unsigned k = 0; k < XS_N; k++) {
+        cur[k] = x->strs & (1u << k) ? p : NULL;
+        len[k] = cur[k] ? strlen(cur[k]) + 1 : 0;
+        p += len[k];
+        old += len[k];
+        if (mask & (1u << k)) {
+            if (!cur[k] != !v[k] || (v[k] && strcmp(cur[k], v[k]) != 0))
+                same = 0;
+            cur[k] = v[k];
+            len[k] = v[k] ? strlen(v[k]) + 1 : 0;
+            strs = v[k] ? strs | (1u << k) : strs & ~(1u << k);
+        }
+        size += len[k];
+    }
+    if (same)
         return;
-    size_t old = ext_size(x);
-    size_t size = old - (cur ? strlen(cur) + 1 : 0) + (v ? strlen(v) + 1 : 0);
     struct flow_ext *n = malloc(size);
     if (!n)
         return;
     *n = *x;
-    n->strs = (uint8_t)(v ? x->strs | (1u << k) : x->strs & ~(1u << k));
+    n->strs = (uint8_t)strs;
     char *d = n->s;
-    const char *p = x->s;
-    for (unsigned i = 0; i < 8; i++) {
-        size_t l = x->strs & (1u << i) ? strlen(p) + 1 : 0;
-        const char *src = i == (unsigned)k ? v : l ? p : NULL;
-        p += l;
-        if (src) {
-            size_t sl = i == (unsigned)k ? strlen(v) + 1 : l;
-            memcpy(d, src, sl);
-            d += sl;
+    for (unsigned k = 0; k < XS_N; k++)
+        if (cur[k]) {
+            memcpy(d, cur[k], len[k]);
+            d += len[k];
         }
-    }
     free(x);
     f->ext = n;
     cache_mem_charge(c, size);
     cache_mem_release(c, old);
+}
+
+static void str_set(struct cache *c, struct flow *f, enum ext_str k, const char *v)
+{
+    const char *vals[XS_N] = { NULL };
+    vals[k] = v;
+    strs_set(c, f, 1u << k, vals);
 }
 
 static struct flow_ext *ext_of(struct cache *c, struct flow *f)
@@ -354,12 +371,13 @@ static void http_message(void *arg, const struct http_msg *m)
     struct http_ctx *x = arg;
     struct app_action *a = act_add(x->out, m->is_request ? ACT_HTTP_REQUEST : ACT_HTTP_RESPONSE);
     if (m->is_request) {
-        str_set(x->c, x->f, XS_HTTP_METHOD, m->method);
-        /* no Host header: the field is shown only when known */
-        str_set(x->c, x->f, XS_HTTP_HOST, m->host[0] ? m->host : NULL);
-        str_set(x->c, x->f, XS_HTTP_URL, m->url);
-        if (m->ua[0])
-            str_set(x->c, x->f, XS_HTTP_UA, m->ua);
+        const char *v[XS_N] = { NULL };
+        v[XS_HTTP_METHOD] = m->method;
+        v[XS_HTTP_HOST] = m->host[0] ? m->host : NULL;   /* shown only when known */
+        v[XS_HTTP_URL] = m->url;
+        v[XS_HTTP_UA] = m->ua;                           /* kept when a request has none */
+        strs_set(x->c, x->f, (1u << XS_HTTP_METHOD) | (1u << XS_HTTP_HOST) | (1u << XS_HTTP_URL) |
+                             (m->ua[0] ? 1u << XS_HTTP_UA : 0), v);
         x->f->ext->http_status = 0;
     } else {
         x->f->ext->http_status = (uint16_t)m->status;
