@@ -52,8 +52,13 @@ void *pool_alloc(struct pool *p)
     if (cache_mem_reserve(p->cache, p->size) != 0)
         return NULL;
     void *o = calloc(1, p->size);
-    if (!o)
+    if (!o) {
         cache_mem_release(p->cache, p->size);
+        return NULL;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->live++;
+    pthread_mutex_unlock(&p->lock);
     return o;
 }
 
@@ -63,6 +68,9 @@ void pool_free(struct pool *p, void *o)
         return;
     free(o);
     cache_mem_release(p->cache, p->size);
+    pthread_mutex_lock(&p->lock);
+    p->live--;
+    pthread_mutex_unlock(&p->lock);
 }
 
 #else

@@ -1,0 +1,178 @@
+/* test_pool.c - capture/pool.c: zeroed distinct slots, chunk accounting and give-back, maxmemory refusal, concurrent use (threads). */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/cache.h"
+#include "capture/pool.h"
+#include "check.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BYPASS 1                     /* the pool is plain calloc/free: no chunks */
+#else
+#define BYPASS 0
+#endif
+
+enum { SIZE = 164, N = 20000 };      /* 164 rounds up to 168, the size of a flow */
+
+static struct cache *test_cache(uint64_t maxmemory)
+{
+    struct cache_config cfg = { .max_flows = 1000, .maxmemory = maxmemory,
+                                .flow_idle_us = 1, .host_idle_us = 1 };
+    return cache_create(&cfg);
+}
+
+static int all_zero(const uint8_t *o, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (o[i])
+            return 0;
+    return 1;
+}
+
+TEST_CASE(slots_are_zeroed_distinct_and_counted)
+{
+    struct cache *c = test_cache(0);
+    struct pool p;
+    uint64_t before = atomic_load(&c->st.memory);
+    CHECK_INT(pool_init(&p, c, SIZE), 0);
+    CHECK_INT(p.size, 168);
+    static uint8_t *o[N];
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        o[i] = pool_alloc(&p);
+        if (!o[i] || !all_zero(o[i], SIZE) || ((uintptr_t)o[i] & 7))
+            bad++;
+        else
+            memset(o[i], 0xA5 ^ i, SIZE);    /* would show through an overlapping slot */
+    }
+    CHECK_INT(bad, 0);
+    for (int i = 0; i < N; i++)
+        if (o[i][0] != (uint8_t)(0xA5 ^ i) || o[i][SIZE - 1] != (uint8_t)(0xA5 ^ i))
+            bad++;
+    CHECK_INT(bad, 0);
+    CHECK_INT(p.live, N);
+    uint64_t used = atomic_load(&c->st.memory) - before;
+    if (BYPASS) {
+        CHECK_INT(used, (uint64_t)N * 168);
+    } else {
+        CHECK_INT(used, p.chunks * POOL_CHUNK);
+        CHECK(used >= (uint64_t)N * 168 && used < (uint64_t)N * 168 + 2 * POOL_CHUNK);
+    }
+    /* free every other slot, then all: reused slots come back zeroed */
+    for (int i = 0; i < N; i += 2)
+        pool_free(&p, o[i]);
+    for (int i = 0; i < N; i += 2) {
+        o[i] = pool_alloc(&p);
+        if (!o[i] || !all_zero(o[i], SIZE))
+            bad++;
+    }
+    CHECK_INT(bad, 0);
+    for (int i = 0; i < N; i++)
+        pool_free(&p, o[i]);
+    CHECK_INT(p.live, 0);
+    /* empty chunks went back: at most the one spare is still counted */
+    CHECK(p.chunks <= 1);
+    CHECK_INT(atomic_load(&c->st.memory) - before, p.chunks * POOL_CHUNK);
+    /* and they are reused */
+    o[0] = pool_alloc(&p);
+    CHECK(o[0] && all_zero(o[0], SIZE));
+    pool_free(&p, o[0]);
+    pool_destroy(&p);
+    CHECK_INT(atomic_load(&c->st.memory), before);
+    cache_destroy(c);
+}
+
+TEST_CASE(maxmemory_refuses_then_recovers)
+{
+    struct cache *c = test_cache(BYPASS ? 100 * 168 : 3 * POOL_CHUNK);
+    struct pool p;
+    CHECK_INT(pool_init(&p, c, SIZE), 0);
+    static void *o[N];
+    int n = 0;
+    while (n < N && (o[n] = pool_alloc(&p)) != NULL)
+        n++;
+    CHECK(n < N);
+    CHECK(n >= (BYPASS ? 100 : (int)(3 * p.per_chunk)) - 1);
+    CHECK(atomic_load(&c->st.memory) <= c->cfg.maxmemory);
+    pool_free(&p, o[--n]);
+    o[n] = pool_alloc(&p);
+    CHECK(o[n] != NULL);
+    n++;
+    while (n > 0)
+        pool_free(&p, o[--n]);
+    pool_destroy(&p);
+    CHECK_INT(atomic_load(&c->st.memory), 0);
+    cache_destroy(c);
+}
+
+/* Two threads allocate, and each frees what the other allocated. */
+struct mt {
+    struct pool *p;
+    pthread_mutex_t *lock;
+    void **mine, **theirs;
+    int *ready;
+    int bad;
+};
+
+enum { MT_BATCH = 500, MT_ROUNDS = 200 };
+
+static void *mt_run(void *arg)
+{
+    struct mt *m = arg;
+    for (int r = 0; r < MT_ROUNDS; r++) {
+        void *batch[MT_BATCH];
+        for (int i = 0; i < MT_BATCH; i++) {
+            batch[i] = pool_alloc(m->p);
+            if (!batch[i] || !all_zero(batch[i], SIZE))
+                m->bad++;
+            else
+                memset(batch[i], r + 1, SIZE);
+        }
+        pthread_mutex_lock(m->lock);
+        for (int i = 0; i < MT_BATCH; i++) {
+            void *t = m->theirs[i];          /* the other thread's slot, handed over */
+            m->theirs[i] = NULL;
+            m->mine[i] = m->mine[i] ? m->mine[i] : batch[i];
+            if (m->mine[i] != batch[i])
+                pool_free(m->p, batch[i]);   /* no room: give ours back at once */
+            if (t)
+                pool_free(m->p, t);
+        }
+        pthread_mutex_unlock(m->lock);
+    }
+    return NULL;
+}
+
+TEST_CASE(two_threads_allocate_and_free_each_others_slots)
+{
+    struct cache *c = test_cache(0);
+    struct pool p;
+    CHECK_INT(pool_init(&p, c, SIZE), 0);
+    static void *a[MT_BATCH], *b[MT_BATCH];
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    struct mt ma = { &p, &lock, a, b, NULL, 0 }, mb = { &p, &lock, b, a, NULL, 0 };
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, mt_run, &ma);
+    pthread_create(&tb, NULL, mt_run, &mb);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK_INT(ma.bad + mb.bad, 0);
+    for (int i = 0; i < MT_BATCH; i++) {
+        pool_free(&p, a[i]);
+        pool_free(&p, b[i]);
+    }
+    CHECK_INT(p.live, 0);
+    pool_destroy(&p);
+    CHECK_INT(atomic_load(&c->st.memory), 0);
+    cache_destroy(c);
+}
+
+int main(void)
+{
+    RUN(slots_are_zeroed_distinct_and_counted);
+    RUN(maxmemory_refuses_then_recovers);
+    RUN(two_threads_allocate_and_free_each_others_slots);
+    return CHECK_DONE("pool");
+}
