@@ -499,14 +499,14 @@ static void app_radius(const struct decoded_pkt *p, struct app_actions *out)
  * skipped and the already-seen head of an overlapping one is trimmed.
  * Returns the payload to parse (len 0 = nothing new). Out-of-order segments
  * (a gap) are passed on: the parsers resynchronise or go dead on their own. */
-static uint32_t tcp_new_bytes(struct flow_ext *st, const struct decoded_pkt *p, int c2s,
+static uint32_t tcp_new_bytes(struct flow_ext *x, const struct decoded_pkt *p, int c2s,
                               const uint8_t **data)
 {
     int d = c2s ? 0 : 1;
     uint32_t len = p->payload_len, seq = p->tcp_seq;
     *data = p->payload;
-    if (st->seq_known & (1u << d)) {
-        int32_t behind = (int32_t)(st->next_seq[d] - seq);
+    if (x->seq_known & (1u << d)) {
+        int32_t behind = (int32_t)(x->next_seq[d] - seq);
         if (behind > 0) {
             if ((uint32_t)behind >= len)
                 return 0;            /* all seen before: a retransmission */
@@ -515,8 +515,8 @@ static uint32_t tcp_new_bytes(struct flow_ext *st, const struct decoded_pkt *p, 
             seq += (uint32_t)behind;
         }
     }
-    st->next_seq[d] = seq + len;
-    st->seq_known |= (uint8_t)(1u << d);
+    x->next_seq[d] = seq + len;
+    x->seq_known |= (uint8_t)(1u << d);
     return len;
 }
 
