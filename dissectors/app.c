@@ -148,6 +148,9 @@ static void strs_set(struct cache *c, struct flow *f, unsigned mask, const char 
 
 static void str_set(struct cache *c, struct flow *f, enum ext_str k, const char *v)
 {
+    const char *cur = ext_str(f->ext, k);
+    if (cur && v && strcmp(cur, v) == 0)
+        return;                      /* the usual case: a DNS answer names its query */
     const char *vals[XS_N] = { NULL };
     vals[k] = v;
     strs_set(c, f, 1u << k, vals);
