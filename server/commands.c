@@ -460,6 +460,14 @@ static int dispatcher_command(struct client *c, const struct command *cmd, const
     return 1;
 }
 
+/* Loop-thread state of this file: see commands_last_end_ns. */
+static uint64_t last_end_ns;
+
+uint64_t commands_last_end_ns(void)
+{
+    return last_end_ns;
+}
+
 /* Runs a resolved command: statistics, slow log, error counting. */
 static void command_call(struct client *c, const struct command *cmd, const struct command *parent,
                          int argc, struct resp_arg *argv)
@@ -470,6 +478,7 @@ static void command_call(struct client *c, const struct command *cmd, const stru
     if (!dispatcher_command(c, cmd, parent))
         cmd->fn(c, argc, argv);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    last_end_ns = (uint64_t)t1.tv_sec * 1000000000ULL + (uint64_t)t1.tv_nsec;
     uint64_t us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000ULL + (uint64_t)(t1.tv_nsec / 1000) -
                   (uint64_t)(t0.tv_nsec / 1000);
     struct cmd_stat *st = stat_of(cmd, parent);

@@ -2,6 +2,8 @@
 #ifndef FC_COMMANDS_H
 #define FC_COMMANDS_H
 
+#include <stdint.h>
+
 #include "resp/resp_reader.h"
 #include "server/client.h"
 
@@ -31,6 +33,11 @@ struct command {
 /* Run one command of client c (argv owned by the caller for the call).
  * Replies go to c->out. Loop thread. */
 void commands_dispatch(struct client *c, int argc, struct resp_arg *argv);
+
+/* CLOCK_MONOTONIC time in ns (uv_hrtime's clock) at the end of the last
+ * command run, 0 before the first: lets the caller bound a client's turn
+ * without reading the clock again. Loop thread. */
+uint64_t commands_last_end_ns(void);
 
 /* The table, for COMMAND. */
 const struct command *commands_table(int *n);

@@ -61,25 +61,34 @@ static void write_cb(uv_write_t *req, int status)
         client_maybe_finish(c);
 }
 
-static void client_flush(struct client *c)
+/* Output buffer capacity a client keeps between flushes (reused for the next
+ * batch instead of being grown again from nothing); bigger ones are freed. */
+#define CLIENT_OUT_KEEP (16u << 10)
+
+/* Hands what is left of c->out (from offset off) to an uv_write request. */
+static void client_flush_queue(struct client *c, size_t off)
 {
-    if (c->out.len == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
-        return;
-    if (c->out.oom) {
-        client_close(c);
-        return;
-    }
     struct write_req *w = malloc(sizeof(*w));
     if (!w) {
         client_close(c);
         return;
     }
     w->c = c;
-    w->buf = c->out.buf;
-    w->len = c->out.len;
-    sbuf_init(&c->out);
+    w->len = c->out.len - off;
+    if (off == 0 && c->out.cap > CLIENT_OUT_KEEP) {
+        w->buf = c->out.buf;         /* big: handed over as it is */
+        sbuf_init(&c->out);
+    } else {
+        w->buf = malloc(w->len);
+        if (!w->buf) {
+            free(w);
+            client_close(c);
+            return;
+        }
+        memcpy(w->buf, c->out.buf + off, w->len);
+        sbuf_reset(&c->out);
+    }
     c->out_inflight += w->len;
-    c->srv->st.net_out += w->len;
     uv_buf_t b = uv_buf_init(w->buf, (unsigned)w->len);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
     if (rc < 0) {
@@ -88,6 +97,39 @@ static void client_flush(struct client *c)
         free(w);
         client_close(c);
     }
+}
+
+/* Writes c->out: straight to the socket when nothing is queued before it
+ * (one write(2), the buffer kept for the next batch), the rest through
+ * uv_write when the socket is full. */
+static void client_flush(struct client *c)
+{
+    if (c->out.len == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    if (c->out.oom) {
+        client_close(c);
+        return;
+    }
+    c->srv->st.net_out += c->out.len;
+    size_t done = 0;
+    if (c->out_inflight == 0) {
+        uv_buf_t b = uv_buf_init(c->out.buf, (unsigned)c->out.len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
+            client_close(c);
+            return;
+        }
+        done = n > 0 ? (size_t)n : 0;
+    }
+    if (done == c->out.len) {
+        if (c->out.cap > CLIENT_OUT_KEEP)
+            sbuf_free(&c->out);
+        else
+            sbuf_reset(&c->out);
+        client_maybe_finish(c);
+        return;
+    }
+    client_flush_queue(c, done);
 }
 
 void client_reply_ready(struct client *c)
@@ -212,6 +254,7 @@ static void client_ready(struct client *c)
 static void client_process(struct client *c)
 {
     uint64_t start = uv_hrtime();
+    c->last_ms = server_mstime();    /* once per turn: a turn lasts at most CLIENT_TURN_NS */
     for (int n = 0; !c->closing; n++) {
         if (client_output_pending(c) > CLIENT_OUTPUT_PAUSE && c->nsubs + c->npsubs == 0) {
             if (!c->read_paused) {
@@ -220,7 +263,9 @@ static void client_process(struct client *c)
             }
             break;
         }
-        if (n == CLIENT_TURN_CMDS || (n > 0 && uv_hrtime() - start > CLIENT_TURN_NS)) {
+        /* the end time of the last command stands for "now": no clock read per command */
+        if (n == CLIENT_TURN_CMDS || (n > 0 && commands_last_end_ns() > start &&
+                                      commands_last_end_ns() - start > CLIENT_TURN_NS)) {
             client_ready(c);
             break;
         }
@@ -235,7 +280,6 @@ static void client_process(struct client *c)
             client_close_after_reply(c);
             break;
         }
-        c->last_ms = server_mstime();
         commands_dispatch(c, c->rd.argc, c->rd.argv);
         c->rd.unauthenticated = !c->authenticated;
     }
