@@ -35,9 +35,13 @@ struct command {
 void commands_dispatch(struct client *c, int argc, struct resp_arg *argv);
 
 /* CLOCK_MONOTONIC time in ns (uv_hrtime's clock) at the end of the last
- * command run, 0 before the first: lets the caller bound a client's turn
+ * command run in this turn, 0 before the first: lets the caller bound a client's turn
  * without reading the clock again. Loop thread. */
 uint64_t commands_last_end_ns(void);
+
+/* A client's turn starts: the next command reads the clock for its start
+ * instead of taking the previous command's end. Loop thread. */
+void commands_turn_begin(void);
 
 /* The table, for COMMAND. */
 const struct command *commands_table(int *n);

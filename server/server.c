@@ -255,6 +255,7 @@ static void client_process(struct client *c)
 {
     uint64_t start = uv_hrtime();
     c->last_ms = server_mstime();    /* once per turn: a turn lasts at most CLIENT_TURN_NS */
+    commands_turn_begin();
     for (int n = 0; !c->closing; n++) {
         if (client_output_pending(c) > CLIENT_OUTPUT_PAUSE && c->nsubs + c->npsubs == 0) {
             if (!c->read_paused) {
