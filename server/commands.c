@@ -247,9 +247,44 @@ static const struct command *find_in(const struct command *t, int n, const char 
     return NULL;
 }
 
+/* The top-level table hashed by lower-cased name (every command looks itself up). */
+enum { CMD_HASH_SLOTS = 512 };
+static const struct command *cmd_hash[CMD_HASH_SLOTS];   /* loop thread: filled once, then read-only */
+static int cmd_hash_ready;
+
+static unsigned cmd_hash_of(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ (uint32_t)(*p >= 'A' && *p <= 'Z' ? *p | 0x20 : *p)) * 16777619u;
+    return h % CMD_HASH_SLOTS;
+}
+
+static void cmd_hash_build(void)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        unsigned h = cmd_hash_of(table[i].name);
+        while (cmd_hash[h])
+            h = (h + 1) % CMD_HASH_SLOTS;
+        cmd_hash[h] = &table[i];
+    }
+    cmd_hash_ready = 1;
+}
+
 const struct command *commands_find(const char *name)
 {
-    return find_in(table, (int)NCOMMANDS, name);
+    if (!cmd_hash_ready)
+        cmd_hash_build();
+    for (unsigned h = cmd_hash_of(name); cmd_hash[h]; h = (h + 1) % CMD_HASH_SLOTS)
+        if (!strcasecmp(cmd_hash[h]->name, name))
+            return cmd_hash[h];
+    return NULL;
+}
+
+size_t commands_full_name(const struct command *cmd, const struct command *parent, char *out, size_t cap)
+{
+    int n = parent ? snprintf(out, cap, "%s|%s", parent->name, cmd->name) : snprintf(out, cap, "%s", cmd->name);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
 /* ---- statistics: per command (INFO commandstats / latencystats) and per error code (errorstats) ---- */
@@ -419,7 +454,7 @@ static void multi_exec(struct client *c)
 static int dispatcher_command(struct client *c, const struct command *cmd, const struct command *parent)
 {
     const char *n = cmd->name;
-    if (parent) {
+    if (parent || cmd->fn) {         /* every command handled here has no handler */
         return 0;
     } else if (!strcmp(n, "multi")) {
         if (c->in_multi) {
@@ -501,7 +536,8 @@ static void command_call(struct client *c, const struct command *cmd, const stru
         errstat_count(c, before);
     }
     const char *base = parent ? parent->name : cmd->name;
-    if (strcmp(base, "exec") && strcmp(base, "auth") && strcmp(base, "hello"))
+    if (!((base[0] == 'e' && !strcmp(base, "exec")) || (base[0] == 'a' && !strcmp(base, "auth")) ||
+          (base[0] == 'h' && !strcmp(base, "hello"))))
         slowlog_maybe_add(c, argc, argv, us);
 }
 
@@ -561,21 +597,6 @@ static void reject_unknown(struct client *c, int argc, struct resp_arg *argv, co
     sbuf_free(&m);
 }
 
-/* Appends name (then sep, unless it is NUL) to out at offset at; keeps out
- * terminated and within cap. Returns the new length. */
-static size_t name_append(char *out, size_t cap, size_t at, const char *name, char sep)
-{
-    size_t n = strlen(name);
-    if (at + n + 2 > cap)
-        n = at + 2 < cap ? cap - at - 2 : 0;
-    memcpy(out + at, name, n);
-    at += n;
-    if (sep)
-        out[at++] = sep;
-    out[at] = '\0';
-    return at;
-}
-
 void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
 {
     const struct command *parent, *cmd = command_resolve(argc, argv, &parent);
@@ -585,14 +606,11 @@ void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
         reject_unknown(c, argc, argv, commands_find(argv[0].ptr));
         return;
     }
-    size_t fl = 0;                   /* "parent|sub" or "name", built without printf: every command pays it */
-    if (parent)
-        fl = name_append(full, sizeof(full), 0, parent->name, '|');
-    fl = name_append(full, sizeof(full), fl, cmd->name, '\0');
-    memcpy(c->last_cmd, full, fl + 1 <= sizeof(c->last_cmd) ? fl + 1 : sizeof(c->last_cmd));
-    c->last_cmd[sizeof(c->last_cmd) - 1] = '\0';
+    c->last_cmd = cmd;
+    c->last_cmd_parent = parent;
     int n = argc, arity = cmd->arity;  /* a subcommand's arity counts the container too */
     if ((arity > 0 && n != arity) || n < -arity) {
+        commands_full_name(cmd, parent, full, sizeof(full));
         snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", full);
         reject(c, cmd, parent, msg);
         return;
@@ -606,6 +624,7 @@ void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
         return;
     }
     if (c->proto == 2 && c->nsubs + c->npsubs > 0 && !(cmd->flags & CMD_PUBSUB)) {
+        commands_full_name(cmd, parent, full, sizeof(full));
         snprintf(msg, sizeof(msg), "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                  "QUIT / RESET are allowed in this context", full);
         reject(c, cmd, parent, msg);

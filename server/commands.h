@@ -43,6 +43,10 @@ uint64_t commands_last_end_ns(void);
  * instead of taking the previous command's end. Loop thread. */
 void commands_turn_begin(void);
 
+/* Writes "name" or "parent|name" (NUL-terminated, truncated to cap) into out.
+ * Returns its length. Any thread (the table is constant). */
+size_t commands_full_name(const struct command *cmd, const struct command *parent, char *out, size_t cap);
+
 /* The table, for COMMAND. */
 const struct command *commands_table(int *n);
 

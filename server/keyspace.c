@@ -287,7 +287,8 @@ enum kv_type keyspace_lookup(struct cache *c, const char *key, size_t len, struc
     if (len == sizeof(watchlist_key) - 1 && memcmp(key, watchlist_key, len) == 0)
         return v->type = view_watchlist(c, v);
     for (size_t i = 0; i < NFAMILIES; i++) {
-        if (len <= families[i].len || memcmp(key, families[i].prefix, families[i].len) != 0)
+        if (len <= families[i].len || key[0] != families[i].prefix[0] ||
+            memcmp(key, families[i].prefix, families[i].len) != 0)
             continue;
         const char *rest = key + families[i].len;
         size_t rlen = len - families[i].len;
