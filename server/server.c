@@ -75,11 +75,13 @@ static void client_flush_queue(struct client *c, size_t off)
     }
     w->c = c;
     w->len = c->out.len - off;
-    if (off == 0 && c->out.cap > CLIENT_OUT_KEEP) {
-        w->buf = c->out.buf;         /* big: handed over as it is */
+    char *base;
+    if (c->out.cap > CLIENT_OUT_KEEP || w->len > CLIENT_OUT_KEEP / 4) {
+        w->buf = c->out.buf;         /* big: handed over as it is, not copied */
+        base = w->buf + off;
         sbuf_init(&c->out);
     } else {
-        w->buf = malloc(w->len);
+        base = w->buf = malloc(w->len);
         if (!w->buf) {
             free(w);
             client_close(c);
@@ -89,7 +91,7 @@ static void client_flush_queue(struct client *c, size_t off)
         sbuf_reset(&c->out);
     }
     c->out_inflight += w->len;
-    uv_buf_t b = uv_buf_init(w->buf, (unsigned)w->len);
+    uv_buf_t b = uv_buf_init(base, (unsigned)w->len);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
     if (rc < 0) {
         c->out_inflight -= w->len;
