@@ -271,12 +271,26 @@ static void cmd_hash_build(void)
     cmd_hash_ready = 1;
 }
 
+/* strcasecmp(lower, s) == 0 in the C locale, lower being lower case already. */
+static int name_equal(const char *lower, const char *s)
+{
+    for (;; lower++, s++) {
+        unsigned char a = (unsigned char)*lower, b = (unsigned char)*s;
+        if (b >= 'A' && b <= 'Z')
+            b |= 0x20;
+        if (a != b)
+            return 0;
+        if (!a)
+            return 1;
+    }
+}
+
 const struct command *commands_find(const char *name)
 {
     if (!cmd_hash_ready)
         cmd_hash_build();
     for (unsigned h = cmd_hash_of(name); cmd_hash[h]; h = (h + 1) % CMD_HASH_SLOTS)
-        if (!strcasecmp(cmd_hash[h]->name, name))
+        if (name_equal(cmd_hash[h]->name, name))
             return cmd_hash[h];
     return NULL;
 }
