@@ -45,6 +45,9 @@ uint64_t client_output_pending(const struct client *c)
 
 static void client_maybe_finish(struct client *c);
 static void client_resume(struct client *c);
+static void client_ready(struct client *c);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 static void write_cb(uv_write_t *req, int status)
 {
@@ -128,6 +131,13 @@ static void client_flush(struct client *c)
             sbuf_free(&c->out);
         else
             sbuf_reset(&c->out);
+        if (c->read_paused && !c->closing) {
+            /* paused with everything written at once (no write_cb will come): read again, and
+             * process what is buffered at the next idle turn (not from inside the flush) */
+            c->read_paused = 0;
+            uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+            client_ready(c);
+        }
         client_maybe_finish(c);
         return;
     }
@@ -229,7 +239,6 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void ready_idle_cb(uv_idle_t *h);
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 /* Puts c on the ready list: its turn ended with commands possibly left. */
 static void client_ready(struct client *c)
