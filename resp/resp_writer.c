@@ -50,6 +50,21 @@ int sbuf_grow(struct sbuf *b, size_t n)
     return 0;
 }
 
+void sbuf_append(struct sbuf *b, const void *p, size_t n)
+{
+    if (n == 0 || sbuf_room(b, n) < 0)
+        return;
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+}
+
+void sbuf_appendc(struct sbuf *b, char c)
+{
+    if (sbuf_room(b, 1) < 0)
+        return;
+    b->buf[b->len++] = c;
+}
+
 void sbuf_appends(struct sbuf *b, const char *s)
 {
     sbuf_append(b, s, strlen(s));

@@ -27,21 +27,8 @@ static inline int sbuf_room(struct sbuf *b, size_t n)
     return !b->oom && b->cap - b->len >= n ? 0 : sbuf_grow(b, n);
 }
 
-static inline void sbuf_append(struct sbuf *b, const void *p, size_t n)
-{
-    if (n == 0 || sbuf_room(b, n) < 0)
-        return;
-    __builtin_memcpy(b->buf + b->len, p, n);
-    b->len += n;
-}
-
-static inline void sbuf_appendc(struct sbuf *b, char c)
-{
-    if (sbuf_room(b, 1) < 0)
-        return;
-    b->buf[b->len++] = c;
-}
-
+void sbuf_append(struct sbuf *b, const void *p, size_t n);
+void sbuf_appendc(struct sbuf *b, char c);
 void sbuf_appends(struct sbuf *b, const char *s);  /* NUL-terminated */
 void sbuf_printf(struct sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
