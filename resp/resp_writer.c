@@ -26,8 +26,7 @@ void sbuf_reset(struct sbuf *b)
     b->len = 0;
 }
 
-/* Makes room for n more bytes. Returns 0, or -1 (and sets oom) on failure. */
-static int sbuf_reserve(struct sbuf *b, size_t n)
+int sbuf_grow(struct sbuf *b, size_t n)
 {
     if (b->oom)
         return -1;
@@ -53,7 +52,7 @@ static int sbuf_reserve(struct sbuf *b, size_t n)
 
 void sbuf_append(struct sbuf *b, const void *p, size_t n)
 {
-    if (n == 0 || sbuf_reserve(b, n) < 0)
+    if (n == 0 || sbuf_room(b, n) < 0)
         return;
     memcpy(b->buf + b->len, p, n);
     b->len += n;
@@ -61,7 +60,7 @@ void sbuf_append(struct sbuf *b, const void *p, size_t n)
 
 void sbuf_appendc(struct sbuf *b, char c)
 {
-    if (sbuf_reserve(b, 1) < 0)
+    if (sbuf_room(b, 1) < 0)
         return;
     b->buf[b->len++] = c;
 }
@@ -87,7 +86,7 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
         sbuf_append(b, small, (size_t)n);
         return;
     }
-    if (sbuf_reserve(b, (size_t)n + 1) < 0)
+    if (sbuf_room(b, (size_t)n + 1) < 0)
         return;
     va_start(ap, fmt);
     vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
@@ -95,14 +94,27 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Writes v in decimal at the end of tmp[21]; returns the first digit. */
+static const char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Writes v in decimal at the end of tmp[21], two digits per division; returns the first digit. */
 static char *sbuf_u64_digits(uint64_t v, char tmp[21])
 {
     char *p = tmp + 21;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        *--p = digit_pairs[r * 2 + 1];
+        *--p = digit_pairs[r * 2];
+    }
+    if (v >= 10) {
+        *--p = digit_pairs[v * 2 + 1];
+        *--p = digit_pairs[v * 2];
+    } else {
+        *--p = (char)('0' + v);
+    }
     return p;
 }
 
@@ -126,9 +138,21 @@ void sbuf_append_i64(struct sbuf *b, int64_t v)
 /* "<type><n>\r\n" */
 static void resp_header(struct sbuf *b, char type, long long n)
 {
-    sbuf_appendc(b, type);
-    sbuf_append_i64(b, n);
-    sbuf_append(b, "\r\n", 2);
+    char tmp[21];
+    uint64_t u = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+    char *p = sbuf_u64_digits(u, tmp);
+    size_t dn = (size_t)(tmp + 21 - p);
+    if (sbuf_room(b, dn + 4) < 0)
+        return;
+    char *o = b->buf + b->len;
+    *o++ = type;
+    if (n < 0)
+        *o++ = '-';
+    memcpy(o, p, dn);
+    o += dn;
+    *o++ = '\r';
+    *o++ = '\n';
+    b->len = (size_t)(o - b->buf);
 }
 
 /* Appends s with CR and LF turned into spaces, so a status or error line
@@ -137,7 +161,7 @@ static void resp_line(struct sbuf *b, char type, const char *s)
 {
     size_t n = strlen(s);
     sbuf_appendc(b, type);
-    if (sbuf_reserve(b, n + 2) < 0)
+    if (sbuf_room(b, n + 2) < 0)
         return;
     for (size_t i = 0; i < n; i++)
         b->buf[b->len++] = (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
@@ -160,13 +184,28 @@ void resp_int(struct sbuf *b, long long v)
     resp_header(b, ':', v);
 }
 
+/* One reservation, then the header, the bytes and the CRLF written in place: every bulk of every reply. */
 void resp_bulk(struct sbuf *b, const void *p, size_t n)
 {
-    sbuf_appendc(b, '$');
-    sbuf_append_u64(b, n);
-    sbuf_append(b, "\r\n", 2);
-    sbuf_append(b, p, n);
-    sbuf_append(b, "\r\n", 2);
+    char tmp[21];
+    char *d = sbuf_u64_digits(n, tmp);
+    size_t dn = (size_t)(tmp + 21 - d);
+    if (n > SIZE_MAX - 32 || sbuf_room(b, dn + n + 5) < 0) {
+        if (n > SIZE_MAX - 32)
+            b->oom = 1;
+        return;
+    }
+    char *o = b->buf + b->len;
+    *o++ = '$';
+    memcpy(o, d, dn);
+    o += dn;
+    *o++ = '\r';
+    *o++ = '\n';
+    memcpy(o, p, n);
+    o += n;
+    *o++ = '\r';
+    *o++ = '\n';
+    b->len = (size_t)(o - b->buf);
 }
 
 void resp_bulks(struct sbuf *b, const char *s)

@@ -16,6 +16,17 @@ struct sbuf {
 void sbuf_init(struct sbuf *b);
 void sbuf_free(struct sbuf *b);
 void sbuf_reset(struct sbuf *b);                 /* len = 0, keeps memory */
+
+/* Slow path of sbuf_room: grows the buffer. Returns 0, or -1 (oom set). */
+int sbuf_grow(struct sbuf *b, size_t n);
+
+/* Makes room for n more bytes at buf + len (the caller writes them and adds
+ * to len). Returns 0, or -1 once the buffer is out of memory. */
+static inline int sbuf_room(struct sbuf *b, size_t n)
+{
+    return !b->oom && b->cap - b->len >= n ? 0 : sbuf_grow(b, n);
+}
+
 void sbuf_append(struct sbuf *b, const void *p, size_t n);
 void sbuf_appendc(struct sbuf *b, char c);
 void sbuf_appends(struct sbuf *b, const char *s);  /* NUL-terminated */

@@ -9,6 +9,7 @@
 #include "resp/resp_writer.h"
 
 struct server;
+struct command;
 
 struct queued_cmd {
     int argc;
@@ -41,7 +42,8 @@ struct client {
     int fd;
     uint64_t ctime_ms, last_ms;
     uint64_t soft_over_since_ms;     /* pub/sub output over the soft limit since */
-    char last_cmd[80];               /* full name of the last command, e.g. "client|list" */
+    const struct command *last_cmd;  /* the last command run (NULL: none yet) and its container */
+    const struct command *last_cmd_parent;
 };
 
 /* Queue reply bytes; they are written when the loop flushes. */

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "server/cmd_internal.h"
+#include "server/commands.h"
 #include "server/pubsub.h"
 #include "server/server.h"
 
@@ -186,8 +187,10 @@ void cmd_hello(struct client *c, int argc, struct resp_arg *argv)
 static void client_info_line(struct client *who, struct sbuf *b)
 {
     uint64_t now = server_mstime();
-    char flags[8];
+    char flags[8], cmd[80] = "NULL";
     int nf = 0;
+    if (who->last_cmd)
+        commands_full_name(who->last_cmd, who->last_cmd_parent, cmd, sizeof(cmd));
     if (who->nsubs + who->npsubs > 0) flags[nf++] = 'P';
     if (who->in_multi) flags[nf++] = 'x';
     if (who->close_after_flush) flags[nf++] = 'c';
@@ -201,7 +204,7 @@ static void client_info_line(struct client *who, struct sbuf *b)
                 flags, who->nsubs, who->npsubs, who->in_multi ? who->mq_n : -1,
                 resp_reader_pending(&who->rd), who->rd.cap - who->rd.len, 16384, 16384, who->out.len,
                 (unsigned long long)who->out_inflight, sizeof(*who) + who->rd.cap + who->out.cap,
-                who->last_cmd[0] ? who->last_cmd : "NULL", who->proto);
+                cmd, who->proto);
 }
 
 void cmd_client_id(struct client *c, int argc, struct resp_arg *argv)

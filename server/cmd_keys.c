@@ -216,12 +216,10 @@ void cmd_hgetall(struct client *c, int argc, struct resp_arg *argv)
     struct kv_view v;
     (void)argc;
     kv_view_init(&v);
+    v.resp = 1;                      /* the view's data is the reply's body */
     if (hash_lookup(c, &argv[1], &v, empty_map) == 0) {
         resp_map(&c->out, v.nfields, c->proto);
-        for (uint32_t i = 0; i < v.nfields; i++) {
-            resp_bulk(&c->out, kv_name(&v, i), v.f[i].nlen);
-            resp_bulk(&c->out, kv_val(&v, i), v.f[i].vlen);
-        }
+        sbuf_append(&c->out, v.data.buf, v.data.len);
     }
     kv_view_free(&v);
 }

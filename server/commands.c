@@ -247,9 +247,58 @@ static const struct command *find_in(const struct command *t, int n, const char 
     return NULL;
 }
 
+/* The top-level table hashed by lower-cased name (every command looks itself up). */
+enum { CMD_HASH_SLOTS = 512 };
+static const struct command *cmd_hash[CMD_HASH_SLOTS];   /* loop thread: filled once, then read-only */
+static int cmd_hash_ready;
+
+static unsigned cmd_hash_of(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ (uint32_t)(*p >= 'A' && *p <= 'Z' ? *p | 0x20 : *p)) * 16777619u;
+    return h % CMD_HASH_SLOTS;
+}
+
+static void cmd_hash_build(void)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        unsigned h = cmd_hash_of(table[i].name);
+        while (cmd_hash[h])
+            h = (h + 1) % CMD_HASH_SLOTS;
+        cmd_hash[h] = &table[i];
+    }
+    cmd_hash_ready = 1;
+}
+
+/* strcasecmp(lower, s) == 0 in the C locale, lower being lower case already. */
+static int name_equal(const char *lower, const char *s)
+{
+    for (;; lower++, s++) {
+        unsigned char a = (unsigned char)*lower, b = (unsigned char)*s;
+        if (b >= 'A' && b <= 'Z')
+            b |= 0x20;
+        if (a != b)
+            return 0;
+        if (!a)
+            return 1;
+    }
+}
+
 const struct command *commands_find(const char *name)
 {
-    return find_in(table, (int)NCOMMANDS, name);
+    if (!cmd_hash_ready)
+        cmd_hash_build();
+    for (unsigned h = cmd_hash_of(name); cmd_hash[h]; h = (h + 1) % CMD_HASH_SLOTS)
+        if (name_equal(cmd_hash[h]->name, name))
+            return cmd_hash[h];
+    return NULL;
+}
+
+size_t commands_full_name(const struct command *cmd, const struct command *parent, char *out, size_t cap)
+{
+    int n = parent ? snprintf(out, cap, "%s|%s", parent->name, cmd->name) : snprintf(out, cap, "%s", cmd->name);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
 /* ---- statistics: per command (INFO commandstats / latencystats) and per error code (errorstats) ---- */
@@ -419,7 +468,7 @@ static void multi_exec(struct client *c)
 static int dispatcher_command(struct client *c, const struct command *cmd, const struct command *parent)
 {
     const char *n = cmd->name;
-    if (parent) {
+    if (parent || cmd->fn) {         /* every command handled here has no handler */
         return 0;
     } else if (!strcmp(n, "multi")) {
         if (c->in_multi) {
@@ -460,18 +509,39 @@ static int dispatcher_command(struct client *c, const struct command *cmd, const
     return 1;
 }
 
-/* Runs a resolved command: statistics, slow log, error counting. */
+/* Loop-thread state of this file: see commands_last_end_ns; 0 at the start of a turn. */
+static uint64_t last_end_ns;
+
+uint64_t commands_last_end_ns(void)
+{
+    return last_end_ns;
+}
+
+void commands_turn_begin(void)
+{
+    last_end_ns = 0;
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Runs a resolved command: statistics, slow log, error counting. Within a
+ * turn a command's start is the previous one's end (one clock read per
+ * command: the parsing in between, well under a microsecond, is counted). */
 static void command_call(struct client *c, const struct command *cmd, const struct command *parent,
                          int argc, struct resp_arg *argv)
 {
-    struct timespec t0, t1;
     size_t before = c->out.len;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = last_end_ns ? last_end_ns : monotonic_ns();
     if (!dispatcher_command(c, cmd, parent))
         cmd->fn(c, argc, argv);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    uint64_t us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000ULL + (uint64_t)(t1.tv_nsec / 1000) -
-                  (uint64_t)(t0.tv_nsec / 1000);
+    uint64_t t1 = monotonic_ns();
+    last_end_ns = t1;
+    uint64_t us = t1 / 1000 - t0 / 1000;
     struct cmd_stat *st = stat_of(cmd, parent);
     st->calls++;
     st->usec += us;
@@ -480,7 +550,8 @@ static void command_call(struct client *c, const struct command *cmd, const stru
         errstat_count(c, before);
     }
     const char *base = parent ? parent->name : cmd->name;
-    if (strcmp(base, "exec") && strcmp(base, "auth") && strcmp(base, "hello"))
+    if (!((base[0] == 'e' && !strcmp(base, "exec")) || (base[0] == 'a' && !strcmp(base, "auth")) ||
+          (base[0] == 'h' && !strcmp(base, "hello"))))
         slowlog_maybe_add(c, argc, argv, us);
 }
 
@@ -540,21 +611,6 @@ static void reject_unknown(struct client *c, int argc, struct resp_arg *argv, co
     sbuf_free(&m);
 }
 
-/* Appends name (then sep, unless it is NUL) to out at offset at; keeps out
- * terminated and within cap. Returns the new length. */
-static size_t name_append(char *out, size_t cap, size_t at, const char *name, char sep)
-{
-    size_t n = strlen(name);
-    if (at + n + 2 > cap)
-        n = at + 2 < cap ? cap - at - 2 : 0;
-    memcpy(out + at, name, n);
-    at += n;
-    if (sep)
-        out[at++] = sep;
-    out[at] = '\0';
-    return at;
-}
-
 void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
 {
     const struct command *parent, *cmd = command_resolve(argc, argv, &parent);
@@ -564,14 +620,11 @@ void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
         reject_unknown(c, argc, argv, commands_find(argv[0].ptr));
         return;
     }
-    size_t fl = 0;                   /* "parent|sub" or "name", built without printf: every command pays it */
-    if (parent)
-        fl = name_append(full, sizeof(full), 0, parent->name, '|');
-    fl = name_append(full, sizeof(full), fl, cmd->name, '\0');
-    memcpy(c->last_cmd, full, fl + 1 <= sizeof(c->last_cmd) ? fl + 1 : sizeof(c->last_cmd));
-    c->last_cmd[sizeof(c->last_cmd) - 1] = '\0';
+    c->last_cmd = cmd;
+    c->last_cmd_parent = parent;
     int n = argc, arity = cmd->arity;  /* a subcommand's arity counts the container too */
     if ((arity > 0 && n != arity) || n < -arity) {
+        commands_full_name(cmd, parent, full, sizeof(full));
         snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", full);
         reject(c, cmd, parent, msg);
         return;
@@ -585,6 +638,7 @@ void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
         return;
     }
     if (c->proto == 2 && c->nsubs + c->npsubs > 0 && !(cmd->flags & CMD_PUBSUB)) {
+        commands_full_name(cmd, parent, full, sizeof(full));
         snprintf(msg, sizeof(msg), "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                  "QUIT / RESET are allowed in this context", full);
         reject(c, cmd, parent, msg);

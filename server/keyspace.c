@@ -30,7 +30,10 @@ static struct sbuf spare_view_data;
 
 void kv_view_init(struct kv_view *v)
 {
-    memset(v, 0, sizeof(*v));
+    v->type = KV_NONE;               /* no memset: f[] is 2 KB and every command would clear it */
+    v->ttl_ms = -1;
+    v->nfields = 0;
+    v->resp = 0;
     v->data = spare_view_data;       /* empty (len 0) or a reusable buffer */
     sbuf_init(&spare_view_data);
 }
@@ -71,6 +74,12 @@ static void view_field_cb(void *arg, const char *name, const char *val, size_t v
     (void)numeric;
     if (v->nfields >= KV_FIELDS_MAX)
         return;
+    if (v->resp) {                   /* HGETALL: the reply's bulks, formatted once */
+        v->nfields++;
+        resp_bulk(&v->data, name, strlen(name));
+        resp_bulk(&v->data, val, vlen);
+        return;
+    }
     struct kv_field *f = &v->f[v->nfields++];
     f->noff = (uint32_t)v->data.len;
     f->nlen = (uint32_t)strlen(name);
@@ -278,7 +287,8 @@ enum kv_type keyspace_lookup(struct cache *c, const char *key, size_t len, struc
     if (len == sizeof(watchlist_key) - 1 && memcmp(key, watchlist_key, len) == 0)
         return v->type = view_watchlist(c, v);
     for (size_t i = 0; i < NFAMILIES; i++) {
-        if (len <= families[i].len || memcmp(key, families[i].prefix, families[i].len) != 0)
+        if (len <= families[i].len || key[0] != families[i].prefix[0] ||
+            memcmp(key, families[i].prefix, families[i].len) != 0)
             continue;
         const char *rest = key + families[i].len;
         size_t rlen = len - families[i].len;

@@ -19,10 +19,13 @@ struct kv_view {
     enum kv_type type;
     long long ttl_ms;                /* -1: persistent */
     uint32_t nfields;
+    int resp;                        /* set before the lookup: data gets a hash's fields as RESP bulks
+                                      * (name, value, ...), f[] stays unset; for HGETALL */
     struct kv_field f[KV_FIELDS_MAX];
     struct sbuf data;                /* names and values, or the string value */
 };
 
+/* Empty view, not in resp mode. f[] is left uninitialised (only f[0..nfields) is ever read). */
 void kv_view_init(struct kv_view *v);
 void kv_view_free(struct kv_view *v);
 

@@ -45,6 +45,9 @@ uint64_t client_output_pending(const struct client *c)
 
 static void client_maybe_finish(struct client *c);
 static void client_resume(struct client *c);
+static void client_ready(struct client *c);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 static void write_cb(uv_write_t *req, int status)
 {
@@ -61,6 +64,49 @@ static void write_cb(uv_write_t *req, int status)
         client_maybe_finish(c);
 }
 
+/* Output buffer capacity a client keeps between flushes (reused for the next
+ * batch instead of being grown again from nothing); bigger ones are freed. */
+#define CLIENT_OUT_KEEP (16u << 10)
+
+/* Hands what is left of c->out (from offset off) to an uv_write request. */
+static void client_flush_queue(struct client *c, size_t off)
+{
+    struct write_req *w = malloc(sizeof(*w));
+    if (!w) {
+        client_close(c);
+        return;
+    }
+    w->c = c;
+    w->len = c->out.len - off;
+    char *base;
+    if (c->out.cap > CLIENT_OUT_KEEP || w->len > CLIENT_OUT_KEEP / 4) {
+        w->buf = c->out.buf;         /* big: handed over as it is, not copied */
+        base = w->buf + off;
+        sbuf_init(&c->out);
+    } else {
+        base = w->buf = malloc(w->len);
+        if (!w->buf) {
+            free(w);
+            client_close(c);
+            return;
+        }
+        memcpy(w->buf, c->out.buf + off, w->len);
+        sbuf_reset(&c->out);
+    }
+    c->out_inflight += w->len;
+    uv_buf_t b = uv_buf_init(base, (unsigned)w->len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
+    if (rc < 0) {
+        c->out_inflight -= w->len;
+        free(w->buf);
+        free(w);
+        client_close(c);
+    }
+}
+
+/* Writes c->out: straight to the socket when nothing is queued before it
+ * (one write(2), the buffer kept for the next batch), the rest through
+ * uv_write when the socket is full. */
 static void client_flush(struct client *c)
 {
     if (c->out.len == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
@@ -69,25 +115,33 @@ static void client_flush(struct client *c)
         client_close(c);
         return;
     }
-    struct write_req *w = malloc(sizeof(*w));
-    if (!w) {
-        client_close(c);
+    c->srv->st.net_out += c->out.len;
+    size_t done = 0;
+    if (c->out_inflight == 0) {
+        uv_buf_t b = uv_buf_init(c->out.buf, (unsigned)c->out.len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
+            client_close(c);
+            return;
+        }
+        done = n > 0 ? (size_t)n : 0;
+    }
+    if (done == c->out.len) {
+        if (c->out.cap > CLIENT_OUT_KEEP)
+            sbuf_free(&c->out);
+        else
+            sbuf_reset(&c->out);
+        if (c->read_paused && !c->closing) {
+            /* paused with everything written at once (no write_cb will come): read again, and
+             * process what is buffered at the next idle turn (not from inside the flush) */
+            c->read_paused = 0;
+            uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+            client_ready(c);
+        }
+        client_maybe_finish(c);
         return;
     }
-    w->c = c;
-    w->buf = c->out.buf;
-    w->len = c->out.len;
-    sbuf_init(&c->out);
-    c->out_inflight += w->len;
-    c->srv->st.net_out += w->len;
-    uv_buf_t b = uv_buf_init(w->buf, (unsigned)w->len);
-    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
-    if (rc < 0) {
-        c->out_inflight -= w->len;
-        free(w->buf);
-        free(w);
-        client_close(c);
-    }
+    client_flush_queue(c, done);
 }
 
 void client_reply_ready(struct client *c)
@@ -185,7 +239,6 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void ready_idle_cb(uv_idle_t *h);
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 /* Puts c on the ready list: its turn ended with commands possibly left. */
 static void client_ready(struct client *c)
@@ -212,6 +265,8 @@ static void client_ready(struct client *c)
 static void client_process(struct client *c)
 {
     uint64_t start = uv_hrtime();
+    c->last_ms = server_mstime();    /* once per turn: a turn lasts at most CLIENT_TURN_NS */
+    commands_turn_begin();
     for (int n = 0; !c->closing; n++) {
         if (client_output_pending(c) > CLIENT_OUTPUT_PAUSE && c->nsubs + c->npsubs == 0) {
             if (!c->read_paused) {
@@ -220,7 +275,9 @@ static void client_process(struct client *c)
             }
             break;
         }
-        if (n == CLIENT_TURN_CMDS || (n > 0 && uv_hrtime() - start > CLIENT_TURN_NS)) {
+        /* the end time of the last command stands for "now": no clock read per command */
+        if (n == CLIENT_TURN_CMDS || (n > 0 && commands_last_end_ns() > start &&
+                                      commands_last_end_ns() - start > CLIENT_TURN_NS)) {
             client_ready(c);
             break;
         }
@@ -235,7 +292,6 @@ static void client_process(struct client *c)
             client_close_after_reply(c);
             break;
         }
-        c->last_ms = server_mstime();
         commands_dispatch(c, c->rd.argc, c->rd.argv);
         c->rd.unauthenticated = !c->authenticated;
     }

@@ -458,6 +458,39 @@ TEST_CASE(writer_resp3)
     sbuf_free(&b);
 }
 
+/* The in-place encoders: every digit count around a power of ten, the most
+ * negative header, and a bulk that makes the buffer grow. */
+TEST_CASE(writer_numbers_in_place)
+{
+    struct sbuf b;
+    char big[300];
+    sbuf_init(&b);
+    resp_int(&b, 0);
+    resp_int(&b, 9);
+    resp_int(&b, 10);
+    resp_int(&b, 99);
+    resp_int(&b, 100);
+    resp_int(&b, -100);
+    resp_int(&b, 1000001);
+    EXPECT_OUT(&b, ":0\r\n:9\r\n:10\r\n:99\r\n:100\r\n:-100\r\n:1000001\r\n");
+    resp_int(&b, -9223372036854775807LL - 1);
+    EXPECT_OUT(&b, ":-9223372036854775808\r\n");
+    resp_array(&b, -1);
+    resp_map(&b, 12, 2);
+    EXPECT_OUT(&b, "*-1\r\n*24\r\n");
+    resp_bulk_u64(&b, 0);
+    resp_bulk_u64(&b, 10);
+    resp_bulk_u64(&b, 1795727759ULL);
+    EXPECT_OUT(&b, "$1\r\n0\r\n$2\r\n10\r\n$10\r\n1795727759\r\n");
+    memset(big, 'x', sizeof(big));
+    resp_bulk(&b, big, sizeof(big));
+    CHECK_INT(b.len, 4 + 2 + sizeof(big) + 2);
+    CHECK_MEM(b.buf, 6, "$300\r\n", 6);
+    CHECK_MEM(b.buf + 6 + sizeof(big), 2, "\r\n", 2);
+    CHECK_INT(b.oom, 0);
+    sbuf_free(&b);
+}
+
 int main(void)
 {
     RUN(multibulk_basic);
@@ -480,5 +513,6 @@ int main(void)
     RUN(writer_oom_is_sticky);
     RUN(writer_resp2);
     RUN(writer_resp3);
+    RUN(writer_numbers_in_place);
     return CHECK_DONE("resp");
 }
