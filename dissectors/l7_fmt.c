@@ -91,19 +91,23 @@ static int fmt_simple(const char *fmt)
 
 struct out { char *s; size_t cap, len; };   /* cap: bytes that may hold text (maxlen - 1) */
 
+static inline void out_ch(struct out *o, char ch)
+{
+    if (o->len < o->cap)
+        o->s[o->len] = ch;
+    o->len++;
+}
+
 static void out_put(struct out *o, const char *p, size_t n)
 {
-    if (o->len < o->cap) {
-        size_t room = o->cap - o->len;
-        memcpy(o->s + o->len, p, n < room ? n : room);
-    }
-    o->len += n;
+    for (size_t i = 0; i < n; i++)
+        out_ch(o, p[i]);
 }
 
 static void out_fill(struct out *o, char ch, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        out_put(o, &ch, 1);
+        out_ch(o, ch);
 }
 
 static void out_int(struct out *o, const struct conv *c, va_list *ap)
@@ -134,12 +138,18 @@ static void out_int(struct out *o, const struct conv *c, va_list *ap)
         default: v = va_arg(*ap, unsigned); break;
         }
     }
-    const char *digits = c->kind == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
-    unsigned base = c->kind == 'x' || c->kind == 'X' ? 16 : 10;
-    do {
-        buf[sizeof(buf) - 1 - n++] = digits[v % base];
-        v /= base;
-    } while (v);
+    if (c->kind == 'x' || c->kind == 'X') {
+        const char *digits = c->kind == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+        do {
+            buf[sizeof(buf) - 1 - n++] = digits[v & 15];
+            v >>= 4;
+        } while (v);
+    } else {
+        do {                         /* constant divisor: multiply, not divide */
+            buf[sizeof(buf) - 1 - n++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+    }
     size_t body = n + (size_t)neg;
     size_t pad = c->width > body ? c->width - body : 0;
     if (!c->zero)
@@ -159,29 +169,27 @@ static int fmt_fast(char *s, size_t maxlen, const char *fmt, va_list ap)
     va_list cur;
     va_copy(cur, ap);
     for (const char *p = fmt; *p; ) {
-        const char *pct = strchr(p, '%');
-        if (!pct) {
-            out_put(&o, p, strlen(p));
-            break;
+        if (*p != '%') {             /* literal text: short in practice, no libc call */
+            out_ch(&o, *p++);
+            continue;
         }
-        out_put(&o, p, (size_t)(pct - p));
         struct conv c;
-        size_t n = conv_parse(pct + 1, &c);
+        size_t n = conv_parse(p + 1, &c);
         if (n == 0) {
             va_end(cur);
             return -2;
         }
-        p = pct + 1 + n;
+        p += 1 + n;
         if (c.kind == '%') {
-            out_put(&o, "%", 1);
+            out_ch(&o, '%');
         } else if (c.kind == 'c') {
-            char ch = (char)va_arg(cur, int);
-            out_put(&o, &ch, 1);
+            out_ch(&o, (char)va_arg(cur, int));
         } else if (c.kind == 's') {
             const char *str = va_arg(cur, const char *);
             if (!str)
                 str = "(null)";
-            out_put(&o, str, strlen(str));
+            while (*str)
+                out_ch(&o, *str++);
         } else {
             out_int(&o, &c, &cur);
         }
