@@ -686,9 +686,16 @@ static void frag_resolve(struct worker *w, struct decoded_pkt *p, uint64_t ts)
 
 /* ---- the packet path ---- */
 
-static int tcp_role_decisive(const struct decoded_pkt *p)
+/* 1 when the packet's flow, if it exists, can only have the key
+ * flow_key_from_pkt gives, so no reversed lookup is needed before creating
+ * it: a TCP SYN (its sender is the client), or a protocol whose key rule is
+ * symmetric (the same key from either direction) - all but TCP, whose flows a
+ * SYN may have keyed against the port rule, and ICMP, where echo types decide. */
+static int key_is_final(const struct decoded_pkt *p)
 {
-    return p->l4_proto == IPPROTO_TCP && p->has_ports && (p->tcp_flags & TCP_SYN);
+    if (p->l4_proto == IPPROTO_TCP)
+        return p->has_ports && (p->tcp_flags & TCP_SYN);
+    return p->l4_proto != IPPROTO_ICMP && p->l4_proto != IPPROTO_ICMPV6;
 }
 
 static void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
@@ -718,7 +725,7 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
         struct flow *ended[2] = { NULL, NULL };
         int c2s, rc;
         flow_key_from_pkt(&p, &k, &c2s);
-        if (tcp_role_decisive(&p)) {
+        if (key_is_final(&p)) {
             rc = flow_update(w, &k, c2s, 1, &p, ts, &r, &ended[0]);
         } else {
             rc = flow_update(w, &k, c2s, 0, &p, ts, &r, &ended[0]);
