@@ -58,6 +58,8 @@ struct worker_pend {
     struct mac_pend mac[MAC_PEND_SLOTS];
 };
 
+static void worker_fold(struct worker *w);
+
 int worker_init(struct worker *w, int id, struct cache *c)
 {
     memset(w, 0, sizeof(*w));
@@ -78,6 +80,7 @@ int worker_init(struct worker *w, int id, struct cache *c)
 
 void worker_destroy(struct worker *w)
 {
+    worker_fold(w);                  /* the cache may outlive the worker: lose no count */
     l7_module_destroy(w->l7);
     w->l7 = NULL;
     free(w->pend);

@@ -47,6 +47,7 @@ struct worker {
 
 /* Set up a worker for cache c. Returns 0, or -1 (nothing to free) on OOM. */
 int worker_init(struct worker *w, int id, struct cache *c);
+/* Fold what is pending into the cache (which must still exist), then free. */
 void worker_destroy(struct worker *w);
 
 /* Account one captured frame seen at ts_us (wire length wirelen). Never
