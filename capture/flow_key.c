@@ -10,7 +10,8 @@ enum { ICMP_ECHO_REQUEST = 8, ICMP_ECHO_REPLY = 0, ICMP6_ECHO_REQUEST = 128, ICM
 enum { TCP_FLAG_SYN = 0x02, TCP_FLAG_ACK = 0x10 };
 enum { WELL_KNOWN_PORT_LIMIT = 1024 };
 
-/* Ports that are services even above 1024 (the "known service" part of the rule). */
+/* Ports that are services even above 1024 (the "known service" part of the
+ * rule), in increasing order (port_is_service searches it). */
 static const uint16_t known_service_ports[] = {
     1194, 1433, 1521, 1645, 1646, 1812, 1813, 1883, 2049, 2152, 2181, 3128, 3306, 3389,
     3478, 4789, 5060, 5061, 5222, 5353, 5355, 5432, 5671, 5672, 5900, 6379, 6380, 6443,
@@ -19,11 +20,18 @@ static const uint16_t known_service_ports[] = {
 
 static int port_is_service(uint16_t port)
 {
-    if (port != 0 && port < WELL_KNOWN_PORT_LIMIT)
-        return 1;
-    for (size_t i = 0; i < sizeof(known_service_ports) / sizeof(known_service_ports[0]); i++)
-        if (known_service_ports[i] == port)
+    if (port < WELL_KNOWN_PORT_LIMIT)
+        return port != 0;
+    size_t lo = 0, hi = sizeof(known_service_ports) / sizeof(known_service_ports[0]);
+    while (lo < hi) {                /* the table is sorted: binary search */
+        size_t mid = (lo + hi) / 2;
+        if (known_service_ports[mid] == port)
             return 1;
+        if (known_service_ports[mid] < port)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return 0;
 }
 

@@ -27,7 +27,38 @@ struct pkt_result {
     uint64_t prev_bytes, prev_pkts;  /* flow totals before this packet */
     uint64_t first_us;
     struct app_actions acts;         /* what the dissectors found, applied after unlocking */
+    uint64_t name_hash[APP_ACTIONS_MAX];  /* their names' hashes (worker_prefetch_actions) */
+    int nhashed;                     /* how many of acts name_hash covers */
 };
+
+/* Counters of one VLAN or L7 aggregate not yet folded into the cache. */
+struct aggr_pend {
+    int64_t bytes, pkts, flows, flows_active;
+    uint64_t first_ts, first_now;    /* packet time and cache clock of the first live touch */
+    uint64_t last_us;
+    uint8_t used, live;
+};
+
+enum { MAC_PEND_SLOTS = 16 };
+
+/* Counters of one MAC not yet folded into its cache entry. */
+struct mac_pend {
+    uint8_t mac[6], used, has_ip, ipver;
+    uint8_t ip[16];
+    uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
+    uint64_t first_ts, first_now, last_us, ip_us;
+};
+
+/* A worker's private counters, folded in at each tick and at the end of a
+ * file: the packet path takes no aggregate or MAC lock. */
+struct worker_pend {
+    struct aggr_pend l7[L7_MAX], vlan[VLAN_MAX];
+    uint16_t l7_used[L7_MAX], vlan_used[VLAN_MAX];
+    unsigned nl7, nvlan;
+    struct mac_pend mac[MAC_PEND_SLOTS];
+};
+
+static void worker_fold(struct worker *w);
 
 int worker_init(struct worker *w, int id, struct cache *c)
 {
@@ -36,8 +67,11 @@ int worker_init(struct worker *w, int id, struct cache *c)
     w->cache = c;
     if (event_queue_init(&w->events, 65536) != 0)
         return -1;
-    w->l7 = l7_module_create();
+    w->pend = calloc(1, sizeof(*w->pend));
+    w->l7 = w->pend ? l7_module_create() : NULL;
     if (!w->l7) {
+        free(w->pend);
+        w->pend = NULL;
         event_queue_destroy(&w->events);
         return -1;
     }
@@ -46,8 +80,11 @@ int worker_init(struct worker *w, int id, struct cache *c)
 
 void worker_destroy(struct worker *w)
 {
+    worker_fold(w);                  /* the cache may outlive the worker: lose no count */
     l7_module_destroy(w->l7);
     w->l7 = NULL;
+    free(w->pend);
+    w->pend = NULL;
     event_queue_destroy(&w->events);
 }
 
@@ -60,41 +97,57 @@ static void emit_event(struct worker *w, enum event_channel ch, struct sbuf *b)
         event_queue_push(&w->events, ev);
 }
 
-/* ---- aggregates (l7, vlan) ---- */
+/* ---- aggregates (l7, vlan): counted per worker, folded in at each tick ---- */
 
-static struct aggr *aggr_live(struct cache *c, struct aggr *a, uint64_t ts)
+static struct aggr_pend *pend_aggr(struct worker *w, int is_l7, unsigned id)
 {
-    if (!aggr_alive(&c->cfg, a, cache_now(c))) {
-        memset(a, 0, sizeof(*a));
-        a->first_us = ts;
+    struct worker_pend *pd = w->pend;
+    struct aggr_pend *a = is_l7 ? &pd->l7[id] : &pd->vlan[id];
+    if (!a->used) {
+        a->used = 1;
+        if (is_l7)
+            pd->l7_used[pd->nl7++] = (uint16_t)id;
+        else
+            pd->vlan_used[pd->nvlan++] = (uint16_t)id;
     }
     return a;
 }
 
-static void aggr_move(struct aggr *from, struct aggr *to, uint64_t bytes, uint64_t pkts)
+/* What aggr_live did per packet: the first live touch of the window records
+ * when, so the fold can restart an aggregate that had died by then. */
+static struct aggr_pend *pend_aggr_live(struct worker *w, int is_l7, unsigned id, uint64_t ts)
 {
-    from->bytes -= bytes;
-    from->pkts -= pkts;
+    struct aggr_pend *a = pend_aggr(w, is_l7, id);
+    if (!a->live) {
+        a->live = 1;
+        a->first_ts = ts;
+        a->first_now = cache_now(w->cache);
+    }
+    return a;
+}
+
+static void pend_move(struct aggr_pend *from, struct aggr_pend *to, uint64_t bytes, uint64_t pkts)
+{
+    from->bytes -= (int64_t)bytes;
+    from->pkts -= (int64_t)pkts;
     from->flows--;
     from->flows_active--;
-    to->bytes += bytes;
-    to->pkts += pkts;
+    to->bytes += (int64_t)bytes;
+    to->pkts += (int64_t)pkts;
     to->flows++;
     to->flows_active++;
 }
 
 static void aggr_account(struct worker *w, const struct pkt_result *r, uint32_t len, uint64_t ts)
 {
-    struct cache *c = w->cache;
-    pthread_mutex_lock(&c->aggr_lock);
-    struct aggr *v = aggr_live(c, &c->vlan[r->key.vlan], ts);
-    struct aggr *l = aggr_live(c, &c->l7[r->l7_new], ts);
+    struct aggr_pend *v = pend_aggr_live(w, 0, r->key.vlan, ts);
+    struct aggr_pend *l = pend_aggr_live(w, 1, r->l7_new, ts);
     if (r->is_new) {
         v->flows++;
         l->flows++;
         l->flows_active++;
     } else if (r->l7_changed) {
-        aggr_move(&c->l7[r->l7_old], l, r->prev_bytes, r->prev_pkts);
+        pend_move(pend_aggr(w, 1, r->l7_old), l, r->prev_bytes, r->prev_pkts);
     }
     v->bytes += len;
     v->pkts++;
@@ -102,7 +155,37 @@ static void aggr_account(struct worker *w, const struct pkt_result *r, uint32_t 
     l->bytes += len;
     l->pkts++;
     if (ts > l->last_us) l->last_us = ts;
+}
+
+static void aggr_fold_one(struct cache *c, struct aggr *a, struct aggr_pend *p)
+{
+    if (p->live && !aggr_alive(&c->cfg, a, p->first_now)) {
+        memset(a, 0, sizeof(*a));
+        a->first_us = p->first_ts;
+    }
+    a->bytes += (uint64_t)p->bytes;
+    a->pkts += (uint64_t)p->pkts;
+    a->flows += (uint64_t)p->flows;
+    int64_t active = (int64_t)a->flows_active + p->flows_active;
+    a->flows_active = active > 0 ? (uint64_t)active : 0;
+    if (p->last_us > a->last_us) a->last_us = p->last_us;
+    memset(p, 0, sizeof(*p));
+}
+
+/* Folds the pending VLAN and L7 counters into the cache under one lock. */
+static void aggr_fold(struct worker *w)
+{
+    struct worker_pend *pd = w->pend;
+    struct cache *c = w->cache;
+    if (!pd->nl7 && !pd->nvlan)
+        return;
+    pthread_mutex_lock(&c->aggr_lock);
+    for (unsigned i = 0; i < pd->nl7; i++)
+        aggr_fold_one(c, &c->l7[pd->l7_used[i]], &pd->l7[pd->l7_used[i]]);
+    for (unsigned i = 0; i < pd->nvlan; i++)
+        aggr_fold_one(c, &c->vlan[pd->vlan_used[i]], &pd->vlan[pd->vlan_used[i]]);
     pthread_mutex_unlock(&c->aggr_lock);
+    pd->nl7 = pd->nvlan = 0;
 }
 
 /* ---- hosts and MACs ---- */
@@ -168,19 +251,41 @@ static void host_new_event(struct worker *w, uint8_t ipver, const uint8_t *addr,
     sbuf_free(&b);
 }
 
-/* Counts one packet on the host at addr; role says whether a new flow starts on it. */
+/* Starts loading what host_account will touch (the flow's hosts, or the
+ * bucket slots their lookup reads), so the cache misses overlap nDPI's work.
+ * Fills hash[0] (source) and hash[1] (destination) when a lookup is needed. */
+static void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct flow *f,
+                           int c2s, uint64_t hash[2])
+{
+    for (int i = 0; i < 2; i++) {
+        const struct host *h = f->hosts[(c2s ? 0 : 1) ^ i];
+        hash[i] = 0;
+        if (h) {
+            __builtin_prefetch(h, 1);
+            __builtin_prefetch(&h->last_us, 1);
+            continue;
+        }
+        hash[i] = host_key_hash(p->ip_version, i ? p->dst : p->src);
+        const struct cache_shard *s = cache_shard_for(w->cache->hosts, hash[i]);
+        __builtin_prefetch(&s->buckets[cache_bucket_of(s, hash[i])]);
+    }
+}
+
 /* Counts one packet on the host at the packet's source (is_src) or
  * destination. *ref is the flow's reference to that host: when set, no lookup
  * is needed; when a new flow starts (role) and the host can be had, the flow
- * takes a flows.active count on it and *ref is set. Caller holds the flow's
+ * takes a flows.active count on it and *ref is set. acts (the client's side
+ * only, else NULL) are applied to the host's fields. Caller holds the flow's
  * shard lock (lock order: flow, then host). */
 static void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
-                         int role, uint64_t ts, struct host **ref)
+                         int role, uint64_t ts, struct host **ref, const struct app_actions *acts,
+                         uint64_t hash)
 {
     const uint8_t *addr = is_src ? p->src : p->dst;
     struct host *h = *ref;
     int created = 0;
-    uint64_t hash = h ? h->link.hash : host_key_hash(p->ip_version, addr);
+    if (h)
+        hash = h->link.hash;
     struct cache_shard *s = cache_shard_for(w->cache->hosts, hash);
     pthread_mutex_lock(&s->lock);
     if (!h)
@@ -202,6 +307,8 @@ static void host_account(struct worker *w, const struct decoded_pkt *p, int is_s
             h->has_mac = 1;
             h->mac_us = ts;
         }
+        if (acts && acts->n)
+            worker_host_apply_actions(h, acts, ts);
         shard_touch(s, &h->link);
     }
     pthread_mutex_unlock(&s->lock);
@@ -221,45 +328,92 @@ static void host_flow_ended(struct worker *w, struct host *h)
     pthread_mutex_unlock(&s->lock);
 }
 
-static void mac_account(struct worker *w, const struct decoded_pkt *p, int is_src, uint64_t ts)
+/* Adds one slot of pending MAC counters to its cache entry (made when
+ * missing) and empties the slot. */
+static void mac_flush(struct worker *w, struct mac_pend *d)
 {
-    const uint8_t *mac = is_src ? p->src_mac : p->dst_mac;
     struct cache *c = w->cache;
+    const uint8_t *mac = d->mac;
     uint64_t hash = mac_key_hash(mac);
     struct cache_shard *s = cache_shard_for(c->macs, hash);
     pthread_mutex_lock(&s->lock);
     struct mac_entry *m = shard_find_mac(s, hash, mac);
-    if (m && mac_expire_at(&c->cfg, m) <= cache_now(c)) {
+    if (m && mac_expire_at(&c->cfg, m) <= d->first_now) {
         struct centry link = m->link;
         memset(m, 0, sizeof(*m));
         m->link = link;
         memcpy(m->mac, mac, 6);
-        m->first_us = ts;
+        m->first_us = d->first_ts;
     }
     if (!m && cache_mem_reserve(c, sizeof(*m)) == 0) {
         m = calloc(1, sizeof(*m));
         if (m) {
             m->link.hash = hash;
             memcpy(m->mac, mac, 6);
-            m->first_us = ts;
+            m->first_us = d->first_ts;
             shard_insert(s, &m->link);
         } else {
             cache_mem_release(c, sizeof(*m));
         }
     }
     if (m) {
-        if (is_src) { m->bytes_sent += p->l3_len; m->pkts_sent++; }
-        else { m->bytes_rcvd += p->l3_len; m->pkts_rcvd++; }
-        if (ts > m->last_us) m->last_us = ts;
-        if (is_src && ts >= m->ip_us && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
-            memcpy(m->ip, p->src, 16);
-            m->ipver = p->ip_version;
+        m->bytes_sent += d->bytes_sent;
+        m->pkts_sent += d->pkts_sent;
+        m->bytes_rcvd += d->bytes_rcvd;
+        m->pkts_rcvd += d->pkts_rcvd;
+        if (d->last_us > m->last_us) m->last_us = d->last_us;
+        if (d->has_ip && d->ip_us >= m->ip_us) {
+            memcpy(m->ip, d->ip, 16);
+            m->ipver = d->ipver;
             m->has_ip = 1;
-            m->ip_us = ts;
+            m->ip_us = d->ip_us;
         }
         shard_touch(s, &m->link);
     }
     pthread_mutex_unlock(&s->lock);
+    memset(d, 0, sizeof(*d));
+}
+
+/* Counts one packet on a MAC in the worker's pending slots (a few MACs, the
+ * routers', carry most traffic); a slot taken by another MAC is flushed first. */
+static void mac_account(struct worker *w, const struct decoded_pkt *p, int is_src, uint64_t ts)
+{
+    const uint8_t *mac = is_src ? p->src_mac : p->dst_mac;
+    unsigned slot = (unsigned)(mac[5] ^ (mac[4] << 1) ^ (mac[3] << 2)) % MAC_PEND_SLOTS;
+    struct mac_pend *d = &w->pend->mac[slot];
+    if (d->used && memcmp(d->mac, mac, 6) != 0)
+        mac_flush(w, d);
+    if (!d->used) {
+        d->used = 1;
+        memcpy(d->mac, mac, 6);
+        d->first_ts = ts;
+        d->first_now = cache_now(w->cache);
+    }
+    if (is_src) { d->bytes_sent += p->l3_len; d->pkts_sent++; }
+    else { d->bytes_rcvd += p->l3_len; d->pkts_rcvd++; }
+    if (ts > d->last_us) d->last_us = ts;
+    if (is_src && ts >= d->ip_us && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+        memcpy(d->ip, p->src, 16);
+        d->ipver = p->ip_version;
+        d->has_ip = 1;
+        d->ip_us = ts;
+    }
+}
+
+static void macs_fold(struct worker *w)
+{
+    for (unsigned i = 0; i < MAC_PEND_SLOTS; i++)
+        if (w->pend->mac[i].used)
+            mac_flush(w, &w->pend->mac[i]);
+}
+
+/* Makes every pending MAC, VLAN and L7 counter visible in the cache. */
+static void worker_fold(struct worker *w)
+{
+    if (!w->pend)
+        return;
+    macs_fold(w);
+    aggr_fold(w);
 }
 
 /* ---- flow end ---- */
@@ -288,15 +442,10 @@ static void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reas
     struct cache *c = w->cache;
     uint16_t old = f->l7;
     struct app_actions acts;
-    if (l7_flow_finish(w->l7, c, f)) {
-        pthread_mutex_lock(&c->aggr_lock);
-        aggr_move(&c->l7[old], &c->l7[f->l7], f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
-        pthread_mutex_unlock(&c->aggr_lock);
-    }
-    pthread_mutex_lock(&c->aggr_lock);
-    if (c->l7[f->l7].flows_active > 0)
-        c->l7[f->l7].flows_active--;
-    pthread_mutex_unlock(&c->aggr_lock);
+    if (l7_flow_finish(w->l7, c, f))
+        pend_move(pend_aggr(w, 1, old), pend_aggr(w, 1, f->l7), f->bytes[0] + f->bytes[1],
+                  f->pkts[0] + f->pkts[1]);
+    pend_aggr(w, 1, f->l7)->flows_active--;
     host_flow_ended(w, f->hosts[0]);
     host_flow_ended(w, f->hosts[1]);
     if (event_wanted(EV_FLOW_END)) {
@@ -327,7 +476,7 @@ static void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reas
     acts.l7 = f->l7;
     app_flow_end(c, f, &acts);
     if (acts.n)
-        worker_apply_actions(w, &acts, cache_now(c));
+        worker_apply_actions(w, &acts, cache_now(c), NULL);
     pool_free(&c->flow_pool, f);
     atomic_fetch_sub_explicit(&c->st.flows_active, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->st.flows_expired, 1, memory_order_relaxed);
@@ -386,6 +535,10 @@ static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int 
     struct cache_shard *s = cache_shard_for(c->flows, hash);
     pthread_mutex_lock(&s->lock);
     struct flow *f = shard_find_flow(s, hash, k);
+    if (f) {                         /* the LRU neighbours shard_touch will write */
+        __builtin_prefetch(f->link.lprev, 1);
+        __builtin_prefetch(f->link.lnext, 1);
+    }
     if (f && flow_expire_at(&c->cfg, f) <= cache_now(c)) {
         shard_unlink(s, &f->link, f->closed);
         *ended = f;
@@ -409,6 +562,8 @@ static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int 
     r->prev_bytes = f->bytes[0] + f->bytes[1];
     r->prev_pkts = f->pkts[0] + f->pkts[1];
     r->first_us = f->first_us;
+    uint64_t hh[2];
+    hosts_prefetch(w, p, f, c2s, hh);
     flow_count_packet(w, s, f, p, c2s, ts);
     r->l7_old = f->l7;
     r->l7_changed = l7_flow_packet(w->l7, c, f, p, ts);
@@ -417,10 +572,14 @@ static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int 
     r->acts.key = *k;
     r->acts.l7 = f->l7;
     app_flow_packet(c, f, p, c2s, ts, &r->acts);
+    r->nhashed = r->acts.n;
+    if (r->acts.n)
+        worker_prefetch_actions(w, &r->acts, r->name_hash);
     int src_role = r->is_new ? (c2s ? ROLE_CLIENT : ROLE_SERVER) : ROLE_NONE;
     int dst_role = r->is_new ? (c2s ? ROLE_SERVER : ROLE_CLIENT) : ROLE_NONE;
-    host_account(w, p, 1, src_role, ts, &f->hosts[c2s ? 0 : 1]);
-    host_account(w, p, 0, dst_role, ts, &f->hosts[c2s ? 1 : 0]);
+    /* The client's host also takes what the dissectors taught about it. */
+    host_account(w, p, 1, src_role, ts, &f->hosts[c2s ? 0 : 1], c2s ? &r->acts : NULL, hh[0]);
+    host_account(w, p, 0, dst_role, ts, &f->hosts[c2s ? 1 : 0], c2s ? NULL : &r->acts, hh[1]);
     pthread_mutex_unlock(&s->lock);
     return UPD_OK;
 }
@@ -514,9 +673,16 @@ static void frag_resolve(struct worker *w, struct decoded_pkt *p, uint64_t ts)
 
 /* ---- the packet path ---- */
 
-static int tcp_role_decisive(const struct decoded_pkt *p)
+/* 1 when the packet's flow, if it exists, can only have the key
+ * flow_key_from_pkt gives, so no reversed lookup is needed before creating
+ * it: a TCP SYN (its sender is the client), or a protocol whose key rule is
+ * symmetric (the same key from either direction) - all but TCP, whose flows a
+ * SYN may have keyed against the port rule, and ICMP, where echo types decide. */
+static int key_is_final(const struct decoded_pkt *p)
 {
-    return p->l4_proto == IPPROTO_TCP && p->has_ports && (p->tcp_flags & TCP_SYN);
+    if (p->l4_proto == IPPROTO_TCP)
+        return p->has_ports && (p->tcp_flags & TCP_SYN);
+    return p->l4_proto != IPPROTO_ICMP && p->l4_proto != IPPROTO_ICMPV6;
 }
 
 static void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
@@ -546,7 +712,7 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
         struct flow *ended[2] = { NULL, NULL };
         int c2s, rc;
         flow_key_from_pkt(&p, &k, &c2s);
-        if (tcp_role_decisive(&p)) {
+        if (key_is_final(&p)) {
             rc = flow_update(w, &k, c2s, 1, &p, ts, &r, &ended[0]);
         } else {
             rc = flow_update(w, &k, c2s, 0, &p, ts, &r, &ended[0]);
@@ -582,7 +748,7 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
                 watch_check(w, &r);
             }
             if (r.acts.n)
-                worker_apply_actions(w, &r.acts, ts);
+                worker_apply_actions(w, &r.acts, ts, r.acts.n == r.nhashed ? r.name_hash : NULL);
         }
     }
     if (ts >= w->next_sweep_us)
@@ -606,6 +772,11 @@ static size_t flows_collect_expired(struct cache *c, struct cache_shard *s, uint
     while (n < SWEEP_BATCH && s->lru_head &&
            (all || flow_expire_at(&c->cfg, (struct flow *)s->lru_head) <= now)) {
         struct flow *f = (struct flow *)s->lru_head;
+        struct centry *next = f->link.lnext;
+        if (next) {                  /* the next candidate and the bucket it unlinks from */
+            __builtin_prefetch(next->lnext);
+            __builtin_prefetch(&s->buckets[cache_bucket_of(s, next->hash)]);
+        }
         shard_unlink(s, &f->link, 0);
         out[n++] = f;
     }
@@ -620,8 +791,13 @@ static void flows_sweep(struct worker *w, uint64_t now, int all)
         size_t n;
         do {
             n = flows_collect_expired(w->cache, &w->cache->flows[i], now, all, batch);
-            for (size_t j = 0; j < n; j++)
+            for (size_t j = 0; j < n; j++) {
+                if (j + 2 < n) {     /* flow_end reads their hosts: start loading them */
+                    __builtin_prefetch(batch[j + 2]->hosts[0]);
+                    __builtin_prefetch(batch[j + 2]->hosts[1]);
+                }
                 flow_end(w, batch[j], all ? FLOW_END_SHUTDOWN : end_reason_of(&w->cache->cfg, batch[j]));
+            }
         } while (n == SWEEP_BATCH);
     }
 }
@@ -676,6 +852,7 @@ void worker_tick(struct worker *w, uint64_t now)
 {
     cache_clock_advance(w->cache, now);
     now = cache_now(w->cache);
+    worker_fold(w);                  /* first: the sweeps below read what it adds */
     flows_sweep(w, now, 0);
     hosts_sweep(w, now);
     macs_sweep(w, now);
@@ -713,12 +890,11 @@ void worker_finish_detection(struct worker *w)
         size_t n;
         do {
             n = shard_finish_detection(w, &c->flows[i], mv, MOVES);
-            pthread_mutex_lock(&c->aggr_lock);
             for (size_t k = 0; k < n; k++)
-                aggr_move(&c->l7[mv[k].from], &c->l7[mv[k].to], mv[k].bytes, mv[k].pkts);
-            pthread_mutex_unlock(&c->aggr_lock);
+                pend_move(pend_aggr(w, 1, mv[k].from), pend_aggr(w, 1, mv[k].to), mv[k].bytes, mv[k].pkts);
         } while (n == MOVES);
     }
+    worker_fold(w);
 }
 
 void worker_expire_all(struct worker *w)
@@ -731,6 +907,7 @@ void worker_publish_stats(struct worker *w)
 {
     const struct decode_stats *d = &w->dstats;
     uint64_t total = 0;
+    worker_fold(w);
     atomic_store_explicit(&w->st.ip_packets, d->ip_packets, memory_order_relaxed);
     atomic_store_explicit(&w->st.not_ip, d->not_ip, memory_order_relaxed);
     for (int i = 1; i < DECODE_ANOMALY_KINDS; i++) {

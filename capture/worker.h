@@ -28,6 +28,7 @@ struct worker_stats {
 
 struct l7_module;
 struct watchlist;
+struct worker_pend;
 
 struct worker {
     int id;
@@ -40,10 +41,13 @@ struct worker {
     uint64_t next_sweep_us;
     uint64_t user_grace_us;          /* RADIUS Stop -> mapping deleted after this */
     struct watchlist *wl;            /* NULL = no watchlist */
+    struct worker_pend *pend;        /* MAC, VLAN and L7 counters not yet folded into the
+                                        cache (at each tick and worker_publish_stats) */
 };
 
 /* Set up a worker for cache c. Returns 0, or -1 (nothing to free) on OOM. */
 int worker_init(struct worker *w, int id, struct cache *c);
+/* Fold what is pending into the cache (which must still exist), then free. */
 void worker_destroy(struct worker *w);
 
 /* Account one captured frame seen at ts_us (wire length wirelen). Never
@@ -63,7 +67,8 @@ void worker_expire_all(struct worker *w);
  * ndpiReader does at the end of a file; flows stay in the cache. */
 void worker_finish_detection(struct worker *w);
 
-/* Copy private counters into w->st. */
+/* Copy private counters into w->st, and fold the worker's pending MAC, VLAN
+ * and L7 counters into the cache (readers see them from then on). */
 void worker_publish_stats(struct worker *w);
 
 #endif

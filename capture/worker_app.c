@@ -24,15 +24,18 @@ static void emit(struct worker *w, enum event_channel ch, struct sbuf *b)
     sbuf_free(b);
 }
 
-/* Runs fn on the name entry (created when missing) under its shard lock. */
-static void name_update(struct worker *w, enum name_kind k, const char *name, uint64_t ts,
-                        void (*fn)(struct name_entry *e, const struct app_action *a, void *arg),
-                        const struct app_action *a, void *arg)
+static int action_name_kind(const struct app_action *a);
+
+/* Runs fn on the name entry (created when missing) under its shard lock; hash
+ * is name_hash(k, name) when the caller has it, else NULL. */
+static void name_update_hashed(struct worker *w, enum name_kind k, const char *name, uint64_t ts,
+                               void (*fn)(struct name_entry *e, const struct app_action *a, void *arg),
+                               const struct app_action *a, void *arg, const uint64_t *hash)
 {
     size_t len = strlen(name);
     if (len == 0 || len > NAME_MAX_LEN)
         return;
-    uint64_t h = name_hash(k, name, len);
+    uint64_t h = hash ? *hash : name_hash(k, name, len);
     struct cache_shard *s = cache_shard_for(w->cache->names, h);
     pthread_mutex_lock(&s->lock);
     struct name_entry *e = names_find(w->cache, s, h, k, name, len, 1, ts);
@@ -45,18 +48,11 @@ static void name_update(struct worker *w, enum name_kind k, const char *name, ui
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Runs fn on a host entry (only when it exists) under its shard lock. */
-static void host_update(struct worker *w, uint8_t ver, const uint8_t *addr,
-                        void (*fn)(struct host *h, const struct app_action *a, uint64_t ts),
-                        const struct app_action *a, uint64_t ts)
+static void name_update(struct worker *w, enum name_kind k, const char *name, uint64_t ts,
+                        void (*fn)(struct name_entry *e, const struct app_action *a, void *arg),
+                        const struct app_action *a, void *arg)
 {
-    uint64_t hash = host_key_hash(ver, addr);
-    struct cache_shard *s = cache_shard_for(w->cache->hosts, hash);
-    pthread_mutex_lock(&s->lock);
-    struct host *h = shard_find_host(s, hash, ver, addr);
-    if (h)
-        fn(h, a, ts);
-    pthread_mutex_unlock(&s->lock);
+    name_update_hashed(w, k, name, ts, fn, a, arg, NULL);
 }
 
 /* ---- DNS ---- */
@@ -94,18 +90,6 @@ static void dns_name_response(struct name_entry *e, const struct app_action *a, 
         d->rtt_sum_us += a->rtt_us;
         d->rtt_n++;
     }
-}
-
-static void host_dns_query(struct host *h, const struct app_action *a, uint64_t ts)
-{
-    (void)a; (void)ts;
-    h->dns_queries++;
-}
-
-static void host_dns_nx(struct host *h, const struct app_action *a, uint64_t ts)
-{
-    (void)a; (void)ts;
-    h->dns_nxdomain++;
 }
 
 /* Starts a transaction event of the flow: {"client":...,"server":... */
@@ -149,16 +133,6 @@ static void http_name_response(struct name_entry *e, const struct app_action *a,
     unsigned cls = a->status / 100;
     if (cls >= 2 && cls <= 5)
         e->u.http.status[cls]++;
-}
-
-static void host_http_request(struct host *h, const struct app_action *a, uint64_t ts)
-{
-    h->http_requests++;
-    const char *os = a->ua[0] ? http_ua_os(a->ua) : NULL;
-    if (os && ts >= h->os_us) {
-        h->os = os;
-        h->os_us = ts;
-    }
 }
 
 static void http_event(struct worker *w, const struct app_actions *acts, const struct app_action *a)
@@ -275,38 +249,36 @@ static void alert_event(struct worker *w, const struct app_actions *acts, const 
     emit(w, EV_ALERT_WATCHLIST, &b);
 }
 
-void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint64_t ts)
+void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint64_t ts,
+                          const uint64_t *hashes)
 {
     const char *dns_query = NULL;
     for (int i = 0; i < acts->n; i++) {
         const struct app_action *a = &acts->a[i];
+        const uint64_t *h = hashes && action_name_kind(a) >= 0 ? &hashes[i] : NULL;
         switch (a->kind) {
         case ACT_DNS_QUERY:
             dns_query = a->name;
-            name_update(w, NK_DNS, a->name, ts, dns_name_query, a, NULL);
-            host_update(w, acts->key.ipver, acts->key.cli, host_dns_query, a, ts);
+            name_update_hashed(w, NK_DNS, a->name, ts, dns_name_query, a, NULL, h);
             break;
         case ACT_DNS_RESPONSE:
-            name_update(w, NK_DNS, a->name, ts, dns_name_response, a, NULL);
-            if (a->rcode == RCODE_NXDOMAIN)
-                host_update(w, acts->key.ipver, acts->key.cli, host_dns_nx, a, ts);
+            name_update_hashed(w, NK_DNS, a->name, ts, dns_name_response, a, NULL, h);
             /* fall through */
         case ACT_DNS_TIMEOUT:
             if (event_wanted(EV_DNS))
                 dns_event(w, acts, a);
             break;
         case ACT_HTTP_REQUEST:
-            name_update(w, NK_HTTP, a->name, ts, http_name_request, a, NULL);
-            host_update(w, acts->key.ipver, acts->key.cli, host_http_request, a, ts);
+            name_update_hashed(w, NK_HTTP, a->name, ts, http_name_request, a, NULL, h);
             break;
         case ACT_HTTP_RESPONSE:
-            name_update(w, NK_HTTP, a->name, ts, http_name_response, a, NULL);
+            name_update_hashed(w, NK_HTTP, a->name, ts, http_name_response, a, NULL, h);
             if (event_wanted(EV_HTTP))
                 http_event(w, acts, a);
             break;
         case ACT_TLS_SNI:
         case ACT_TLS_BYTES:
-            name_update(w, NK_TLS, a->name, ts, tls_name, a, NULL);
+            name_update_hashed(w, NK_TLS, a->name, ts, tls_name, a, NULL, h);
             break;
         case ACT_RADIUS:
             radius_apply(w, a, ts);
@@ -317,6 +289,53 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
             break;
         default:
             break;
+        }
+    }
+}
+
+/* The name table an action updates first, or -1. */
+static int action_name_kind(const struct app_action *a)
+{
+    switch (a->kind) {
+    case ACT_DNS_QUERY: case ACT_DNS_RESPONSE: return NK_DNS;
+    case ACT_HTTP_REQUEST: case ACT_HTTP_RESPONSE: return NK_HTTP;
+    case ACT_TLS_SNI: case ACT_TLS_BYTES: return NK_TLS;
+    case ACT_RADIUS: return NK_USER;
+    default: return -1;
+    }
+}
+
+void worker_prefetch_actions(struct worker *w, const struct app_actions *acts, uint64_t *hashes)
+{
+    for (int i = 0; i < acts->n; i++) {
+        int k = action_name_kind(&acts->a[i]);
+        size_t len = k >= 0 ? strlen(acts->a[i].name) : 0;
+        hashes[i] = 0;
+        if (len == 0 || len > NAME_MAX_LEN)
+            continue;
+        uint64_t h = name_hash((enum name_kind)k, acts->a[i].name, len);
+        const struct cache_shard *s = cache_shard_for(w->cache->names, h);
+        __builtin_prefetch(&s->buckets[cache_bucket_of(s, h)]);
+        hashes[i] = h;
+    }
+}
+
+void worker_host_apply_actions(struct host *h, const struct app_actions *acts, uint64_t ts)
+{
+    for (int i = 0; i < acts->n; i++) {
+        const struct app_action *a = &acts->a[i];
+        if (a->kind == ACT_DNS_QUERY) {
+            h->dns_queries++;
+        } else if (a->kind == ACT_DNS_RESPONSE) {
+            if (a->rcode == RCODE_NXDOMAIN)
+                h->dns_nxdomain++;
+        } else if (a->kind == ACT_HTTP_REQUEST) {
+            h->http_requests++;
+            const char *os = a->ua[0] ? http_ua_os(a->ua) : NULL;
+            if (os && ts >= h->os_us) {
+                h->os = os;
+                h->os_us = ts;
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 #include "dissectors/l7.h"
 
 #include <ndpi_api.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,9 @@ struct l7_module {
 
 static char *l7_names[L7_MAX];
 static unsigned l7_names_n;
+/* The module l7_names_init built, handed to the first l7_module_create
+ * (building one costs as much as reading ~10k packets). */
+static _Atomic(struct ndpi_detection_module_struct *) l7_spare;
 
 static struct ndpi_detection_module_struct *l7_ndpi_new(void)
 {
@@ -42,12 +46,17 @@ int l7_names_init(void)
         l7_names[i] = strdup(name ? name : "Unknown");
     }
     l7_names_n = total;
-    ndpi_exit_detection_module(n);
+    n = atomic_exchange(&l7_spare, n);
+    if (n)
+        ndpi_exit_detection_module(n);
     return 0;
 }
 
 void l7_names_free(void)
 {
+    struct ndpi_detection_module_struct *n = atomic_exchange(&l7_spare, NULL);
+    if (n)
+        ndpi_exit_detection_module(n);
     for (unsigned i = 0; i < l7_names_n; i++) {
         free(l7_names[i]);
         l7_names[i] = NULL;
@@ -80,7 +89,9 @@ struct l7_module *l7_module_create(void)
     struct l7_module *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
-    m->ndpi = l7_ndpi_new();
+    m->ndpi = atomic_exchange(&l7_spare, NULL);
+    if (!m->ndpi)
+        m->ndpi = l7_ndpi_new();
     if (!m->ndpi) {
         free(m);
         return NULL;

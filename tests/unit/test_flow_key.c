@@ -70,6 +70,28 @@ TEST_CASE(known_service_above_1024_and_lower_pair)
     CHECK_INT(c2s, 0);
 }
 
+TEST_CASE(every_known_service_port_is_found_and_neighbours_are_not)
+{
+    /* The table's ends, a middle entry, and ports next to entries: the
+     * service side is the server whichever side sent the packet. */
+    static const uint16_t svc[] = { 1194, 1812, 5353, 8080, 11211, 27017 };
+    static const uint16_t not_svc[] = { 1024, 1193, 1195, 8079, 27018, 65535 };
+    int c2s;
+    struct flow_key k;
+    for (size_t i = 0; i < sizeof(svc) / sizeof(svc[0]); i++) {
+        struct decoded_pkt p = pkt4("10.0.0.1", svc[i], "10.0.0.2", 40000, IPPROTO_UDP, 0);
+        flow_key_from_pkt(&p, &k, &c2s);
+        CHECK_INT(c2s, 0);
+        CHECK_INT(k.sport, svc[i]);
+    }
+    for (size_t i = 0; i < sizeof(not_svc) / sizeof(not_svc[0]); i++) {
+        struct decoded_pkt p = pkt4("10.0.0.2", not_svc[i], "10.0.0.1", 40000, IPPROTO_UDP, 0);
+        flow_key_from_pkt(&p, &k, &c2s);
+        CHECK_INT(c2s, 0);                  /* no service: the lower address is the client */
+        CHECK_INT(k.cport, 40000);
+    }
+}
+
 TEST_CASE(ipv6_vlan_and_icmp_names)
 {
     char n[FLOW_KEY_NAME_MAX];
@@ -152,6 +174,7 @@ int main(void)
     RUN(syn_sender_is_client_even_on_low_port);
     RUN(well_known_port_is_server_both_directions);
     RUN(known_service_above_1024_and_lower_pair);
+    RUN(every_known_service_port_is_found_and_neighbours_are_not);
     RUN(ipv6_vlan_and_icmp_names);
     RUN(parse_round_trips_and_rejects_non_canonical);
     RUN(address_and_mac_canonical_forms);

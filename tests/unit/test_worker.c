@@ -247,6 +247,35 @@ TEST_CASE(garbage_frames_are_counted_not_crashing)
     cache_destroy(c);
 }
 
+TEST_CASE(mac_and_vlan_counters_are_visible_after_a_tick_and_after_destroy)
+{
+    struct cache_config cfg = test_cfg();
+    struct cache *c = cache_create(&cfg);
+    struct worker w;
+    struct mac_entry m;
+    struct aggr a;
+    static const uint8_t src_mac[6] = { 2, 0, 0, 0, 0, 1 }, dst_mac[6] = { 2, 0, 0, 0, 0, 2 };
+    CHECK_INT(worker_init(&w, 0, c), 0);
+    send4(&w, T0, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 33333, 53, 0, 10);
+    send4(&w, T0 + 1, "10.0.0.2", "10.0.0.1", IPPROTO_UDP, 53, 33333, 0, 20);
+    worker_tick(&w, T0 + 2);         /* counted per worker, folded in at the tick */
+    CHECK_INT(cache_mac_get(c, src_mac, &m), 0);
+    CHECK_INT(m.pkts_sent, 2);       /* both frames carry the same MACs (see frame4) */
+    CHECK_INT(m.bytes_sent, 28 + 10 + 28 + 20);
+    CHECK_INT(m.has_ip, 1);
+    CHECK_INT(m.ip[3], 2);           /* the newest source: 10.0.0.2 */
+    CHECK_INT(cache_aggr_get(c, CT_VLAN, 0, &a), 0);
+    CHECK_INT(a.pkts, 2);
+    CHECK_INT(a.flows, 1);
+    send4(&w, T0 + 3, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 33333, 53, 0, 10);
+    worker_destroy(&w);              /* the cache outlives the worker: nothing pending is lost */
+    CHECK_INT(cache_mac_get(c, dst_mac, &m), 0);
+    CHECK_INT(m.pkts_rcvd, 3);
+    CHECK_INT(cache_aggr_get(c, CT_VLAN, 0, &a), 0);
+    CHECK_INT(a.pkts, 3);
+    cache_destroy(c);
+}
+
 int main(void)
 {
     if (l7_names_init() != 0)
@@ -257,6 +286,7 @@ int main(void)
     RUN(max_flows_refuses_and_counts_then_recovers);
     RUN(l7_totals_move_from_unknown_and_expire_all_keeps_aggregates);
     RUN(garbage_frames_are_counted_not_crashing);
+    RUN(mac_and_vlan_counters_are_visible_after_a_tick_and_after_destroy);
     l7_names_free();
     return CHECK_DONE("worker");
 }
