@@ -164,8 +164,12 @@ static int set_scalar(struct fc_config *c, const struct directive *d, const char
     {
         uint64_t m;
         if (parse_mem(v, d->max, &m) != 0 || (double)m < d->min) {
-            snprintf(err, errlen, "bad value '%s' for '%s': expected a size such as 64mb (%.0f to %.0f bytes)",
-                     v, d->name, d->min, d->max);
+            if (d->min > 0)
+                snprintf(err, errlen, "bad value '%s' for '%s': expected a size such as 64mb (%.0f to %.0f bytes)",
+                         v, d->name, d->min, d->max);
+            else
+                snprintf(err, errlen, "bad value '%s' for '%s': expected a size such as 64mb (at most %.0f bytes)",
+                         v, d->name, d->max);
             return -1;
         }
         *(uint64_t *)base = m;
