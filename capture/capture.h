@@ -20,6 +20,8 @@ struct capture_opts {
     int loop;                    /* replay the files forever */
     enum pcap_end_mode end;
     int snaplen, promisc;
+    int batch_ms;                /* live: 0 = immediate mode (TPACKET_V2), N = blocks retired every N ms (V3) */
+    uint64_t buffer_bytes;       /* live: kernel ring per device (0 = 64 MB) */
     int threads;                 /* capture-threads: workers per source */
     uint64_t user_grace_us;      /* RADIUS logout grace */
     struct watchlist *wl;        /* NULL = none */

@@ -35,6 +35,10 @@ static const struct directive directives[] = {
     { "pcap-end", D_ENUM, OFF(pcap_end), 0, 0, 0, pcap_end_choices, "keep, expire or exit" },
     { "capture-threads", D_INT, OFF(capture_threads), 0, 1, 64, NULL, "worker threads per source" },
     { "snaplen", D_INT, OFF(snaplen), 0, 64, 262144, NULL, "bytes captured per packet" },
+    { "capture-batch-ms", D_INT, OFF(capture_batch_ms), 0, 0, 1000, NULL,
+      "0 = each packet at once; N = kernel blocks every N ms" },
+    { "capture-buffer", D_MEM, OFF(capture_buffer), 0, 1048576, 2147483647.0, NULL,
+      "kernel ring per live device" },
     { "promisc", D_BOOL, OFF(promisc), 0, 0, 1, NULL, "promiscuous mode" },
     { "flow-idle-timeout", D_U64, OFF(flow_idle_timeout), 0, 1, 3153600000.0, NULL, "seconds" },
     { "flow-lifetime-timeout", D_U64, OFF(flow_lifetime_timeout), 0, 1, 3153600000.0, NULL, "seconds" },
@@ -77,6 +81,7 @@ int config_defaults(struct fc_config *c)
     c->capture_threads = 1;
     c->snaplen = 65535;
     c->promisc = 1;
+    c->capture_buffer = 64ULL << 20;
     c->flow_idle_timeout = 30;
     c->flow_lifetime_timeout = 120;
     c->host_idle_timeout = 300;
@@ -156,12 +161,20 @@ static int set_scalar(struct fc_config *c, const struct directive *d, const char
         }
         return 0;
     case D_MEM:
-        if (parse_mem(v, d->max, (uint64_t *)base) != 0) {
-            snprintf(err, errlen, "bad value '%s' for '%s': expected a size such as 64mb (at most %.0f bytes)",
-                     v, d->name, d->max);
+    {
+        uint64_t m;
+        if (parse_mem(v, d->max, &m) != 0 || (double)m < d->min) {
+            if (d->min > 0)
+                snprintf(err, errlen, "bad value '%s' for '%s': expected a size such as 64mb (%.0f to %.0f bytes)",
+                         v, d->name, d->min, d->max);
+            else
+                snprintf(err, errlen, "bad value '%s' for '%s': expected a size such as 64mb (at most %.0f bytes)",
+                         v, d->name, d->max);
             return -1;
         }
+        *(uint64_t *)base = m;
         return 0;
+    }
     case D_ENUM:
         for (int i = 0; d->choices[i]; i++)
             if (strcasecmp(v, d->choices[i]) == 0) {

@@ -21,6 +21,8 @@ struct fc_config {
     int pcap_end;                    /* enum pcap_end_mode */
     int capture_threads;
     int snaplen, promisc;
+    int capture_batch_ms;            /* 0 = immediate mode */
+    uint64_t capture_buffer;         /* bytes of kernel ring per live device */
     uint64_t flow_idle_timeout, flow_lifetime_timeout, host_idle_timeout, tcp_close_grace_ms;
     uint64_t max_flows, maxmemory;
     uint64_t user_grace;

@@ -879,48 +879,71 @@ def pick_dns_addr():
 
 
 def item6(fc, quick):
+    """dnsperf -> dnsmasq on a 127.0.0.x address, flowcached capturing lo. For the default capture mode and for
+    capture-batch-ms: one unlimited run, then (when it dropped or missed queries) a bisection of dnsperf -Q rates
+    for the highest rate at which every query is counted with 0 capture drops. Bounded: at most 1 + SEARCH_STEPS
+    runs of SECS seconds per mode, each with its own flowcached."""
     addr = pick_dns_addr()
     if not addr or shutil.which("dnsmasq") is None or shutil.which("dnsperf") is None:
         row("6", "live DNS queries/s counted", "not measured", "-", "-", "-", "n/a")
         note("Live DNS: needs dnsmasq, dnsperf and a free <127.0.0.x>:53 (%s)" % addr)
         return
     secs = 5 if quick else 10
+    steps = 2 if quick else 4
     qfile = os.path.join(OUT, "dnsperf-queries.txt")
     with open(qfile, "w") as f:
         for i in range(1000):
             f.write("q%d.bench.test A\n" % i)
-    p = dm = None
+    dm = None
     try:
         dm = start(["dnsmasq", "-k", "-C", "/dev/null", "--listen-address=" + addr, "--bind-interfaces", "--port=53",
                     "--no-resolv", "--no-hosts", "--address=/#/192.0.2.1", "--user=root",
                     "--pid-file=" + os.path.join(OUT, "dnsmasq.pid"),
                     "--log-facility=" + os.path.join(OUT, "dnsmasq.log")], "dnsmasq.out")
-        port = free_port()
-        fcmd = [fc, "--interface", "lo", "--bpf", "udp port 53 and host %s" % addr, "--port", str(port),
+        fcmd = [fc, "--interface", "lo", "--bpf", "udp port 53 and host %s" % addr,
                 "--flow-idle-timeout", "600", "--host-idle-timeout", "600"]
-        p = start(fcmd, "fc-dns.log")
-        c = wait_port(port, p)
-        time.sleep(0.5)
-        before = c.info("all")
-        first = dns_round(c, addr, qfile, secs, None, "max rate")
-        if first is not None and first > 0:
-            # drops at full rate: once more at half of it, for the rate this machine keeps up with
-            c.close()
-            stop(p)
-            p = start(fcmd, "fc-dns2.log")
-            c = wait_port(port, p)
-            time.sleep(0.5)
-            dns_round(c, addr, qfile, secs, int(first_qps[0] / 2), "half rate")
-        c.close()
+        for label, extra in (("default capture (immediate)", []),
+                             ("capture-batch-ms 1", ["--capture-batch-ms", "1"])):
+            dns_search(fcmd + extra, addr, qfile, secs, steps, label)
     finally:
-        stop(p)
         stop(dm)
 
 
-first_qps = [0]
+def dns_search(fcmd, addr, qfile, secs, steps, label):
+    """Unlimited run, then bisection on -Q between 0 and the unlimited rate; one row for the unlimited run, one
+    for the highest clean rate. A run is clean when dns.* queries counted == dnsperf sent and capture_drops 0."""
+    full = dns_round(fcmd, addr, qfile, secs, None, label + ", dnsperf unlimited")
+    if full is None:
+        return
+    best, tried = (full["qps"], []) if full["clean"] else (0, [])
+    lo, hi = 0.0, full["qps"]
+    for _ in range(0 if full["clean"] else steps):
+        if hi - lo < 0.05 * full["qps"]:
+            break
+        mid = int((lo + hi) / 2)
+        r = dns_round(fcmd, addr, qfile, secs, mid, None)
+        if r is None:
+            break
+        tried.append("-Q %d: %s q/s, %d/%d counted, drops %d" % (mid, fmt(r["qps"]), r["q"], r["sent"], r["drops"]))
+        if r["clean"]:
+            lo, best = mid, max(best, r["qps"])
+        else:
+            hi = mid
+    row("6", "%s: highest dnsperf rate with every query counted and 0 capture drops (q/s)" % label,
+        fmt(best) if best else "none found", "unlimited: %s q/s" % fmt(full["qps"]),
+        "%.2f" % (best / full["qps"]) if full["qps"] else "-", "= unlimited rate", "yes" if full["clean"] else "NO")
+    if tried:
+        note("Live DNS, %s: rate search after the unlimited run: %s" % (label, "; ".join(tried)))
 
 
-def dns_round(c, addr, qfile, secs, limit, label):
+def dns_round(fcmd, addr, qfile, secs, limit, label):
+    """One dnsperf run against a fresh flowcached; a row when label is given. Returns a dict or None."""
+    port = free_port()
+    p = start(fcmd + ["--port", str(port)], "fc-dns.log")
+    c = None
+    try:
+        c = wait_port(port, p)
+        time.sleep(0.5)
         before = c.info("all")
         cmd = ["dnsperf", "-s", addr, "-p", "53", "-d", qfile, "-l", str(secs), "-c", "4", "-q", "200"]
         if limit:
@@ -928,10 +951,12 @@ def dns_round(c, addr, qfile, secs, limit, label):
         record(cmd)
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 60)
         out = r.stdout
-        sent = int(re.search(r"Queries sent:\s+(\d+)", out).group(1))
-        done = int(re.search(r"Queries completed:\s+(\d+)", out).group(1))
-        qps = float(re.search(r"Queries per second:\s+([\d.]+)", out).group(1))
-        first_qps[0] = qps
+        m = [re.search(pat, out) for pat in (r"Queries sent:\s+(\d+)", r"Queries completed:\s+(\d+)",
+                                             r"Queries per second:\s+([\d.]+)")]
+        if not all(m):
+            note("Live DNS: dnsperf printed no totals (rc %d): %s" % (r.returncode, (out + r.stderr)[-300:]))
+            return None
+        sent, done, qps = int(m[0].group(1)), int(m[1].group(1)), float(m[2].group(1))
         time.sleep(1.5)
         names, cur, n = [], "0", 0
         while n < 10000:
@@ -945,16 +970,22 @@ def dns_round(c, addr, qfile, secs, limit, label):
         q = sum(int(v[0] or 0) for v in vals)
         resp = sum(int(v[1] or 0) for v in vals)
         after = c.info("all")
-        drops = int(after.get("capture_drops", 0)) - int(before.get("capture_drops", 0))
-        pk = int(after.get("capture_packets", 0)) - int(before.get("capture_packets", 0))
+    finally:
+        if c is not None:
+            c.close()
+        stop(p)
+    drops = int(after.get("capture_drops", 0)) - int(before.get("capture_drops", 0))
+    pk = int(after.get("capture_packets", 0)) - int(before.get("capture_packets", 0))
+    res = {"sent": sent, "done": done, "qps": qps, "q": q, "drops": drops, "clean": q == sent and drops == 0}
+    if label:
         row("6", "%s: dnsperf -> dnsmasq on %s for %d s: dns.* queries counted / dnsperf sent" % (label, addr, secs),
             "%d" % q, "%d sent, %d completed" % (sent, done), "%.4f" % (q / sent if sent else 0), "1.0 and 0 drops",
-            "yes" if q == sent and drops == 0 else "NO")
+            "yes" if res["clean"] else "NO")
         row("6", "%s: live DNS rate (queries/s) and capture_drops" % label, "%s q/s; drops %d" % (fmt(qps), drops),
             "dnsperf %s q/s" % fmt(qps), "-", "0 drops", "yes" if drops == 0 else "NO")
-        note("Live DNS: %d dns.* keys, responses counted %d, capture_packets +%d (expect ~2 x %d); dnsperf -c 4 -q 200"
-             % (len(names), resp, pk, sent))
-        return drops
+        note("Live DNS, %s: %d dns.* keys, responses counted %d, capture_packets +%d (expect ~2 x %d); "
+             "dnsperf -c 4 -q 200" % (label, len(names), resp, pk, sent))
+    return res
 
 
 # ---------- profile ----------

@@ -38,7 +38,8 @@ try:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     port = free_port()
     fc = start([str(flowcached_binary()), "--port", str(port), "--interface", "lo",
-                "--bpf", "port 53 or port 80 or port 1813", "--flow-idle-timeout", "5"], "flowcached")
+                "--bpf", "port 53 or port 80 or port 1813", "--flow-idle-timeout", "5"]
+               + json.loads(os.environ.get("LIVE_FC_ARGS", "[]")), "flowcached")
     wait_ping(port, fc, 15, os.path.join(d, "flowcached.log"))
     r = redis.Redis(port=port, decode_responses=True)
     col = Collector(redis.Redis(port=port, decode_responses=True), ("dns", "http", "user.login"))
