@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,10 +446,27 @@ static int live_read(struct source *s)
     return pcap_dispatch(s->live, LIVE_BATCH, live_cb, (u_char *)s);
 }
 
+/* capture-realtime: the reader runs at SCHED_FIFO priority 1, so a packet's
+ * wake-up preempts ordinary processes instead of waiting for a CPU while the
+ * ring fills. Needs root or CAP_SYS_NICE / RLIMIT_RTPRIO when the thread
+ * starts (after `user` has dropped root): without it, a warning and normal
+ * priority. The kernel's RT throttling (sched_rt_runtime_us) still leaves
+ * other processes 5 % of each CPU. */
+static void live_set_realtime(const struct source *s)
+{
+    struct sched_param sp = { .sched_priority = 1 };
+    int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    if (rc != 0)
+        fprintf(stderr, "flowcached: interface %s: capture-realtime: SCHED_FIFO refused (%s); "
+                "capturing at normal priority\n", s->iface, strerror(rc));
+}
+
 static void *live_thread(void *arg)
 {
     struct source *s = arg;
     uint64_t next_tick = 0, drops_base = 0;
+    if (s->cap->o.realtime)
+        live_set_realtime(s);
     source_fanout_start(s, 1);
     while (!atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
         int rc = live_read(s);

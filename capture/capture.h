@@ -22,6 +22,7 @@ struct capture_opts {
     int snaplen, promisc;
     int batch_ms;                /* live: 0 = immediate mode (TPACKET_V2), N = blocks retired every N ms (V3) */
     uint64_t buffer_bytes;       /* live: kernel ring per device (0 = 64 MB) */
+    int realtime;                /* live: reader thread at SCHED_FIFO priority 1 (capture-realtime) */
     int threads;                 /* capture-threads: workers per source */
     uint64_t user_grace_us;      /* RADIUS logout grace */
     struct watchlist *wl;        /* NULL = none */

@@ -37,6 +37,8 @@ static const struct directive directives[] = {
     { "snaplen", D_INT, OFF(snaplen), 0, 64, 262144, NULL, "bytes captured per packet" },
     { "capture-batch-ms", D_INT, OFF(capture_batch_ms), 0, 0, 1000, NULL,
       "0 = each packet at once; N = kernel blocks every N ms" },
+    { "capture-realtime", D_BOOL, OFF(capture_realtime), 0, 0, 1, NULL,
+      "live reader threads at SCHED_FIFO priority 1" },
     { "capture-buffer", D_MEM, OFF(capture_buffer), 0, 1048576, 2147483647.0, NULL,
       "kernel ring per live device" },
     { "promisc", D_BOOL, OFF(promisc), 0, 0, 1, NULL, "promiscuous mode" },

@@ -22,6 +22,7 @@ struct fc_config {
     int capture_threads;
     int snaplen, promisc;
     int capture_batch_ms;            /* 0 = immediate mode */
+    int capture_realtime;            /* live reader threads at SCHED_FIFO */
     uint64_t capture_buffer;         /* bytes of kernel ring per live device */
     uint64_t flow_idle_timeout, flow_lifetime_timeout, host_idle_timeout, tcp_close_grace_ms;
     uint64_t max_flows, maxmemory;

@@ -5,11 +5,13 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
+import time
 import uuid
 
 import pytest
 
-from conftest import flowcached_binary
+from conftest import flowcached_binary, free_port, stop_pid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NEEDED = ("ip", "dnsmasq", "nginx", "curl", "radclient")
@@ -82,9 +84,72 @@ def test_capture_directives_bounds():
     and a message naming the directive; in-range values start."""
     fc = flowcached_binary()
     for args in (["--capture-buffer", "100"], ["--capture-buffer", "3gb"], ["--capture-buffer", "-1mb"],
-                 ["--capture-batch-ms", "-1"], ["--capture-batch-ms", "1001"], ["--capture-batch-ms", "x"]):
+                 ["--capture-batch-ms", "-1"], ["--capture-batch-ms", "1001"], ["--capture-batch-ms", "x"],
+                 ["--capture-realtime", "maybe"]):
         p = subprocess.run([str(fc), "--port", "0"] + args, capture_output=True, text=True, timeout=20)
         assert p.returncode == 1 and args[0][2:] in p.stderr, (args, p.returncode, p.stderr)
     p = subprocess.run([str(fc), "--port", "0", "--pcap", "/nonexistent.pcap", "--capture-buffer", "16mb",
                         "--capture-batch-ms", "1000"], capture_output=True, text=True, timeout=20)
     assert p.returncode == 1 and "nonexistent" in p.stderr and "capture-" not in p.stderr, p.stderr
+
+
+def _thread_policies(pid):
+    out = {}
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            out[int(t)] = os.sched_getscheduler(int(t))
+        except OSError:
+            pass
+    return out
+
+
+def _start_on_lo(extra):
+    """flowcached on the host's lo, filtered to a port nothing uses (no packet is captured); returns (proc, log)."""
+    fc = flowcached_binary()
+    log = tempfile.NamedTemporaryFile(prefix="fc-rt-", suffix=".log", delete=False)
+    p = subprocess.Popen([str(fc), "--interface", "lo", "--bpf", "udp port 9 and host 127.0.0.254", "--port",
+                          str(free_port())] + extra, stdout=log, stderr=subprocess.STDOUT)
+    return p, log.name
+
+
+def _wait_ready(p, logname, timeout=15.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        text = open(logname).read()
+        if "ready" in text:
+            return text
+        assert p.poll() is None, text
+        time.sleep(0.05)
+    raise AssertionError("not ready: " + open(logname).read())
+
+
+def test_capture_realtime():
+    """capture-realtime yes: the live reader thread runs at SCHED_FIFO, the other threads keep the normal policy;
+    without it no thread is SCHED_FIFO; with root dropped (`user nobody`) the thread cannot get it and flowcached
+    says so and keeps capturing."""
+    if os.geteuid() != 0:
+        pytest.skip("live capture needs root")
+    for extra, want_fifo in (([], 0), (["--capture-realtime", "yes"], 1)):
+        p, logname = _start_on_lo(extra)
+        try:
+            _wait_ready(p, logname)
+            time.sleep(0.3)
+            pol = _thread_policies(p.pid)
+            fifo = [t for t, v in pol.items() if v == os.SCHED_FIFO]
+            assert len(fifo) == want_fifo, (extra, pol)
+            assert pol[p.pid] == os.SCHED_OTHER, pol          # the event loop stays ordinary
+        finally:
+            stop_pid(p)
+            os.unlink(logname)
+    p, logname = _start_on_lo(["--capture-realtime", "yes", "--user", "nobody"])
+    try:
+        _wait_ready(p, logname)
+        end = time.time() + 5
+        while "SCHED_FIFO refused" not in open(logname).read() and time.time() < end:
+            time.sleep(0.05)
+        text = open(logname).read()
+        assert "capture-realtime: SCHED_FIFO refused" in text, text
+        assert p.poll() is None and os.SCHED_FIFO not in _thread_policies(p.pid).values()
+    finally:
+        stop_pid(p)
+        os.unlink(logname)
