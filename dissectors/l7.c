@@ -12,8 +12,14 @@
 /* Packets after which detection gives up, as ndpiReader does. */
 enum { L7_MAX_TCP_PKTS = 80, L7_MAX_UDP_PKTS = 24 };
 
+/* Detection states a module keeps for reuse (688 B each): malloc and free of
+ * one per flow cost ~300 instructions, as much as a short packet. */
+enum { L7_SPARE_MAX = 256 };
+
 struct l7_module {
     struct ndpi_detection_module_struct *ndpi;
+    struct ndpi_flow_struct *spare[L7_SPARE_MAX];
+    unsigned spare_n;
 };
 
 static char *l7_names[L7_MAX];
@@ -136,6 +142,8 @@ void l7_module_destroy(struct l7_module *m)
 {
     if (!m)
         return;
+    while (m->spare_n > 0)
+        ndpi_free(m->spare[--m->spare_n]);
     ndpi_exit_detection_module(m->ndpi);
     free(m);
 }
@@ -153,10 +161,18 @@ void l7_flow_release(struct flow *f)
     }
 }
 
-static void l7_state_free(struct cache *c, struct flow *f)
+/* Frees f's detection state (what nDPI allocated inside it, then the state
+ * itself into m's spare list while it has room). */
+static void l7_state_free(struct l7_module *m, struct cache *c, struct flow *f)
 {
     if (f->ndpi) {
-        l7_flow_release(f);
+        if (m->spare_n < L7_SPARE_MAX) {
+            ndpi_free_flow_data(f->ndpi);
+            m->spare[m->spare_n++] = f->ndpi;
+            f->ndpi = NULL;
+        } else {
+            l7_flow_release(f);
+        }
         cache_mem_release(c, l7_state_size());
     }
     f->detect_done = 1;
@@ -178,7 +194,7 @@ int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
             f->detect_done = 1;
             return 0;
         }
-        f->ndpi = ndpi_flow_malloc(l7_state_size());
+        f->ndpi = m->spare_n > 0 ? m->spare[--m->spare_n] : ndpi_flow_malloc(l7_state_size());
         if (!f->ndpi) {
             cache_mem_release(c, l7_state_size());
             f->detect_done = 1;
@@ -201,7 +217,7 @@ int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
         /* Final: nDPI's extra dissection (certificates, DNS answers) would
          * only feed metadata that flowcached's own dissectors extract. */
         f->l7 = id;
-        l7_state_free(c, f);
+        l7_state_free(m, c, f);
     } else if (f->detect_pkts >= limit) {
         return l7_flow_finish(m, c, f);
     }
@@ -220,6 +236,6 @@ int l7_flow_finish(struct l7_module *m, struct cache *c, struct flow *f)
         l7_cur_flow = NULL;
         f->l7 = l7_pick(r);
     }
-    l7_state_free(c, f);
+    l7_state_free(m, c, f);
     return f->l7 != before;
 }
