@@ -73,7 +73,8 @@ static size_t ip_tcp(uint8_t *b, int back, uint8_t flags, uint32_t seq, uint32_t
     b[32] = 5 << 4;
     b[33] = flags;
     put16(b, 34, 65535);
-    memcpy(b + 40, pl, plen);
+    if (plen)
+        memcpy(b + 40, pl, plen);
     return len;
 }
 
