@@ -20,6 +20,11 @@ else ifeq ($(SANITIZER),undefined)
 else ifeq ($(SANITIZER),thread)
   FC_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
   FC_LDFLAGS := -fsanitize=thread
+else
+  # Plain builds optimise across files (the cache, key and decode helpers
+  # inlined into the packet path): -2.2 % instructions on mid.pcap.
+  FC_CFLAGS += -flto=auto
+  FC_LDFLAGS := -flto=auto
 endif
 ALL_CFLAGS  = $(CFLAGS) $(FC_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(FC_LDFLAGS)

@@ -37,11 +37,17 @@ struct conv {
 static size_t conv_parse(const char *f, struct conv *c)
 {
     size_t i = 0;
-    memset(c, 0, sizeof(*c));
+    c->zero = 0;
+    c->width = 0;
     c->len = LEN_INT;
-    if (f[i] == '%') {
-        c->kind = '%';
+    switch (f[0]) {                  /* the usual bare conversions: one byte */
+    case '%': case 'u': case 'x': case 'X': case 'c': case 's':
+        c->kind = f[0];
         return 1;
+    case 'd': case 'i':
+        c->kind = 'd';
+        return 1;
+    default: break;
     }
     if (f[i] == '0') {
         c->zero = 1;

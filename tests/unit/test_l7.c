@@ -1,0 +1,175 @@
+/* test_l7.c - dissectors/l7.c against nDPI 4.2 alone: the DGA shortcut keeps every TLS detection (single thread). */
+#include <arpa/inet.h>
+#include <ndpi_api.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "capture/cache.h"
+#include "capture/decode.h"
+#include "dissectors/l7.h"
+#include "tests/unit/check.h"
+
+static size_t put16(uint8_t *b, size_t o, size_t v)
+{
+    b[o] = (uint8_t)(v >> 8);
+    b[o + 1] = (uint8_t)v;
+    return o + 2;
+}
+
+/* A TLS record holding a ClientHello with server name `name`; returns its size. */
+static size_t build_hello_record(uint8_t *b, const char *name)
+{
+    size_t o = 9, nl = strlen(name);
+    b[o++] = 3;
+    b[o++] = 3;
+    memset(b + o, 0x11, 32);
+    o += 32;
+    b[o++] = 0;                        /* no session id */
+    o = put16(b, o, 4);
+    o = put16(b, o, 0x1301);
+    o = put16(b, o, 0xc02f);
+    b[o++] = 1;
+    b[o++] = 0;
+    size_t ext = o;
+    o += 2;
+    o = put16(b, o, 0);                /* server_name */
+    o = put16(b, o, nl + 5);
+    o = put16(b, o, nl + 3);
+    b[o++] = 0;
+    o = put16(b, o, nl);
+    memcpy(b + o, name, nl);
+    o += nl;
+    put16(b, ext, o - ext - 2);
+    b[0] = 22;                         /* record header */
+    b[1] = 3;
+    b[2] = 1;
+    put16(b, 3, o - 5);
+    b[5] = 1;                          /* handshake header */
+    b[6] = (uint8_t)((o - 9) >> 16);
+    b[7] = (uint8_t)((o - 9) >> 8);
+    b[8] = (uint8_t)(o - 9);
+    return o;
+}
+
+/* IPv4 + TCP packet 10.0.0.1:40000 -> 10.0.0.2:443 (or back) with payload. */
+static size_t ip_tcp(uint8_t *b, int back, uint8_t flags, uint32_t seq, uint32_t ack,
+                     const uint8_t *pl, size_t plen)
+{
+    size_t len = 40 + plen;
+    memset(b, 0, 40);
+    b[0] = 0x45;
+    put16(b, 2, len);
+    b[8] = 64;
+    b[9] = IPPROTO_TCP;
+    inet_pton(AF_INET, back ? "10.0.0.2" : "10.0.0.1", b + 12);
+    inet_pton(AF_INET, back ? "10.0.0.1" : "10.0.0.2", b + 16);
+    put16(b, 20, back ? 443 : 40000);
+    put16(b, 22, back ? 40000 : 443);
+    for (int i = 0; i < 4; i++) {
+        b[24 + i] = (uint8_t)(seq >> (24 - 8 * i));
+        b[28 + i] = (uint8_t)(ack >> (24 - 8 * i));
+    }
+    b[32] = 5 << 4;
+    b[33] = flags;
+    put16(b, 34, 65535);
+    if (plen)
+        memcpy(b + 40, pl, plen);
+    return len;
+}
+
+/* The four packets of a TLS connection opening with server name `name`. */
+static size_t conn_packets(uint8_t pk[4][600], size_t len[4], const char *name)
+{
+    uint8_t rec[400];
+    size_t rn = build_hello_record(rec, name);
+    len[0] = ip_tcp(pk[0], 0, 0x02, 1000, 0, NULL, 0);
+    len[1] = ip_tcp(pk[1], 1, 0x12, 5000, 1001, NULL, 0);
+    len[2] = ip_tcp(pk[2], 0, 0x10, 1001, 5001, NULL, 0);
+    len[3] = ip_tcp(pk[3], 0, 0x18, 1001, 5001, rec, rn);
+    return 4;
+}
+
+/* What nDPI alone (its own DGA check) answers for the connection. */
+static uint16_t ndpi_alone(struct ndpi_detection_module_struct *n, const char *name)
+{
+    uint8_t pk[4][600];
+    size_t len[4];
+    conn_packets(pk, len, name);
+    struct ndpi_flow_struct *f = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+    memset(f, 0, SIZEOF_FLOW_STRUCT);
+    ndpi_custom_dga_predict_fctn saved = ndpi_dga_function;
+    ndpi_dga_function = NULL;
+    ndpi_protocol r = { 0 };
+    for (int i = 0; i < 4; i++)
+        r = ndpi_detection_process_packet(n, f, pk[i], (unsigned short)len[i], 1000 + (uint64_t)i);
+    ndpi_dga_function = saved;
+    ndpi_free_flow(f);
+    return r.app_protocol != NDPI_PROTOCOL_UNKNOWN ? r.app_protocol : r.master_protocol;
+}
+
+/* What flowcached's l7 glue answers for the same connection. */
+static uint16_t l7_glue(struct l7_module *m, struct cache *c, const char *name)
+{
+    uint8_t pk[4][600];
+    size_t len[4];
+    conn_packets(pk, len, name);
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    f.key.l4proto = IPPROTO_TCP;
+    for (int i = 0; i < 4; i++) {
+        struct decoded_pkt p;
+        memset(&p, 0, sizeof(p));
+        p.l3 = pk[i];
+        p.l3_caplen = (uint32_t)len[i];
+        l7_flow_packet(m, c, &f, &p, (1000 + (uint64_t)i) * 1000);
+    }
+    l7_flow_release(&f);
+    return f.l7;
+}
+
+static const char *const names[] = {
+    "www.qzxkvjwqpt.com", "www.xkcdqzjvbw.net", "www.bfgqzxjkwv.com", "www.google.com",
+    "www.example.net", "www.qzxkvjwqpt.org", "qzxkvjwqpt.com", "api.qzxkvjwqpt.net",
+    "www.a1b2c3d4e5f6g7h8.com", "www.vjkqxzwbfgpmt.com", "example.com",
+};
+
+TEST_CASE(tls_sni_same_as_ndpi_alone)
+{
+    struct cache_config cfg = { .flow_idle_us = 30000000, .flow_lifetime_us = 120000000,
+                                .host_idle_us = 300000000, .max_flows = 100 };
+    struct cache *c = cache_create(&cfg);
+    struct l7_module *m = l7_module_create();
+    struct ndpi_detection_module_struct *n = ndpi_init_detection_module(ndpi_no_prefs);
+    CHECK(c && m && n);
+    if (!c || !m || !n)
+        return;
+    NDPI_PROTOCOL_BITMASK all;
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(n, &all);
+    ndpi_finalize_initialization(n);
+    unsigned tor = 0, tls = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        uint16_t want = ndpi_alone(n, names[i]), got = l7_glue(m, c, names[i]);
+        if (got != want)
+            fprintf(stderr, "  %s: l7 %u, nDPI alone %u\n", names[i], got, want);
+        CHECK_INT(got, want);
+        tor += want == NDPI_PROTOCOL_TOR;
+        tls += want == NDPI_PROTOCOL_TLS;
+    }
+    /* the names cover both outcomes of the check that matters */
+    CHECK(tor > 0);
+    CHECK(tls > 0);
+    ndpi_exit_detection_module(n);
+    l7_module_destroy(m);
+    cache_destroy(c);
+}
+
+int main(void)
+{
+    if (l7_names_init() != 0)
+        return 1;
+    RUN(tls_sni_same_as_ndpi_alone);
+    l7_names_free();
+    return CHECK_DONE("test_l7");
+}
