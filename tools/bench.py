@@ -57,6 +57,8 @@ def fmt(v, unit=""):
         s = "%.0f" % v
     elif abs(v) >= 10:
         s = "%.1f" % v
+    elif abs(v) >= 1:
+        s = "%.2f" % v
     else:
         s = "%.3g" % v
     return s + unit
