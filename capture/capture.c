@@ -1,5 +1,6 @@
 /* capture.c - packet sources and their threads: pcap files (speed, loop) and live interfaces (capture threads). */
 #include "capture/capture.h"
+#include "capture/afpacket.h"
 #include "capture/fanout.h"
 
 #include <errno.h>
@@ -31,7 +32,8 @@ struct source {
     char **files;                /* file sources: all the files, read in order */
     int nfiles;
     char *iface;
-    pcap_t *live;                /* live handle (file handles are opened by the thread) */
+    pcap_t *live;                /* live handle through libpcap (file handles are opened by the thread) */
+    struct afp *afp;             /* or through flowcached's own packet ring */
     unsigned ifindex;            /* of the device the handle is bound to; 0 = not checked ("any") */
     pthread_t thread;
     int started;
@@ -131,6 +133,40 @@ static pcap_t *open_live(const char *iface, const struct capture_opts *o, char *
     return p;
 }
 
+/* Opens a source's live device: the own packet ring in immediate mode for
+ * the devices it handles, libpcap otherwise. Returns 0 or -1 with err. */
+static int live_open(struct source *s, const struct capture_opts *o, char *err, size_t errlen)
+{
+    if (o->batch_ms == 0 && o->reader == CAPTURE_READER_RING) {
+        int rc = afp_open(&s->afp, s->iface, (unsigned)o->snaplen, o->promisc, o->buffer_bytes, o->bpf,
+                          err, errlen);
+        if (rc != 0)
+            return rc > 0 ? 0 : -1;
+    }
+    s->live = open_live(s->iface, o, err, errlen);
+    return s->live ? 0 : -1;
+}
+
+static void live_close(struct source *s)
+{
+    if (s->live)
+        pcap_close(s->live);
+    afp_close(s->afp);
+    s->live = NULL;
+    s->afp = NULL;
+}
+
+/* Drops of the open handle since it was opened. */
+static uint64_t live_drops(struct source *s)
+{
+    struct pcap_stat ps;
+    if (s->afp)
+        return afp_drops(s->afp);
+    if (s->live && pcap_stats(s->live, &ps) == 0)
+        return (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+    return 0;
+}
+
 /* stdio buffer of a pcap file: libpcap reads through a FILE, whose default
  * buffer (the file system's block, 4 KB) costs one read(2) per 4 KB. */
 #define FILE_READ_BUF (1u << 20)
@@ -224,12 +260,11 @@ struct capture *capture_create(const struct capture_opts *o, struct cache *c, ch
         struct source *s = &cap->src[cap->nsrc];
         s->is_live = 1;
         s->iface = o->ifaces[i];
-        s->live = open_live(o->ifaces[i], o, err, errlen);
-        s->ifindex = s->live ? if_nametoindex(o->ifaces[i]) : 0;
-        if (!s->live) {
+        if (live_open(s, o, err, errlen) != 0) {
             capture_destroy(cap);
             return NULL;
         }
+        s->ifindex = if_nametoindex(o->ifaces[i]);
         if (source_workers_init(cap, s, o) != 0)
             goto oom;
         cap->nsrc++;
@@ -392,20 +427,23 @@ static void live_cb(u_char *arg, const struct pcap_pkthdr *h, const u_char *data
     source_packet(s, ts, pcap_datalink(s->live), data, h->caplen, h->len);
 }
 
+static void afp_frame(void *arg, uint64_t ts, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+{
+    source_packet((struct source *)arg, ts, DLT_EN10MB, data, caplen, wirelen);
+}
+
 /* Reopens a live interface that failed, with backoff. Returns -1 when stopping. */
 static int live_reopen(struct source *s)
 {
     char err[512];
     unsigned delay = 1;
-    pcap_close(s->live);
-    s->live = NULL;
+    live_close(s);
     while (!atomic_load(&s->cap->stop)) {
         for (unsigned i = 0; i < delay * 10 && !atomic_load(&s->cap->stop); i++) {
             struct timespec ts = { 0, 100 * 1000000L };
             nanosleep(&ts, NULL);
         }
-        s->live = open_live(s->iface, &s->cap->o, err, sizeof(err));
-        if (s->live) {
+        if (live_open(s, &s->cap->o, err, sizeof(err)) == 0) {
             s->ifindex = if_nametoindex(s->iface);
             fprintf(stderr, "flowcached: interface %s: capturing again\n", s->iface);
             return 0;
@@ -422,7 +460,7 @@ static int live_reopen(struct source *s)
  * quiet. Returns pcap_dispatch's result, or 0 after a quiet tick. */
 static int live_read(struct source *s)
 {
-    struct pollfd pfd = { pcap_get_selectable_fd(s->live), POLLIN, 0 };
+    struct pollfd pfd = { s->afp ? afp_fd(s->afp) : pcap_get_selectable_fd(s->live), POLLIN, 0 };
     if (pfd.fd < 0)
         return pcap_dispatch(s->live, LIVE_BATCH, live_cb, (u_char *)s);
     if (poll(&pfd, 1, TICK_US / 1000) <= 0)
@@ -443,6 +481,8 @@ static int live_read(struct source *s)
         if (!(pfd.revents & POLLIN))
             return 0;                /* link down: frames resume when it is up again */
     }
+    if (s->afp)
+        return afp_dispatch(s->afp, LIVE_BATCH, afp_frame, s);
     return pcap_dispatch(s->live, LIVE_BATCH, live_cb, (u_char *)s);
 }
 
@@ -470,12 +510,10 @@ static void *live_thread(void *arg)
     source_fanout_start(s, 1);
     while (!atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
         int rc = live_read(s);
-        struct pcap_stat ps;
         if (rc == PCAP_ERROR || rc == LIVE_GONE) {
             if (rc == PCAP_ERROR)
                 fprintf(stderr, "flowcached: interface %s: %s; reopening\n", s->iface, pcap_geterr(s->live));
-            if (pcap_stats(s->live, &ps) == 0)
-                drops_base += (uint64_t)ps.ps_drop + ps.ps_ifdrop;   /* a new handle counts from 0 */
+            drops_base += live_drops(s);     /* a new handle counts from 0 */
             if (live_reopen(s) != 0)
                 break;
             continue;
@@ -485,15 +523,13 @@ static void *live_thread(void *arg)
             /* deleted (or deleted and re-created) without an error the socket could
              * report: the handle is bound to a device that no longer exists */
             fprintf(stderr, "flowcached: interface %s: the device went away; reopening\n", s->iface);
-            if (pcap_stats(s->live, &ps) == 0)
-                drops_base += (uint64_t)ps.ps_drop + ps.ps_ifdrop;
+            drops_base += live_drops(s);
             if (live_reopen(s) != 0)
                 break;
             continue;
         }
         if (now >= next_tick) {
-            if (pcap_stats(s->live, &ps) == 0)
-                atomic_store(&s->drops, drops_base + ps.ps_drop + ps.ps_ifdrop);
+            atomic_store(&s->drops, drops_base + live_drops(s));
             source_tick(s, now);
             next_tick = now + TICK_US;
         }
@@ -548,13 +584,8 @@ void capture_destroy(struct capture *cap)
         free(s->w);
         s->w = NULL;
     }
-    for (int i = 0; i < cap->nsrc; i++) {
-        if (cap->src[i].live)
-            pcap_close(cap->src[i].live);
-    }
-    for (int i = cap->nsrc; i < cap->o.nifaces + 1; i++)
-        if (cap->src[i].live)
-            pcap_close(cap->src[i].live);
+    for (int i = 0; i < cap->o.nifaces + 1; i++)
+        live_close(&cap->src[i]);
     free(cap->src);
     free(cap);
 }

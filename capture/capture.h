@@ -10,6 +10,11 @@
 
 enum pcap_end_mode { PCAP_END_KEEP = 0, PCAP_END_EXPIRE, PCAP_END_EXIT };
 
+/* Who reads a live device in immediate mode (batch_ms 0): flowcached's own
+ * TPACKET_V2 ring of 2 KB frames (capture/afpacket.c; Ethernet and loopback
+ * devices, libpcap for the others), or libpcap for every device. */
+enum capture_reader { CAPTURE_READER_RING = 0, CAPTURE_READER_LIBPCAP };
+
 struct capture_opts {
     char **files;
     int nfiles;
@@ -23,6 +28,7 @@ struct capture_opts {
     int batch_ms;                /* live: 0 = immediate mode (TPACKET_V2), N = blocks retired every N ms (V3) */
     uint64_t buffer_bytes;       /* live: kernel ring per device (0 = 64 MB) */
     int realtime;                /* live: reader thread at SCHED_FIFO priority 1 (capture-realtime) */
+    enum capture_reader reader;  /* live, immediate mode (capture-reader) */
     int threads;                 /* capture-threads: workers per source */
     uint64_t user_grace_us;      /* RADIUS logout grace */
     struct watchlist *wl;        /* NULL = none */

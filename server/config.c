@@ -22,6 +22,7 @@ struct directive {
 };
 
 static const char *const pcap_end_choices[] = { "keep", "expire", "exit", NULL };
+static const char *const capture_reader_choices[] = { "packet-ring", "libpcap", NULL };
 
 #define OFF(f) offsetof(struct fc_config, f)
 static const struct directive directives[] = {
@@ -39,6 +40,8 @@ static const struct directive directives[] = {
       "0 = each packet at once; N = kernel blocks every N ms" },
     { "capture-realtime", D_BOOL, OFF(capture_realtime), 0, 0, 1, NULL,
       "live reader threads at SCHED_FIFO priority 1" },
+    { "capture-reader", D_ENUM, OFF(capture_reader), 0, 0, 0, capture_reader_choices,
+      "packet-ring (own 2 KB-frame ring) or libpcap, for immediate mode" },
     { "capture-buffer", D_MEM, OFF(capture_buffer), 0, 1048576, 2147483647.0, NULL,
       "kernel ring per live device" },
     { "promisc", D_BOOL, OFF(promisc), 0, 0, 1, NULL, "promiscuous mode" },

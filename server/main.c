@@ -31,7 +31,7 @@ static int build_capture(struct server *s, char *err, size_t errlen)
         .loop = cfg->pcap_loop, .end = (enum pcap_end_mode)cfg->pcap_end,
         .snaplen = cfg->snaplen, .promisc = cfg->promisc,
         .batch_ms = cfg->capture_batch_ms, .buffer_bytes = cfg->capture_buffer,
-        .realtime = cfg->capture_realtime,
+        .realtime = cfg->capture_realtime, .reader = (enum capture_reader)cfg->capture_reader,
         .user_grace_us = cfg->user_grace * 1000000ULL, .wl = &s->wl, .threads = cfg->capture_threads,
     };
     s->cap = capture_create(&o, s->cache, err, errlen);

@@ -771,9 +771,11 @@ def pct(v, q):
 
 
 def item5(fc, quick):
-    # the default capture mode (each packet handed over at once), the same with the reader at
-    # SCHED_FIFO (capture-realtime), and capture-batch-ms 1 (TPACKET_V3 blocks)
-    for label, extra in (("default capture", []), ("capture-realtime yes", ["--capture-realtime", "yes"]),
+    # the default capture mode (each packet handed over at once through flowcached's packet ring), the same
+    # through libpcap, with the reader at SCHED_FIFO (capture-realtime), and capture-batch-ms 1 (TPACKET_V3 blocks)
+    for label, extra in (("default capture (packet-ring)", []),
+                         ("capture-reader libpcap", ["--capture-reader", "libpcap"]),
+                         ("capture-realtime yes", ["--capture-realtime", "yes"]),
                          ("capture-batch-ms 1", ["--capture-batch-ms", "1"])):
         item5_mode(fc, quick, label, extra)
     cloud_latency(fc, quick)
@@ -894,8 +896,8 @@ def pick_dns_addr():
 
 
 def item6(fc, quick):
-    """dnsperf -> dnsmasq on a 127.0.0.x address, flowcached capturing lo. For the default capture mode, the same
-    with capture-realtime, and capture-batch-ms: one unlimited run, then (when it dropped or missed queries) a bisection of dnsperf -Q rates
+    """dnsperf -> dnsmasq on a 127.0.0.x address, flowcached capturing lo. For the default capture mode (packet-ring),
+    capture-reader libpcap, capture-realtime, and capture-batch-ms: one unlimited run, then (when it dropped or missed queries) a bisection of dnsperf -Q rates
     for the highest rate at which every query is counted with 0 capture drops. Bounded: at most 1 + SEARCH_STEPS
     runs of SECS seconds per mode, each with its own flowcached."""
     addr = pick_dns_addr()
@@ -917,7 +919,8 @@ def item6(fc, quick):
                     "--log-facility=" + os.path.join(OUT, "dnsmasq.log")], "dnsmasq.out")
         fcmd = [fc, "--interface", "lo", "--bpf", "udp port 53 and host %s" % addr,
                 "--flow-idle-timeout", "600", "--host-idle-timeout", "600"]
-        for label, extra in (("default capture (immediate)", []),
+        for label, extra in (("default capture (immediate, packet-ring)", []),
+                             ("immediate, capture-reader libpcap", ["--capture-reader", "libpcap"]),
                              ("immediate + capture-realtime yes", ["--capture-realtime", "yes"]),
                              ("capture-batch-ms 1", ["--capture-batch-ms", "1"])):
             dns_search(fcmd + extra, addr, qfile, secs, steps, label)

@@ -60,3 +60,28 @@ class Collector:
         self._stop = True
         self.t.join(timeout=5)
         self.ps.close()
+
+
+def run_in_netns(prefix, script, marker, env=None, timeout=240):
+    """Run /usr/bin/python3 script inside a network namespace made for it, then kill whatever is left in that
+    namespace and delete it. Returns the JSON object the script printed after marker, or None when no namespace
+    can be made; raises AssertionError with the script's output when it printed none."""
+    import os
+    import subprocess
+    import uuid
+    ns = prefix + uuid.uuid4().hex[:8]
+    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode != 0:
+        return None
+    try:
+        p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", script], capture_output=True, text=True,
+                           timeout=timeout, env=dict(os.environ, **(env or {})))
+        line = [l for l in p.stdout.splitlines() if l.startswith(marker)]
+        assert line, "driver failed:\n%s\n%s" % (p.stdout[-3000:], p.stderr[-3000:])
+        return json.loads(line[-1][len(marker):])
+    finally:
+        for pid in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split():
+            try:
+                os.kill(int(pid), 9)      # only processes started inside our own namespace
+            except OSError:
+                pass
+        subprocess.run(["ip", "netns", "del", ns])

@@ -7,21 +7,22 @@ import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 
 import pytest
 
 from conftest import flowcached_binary, free_port, stop_pid
+from liveutil import run_in_netns
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NEEDED = ("ip", "dnsmasq", "nginx", "curl", "radclient")
 
 
-# Both ways a live device hands packets over (capture-batch-ms): at once (the default), and in TPACKET_V3 blocks
-# from a smaller ring than the default; each must count exactly what was sent. (A V3 block is 256 KB and is handed
+# Every way a live device hands packets over: at once (the default) through flowcached's own packet ring or through
+# libpcap (capture-reader), and in TPACKET_V3 blocks (capture-batch-ms) from a smaller ring than the default; each
+# must count exactly what was sent. (A V3 block is 256 KB and is handed
 # over after capture-batch-ms even when nearly empty: 32 MB = 128 blocks = ~0.6 s of slack at 5 ms; 4 MB once lost
 # packets under the thread sanitizer on the loaded machine.)
-MODES = {"immediate": [], "batch5": ["--capture-batch-ms", "5", "--capture-buffer", "32mb"]}
+MODES = {"immediate": [], "libpcap": ["--capture-reader", "libpcap"], "batch5": ["--capture-batch-ms", "5", "--capture-buffer", "32mb"]}
 
 
 @pytest.fixture(scope="module", params=sorted(MODES))
@@ -31,26 +32,13 @@ def live(request):
     missing = [t for t in NEEDED if not shutil.which(t)]
     if missing:
         pytest.skip("missing %s (tools/deps.sh)" % missing)
-    ns = "fctest-" + uuid.uuid4().hex[:8]
-    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode != 0:
+    res = run_in_netns("fctest-", os.path.join(HERE, "live_driver.py"), "LIVE-RESULT ",
+                       {"LIVE_FC_ARGS": json.dumps(MODES[request.param])})
+    if res is None:
         pytest.skip("cannot create a network namespace")
-    try:
-        p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", os.path.join(HERE, "live_driver.py")],
-                           capture_output=True, text=True, timeout=240,
-                           env=dict(os.environ, LIVE_FC_ARGS=json.dumps(MODES[request.param])))
-        line = [l for l in p.stdout.splitlines() if l.startswith("LIVE-RESULT ")]
-        assert line, "driver failed:\n%s\n%s" % (p.stdout[-3000:], p.stderr[-3000:])
-        res = json.loads(line[-1][len("LIVE-RESULT "):])
-        if "capture on lo" in res.get("flowcached_log", "") and not res.get("dns_sent"):
-            pytest.skip("capture on lo failed")
-        yield res
-    finally:
-        for pid in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split():
-            try:
-                os.kill(int(pid), 9)      # only processes started inside our own namespace
-            except OSError:
-                pass
-        subprocess.run(["ip", "netns", "del", ns])
+    if "capture on lo" in res.get("flowcached_log", "") and not res.get("dns_sent"):
+        pytest.skip("capture on lo failed")
+    return res
 
 
 def test_live_dns_every_query_counted(live):

@@ -1,0 +1,37 @@
+/* afpacket.h - flowcached's own AF_PACKET TPACKET_V2 reader for live Ethernet and loopback devices in immediate mode (capture threads). */
+#ifndef FC_AFPACKET_H
+#define FC_AFPACKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct afp;
+
+/* Called once per frame, in arrival order. data holds caplen bytes of an
+ * Ethernet frame (VLAN tag put back in place); wirelen is its length on the
+ * wire. ts_us is the kernel's receive time in microseconds. */
+typedef void (*afp_cb)(void *arg, uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen);
+
+/* Opens iface with a ring of ring_bytes (0 = 64 MB) of 2 KB frames, snaplen
+ * bytes kept per packet, promiscuous when asked, bpf (NULL or "" = none)
+ * compiled and run in the kernel as libpcap does on this device. Returns 1 and *out when opened, 0 when
+ * this reader does not handle the device (not Ethernet or loopback, "any"):
+ * the caller uses libpcap; -1 with err filled ("interface X: ...") on error.
+ * Any thread; the handle is then used by one thread. */
+int afp_open(struct afp **out, const char *iface, unsigned snaplen, int promisc, uint64_t ring_bytes,
+             const char *bpf, char *err, size_t errlen);
+
+int afp_fd(const struct afp *a);            /* for poll(POLLIN) */
+
+/* Hands at most max ready frames to cb without blocking. Returns how many
+ * were handed (0 = none ready). */
+int afp_dispatch(struct afp *a, int max, afp_cb cb, void *arg);
+
+/* Packets the kernel dropped (ring full) plus packets that reached the
+ * reader cut short because the copy of a large packet could not be queued,
+ * since afp_open. */
+uint64_t afp_drops(struct afp *a);
+
+void afp_close(struct afp *a);
+
+#endif
