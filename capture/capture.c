@@ -2,6 +2,7 @@
 #include "capture/capture.h"
 #include "capture/afpacket.h"
 #include "capture/fanout.h"
+#include "capture/pcapfile.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -336,6 +337,49 @@ static uint64_t replay_time(struct source *s, struct replay *rp, uint64_t ts)
     return rp->wall_start + (uint64_t)((double)rel / speed);
 }
 
+/* Reads a classic pcap file's records through pcapfile (p, libpcap's handle
+ * of the same file, compiles the filter). Returns -1 when stopping. */
+static int read_records(struct source *s, const char *path, pcap_t *p, struct pcapfile *pf, int dlt,
+                        struct replay *rp)
+{
+    struct bpf_program prog;
+    const char *bpf = s->cap->o.bpf;
+    int filtered = bpf && *bpf;
+    if (filtered && pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        fprintf(stderr, "flowcached: pcap %s: bad bpf filter: %s\n", path, pcap_geterr(p));
+        atomic_fetch_add(&s->read_errors, 1);
+        return 0;
+    }
+    uint64_t ts;
+    const uint8_t *data;
+    uint32_t caplen, wirelen;
+    int rc, stopping = 0;
+    while ((rc = pcapfile_next(pf, &ts, &data, &caplen, &wirelen)) == 1) {
+        if (filtered) {
+            struct pcap_pkthdr h = { { 0, 0 }, caplen, wirelen };
+            if (!pcap_offline_filter(&prog, &h, data))
+                continue;
+        }
+        ts = replay_time(s, rp, ts);
+        if (s->cap->o.speed > 0 && pace_until(s, ts) != 0) {
+            stopping = 1;
+            break;
+        }
+        source_packet(s, ts, dlt, data, caplen, wirelen);
+        if (atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
+            stopping = 1;
+            break;
+        }
+    }
+    if (rc < 0 && !stopping) {
+        fprintf(stderr, "flowcached: pcap %s: %s (the packets before it were counted)\n", path, pcapfile_error(pf));
+        atomic_fetch_add(&s->read_errors, 1);
+    }
+    if (filtered)
+        pcap_freecode(&prog);
+    return stopping ? -1 : 0;
+}
+
 /* Reads one file to its end. Returns -1 when stopping. */
 static int read_file(struct source *s, const char *path, struct replay *rp)
 {
@@ -348,6 +392,14 @@ static int read_file(struct source *s, const char *path, struct replay *rp)
         return 0;
     }
     int dlt = pcap_datalink(p);
+    struct pcapfile *pf = pcapfile_open(path, dlt, pcap_snapshot(p));
+    if (pf) {
+        int rc = read_records(s, path, p, pf, dlt, rp);
+        pcapfile_close(pf);
+        pcap_close(p);
+        free(iobuf);
+        return rc;
+    }
     struct pcap_pkthdr *h;
     const u_char *data;
     int rc;

@@ -1,0 +1,26 @@
+/* pcapfile.h - reads the records of a classic pcap file (version 2.4) straight from a 1 MB buffer, as libpcap would return them (capture threads). */
+#ifndef FC_PCAPFILE_H
+#define FC_PCAPFILE_H
+
+#include <stdint.h>
+
+struct pcapfile;
+
+/* Opens path when it is a classic pcap file, version 2.4, microsecond or
+ * nanosecond, either byte order, of a link type flowcached decodes (dlt as
+ * libpcap's pcap_datalink() has it); snapshot is libpcap's pcap_snapshot()
+ * of the same file.
+ * Returns NULL when the file is anything else (pcapng, stdin, an older
+ * version, ...): the caller reads it with libpcap. */
+struct pcapfile *pcapfile_open(const char *path, int dlt, int snapshot);
+
+/* The next record: 1 with the packet (data valid until the next call),
+ * 0 at the end of the file, -1 on a broken record (pcapfile_error says what,
+ * in libpcap's words). Timestamps in microseconds. */
+int pcapfile_next(struct pcapfile *f, uint64_t *ts_us, const uint8_t **data, uint32_t *caplen,
+                  uint32_t *wirelen);
+
+const char *pcapfile_error(const struct pcapfile *f);
+void pcapfile_close(struct pcapfile *f);
+
+#endif

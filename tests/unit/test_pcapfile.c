@@ -1,0 +1,232 @@
+/* test_pcapfile.c - capture/pcapfile.c against libpcap's own reader on the same files: every record, its time and bytes, and where and with which words a broken file ends (single thread). */
+#include <pcap/pcap.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "capture/pcapfile.h"
+#include "tests/unit/check.h"
+
+static char path[64];
+static uint8_t file[1 << 22];
+static size_t flen;
+
+static void put32(uint32_t v, int be)
+{
+    for (int i = 0; i < 4; i++)
+        file[flen++] = (uint8_t)(be ? v >> (24 - 8 * i) : v >> (8 * i));
+}
+
+static void put16(uint16_t v, int be)
+{
+    file[flen++] = (uint8_t)(be ? v >> 8 : v);
+    file[flen++] = (uint8_t)(be ? v : v >> 8);
+}
+
+static void header(uint32_t magic, uint16_t major, uint16_t minor, uint32_t snaplen, int be)
+{
+    flen = 0;
+    put32(magic, be);
+    put16(major, be);
+    put16(minor, be);
+    put32(0, be);
+    put32(0, be);
+    put32(snaplen, be);
+    put32(1, be);                      /* Ethernet */
+}
+
+static void record(uint32_t sec, uint32_t frac, uint32_t caplen, uint32_t len, int be, unsigned seed)
+{
+    put32(sec, be);
+    put32(frac, be);
+    put32(caplen, be);
+    put32(len, be);
+    for (uint32_t i = 0; i < caplen && flen < sizeof(file); i++)
+        file[flen++] = (uint8_t)(seed * 31 + i * 7);
+}
+
+static void save(size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(file, 1, n, f);
+    fclose(f);
+}
+
+/* Reads path both ways and compares; returns the number of records read.
+ * expect_handled: 1 or 0 = whether pcapfile takes the file, -1 = either. */
+static int compare(const char *p, int expect_handled)
+{
+    char ebuf[PCAP_ERRBUF_SIZE];
+    pcap_t *lp = pcap_open_offline_with_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    if (!lp) {
+        CHECK(expect_handled != 1);
+        return -1;
+    }
+    struct pcapfile *f = pcapfile_open(p, pcap_datalink(lp), pcap_snapshot(lp));
+    if (expect_handled >= 0)
+        CHECK_INT(f != NULL, expect_handled);
+    if (!f) {
+        pcap_close(lp);
+        return -1;
+    }
+    int n = 0;
+    for (;;) {
+        struct pcap_pkthdr *h;
+        const u_char *ld;
+        int lr = pcap_next_ex(lp, &h, &ld);
+        uint64_t ts;
+        const uint8_t *d;
+        uint32_t cap, len;
+        int r = pcapfile_next(f, &ts, &d, &cap, &len);
+        if (lr == 1) {
+            CHECK_INT(r, 1);
+            if (r != 1)
+                break;
+            CHECK_INT(ts, (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec);
+            CHECK_INT(cap, h->caplen);
+            CHECK_INT(len, h->len);
+            CHECK_MEM(d, cap, ld, h->caplen);
+            n++;
+            continue;
+        }
+        CHECK_INT(r, lr == PCAP_ERROR_BREAK ? 0 : -1);
+        if (lr == PCAP_ERROR)
+            CHECK_STR(pcapfile_error(f), pcap_geterr(lp));
+        break;
+    }
+    pcapfile_close(f);
+    pcap_close(lp);
+    return n;
+}
+
+TEST_CASE(demo_capture)
+{
+    CHECK_INT(compare("demo/demo.pcap", 1), 2946);
+}
+
+TEST_CASE(byte_orders_and_precisions)
+{
+    static const uint32_t magics[] = { 0xa1b2c3d4, 0xa1b23c4d };
+    for (int be = 0; be < 2; be++)
+        for (int m = 0; m < 2; m++) {
+            header(magics[m], 2, 4, 65535, be);
+            for (unsigned i = 0; i < 300; i++) {
+                uint32_t cap = (i * 97) % 3000;
+                record(1700000000 + i, m ? i * 3333333u % 1000000000u : i * 3331u % 1000000u, cap,
+                       cap + (i % 3) * 10, be, i);
+            }
+            save(flen);
+            CHECK_INT(compare(path, 1), 300);
+        }
+}
+
+TEST_CASE(signed_times)
+{
+    /* fuzzed times: libpcap reads both fields as signed 32-bit numbers, unsigned once byte-swapped */
+    for (int be = 0; be < 2; be++)
+        for (int m = 0; m < 2; m++) {
+            header(m ? 0xa1b23c4d : 0xa1b2c3d4, 2, 4, 65535, be);
+            record(0x90000000u, 0xf0000000u, 60, 60, be, 1);
+            record(5, 0x80000001u, 60, 60, be, 2);
+            record(0xffffffffu, 999999, 60, 60, be, 3);
+            save(flen);
+            CHECK_INT(compare(path, 1), 3);
+        }
+}
+
+TEST_CASE(records_past_the_snapshot)
+{
+    header(0xa1b2c3d4, 2, 4, 64, 0);
+    for (unsigned i = 0; i < 20; i++)
+        record(1, i, 40 + i * 5, 1000, 0, i);      /* from the 6th on, longer than the file's snaplen */
+    save(flen);
+    CHECK_INT(compare(path, 1), 20);
+    save(flen - 10);                               /* cut inside the part past the snapshot */
+    CHECK_INT(compare(path, 1), 19);
+}
+
+TEST_CASE(broken_files_end_alike)
+{
+    header(0xa1b2c3d4, 2, 4, 65535, 0);
+    for (unsigned i = 0; i < 10; i++)
+        record(2, i, 100, 100, 0, i);
+    size_t full = flen;
+    save(full - 50);                               /* inside the last record's data */
+    CHECK_INT(compare(path, 1), 9);
+    save(full - 116 + 8);                          /* inside the last record's header */
+    CHECK_INT(compare(path, 1), 9);
+    save(24);                                      /* no record at all */
+    CHECK_INT(compare(path, 1), 0);
+    flen = full;
+    record(3, 0, 0x7fffffff, 0x7fffffff, 0, 0);    /* absurd capture length, then bigger than the wire */
+    save(full + 16);
+    CHECK_INT(compare(path, 1), 10);
+    flen = full;
+    record(3, 0, 300000, 100, 0, 0);
+    save(full + 16);
+    CHECK_INT(compare(path, 1), 10);
+}
+
+TEST_CASE(left_to_libpcap)
+{
+    header(0xa1b2c3d4, 2, 3, 65535, 0);            /* 2.3 may swap the lengths */
+    record(1, 1, 60, 60, 0, 1);
+    save(flen);
+    CHECK_INT(compare(path, 0), -1);
+    CHECK(pcapfile_open("-", 1, 65535) == NULL);
+}
+
+/* Compares every capture file in dir; adds to *files and *handled. */
+static void compare_dir(const char *dir, int *files, int *handled)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[1024];
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        int cap = (n > 5 && strcmp(e->d_name + n - 5, ".pcap") == 0) ||
+                  (n > 4 && strcmp(e->d_name + n - 4, ".cap") == 0) ||
+                  (n > 7 && strcmp(e->d_name + n - 7, ".pcapng") == 0);
+        if (!cap)
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        (*files)++;
+        *handled += compare(p, -1) >= 0;
+    }
+    closedir(d);
+}
+
+/* The public captures next to the project (skipped without ../shared). */
+TEST_CASE(shared_captures)
+{
+    static const char *const dirs[] = { "../shared/pcaps", "../shared/pcaps/ndpi", "../shared/pcaps/ndpi-dev",
+                                        "../shared/pcaps/other" };
+    int files = 0, handled = 0;
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        compare_dir(dirs[i], &files, &handled);
+    if (files == 0) {
+        printf("pcapfile: no ../shared/pcaps, shared_captures skipped\n");
+        return;
+    }
+    printf("pcapfile: %d shared captures compared with libpcap, %d read by pcapfile\n", files, handled);
+    CHECK(handled > 0);
+}
+
+int main(void)
+{
+    snprintf(path, sizeof(path), "/tmp/fc-pcapfile-%d.pcap", (int)getpid());
+    RUN(demo_capture);
+    RUN(byte_orders_and_precisions);
+    RUN(signed_times);
+    RUN(records_past_the_snapshot);
+    RUN(broken_files_end_alike);
+    RUN(left_to_libpcap);
+    RUN(shared_captures);
+    unlink(path);
+    return CHECK_DONE("pcapfile");
+}
