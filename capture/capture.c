@@ -553,6 +553,23 @@ static void live_set_realtime(const struct source *s)
                 "capturing at normal priority\n", s->iface, strerror(rc));
 }
 
+/* capture-coalesce-us: in immediate mode the kernel wakes the reader for
+ * every packet that finds it asleep, and on a busy link that is nearly every
+ * packet (a wake-up costs more CPU than handling a small packet). After a
+ * read that emptied the ring the reader pauses coalesce_us before looking
+ * again, so a busy link wakes it about once per pause; packets wait at most
+ * that long. A read that did not empty the ring (LIVE_BATCH frames) is
+ * followed at once, so a saturated reader never pauses; a quiet link is
+ * unaffected (the next packet finds the reader back in poll). */
+static void live_coalesce(const struct source *s, int handled)
+{
+    const struct capture_opts *o = &s->cap->o;
+    if (handled <= 0 || handled >= LIVE_BATCH || o->coalesce_us <= 0 || o->batch_ms > 0)
+        return;
+    struct timespec ts = { o->coalesce_us / 1000000, (long)(o->coalesce_us % 1000000) * 1000 };
+    nanosleep(&ts, NULL);
+}
+
 static void *live_thread(void *arg)
 {
     struct source *s = arg;
@@ -562,6 +579,7 @@ static void *live_thread(void *arg)
     source_fanout_start(s, 1);
     while (!atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
         int rc = live_read(s);
+        live_coalesce(s, rc);
         if (rc == PCAP_ERROR || rc == LIVE_GONE) {
             if (rc == PCAP_ERROR)
                 fprintf(stderr, "flowcached: interface %s: %s; reopening\n", s->iface, pcap_geterr(s->live));

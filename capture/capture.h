@@ -29,6 +29,7 @@ struct capture_opts {
     uint64_t buffer_bytes;       /* live: kernel ring per device (0 = 64 MB) */
     int realtime;                /* live: reader thread at SCHED_FIFO priority 1 (capture-realtime) */
     enum capture_reader reader;  /* live, immediate mode (capture-reader) */
+    int coalesce_us;             /* live, immediate mode: pause after a burst (capture-coalesce-us) */
     int threads;                 /* capture-threads: workers per source */
     uint64_t user_grace_us;      /* RADIUS logout grace */
     struct watchlist *wl;        /* NULL = none */

@@ -40,6 +40,8 @@ static const struct directive directives[] = {
       "0 = each packet at once; N = kernel blocks every N ms" },
     { "capture-realtime", D_BOOL, OFF(capture_realtime), 0, 0, 1, NULL,
       "live reader threads at SCHED_FIFO priority 1" },
+    { "capture-coalesce-us", D_INT, OFF(capture_coalesce_us), 0, 0, 100000, NULL,
+      "immediate mode: pause after a burst so a busy link wakes the reader once per pause" },
     { "capture-reader", D_ENUM, OFF(capture_reader), 0, 0, 0, capture_reader_choices,
       "packet-ring (own 2 KB-frame ring) or libpcap, for immediate mode" },
     { "capture-buffer", D_MEM, OFF(capture_buffer), 0, 1048576, 2147483647.0, NULL,
@@ -87,6 +89,7 @@ int config_defaults(struct fc_config *c)
     c->snaplen = 65535;
     c->promisc = 1;
     c->capture_buffer = 64ULL << 20;
+    c->capture_coalesce_us = 100;
     c->flow_idle_timeout = 30;
     c->flow_lifetime_timeout = 120;
     c->host_idle_timeout = 300;

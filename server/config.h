@@ -24,6 +24,7 @@ struct fc_config {
     int capture_batch_ms;            /* 0 = immediate mode */
     int capture_realtime;            /* live reader threads at SCHED_FIFO */
     int capture_reader;              /* enum capture_reader */
+    int capture_coalesce_us;         /* immediate mode: pause after a burst */
     uint64_t capture_buffer;         /* bytes of kernel ring per live device */
     uint64_t flow_idle_timeout, flow_lifetime_timeout, host_idle_timeout, tcp_close_grace_ms;
     uint64_t max_flows, maxmemory;

@@ -32,6 +32,7 @@ static int build_capture(struct server *s, char *err, size_t errlen)
         .snaplen = cfg->snaplen, .promisc = cfg->promisc,
         .batch_ms = cfg->capture_batch_ms, .buffer_bytes = cfg->capture_buffer,
         .realtime = cfg->capture_realtime, .reader = (enum capture_reader)cfg->capture_reader,
+        .coalesce_us = cfg->capture_coalesce_us,
         .user_grace_us = cfg->user_grace * 1000000ULL, .wl = &s->wl, .threads = cfg->capture_threads,
     };
     s->cap = capture_create(&o, s->cache, err, errlen);

@@ -896,8 +896,9 @@ def pick_dns_addr():
 
 
 def item6(fc, quick):
-    """dnsperf -> dnsmasq on a 127.0.0.x address, flowcached capturing lo. For the default capture mode (packet-ring),
-    capture-reader libpcap, capture-realtime, and capture-batch-ms: one unlimited run, then (when it dropped or missed queries) a bisection of dnsperf -Q rates
+    """dnsperf -> dnsmasq on a 127.0.0.x address, flowcached capturing lo. For the default capture mode (packet-ring,
+    capture-coalesce-us 100), the same without coalescing, capture-reader libpcap, capture-realtime, and
+    capture-batch-ms: one unlimited run, then (when it dropped or missed queries) a bisection of dnsperf -Q rates
     for the highest rate at which every query is counted with 0 capture drops. Bounded: at most 1 + SEARCH_STEPS
     runs of SECS seconds per mode, each with its own flowcached."""
     addr = pick_dns_addr()
@@ -920,6 +921,7 @@ def item6(fc, quick):
         fcmd = [fc, "--interface", "lo", "--bpf", "udp port 53 and host %s" % addr,
                 "--flow-idle-timeout", "600", "--host-idle-timeout", "600"]
         for label, extra in (("default capture (immediate, packet-ring)", []),
+                             ("immediate, packet-ring, capture-coalesce-us 0", ["--capture-coalesce-us", "0"]),
                              ("immediate, capture-reader libpcap", ["--capture-reader", "libpcap"]),
                              ("immediate + capture-realtime yes", ["--capture-realtime", "yes"]),
                              ("capture-batch-ms 1", ["--capture-batch-ms", "1"])):

@@ -18,11 +18,11 @@ NEEDED = ("ip", "dnsmasq", "nginx", "curl", "radclient")
 
 
 # Every way a live device hands packets over: at once (the default) through flowcached's own packet ring or through
-# libpcap (capture-reader), and in TPACKET_V3 blocks (capture-batch-ms) from a smaller ring than the default; each
+# libpcap (capture-reader; here also without capture-coalesce-us pauses), and in TPACKET_V3 blocks (capture-batch-ms) from a smaller ring than the default; each
 # must count exactly what was sent. (A V3 block is 256 KB and is handed
 # over after capture-batch-ms even when nearly empty: 32 MB = 128 blocks = ~0.6 s of slack at 5 ms; 4 MB once lost
 # packets under the thread sanitizer on the loaded machine.)
-MODES = {"immediate": [], "libpcap": ["--capture-reader", "libpcap"], "batch5": ["--capture-batch-ms", "5", "--capture-buffer", "32mb"]}
+MODES = {"immediate": [], "libpcap": ["--capture-reader", "libpcap", "--capture-coalesce-us", "0"], "batch5": ["--capture-batch-ms", "5", "--capture-buffer", "32mb"]}
 
 
 @pytest.fixture(scope="module", params=sorted(MODES))
@@ -68,12 +68,14 @@ def test_live_radius(live):
 
 
 def test_capture_directives_bounds():
-    """capture-buffer below 1 MB or above 2 GB, and capture-batch-ms outside 0..1000, stop start-up with status 1
-    and a message naming the directive; in-range values start."""
+    """capture-buffer below 1 MB or above 2 GB, capture-batch-ms outside 0..1000, capture-coalesce-us outside
+    0..100000 and an unknown capture-reader stop start-up with status 1 and a message naming the directive;
+    in-range values start."""
     fc = flowcached_binary()
     for args in (["--capture-buffer", "100"], ["--capture-buffer", "3gb"], ["--capture-buffer", "-1mb"],
                  ["--capture-batch-ms", "-1"], ["--capture-batch-ms", "1001"], ["--capture-batch-ms", "x"],
-                 ["--capture-realtime", "maybe"]):
+                 ["--capture-realtime", "maybe"], ["--capture-coalesce-us", "-1"],
+                 ["--capture-coalesce-us", "100001"], ["--capture-reader", "pfring"]):
         p = subprocess.run([str(fc), "--port", "0"] + args, capture_output=True, text=True, timeout=20)
         assert p.returncode == 1 and args[0][2:] in p.stderr, (args, p.returncode, p.stderr)
     p = subprocess.run([str(fc), "--port", "0", "--pcap", "/nonexistent.pcap", "--capture-buffer", "16mb",
