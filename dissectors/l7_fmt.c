@@ -167,10 +167,80 @@ static void out_int(struct out *o, const struct conv *c, va_list *ap)
     out_put(o, buf + sizeof(buf) - n, n);
 }
 
+/* The two formats nDPI 4.2 calls most while building a JA3 string, "%s%u"
+ * (a separator, then a cipher, extension or curve number) and "%02x" (the
+ * MD5 in hex), without parsing: ~30 instructions instead of ~190. Returns
+ * -2 for any other format (or a "%s" longer than 16 bytes). */
+static int fmt_ja3(char *s, size_t maxlen, const char *fmt, va_list ap)
+{
+    char buf[40];
+    size_t n = 0;
+    unsigned v;
+    va_list cur;
+    if (fmt[0] != '%' || fmt[1] == '\0' || fmt[2] == '\0' || fmt[3] == '\0' || fmt[4] != '\0')
+        return -2;
+    va_copy(cur, ap);
+    if (fmt[1] == 's' && fmt[2] == '%' && fmt[3] == 'u') {
+        const char *str = va_arg(cur, const char *);
+        v = va_arg(cur, unsigned);
+        if (!str)
+            str = "(null)";
+        while (*str && n < 16)
+            buf[n++] = *str++;
+        if (*str) {
+            va_end(cur);
+            return -2;
+        }
+        char d[10];
+        size_t k = 0;
+        do {
+            d[k++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        while (k)
+            buf[n++] = d[--k];
+    } else if (fmt[1] == '0' && fmt[2] == '2' && fmt[3] == 'x') {
+        v = va_arg(cur, unsigned);
+        va_end(cur);
+        if (v < 256 && maxlen >= 3) {            /* a byte of a digest: the usual case */
+            s[0] = "0123456789abcdef"[v >> 4];
+            s[1] = "0123456789abcdef"[v & 15];
+            s[2] = '\0';
+            return 2;
+        }
+        va_copy(cur, ap);
+        v = va_arg(cur, unsigned);
+        char d[8];
+        size_t k = 0;
+        do {
+            d[k++] = "0123456789abcdef"[v & 15];
+            v >>= 4;
+        } while (v);
+        if (k < 2)
+            d[k++] = '0';
+        while (k)
+            buf[n++] = d[--k];
+    } else {
+        va_end(cur);
+        return -2;
+    }
+    va_end(cur);
+    if (maxlen) {
+        size_t c = n < maxlen - 1 ? n : maxlen - 1;
+        for (size_t i = 0; i < c; i++)
+            s[i] = buf[i];
+        s[c] = '\0';
+    }
+    return (int)n;
+}
+
 /* One pass over fmt; returns -2 (nothing promised about s) at the first
  * conversion this file does not format, before consuming its argument. */
 static int fmt_fast(char *s, size_t maxlen, const char *fmt, va_list ap)
 {
+    int r = fmt_ja3(s, maxlen, fmt, ap);
+    if (r != -2)
+        return r;
     struct out o = { s, maxlen ? maxlen - 1 : 0, 0 };
     va_list cur;
     va_copy(cur, ap);

@@ -43,6 +43,17 @@ TEST_CASE(ja3_style_formats_match_libc)
     CHECK_INT(same_as_libc("%s%u", "", 0u), 1);
     CHECK_INT(same_as_libc("%02x", 0x7u), 1);
     CHECK_INT(same_as_libc("%02x%02X", 0xabu, 0xcdu), 1);
+    /* the two shortcut formats, at their edges */
+    CHECK_INT(same_as_libc("%s%u", "-", UINT_MAX), 1);
+    CHECK_INT(same_as_libc("%s%u", (const char *)NULL, 5u), 1);
+    CHECK_INT(same_as_libc("%s%u", "0123456789abcdef", 1u), 1);
+    CHECK_INT(same_as_libc("%s%u", "0123456789abcdefg", 12u), 1);
+    CHECK_INT(same_as_libc("%02x", 0u), 1);
+    CHECK_INT(same_as_libc("%02x", 0xffu), 1);
+    CHECK_INT(same_as_libc("%02x", 0x100u), 1);
+    CHECK_INT(same_as_libc("%02x", UINT_MAX), 1);
+    CHECK_INT(same_as_libc("%s%d", "-", -7), 1);
+    CHECK_INT(same_as_libc("%02X", 0xau), 1);
     CHECK_INT(same_as_libc("plain text, no conversion"), 1);
     CHECK_INT(same_as_libc(""), 1);
 }
