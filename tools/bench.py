@@ -778,20 +778,51 @@ def item5(fc, quick):
                          ("capture-realtime yes", ["--capture-realtime", "yes"]),
                          ("capture-batch-ms 1", ["--capture-batch-ms", "1"])):
         item5_mode(fc, quick, label, extra)
+    item5_loaded(fc, quick)
     cloud_latency(fc, quick)
 
 
-def item5_mode(fc, quick, label, extra):
+def item5_loaded(fc, quick):
+    """The same probe while dnsperf drives dnsmasq at a fixed rate through the same filter, so the reader is busy:
+    the default (capture-coalesce-us 100, a reader that pauses after emptying the ring) against no pause."""
+    addr = pick_dns_addr()
+    if not addr or shutil.which("dnsmasq") is None or shutil.which("dnsperf") is None:
+        note("Events under load: needs dnsmasq, dnsperf and a free <127.0.0.x>:53 (%s)" % addr)
+        return
+    qps = 30000
+    qfile = os.path.join(OUT, "dnsperf-queries.txt")
+    with open(qfile, "w") as f:
+        for i in range(1000):
+            f.write("q%d.bench.test A\n" % i)
+    dm = None
+    try:
+        dm = start(["dnsmasq", "-k", "-C", "/dev/null", "--listen-address=" + addr, "--bind-interfaces", "--port=53",
+                    "--no-resolv", "--no-hosts", "--address=/#/192.0.2.1", "--user=root",
+                    "--pid-file=" + os.path.join(OUT, "dnsmasq.pid"),
+                    "--log-facility=" + os.path.join(OUT, "dnsmasq.log")], "dnsmasq.out")
+        for label, extra in (("default capture, under %d DNS q/s" % qps, []),
+                             ("capture-coalesce-us 0, under %d DNS q/s" % qps, ["--capture-coalesce-us", "0"])):
+            item5_mode(fc, quick, label, extra, load=(addr, qfile, qps))
+    finally:
+        stop(dm)
+
+
+def item5_mode(fc, quick, label, extra, load=None):
+    """load: (dns address, query file, q/s): dnsperf runs meanwhile and its packets pass the filter too."""
     samples = 200 if quick else 1000
-    p = None
+    p = dp = None
     udp = free_port(socket.SOCK_DGRAM)
     try:
         port = free_port()
-        p = start([fc, "--interface", "lo", "--bpf", "udp port %d" % udp, "--port", str(port)] + extra,
-                  "fc-events.log")
+        bpf = "udp port %d" % udp if not load else "udp port %d or (udp port 53 and host %s)" % (udp, load[0])
+        p = start([fc, "--interface", "lo", "--bpf", bpf, "--port", str(port)] + extra, "fc-events.log")
         c = wait_port(port, p)
         time.sleep(0.5)
         sub = Sub(port, "flow.new")
+        if load:
+            dp = start(["dnsperf", "-s", load[0], "-p", "53", "-d", load[1], "-l", "60", "-c", "4", "-q", "200",
+                        "-Q", str(load[2])], "dnsperf-load.out")
+            time.sleep(1.0)
 
         def match(m, sport):
             return isinstance(m, list) and len(m) == 3 and m[0] == "message" and (":%d-" % sport in m[2] or m[2].endswith(":%d" % sport) or ":%d\"" % sport in m[2])
@@ -807,6 +838,8 @@ def item5_mode(fc, quick, label, extra):
              "(time.perf_counter before sendto, after the frame is parsed)" % (label, len(lat), lost, inf.get("capture_drops")))
         c.close()
     finally:
+        if dp is not None:
+            stop(dp)
         stop(p)
 
 
