@@ -29,7 +29,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -515,7 +514,6 @@ def item2_4b(fc, bins, nflows, do2, do4):
     finally:
         stop(p)
     p = None
-    rp = None
     try:
         p, port, c = run_keep(fc, path, ["--max-flows", maxf] + LONG, "mem", timeout=600)
         time.sleep(0.3)
@@ -790,16 +788,10 @@ def item5_loaded(fc, quick):
         note("Events under load: needs dnsmasq, dnsperf and a free <127.0.0.x>:53 (%s)" % addr)
         return
     qps = 30000
-    qfile = os.path.join(OUT, "dnsperf-queries.txt")
-    with open(qfile, "w") as f:
-        for i in range(1000):
-            f.write("q%d.bench.test A\n" % i)
+    qfile = dns_query_file()
     dm = None
     try:
-        dm = start(["dnsmasq", "-k", "-C", "/dev/null", "--listen-address=" + addr, "--bind-interfaces", "--port=53",
-                    "--no-resolv", "--no-hosts", "--address=/#/192.0.2.1", "--user=root",
-                    "--pid-file=" + os.path.join(OUT, "dnsmasq.pid"),
-                    "--log-facility=" + os.path.join(OUT, "dnsmasq.log")], "dnsmasq.out")
+        dm = start_dnsmasq(addr)
         for label, extra in (("default capture, under %d DNS q/s" % qps, []),
                              ("capture-coalesce-us 0, under %d DNS q/s" % qps, ["--capture-coalesce-us", "0"])):
             item5_mode(fc, quick, label, extra, load=(addr, qfile, qps))
@@ -915,6 +907,23 @@ def cloud_latency(fc, quick):
 
 # ---------- 6: live DNS ----------
 
+def dns_query_file():
+    """1000 distinct A queries for dnsperf; returns the file's path."""
+    qfile = os.path.join(OUT, "dnsperf-queries.txt")
+    with open(qfile, "w") as f:
+        for i in range(1000):
+            f.write("q%d.bench.test A\n" % i)
+    return qfile
+
+
+def start_dnsmasq(addr):
+    """dnsmasq answering every name with 192.0.2.1 on addr:53 (stopped by the caller)."""
+    return start(["dnsmasq", "-k", "-C", "/dev/null", "--listen-address=" + addr, "--bind-interfaces", "--port=53",
+                  "--no-resolv", "--no-hosts", "--address=/#/192.0.2.1", "--user=root",
+                  "--pid-file=" + os.path.join(OUT, "dnsmasq.pid"),
+                  "--log-facility=" + os.path.join(OUT, "dnsmasq.log")], "dnsmasq.out")
+
+
 def pick_dns_addr():
     for last in range(153, 200):
         a = "127.0.0.%d" % last
@@ -941,16 +950,10 @@ def item6(fc, quick):
         return
     secs = 5 if quick else 10
     steps = 2 if quick else 4
-    qfile = os.path.join(OUT, "dnsperf-queries.txt")
-    with open(qfile, "w") as f:
-        for i in range(1000):
-            f.write("q%d.bench.test A\n" % i)
+    qfile = dns_query_file()
     dm = None
     try:
-        dm = start(["dnsmasq", "-k", "-C", "/dev/null", "--listen-address=" + addr, "--bind-interfaces", "--port=53",
-                    "--no-resolv", "--no-hosts", "--address=/#/192.0.2.1", "--user=root",
-                    "--pid-file=" + os.path.join(OUT, "dnsmasq.pid"),
-                    "--log-facility=" + os.path.join(OUT, "dnsmasq.log")], "dnsmasq.out")
+        dm = start_dnsmasq(addr)
         fcmd = [fc, "--interface", "lo", "--bpf", "udp port 53 and host %s" % addr,
                 "--flow-idle-timeout", "600", "--host-idle-timeout", "600"]
         for label, extra in (("default capture (immediate, packet-ring)", []),
