@@ -199,8 +199,7 @@ int afp_open(struct afp **out, const char *iface, unsigned snaplen, int promisc,
         if (sockopt_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, COPY_QUEUE) != 0)
             sockopt_int(fd, SOL_SOCKET, SO_RCVBUF, COPY_QUEUE);
     }
-    if (loopback && sockopt_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1) != 0)
-        a->skip_outgoing = 1;       /* each packet is seen leaving and arriving: keep one */
+    a->skip_outgoing = afp_ignore_outgoing(fd, iface) < 0;   /* then drop the leaving copies here */
     if (set_filter(a, iface, bpf, err, errlen) != 0)
         goto fail;
     if (promisc && !loopback) {
@@ -225,6 +224,18 @@ int afp_open(struct afp **out, const char *iface, unsigned snaplen, int promisc,
 fail:
     afp_close(a);
     return -1;
+}
+
+int afp_ignore_outgoing(int fd, const char *iface)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    if (fd < 0 || strlen(iface) >= sizeof(ifr.ifr_name))
+        return 0;
+    memcpy(ifr.ifr_name, iface, strlen(iface));
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0 || !(ifr.ifr_flags & IFF_LOOPBACK))
+        return 0;
+    return sockopt_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1) == 0 ? 1 : -1;
 }
 
 int afp_fd(const struct afp *a)

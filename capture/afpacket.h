@@ -23,6 +23,14 @@ int afp_open(struct afp **out, const char *iface, unsigned snaplen, int promisc,
 
 int afp_fd(const struct afp *a);            /* for poll(POLLIN) */
 
+/* On a loopback device the kernel hands a packet socket every packet twice,
+ * leaving and arriving; libpcap throws the leaving copy away only after it
+ * has been copied into the ring. Asks the kernel not to queue that copy on
+ * fd (PACKET_IGNORE_OUTGOING, Linux >= 4.20): half the ring traffic, the
+ * same packets seen. Returns 1 when set, 0 when iface is not a loopback
+ * device, -1 when it is and the kernel lacks the option. */
+int afp_ignore_outgoing(int fd, const char *iface);
+
 /* Hands at most max ready frames to cb without blocking. Returns how many
  * were handed (0 = none ready). */
 int afp_dispatch(struct afp *a, int max, afp_cb cb, void *arg);

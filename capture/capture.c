@@ -7,8 +7,6 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <net/if.h>
-#include <linux/if_packet.h>
-#include <sys/ioctl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <pthread.h>
@@ -17,10 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#ifndef PACKET_IGNORE_OUTGOING
-#define PACKET_IGNORE_OUTGOING 23    /* Linux >= 4.20 */
-#endif
 
 enum { LIVE_TIMEOUT_MS = 50, LIVE_BATCH = 512, TICK_US = 100000, REOPEN_MAX_S = 30, LIVE_GONE = -100 };
 
@@ -78,24 +72,6 @@ static int set_filter(pcap_t *p, const char *bpf, char *err, size_t errlen)
     return 0;
 }
 
-/* On a loopback device the kernel hands the packet tap every packet twice,
- * leaving and arriving, and libpcap throws the leaving copy away only after
- * it has been copied into the ring: ask the kernel not to queue that copy.
- * Half the ring traffic and the same packets seen; kept as is where the
- * option is missing (Linux < 4.20) or the device is not a loopback. */
-static void live_skip_loopback_outgoing(pcap_t *p, const char *iface)
-{
-    int fd = pcap_get_selectable_fd(p), one = 1;
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
-    if (fd < 0 || strlen(iface) >= sizeof(ifr.ifr_name))
-        return;
-    memcpy(ifr.ifr_name, iface, strlen(iface));
-    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0 || !(ifr.ifr_flags & IFF_LOOPBACK))
-        return;
-    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
-}
-
 /* Opens and activates a live device. batch_ms 0 = immediate mode: libpcap
  * uses TPACKET_V2, one ring frame of about snaplen bytes per packet and a
  * wake-up per packet (lowest latency; a 64 MB ring holds ~1000 frames of a
@@ -125,7 +101,7 @@ static pcap_t *open_live(const char *iface, const struct capture_opts *o, char *
         pcap_close(p);
         return NULL;
     }
-    live_skip_loopback_outgoing(p, iface);
+    afp_ignore_outgoing(pcap_get_selectable_fd(p), iface);
     if (pcap_setnonblock(p, 1, ebuf) != 0) {     /* live_read polls: never block in libpcap */
         snprintf(err, errlen, "interface %s: %s", iface, ebuf);
         pcap_close(p);
@@ -337,29 +313,73 @@ static uint64_t replay_time(struct source *s, struct replay *rp, uint64_t ts)
     return rp->wall_start + (uint64_t)((double)rel / speed);
 }
 
-/* Reads a classic pcap file's records through pcapfile (p, libpcap's handle
- * of the same file, compiles the filter). Returns -1 when stopping. */
-static int read_records(struct source *s, const char *path, pcap_t *p, struct pcapfile *pf, int dlt,
-                        struct replay *rp)
-{
+/* A file being read: libpcap's handle, and pcapfile for a classic pcap it
+ * takes (NULL: libpcap reads the records), with the filter compiled for it
+ * (libpcap applies its own). */
+struct file_reader {
+    pcap_t *p;
+    struct pcapfile *pf;
     struct bpf_program prog;
+    int filtered;
+};
+
+/* The next record that passes the filter: 1, 0 at the end, -1 on error
+ * (file_reader_error says what). */
+static int file_reader_next(struct file_reader *r, uint64_t *ts, const uint8_t **data, uint32_t *caplen,
+                            uint32_t *wirelen)
+{
+    if (!r->pf) {
+        struct pcap_pkthdr *h;
+        int rc = pcap_next_ex(r->p, &h, data);
+        if (rc != 1)
+            return rc == PCAP_ERROR ? -1 : 0;
+        *ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
+        *caplen = h->caplen;
+        *wirelen = h->len;
+        return 1;
+    }
+    for (;;) {
+        int rc = pcapfile_next(r->pf, ts, data, caplen, wirelen);
+        if (rc != 1 || !r->filtered)
+            return rc;
+        struct pcap_pkthdr h = { { 0, 0 }, *caplen, *wirelen };
+        if (pcap_offline_filter(&r->prog, &h, *data))
+            return 1;
+    }
+}
+
+static const char *file_reader_error(struct file_reader *r)
+{
+    return r->pf ? pcapfile_error(r->pf) : pcap_geterr(r->p);
+}
+
+/* Reads one file to its end. Returns -1 when stopping. */
+static int read_file(struct source *s, const char *path, struct replay *rp)
+{
+    char err[512];
+    char *iobuf;
+    struct file_reader r = { 0 };
     const char *bpf = s->cap->o.bpf;
-    int filtered = bpf && *bpf;
-    if (filtered && pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        fprintf(stderr, "flowcached: pcap %s: bad bpf filter: %s\n", path, pcap_geterr(p));
+    r.p = open_file(path, bpf, &iobuf, err, sizeof(err));
+    if (!r.p) {
+        fprintf(stderr, "flowcached: %s\n", err);
         atomic_fetch_add(&s->read_errors, 1);
         return 0;
+    }
+    int dlt = pcap_datalink(r.p), rc, stopping = 0;
+    r.pf = pcapfile_open(path, dlt, pcap_snapshot(r.p));
+    if (r.pf && bpf && *bpf) {
+        if (pcap_compile(r.p, &r.prog, bpf, 1, PCAP_NETMASK_UNKNOWN) == 0) {
+            r.filtered = 1;
+        } else {                     /* open_file compiled it already: out of memory */
+            pcapfile_close(r.pf);
+            r.pf = NULL;
+        }
     }
     uint64_t ts;
     const uint8_t *data;
     uint32_t caplen, wirelen;
-    int rc, stopping = 0;
-    while ((rc = pcapfile_next(pf, &ts, &data, &caplen, &wirelen)) == 1) {
-        if (filtered) {
-            struct pcap_pkthdr h = { { 0, 0 }, caplen, wirelen };
-            if (!pcap_offline_filter(&prog, &h, data))
-                continue;
-        }
+    while ((rc = file_reader_next(&r, &ts, &data, &caplen, &wirelen)) == 1) {
         ts = replay_time(s, rp, ts);
         if (s->cap->o.speed > 0 && pace_until(s, ts) != 0) {
             stopping = 1;
@@ -371,60 +391,17 @@ static int read_records(struct source *s, const char *path, pcap_t *p, struct pc
             break;
         }
     }
-    if (rc < 0 && !stopping) {
-        fprintf(stderr, "flowcached: pcap %s: %s (the packets before it were counted)\n", path, pcapfile_error(pf));
+    if (rc < 0) {
+        fprintf(stderr, "flowcached: pcap %s: %s (the packets before it were counted)\n", path,
+                file_reader_error(&r));
         atomic_fetch_add(&s->read_errors, 1);
     }
-    if (filtered)
-        pcap_freecode(&prog);
-    return stopping ? -1 : 0;
-}
-
-/* Reads one file to its end. Returns -1 when stopping. */
-static int read_file(struct source *s, const char *path, struct replay *rp)
-{
-    char err[512];
-    char *iobuf;
-    pcap_t *p = open_file(path, s->cap->o.bpf, &iobuf, err, sizeof(err));
-    if (!p) {
-        fprintf(stderr, "flowcached: %s\n", err);
-        atomic_fetch_add(&s->read_errors, 1);
-        return 0;
-    }
-    int dlt = pcap_datalink(p);
-    struct pcapfile *pf = pcapfile_open(path, dlt, pcap_snapshot(p));
-    if (pf) {
-        int rc = read_records(s, path, p, pf, dlt, rp);
-        pcapfile_close(pf);
-        pcap_close(p);
-        free(iobuf);
-        return rc;
-    }
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    int rc;
-    while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
-        uint64_t ts = replay_time(s, rp, (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec);
-        if (s->cap->o.speed > 0 && pace_until(s, ts) != 0) {
-            pcap_close(p);
-            free(iobuf);
-            return -1;
-        }
-        source_packet(s, ts, dlt, data, h->caplen, h->len);
-        if (atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
-            pcap_close(p);
-            free(iobuf);
-            return -1;
-        }
-    }
-    if (rc == PCAP_ERROR) {
-        fprintf(stderr, "flowcached: pcap %s: %s (the packets before it were counted)\n",
-                path, pcap_geterr(p));
-        atomic_fetch_add(&s->read_errors, 1);
-    }
-    pcap_close(p);
+    if (r.filtered)
+        pcap_freecode(&r.prog);
+    pcapfile_close(r.pf);
+    pcap_close(r.p);
     free(iobuf);
-    return 0;
+    return stopping ? -1 : 0;
 }
 
 static void source_finished(struct source *s)
