@@ -170,7 +170,8 @@ static void out_int(struct out *o, const struct conv *c, va_list *ap)
 /* The two formats nDPI 4.2 calls most while building a JA3 string, "%s%u"
  * (a separator, then a cipher, extension or curve number) and "%02x" (the
  * MD5 in hex), without parsing: ~30 instructions instead of ~190. Returns
- * -2 for any other format (or a "%s" longer than 16 bytes). */
+ * -2 for any other format, a "%s" longer than 16 bytes, or a "%02x" value
+ * above 0xff or buffer under 3 bytes (the general path formats those). */
 static int fmt_ja3(char *s, size_t maxlen, const char *fmt, va_list ap)
 {
     char buf[40];
@@ -202,24 +203,12 @@ static int fmt_ja3(char *s, size_t maxlen, const char *fmt, va_list ap)
     } else if (fmt[1] == '0' && fmt[2] == '2' && fmt[3] == 'x') {
         v = va_arg(cur, unsigned);
         va_end(cur);
-        if (v < 256 && maxlen >= 3) {            /* a byte of a digest: the usual case */
-            s[0] = "0123456789abcdef"[v >> 4];
-            s[1] = "0123456789abcdef"[v & 15];
-            s[2] = '\0';
-            return 2;
-        }
-        va_copy(cur, ap);
-        v = va_arg(cur, unsigned);
-        char d[8];
-        size_t k = 0;
-        do {
-            d[k++] = "0123456789abcdef"[v & 15];
-            v >>= 4;
-        } while (v);
-        if (k < 2)
-            d[k++] = '0';
-        while (k)
-            buf[n++] = d[--k];
+        if (v > 0xff || maxlen < 3)
+            return -2;                   /* not a digest byte, or a cut result: the general path */
+        s[0] = "0123456789abcdef"[v >> 4];
+        s[1] = "0123456789abcdef"[v & 15];
+        s[2] = '\0';
+        return 2;
     } else {
         va_end(cur);
         return -2;
