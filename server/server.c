@@ -347,7 +347,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     } else {
         client_process(c);
     }
-    server_flush_all(c->srv);
+    /* no write here: flush_check writes every reply once the loop has read all ready sockets */
 }
 
 static void sockname_format(const struct sockaddr_storage *sa, char *out, size_t outlen)
@@ -494,6 +494,16 @@ static void events_drain(struct server *s)
     server_flush_all(s);
 }
 
+/* After the loop's poll: the replies of every client read in it, written together
+ * (as redis-server does before it sleeps), so a client with many connections is
+ * woken once for many replies rather than once per reply. */
+static void flush_check_cb(uv_check_t *h)
+{
+    struct server *s = h->data;
+    if (s->nflush)
+        server_flush_all(s);
+}
+
 static void events_async_cb(uv_async_t *h)
 {
     events_drain(h->data);
@@ -620,6 +630,10 @@ int server_start(struct server *s)
     uv_signal_start(&s->sig_hup, sighup_cb, SIGHUP);
     uv_idle_init(s->loop, &s->ready_idle);
     s->ready_idle.data = s;
+    uv_check_init(s->loop, &s->flush_check);
+    s->flush_check.data = s;
+    uv_check_start(&s->flush_check, flush_check_cb);
+    uv_unref((uv_handle_t *)&s->flush_check);
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
     uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);

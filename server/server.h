@@ -55,6 +55,7 @@ struct server {
     struct client **ready_list;      /* clients whose turn ended with input left (fairness) */
     size_t nready, ready_cap;
     uv_idle_t ready_idle;            /* runs the ready list while it is not empty */
+    uv_check_t flush_check;          /* writes replies once the loop has read every ready socket */
     struct sub_list channels, patterns;
     struct cloud *cloud;             /* replication to cloud nodes, NULL when off */
     uint32_t cloud_wanted;           /* event channels the cloud consumes (bit per enum event_channel) */
