@@ -2,10 +2,22 @@
 CC       ?= cc
 PY       := /usr/bin/python3
 SANITIZER ?=
-BUILD    := build/$(if $(SANITIZER),$(SANITIZER),plain)
+# The allocator of plain builds: jemalloc (Debian's libjemalloc-dev, as redis-server uses) or libc.
+# Sanitizer builds always use libc's, which the sanitizers replace.
+MALLOC   ?= jemalloc
+ifneq ($(SANITIZER),)
+  MALLOC := libc
+endif
+BUILD    := build/$(if $(SANITIZER),$(SANITIZER),plain)$(if $(filter libc,$(MALLOC)),$(if $(SANITIZER),,-libc))
 
 PKGS_CFLAGS := $(shell pkg-config --cflags libndpi libuv hiredis 2>/dev/null)
 PKGS_LIBS   := $(shell pkg-config --libs libndpi libuv hiredis 2>/dev/null) -lpcap -lpthread -lm
+ifeq ($(MALLOC),jemalloc)
+  # linked ahead of libc, so its malloc serves every library (nDPI's allocations too)
+  PKGS_LIBS += -ljemalloc
+else ifneq ($(MALLOC),libc)
+  $(error MALLOC must be jemalloc or libc, not '$(MALLOC)')
+endif
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
@@ -41,9 +53,10 @@ REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/replay/%)
 
 all: flowcached
 
-# ./flowcached always names the plain build; sanitizer builds stay in build/<sanitizer>/.
+# ./flowcached always names the plain build; sanitizer builds stay in build/<sanitizer>/,
+# a MALLOC=libc build in build/plain-libc/.
 flowcached: $(BUILD)/flowcached
-ifeq ($(SANITIZER),)
+ifeq ($(SANITIZER)$(MALLOC),jemalloc)
 	@ln -sf $(BUILD)/flowcached flowcached
 endif
 
@@ -93,6 +106,7 @@ endif
 
 bench: deps
 	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory MALLOC=libc all
 	$(PY) tools/bench.py
 
 # libFuzzer targets: make fuzz CC=clang  (binaries in build/fuzz/)

@@ -82,6 +82,20 @@ static uint64_t total_system_memory(void)
     return pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
 }
 
+/* jemalloc's control call, present when the build links jemalloc (make MALLOC=jemalloc, the default). */
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen) __attribute__((weak));
+
+/* "jemalloc-5.3.0" (as redis-server says it) or "libc". */
+static void mem_allocator(char *out, size_t outlen)
+{
+    const char *v = NULL;
+    size_t len = sizeof(v);
+    if (mallctl && mallctl("version", (void *)&v, &len, NULL, 0) == 0 && v)
+        snprintf(out, outlen, "jemalloc-%.*s", (int)strcspn(v, "-"), v);
+    else
+        snprintf(out, outlen, "libc");
+}
+
 static void sec_memory(struct server *s, struct sbuf *b)
 {
     uint64_t cache = atomic_load(&s->cache->st.memory), rss = rss_bytes();
@@ -92,6 +106,8 @@ static void sec_memory(struct server *s, struct sbuf *b)
     human(h_sys, sizeof(h_sys), sys);
     human(h_max, sizeof(h_max), max);
     double frag = used ? (double)rss / (double)used : 1.0;
+    char alloc[48];
+    mem_allocator(alloc, sizeof(alloc));
     sbuf_printf(b, "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
                 "used_memory_rss_human:%s\r\nused_memory_peak:%llu\r\nused_memory_peak_human:%s\r\n"
                 "used_memory_peak_perc:100.00%%\r\nused_memory_overhead:%llu\r\nused_memory_startup:0\r\n"
@@ -107,13 +123,13 @@ static void sec_memory(struct server *s, struct sbuf *b)
                 "rss_overhead_bytes:0\r\nmem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
                 "mem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\n"
                 "mem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\n"
-                "mem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\n"
+                "mem_allocator:%s\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\n"
                 "lazyfreed_objects:0\r\n",
                 (unsigned long long)used, h_used, (unsigned long long)rss, h_rss, (unsigned long long)used, h_used,
                 (unsigned long long)(used - cache), (unsigned long long)cache,
                 used ? 100.0 * (double)cache / (double)used : 0.0, (unsigned long long)used,
                 (unsigned long long)used, (unsigned long long)rss, (unsigned long long)sys, h_sys,
-                (unsigned long long)max, h_max, frag, (long long)rss - (long long)used);
+                (unsigned long long)max, h_max, frag, (long long)rss - (long long)used, alloc);
 }
 
 static void sec_persistence(struct server *s, struct sbuf *b)

@@ -33,6 +33,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "build", "bench")
+FC_LIBC = None          # build/plain-libc/flowcached copied beside the default build (see main)
 DATA = os.path.join(OUT, "data")
 SHARED_GEN = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench", "gen_traffic.py"))
 PY = sys.executable or "/usr/bin/python3"
@@ -385,6 +386,8 @@ def item1(fc, bins, big, reps, small, small_truth):
     npk = int(floor["out"].split()[0])
     r_fc = median_run([fc, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-offline.log", reps)
     r_nd = median_run(["ndpiReader", "-i", big, "-q", "-v", "0"], "ndpi-offline.log", reps, timeout=900)
+    r_libc = median_run([FC_LIBC, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-offline-libc.log",
+                        reps) if FC_LIBC else None
     sf_port = free_port(socket.SOCK_DGRAM)
     # NetFlow goes to a free UDP port nobody listens on (with a bound, unread sink socket softflowd -r
     # was seen blocking after the end of the file)
@@ -425,6 +428,11 @@ def item1(fc, bins, big, reps, small, small_truth):
             "%.2fx; %.2fx" % (fcm / mpps(r_sf, "cpu"), fcw / mpps(r_sf, "wall")), "-", "-")
     row("1", "peak RSS on the item-1 file (MB)", fmt(r_fc["maxrss_kb"] / 1024), "ndpiReader %s" % fmt(r_nd["maxrss_kb"] / 1024),
         "%.2fx" % (r_fc["maxrss_kb"] / r_nd["maxrss_kb"]), "-", "-")
+    if r_libc:
+        row("1", "allocator: jemalloc (default build) vs libc malloc (make MALLOC=libc), CPU s; peak RSS MB",
+            "%s; %s" % (fmt(r_fc["cpu"]), fmt(r_fc["maxrss_kb"] / 1024)),
+            "libc %s; %s" % (fmt(r_libc["cpu"]), fmt(r_libc["maxrss_kb"] / 1024)),
+            "%.2fx less CPU" % (r_libc["cpu"] / r_fc["cpu"]), "-", "-")
     same_results(fc, small, small_truth)
 
 
@@ -541,6 +549,21 @@ def item2_4b(fc, bins, nflows, do2, do4):
         c.close()
     finally:
         stop(p)
+    if do2 and FC_LIBC:
+        p = None
+        try:
+            p, port, c = run_keep(FC_LIBC, empty_pcap(), ["--max-flows", maxf] + LONG, "mem-empty-libc")
+            base_libc = vm(p.pid, "VmRSS")
+            c.close()
+            stop(p)
+            p, port, c = run_keep(FC_LIBC, path, ["--max-flows", maxf] + LONG, "mem-libc", timeout=600)
+            time.sleep(0.3)
+            per_libc = (vm(p.pid, "VmRSS") - base_libc) / int(c.info("all")["flows_active"])
+            row("2", "bytes per flow (VmRSS) with jemalloc (default build) vs libc malloc (make MALLOC=libc)",
+                fmt(per), "libc %s" % fmt(per_libc), "%.2fx" % (per / per_libc), "-", "-")
+            c.close()
+        finally:
+            stop(p)
 
 
 def timed(fn, reps):
@@ -1149,6 +1172,8 @@ def main():
     ap.add_argument("--only", default="1,2,3,4,5,6", help="items to run, e.g. 1,4")
     ap.add_argument("--profile", action="store_true", help="also perf-record flowcached on the item-1 file")
     ap.add_argument("--flowcached", default=os.path.join(ROOT, "build", "plain", "flowcached"))
+    ap.add_argument("--flowcached-libc", default=os.path.join(ROOT, "build", "plain-libc", "flowcached"),
+                    help="the same build with libc's malloc, run beside the default one in items 1 and 2")
     ap.add_argument("--no-write", action="store_true", help="do not rewrite BENCHMARKS.md")
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -1159,6 +1184,14 @@ def main():
     if os.path.exists(fc):
         os.unlink(fc)
     shutil.copy2(args.flowcached, fc)
+    global FC_LIBC
+    if os.path.exists(args.flowcached_libc):
+        FC_LIBC = os.path.join(OUT, "flowcached-libc")
+        if os.path.exists(FC_LIBC):
+            os.unlink(FC_LIBC)
+        shutil.copy2(args.flowcached_libc, FC_LIBC)
+    else:
+        note("no %s (make MALLOC=libc): the allocator rows are left out" % os.path.relpath(args.flowcached_libc, ROOT))
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))   # so the finally below stops our processes
     facts = machine()
     for f in facts:

@@ -3,7 +3,7 @@
 # Quiet when everything is present; as non-root, prints the sudo command to run and exits 1.
 set -eu
 
-PKGS="build-essential pkg-config libpcap-dev libuv1-dev libndpi-dev libhiredis-dev redis-server
+PKGS="build-essential pkg-config libpcap-dev libuv1-dev libndpi-dev libhiredis-dev libjemalloc-dev redis-server
 redis-tools python3 python3-redis python3-pytest tshark
 dnsmasq dnsperf bind9-dnsutils freeradius freeradius-utils nginx-light curl python3-matplotlib libredis-perl
 valgrind iproute2 clang libclang-rt-14-dev prometheus-redis-exporter chromium

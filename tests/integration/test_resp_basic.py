@@ -1,6 +1,7 @@
 """test_resp_basic.py - flowcached answers stock clients (redis-py, redis-cli, raw RESP) as Redis 7.0 does."""
 import fnmatch
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -28,6 +29,17 @@ def c(demo_fc):
 def test_ping_echo(c):
     assert c.ping() is True
     assert c.echo("hello world") == "hello world"
+
+
+def test_info_names_the_allocator_the_binary_links(demo_fc, c):
+    """INFO mem_allocator says jemalloc-<version> exactly when the binary links libjemalloc (the default
+    build), else libc (make MALLOC=libc, sanitizer builds), as redis-server reports its own."""
+    ldd = subprocess.run(["ldd", demo_fc.binary], capture_output=True, text=True, timeout=30).stdout
+    alloc = c.info("memory")["mem_allocator"]
+    if "libjemalloc" in ldd:
+        assert re.fullmatch(r"jemalloc-\d+\.\d+\.\d+", alloc), alloc
+    else:
+        assert alloc == "libc"
 
 
 def test_select(demo_fc, c):
