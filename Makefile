@@ -6,12 +6,13 @@ SANITIZER ?=
 # Sanitizer builds always use libc's, which the sanitizers replace.
 MALLOC   ?= jemalloc
 ifneq ($(SANITIZER),)
-  MALLOC := libc
+  override MALLOC := libc
 endif
 BUILD    := build/$(if $(SANITIZER),$(SANITIZER),plain)$(if $(filter libc,$(MALLOC)),$(if $(SANITIZER),,-libc))
 
 PKGS_CFLAGS := $(shell pkg-config --cflags libndpi libuv hiredis 2>/dev/null)
-PKGS_LIBS   := $(shell pkg-config --libs libndpi libuv hiredis 2>/dev/null) -lpcap -lpthread -lm
+BASE_LIBS   := $(shell pkg-config --libs libndpi libuv hiredis 2>/dev/null) -lpcap -lpthread -lm
+PKGS_LIBS   := $(BASE_LIBS)
 ifeq ($(MALLOC),jemalloc)
   # linked ahead of libc, so its malloc serves every library (nDPI's allocations too)
   PKGS_LIBS += -ljemalloc
@@ -114,7 +115,7 @@ fuzz:
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKGS_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -o build/fuzz/$$n $$f $(LIB_SRCS) $(PKGS_LIBS) || exit 1; echo built build/fuzz/$$n; done
+	    -o build/fuzz/$$n $$f $(LIB_SRCS) $(BASE_LIBS) || exit 1; echo built build/fuzz/$$n; done
 
 demo:
 	$(PY) tools/gen_demo.py --out demo/demo.pcap --truth demo/demo.truth.json
