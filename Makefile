@@ -14,8 +14,9 @@ PKGS_CFLAGS := $(shell pkg-config --cflags libndpi libuv hiredis 2>/dev/null)
 BASE_LIBS   := $(shell pkg-config --libs libndpi libuv hiredis 2>/dev/null) -lpcap -lpthread -lm
 PKGS_LIBS   := $(BASE_LIBS)
 ifeq ($(MALLOC),jemalloc)
-  # linked ahead of libc, so its malloc serves every library (nDPI's allocations too)
-  PKGS_LIBS += -ljemalloc
+  # first in the executable's needed list, so its malloc serves every library (nDPI's allocations
+  # too); --no-as-needed: with LTO the linker may see no direct use of it and drop it
+  PKGS_LIBS := -Wl,--push-state,--no-as-needed -ljemalloc -Wl,--pop-state $(BASE_LIBS)
 else ifneq ($(MALLOC),libc)
   $(error MALLOC must be jemalloc or libc, not '$(MALLOC)')
 endif

@@ -17,7 +17,7 @@ static int shard_init(struct cache_shard *s, uint32_t nbuckets)
     if (!s->buckets)
         return -1;
     s->nbuckets = n;
-    pthread_mutex_init(&s->lock, NULL);
+    lock_init(&s->lock);
     return 0;
 }
 
@@ -71,7 +71,6 @@ static void shard_free_all(struct cache *c, struct cache_shard *s, int is_flow)
     }
     free(s->buckets);
     s->buckets = NULL;
-    pthread_mutex_destroy(&s->lock);
 }
 
 void cache_destroy(struct cache *c)
@@ -261,11 +260,11 @@ int cache_flow_visit(struct cache *c, const struct flow_key *k,
 {
     uint64_t h = flow_key_hash(k);
     struct cache_shard *s = cache_shard_for(c->flows, h);
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     struct flow *f = shard_find_flow(s, h, k);
     if (f)
         fn(f, arg);
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     return f ? 0 : -1;
 }
 
@@ -273,7 +272,7 @@ int cache_host_get(struct cache *c, uint8_t ipver, const uint8_t *addr, struct h
 {
     uint64_t h = host_key_hash(ipver, addr);
     struct cache_shard *s = cache_shard_for(c->hosts, h);
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     static _Thread_local struct host_vlan vlans[HOST_VLANS_MAX];
     struct host *e = shard_find_host(s, h, ipver, addr);
     if (e) {
@@ -282,7 +281,7 @@ int cache_host_get(struct cache *c, uint8_t ipver, const uint8_t *addr, struct h
             memcpy(vlans, e->vlans, e->nvlans * sizeof(*vlans));
         out->vlans = vlans;
     }
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     return e ? 0 : -1;
 }
 
@@ -290,11 +289,11 @@ int cache_mac_get(struct cache *c, const uint8_t mac[6], struct mac_entry *out)
 {
     uint64_t h = mac_key_hash(mac);
     struct cache_shard *s = cache_shard_for(c->macs, h);
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     struct mac_entry *e = shard_find_mac(s, h, mac);
     if (e)
         *out = *e;
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     return e ? 0 : -1;
 }
 
@@ -327,13 +326,13 @@ uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_
     if (!tab || shard >= CACHE_SHARDS)
         return 0;
     struct cache_shard *s = &tab[shard];
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     uint32_t end = from + count > s->nbuckets ? s->nbuckets : from + count;
     for (uint32_t b = from; b < end; b++)
         for (struct centry *e = s->buckets[b]; e; e = e->hnext)
             fn(e, arg);
     uint32_t n = s->nbuckets;
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     return n;
 }
 

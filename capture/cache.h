@@ -10,6 +10,7 @@
 #include "capture/decode.h"
 #include "capture/events.h"
 #include "capture/flow_key.h"
+#include "capture/lock.h"
 #include "capture/pool.h"
 
 /*
@@ -88,7 +89,7 @@ struct aggr { uint64_t bytes, pkts, flows, flows_active, first_us, last_us; };
 
 /* One table of entries with intrusive chains, split in locked shards. */
 struct cache_shard {
-    pthread_mutex_t lock;
+    struct lock lock;
     struct centry **buckets;         /* fixed at creation: cursors stay valid */
     uint32_t nbuckets;               /* power of two */
     uint32_t count;

@@ -81,13 +81,13 @@ int names_get(struct cache *c, enum name_kind k, const char *name, size_t len, s
     uint64_t h = name_hash(k, name, len);
     struct cache_shard *s = cache_shard_for(c->names, h);
     int rc = -1;
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     struct name_entry *e = names_find(c, s, h, k, name, len, 0, 0);
     if (e && name_alive(&c->cfg, e, cache_now(c))) {
         memcpy(out, e, sizeof(*e) + e->len + 1);
         rc = 0;
     }
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     return rc;
 }
 
@@ -98,13 +98,13 @@ int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, char *out
     uint64_t h = name_hash(NK_IPUSER, a, n);
     struct cache_shard *s = cache_shard_for(c->names, h);
     int rc = -1;
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     struct name_entry *e = names_find(c, s, h, NK_IPUSER, a, n, 0, 0);
     if (e && name_alive(&c->cfg, e, cache_now(c))) {
         snprintf(out, outcap, "%s", e->u.ipuser.user);
         rc = 0;
     }
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     return rc;
 }
 
@@ -117,7 +117,7 @@ void names_sweep(struct cache *c, uint64_t now)
 {
     for (int i = 0; i < CACHE_SHARDS; i++) {
         struct cache_shard *s = &c->names[i];
-        pthread_mutex_lock(&s->lock);
+        lock_acquire(&s->lock);
         for (uint32_t seen = 0, limit = s->count; s->lru_head && seen < limit; seen++) {
             struct name_entry *e = (struct name_entry *)s->lru_head;
             if (!name_dead(&c->cfg, e, now)) {
@@ -131,6 +131,6 @@ void names_sweep(struct cache *c, uint64_t now)
             cache_mem_release(c, sizeof(*e) + e->len + 1);
             free(e);
         }
-        pthread_mutex_unlock(&s->lock);
+        lock_release(&s->lock);
     }
 }

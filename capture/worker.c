@@ -287,7 +287,7 @@ static void host_account(struct worker *w, const struct decoded_pkt *p, int is_s
     if (h)
         hash = h->link.hash;
     struct cache_shard *s = cache_shard_for(w->cache->hosts, hash);
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     if (!h)
         h = host_find_or_add(w, s, hash, p->ip_version, addr, ts, &created);
     if (h) {
@@ -311,7 +311,7 @@ static void host_account(struct worker *w, const struct decoded_pkt *p, int is_s
             worker_host_apply_actions(h, acts, ts);
         shard_touch(s, &h->link);
     }
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     if (created)
         host_new_event(w, p->ip_version, addr, p, is_src);
 }
@@ -322,10 +322,10 @@ static void host_flow_ended(struct worker *w, struct host *h)
     if (!h)
         return;
     struct cache_shard *s = cache_shard_for(w->cache->hosts, h->link.hash);
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     if (h->flows_active > 0)
         h->flows_active--;
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
 }
 
 /* Adds one slot of pending MAC counters to its cache entry (made when
@@ -336,7 +336,7 @@ static void mac_flush(struct worker *w, struct mac_pend *d)
     const uint8_t *mac = d->mac;
     uint64_t hash = mac_key_hash(mac);
     struct cache_shard *s = cache_shard_for(c->macs, hash);
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     struct mac_entry *m = shard_find_mac(s, hash, mac);
     if (m && mac_expire_at(&c->cfg, m) <= d->first_now) {
         struct centry link = m->link;
@@ -370,7 +370,7 @@ static void mac_flush(struct worker *w, struct mac_pend *d)
         }
         shard_touch(s, &m->link);
     }
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     memset(d, 0, sizeof(*d));
 }
 
@@ -533,7 +533,7 @@ static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int 
     struct cache *c = w->cache;
     uint64_t hash = flow_key_hash(k);
     struct cache_shard *s = cache_shard_for(c->flows, hash);
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     struct flow *f = shard_find_flow(s, hash, k);
     if (f) {                         /* the LRU neighbours shard_touch will write */
         __builtin_prefetch(f->link.lprev, 1);
@@ -545,14 +545,14 @@ static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int 
         f = NULL;
     }
     if (!f && !create) {
-        pthread_mutex_unlock(&s->lock);
+        lock_release(&s->lock);
         return UPD_NOT_FOUND;
     }
     r->is_new = 0;
     if (!f) {
         f = flow_create(w, s, hash, k, ts);
         if (!f) {
-            pthread_mutex_unlock(&s->lock);
+            lock_release(&s->lock);
             return UPD_DROPPED;
         }
         r->is_new = 1;
@@ -580,7 +580,7 @@ static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int 
     /* The client's host also takes what the dissectors taught about it. */
     host_account(w, p, 1, src_role, ts, &f->hosts[c2s ? 0 : 1], c2s ? &r->acts : NULL, hh[0]);
     host_account(w, p, 0, dst_role, ts, &f->hosts[c2s ? 1 : 0], c2s ? NULL : &r->acts, hh[1]);
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     return UPD_OK;
 }
 
@@ -762,7 +762,7 @@ static size_t flows_collect_expired(struct cache *c, struct cache_shard *s, uint
                                     int all, struct flow **out)
 {
     size_t n = 0;
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     while (n < SWEEP_BATCH && s->closed_head &&
            (all || flow_expire_at(&c->cfg, (struct flow *)s->closed_head) <= now)) {
         struct flow *f = (struct flow *)s->closed_head;
@@ -780,7 +780,7 @@ static size_t flows_collect_expired(struct cache *c, struct cache_shard *s, uint
         shard_unlink(s, &f->link, 0);
         out[n++] = f;
     }
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     return n;
 }
 
@@ -807,7 +807,7 @@ static void hosts_sweep(struct worker *w, uint64_t now)
     struct cache *c = w->cache;
     for (int i = 0; i < CACHE_SHARDS; i++) {
         struct cache_shard *s = &c->hosts[i];
-        pthread_mutex_lock(&s->lock);
+        lock_acquire(&s->lock);
         for (uint32_t seen = 0, limit = s->count; s->lru_head && seen < limit; seen++) {
             struct host *h = (struct host *)s->lru_head;
             if (host_expire_at(&c->cfg, h) > now)
@@ -828,7 +828,7 @@ static void hosts_sweep(struct worker *w, uint64_t now)
             atomic_fetch_add_explicit(&c->st.hosts_expired, 1, memory_order_relaxed);
             atomic_fetch_sub_explicit(&c->st.hosts_active, 1, memory_order_relaxed);
         }
-        pthread_mutex_unlock(&s->lock);
+        lock_release(&s->lock);
     }
 }
 
@@ -837,14 +837,14 @@ static void macs_sweep(struct worker *w, uint64_t now)
     struct cache *c = w->cache;
     for (int i = 0; i < CACHE_SHARDS; i++) {
         struct cache_shard *s = &c->macs[i];
-        pthread_mutex_lock(&s->lock);
+        lock_acquire(&s->lock);
         while (s->lru_head && mac_expire_at(&c->cfg, (struct mac_entry *)s->lru_head) <= now) {
             struct centry *e = s->lru_head;
             shard_unlink(s, e, 0);
             free(e);
             cache_mem_release(c, sizeof(struct mac_entry));
         }
-        pthread_mutex_unlock(&s->lock);
+        lock_release(&s->lock);
     }
 }
 
@@ -867,7 +867,7 @@ struct l7_move { uint16_t from, to; uint64_t bytes, pkts; };
 static size_t shard_finish_detection(struct worker *w, struct cache_shard *s, struct l7_move *mv, size_t max)
 {
     size_t n = 0;
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     for (uint32_t b = 0; b < s->nbuckets && n < max; b++)
         for (struct centry *e = s->buckets[b]; e && n < max; e = e->hnext) {
             struct flow *f = (struct flow *)e;
@@ -877,7 +877,7 @@ static size_t shard_finish_detection(struct worker *w, struct cache_shard *s, st
             if (l7_flow_finish(w->l7, w->cache, f))
                 mv[n++] = (struct l7_move){ old, f->l7, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1] };
         }
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     return n;
 }
 

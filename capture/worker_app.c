@@ -37,7 +37,7 @@ static void name_update_hashed(struct worker *w, enum name_kind k, const char *n
         return;
     uint64_t h = hash ? *hash : name_hash(k, name, len);
     struct cache_shard *s = cache_shard_for(w->cache->names, h);
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     struct name_entry *e = names_find(w->cache, s, h, k, name, len, 1, ts);
     if (e) {
         if (ts > e->last_us)
@@ -45,7 +45,7 @@ static void name_update_hashed(struct worker *w, enum name_kind k, const char *n
         fn(e, a, arg);
         shard_touch(s, &e->link);
     }
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
 }
 
 static void name_update(struct worker *w, enum name_kind k, const char *name, uint64_t ts,

@@ -36,6 +36,8 @@ def test_info_names_the_allocator_the_binary_links(demo_fc, c):
     build), else libc (make MALLOC=libc, sanitizer builds), as redis-server reports its own."""
     ldd = subprocess.run(["ldd", demo_fc.binary], capture_output=True, text=True, timeout=30).stdout
     alloc = c.info("memory")["mem_allocator"]
+    if str(demo_fc.binary).endswith("/build/plain/flowcached"):
+        assert "libjemalloc" in ldd, "the default build must link jemalloc:\n" + ldd
     if "libjemalloc" in ldd:
         assert re.fullmatch(r"jemalloc-\d+\.\d+\.\d+", alloc), alloc
     else:

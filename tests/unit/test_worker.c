@@ -80,11 +80,11 @@ static int flow_of(struct cache *c, const char *name, struct flow *out)
         return -1;
     uint64_t h = flow_key_hash(&k);
     struct cache_shard *s = cache_shard_for(c->flows, h);
-    pthread_mutex_lock(&s->lock);
+    lock_acquire(&s->lock);
     struct flow *f = shard_find_flow(s, h, &k);
     if (f)
         *out = *f;
-    pthread_mutex_unlock(&s->lock);
+    lock_release(&s->lock);
     return f ? 0 : -1;
 }
 
