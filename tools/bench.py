@@ -509,18 +509,22 @@ def same_results(fc, small, truth_path):
 
 # ---------- 2 + 4b: memory at 1 M flows, KEYS/SCAN over >= 1 M keys ----------
 
+def idle_rss(fc, maxf, tag):
+    """VmRSS of flowcached with the item-2 options and no packets: the baseline per-flow bytes start from."""
+    p = None
+    try:
+        p, port, c = run_keep(fc, empty_pcap(), ["--max-flows", maxf] + LONG, tag)
+        c.close()
+        return vm(p.pid, "VmRSS")
+    finally:
+        stop(p)
+
+
 def item2_4b(fc, bins, nflows, do2, do4):
     path = gen_flows(bins, nflows)
     warm(path)
     maxf = str(int(nflows * 1.1) + 1000)
-    # baseline: same options, no packets
-    p = None
-    try:
-        p, port, c = run_keep(fc, empty_pcap(), ["--max-flows", maxf] + LONG, "mem-empty")
-        base_rss = vm(p.pid, "VmRSS")
-        c.close()
-    finally:
-        stop(p)
+    base_rss = idle_rss(fc, maxf, "mem-empty")
     p = None
     try:
         p, port, c = run_keep(fc, path, ["--max-flows", maxf] + LONG, "mem", timeout=600)
@@ -550,12 +554,9 @@ def item2_4b(fc, bins, nflows, do2, do4):
     finally:
         stop(p)
     if do2 and FC_LIBC:
+        base_libc = idle_rss(FC_LIBC, maxf, "mem-empty-libc")
         p = None
         try:
-            p, port, c = run_keep(FC_LIBC, empty_pcap(), ["--max-flows", maxf] + LONG, "mem-empty-libc")
-            base_libc = vm(p.pid, "VmRSS")
-            c.close()
-            stop(p)
             p, port, c = run_keep(FC_LIBC, path, ["--max-flows", maxf] + LONG, "mem-libc", timeout=600)
             time.sleep(0.3)
             per_libc = (vm(p.pid, "VmRSS") - base_libc) / int(c.info("all")["flows_active"])
