@@ -8,7 +8,7 @@ MALLOC   ?= jemalloc
 ifneq ($(SANITIZER),)
   override MALLOC := libc
 endif
-BUILD    := build/$(if $(SANITIZER),$(SANITIZER),plain)$(if $(filter libc,$(MALLOC)),$(if $(SANITIZER),,-libc))
+BUILD    := build/$(if $(SANITIZER),$(SANITIZER),plain$(if $(filter libc,$(MALLOC)),-libc))
 
 PKGS_CFLAGS := $(shell pkg-config --cflags libndpi libuv hiredis 2>/dev/null)
 BASE_LIBS   := $(shell pkg-config --libs libndpi libuv hiredis 2>/dev/null) -lpcap -lpthread -lm
