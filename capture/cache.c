@@ -45,6 +45,7 @@ struct cache *cache_create(const struct cache_config *cfg)
         }
     }
     pthread_mutex_init(&c->aggr_lock, NULL);
+    pthread_mutex_init(&c->queue_lock, NULL);
     return c;
 }
 
@@ -84,6 +85,7 @@ void cache_destroy(struct cache *c)
         shard_free_all(c, &c->names[i], 0);
     }
     pthread_mutex_destroy(&c->aggr_lock);
+    pthread_mutex_destroy(&c->queue_lock);
     pool_destroy(&c->flow_pool);
     pool_destroy(&c->host_pool);
     free(c);
@@ -91,10 +93,63 @@ void cache_destroy(struct cache *c)
 
 void cache_clock_advance(struct cache *c, uint64_t t)
 {
+    /* release: whoever reads this time (cache_expiry_now) also sees every
+     * ring position published before the packet that brought it */
     uint64_t cur = atomic_load_explicit(&c->now_us, memory_order_relaxed);
     while (t > cur && !atomic_compare_exchange_weak_explicit(&c->now_us, &cur, t,
-                                                             memory_order_relaxed,
+                                                             memory_order_release,
                                                              memory_order_relaxed)) {}
+}
+
+uint64_t cache_expiry_now(struct cache *c, const void *group)
+{
+    /* The clock first: a packet queued before the one that set it is then
+     * visible in its queue's tail (a later one is no older than the clock). */
+    uint64_t t = atomic_load_explicit(&c->now_us, memory_order_acquire);
+    if (!group)
+        return t;
+    int n = atomic_load_explicit(&c->nqueues, memory_order_acquire);
+    for (int i = 0; i < n; i++) {
+        struct cache_queue *q = &c->queues[i];
+        if (!atomic_load_explicit(&q->used, memory_order_acquire) || q->group != group)
+            continue;
+        size_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+        if (atomic_load_explicit(&q->head, memory_order_acquire) >= tail)
+            continue;                /* drained: holds nothing back */
+        uint64_t qc = atomic_load_explicit(&q->clock, memory_order_relaxed);
+        if (qc < t)
+            t = qc;
+    }
+    return t;
+}
+
+struct cache_queue *cache_queue_add(struct cache *c, const void *group)
+{
+    struct cache_queue *q = NULL;
+    pthread_mutex_lock(&c->queue_lock);
+    for (int i = 0; i < CACHE_QUEUES && !q; i++) {
+        if (atomic_load_explicit(&c->queues[i].used, memory_order_relaxed))
+            continue;
+        q = &c->queues[i];
+        atomic_store_explicit(&q->head, 0, memory_order_relaxed);
+        atomic_store_explicit(&q->tail, 0, memory_order_relaxed);
+        atomic_store_explicit(&q->clock, 0, memory_order_relaxed);
+        q->group = group;
+        atomic_store_explicit(&q->used, 1, memory_order_release);
+        if (i >= atomic_load_explicit(&c->nqueues, memory_order_relaxed))
+            atomic_store_explicit(&c->nqueues, i + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&c->queue_lock);
+    return q;
+}
+
+void cache_queue_drop(struct cache *c, struct cache_queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&c->queue_lock);
+    atomic_store_explicit(&q->used, 0, memory_order_release);
+    pthread_mutex_unlock(&c->queue_lock);
 }
 
 /* ---- intrusive lists ---- */

@@ -85,7 +85,9 @@ struct mac_entry {
     uint64_t ip_us;                  /* packet time of `ip`: the newest wins */
 };
 
-struct aggr { uint64_t bytes, pkts, flows, flows_active, first_us, last_us; };
+/* flows_active sums every worker's folds: below 0 for a moment when one worker
+ * has ended flows another has not folded the start of yet. */
+struct aggr { uint64_t bytes, pkts, flows; int64_t flows_active; uint64_t first_us, last_us; };
 
 /* One table of entries with intrusive chains, split in locked shards. */
 struct cache_shard {
@@ -108,6 +110,29 @@ struct cache_stats {
     _Atomic uint64_t memory;         /* bytes of entries and detection state */
 };
 
+enum { CACHE_QUEUES = 256 };
+
+/*
+ * The positions of one fanout lane's ring (capture/fanout.c: packets of one
+ * source waiting for one worker), kept here so that expiry can see them.
+ * Sweeps run on any worker against the whole cache, and lanes drift apart in
+ * packet time (a ring holds seconds of a file read at full speed). Expiry
+ * therefore never passes the clock of a queue that still holds packets: the
+ * packets waiting in it are no older than the last one its worker took, so
+ * no sweep ends a flow a waiting packet still belongs to (ARCHITECTURE.md
+ * says what this makes exact). Padded: the producer and the consumer each
+ * write their own cache line.
+ */
+struct cache_queue {
+    _Atomic size_t head;             /* consumer: bytes taken */
+    _Atomic uint64_t clock;          /* consumer: time of the last packet its worker took */
+    char pad0[64 - sizeof(size_t) - sizeof(uint64_t)];
+    _Atomic size_t tail;             /* producer: bytes queued */
+    _Atomic int used;                /* registered (cache_queue_add); cleared by cache_queue_drop */
+    const void *group;               /* the fanout it belongs to: its workers share one time */
+    char pad1[64 - sizeof(size_t) - sizeof(int) - sizeof(void *)];
+};
+
 struct cache {
     struct cache_config cfg;
     struct cache_shard flows[CACHE_SHARDS];
@@ -118,7 +143,10 @@ struct cache {
     pthread_mutex_t aggr_lock;       /* l7[] and vlan[] */
     struct aggr l7[L7_MAX];
     struct aggr vlan[VLAN_MAX];
-    _Atomic uint64_t now_us;         /* cache clock */
+    _Atomic uint64_t now_us;         /* cache clock: the latest packet (or live tick) time */
+    struct cache_queue queues[CACHE_QUEUES];
+    _Atomic int nqueues;             /* slots ever used: cache_expiry_now reads these */
+    pthread_mutex_t queue_lock;      /* cache_queue_add / drop (start and end of a source) */
     struct watchlist *wl;            /* the `watchlist` set key (not owned); NULL = none */
     struct cache_stats st;
 };
@@ -137,6 +165,24 @@ static inline uint64_t cache_now(struct cache *c)
 {
     return atomic_load_explicit(&c->now_us, memory_order_relaxed);
 }
+
+/* How far expiry may go for the workers of one fanout (group): cache_now,
+ * held back to the clock of each of its queues that still holds packets.
+ * cache_now itself for group NULL (a worker fed directly by its reader); the
+ * queues of other sources never hold a worker back (their packet times may
+ * be years apart: a file read beside a live interface). Any thread. */
+uint64_t cache_expiry_now(struct cache *c, const void *group);
+/* 1 when what is due at `at` may expire now for group's workers
+ * (cache_expiry_now is read only when the clock says so). */
+static inline int cache_due(struct cache *c, const void *group, uint64_t at)
+{
+    return at <= cache_now(c) && (!group || at <= cache_expiry_now(c, group));
+}
+/* A cleared queue slot of group for a lane (its ring's head and tail), or
+ * NULL when all CACHE_QUEUES are taken. cache_queue_drop gives it back once
+ * the lane is drained and stopped. */
+struct cache_queue *cache_queue_add(struct cache *c, const void *group);
+void cache_queue_drop(struct cache *c, struct cache_queue *q);
 
 /* ---- shard primitives: the caller holds the shard's lock ---- */
 static inline struct cache_shard *cache_shard_for(struct cache_shard *tab, uint64_t hash)

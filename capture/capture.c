@@ -409,10 +409,14 @@ static void source_finished(struct source *s)
     struct capture *cap = s->cap;
     fanout_finish(s->fan);           /* every queued frame is processed first */
     s->fan = NULL;
-    if (cap->o.end != PCAP_END_KEEP)
+    if (cap->o.end != PCAP_END_KEEP) {
         worker_expire_all(&s->w[0]);
-    else
+    } else {
+        /* What is due by the file's last packet ends now, not at a next tick
+         * that never comes: the same cache for one worker or several. */
+        worker_sweep_due(&s->w[0]);
         worker_finish_detection(&s->w[0]);   /* the file is over: detection is final */
+    }
     for (int i = 0; i < s->nworkers; i++)
         worker_publish_stats(&s->w[i]);
     if (atomic_fetch_sub(&cap->active, 1) == 1 && cap->on_done)

@@ -20,17 +20,19 @@ struct rec {
     uint32_t pad;
 };
 
-/* Single-producer single-consumer byte ring. */
+/* Single-producer single-consumer byte ring. Its positions (bytes ever
+ * consumed, bytes ever produced) and the time of the last packet taken live
+ * in a cache queue slot, where expiry reads them (capture/cache.h). */
 struct ring {
     uint8_t *buf;
-    _Atomic size_t head;             /* consumer position (bytes ever consumed) */
-    _Atomic size_t tail;             /* producer position (bytes ever produced) */
+    struct cache_queue *q;           /* registered slot, or the lane's own when all are taken */
 };
 
 struct lane {
     struct fanout *fan;
     struct worker *w;
     struct ring r;
+    struct cache_queue own;          /* unregistered fallback: expiry then ignores this lane */
     pthread_t thread;
     int started;
 };
@@ -63,8 +65,10 @@ static size_t rec_size(uint32_t caplen)
 /* Consumes every record available; returns how many frames were handled. */
 static size_t lane_drain(struct lane *l)
 {
-    size_t head = atomic_load_explicit(&l->r.head, memory_order_relaxed);
-    size_t tail = atomic_load_explicit(&l->r.tail, memory_order_acquire);
+    struct cache_queue *q = l->r.q;
+    size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+    uint64_t clock = atomic_load_explicit(&q->clock, memory_order_relaxed);
     size_t frames = 0;
     while (head != tail) {
         size_t pos = head % RING_BYTES, rem = RING_BYTES - pos;
@@ -78,12 +82,16 @@ static size_t lane_drain(struct lane *l)
             head += rem;
             continue;
         }
+        if (h.ts > clock) {          /* before the packet: expiry stays behind it */
+            clock = h.ts;
+            atomic_store_explicit(&q->clock, clock, memory_order_relaxed);
+        }
         worker_packet(l->w, h.ts, h.dlt, l->r.buf + pos + sizeof(h), h.caplen, h.wirelen);
         head += rec_size(h.caplen);
         frames++;
-        atomic_store_explicit(&l->r.head, head, memory_order_release);
+        atomic_store_explicit(&q->head, head, memory_order_release);
     }
-    atomic_store_explicit(&l->r.head, head, memory_order_release);
+    atomic_store_explicit(&q->head, head, memory_order_release);
     return frames;
 }
 
@@ -123,6 +131,11 @@ struct fanout *fanout_start(struct worker *workers, int n, int wall_clock)
         struct lane *l = &f->lanes[i];
         l->fan = f;
         l->w = &workers[i];
+        l->r.q = cache_queue_add(workers[i].cache, f);
+        if (l->r.q)
+            workers[i].group = f;    /* before its thread starts */
+        else
+            l->r.q = &l->own;
         l->r.buf = malloc(RING_BYTES);
         if (!l->r.buf || pthread_create(&l->thread, NULL, lane_thread, l) != 0) {
             fanout_finish(f);
@@ -140,7 +153,7 @@ struct fanout *fanout_start(struct worker *workers, int n, int wall_clock)
 /* Waits until the ring has `need` free bytes; returns -1 when stopping. */
 static int ring_wait(struct ring *r, size_t tail, size_t need, _Atomic int *stop)
 {
-    while (RING_BYTES - (tail - atomic_load_explicit(&r->head, memory_order_acquire)) < need) {
+    while (RING_BYTES - (tail - atomic_load_explicit(&r->q->head, memory_order_acquire)) < need) {
         if (stop && atomic_load_explicit(stop, memory_order_relaxed))
             return -1;
         nap(FULL_SLEEP_NS);
@@ -162,7 +175,7 @@ void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, ui
 {
     struct ring *r = &f->lanes[lane_of(f, dlt, data, caplen)].r;
     size_t need = rec_size(caplen);
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&r->q->tail, memory_order_relaxed);
     size_t pos = tail % RING_BYTES, rem = RING_BYTES - pos;
     if (rem < need) {                /* no room before the end: skip to the start */
         if (ring_wait(r, tail, rem, stop) != 0)
@@ -172,7 +185,7 @@ void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, ui
             memcpy(r->buf + pos, &wrap, sizeof(wrap));
         }
         tail += rem;
-        atomic_store_explicit(&r->tail, tail, memory_order_release);
+        atomic_store_explicit(&r->q->tail, tail, memory_order_release);
         pos = 0;
     }
     if (ring_wait(r, tail, need, stop) != 0)
@@ -180,7 +193,7 @@ void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, ui
     struct rec h = { ts, caplen, wirelen, dlt, 0 };
     memcpy(r->buf + pos, &h, sizeof(h));
     memcpy(r->buf + pos + sizeof(h), data, caplen);
-    atomic_store_explicit(&r->tail, tail + need, memory_order_release);
+    atomic_store_explicit(&r->q->tail, tail + need, memory_order_release);
 }
 
 void fanout_finish(struct fanout *f)
@@ -191,6 +204,10 @@ void fanout_finish(struct fanout *f)
     for (int i = 0; f->lanes && i < f->n; i++) {
         if (f->lanes[i].started)
             pthread_join(f->lanes[i].thread, NULL);
+        if (f->lanes[i].r.q && f->lanes[i].r.q != &f->lanes[i].own) {
+            f->lanes[i].w->group = NULL;
+            cache_queue_drop(f->lanes[i].w->cache, f->lanes[i].r.q);
+        }
         free(f->lanes[i].r.buf);
     }
     free(f->lanes);

@@ -169,7 +169,7 @@ void aggr_fields_each(enum cache_table t, const struct aggr *a, field_fn fn, voi
     emit_u64(fn, arg, "pkts", a->pkts);
     emit_u64(fn, arg, "flows", a->flows);
     if (t == CT_L7)
-        emit_u64(fn, arg, "flows.active", a->flows_active);
+        emit_u64(fn, arg, "flows.active", a->flows_active > 0 ? (uint64_t)a->flows_active : 0);
 }
 
 /* ---- JSON ---- */

@@ -22,20 +22,23 @@ uint64_t name_hash(enum name_kind k, const char *name, size_t len)
 
 struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t hash,
                               enum name_kind k, const char *name, size_t len, int create,
-                              uint64_t ts)
+                              uint64_t ts, const void *group)
 {
     if (len > NAME_MAX_LEN)
         return NULL;
     for (struct centry *e = s->buckets[cache_bucket_of(s, hash)]; e; e = e->hnext) {
         struct name_entry *n = (struct name_entry *)e;
         if (e->hash == hash && n->kind == k && n->len == len && memcmp(n->name, name, len) == 0) {
-            if (create && !name_alive(&c->cfg, n, cache_now(c))) {
+            if (create && !name_alive(&c->cfg, n, cache_now(c)) &&
+                !name_alive(&c->cfg, n, cache_expiry_now(c, group))) {
                 struct centry link = n->link;       /* expired, not yet swept: a new key */
                 memset(n, 0, sizeof(*n));
                 n->link = link;
                 n->kind = (uint8_t)k;
                 n->len = (uint16_t)len;
                 n->first_us = ts;
+            } else if (create && ts < n->first_us) {
+                n->first_us = ts;                   /* another worker's earlier packet came later */
             }
             return n;
         }
@@ -82,7 +85,7 @@ int names_get(struct cache *c, enum name_kind k, const char *name, size_t len, s
     struct cache_shard *s = cache_shard_for(c->names, h);
     int rc = -1;
     lock_acquire(&s->lock);
-    struct name_entry *e = names_find(c, s, h, k, name, len, 0, 0);
+    struct name_entry *e = names_find(c, s, h, k, name, len, 0, 0, NULL);
     if (e && name_alive(&c->cfg, e, cache_now(c))) {
         memcpy(out, e, sizeof(*e) + e->len + 1);
         rc = 0;
@@ -99,7 +102,7 @@ int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, char *out
     struct cache_shard *s = cache_shard_for(c->names, h);
     int rc = -1;
     lock_acquire(&s->lock);
-    struct name_entry *e = names_find(c, s, h, NK_IPUSER, a, n, 0, 0);
+    struct name_entry *e = names_find(c, s, h, NK_IPUSER, a, n, 0, 0, NULL);
     if (e && name_alive(&c->cfg, e, cache_now(c))) {
         snprintf(out, outcap, "%s", e->u.ipuser.user);
         rc = 0;
@@ -113,23 +116,24 @@ static int name_dead(const struct cache_config *cfg, const struct name_entry *e,
     return !name_alive(cfg, e, now);
 }
 
-void names_sweep(struct cache *c, uint64_t now)
+void names_sweep(struct cache *c, uint64_t now, int full)
 {
     for (int i = 0; i < CACHE_SHARDS; i++) {
         struct cache_shard *s = &c->names[i];
         lock_acquire(&s->lock);
-        for (uint32_t seen = 0, limit = s->count; s->lru_head && seen < limit; seen++) {
-            struct name_entry *e = (struct name_entry *)s->lru_head;
-            if (!name_dead(&c->cfg, e, now)) {
-                if (e->kind == NK_USER || e->kind == NK_IPUSER) {
-                    shard_touch(s, &e->link);    /* persistent: not in idle order */
-                    continue;
-                }
-                break;
+        struct centry *e = s->lru_head, *next;
+        for (uint32_t seen = 0, limit = s->count; e && seen < limit; seen++, e = next) {
+            struct name_entry *n = (struct name_entry *)e;
+            next = e->lnext;
+            if (name_dead(&c->cfg, n, now)) {
+                shard_unlink(s, e, 0);
+                cache_mem_release(c, sizeof(*n) + n->len + 1);
+                free(n);
+            } else if (n->kind == NK_USER || n->kind == NK_IPUSER) {
+                shard_touch(s, e);           /* persistent: not in idle order */
+            } else if (!full) {
+                break;                       /* idle order: the rest is younger */
             }
-            shard_unlink(s, &e->link, 0);
-            cache_mem_release(c, sizeof(*e) + e->len + 1);
-            free(e);
         }
         lock_release(&s->lock);
     }

@@ -55,11 +55,12 @@ struct name_entry {
 uint64_t name_hash(enum name_kind k, const char *name, size_t len);
 
 /* Finds (or with create, makes) the entry; caller holds the shard lock of
- * name_hash(). Returns NULL when absent / out of memory (counted by the
- * cache's memory cap). Capture threads. */
+ * name_hash(). With create, an entry expired by cache_expiry_now(c, group)
+ * (the calling worker's group) starts anew at ts. Returns NULL when absent /
+ * out of memory (counted by the cache's memory cap). Capture threads. */
 struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t hash,
                               enum name_kind k, const char *name, size_t len, int create,
-                              uint64_t ts);
+                              uint64_t ts, const void *group);
 
 /* Is the entry live at time now (volatile ones expire host-idle after last use;
  * users and ipusers live until their deletion time)? */
@@ -75,7 +76,9 @@ int names_get(struct cache *c, enum name_kind k, const char *name, size_t len, s
  * Returns 0, or -1 when none. Any thread. */
 int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, char *out, size_t outcap);
 
-/* Free entries that have expired (bounded work). Capture threads. */
-void names_sweep(struct cache *c, uint64_t now);
+/* Free entries that have expired by now: from the idle end of each shard up
+ * to the first live one, or with full every one (several workers touch
+ * entries only roughly in time order). Capture threads. */
+void names_sweep(struct cache *c, uint64_t now, int full);
 
 #endif

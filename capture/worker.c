@@ -121,7 +121,7 @@ static struct aggr_pend *pend_aggr_live(struct worker *w, int is_l7, unsigned id
     if (!a->live) {
         a->live = 1;
         a->first_ts = ts;
-        a->first_now = cache_now(w->cache);
+        a->first_now = cache_expiry_now(w->cache, w->group);
     }
     return a;
 }
@@ -162,12 +162,13 @@ static void aggr_fold_one(struct cache *c, struct aggr *a, struct aggr_pend *p)
     if (p->live && !aggr_alive(&c->cfg, a, p->first_now)) {
         memset(a, 0, sizeof(*a));
         a->first_us = p->first_ts;
+    } else if (p->live && p->first_ts < a->first_us) {
+        a->first_us = p->first_ts;   /* another worker folded later packets first */
     }
     a->bytes += (uint64_t)p->bytes;
     a->pkts += (uint64_t)p->pkts;
     a->flows += (uint64_t)p->flows;
-    int64_t active = (int64_t)a->flows_active + p->flows_active;
-    a->flows_active = active > 0 ? (uint64_t)active : 0;
+    a->flows_active += p->flows_active;   /* not clamped: the other workers' folds settle it */
     if (p->last_us > a->last_us) a->last_us = p->last_us;
     memset(p, 0, sizeof(*p));
 }
@@ -204,7 +205,7 @@ static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, ui
 {
     struct cache *c = w->cache;
     struct host *h = shard_find_host(s, hash, ipver, addr);
-    if (h && h->flows_active == 0 && host_expire_at(&c->cfg, h) <= cache_now(c)) {
+    if (h && h->flows_active == 0 && cache_due(c, w->group, host_expire_at(&c->cfg, h))) {
         struct centry link = h->link;       /* expired, not yet swept: a new key */
         host_clear(c, h);
         memset(h, 0, sizeof(*h));
@@ -294,6 +295,7 @@ static void host_account(struct worker *w, const struct decoded_pkt *p, int is_s
         if (is_src) { h->bytes_sent += p->l3_len; h->pkts_sent++; }
         else { h->bytes_rcvd += p->l3_len; h->pkts_rcvd++; }
         if (ts > h->last_us) h->last_us = ts;
+        if (ts < h->first_us) h->first_us = ts;    /* workers reach a host in any order */
         if (role == ROLE_CLIENT) h->flows_client++;
         if (role == ROLE_SERVER) h->flows_server++;
         if (role != ROLE_NONE && !*ref) {
@@ -344,6 +346,8 @@ static void mac_flush(struct worker *w, struct mac_pend *d)
         m->link = link;
         memcpy(m->mac, mac, 6);
         m->first_us = d->first_ts;
+    } else if (m && d->first_ts < m->first_us) {
+        m->first_us = d->first_ts;
     }
     if (!m && cache_mem_reserve(c, sizeof(*m)) == 0) {
         m = calloc(1, sizeof(*m));
@@ -387,7 +391,7 @@ static void mac_account(struct worker *w, const struct decoded_pkt *p, int is_sr
         d->used = 1;
         memcpy(d->mac, mac, 6);
         d->first_ts = ts;
-        d->first_now = cache_now(w->cache);
+        d->first_now = cache_expiry_now(w->cache, w->group);
     }
     if (is_src) { d->bytes_sent += p->l3_len; d->pkts_sent++; }
     else { d->bytes_rcvd += p->l3_len; d->pkts_rcvd++; }
@@ -539,7 +543,11 @@ static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int 
         __builtin_prefetch(f->link.lprev, 1);
         __builtin_prefetch(f->link.lnext, 1);
     }
-    if (f && flow_expire_at(&c->cfg, f) <= cache_now(c)) {
+    /* A flow's packets all reach one worker, in order: it ends when this
+     * worker's own time says so (what one thread would do), or when a sweep
+     * could have ended it (cache_expiry_now; the same time without fanout). */
+    uint64_t exp = f ? flow_expire_at(&c->cfg, f) : 0;
+    if (f && exp <= cache_now(c) && (exp <= w->now_us || exp <= cache_expiry_now(c, w->group))) {
         shard_unlink(s, &f->link, f->closed);
         *ended = f;
         f = NULL;
@@ -703,6 +711,8 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
                           memory_order_relaxed);
     atomic_store_explicit(&w->st.bytes, atomic_load_explicit(&w->st.bytes, memory_order_relaxed) + wirelen,
                           memory_order_relaxed);
+    if (ts > w->now_us)
+        w->now_us = ts;
     cache_clock_advance(c, ts);
     if (decode_packet(dlt, data, caplen, &p, &w->dstats) == DEC_OK) {
         if (p.is_fragment)
@@ -757,7 +767,15 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
 
 /* ---- expiry ---- */
 
-/* Unlinks up to SWEEP_BATCH expired flows of one shard into out. */
+/* How far a sweep looks: from the idle end of each list up to the first
+ * entry still alive (every tick: with one worker the lists are in time
+ * order), through whole lists (several workers touch entries only roughly in
+ * time order: at the end of a file nothing due may stay), or everything
+ * (shutdown). */
+enum sweep_mode { SWEEP_DUE, SWEEP_DUE_FULL, SWEEP_ALL };
+
+/* Unlinks up to SWEEP_BATCH expired flows (SWEEP_ALL: any) from the idle
+ * end of one shard's lists into out. */
 static size_t flows_collect_expired(struct cache *c, struct cache_shard *s, uint64_t now,
                                     int all, struct flow **out)
 {
@@ -784,34 +802,68 @@ static size_t flows_collect_expired(struct cache *c, struct cache_shard *s, uint
     return n;
 }
 
-static void flows_sweep(struct worker *w, uint64_t now, int all)
+/* Unlinks every expired flow of one shard, wherever it sits in its list;
+ * returns them chained through link.lnext, in list order. */
+static struct flow *flows_collect_due_full(struct cache *c, struct cache_shard *s, uint64_t now)
+{
+    struct centry *first = NULL, **last = &first;
+    lock_acquire(&s->lock);
+    for (int closed = 1; closed >= 0; closed--) {
+        struct centry *next;
+        for (struct centry *e = closed ? s->closed_head : s->lru_head; e; e = next) {
+            next = e->lnext;
+            if (flow_expire_at(&c->cfg, (struct flow *)e) <= now) {
+                shard_unlink(s, e, closed);
+                *last = e;
+                last = &e->lnext;
+            }
+        }
+    }
+    lock_release(&s->lock);
+    return (struct flow *)first;
+}
+
+static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode)
 {
     struct flow *batch[SWEEP_BATCH];
     for (int i = 0; i < CACHE_SHARDS; i++) {
+        if (mode == SWEEP_DUE_FULL) {
+            for (struct flow *f = flows_collect_due_full(w->cache, &w->cache->flows[i], now), *next; f; f = next) {
+                next = (struct flow *)f->link.lnext;
+                f->link.lnext = NULL;
+                flow_end(w, f, end_reason_of(&w->cache->cfg, f));
+            }
+            continue;
+        }
         size_t n;
         do {
-            n = flows_collect_expired(w->cache, &w->cache->flows[i], now, all, batch);
+            n = flows_collect_expired(w->cache, &w->cache->flows[i], now, mode == SWEEP_ALL, batch);
             for (size_t j = 0; j < n; j++) {
                 if (j + 2 < n) {     /* flow_end reads their hosts: start loading them */
                     __builtin_prefetch(batch[j + 2]->hosts[0]);
                     __builtin_prefetch(batch[j + 2]->hosts[1]);
                 }
-                flow_end(w, batch[j], all ? FLOW_END_SHUTDOWN : end_reason_of(&w->cache->cfg, batch[j]));
+                flow_end(w, batch[j], mode == SWEEP_ALL ? FLOW_END_SHUTDOWN : end_reason_of(&w->cache->cfg, batch[j]));
             }
         } while (n == SWEEP_BATCH);
     }
 }
 
-static void hosts_sweep(struct worker *w, uint64_t now)
+static void hosts_sweep(struct worker *w, uint64_t now, int full)
 {
     struct cache *c = w->cache;
     for (int i = 0; i < CACHE_SHARDS; i++) {
         struct cache_shard *s = &c->hosts[i];
         lock_acquire(&s->lock);
-        for (uint32_t seen = 0, limit = s->count; s->lru_head && seen < limit; seen++) {
-            struct host *h = (struct host *)s->lru_head;
-            if (host_expire_at(&c->cfg, h) > now)
-                break;
+        struct centry *e = s->lru_head, *next;
+        for (uint32_t seen = 0, limit = s->count; e && seen < limit; seen++, e = next) {
+            struct host *h = (struct host *)e;
+            next = e->lnext;
+            if (host_expire_at(&c->cfg, h) > now) {
+                if (!full)
+                    break;
+                continue;
+            }
             if (h->flows_active > 0) {
                 shard_touch(s, &h->link);    /* kept alive by its flows */
                 continue;
@@ -832,14 +884,20 @@ static void hosts_sweep(struct worker *w, uint64_t now)
     }
 }
 
-static void macs_sweep(struct worker *w, uint64_t now)
+static void macs_sweep(struct worker *w, uint64_t now, int full)
 {
     struct cache *c = w->cache;
     for (int i = 0; i < CACHE_SHARDS; i++) {
         struct cache_shard *s = &c->macs[i];
         lock_acquire(&s->lock);
-        while (s->lru_head && mac_expire_at(&c->cfg, (struct mac_entry *)s->lru_head) <= now) {
-            struct centry *e = s->lru_head;
+        struct centry *next;
+        for (struct centry *e = s->lru_head; e; e = next) {
+            next = e->lnext;
+            if (mac_expire_at(&c->cfg, (struct mac_entry *)e) > now) {
+                if (!full)
+                    break;
+                continue;
+            }
             shard_unlink(s, e, 0);
             free(e);
             cache_mem_release(c, sizeof(struct mac_entry));
@@ -848,17 +906,31 @@ static void macs_sweep(struct worker *w, uint64_t now)
     }
 }
 
+/* Expires what is due, up to the last packet of every lane that still holds
+ * packets (cache_expiry_now). */
+static void sweep(struct worker *w, int full)
+{
+    uint64_t until = cache_expiry_now(w->cache, w->group);
+    worker_fold(w);                  /* first: the sweeps below read what it adds */
+    flows_sweep(w, until, full ? SWEEP_DUE_FULL : SWEEP_DUE);
+    hosts_sweep(w, until, full);
+    macs_sweep(w, until, full);
+    names_sweep(w->cache, until, full);
+    worker_publish_stats(w);
+}
+
 void worker_tick(struct worker *w, uint64_t now)
 {
+    if (now > w->now_us)
+        w->now_us = now;
     cache_clock_advance(w->cache, now);
-    now = cache_now(w->cache);
-    worker_fold(w);                  /* first: the sweeps below read what it adds */
-    flows_sweep(w, now, 0);
-    hosts_sweep(w, now);
-    macs_sweep(w, now);
-    names_sweep(w->cache, now);
-    worker_publish_stats(w);
-    w->next_sweep_us = now + SWEEP_EVERY_US;
+    sweep(w, 0);
+    w->next_sweep_us = cache_now(w->cache) + SWEEP_EVERY_US;
+}
+
+void worker_sweep_due(struct worker *w)
+{
+    sweep(w, 1);
 }
 
 struct l7_move { uint16_t from, to; uint64_t bytes, pkts; };
@@ -899,7 +971,7 @@ void worker_finish_detection(struct worker *w)
 
 void worker_expire_all(struct worker *w)
 {
-    flows_sweep(w, cache_now(w->cache), 1);
+    flows_sweep(w, cache_now(w->cache), SWEEP_ALL);
     worker_publish_stats(w);
 }
 

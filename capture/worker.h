@@ -39,6 +39,8 @@ struct worker {
     struct worker_stats st;
     struct frag_slot frags[FRAG_SLOTS];
     uint64_t next_sweep_us;
+    uint64_t now_us;                 /* the latest packet (or tick) time this worker took */
+    const void *group;               /* its fanout while one feeds it (cache_expiry_now), else NULL */
     uint64_t user_grace_us;          /* RADIUS Stop -> mapping deleted after this */
     struct watchlist *wl;            /* NULL = no watchlist */
     struct worker_pend *pend;        /* MAC, VLAN and L7 counters not yet folded into the
@@ -58,6 +60,11 @@ void worker_packet(struct worker *w, uint64_t ts_us, int dlt, const uint8_t *dat
 
 /* Advance the clock to now_us (live idle periods) and expire what is due. */
 void worker_tick(struct worker *w, uint64_t now_us);
+
+/* Expire everything due by the cache's time, wherever it sits in the idle
+ * lists (the end of a file: several workers leave them only roughly in time
+ * order, and no later tick comes). */
+void worker_sweep_due(struct worker *w);
 
 /* End every flow (reason shutdown), e.g. pcap-end expire. Hosts and
  * aggregates stay. */

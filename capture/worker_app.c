@@ -38,7 +38,7 @@ static void name_update_hashed(struct worker *w, enum name_kind k, const char *n
     uint64_t h = hash ? *hash : name_hash(k, name, len);
     struct cache_shard *s = cache_shard_for(w->cache->names, h);
     lock_acquire(&s->lock);
-    struct name_entry *e = names_find(w->cache, s, h, k, name, len, 1, ts);
+    struct name_entry *e = names_find(w->cache, s, h, k, name, len, 1, ts, w->group);
     if (e) {
         if (ts > e->last_us)
             e->last_us = ts;

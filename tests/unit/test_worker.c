@@ -1,5 +1,6 @@
 /* test_worker.c - the packet path on hand-built frames: flows, hosts, aggregates, TCP close, timeouts, bounds. */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -276,6 +277,102 @@ TEST_CASE(mac_and_vlan_counters_are_visible_after_a_tick_and_after_destroy)
     cache_destroy(c);
 }
 
+/* Two workers of one source sharing a cache, as capture-threads 2 makes. */
+struct pair { struct cache *c; struct worker a, b; };
+
+static void pair_start(struct pair *p)
+{
+    struct cache_config cfg = test_cfg();
+    p->c = cache_create(&cfg);
+    CHECK_INT(worker_init(&p->a, 0, p->c), 0);
+    CHECK_INT(worker_init(&p->b, 1, p->c), 0);
+}
+
+static void pair_stop(struct pair *p)
+{
+    worker_destroy(&p->a);
+    worker_destroy(&p->b);
+    cache_destroy(p->c);
+}
+
+/* Worker b's lane still holds a packet of its flow while worker a, seconds
+ * ahead in packet time, sweeps: the flow must wait for that packet (which
+ * keeps it alive), as it would with one worker. */
+TEST_CASE(a_lane_holding_packets_holds_expiry_back)
+{
+    struct pair p;
+    pair_start(&p);
+    struct cache *c = p.c;
+    struct worker *a = &p.a, *b = &p.b;
+    struct flow f;
+    int fanout;                                       /* the group: one source's lanes */
+    struct cache_queue *qb = cache_queue_add(c, &fanout);
+    CHECK(qb != NULL);
+    a->group = b->group = &fanout;
+    CHECK_INT(cache_expiry_now(c, &fanout), 0);
+    /* b takes its first packet (what lane_drain does: clock, then packet, then head) */
+    atomic_store(&qb->tail, 200);
+    atomic_store(&qb->clock, T0);
+    send4(b, T0, "10.0.0.1", "10.0.0.9", IPPROTO_UDP, 4000, 53, 0, 10);
+    atomic_store(&qb->head, 100);                     /* its second packet still waits */
+    /* a runs 35 s ahead and sweeps: b's flow is due by the clock, not by b */
+    send4(a, T0 + 35ULL * SEC, "10.0.0.2", "10.0.0.8", IPPROTO_UDP, 4000, 53, 0, 10);
+    worker_tick(a, T0 + 35ULL * SEC);
+    CHECK_INT(cache_now(c), T0 + 35ULL * SEC);
+    CHECK_INT(cache_expiry_now(c, &fanout), T0);
+    CHECK_INT(cache_expiry_now(c, NULL), T0 + 35ULL * SEC);   /* other sources: not held back */
+    CHECK_INT(flow_of(c, "flow.udp.10.0.0.1:4000-10.0.0.9:53", &f), 0);
+    /* b's waiting packet, 29 s after its first: the same flow, as with one worker */
+    atomic_store(&qb->clock, T0 + 29ULL * SEC);
+    send4(b, T0 + 29ULL * SEC, "10.0.0.1", "10.0.0.9", IPPROTO_UDP, 4000, 53, 0, 10);
+    atomic_store(&qb->head, 200);                     /* drained: holds nothing back */
+    CHECK_INT(flow_of(c, "flow.udp.10.0.0.1:4000-10.0.0.9:53", &f), 0);
+    CHECK_INT(f.pkts[0], 2);
+    CHECK_INT(atomic_load(&c->st.flows_created), 2);
+    CHECK_INT(cache_expiry_now(c, &fanout), T0 + 35ULL * SEC);
+    /* once b has passed it too, the flow idles out on a's next tick */
+    worker_tick(a, T0 + 60ULL * SEC);
+    CHECK_INT(flow_of(c, "flow.udp.10.0.0.1:4000-10.0.0.9:53", &f), -1);
+    cache_queue_drop(c, qb);
+    pair_stop(&p);
+}
+
+/* Two workers touch one shard out of time order: the tick's sweep stops at
+ * the live flow first in line, the end-of-file sweep takes every due one;
+ * a host's first.seen is its earliest packet whichever worker came first. */
+TEST_CASE(end_of_file_sweep_takes_due_flows_behind_live_ones)
+{
+    char late[64], early[64];
+    struct flow f;
+    struct host h;
+    struct pair p;
+    pair_start(&p);
+    struct cache *c = p.c;
+    struct worker *a = &p.a, *b = &p.b;
+    /* two flows in one shard: the port that lands in the first one's */
+    struct flow_key k1, k2;
+    snprintf(late, sizeof(late), "flow.udp.10.0.0.1:4000-10.0.0.9:53");
+    CHECK_INT(flow_key_parse(late, strlen(late), &k1), 0);
+    uint16_t port = 5000;
+    for (;; port++) {
+        snprintf(early, sizeof(early), "flow.udp.10.0.0.1:%u-10.0.0.9:53", port);
+        CHECK_INT(flow_key_parse(early, strlen(early), &k2), 0);
+        if (cache_shard_for(c->flows, flow_key_hash(&k2)) == cache_shard_for(c->flows, flow_key_hash(&k1)))
+            break;
+    }
+    send4(a, T0 + 40ULL * SEC, "10.0.0.1", "10.0.0.9", IPPROTO_UDP, 4000, 53, 0, 10);
+    send4(b, T0 + 10ULL * SEC, "10.0.0.1", "10.0.0.9", IPPROTO_UDP, port, 53, 0, 10);  /* b lags */
+    CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
+    CHECK_INT(h.first_us, T0 + 10ULL * SEC);
+    worker_tick(a, T0 + 41ULL * SEC);                /* early is due (40 s), behind late */
+    CHECK_INT(flow_of(c, early, &f), 0);
+    worker_sweep_due(a);
+    CHECK_INT(flow_of(c, early, &f), -1);
+    CHECK_INT(flow_of(c, late, &f), 0);
+    CHECK_INT(atomic_load(&c->st.flows_expired), 1);
+    pair_stop(&p);
+}
+
 int main(void)
 {
     if (l7_names_init() != 0)
@@ -287,6 +384,8 @@ int main(void)
     RUN(l7_totals_move_from_unknown_and_expire_all_keeps_aggregates);
     RUN(garbage_frames_are_counted_not_crashing);
     RUN(mac_and_vlan_counters_are_visible_after_a_tick_and_after_destroy);
+    RUN(a_lane_holding_packets_holds_expiry_back);
+    RUN(end_of_file_sweep_takes_due_flows_behind_live_ones);
     l7_names_free();
     return CHECK_DONE("worker");
 }

@@ -1,0 +1,72 @@
+"""test_capture_threads.py - several capture threads on one file build the keyspace one thread builds.
+
+The reader hands each worker its packets through a ring that can hold seconds
+of a file read at full speed, so workers drift apart in packet time while
+sweeps run against the whole cache. With a short flow timeout that drift used
+to end flows a waiting packet still belonged to (split flows: more flows,
+other counters, other first.seen, due flows left active at the end); this
+compares every key and field. Hosts and names keep the default idle timeout:
+one far longer than the drift (ARCHITECTURE.md says what is exact and what not).
+"""
+import subprocess
+
+import pytest
+
+from conftest import GEN_DEMO, PYTHON
+
+# Short enough that flows expire and come back many times in a 10 s file.
+SHORT = ["--flow-idle-timeout", "1", "--pcap-end", "keep"]
+
+
+def dump(c):
+    """Every key with its whole value."""
+    keys = sorted(c.keys("*"))
+    p = c.pipeline(transaction=False)
+    for k in keys:
+        p.type(k)
+    types = p.execute()
+    p = c.pipeline(transaction=False)
+    for k, t in zip(keys, types):
+        {"hash": p.hgetall, "string": p.get, "set": p.smembers}.get(t, p.type)(k)
+    return dict(zip(keys, p.execute()))
+
+
+def differences(a, b):
+    out = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k), b.get(k)
+        if va == vb:
+            continue
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += ["%s %s: %r != %r" % (k, f, va.get(f), vb.get(f))
+                    for f in sorted(set(va) | set(vb)) if va.get(f) != vb.get(f)]
+        else:
+            out.append("%s: %r != %r" % (k, va, vb))
+    return out
+
+
+@pytest.fixture(scope="module")
+def busy_pcap(tmp_path_factory):
+    """~11 MB, 10 s, 5 000 sessions: the rings hold most of it, so workers drift by seconds."""
+    pcap = tmp_path_factory.mktemp("threads") / "busy.pcap"
+    subprocess.run([PYTHON, str(GEN_DEMO), "--seed", "7", "--sessions", "5000", "--hosts", "200",
+                    "--duration", "10", "--out", str(pcap)], check=True, timeout=120)
+    return pcap
+
+
+def run(flowcached, pcap, threads):
+    fc = flowcached("--pcap", pcap, "--capture-threads", str(threads), *SHORT)
+    info = fc.wait_pcap_done(timeout=120)
+    return dump(fc.client()), info
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_keyspace_of_several_threads_equals_one(flowcached, busy_pcap, threads):
+    one, info1 = run(flowcached, busy_pcap, 1)
+    many, info = run(flowcached, busy_pcap, threads)
+    assert int(info1["flows_expired"]) > 1000        # the timeouts were really exercised
+    assert len(one) > 300
+    diff = differences(one, many)
+    assert not diff, "%d differences (of %d keys), first: %s" % (len(diff), len(one), diff[:10])
+    for k in ("flows_created", "flows_expired", "hosts_created", "hosts_expired"):
+        assert info[k] == info1[k], k
