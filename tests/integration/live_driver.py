@@ -5,7 +5,7 @@ stopped by pid in finally."""
 import json, os, shutil, signal, subprocess, sys, tempfile, threading, time, socket
 sys.path.insert(0, os.path.dirname(__file__))
 import redis
-from conftest import wait_ping, free_port, stop_pid, flowcached_binary, ROOT
+from conftest import wait_ping, free_port, stop_pid, flowcached_binary, sanitizer_report, ROOT
 from liveutil import Collector
 
 N_DNS, N_HTTP = int(os.environ.get("LIVE_DNS", "2000")), 20
@@ -106,6 +106,8 @@ try:
 finally:
     for p in reversed(procs):
         stop_pid(p)
-    res["flowcached_log"] = open(os.path.join(d, "flowcached.log"), errors="replace").read()[-2000:]
+    log = open(os.path.join(d, "flowcached.log"), errors="replace").read()
+    res["flowcached_log"] = log[-2000:]
+    res["sanitizer"] = sanitizer_report(log)
     shutil.rmtree(d, ignore_errors=True)
 print("LIVE-RESULT " + json.dumps(res))
