@@ -179,8 +179,10 @@ static inline int cache_due(struct cache *c, const void *group, uint64_t at)
     return at <= cache_now(c) && (!group || at <= cache_expiry_now(c, group));
 }
 /* A cleared queue slot of group for a lane (its ring's head and tail), or
- * NULL when all CACHE_QUEUES are taken. cache_queue_drop gives it back once
- * the lane is drained and stopped. */
+ * NULL when all CACHE_QUEUES are taken (the lane then works unregistered:
+ * nothing waits for it, as before). cache_queue_drop gives it back once the
+ * lane is drained and stopped. The reader's thread, when a fanout starts and
+ * ends. */
 struct cache_queue *cache_queue_add(struct cache *c, const void *group);
 void cache_queue_drop(struct cache *c, struct cache_queue *q);
 

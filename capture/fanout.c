@@ -2,6 +2,7 @@
 #include "capture/fanout.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -132,10 +133,13 @@ struct fanout *fanout_start(struct worker *workers, int n, int wall_clock)
         l->fan = f;
         l->w = &workers[i];
         l->r.q = cache_queue_add(workers[i].cache, f);
-        if (l->r.q)
+        if (l->r.q) {
             workers[i].group = f;    /* before its thread starts */
-        else
+        } else {
             l->r.q = &l->own;
+            fprintf(stderr, "flowcached: over %d capture threads in all: expiry does not wait for this "
+                    "source's thread %d (results may depend on the thread count)\n", CACHE_QUEUES, i + 1);
+        }
         l->r.buf = malloc(RING_BYTES);
         if (!l->r.buf || pthread_create(&l->thread, NULL, lane_thread, l) != 0) {
             fanout_finish(f);

@@ -63,7 +63,8 @@ void worker_tick(struct worker *w, uint64_t now_us);
 
 /* Expire everything due by the cache's time, wherever it sits in the idle
  * lists (the end of a file: several workers leave them only roughly in time
- * order, and no later tick comes). */
+ * order, and no later tick comes). The source's thread, once its workers
+ * have stopped. */
 void worker_sweep_due(struct worker *w);
 
 /* End every flow (reason shutdown), e.g. pcap-end expire. Hosts and

@@ -373,6 +373,30 @@ TEST_CASE(end_of_file_sweep_takes_due_flows_behind_live_ones)
     pair_stop(&p);
 }
 
+/* The cache has CACHE_QUEUES slots: the next lane gets none (and runs
+ * unregistered), a dropped slot comes back cleared. */
+TEST_CASE(queue_slots_run_out_and_come_back_cleared)
+{
+    struct cache_config cfg = test_cfg();
+    struct cache *c = cache_create(&cfg);
+    static struct cache_queue *q[CACHE_QUEUES];
+    int group;
+    for (int i = 0; i < CACHE_QUEUES; i++)
+        CHECK((q[i] = cache_queue_add(c, &group)) != NULL);
+    CHECK(cache_queue_add(c, &group) == NULL);
+    atomic_store(&q[7]->tail, 64);
+    atomic_store(&q[7]->clock, T0);
+    cache_clock_advance(c, T0 + SEC);
+    CHECK_INT(cache_expiry_now(c, &group), T0);
+    cache_queue_drop(c, q[7]);
+    CHECK_INT(cache_expiry_now(c, &group), T0 + SEC);
+    struct cache_queue *again = cache_queue_add(c, &group);
+    CHECK(again == q[7]);
+    CHECK_INT(atomic_load(&again->tail), 0);
+    CHECK_INT(atomic_load(&again->clock), 0);
+    cache_destroy(c);
+}
+
 int main(void)
 {
     if (l7_names_init() != 0)
@@ -386,6 +410,7 @@ int main(void)
     RUN(mac_and_vlan_counters_are_visible_after_a_tick_and_after_destroy);
     RUN(a_lane_holding_packets_holds_expiry_back);
     RUN(end_of_file_sweep_takes_due_flows_behind_live_ones);
+    RUN(queue_slots_run_out_and_come_back_cleared);
     l7_names_free();
     return CHECK_DONE("worker");
 }
