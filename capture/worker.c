@@ -545,9 +545,9 @@ static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int 
     }
     /* A flow's packets all reach one worker, in order: it ends when this
      * worker's own time says so (what one thread would do), or when a sweep
-     * could have ended it (cache_expiry_now; the same time without fanout). */
+     * could have ended it (cache_due; the cache clock without fanout). */
     uint64_t exp = f ? flow_expire_at(&c->cfg, f) : 0;
-    if (f && exp <= cache_now(c) && (exp <= w->now_us || exp <= cache_expiry_now(c, w->group))) {
+    if (f && (exp <= w->now_us || cache_due(c, w->group, exp))) {
         shard_unlink(s, &f->link, f->closed);
         *ended = f;
         f = NULL;
