@@ -3,8 +3,10 @@
 
 Every figure is measured here, in one command, against a reference run side by side:
   1 offline throughput: flowcached --pcap F --pcap-end exit --port 0 vs a bare libpcap read
-    loop (the floor), ndpiReader (libndpi-bin 4.2) and softflowd on the same file; plus a
-    same-results check (a small file at --pcap-speed 0 vs 50, and against its ground truth)
+    loop (the floor), the nDPI floor (libpcap + 5-tuple table + nDPI asked as flowcached asks,
+    nothing else: tools/bench_ndpi_floor.c, checked to see the same flows per protocol),
+    ndpiReader (libndpi-bin 4.2) and softflowd on the same file; plus a same-results check
+    (a small file at --pcap-speed 0 vs 50, and against its ground truth)
   2 memory: bytes per idle, detected flow at 1 M flows (INFO cache_memory, VmRSS) and peak RSS
     vs ndpiReader on the same file
   3 scaling: what exists (one thread per source), measured with one vs two copies of the file
@@ -318,7 +320,9 @@ def build_helpers():
     os.makedirs(OUT, exist_ok=True)
     os.makedirs(DATA, exist_ok=True)
     bins = {}
-    for name, libs in (("bench_pcap_loop", ["-lpcap"]), ("bench_genflows", [])):
+    # the nDPI floor links the allocator flowcached's default build links (jemalloc)
+    for name, libs in (("bench_pcap_loop", ["-lpcap"]), ("bench_genflows", []),
+                       ("bench_ndpi_floor", ["-I/usr/include/ndpi", "-lpcap", "-lndpi", "-ljemalloc"])):
         src = os.path.join(ROOT, "tools", name + ".c")
         exe = os.path.join(OUT, name)
         if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
@@ -385,6 +389,7 @@ def item1(fc, bins, big, reps, small, small_truth):
     floor = median_run([bins["bench_pcap_loop"], big], "floor.out", reps)
     npk = int(floor["out"].split()[0])
     r_fc = median_run([fc, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-offline.log", reps)
+    r_nf = median_run([bins["bench_ndpi_floor"], big], "ndpi-floor.out", reps)
     r_nd = median_run(["ndpiReader", "-i", big, "-q", "-v", "0"], "ndpi-offline.log", reps, timeout=900)
     r_libc = median_run([FC_LIBC, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-offline-libc.log",
                         reps) if FC_LIBC else None
@@ -418,6 +423,7 @@ def item1(fc, bins, big, reps, small, small_truth):
     row("1", "offline Mpps vs bare libpcap loop (CPU; wall)", "%s; %s" % (fmt(fcm), fmt(fcw)),
         "%s; %s" % (fmt(mpps(floor, "cpu")), fmt(mpps(floor, "wall"))),
         "%.2fx; %.2fx" % (fcm / mpps(floor, "cpu"), fcw / mpps(floor, "wall")), "(floor)", "-")
+    ndpi_floor(npk, fcm, fcw, r_fc, r_nf)
     rn = fcm / mpps(r_nd, "cpu")
     row("1", "offline Mpps vs ndpiReader 4.2 (CPU; wall)", "%s; %s" % (fmt(fcm), fmt(fcw)),
         "%s; %s" % (fmt(mpps(r_nd, "cpu")), fmt(mpps(r_nd, "wall"))),
@@ -434,6 +440,51 @@ def item1(fc, bins, big, reps, small, small_truth):
             "libc %s; %s" % (fmt(r_libc["cpu"]), fmt(r_libc["maxrss_kb"] / 1024)),
             "%.2fx less CPU" % (r_libc["cpu"] / r_fc["cpu"]), "-", "-")
     same_results(fc, small, small_truth)
+    floor_same_flows(fc, bins, small)
+
+
+def ndpi_floor(npk, fcm, fcw, r_fc, r_nf):
+    """Item 1 against what nDPI itself costs: tools/bench_ndpi_floor.c reads the file with libpcap,
+    keys 5-tuple flows and asks nDPI about each flow as flowcached does, nothing else."""
+    f = r_nf["out"].split()
+    if int(f[0]) != npk:
+        raise RuntimeError("bench_ndpi_floor read %s packets, the libpcap loop %d" % (f[0], npk))
+    flows, calls, inside = int(f[1]), int(f[2]), float(f[5])
+    fl_cpu, fl_wall = npk / r_nf["cpu"] / 1e6, npk / r_nf["wall"] / 1e6
+    row("1", "offline Mpps vs nDPI floor: libpcap + 5-tuple table + nDPI 4.2, nothing else (CPU; wall)",
+        "%s; %s" % (fmt(fcm), fmt(fcw)), "%s; %s" % (fmt(fl_cpu), fmt(fl_wall)),
+        "%.2fx; %.2fx" % (fcm / fl_cpu, fcw / fl_wall), "-", "-")
+    ns = inside / npk * 1e9
+    row("1", "ns per packet inside nDPI's calls (floor, last run) / budget of 2 Mpps",
+        fmt(ns), "500", "%.0f %%" % (ns / 5), "-", "-")
+    note("nDPI floor: %d flows, %d nDPI calls (%.2f a flow), %.3f s of its %.3f s wall inside nDPI; "
+         "flowcached spends %.0f ns a packet (CPU) outside nDPI's calls if those cost it the same, "
+         "and 2 Mpps leaves %.0f ns for everything but nDPI."
+         % (flows, calls, calls / max(flows, 1), inside, r_nf["wall"],
+            r_fc["cpu"] / npk * 1e9 - ns, 500 - ns))
+
+
+def floor_same_flows(fc, bins, small):
+    """The nDPI floor is only a floor if it asks nDPI about the flows flowcached asks about: its
+    flows per protocol against flowcached's proto.<L7> flows on the small file (long timeouts)."""
+    r = subprocess.run([bins["bench_ndpi_floor"], small], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError("bench_ndpi_floor %s: %s" % (small, r.stderr[-300:]))
+    floor = {name: int(n) for name, n in (line.split() for line in r.stdout.splitlines()[1:])}
+    p = None
+    try:
+        p, port, c = run_keep(fc, small, LONG, "floor-same")
+        ours = {}
+        for k in c.cmd("KEYS", "proto.*"):
+            ours[k[len("proto."):]] = int(c.cmd("HGET", k, "flows") or 0)
+        c.close()
+    finally:
+        stop(p)
+    differ = sorted(n for n in set(floor) | set(ours) if floor.get(n, 0) != ours.get(n, 0))
+    note("Flows per protocol, nDPI floor / flowcached, small file: %s"
+         % ", ".join("%s %d/%d" % (n, floor.get(n, 0), ours.get(n, 0)) for n in sorted(set(floor) | set(ours))))
+    row("1", "nDPI floor's flows per protocol vs flowcached's proto.* (small file; protocols differing)",
+        str(len(differ)), "%d protocols" % len(set(floor) | set(ours)), "-", "0", "yes" if not differ else "NO")
 
 
 TIME_FIELDS = re.compile(r"^(first\.seen|last\.seen|login|logout|dns\.rtt\.us|rtt\.us\.avg)$")
