@@ -377,15 +377,27 @@ static int read_file(struct source *s, const char *path, struct replay *rp)
         }
     }
     uint64_t ts;
-    const uint8_t *data;
-    uint32_t caplen, wirelen;
+    const uint8_t *data, *next;
+    uint32_t caplen, wirelen, next_caplen;
+    /* One worker fed directly: each packet's successor, whole in the reader's
+     * buffer (which only moves at a later read), is decoded ahead. */
+    struct worker_ahead ahead[2];
+    int cur = 0, have = 0, next_have;
     while ((rc = file_reader_next(&r, &ts, &data, &caplen, &wirelen)) == 1) {
         ts = replay_time(s, rp, ts);
         if (s->cap->o.speed > 0 && pace_until(s, ts) != 0) {
             stopping = 1;
             break;
         }
-        source_packet(s, ts, dlt, data, caplen, wirelen);
+        next_have = !s->fan && r.pf && !r.filtered && pcapfile_peek(r.pf, &next, &next_caplen);
+        if (next_have)
+            worker_peek(&s->w[0], &ahead[!cur], dlt, next, next_caplen);
+        if (have && ahead[cur].data == data && ahead[cur].caplen == caplen)
+            worker_packet_ahead(&s->w[0], ts, &ahead[cur], wirelen);
+        else
+            source_packet(s, ts, dlt, data, caplen, wirelen);
+        cur = !cur;
+        have = next_have;
         if (atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
             stopping = 1;
             break;

@@ -86,7 +86,7 @@ static int decode_link(struct dec_ctx *ctx, int dlt, struct dec_cur c)
     }
 }
 
-static void decode_count(struct decode_stats *st, int rc)
+void decode_stats_count(struct decode_stats *st, int rc)
 {
     if (!st)
         return;
@@ -111,7 +111,7 @@ int decode_packet(int dlt, const uint8_t *data, uint32_t caplen,
     c.p = data;
     c.len = data ? caplen : 0;
     int rc = decode_link(&ctx, dlt, c);
-    decode_count(st, rc);
+    decode_stats_count(st, rc);
     return rc;
 }
 

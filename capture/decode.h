@@ -105,6 +105,10 @@ struct decode_stats {
 int decode_packet(int dlt, const uint8_t *data, uint32_t caplen,
                   struct decoded_pkt *out, struct decode_stats *st);
 
+/* Counts one frame whose decode_packet result was rc in *st (NULL: nothing),
+ * as decode_packet does: for a frame decoded with no stats and counted later. */
+void decode_stats_count(struct decode_stats *st, int rc);
+
 /* Short name of a result code for INFO ("l2_trunc", "ip4_trunc", ...). */
 const char *decode_result_name(int code);
 

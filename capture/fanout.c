@@ -63,34 +63,59 @@ static size_t rec_size(uint32_t caplen)
     return (sizeof(struct rec) + caplen + 7) & ~(size_t)7;
 }
 
-/* Consumes every record available; returns how many frames were handled. */
+/* The first record at or after head (past wrap markers) before tail: its
+ * header in *h, its offset in the ring in *pos. Returns its position, or
+ * tail when there is none. */
+static size_t ring_record(const struct lane *l, size_t head, size_t tail, struct rec *h, size_t *pos)
+{
+    while (head != tail) {
+        size_t at = head % RING_BYTES, rem = RING_BYTES - at;
+        if (rem >= sizeof(struct rec)) {
+            memcpy(h, l->r.buf + at, sizeof(*h));
+            if (h->caplen != REC_WRAP) {
+                *pos = at;
+                return head;
+            }
+        }
+        head += rem;
+    }
+    return tail;
+}
+
+/* Consumes every record available; returns how many frames were handled.
+ * Each record's successor is decoded ahead (worker_peek) while the record
+ * is handled: both stay in the ring until head passes them. */
 static size_t lane_drain(struct lane *l)
 {
     struct cache_queue *q = l->r.q;
     size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
     size_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
     uint64_t clock = atomic_load_explicit(&q->clock, memory_order_relaxed);
-    size_t frames = 0;
+    size_t frames = 0, pos = 0, npos = 0;
+    struct rec h, nh;
+    struct worker_ahead ahead[2];
+    int cur = 0, have = 0;
+    head = ring_record(l, head, tail, &h, &pos);
     while (head != tail) {
-        size_t pos = head % RING_BYTES, rem = RING_BYTES - pos;
-        if (rem < sizeof(struct rec)) {
-            head += rem;
-            continue;
-        }
-        struct rec h;
-        memcpy(&h, l->r.buf + pos, sizeof(h));
-        if (h.caplen == REC_WRAP) {
-            head += rem;
-            continue;
-        }
         if (h.ts > clock) {          /* before the packet: expiry stays behind it */
             clock = h.ts;
             atomic_store_explicit(&q->clock, clock, memory_order_relaxed);
         }
-        worker_packet(l->w, h.ts, h.dlt, l->r.buf + pos + sizeof(h), h.caplen, h.wirelen);
-        head += rec_size(h.caplen);
+        size_t next = ring_record(l, head + rec_size(h.caplen), tail, &nh, &npos);
+        int next_have = next != tail;
+        if (next_have)
+            worker_peek(l->w, &ahead[!cur], nh.dlt, l->r.buf + npos + sizeof(nh), nh.caplen);
+        if (have)
+            worker_packet_ahead(l->w, h.ts, &ahead[cur], h.wirelen);
+        else
+            worker_packet(l->w, h.ts, h.dlt, l->r.buf + pos + sizeof(h), h.caplen, h.wirelen);
         frames++;
-        atomic_store_explicit(&q->head, head, memory_order_release);
+        atomic_store_explicit(&q->head, head + rec_size(h.caplen), memory_order_release);
+        head = next;
+        h = nh;
+        pos = npos;
+        cur = !cur;
+        have = next_have;
     }
     atomic_store_explicit(&q->head, head, memory_order_release);
     return frames;

@@ -141,6 +141,19 @@ int pcapfile_next(struct pcapfile *f, uint64_t *ts_us, const uint8_t **data, uin
     return 1;
 }
 
+int pcapfile_peek(const struct pcapfile *f, const uint8_t **data, uint32_t *caplen)
+{
+    size_t have = f->len - f->pos;
+    if (have < REC_HDR)
+        return 0;
+    uint32_t cap = rd32(f->buf + f->pos + 8, f->swapped);
+    if (cap > MAX_SNAPLEN || have < REC_HDR + (size_t)cap)
+        return 0;
+    *data = f->buf + f->pos + REC_HDR;
+    *caplen = cap > f->snapshot ? f->snapshot : cap;
+    return 1;
+}
+
 const char *pcapfile_error(const struct pcapfile *f)
 {
     return f->err;

@@ -20,6 +20,12 @@ struct pcapfile *pcapfile_open(const char *path, int dlt, int snapshot);
 int pcapfile_next(struct pcapfile *f, uint64_t *ts_us, const uint8_t **data, uint32_t *caplen,
                   uint32_t *wirelen);
 
+/* The record pcapfile_next will return next, when it is whole in the buffer
+ * already: 1 with its packet at the address (and caplen) pcapfile_next will
+ * give, valid until the call after that one. 0 otherwise (not read yet, the
+ * end, or broken: pcapfile_next tells). Changes nothing. */
+int pcapfile_peek(const struct pcapfile *f, const uint8_t **data, uint32_t *caplen);
+
 const char *pcapfile_error(const struct pcapfile *f);
 void pcapfile_close(struct pcapfile *f);
 

@@ -530,12 +530,11 @@ static void flow_count_packet(struct worker *w, struct cache_shard *s, struct fl
 
 /* Updates (or with create, makes) the flow of key k. Returns UPD_*. An
  * expired flow found on the way is handed back in *ended. */
-static int flow_update(struct worker *w, const struct flow_key *k, int c2s, int create,
+static int flow_update(struct worker *w, const struct flow_key *k, uint64_t hash, int c2s, int create,
                        const struct decoded_pkt *p, uint64_t ts, struct pkt_result *r,
                        struct flow **ended)
 {
     struct cache *c = w->cache;
-    uint64_t hash = flow_key_hash(k);
     struct cache_shard *s = cache_shard_for(c->flows, hash);
     lock_acquire(&s->lock);
     struct flow *f = shard_find_flow(s, hash, k);
@@ -702,10 +701,11 @@ static void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
     out->sport = k->cport;
 }
 
-void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
-                   uint32_t caplen, uint32_t wirelen)
+/* The packet path after decoding: a holds the frame's decoding (a->rc, DEC_OK
+ * or not) and, when a->keyed, its flow key and hash. */
+static void packet_decoded(struct worker *w, uint64_t ts, struct worker_ahead *a, uint32_t wirelen)
 {
-    struct decoded_pkt p;
+    struct decoded_pkt *p = &a->p;
     struct cache *c = w->cache;
     atomic_store_explicit(&w->st.packets, atomic_load_explicit(&w->st.packets, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -714,24 +714,28 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
     if (ts > w->now_us)
         w->now_us = ts;
     cache_clock_advance(c, ts);
-    if (decode_packet(dlt, data, caplen, &p, &w->dstats) == DEC_OK) {
-        if (p.is_fragment)
-            frag_resolve(w, &p, ts);
-        struct flow_key k, kr;
+    if (a->rc == DEC_OK) {
+        if (p->is_fragment)
+            frag_resolve(w, p, ts);
+        struct flow_key kr;
         struct pkt_result r;
         struct flow *ended[2] = { NULL, NULL };
-        int c2s, rc;
-        flow_key_from_pkt(&p, &k, &c2s);
-        if (key_is_final(&p)) {
-            rc = flow_update(w, &k, c2s, 1, &p, ts, &r, &ended[0]);
+        if (!a->keyed) {
+            flow_key_from_pkt(p, &a->k, &a->c2s);
+            a->hash = flow_key_hash(&a->k);
+        }
+        const struct flow_key *k = &a->k;
+        int c2s = a->c2s, rc;
+        if (key_is_final(p)) {
+            rc = flow_update(w, k, a->hash, c2s, 1, p, ts, &r, &ended[0]);
         } else {
-            rc = flow_update(w, &k, c2s, 0, &p, ts, &r, &ended[0]);
+            rc = flow_update(w, k, a->hash, c2s, 0, p, ts, &r, &ended[0]);
             if (rc == UPD_NOT_FOUND) {
-                flow_key_reverse(&k, &kr);
-                rc = flow_update(w, &kr, !c2s, 0, &p, ts, &r, &ended[1]);
+                flow_key_reverse(k, &kr);
+                rc = flow_update(w, &kr, flow_key_hash(&kr), !c2s, 0, p, ts, &r, &ended[1]);
             }
             if (rc == UPD_NOT_FOUND)
-                rc = flow_update(w, &k, c2s, 1, &p, ts, &r, &ended[0]);
+                rc = flow_update(w, k, a->hash, c2s, 1, p, ts, &r, &ended[0]);
         }
         for (int i = 0; i < 2; i++)
             if (ended[i])
@@ -741,18 +745,18 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
              * full of flows that timed out meanwhile): expire, then retry once. */
             struct flow *again = NULL;
             worker_tick(w, ts);
-            rc = flow_update(w, &k, c2s, 1, &p, ts, &r, &again);
+            rc = flow_update(w, k, a->hash, c2s, 1, p, ts, &r, &again);
             if (again)
                 flow_end(w, again, end_reason_of(&c->cfg, again));
         }
         if (rc == UPD_DROPPED) {
             atomic_fetch_add_explicit(&c->st.flows_dropped, 1, memory_order_relaxed);
         } else {
-            if (p.has_mac) {
-                mac_account(w, &p, 1, ts);
-                mac_account(w, &p, 0, ts);
+            if (p->has_mac) {
+                mac_account(w, p, 1, ts);
+                mac_account(w, p, 0, ts);
             }
-            aggr_account(w, &r, p.l3_len, ts);
+            aggr_account(w, &r, p->l3_len, ts);
             if (r.is_new) {
                 flow_new_event(w, &r);
                 watch_check(w, &r);
@@ -763,6 +767,37 @@ void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
     }
     if (ts >= w->next_sweep_us)
         worker_tick(w, ts);
+}
+
+void worker_peek(struct worker *w, struct worker_ahead *a, int dlt, const uint8_t *data, uint32_t caplen)
+{
+    a->data = data;
+    a->caplen = caplen;
+    a->dlt = dlt;
+    a->rc = decode_packet(dlt, data, caplen, &a->p, NULL);
+    a->keyed = a->rc == DEC_OK && !a->p.is_fragment;
+    if (!a->keyed)
+        return;
+    flow_key_from_pkt(&a->p, &a->k, &a->c2s);
+    a->hash = flow_key_hash(&a->k);
+    /* the shard's bucket array is fixed at creation: no lock to find the slot */
+    const struct cache_shard *s = cache_shard_for(w->cache->flows, a->hash);
+    __builtin_prefetch(&s->buckets[cache_bucket_of(s, a->hash)]);
+}
+
+void worker_packet_ahead(struct worker *w, uint64_t ts, struct worker_ahead *a, uint32_t wirelen)
+{
+    decode_stats_count(&w->dstats, a->rc);
+    packet_decoded(w, ts, a, wirelen);
+}
+
+void worker_packet(struct worker *w, uint64_t ts, int dlt, const uint8_t *data,
+                   uint32_t caplen, uint32_t wirelen)
+{
+    struct worker_ahead a;
+    a.rc = decode_packet(dlt, data, caplen, &a.p, &w->dstats);
+    a.keyed = 0;
+    packet_decoded(w, ts, &a, wirelen);
 }
 
 /* ---- expiry ---- */

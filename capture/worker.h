@@ -58,6 +58,32 @@ void worker_destroy(struct worker *w);
 void worker_packet(struct worker *w, uint64_t ts_us, int dlt, const uint8_t *data,
                    uint32_t caplen, uint32_t wirelen);
 
+/*
+ * A frame decoded one packet ahead of its turn. A reader that can see its
+ * next frame while the current one is handled (a file's buffer, a fanout
+ * ring) calls worker_peek on it first: the flow table's bucket for it is
+ * then on its way into the cache while the current packet is handled (that
+ * load was the largest stall of the packet path). worker_packet_ahead then
+ * handles it without decoding it again. The frame's bytes must stay where
+ * they are, unchanged, until worker_packet_ahead returns.
+ */
+struct worker_ahead {
+    const uint8_t *data;
+    uint32_t caplen;
+    int dlt, rc;                     /* rc: decode_packet's result */
+    int keyed;                       /* k, c2s, hash valid (decoded, not a fragment) */
+    int c2s;
+    uint64_t hash;
+    struct flow_key k;
+    struct decoded_pkt p;
+};
+
+/* Decodes the frame into *a (counting nothing yet) and prefetches its flow's
+ * bucket. The worker's thread only. */
+void worker_peek(struct worker *w, struct worker_ahead *a, int dlt, const uint8_t *data, uint32_t caplen);
+/* worker_packet for the frame a holds (worker_peek filled it; *a is used up). */
+void worker_packet_ahead(struct worker *w, uint64_t ts_us, struct worker_ahead *a, uint32_t wirelen);
+
 /* Advance the clock to now_us (live idle periods) and expire what is due. */
 void worker_tick(struct worker *w, uint64_t now_us);
 

@@ -397,6 +397,84 @@ TEST_CASE(queue_slots_run_out_and_come_back_cleared)
     cache_destroy(c);
 }
 
+/* Frames of a test session: TCP both ways (replies need the reversed
+ * lookup), a UDP flow, and garbage that does not decode. */
+enum { AHEAD_FRAMES = 12 };
+static size_t ahead_frame(int i, uint8_t *buf)
+{
+    static const struct { int dir; uint8_t proto, flags; size_t plen; } seq[AHEAD_FRAMES] = {
+        { 0, IPPROTO_TCP, 0x02, 0 }, { 1, IPPROTO_TCP, 0x12, 0 }, { 0, IPPROTO_TCP, 0x10, 0 },
+        { 2, 0, 0, 0 }, { 0, IPPROTO_TCP, 0x18, 120 }, { 1, IPPROTO_TCP, 0x18, 900 },
+        { 0, IPPROTO_UDP, 0, 30 }, { 2, 0, 0, 0 }, { 1, IPPROTO_UDP, 0, 60 },
+        { 0, IPPROTO_TCP, 0x11, 0 }, { 1, IPPROTO_TCP, 0x11, 0 }, { 0, IPPROTO_TCP, 0x10, 0 },
+    };
+    if (seq[i].dir == 2) {             /* cut inside the IPv4 header */
+        size_t n = frame4(buf, "10.0.0.1", "10.0.0.9", IPPROTO_UDP, 1, 2, 0, 0);
+        return n - 20;
+    }
+    uint16_t cp = seq[i].proto == IPPROTO_TCP ? 40000 : 5353, sp = seq[i].proto == IPPROTO_TCP ? 80 : 53;
+    return seq[i].dir == 0 ? frame4(buf, "10.0.0.1", "10.0.0.9", seq[i].proto, cp, sp, seq[i].flags, seq[i].plen)
+                           : frame4(buf, "10.0.0.9", "10.0.0.1", seq[i].proto, sp, cp, seq[i].flags, seq[i].plen);
+}
+
+/* A reader that decodes each frame ahead (worker_peek while the one before
+ * is handled, then worker_packet_ahead) leaves what worker_packet leaves:
+ * flows, hosts, and each frame counted once in the decode counters. */
+TEST_CASE(frames_decoded_ahead_count_as_frames_decoded_in_turn)
+{
+    struct cache_config cfg = test_cfg();
+    struct cache *ca = cache_create(&cfg), *cb = cache_create(&cfg);
+    struct worker a, b;
+    CHECK_INT(worker_init(&a, 0, ca), 0);
+    CHECK_INT(worker_init(&b, 0, cb), 0);
+    static uint8_t frames[AHEAD_FRAMES][1600];
+    size_t len[AHEAD_FRAMES];
+    struct worker_ahead ahead[2];
+    for (int i = 0; i < AHEAD_FRAMES; i++) {
+        len[i] = ahead_frame(i, frames[i]);
+        worker_packet(&a, T0 + (uint64_t)i * 10, 1, frames[i], (uint32_t)len[i], (uint32_t)len[i]);
+    }
+    for (int i = 0; i < AHEAD_FRAMES; i++) {
+        if (i + 1 < AHEAD_FRAMES)
+            worker_peek(&b, &ahead[(i + 1) & 1], 1, frames[i + 1], (uint32_t)len[i + 1]);
+        if (i == 0)
+            worker_packet(&b, T0, 1, frames[0], (uint32_t)len[0], (uint32_t)len[0]);
+        else
+            worker_packet_ahead(&b, T0 + (uint64_t)i * 10, &ahead[i & 1], (uint32_t)len[i]);
+    }
+    CHECK_INT(b.dstats.frames, AHEAD_FRAMES);
+    CHECK_INT(b.dstats.frames, a.dstats.frames);
+    CHECK_INT(b.dstats.ip_packets, a.dstats.ip_packets);
+    CHECK_INT(b.dstats.ip_packets, AHEAD_FRAMES - 2);
+    CHECK(memcmp(b.dstats.anomalies, a.dstats.anomalies, sizeof(a.dstats.anomalies)) == 0);
+    CHECK_INT(atomic_load(&b.st.bytes), atomic_load(&a.st.bytes));
+    static const char *const names[] = { "flow.tcp.10.0.0.1:40000-10.0.0.9:80", "flow.udp.10.0.0.1:5353-10.0.0.9:53" };
+    for (int i = 0; i < 2; i++) {
+        struct flow fa, fb;
+        CHECK_INT(flow_of(ca, names[i], &fa), 0);
+        CHECK_INT(flow_of(cb, names[i], &fb), 0);
+        CHECK_INT(fb.pkts[0], fa.pkts[0]);
+        CHECK_INT(fb.pkts[1], fa.pkts[1]);
+        CHECK_INT(fb.bytes[0], fa.bytes[0]);
+        CHECK_INT(fb.bytes[1], fa.bytes[1]);
+        CHECK_INT(fb.closed, fa.closed);
+    }
+    struct flow f;
+    CHECK_INT(flow_of(cb, names[0], &f), 0);
+    CHECK_INT(f.pkts[0] + f.pkts[1], 8);  /* the replies found their flow */
+    CHECK_INT(atomic_load(&cb->st.flows_created), 2);
+    struct host ha, hb;
+    CHECK_INT(host_of(ca, "10.0.0.9", &ha), 0);
+    CHECK_INT(host_of(cb, "10.0.0.9", &hb), 0);
+    CHECK_INT(hb.pkts_sent, ha.pkts_sent);
+    CHECK_INT(hb.bytes_rcvd, ha.bytes_rcvd);
+    CHECK_INT(hb.flows_server, 2);
+    worker_destroy(&a);
+    worker_destroy(&b);
+    cache_destroy(ca);
+    cache_destroy(cb);
+}
+
 int main(void)
 {
     if (l7_names_init() != 0)
@@ -411,6 +489,7 @@ int main(void)
     RUN(a_lane_holding_packets_holds_expiry_back);
     RUN(end_of_file_sweep_takes_due_flows_behind_live_ones);
     RUN(queue_slots_run_out_and_come_back_cleared);
+    RUN(frames_decoded_ahead_count_as_frames_decoded_in_turn);
     l7_names_free();
     return CHECK_DONE("worker");
 }
