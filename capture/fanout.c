@@ -92,7 +92,7 @@ static size_t lane_drain(struct lane *l)
     size_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
     uint64_t clock = atomic_load_explicit(&q->clock, memory_order_relaxed);
     size_t frames = 0, pos = 0, npos = 0;
-    struct rec h, nh;
+    struct rec h, nh = { 0 };          /* nh: copied into h once more at the end */
     struct worker_ahead ahead[2];
     int cur = 0, have = 0;
     head = ring_record(l, head, tail, &h, &pos);
