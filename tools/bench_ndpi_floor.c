@@ -1,15 +1,17 @@
 /* bench_ndpi_floor.c - the nDPI floor of `make bench` item 1: what any probe built on nDPI 4.2 pays.
- *   bench_ndpi_floor FILE.pcap
- * Reads the file with libpcap, finds the innermost IPv4/IPv6 header (Ethernet, 802.1Q,
- * GRE, GTP-U: what gen_traffic.py writes), keys packets into bidirectional 5-tuple flows and
- * asks nDPI about each flow's packets until it names a protocol or the packet limits that
+ *   bench_ndpi_floor [--time-ndpi] FILE.pcap
+ * Reads the file with libpcap, finds the innermost IPv4/IPv6 header (through 802.1Q, MPLS,
+ * GRE, 6in4, GTP-U and VXLAN: what gen_traffic.py and gen_demo.py write), keys packets into
+ * bidirectional 5-tuple flows (plus the first VLAN id, as flowcached keys them) and asks
+ * nDPI about each flow's packets until it names a protocol or the packet limits that
  * flowcached and ndpiReader use (TCP 80, UDP 24), as flowcached does: same nDPI setup (all
  * protocols), same DGA shortcut, detection states reused, freed once detection is final.
  * No flow expiry, no keys, no dissectors, no events: the work flowcached cannot shed while
  * it gives nDPI's answers. Prints "packets flows ndpi_calls seconds detected ndpi_seconds"
  * (seconds: the read loop, CLOCK_MONOTONIC; detected: flows with a protocol at the end;
- * ndpi_seconds: the part of it spent inside nDPI's calls, timed around each), then one
- * line "NAME flows" for each protocol nDPI named.
+ * ndpi_seconds: with --time-ndpi, the part of it spent inside nDPI's calls, timed around
+ * each, which adds two clock reads a call to the loop; else 0), then one line
+ * "NAME flows" for each protocol nDPI named.
  * Built by tools/bench.py into build/bench/ (not by the Makefile). */
 #include <ndpi_api.h>
 #include <pcap/pcap.h>
@@ -35,9 +37,13 @@ static struct ndpi_flow_struct *spare[SPARE_MAX];
 static unsigned spare_n;
 static unsigned long long ndpi_calls;
 static double ndpi_seconds; /* inside ndpi_detection_process_packet and _giveup */
+static int timing;          /* --time-ndpi */
 
+/* The monotonic clock in seconds when timing nDPI's calls, else 0. */
 static double now_s(void)
 {
+    if (!timing)
+        return 0;
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
@@ -292,8 +298,9 @@ static void print_protocols(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: bench_ndpi_floor FILE.pcap\n");
+    timing = argc == 3 && strcmp(argv[1], "--time-ndpi") == 0;
+    if (argc != 2 + timing) {
+        fprintf(stderr, "usage: bench_ndpi_floor [--time-ndpi] FILE.pcap\n");
         return 2;
     }
     ndpi = ndpi_init_detection_module(ndpi_no_prefs);
@@ -307,7 +314,7 @@ int main(int argc, char **argv)
     struct timespec t0, t1;
     unsigned long long n = 0, detected = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (read_file(argv[1], &n) != 0)
+    if (read_file(argv[1 + timing], &n) != 0)
         return 1;
     for (size_t i = 0; i < tab_cap; i++) {
         struct flow *f = &tab[i];
