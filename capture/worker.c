@@ -773,7 +773,6 @@ void worker_peek(struct worker *w, struct worker_ahead *a, int dlt, const uint8_
 {
     a->data = data;
     a->caplen = caplen;
-    a->dlt = dlt;
     a->rc = decode_packet(dlt, data, caplen, &a->p, NULL);
     a->keyed = a->rc == DEC_OK && !a->p.is_fragment;
     if (!a->keyed)

@@ -68,9 +68,9 @@ void worker_packet(struct worker *w, uint64_t ts_us, int dlt, const uint8_t *dat
  * they are, unchanged, until worker_packet_ahead returns.
  */
 struct worker_ahead {
-    const uint8_t *data;
+    const uint8_t *data;             /* the frame, for the reader to match it */
     uint32_t caplen;
-    int dlt, rc;                     /* rc: decode_packet's result */
+    int rc;                          /* decode_packet's result */
     int keyed;                       /* k, c2s, hash valid (decoded, not a fragment) */
     int c2s;
     uint64_t hash;

@@ -472,7 +472,7 @@ def floor_same_flows(fc, bins, small):
     r = subprocess.run([bins["bench_ndpi_floor"], small], capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         raise RuntimeError("bench_ndpi_floor %s: %s" % (small, r.stderr[-300:]))
-    floor = {name: int(n) for name, n in (line.split() for line in r.stdout.splitlines()[1:])}
+    floor = {name: int(n) for name, n in (line.rsplit(" ", 1) for line in r.stdout.splitlines()[1:])}
     p = None
     try:
         p, port, c = run_keep(fc, small, LONG, "floor-same")
