@@ -129,7 +129,8 @@ static int ip_key(const uint8_t *l3, uint32_t len, uint8_t *key)
         memcpy(pa, l3 + hl, 2);
         memcpy(pb, l3 + hl + 2, 2);
     }
-    int swap = memcmp(a, b, (size_t)alen) > 0 || (memcmp(a, b, (size_t)alen) == 0 && memcmp(pa, pb, 2) > 0);
+    int order = memcmp(a, b, (size_t)alen);
+    int swap = order > 0 || (order == 0 && memcmp(pa, pb, 2) > 0);
     key[0] = (uint8_t)v;
     key[1] = (uint8_t)proto;
     memcpy(key + 2, swap ? b : a, (size_t)alen);
@@ -218,6 +219,27 @@ static void flow_final(struct flow *f)
     }
 }
 
+/* The protocol an answer names: the application, else its carrier. */
+static uint16_t proto_of(ndpi_protocol r)
+{
+    return r.app_protocol != NDPI_PROTOCOL_UNKNOWN ? r.app_protocol : r.master_protocol;
+}
+
+/* nDPI's final answer (its guess) for a flow it has not named, at the packet
+ * limit or at the end of the file, as flowcached and ndpiReader ask it. */
+static void flow_giveup(struct flow *f)
+{
+    if (f->nf) {
+        u_int8_t guessed = 0;
+        cur_flow = f->nf;
+        double start = now_s();
+        ndpi_protocol r = ndpi_detection_giveup(ndpi, f->nf, 1, &guessed);
+        ndpi_seconds += now_s() - start;
+        f->proto = proto_of(r);
+    }
+    flow_final(f);
+}
+
 static void packet(const struct pcap_pkthdr *h, const uint8_t *d)
 {
     uint32_t len;
@@ -242,19 +264,11 @@ static void packet(const struct pcap_pkthdr *h, const uint8_t *d)
     ndpi_seconds += now_s() - start;
     ndpi_calls++;
     f->pkts++;
-    uint16_t id = r.app_protocol != NDPI_PROTOCOL_UNKNOWN ? r.app_protocol : r.master_protocol;
-    if (id != NDPI_PROTOCOL_UNKNOWN) {
-        f->proto = id;
+    f->proto = proto_of(r);
+    if (f->proto != NDPI_PROTOCOL_UNKNOWN)
         flow_final(f);
-    } else if (f->pkts >= (proto == IPPROTO_TCP ? MAX_TCP_PKTS : MAX_UDP_PKTS)) {
-        u_int8_t guessed = 0;
-        cur_flow = f->nf;
-        start = now_s();
-        r = ndpi_detection_giveup(ndpi, f->nf, 1, &guessed);
-        ndpi_seconds += now_s() - start;
-        f->proto = r.app_protocol != NDPI_PROTOCOL_UNKNOWN ? r.app_protocol : r.master_protocol;
-        flow_final(f);
-    }
+    else if (f->pkts >= (proto == IPPROTO_TCP ? MAX_TCP_PKTS : MAX_UDP_PKTS))
+        flow_giveup(f);
 }
 
 static int read_file(const char *path, unsigned long long *n)
@@ -318,15 +332,8 @@ int main(int argc, char **argv)
         return 1;
     for (size_t i = 0; i < tab_cap; i++) {
         struct flow *f = &tab[i];
-        if (f->used && !f->done) {
-            u_int8_t guessed = 0;
-            cur_flow = f->nf;
-            double start = now_s();
-            ndpi_protocol r = ndpi_detection_giveup(ndpi, f->nf, 1, &guessed);
-            ndpi_seconds += now_s() - start;
-            f->proto = r.app_protocol != NDPI_PROTOCOL_UNKNOWN ? r.app_protocol : r.master_protocol;
-            flow_final(f);
-        }
+        if (f->used && !f->done)
+            flow_giveup(f);
         detected += f->used && f->proto != NDPI_PROTOCOL_UNKNOWN;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
