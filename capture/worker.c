@@ -701,6 +701,14 @@ static void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
     out->sport = k->cport;
 }
 
+/* The flow key of a's decoded packet, and its hash. */
+static void ahead_key(struct worker_ahead *a)
+{
+    flow_key_from_pkt(&a->p, &a->k, &a->c2s);
+    a->hash = flow_key_hash(&a->k);
+    a->keyed = 1;
+}
+
 /* The packet path after decoding: a holds the frame's decoding (a->rc, DEC_OK
  * or not) and, when a->keyed, its flow key and hash. */
 static void packet_decoded(struct worker *w, uint64_t ts, struct worker_ahead *a, uint32_t wirelen)
@@ -720,10 +728,8 @@ static void packet_decoded(struct worker *w, uint64_t ts, struct worker_ahead *a
         struct flow_key kr;
         struct pkt_result r;
         struct flow *ended[2] = { NULL, NULL };
-        if (!a->keyed) {
-            flow_key_from_pkt(p, &a->k, &a->c2s);
-            a->hash = flow_key_hash(&a->k);
-        }
+        if (!a->keyed)
+            ahead_key(a);            /* after frag_resolve: a fragment's ports */
         const struct flow_key *k = &a->k;
         int c2s = a->c2s, rc;
         if (key_is_final(p)) {
@@ -774,11 +780,10 @@ void worker_peek(struct worker *w, struct worker_ahead *a, int dlt, const uint8_
     a->data = data;
     a->caplen = caplen;
     a->rc = decode_packet(dlt, data, caplen, &a->p, NULL);
-    a->keyed = a->rc == DEC_OK && !a->p.is_fragment;
-    if (!a->keyed)
-        return;
-    flow_key_from_pkt(&a->p, &a->k, &a->c2s);
-    a->hash = flow_key_hash(&a->k);
+    a->keyed = 0;
+    if (a->rc != DEC_OK || a->p.is_fragment)
+        return;                      /* a fragment is keyed in turn, after frag_resolve */
+    ahead_key(a);
     /* the shard's bucket array is fixed at creation: no lock to find the slot */
     const struct cache_shard *s = cache_shard_for(w->cache->flows, a->hash);
     __builtin_prefetch(&s->buckets[cache_bucket_of(s, a->hash)]);
