@@ -43,7 +43,8 @@ endif
 ALL_CFLAGS  = $(CFLAGS) $(FC_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(FC_LDFLAGS)
 
-LIB_SRCS  := $(wildcard resp/*.c capture/*.c dissectors/*.c server/*.c conf/*.c)
+# Every C file of the program's folders (sub-folders included), main.c aside.
+LIB_SRCS  := $(sort $(shell find capture dissectors resp server -name '*.c'))
 LIB_SRCS  := $(filter-out server/main.c,$(LIB_SRCS))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

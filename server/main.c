@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capture/capture.h"
-#include "dissectors/l7.h"
-#include "server/cloud.h"
-#include "server/config.h"
-#include "server/server.h"
+#include "capture/source/capture.h"
+#include "capture/flow/l7.h"
+#include "server/replication/cloud.h"
+#include "server/core/config.h"
+#include "server/core/server.h"
 
 static void usage(void)
 {

@@ -712,7 +712,7 @@ def item3(fc, big, reps, small):
         "1 thread %s" % fmt(r1["wall"]), "%.2fx" % (r1["wall"] / r4["wall"]), "> 1x on 2 idle cores", "-")
     note("Scaling: all --pcap files form one source; --capture-threads N gives it one reader thread that "
          "decodes just enough to hash the innermost address pair and N worker threads fed through lock-free "
-         "rings (capture/fanout.c); each --interface is its own source. On this 2-core machine the reader and "
+         "rings (capture/source/fanout.c); each --interface is its own source. On this 2-core machine the reader and "
          "two workers share two cores, so the speedup is bounded by the machine's load; workers share only "
          "short shard locks, which is what lets the design use 16+ cores.")
     threads_same(fc, small)

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/config.h"
+#include "server/core/config.h"
 
 /* Input layout: byte 0 picks the mode, the rest is the text.
  *   mode % 3 == 0: the text is a config file, loaded with config_load(argv = {prog, file}).

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "capture/decode.h"
+#include "capture/decode/decode.h"
 
 static const int fuzz_dlts[] = {
     FC_DLT_EN10MB, FC_DLT_LINUX_SLL, FC_DLT_LINUX_SLL2, FC_DLT_RAW, FC_DLT_RAW_ALT,

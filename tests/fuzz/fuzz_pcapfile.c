@@ -8,10 +8,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "capture/cache.h"
-#include "capture/pcapfile.h"
-#include "capture/worker.h"
-#include "dissectors/l7.h"
+#include "capture/cache/cache.h"
+#include "capture/source/pcapfile.h"
+#include "capture/flow/worker.h"
+#include "capture/flow/l7.h"
 
 /* The input is a capture file as read by flowcached's file source. The
  * worker (with its nDPI module) lives for the whole run, since nDPI set-up

@@ -317,7 +317,7 @@ def golden_runs():
 
 
 # Files where the oracle's names include ones flowcached cannot key: presentation form >= 1024 characters
-# (longer than any name can be with its \DDD escapes: dissectors/app.c APP_NAME_MAX). None expected; the
+# (longer than any name can be with its \DDD escapes: capture/flow/app.c APP_NAME_MAX). None expected; the
 # iodine tunnel's 39 binary names (256-1023 characters) are keyed and counted like any other.
 DNS_LONG_NAMES = {}
 

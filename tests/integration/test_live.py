@@ -22,7 +22,7 @@ NEEDED = ("ip", "dnsmasq", "nginx", "curl", "radclient")
 # must count exactly what was sent. (A V3 block is 256 KB and is handed
 # over after capture-batch-ms even when nearly empty: 32 MB = 128 blocks = ~0.6 s of slack at 5 ms; 4 MB once lost
 # packets under the thread sanitizer on the loaded machine.)
-# threads2: the reader fans lo's packets out to two workers (capture/fanout.c), whose expiry waits for each other.
+# threads2: the reader fans lo's packets out to two workers (capture/source/fanout.c), whose expiry waits for each other.
 MODES = {"immediate": [], "libpcap": ["--capture-reader", "libpcap", "--capture-coalesce-us", "0"], "batch5": ["--capture-batch-ms", "5", "--capture-buffer", "32mb"],
          "threads2": ["--capture-threads", "2"]}
 

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/cloud_cluster.h"
-#include "server/cloud_json.h"
+#include "server/replication/cloud_cluster.h"
+#include "server/replication/cloud_json.h"
 #include "tests/unit/check.h"
 
 static int parse(const char *s, char *buf, struct cloud_json_field *f, int max)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/decode.h"
+#include "capture/decode/decode.h"
 #include "tests/unit/check.h"
 
 /* ---- frame builder ---------------------------------------------------- */

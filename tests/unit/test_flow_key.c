@@ -3,7 +3,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "capture/flow_key.h"
+#include "capture/cache/flow_key.h"
 #include "check.h"
 
 static struct decoded_pkt pkt4(const char *src, uint16_t sport, const char *dst, uint16_t dport,

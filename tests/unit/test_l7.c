@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "capture/cache.h"
-#include "capture/decode.h"
-#include "dissectors/l7.h"
+#include "capture/cache/cache.h"
+#include "capture/decode/decode.h"
+#include "capture/flow/l7.h"
 #include "tests/unit/check.h"
 
 static size_t put16(uint8_t *b, size_t o, size_t v)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "dissectors/l7_fmt.h"
+#include "capture/flow/l7_fmt.h"
 
 /* Formats with both, at every buffer size up to the full length + 2, and compares. */
 static int same_as_libc(const char *fmt, ...)

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "capture/lock.h"
+#include "capture/cache/lock.h"
 #include "check.h"
 
 enum { THREADS = 4, ROUNDS = 200000 };

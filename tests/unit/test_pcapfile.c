@@ -7,7 +7,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "capture/pcapfile.h"
+#include "capture/source/pcapfile.h"
 #include "tests/unit/check.h"
 
 static char path[64];

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/cache.h"
-#include "capture/pool.h"
+#include "capture/cache/cache.h"
+#include "capture/cache/pool.h"
 #include "check.h"
 
 #if defined(__SANITIZE_ADDRESS__)

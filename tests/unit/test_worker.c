@@ -4,11 +4,11 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "capture/cache.h"
-#include "capture/names.h"
-#include "capture/worker.h"
+#include "capture/cache/cache.h"
+#include "capture/cache/names.h"
+#include "capture/flow/worker.h"
 #include "check.h"
-#include "dissectors/l7.h"
+#include "capture/flow/l7.h"
 
 enum { T0 = 1000, SEC = 1000000 };
 

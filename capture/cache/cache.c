@@ -1,0 +1,412 @@
+/* cache.c - sharded tables of the flow cache and their locked reads (written by capture threads, read by the loop). */
+#include "capture/cache/cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/flow/app.h"
+#include "capture/flow/l7.h"
+
+static int shard_init(struct cache_shard *s, uint32_t nbuckets)
+{
+    uint32_t n = 16;
+    while (n < nbuckets)
+        n <<= 1;
+    memset(s, 0, sizeof(*s));
+    s->buckets = calloc(n, sizeof(*s->buckets));
+    if (!s->buckets)
+        return -1;
+    s->nbuckets = n;
+    lock_init(&s->lock);
+    return 0;
+}
+
+struct cache *cache_create(const struct cache_config *cfg)
+{
+    struct cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->cfg = *cfg;
+    if (pool_init(&c->flow_pool, c, sizeof(struct flow)) != 0 ||
+        pool_init(&c->host_pool, c, sizeof(struct host)) != 0) {
+        free(c);
+        return NULL;
+    }
+    uint64_t per_shard = cfg->max_flows / CACHE_SHARDS + 1;
+    if (per_shard > (1u << 22))
+        per_shard = 1u << 22;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        if (shard_init(&c->flows[i], (uint32_t)per_shard) ||
+            shard_init(&c->hosts[i], (uint32_t)per_shard / 2) ||
+            shard_init(&c->macs[i], 64) ||
+            shard_init(&c->names[i], (uint32_t)per_shard / 4)) {
+            cache_destroy(c);
+            return NULL;
+        }
+    }
+    pthread_mutex_init(&c->aggr_lock, NULL);
+    pthread_mutex_init(&c->queue_lock, NULL);
+    return c;
+}
+
+static void shard_free_all(struct cache *c, struct cache_shard *s, int is_flow)
+{
+    if (!s->buckets)
+        return;
+    for (uint32_t b = 0; b < s->nbuckets; b++) {
+        struct centry *e = s->buckets[b];
+        while (e) {
+            struct centry *next = e->hnext;
+            if (is_flow) {
+                l7_flow_release((struct flow *)e);
+                app_flow_release((struct flow *)e);
+                pool_free(&c->flow_pool, e);
+            } else if (s >= c->hosts && s < c->hosts + CACHE_SHARDS) {
+                host_clear(NULL, (struct host *)e);
+                pool_free(&c->host_pool, e);
+            } else {
+                free(e);
+            }
+            e = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = NULL;
+}
+
+void cache_destroy(struct cache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        shard_free_all(c, &c->flows[i], 1);
+        shard_free_all(c, &c->hosts[i], 0);
+        shard_free_all(c, &c->macs[i], 0);
+        shard_free_all(c, &c->names[i], 0);
+    }
+    pthread_mutex_destroy(&c->aggr_lock);
+    pthread_mutex_destroy(&c->queue_lock);
+    pool_destroy(&c->flow_pool);
+    pool_destroy(&c->host_pool);
+    free(c);
+}
+
+void cache_clock_advance(struct cache *c, uint64_t t)
+{
+    /* release: whoever reads this time (cache_expiry_now) also sees every
+     * ring position published before the packet that brought it */
+    uint64_t cur = atomic_load_explicit(&c->now_us, memory_order_relaxed);
+    while (t > cur && !atomic_compare_exchange_weak_explicit(&c->now_us, &cur, t,
+                                                             memory_order_release,
+                                                             memory_order_relaxed)) {}
+}
+
+uint64_t cache_expiry_now(struct cache *c, const void *group)
+{
+    /* The clock first: a packet queued before the one that set it is then
+     * visible in its queue's tail (a later one is no older than the clock). */
+    uint64_t t = atomic_load_explicit(&c->now_us, memory_order_acquire);
+    if (!group)
+        return t;
+    int n = atomic_load_explicit(&c->nqueues, memory_order_acquire);
+    for (int i = 0; i < n; i++) {
+        struct cache_queue *q = &c->queues[i];
+        if (!atomic_load_explicit(&q->used, memory_order_acquire) || q->group != group)
+            continue;
+        size_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+        if (atomic_load_explicit(&q->head, memory_order_acquire) >= tail)
+            continue;                /* drained: holds nothing back */
+        uint64_t qc = atomic_load_explicit(&q->clock, memory_order_relaxed);
+        if (qc < t)
+            t = qc;
+    }
+    return t;
+}
+
+struct cache_queue *cache_queue_add(struct cache *c, const void *group)
+{
+    struct cache_queue *q = NULL;
+    pthread_mutex_lock(&c->queue_lock);
+    for (int i = 0; i < CACHE_QUEUES && !q; i++) {
+        if (atomic_load_explicit(&c->queues[i].used, memory_order_relaxed))
+            continue;
+        q = &c->queues[i];
+        atomic_store_explicit(&q->head, 0, memory_order_relaxed);
+        atomic_store_explicit(&q->tail, 0, memory_order_relaxed);
+        atomic_store_explicit(&q->clock, 0, memory_order_relaxed);
+        q->group = group;
+        atomic_store_explicit(&q->used, 1, memory_order_release);
+        if (i >= atomic_load_explicit(&c->nqueues, memory_order_relaxed))
+            atomic_store_explicit(&c->nqueues, i + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&c->queue_lock);
+    return q;
+}
+
+void cache_queue_drop(struct cache *c, struct cache_queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&c->queue_lock);
+    atomic_store_explicit(&q->used, 0, memory_order_release);
+    pthread_mutex_unlock(&c->queue_lock);
+}
+
+/* ---- intrusive lists ---- */
+
+static void list_remove(struct centry **head, struct centry **tail, struct centry *e)
+{
+    if (e->lprev) e->lprev->lnext = e->lnext; else *head = e->lnext;
+    if (e->lnext) e->lnext->lprev = e->lprev; else *tail = e->lprev;
+    e->lprev = e->lnext = NULL;
+}
+
+static void list_append(struct centry **head, struct centry **tail, struct centry *e)
+{
+    e->lnext = NULL;
+    e->lprev = *tail;
+    if (*tail) (*tail)->lnext = e; else *head = e;
+    *tail = e;
+}
+
+void shard_insert(struct cache_shard *s, struct centry *e)
+{
+    uint32_t b = cache_bucket_of(s, e->hash);
+    e->hnext = s->buckets[b];
+    s->buckets[b] = e;
+    list_append(&s->lru_head, &s->lru_tail, e);
+    s->count++;
+}
+
+void shard_unlink(struct cache_shard *s, struct centry *e, int on_closed_list)
+{
+    struct centry **pp = &s->buckets[cache_bucket_of(s, e->hash)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = e->hnext;
+    if (on_closed_list)
+        list_remove(&s->closed_head, &s->closed_tail, e);
+    else
+        list_remove(&s->lru_head, &s->lru_tail, e);
+    s->count--;
+}
+
+void shard_touch(struct cache_shard *s, struct centry *e)
+{
+    if (s->lru_tail == e)
+        return;
+    list_remove(&s->lru_head, &s->lru_tail, e);
+    list_append(&s->lru_head, &s->lru_tail, e);
+}
+
+void shard_move_to_closed(struct cache_shard *s, struct centry *e)
+{
+    list_remove(&s->lru_head, &s->lru_tail, e);
+    list_append(&s->closed_head, &s->closed_tail, e);
+}
+
+/* ---- hashing and lookup ---- */
+
+uint64_t host_key_hash(uint8_t ipver, const uint8_t addr[16])
+{
+    uint64_t a, b;
+    memcpy(&a, addr, 8);
+    memcpy(&b, addr + 8, 8);
+    return hash_mix64(hash_mix64(a ^ ipver) ^ b);
+}
+
+uint64_t mac_key_hash(const uint8_t mac[6])
+{
+    uint64_t v = 0;
+    memcpy(&v, mac, 6);
+    return hash_mix64(v ^ 0x5bd1e995);
+}
+
+struct flow *shard_find_flow(struct cache_shard *s, uint64_t hash, const struct flow_key *k)
+{
+    for (struct centry *e = s->buckets[cache_bucket_of(s, hash)]; e; e = e->hnext)
+        if (e->hash == hash && flow_key_equal(&((struct flow *)e)->key, k))
+            return (struct flow *)e;
+    return NULL;
+}
+
+struct host *shard_find_host(struct cache_shard *s, uint64_t hash, uint8_t ipver, const uint8_t *addr)
+{
+    for (struct centry *e = s->buckets[cache_bucket_of(s, hash)]; e; e = e->hnext) {
+        struct host *h = (struct host *)e;
+        if (e->hash == hash && h->ipver == ipver && memcmp(h->addr, addr, 16) == 0)
+            return h;
+    }
+    return NULL;
+}
+
+struct mac_entry *shard_find_mac(struct cache_shard *s, uint64_t hash, const uint8_t mac[6])
+{
+    for (struct centry *e = s->buckets[cache_bucket_of(s, hash)]; e; e = e->hnext)
+        if (e->hash == hash && memcmp(((struct mac_entry *)e)->mac, mac, 6) == 0)
+            return (struct mac_entry *)e;
+    return NULL;
+}
+
+struct host_vlan *host_vlan_slot(struct cache *c, struct host *h, uint16_t vlan)
+{
+    for (unsigned i = 0; i < h->nvlans; i++)
+        if (h->vlans[i].id == vlan)
+            return &h->vlans[i];
+    if (h->nvlans >= HOST_VLANS_MAX)
+        return NULL;
+    if (h->nvlans == h->vlans_cap) {
+        unsigned cap = h->vlans_cap ? h->vlans_cap * 2u : 1u;
+        struct host_vlan *v = realloc(h->vlans, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        cache_mem_charge(c, (cap - h->vlans_cap) * sizeof(*v));
+        h->vlans = v;
+        h->vlans_cap = (uint8_t)cap;
+    }
+    struct host_vlan *v = &h->vlans[h->nvlans++];
+    memset(v, 0, sizeof(*v));
+    v->id = vlan;
+    return v;
+}
+
+void host_clear(struct cache *c, struct host *h)
+{
+    if (c)
+        cache_mem_release(c, h->vlans_cap * sizeof(*h->vlans));
+    free(h->vlans);
+    h->vlans = NULL;
+    h->nvlans = h->vlans_cap = 0;
+}
+
+/* ---- expiry times ---- */
+
+uint64_t flow_expire_at(const struct cache_config *cfg, const struct flow *f)
+{
+    if (f->closed)
+        return f->closed_us + cfg->tcp_close_grace_us;
+    uint64_t idle = f->last_us + cfg->flow_idle_us;
+    uint64_t life = f->first_us + cfg->flow_lifetime_us;
+    return idle < life ? idle : life;
+}
+
+uint64_t host_expire_at(const struct cache_config *cfg, const struct host *h)
+{
+    return h->last_us + cfg->host_idle_us;
+}
+
+uint64_t mac_expire_at(const struct cache_config *cfg, const struct mac_entry *m)
+{
+    return m->last_us + cfg->host_idle_us;
+}
+
+int aggr_alive(const struct cache_config *cfg, const struct aggr *a, uint64_t now)
+{
+    if (a->pkts == 0 && a->flows == 0)
+        return 0;
+    return a->flows_active > 0 || a->last_us + cfg->host_idle_us > now;
+}
+
+/* ---- reads ---- */
+
+int cache_flow_visit(struct cache *c, const struct flow_key *k,
+                     void (*fn)(const struct flow *f, void *arg), void *arg)
+{
+    uint64_t h = flow_key_hash(k);
+    struct cache_shard *s = cache_shard_for(c->flows, h);
+    lock_acquire(&s->lock);
+    struct flow *f = shard_find_flow(s, h, k);
+    if (f)
+        fn(f, arg);
+    lock_release(&s->lock);
+    return f ? 0 : -1;
+}
+
+int cache_host_get(struct cache *c, uint8_t ipver, const uint8_t *addr, struct host *out)
+{
+    uint64_t h = host_key_hash(ipver, addr);
+    struct cache_shard *s = cache_shard_for(c->hosts, h);
+    lock_acquire(&s->lock);
+    static _Thread_local struct host_vlan vlans[HOST_VLANS_MAX];
+    struct host *e = shard_find_host(s, h, ipver, addr);
+    if (e) {
+        *out = *e;
+        if (e->nvlans)
+            memcpy(vlans, e->vlans, e->nvlans * sizeof(*vlans));
+        out->vlans = vlans;
+    }
+    lock_release(&s->lock);
+    return e ? 0 : -1;
+}
+
+int cache_mac_get(struct cache *c, const uint8_t mac[6], struct mac_entry *out)
+{
+    uint64_t h = mac_key_hash(mac);
+    struct cache_shard *s = cache_shard_for(c->macs, h);
+    lock_acquire(&s->lock);
+    struct mac_entry *e = shard_find_mac(s, h, mac);
+    if (e)
+        *out = *e;
+    lock_release(&s->lock);
+    return e ? 0 : -1;
+}
+
+int cache_aggr_get(struct cache *c, enum cache_table t, unsigned id, struct aggr *out)
+{
+    if ((t == CT_L7 && id >= L7_MAX) || (t == CT_VLAN && id >= VLAN_MAX) ||
+        (t != CT_L7 && t != CT_VLAN))
+        return -1;
+    pthread_mutex_lock(&c->aggr_lock);
+    *out = t == CT_L7 ? c->l7[id] : c->vlan[id];
+    pthread_mutex_unlock(&c->aggr_lock);
+    return aggr_alive(&c->cfg, out, cache_now(c)) ? 0 : -1;
+}
+
+static struct cache_shard *table_shards(struct cache *c, enum cache_table t)
+{
+    switch (t) {
+    case CT_FLOW: return c->flows;
+    case CT_HOST: return c->hosts;
+    case CT_MAC: return c->macs;
+    case CT_NAME: return c->names;
+    default: return NULL;
+    }
+}
+
+uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
+                    uint32_t count, void (*fn)(const struct centry *e, void *arg), void *arg)
+{
+    struct cache_shard *tab = table_shards(c, t);
+    if (!tab || shard >= CACHE_SHARDS)
+        return 0;
+    struct cache_shard *s = &tab[shard];
+    lock_acquire(&s->lock);
+    uint32_t end = from + count > s->nbuckets ? s->nbuckets : from + count;
+    for (uint32_t b = from; b < end; b++)
+        for (struct centry *e = s->buckets[b]; e; e = e->hnext)
+            fn(e, arg);
+    uint32_t n = s->nbuckets;
+    lock_release(&s->lock);
+    return n;
+}
+
+int cache_mem_reserve(struct cache *c, size_t n)
+{
+    uint64_t after = atomic_fetch_add_explicit(&c->st.memory, n, memory_order_relaxed) + n;
+    if (c->cfg.maxmemory && after > c->cfg.maxmemory) {
+        atomic_fetch_sub_explicit(&c->st.memory, n, memory_order_relaxed);
+        return -1;
+    }
+    return 0;
+}
+
+void cache_mem_release(struct cache *c, size_t n)
+{
+    atomic_fetch_sub_explicit(&c->st.memory, n, memory_order_relaxed);
+}
+
+void cache_mem_charge(struct cache *c, size_t n)
+{
+    atomic_fetch_add_explicit(&c->st.memory, n, memory_order_relaxed);
+}

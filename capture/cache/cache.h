@@ -1,0 +1,254 @@
+/* cache.h - the live flow cache: flows, hosts, MACs, VLAN and L7 aggregates, in locked shards. */
+#ifndef FC_CACHE_H
+#define FC_CACHE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/decode/decode.h"
+#include "capture/events/events.h"
+#include "capture/cache/flow_key.h"
+#include "capture/cache/lock.h"
+#include "capture/cache/pool.h"
+
+/*
+ * Threads: capture threads are the only writers (packet updates and expiry);
+ * the loop thread reads. Every table is split in shards, each behind its own
+ * mutex, held for one lookup or one update (microseconds). Lock order when
+ * two are held: flow shard, then host shard, then the aggregate lock.
+ * Time is the cache clock (microseconds since the epoch): packet time for
+ * offline runs, wall time for live ones; it only moves forward.
+ */
+
+#define CACHE_SHARDS 64
+#define L7_MAX 512                   /* nDPI 4.2 protocol ids fit below this */
+#define VLAN_MAX 4096
+#define HOST_VLANS_MAX 16            /* per-VLAN counters kept per host */
+
+enum flow_end_reason { FLOW_END_IDLE, FLOW_END_LIFETIME, FLOW_END_TCP, FLOW_END_SHUTDOWN };
+
+struct ndpi_flow_struct;
+struct flow_ext;
+struct host;
+
+/* Links every entry starts with: a bucket chain and a shard LRU list. */
+struct centry {
+    struct centry *hnext;            /* bucket chain */
+    struct centry *lprev, *lnext;    /* shard LRU (idle order) or closed list */
+    uint64_t hash;
+};
+
+struct flow {
+    struct centry link;
+    struct flow_key key;
+    uint64_t bytes[2], pkts[2];      /* [0] client->server, [1] server->client */
+    uint64_t first_us, last_us, closed_us;
+    struct ndpi_flow_struct *ndpi;   /* detection state, freed once l7 is final */
+    struct flow_ext *ext;            /* dissector fields (NULL until a dissector writes) */
+    struct host *hosts[2];           /* client, server: entries this flow holds a flows.active
+                                        count on (so they stay), NULL when none could be made */
+    uint16_t l7;                     /* nDPI protocol id shown as `l7` */
+    uint16_t detect_pkts;
+    uint8_t tcp_flags;               /* OR of every packet's flags */
+    uint8_t fin_mask;                /* 1: client FIN, 2: server FIN */
+    uint8_t closed;                  /* FIN both ways or RST: on the closed list */
+    uint8_t detect_done;
+};
+
+struct host_vlan { uint16_t id; uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd; };
+
+struct host {
+    struct centry link;
+    uint8_t addr[16];
+    uint8_t ipver, has_mac, nvlans, vlans_cap;
+    uint8_t mac[6];
+    uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
+    uint64_t flows_client, flows_server, flows_active;
+    uint64_t first_us, last_us;
+    uint64_t dns_queries, dns_nxdomain, http_requests;
+    const char *os;                  /* static string from http_ua_os(), NULL = unknown */
+    uint64_t mac_us, os_us;          /* packet time of the value shown: the newest wins, so
+                                        the result does not depend on thread interleaving */
+    struct host_vlan *vlans;         /* nvlans counters (room for vlans_cap), NULL until a
+                                        tagged packet: most hosts never see one */
+};
+
+struct mac_entry {
+    struct centry link;
+    uint8_t mac[6];
+    uint8_t ipver, has_ip;
+    uint8_t ip[16];
+    uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
+    uint64_t first_us, last_us;
+    uint64_t ip_us;                  /* packet time of `ip`: the newest wins */
+};
+
+/* flows_active sums every worker's folds: below 0 for a moment when one worker
+ * has ended flows another has not folded the start of yet. */
+struct aggr { uint64_t bytes, pkts, flows; int64_t flows_active; uint64_t first_us, last_us; };
+
+/* One table of entries with intrusive chains, split in locked shards. */
+struct cache_shard {
+    struct lock lock;
+    struct centry **buckets;         /* fixed at creation: cursors stay valid */
+    uint32_t nbuckets;               /* power of two */
+    uint32_t count;
+    struct centry *lru_head, *lru_tail;       /* least recently seen first */
+    struct centry *closed_head, *closed_tail; /* flows only: closed TCP flows, oldest first */
+};
+
+struct cache_config {
+    uint64_t flow_idle_us, flow_lifetime_us, host_idle_us, tcp_close_grace_us;
+    uint64_t max_flows, maxmemory;   /* 0 = no memory cap */
+};
+
+struct cache_stats {
+    _Atomic uint64_t flows_created, flows_expired, flows_dropped, flows_active;
+    _Atomic uint64_t hosts_created, hosts_expired, hosts_active;
+    _Atomic uint64_t memory;         /* bytes of entries and detection state */
+};
+
+enum { CACHE_QUEUES = 256 };
+
+/*
+ * The positions of one fanout lane's ring (capture/fanout.c: packets of one
+ * source waiting for one worker), kept here so that expiry can see them.
+ * Sweeps run on any worker against the whole cache, and lanes drift apart in
+ * packet time (a ring holds seconds of a file read at full speed). Expiry
+ * therefore never passes the clock of a queue that still holds packets: the
+ * packets waiting in it are no older than the last one its worker took, so
+ * no sweep ends a flow a waiting packet still belongs to (ARCHITECTURE.md
+ * says what this makes exact). Padded: the producer and the consumer each
+ * write their own cache line.
+ */
+struct cache_queue {
+    _Atomic size_t head;             /* consumer: bytes taken */
+    _Atomic uint64_t clock;          /* consumer: time of the last packet its worker took */
+    char pad0[64 - sizeof(size_t) - sizeof(uint64_t)];
+    _Atomic size_t tail;             /* producer: bytes queued */
+    _Atomic int used;                /* registered (cache_queue_add); cleared by cache_queue_drop */
+    const void *group;               /* the fanout it belongs to: its workers share one time */
+    char pad1[64 - sizeof(size_t) - sizeof(int) - sizeof(void *)];
+};
+
+struct cache {
+    struct cache_config cfg;
+    struct cache_shard flows[CACHE_SHARDS];
+    struct cache_shard hosts[CACHE_SHARDS];
+    struct cache_shard macs[CACHE_SHARDS];
+    struct cache_shard names[CACHE_SHARDS];  /* dns./http./tls./user./ipuser. (capture/names.h) */
+    struct pool flow_pool, host_pool;        /* where flows and hosts live (capture/pool.h) */
+    pthread_mutex_t aggr_lock;       /* l7[] and vlan[] */
+    struct aggr l7[L7_MAX];
+    struct aggr vlan[VLAN_MAX];
+    _Atomic uint64_t now_us;         /* cache clock: the latest packet (or live tick) time */
+    struct cache_queue queues[CACHE_QUEUES];
+    _Atomic int nqueues;             /* slots ever used: cache_expiry_now reads these */
+    pthread_mutex_t queue_lock;      /* cache_queue_add / drop (start and end of a source) */
+    struct watchlist *wl;            /* the `watchlist` set key (not owned); NULL = none */
+    struct cache_stats st;
+};
+
+/* Kinds of keys the keyspace can name. */
+enum cache_table { CT_FLOW = 0, CT_HOST, CT_MAC, CT_VLAN, CT_L7, CT_NAME, CT_TABLES };
+
+/* Allocate a cache sized for cfg->max_flows. NULL on OOM. Start-up only. */
+struct cache *cache_create(const struct cache_config *cfg);
+/* Free every entry (no events). Only when no other thread uses the cache. */
+void cache_destroy(struct cache *c);
+
+/* Move the clock forward to t (no-op when t is older). Any thread. */
+void cache_clock_advance(struct cache *c, uint64_t t_us);
+static inline uint64_t cache_now(struct cache *c)
+{
+    return atomic_load_explicit(&c->now_us, memory_order_relaxed);
+}
+
+/* How far expiry may go for the workers of one fanout (group): cache_now,
+ * held back to the clock of each of its queues that still holds packets.
+ * cache_now itself for group NULL (a worker fed directly by its reader); the
+ * queues of other sources never hold a worker back (their packet times may
+ * be years apart: a file read beside a live interface). Any thread. */
+uint64_t cache_expiry_now(struct cache *c, const void *group);
+/* 1 when what is due at `at` may expire now for group's workers
+ * (cache_expiry_now is read only when the clock says so). */
+static inline int cache_due(struct cache *c, const void *group, uint64_t at)
+{
+    return at <= cache_now(c) && (!group || at <= cache_expiry_now(c, group));
+}
+/* A cleared queue slot of group for a lane (its ring's head and tail), or
+ * NULL when all CACHE_QUEUES are taken (the lane then works unregistered:
+ * nothing waits for it, as before). cache_queue_drop gives it back once the
+ * lane is drained and stopped. The reader's thread, when a fanout starts and
+ * ends. */
+struct cache_queue *cache_queue_add(struct cache *c, const void *group);
+void cache_queue_drop(struct cache *c, struct cache_queue *q);
+
+/* ---- shard primitives: the caller holds the shard's lock ---- */
+static inline struct cache_shard *cache_shard_for(struct cache_shard *tab, uint64_t hash)
+{
+    return &tab[hash & (CACHE_SHARDS - 1)];
+}
+static inline uint32_t cache_bucket_of(const struct cache_shard *s, uint64_t hash)
+{
+    return (uint32_t)(hash >> 6) & (s->nbuckets - 1);
+}
+void shard_insert(struct cache_shard *s, struct centry *e);        /* bucket + LRU tail */
+void shard_unlink(struct cache_shard *s, struct centry *e, int on_closed_list);
+void shard_touch(struct cache_shard *s, struct centry *e);         /* to the LRU tail */
+void shard_move_to_closed(struct cache_shard *s, struct centry *e);
+
+/* Hashes of host and MAC keys. */
+uint64_t host_key_hash(uint8_t ipver, const uint8_t addr[16]);
+uint64_t mac_key_hash(const uint8_t mac[6]);
+
+/* The counters of VLAN vlan on h, added when absent (at most HOST_VLANS_MAX;
+ * the storage grows by doubling and is counted in the cache's memory).
+ * Returns NULL when full or out of memory. Caller holds h's shard lock. */
+struct host_vlan *host_vlan_slot(struct cache *c, struct host *h, uint16_t vlan);
+/* Frees what h points to (its VLAN counters); h itself stays. Caller holds
+ * h's shard lock (or owns h). */
+void host_clear(struct cache *c, struct host *h);
+
+/* Find an entry in a locked shard; NULL when absent. */
+struct flow *shard_find_flow(struct cache_shard *s, uint64_t hash, const struct flow_key *k);
+struct host *shard_find_host(struct cache_shard *s, uint64_t hash, uint8_t ipver, const uint8_t *addr);
+struct mac_entry *shard_find_mac(struct cache_shard *s, uint64_t hash, const uint8_t mac[6]);
+
+/* When an entry leaves the cache if nothing refreshes it (cache clock, us). */
+uint64_t flow_expire_at(const struct cache_config *cfg, const struct flow *f);
+uint64_t host_expire_at(const struct cache_config *cfg, const struct host *h);
+uint64_t mac_expire_at(const struct cache_config *cfg, const struct mac_entry *m);
+/* Aggregates live while they have active flows or saw traffic recently. */
+int aggr_alive(const struct cache_config *cfg, const struct aggr *a, uint64_t now);
+
+/* ---- reads for the loop thread: copies taken under the shard lock ---- */
+/* Calls fn(f, arg) under the flow's shard lock (fn copies what it needs:
+ * f->ext's strings are only valid during the call). Returns 0, or -1 when
+ * the flow is absent. Any thread. */
+int cache_flow_visit(struct cache *c, const struct flow_key *k,
+                     void (*fn)(const struct flow *f, void *arg), void *arg);
+/* Each returns 0 and fills *out, or -1 when the key is not in the cache (or
+ * has expired and waits for the sweeper). out->link and pointers inside the
+ * copy must not be followed, except a host copy's vlans: they point to a
+ * per-thread copy, valid until this thread's next cache_host_get. Any thread. */
+int cache_host_get(struct cache *c, uint8_t ipver, const uint8_t *addr, struct host *out);
+int cache_mac_get(struct cache *c, const uint8_t mac[6], struct mac_entry *out);
+int cache_aggr_get(struct cache *c, enum cache_table t, unsigned id, struct aggr *out);
+
+/* Calls fn(entry, arg) for every live entry of buckets [from, from+count) of
+ * one shard of table t (CT_FLOW, CT_HOST, CT_MAC, CT_NAME), under that shard's lock:
+ * fn must only copy what it needs. Returns the number of buckets of a shard. */
+uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
+                    uint32_t count, void (*fn)(const struct centry *e, void *arg), void *arg);
+
+/* Memory accounting (bytes); returns 0, or -1 when maxmemory would be passed. */
+int cache_mem_reserve(struct cache *c, size_t n);
+void cache_mem_release(struct cache *c, size_t n);
+/* Counts n bytes that must be kept whatever the cap (a flow's parser state
+ * and shown fields: the cap then refuses new flows instead). Any thread. */
+void cache_mem_charge(struct cache *c, size_t n);
+
+#endif

@@ -1,0 +1,67 @@
+/* flow_key.h - canonical bidirectional flow keys and their KEYSPACE names (pure code, any thread). */
+#ifndef FC_FLOW_KEY_H
+#define FC_FLOW_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/decode/decode.h"
+
+/* A canonical flow: cli/srv chosen by the rule of KEYSPACE.md, so every
+ * probe names the same connection the same way whatever it saw. */
+struct flow_key {
+    uint8_t cli[16], srv[16];   /* network order; IPv4 in the first 4 bytes, rest 0 */
+    uint16_t cport, sport;      /* host order; 0 for protocols without ports */
+    uint16_t vlan;              /* 0 = untagged */
+    uint8_t ipver;              /* 4 or 6 */
+    uint8_t l4proto;
+};
+
+/* Longest name: "flow.sctp.[v6]:65535-[v6]:65535@4095" fits in 128. */
+#define FLOW_KEY_NAME_MAX 128
+#define ADDR_STR_MAX 46
+
+/* Build the canonical key of a decoded packet. *is_c2s is set to 1 when the
+ * packet travels client -> server. Never fails. */
+void flow_key_from_pkt(const struct decoded_pkt *p, struct flow_key *k, int *is_c2s);
+
+/* The 64-bit finaliser every cache hash uses (murmur3's). Pure. */
+static inline uint64_t hash_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* 64-bit hash of a key (same on every run). */
+uint64_t flow_key_hash(const struct flow_key *k);
+
+int flow_key_equal(const struct flow_key *a, const struct flow_key *b);
+
+/* Write "flow.udp.10.0.0.1:5353-192.0.2.53:53@10" into out (NUL-terminated).
+ * Returns the length. out must hold FLOW_KEY_NAME_MAX bytes. */
+size_t flow_key_format(const struct flow_key *k, char *out);
+
+/* Parse a key name (without requiring NUL termination). Returns 0 and fills
+ * *k when name is exactly the canonical name of some flow key (formatting *k
+ * again gives name back byte for byte), else -1. */
+int flow_key_parse(const char *name, size_t len, struct flow_key *k);
+
+/* "tcp", "udp", "icmp", "icmp6", "sctp", "gre" or the decimal number. */
+const char *l4_proto_name(uint8_t proto, char buf[4]);
+
+/* Address text per KEYSPACE.md (dotted quad / RFC 5952). Returns length. */
+size_t addr_format(uint8_t ipver, const uint8_t *addr, char *out /* ADDR_STR_MAX */);
+
+/* Parse an address; returns its version (4/6) and fills addr[16], or 0 when
+ * the text is not the canonical text of an address. */
+int addr_parse_canonical(const char *s, size_t len, uint8_t addr[16]);
+
+/* "aa:bb:cc:dd:ee:ff"; out must hold 18 bytes. */
+void mac_format(const uint8_t mac[6], char *out);
+int mac_parse_canonical(const char *s, size_t len, uint8_t mac[6]);
+
+#endif

@@ -1,0 +1,140 @@
+/* names.c - name-keyed cache tables (DNS names, HTTP hosts, TLS SNIs, users, IP-to-user) (written by capture threads, read by the loop). */
+#include "capture/cache/names.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/cache/flow_key.h"
+
+uint64_t name_hash(enum name_kind k, const char *name, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)k;        /* FNV-1a, then a final mix */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)name[i];
+        h *= 0x100000001b3ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t hash,
+                              enum name_kind k, const char *name, size_t len, int create,
+                              uint64_t ts, const void *group)
+{
+    if (len > NAME_MAX_LEN)
+        return NULL;
+    for (struct centry *e = s->buckets[cache_bucket_of(s, hash)]; e; e = e->hnext) {
+        struct name_entry *n = (struct name_entry *)e;
+        if (e->hash == hash && n->kind == k && n->len == len && memcmp(n->name, name, len) == 0) {
+            if (create && !name_alive(&c->cfg, n, cache_now(c)) &&
+                !name_alive(&c->cfg, n, cache_expiry_now(c, group))) {
+                struct centry link = n->link;       /* expired, not yet swept: a new key */
+                memset(n, 0, sizeof(*n));
+                n->link = link;
+                n->kind = (uint8_t)k;
+                n->len = (uint16_t)len;
+                n->first_us = ts;
+            } else if (create && ts < n->first_us) {
+                n->first_us = ts;                   /* another worker's earlier packet came later */
+            }
+            return n;
+        }
+    }
+    if (!create)
+        return NULL;
+    size_t size = sizeof(struct name_entry) + len + 1;
+    if (cache_mem_reserve(c, size) != 0)
+        return NULL;
+    struct name_entry *n = calloc(1, size);
+    if (!n) {
+        cache_mem_release(c, size);
+        return NULL;
+    }
+    n->link.hash = hash;
+    n->kind = (uint8_t)k;
+    n->len = (uint16_t)len;
+    memcpy(n->name, name, len);
+    n->first_us = n->last_us = ts;
+    shard_insert(s, &n->link);
+    return n;
+}
+
+uint64_t name_expire_at(const struct cache_config *cfg, const struct name_entry *e)
+{
+    if (e->kind == NK_USER)
+        return e->u.user.delete_at_us;
+    if (e->kind == NK_IPUSER)
+        return e->u.ipuser.delete_at_us;
+    return e->last_us + cfg->host_idle_us;
+}
+
+int name_alive(const struct cache_config *cfg, const struct name_entry *e, uint64_t now)
+{
+    uint64_t exp = name_expire_at(cfg, e);
+    return exp == 0 || exp > now;
+}
+
+int names_get(struct cache *c, enum name_kind k, const char *name, size_t len, struct name_entry *out)
+{
+    if (len > NAME_MAX_LEN)
+        return -1;
+    uint64_t h = name_hash(k, name, len);
+    struct cache_shard *s = cache_shard_for(c->names, h);
+    int rc = -1;
+    lock_acquire(&s->lock);
+    struct name_entry *e = names_find(c, s, h, k, name, len, 0, 0, NULL);
+    if (e && name_alive(&c->cfg, e, cache_now(c))) {
+        memcpy(out, e, sizeof(*e) + e->len + 1);
+        rc = 0;
+    }
+    lock_release(&s->lock);
+    return rc;
+}
+
+int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, char *out, size_t outcap)
+{
+    char a[ADDR_STR_MAX];
+    size_t n = addr_format(ipver, addr, a);
+    uint64_t h = name_hash(NK_IPUSER, a, n);
+    struct cache_shard *s = cache_shard_for(c->names, h);
+    int rc = -1;
+    lock_acquire(&s->lock);
+    struct name_entry *e = names_find(c, s, h, NK_IPUSER, a, n, 0, 0, NULL);
+    if (e && name_alive(&c->cfg, e, cache_now(c))) {
+        snprintf(out, outcap, "%s", e->u.ipuser.user);
+        rc = 0;
+    }
+    lock_release(&s->lock);
+    return rc;
+}
+
+static int name_dead(const struct cache_config *cfg, const struct name_entry *e, uint64_t now)
+{
+    return !name_alive(cfg, e, now);
+}
+
+void names_sweep(struct cache *c, uint64_t now, int full)
+{
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        struct cache_shard *s = &c->names[i];
+        lock_acquire(&s->lock);
+        struct centry *e = s->lru_head, *next;
+        for (uint32_t seen = 0, limit = s->count; e && seen < limit; seen++, e = next) {
+            struct name_entry *n = (struct name_entry *)e;
+            next = e->lnext;
+            if (name_dead(&c->cfg, n, now)) {
+                shard_unlink(s, e, 0);
+                cache_mem_release(c, sizeof(*n) + n->len + 1);
+                free(n);
+            } else if (n->kind == NK_USER || n->kind == NK_IPUSER) {
+                shard_touch(s, e);           /* persistent: not in idle order */
+            } else if (!full) {
+                break;                       /* idle order: the rest is younger */
+            }
+        }
+        lock_release(&s->lock);
+    }
+}

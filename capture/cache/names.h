@@ -1,0 +1,84 @@
+/* names.h - name-keyed tables of the cache: dns.<qname>, http.<host>, tls.<sni>, user.<name>, ipuser.<addr>. */
+#ifndef FC_NAMES_H
+#define FC_NAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/cache/cache.h"
+
+/* Kinds of name entries; one sharded table holds them all, keyed by kind + name. */
+enum name_kind { NK_DNS = 0, NK_HTTP, NK_TLS, NK_USER, NK_IPUSER, NK_KINDS };
+
+#define DNS_RCODES 16
+#define DNS_QTYPES_MAX 8
+#define NAME_MAX_LEN 1023                /* longest name: a DNS name's text, escapes included */
+#define NAME_USER_MAX 256                /* a RADIUS user name (escaped text) + NUL */
+#define USER_SESSION_MAX 64
+
+struct dns_stats {
+    uint64_t queries, responses, nxdomain, rtt_sum_us, rtt_n;
+    uint64_t rcode[DNS_RCODES];
+    uint16_t qtype[DNS_QTYPES_MAX];
+    uint64_t qtype_n[DNS_QTYPES_MAX];
+    uint8_t nqtypes;
+};
+
+struct http_stats { uint64_t requests, status[6]; };   /* status[2] = 2xx ... status[5] = 5xx */
+
+struct tls_stats { uint64_t flows, bytes; };
+
+struct user_info {
+    uint8_t ipver, has_ip, nas_ver, has_nas;
+    uint8_t ip[16], nas[16];
+    char session[USER_SESSION_MAX];
+    uint64_t login_us, logout_us;    /* logout_us 0 = logged in */
+    uint64_t delete_at_us;           /* logout + user-grace; 0 = persistent */
+};
+
+struct name_entry {
+    struct centry link;
+    uint8_t kind;
+    uint16_t len;
+    uint64_t first_us, last_us;
+    union {
+        struct dns_stats dns;
+        struct http_stats http;
+        struct tls_stats tls;
+        struct user_info user;       /* NK_USER */
+        struct { char user[NAME_USER_MAX]; uint64_t delete_at_us; } ipuser;   /* NK_IPUSER */
+    } u;
+    char name[];                     /* len bytes + NUL: qname, host, sni, user, address text */
+};
+
+/* The entries live in the cache's `names` shards (CT_NAME). */
+uint64_t name_hash(enum name_kind k, const char *name, size_t len);
+
+/* Finds (or with create, makes) the entry; caller holds the shard lock of
+ * name_hash(). With create, an entry expired by cache_expiry_now(c, group)
+ * (the calling worker's group) starts anew at ts. Returns NULL when absent /
+ * out of memory (counted by the cache's memory cap). Capture threads. */
+struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t hash,
+                              enum name_kind k, const char *name, size_t len, int create,
+                              uint64_t ts, const void *group);
+
+/* Is the entry live at time now (volatile ones expire host-idle after last use;
+ * users and ipusers live until their deletion time)? */
+int name_alive(const struct cache_config *cfg, const struct name_entry *e, uint64_t now);
+/* When it leaves the cache; 0 = never (persistent). */
+uint64_t name_expire_at(const struct cache_config *cfg, const struct name_entry *e);
+
+/* Copy of an entry for the loop thread; returns 0 or -1 when absent/expired.
+ * out must hold sizeof(struct name_entry) + NAME_MAX_LEN + 1 bytes. */
+int names_get(struct cache *c, enum name_kind k, const char *name, size_t len, struct name_entry *out);
+
+/* The user name mapped to an address right now, copied into out (NUL-terminated).
+ * Returns 0, or -1 when none. Any thread. */
+int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, char *out, size_t outcap);
+
+/* Free entries that have expired by now: from the idle end of each shard up
+ * to the first live one, or with full every one (several workers touch
+ * entries only roughly in time order). Capture threads. */
+void names_sweep(struct cache *c, uint64_t now, int full);
+
+#endif

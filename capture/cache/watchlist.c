@@ -1,0 +1,245 @@
+/* watchlist.c - the watchlist of IPs/CIDRs: file load/save, matching (read by capture threads, written by the loop). */
+#include "capture/cache/watchlist.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int watchlist_init(struct watchlist *wl, const char *path)
+{
+    memset(wl, 0, sizeof(*wl));
+    pthread_rwlock_init(&wl->lock, NULL);
+    if (path && !(wl->path = strdup(path)))
+        return -1;
+    return 0;
+}
+
+void watchlist_destroy(struct watchlist *wl)
+{
+    free(wl->v);
+    free(wl->path);
+    pthread_rwlock_destroy(&wl->lock);
+    memset(wl, 0, sizeof(*wl));
+}
+
+static void mask_addr(uint8_t *a, unsigned plen, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes; i++) {
+        unsigned bits = plen > i * 8 ? plen - i * 8 : 0;
+        a[i] &= bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+    }
+}
+
+int watch_entry_parse(const char *s, size_t len, struct watch_entry *e)
+{
+    char buf[WATCH_TEXT_MAX], a[INET6_ADDRSTRLEN];
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+        len--;
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    if (len == 0 || len >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    memset(e, 0, sizeof(*e));
+    char *slash = strchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    e->ver = strchr(buf, ':') ? 6 : 4;
+    unsigned max = e->ver == 6 ? 128 : 32;
+    if (inet_pton(e->ver == 6 ? AF_INET6 : AF_INET, buf, e->addr) != 1)
+        return -1;
+    e->plen = (uint8_t)max;
+    if (slash) {
+        char *end;
+        errno = 0;
+        long p = strtol(slash + 1, &end, 10);
+        if (errno || *end || end == slash + 1 || p < 0 || p > (long)max)
+            return -1;
+        e->plen = (uint8_t)p;
+    }
+    mask_addr(e->addr, e->plen, max / 8);
+    inet_ntop(e->ver == 6 ? AF_INET6 : AF_INET, e->addr, a, sizeof(a));
+    if (e->plen == max)
+        snprintf(e->text, sizeof(e->text), "%s", a);
+    else
+        snprintf(e->text, sizeof(e->text), "%s/%u", a, e->plen);
+    return 0;
+}
+
+static int list_find(const struct watchlist *wl, const char *text)
+{
+    for (size_t i = 0; i < wl->n; i++)
+        if (strcmp(wl->v[i].text, text) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int list_push(struct watch_entry **v, size_t *n, size_t *cap, const struct watch_entry *e)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        struct watch_entry *nv = realloc(*v, nc * sizeof(*nv));
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = *e;
+    return 0;
+}
+
+int watchlist_load(struct watchlist *wl, char *err, size_t errlen)
+{
+    if (!wl->path)
+        return 0;
+    FILE *f = fopen(wl->path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "watchlist %s: %s", wl->path, strerror(errno));
+        return -1;
+    }
+    struct watch_entry *v = NULL, e;
+    size_t n = 0, cap = 0;
+    char line[512];
+    int lineno = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        line[strcspn(line, "\n")] = '\0';
+        if (strspn(line, " \t\r") == strlen(line))
+            continue;
+        if (watch_entry_parse(line, strlen(line), &e) != 0 || list_push(&v, &n, &cap, &e) != 0) {
+            snprintf(err, errlen, "%s:%d: not an IP address or CIDR: '%s'", wl->path, lineno, line);
+            fclose(f);
+            free(v);
+            return -1;
+        }
+    }
+    fclose(f);
+    pthread_rwlock_wrlock(&wl->lock);
+    free(wl->v);
+    wl->v = v;
+    wl->n = n;
+    wl->cap = cap;
+    pthread_rwlock_unlock(&wl->lock);
+    return 0;
+}
+
+/* Writes the list to path.tmp then renames it over path. Loop thread (no lock needed to read). */
+static int watchlist_save(struct watchlist *wl, char *err, size_t errlen)
+{
+    if (!wl->path)
+        return 0;
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", wl->path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "watchlist %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "# flowcached watchlist: one IP or CIDR per line (edited by SADD/SREM watchlist)\n");
+    for (size_t i = 0; i < wl->n; i++)
+        fprintf(f, "%s\n", wl->v[i].text);
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, wl->path) != 0) {
+        snprintf(err, errlen, "watchlist %s: %s", wl->path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int watchlist_add(struct watchlist *wl, const char *s, size_t len, char *err, size_t errlen)
+{
+    struct watch_entry e;
+    if (watch_entry_parse(s, len, &e) != 0) {
+        snprintf(err, errlen, "not an IP address or CIDR");
+        return -1;
+    }
+    if (list_find(wl, e.text) >= 0)
+        return 0;
+    pthread_rwlock_wrlock(&wl->lock);
+    int rc = list_push(&wl->v, &wl->n, &wl->cap, &e);
+    pthread_rwlock_unlock(&wl->lock);
+    if (rc != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (watchlist_save(wl, err, errlen) != 0) {
+        pthread_rwlock_wrlock(&wl->lock);
+        wl->n--;
+        pthread_rwlock_unlock(&wl->lock);
+        return -1;
+    }
+    return 1;
+}
+
+int watchlist_remove(struct watchlist *wl, const char *s, size_t len, char *err, size_t errlen)
+{
+    struct watch_entry e;
+    if (watch_entry_parse(s, len, &e) != 0)
+        return 0;
+    int i = list_find(wl, e.text);
+    if (i < 0)
+        return 0;
+    pthread_rwlock_wrlock(&wl->lock);
+    wl->v[i] = wl->v[--wl->n];
+    pthread_rwlock_unlock(&wl->lock);
+    if (watchlist_save(wl, err, errlen) != 0) {
+        pthread_rwlock_wrlock(&wl->lock);
+        list_push(&wl->v, &wl->n, &wl->cap, &e);
+        pthread_rwlock_unlock(&wl->lock);
+        return -1;
+    }
+    return 1;
+}
+
+static int prefix_match(const struct watch_entry *e, const uint8_t *addr)
+{
+    unsigned full = e->plen / 8, rest = e->plen % 8;
+    if (memcmp(e->addr, addr, full) != 0)
+        return 0;
+    if (rest == 0)
+        return 1;
+    uint8_t m = (uint8_t)(0xff << (8 - rest));
+    return (addr[full] & m) == e->addr[full];
+}
+
+int watchlist_match(struct watchlist *wl, uint8_t ver, const uint8_t *addr, char match[WATCH_TEXT_MAX])
+{
+    int found = 0;
+    if (!wl)
+        return 0;
+    pthread_rwlock_rdlock(&wl->lock);
+    for (size_t i = 0; i < wl->n && !found; i++)
+        if (wl->v[i].ver == ver && prefix_match(&wl->v[i], addr)) {
+            memcpy(match, wl->v[i].text, WATCH_TEXT_MAX);
+            found = 1;
+        }
+    pthread_rwlock_unlock(&wl->lock);
+    return found;
+}
+
+void watchlist_each(struct watchlist *wl, void (*fn)(void *arg, const char *text), void *arg)
+{
+    pthread_rwlock_rdlock(&wl->lock);
+    for (size_t i = 0; i < wl->n; i++)
+        fn(arg, wl->v[i].text);
+    pthread_rwlock_unlock(&wl->lock);
+}
+
+size_t watchlist_size(struct watchlist *wl)
+{
+    pthread_rwlock_rdlock(&wl->lock);
+    size_t n = wl->n;
+    pthread_rwlock_unlock(&wl->lock);
+    return n;
+}

@@ -1,0 +1,630 @@
+/* app.c - application-layer glue: picks a parser per flow, keeps its bounded state, reports actions (capture threads). */
+#include "capture/flow/app.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/cache/names.h"
+#include "dissectors/dns.h"
+#include "dissectors/http.h"
+#include "dissectors/radius.h"
+#include "dissectors/tls.h"
+
+enum app_proto { APP_UNSET = 0, APP_NONE, APP_DNS, APP_HTTP, APP_TLS, APP_RADIUS };
+enum { DNS_PORT = 53, MDNS_PORT = 5353, HTTP_PORT = 80, HTTP_ALT_PORT = 8080, TLS_PORT = 443,
+       RADIUS_AUTH = 1812, RADIUS_ACCT = 1813, RADIUS_OLD_AUTH = 1645, RADIUS_OLD_ACCT = 1646 };
+enum { DNS_PENDING_MAX = 4, TLS_BUF_MAX = 16384, TLS_TLS_RECORD = 0x16, TLS_MAJOR = 0x03 };
+
+struct dns_pending {
+    uint16_t txid, qtype;
+    uint64_t ts;
+    char *qname;                     /* malloc'd */
+};
+
+/* Parser state of one flow, allocated while a parser is mid-way (a DNS query
+ * awaiting its answer, an HTTP head, a ClientHello, a DNS/TCP stream) and
+ * freed as soon as it is not needed: an idle flow keeps none. */
+struct app_state {
+    struct dns_pending pend[DNS_PENDING_MAX];
+    uint8_t npend;
+    struct dns_tcp_stream *dtcp;     /* [2], DNS over TCP only */
+    struct http_conn *http;
+    uint8_t *tls_buf;                /* ClientHello bytes until the SNI is known */
+    uint32_t tls_len;
+};
+
+/* Shown strings of a flow, kept NUL-terminated in s[] in this order. */
+enum ext_str { XS_DNS_QUERY = 0, XS_HTTP_METHOD, XS_HTTP_HOST, XS_HTTP_URL, XS_HTTP_UA, XS_TLS_SNI, XS_N };
+
+/* What a flow's dissectors found (32 bytes + its strings, one allocation). */
+struct flow_ext {
+    struct app_state *st;            /* parser state, NULL when none is needed */
+    uint32_t next_seq[2];            /* TCP: next byte expected per direction (0 c2s, 1 s2c) */
+    uint32_t dns_rtt_us;
+    uint16_t dns_qtype;
+    int16_t dns_rcode;               /* -1 = no response yet */
+    uint16_t http_status;
+    uint8_t seq_known;               /* bit d: next_seq[d] is set */
+    uint8_t has_dns_rtt;
+    uint8_t app;                     /* enum app_proto chosen for the flow */
+    uint8_t app_done;                /* the dissector has nothing more to learn from this flow */
+    uint8_t strs;                    /* bit (1 << enum ext_str) per string present in s[] */
+    char s[];
+};
+
+/* ---- helpers ---- */
+
+/* Copies src into dst (capacity cap), cut to fit, always terminated. */
+static void str_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static struct app_action *act_add(struct app_actions *out, enum app_act kind)
+{
+    if (out->n >= APP_ACTIONS_MAX)
+        return NULL;
+    struct app_action *a = &out->a[out->n++];
+    memset(a, 0, offsetof(struct app_action, name));
+    a->kind = (uint8_t)kind;
+    a->name[0] = a->method[0] = a->url[0] = a->ua[0] = a->session[0] = '\0';
+    return a;
+}
+
+/* The string k of x, or NULL when not set. */
+static const char *ext_str(const struct flow_ext *x, enum ext_str k)
+{
+    if (!x || !(x->strs & (1u << k)))
+        return NULL;
+    const char *p = x->s;
+    for (unsigned i = 0; i < (unsigned)k; i++)
+        if (x->strs & (1u << i))
+            p += strlen(p) + 1;
+    return p;
+}
+
+/* Bytes of x's allocation (what the cache's memory counts for it). */
+static size_t ext_size(const struct flow_ext *x)
+{
+    size_t n = sizeof(*x);
+    const char *p = x->s;
+    for (unsigned i = 0; i < XS_N; i++)
+        if (x->strs & (1u << i)) {
+            size_t l = strlen(p) + 1;
+            n += l;
+            p += l;
+        }
+    return n;
+}
+
+/* Sets the strings of f's ext named in mask (bit 1 << enum ext_str) to v[k]
+ * (NULL: unset), in one allocation. The ext moves: callers re-read f->ext.
+ * Under OOM the old values stay (shown fields are best effort). */
+static void strs_set(struct cache *c, struct flow *f, unsigned mask, const char *const v[])
+{
+    struct flow_ext *x = f->ext;
+    const char *cur[XS_N];
+    size_t len[XS_N], old = sizeof(*x), size = sizeof(*x);
+    unsigned strs = x->strs, same = 1;
+    const char *p = x->s;
+    for (unsigned k = 0; k < XS_N; k++) {
+        cur[k] = x->strs & (1u << k) ? p : NULL;
+        len[k] = cur[k] ? strlen(cur[k]) + 1 : 0;
+        p += len[k];
+        old += len[k];
+        if (mask & (1u << k)) {
+            if (!cur[k] != !v[k] || (v[k] && strcmp(cur[k], v[k]) != 0))
+                same = 0;
+            cur[k] = v[k];
+            len[k] = v[k] ? strlen(v[k]) + 1 : 0;
+            strs = v[k] ? strs | (1u << k) : strs & ~(1u << k);
+        }
+        size += len[k];
+    }
+    if (same)
+        return;
+    struct flow_ext *n = malloc(size);
+    if (!n)
+        return;
+    *n = *x;
+    n->strs = (uint8_t)strs;
+    char *d = n->s;
+    for (unsigned k = 0; k < XS_N; k++)
+        if (cur[k]) {
+            memcpy(d, cur[k], len[k]);
+            d += len[k];
+        }
+    free(x);
+    f->ext = n;
+    cache_mem_charge(c, size);
+    cache_mem_release(c, old);
+}
+
+static void str_set(struct cache *c, struct flow *f, enum ext_str k, const char *v)
+{
+    const char *cur = ext_str(f->ext, k);
+    if (cur && v && strcmp(cur, v) == 0)
+        return;                      /* the usual case: a DNS answer names its query */
+    const char *vals[XS_N] = { NULL };
+    vals[k] = v;
+    strs_set(c, f, 1u << k, vals);
+}
+
+static struct flow_ext *ext_of(struct cache *c, struct flow *f)
+{
+    if (!f->ext) {
+        f->ext = calloc(1, sizeof(*f->ext));
+        if (!f->ext)
+            return NULL;
+        f->ext->dns_rcode = -1;
+        cache_mem_charge(c, sizeof(*f->ext));
+    }
+    return f->ext;
+}
+
+/* Bytes of st and what it points to. */
+static size_t state_size(const struct app_state *st)
+{
+    size_t n = sizeof(*st);
+    for (int i = 0; i < st->npend; i++)
+        n += strlen(st->pend[i].qname) + 1;
+    if (st->dtcp)
+        n += 2 * sizeof(*st->dtcp);
+    if (st->http)
+        n += sizeof(*st->http);
+    if (st->tls_buf)
+        n += TLS_BUF_MAX;
+    return n;
+}
+
+static struct app_state *state_of(struct cache *c, struct flow_ext *x)
+{
+    if (!x->st && (x->st = calloc(1, sizeof(*x->st))) != NULL)
+        cache_mem_charge(c, sizeof(*x->st));
+    return x->st;
+}
+
+/* Frees x's parser state; c NULL at cache teardown (nothing to count). */
+static void state_free(struct cache *c, struct flow_ext *x)
+{
+    struct app_state *st = x->st;
+    if (!st)
+        return;
+    if (c)
+        cache_mem_release(c, state_size(st));
+    for (int i = 0; i < st->npend; i++)
+        free(st->pend[i].qname);
+    free(st->dtcp);
+    free(st->http);
+    free(st->tls_buf);
+    free(st);
+    x->st = NULL;
+}
+
+/* Frees x's parser state once nothing in it is in use. */
+static void state_trim(struct cache *c, struct flow_ext *x)
+{
+    const struct app_state *st = x->st;
+    if (st && !st->npend && !st->dtcp && !st->http && !st->tls_buf)
+        state_free(c, x);
+}
+
+static int port_is(const struct flow_key *k, uint16_t a, uint16_t b)
+{
+    return k->sport == a || k->sport == b || k->cport == a || k->cport == b;
+}
+
+static int looks_like_http_request(const uint8_t *p, size_t len)
+{
+    static const char *const methods[] = { "GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ",
+                                            "PATCH ", "CONNECT ", "TRACE " };
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        size_t n = strlen(methods[i]);
+        if (len >= n && memcmp(p, methods[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static enum app_proto app_choose(const struct flow *f, const struct decoded_pkt *p)
+{
+    const struct flow_key *k = &f->key;
+    if (k->l4proto == IPPROTO_UDP) {
+        if (port_is(k, DNS_PORT, MDNS_PORT))
+            return APP_DNS;
+        if (port_is(k, RADIUS_ACCT, RADIUS_AUTH) || port_is(k, RADIUS_OLD_ACCT, RADIUS_OLD_AUTH))
+            return APP_RADIUS;
+        return APP_NONE;
+    }
+    if (k->l4proto != IPPROTO_TCP)
+        return APP_NONE;
+    if (k->sport == DNS_PORT)
+        return APP_DNS;
+    if (k->sport == HTTP_PORT || k->sport == HTTP_ALT_PORT)
+        return APP_HTTP;
+    if (k->sport == TLS_PORT)
+        return APP_TLS;
+    if (p->payload_len >= 3 && p->payload[0] == TLS_TLS_RECORD && p->payload[1] == TLS_MAJOR)
+        return APP_TLS;
+    if (p->payload_len >= 4 && looks_like_http_request(p->payload, p->payload_len))
+        return APP_HTTP;
+    return p->payload_len ? APP_NONE : APP_UNSET;    /* decide on the first payload */
+}
+
+/* ---- DNS ---- */
+
+struct dns_ctx {
+    struct cache *c;
+    struct flow *f;
+    uint64_t ts;
+    struct app_actions *out;
+};
+
+static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
+{
+    str_set(x->c, x->f, XS_DNS_QUERY, m->qname);
+    struct flow_ext *e = x->f->ext;
+    struct app_state *st = state_of(x->c, e);
+    e->dns_qtype = m->qtype;
+    e->dns_rcode = -1;
+    e->has_dns_rtt = 0;
+    char *qname = st ? strdup(m->qname) : NULL;
+    if (qname) {
+        cache_mem_charge(x->c, strlen(qname) + 1);
+        if (st->npend == DNS_PENDING_MAX) {        /* oldest is given up on */
+            cache_mem_release(x->c, strlen(st->pend[0].qname) + 1);
+            free(st->pend[0].qname);
+            memmove(&st->pend[0], &st->pend[1], sizeof(st->pend[0]) * (DNS_PENDING_MAX - 1));
+            st->npend--;
+        }
+        struct dns_pending *pd = &st->pend[st->npend++];
+        pd->txid = m->txid;
+        pd->qtype = m->qtype;
+        pd->ts = x->ts;
+        pd->qname = qname;
+    }
+    struct app_action *a = act_add(x->out, ACT_DNS_QUERY);
+    if (a) {
+        a->qtype = m->qtype;
+        a->txid = m->txid;
+        str_copy(a->name, sizeof(a->name), m->qname);
+    }
+}
+
+static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
+{
+    struct app_action *a = act_add(x->out, ACT_DNS_RESPONSE);
+    str_set(x->c, x->f, XS_DNS_QUERY, m->qname);
+    struct flow_ext *e = x->f->ext;
+    struct app_state *st = e->st;
+    e->dns_qtype = m->qtype;
+    e->dns_rcode = (int16_t)m->rcode;
+    e->has_dns_rtt = 0;
+    for (int i = 0; st && i < st->npend; i++) {
+        struct dns_pending *pd = &st->pend[i];
+        if (pd->txid != m->txid || strcmp(pd->qname, m->qname) != 0)
+            continue;
+        e->dns_rtt_us = (uint32_t)(x->ts > pd->ts ? x->ts - pd->ts : 0);
+        e->has_dns_rtt = 1;
+        cache_mem_release(x->c, strlen(pd->qname) + 1);
+        free(pd->qname);
+        memmove(pd, pd + 1, sizeof(*pd) * (size_t)(st->npend - i - 1));
+        st->npend--;
+        break;
+    }
+    state_trim(x->c, e);
+    if (a) {
+        a->qtype = m->qtype;
+        a->txid = m->txid;
+        a->rcode = (int16_t)m->rcode;
+        a->has_rtt = e->has_dns_rtt;
+        a->rtt_us = e->dns_rtt_us;
+        str_copy(a->name, sizeof(a->name), m->qname);
+    }
+}
+
+static void dns_message(void *arg, const uint8_t *msg, size_t len)
+{
+    struct dns_ctx *x = arg;
+    struct dns_msg m;
+    if (dns_parse(msg, len, &m) != DISSECT_OK || m.opcode != 0 || m.qdcount == 0 ||
+        strlen(m.qname) >= APP_NAME_MAX)
+        return;
+    if (m.is_response)
+        dns_response_seen(x, &m);
+    else
+        dns_query_seen(x, &m);
+}
+
+static void app_dns(struct cache *c, struct flow *f, const uint8_t *data, uint32_t len, int c2s,
+                    uint64_t ts, struct app_actions *out)
+{
+    struct dns_ctx x = { c, f, ts, out };
+    if (f->key.l4proto == IPPROTO_UDP) {
+        dns_message(&x, data, len);
+        return;
+    }
+    struct app_state *st = state_of(c, f->ext);
+    if (!st)
+        return;
+    if (!st->dtcp) {
+        if (!(st->dtcp = calloc(2, sizeof(*st->dtcp))))
+            return;
+        cache_mem_charge(c, 2 * sizeof(*st->dtcp));
+    }
+    dns_tcp_feed(&st->dtcp[c2s ? 0 : 1], data, len, dns_message, &x);
+}
+
+/* ---- HTTP ---- */
+
+struct http_ctx {
+    struct cache *c;
+    struct flow *f;
+    struct app_actions *out;
+};
+
+static void http_message(void *arg, const struct http_msg *m)
+{
+    struct http_ctx *x = arg;
+    struct app_action *a = act_add(x->out, m->is_request ? ACT_HTTP_REQUEST : ACT_HTTP_RESPONSE);
+    if (m->is_request) {
+        const char *v[XS_N] = { NULL };
+        v[XS_HTTP_METHOD] = m->method;
+        v[XS_HTTP_HOST] = m->host[0] ? m->host : NULL;   /* shown only when known */
+        v[XS_HTTP_URL] = m->url;
+        v[XS_HTTP_UA] = m->ua;                           /* kept when a request has none */
+        strs_set(x->c, x->f, (1u << XS_HTTP_METHOD) | (1u << XS_HTTP_HOST) | (1u << XS_HTTP_URL) |
+                             (m->ua[0] ? 1u << XS_HTTP_UA : 0), v);
+        x->f->ext->http_status = 0;
+    } else {
+        x->f->ext->http_status = (uint16_t)m->status;
+    }
+    if (!a)
+        return;
+    const struct flow_ext *e = x->f->ext;
+    const char *method = ext_str(e, XS_HTTP_METHOD), *host = ext_str(e, XS_HTTP_HOST);
+    const char *url = ext_str(e, XS_HTTP_URL), *ua = ext_str(e, XS_HTTP_UA);
+    a->status = (uint16_t)m->status;
+    str_copy(a->method, sizeof(a->method), m->is_request ? m->method : (method ? method : ""));
+    str_copy(a->name, sizeof(a->name), m->is_request ? m->host : (host ? host : ""));
+    str_copy(a->url, sizeof(a->url), m->is_request ? m->url : (url ? url : ""));
+    str_copy(a->ua, sizeof(a->ua), m->is_request ? m->ua : (ua ? ua : ""));
+}
+
+static void app_http(struct cache *c, struct flow *f, const uint8_t *data, uint32_t len, int c2s,
+                     struct app_actions *out)
+{
+    struct app_state *st = state_of(c, f->ext);
+    if (!st)
+        return;
+    if (!st->http) {
+        if (!(st->http = malloc(sizeof(*st->http))))
+            return;
+        cache_mem_charge(c, sizeof(*st->http));
+        http_conn_init(st->http);
+    }
+    struct http_ctx x = { c, f, out };
+    if (http_conn_feed(st->http, c2s, data, len, http_message, &x) == DISSECT_MALFORMED) {
+        f->ext->app = APP_NONE;      /* not HTTP after all: stop looking */
+        state_free(c, f->ext);
+    } else if (http_conn_at_rest(st->http)) {
+        free(st->http);              /* ~4 KB: an idle keep-alive flow does not keep it */
+        st->http = NULL;
+        cache_mem_release(c, sizeof(*st->http));
+    }
+}
+
+/* ---- TLS ---- */
+
+static void app_tls(struct cache *c, struct flow *f, const uint8_t *data, uint32_t len, int c2s,
+                    struct app_actions *out)
+{
+    struct flow_ext *e = f->ext;
+    if (!c2s)
+        return;
+    struct app_state *st = state_of(c, e);
+    if (!st)
+        return;
+    if (!st->tls_buf) {
+        if (!(st->tls_buf = malloc(TLS_BUF_MAX)))
+            return;
+        cache_mem_charge(c, TLS_BUF_MAX);
+    }
+    uint32_t n = len;
+    if (n > TLS_BUF_MAX - st->tls_len)
+        n = TLS_BUF_MAX - st->tls_len;
+    memcpy(st->tls_buf + st->tls_len, data, n);
+    st->tls_len += n;
+    char sni[APP_STR_MAX];
+    int rc = tls_client_hello_sni(st->tls_buf, st->tls_len, sni, sizeof(sni));
+    if (rc == DISSECT_NEED_MORE && st->tls_len < TLS_BUF_MAX)
+        return;
+    e->app_done = 1;
+    state_free(c, e);
+    if (rc != DISSECT_OK)
+        return;
+    str_set(c, f, XS_TLS_SNI, sni);
+    struct app_action *a = act_add(out, ACT_TLS_SNI);
+    if (a) {
+        a->bytes = f->bytes[0] + f->bytes[1];
+        str_copy(a->name, sizeof(a->name), sni);
+    }
+}
+
+/* ---- RADIUS ---- */
+
+static void app_radius(const struct decoded_pkt *p, struct app_actions *out)
+{
+    struct radius_msg m;
+    if (radius_parse(p->payload, p->payload_len, &m) != DISSECT_OK ||
+        m.code != RADIUS_ACCOUNTING_REQUEST || m.acct_status == 0 || !m.user[0] ||
+        strlen(m.user) >= NAME_USER_MAX)
+        return;
+    struct app_action *a = act_add(out, ACT_RADIUS);
+    if (!a)
+        return;
+    a->acct_status = m.acct_status;
+    str_copy(a->name, sizeof(a->name), m.user);
+    str_copy(a->session, sizeof(a->session), m.session_id);
+    if (m.has_framed_ip) {
+        a->has_ip = 1;
+        a->ipver = 4;
+        memcpy(a->ip, m.framed_ip, 4);
+    } else if (m.has_framed_ip6) {
+        a->has_ip = 1;
+        a->ipver = 6;
+        memcpy(a->ip, m.framed_ip6, 16);
+    }
+    if (m.has_nas_ip) {
+        a->has_nas = 1;
+        a->nas_ver = 4;
+        memcpy(a->nas, m.nas_ip, 4);
+    } else if (m.has_nas_ip6) {
+        a->has_nas = 1;
+        a->nas_ver = 6;
+        memcpy(a->nas, m.nas_ip6, 16);
+    } else {
+        a->has_nas = 1;              /* the NAS is the sender when it does not say */
+        a->nas_ver = p->ip_version;
+        memcpy(a->nas, p->src, 16);
+    }
+}
+
+/* ---- TCP: in-order bytes only ---- */
+
+/* Gives the stream parsers each TCP byte once: a retransmitted segment is
+ * skipped and the already-seen head of an overlapping one is trimmed.
+ * Returns the payload to parse (len 0 = nothing new). Out-of-order segments
+ * (a gap) are passed on: the parsers resynchronise or go dead on their own. */
+static uint32_t tcp_new_bytes(struct flow_ext *x, const struct decoded_pkt *p, int c2s,
+                              const uint8_t **data)
+{
+    int d = c2s ? 0 : 1;
+    uint32_t len = p->payload_len, seq = p->tcp_seq;
+    *data = p->payload;
+    if (x->seq_known & (1u << d)) {
+        int32_t behind = (int32_t)(x->next_seq[d] - seq);
+        if (behind > 0) {
+            if ((uint32_t)behind >= len)
+                return 0;            /* all seen before: a retransmission */
+            *data += behind;
+            len -= (uint32_t)behind;
+            seq += (uint32_t)behind;
+        }
+    }
+    x->next_seq[d] = seq + len;
+    x->seq_known |= (uint8_t)(1u << d);
+    return len;
+}
+
+/* ---- entry points ---- */
+
+void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *p, int c2s,
+                     uint64_t ts, struct app_actions *out)
+{
+    if (!p->payload || p->payload_len == 0 || (f->ext && (f->ext->app == APP_NONE || f->ext->app_done)))
+        goto bytes;
+    if (!f->ext || f->ext->app == APP_UNSET) {
+        enum app_proto ap = app_choose(f, p);
+        if (ap == APP_NONE || ap == APP_UNSET) {
+            if (f->ext)
+                f->ext->app = (uint8_t)ap;
+            goto bytes;
+        }
+        if (!ext_of(c, f))
+            return;
+        f->ext->app = (uint8_t)ap;
+    }
+    if (f->ext->app == APP_RADIUS) {
+        app_radius(p, out);
+        goto bytes;
+    }
+    const uint8_t *data = p->payload;
+    uint32_t len = p->payload_len;
+    if (f->key.l4proto == IPPROTO_TCP && (len = tcp_new_bytes(f->ext, p, c2s, &data)) == 0)
+        goto bytes;
+    switch (f->ext->app) {
+    case APP_DNS: app_dns(c, f, data, len, c2s, ts, out); break;
+    case APP_HTTP: app_http(c, f, data, len, c2s, out); break;
+    case APP_TLS: app_tls(c, f, data, len, c2s, out); break;
+    default: break;
+    }
+    state_trim(c, f->ext);
+bytes:;
+    const char *sni = ext_str(f->ext, XS_TLS_SNI);
+    if (sni && !(out->n && out->a[out->n - 1].kind == ACT_TLS_SNI)) {
+        struct app_action *a = act_add(out, ACT_TLS_BYTES);
+        if (a) {
+            a->bytes = p->l3_len;
+            str_copy(a->name, sizeof(a->name), sni);
+        }
+    }
+}
+
+void app_flow_end(struct cache *c, struct flow *f, struct app_actions *out)
+{
+    struct flow_ext *e = f->ext;
+    if (!e)
+        return;
+    for (int i = 0; e->st && i < e->st->npend; i++) {
+        struct dns_pending *pd = &e->st->pend[i];
+        struct app_action *a = act_add(out, ACT_DNS_TIMEOUT);
+        if (!a)
+            break;
+        a->qtype = pd->qtype;
+        a->txid = pd->txid;
+        a->rcode = -1;
+        str_copy(a->name, sizeof(a->name), pd->qname);
+    }
+    state_free(c, e);
+    cache_mem_release(c, ext_size(e));
+    app_flow_release(f);
+}
+
+void app_flow_release(struct flow *f)
+{
+    struct flow_ext *e = f->ext;
+    if (!e)
+        return;
+    state_free(NULL, e);
+    free(e);
+    f->ext = NULL;
+}
+
+void app_flow_fields(const struct flow_ext *x, void (*fn)(void *arg, const char *name, const char *val,
+                                                          size_t vlen, int numeric), void *arg)
+{
+    char buf[24], tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
+    static const char *const names[] = { "dns.query", "http.method", "http.host", "http.url", "http.ua",
+                                         "tls.sni" };
+    const char *v[XS_TLS_SNI + 1];
+    if (!x)
+        return;
+    for (unsigned i = 0; i <= XS_TLS_SNI; i++)
+        v[i] = ext_str(x, (enum ext_str)i);
+    if (v[XS_DNS_QUERY]) {
+        fn(arg, names[XS_DNS_QUERY], v[XS_DNS_QUERY], strlen(v[XS_DNS_QUERY]), 0);
+        const char *t = dns_qtype_name(x->dns_qtype, tb);
+        fn(arg, "dns.qtype", t, strlen(t), 0);
+        if (x->dns_rcode >= 0) {
+            const char *r = dns_rcode_name((uint8_t)x->dns_rcode, rb);
+            fn(arg, "dns.rcode", r, strlen(r), 0);
+        }
+        if (x->has_dns_rtt)
+            fn(arg, "dns.rtt.us", buf, (size_t)snprintf(buf, sizeof(buf), "%u", x->dns_rtt_us), 1);
+    }
+    for (unsigned i = XS_HTTP_METHOD; i <= XS_HTTP_URL; i++)
+        if (v[i])
+            fn(arg, names[i], v[i], strlen(v[i]), 0);
+    if (x->http_status)
+        fn(arg, "http.status", buf, (size_t)snprintf(buf, sizeof(buf), "%u", x->http_status), 1);
+    for (unsigned i = XS_HTTP_UA; i <= XS_TLS_SNI; i++)
+        if (v[i])
+            fn(arg, names[i], v[i], strlen(v[i]), 0);
+}

@@ -1,0 +1,72 @@
+/* app.h - application-layer glue: routes flow payloads to the DNS, HTTP, TLS and RADIUS parsers (capture threads). */
+#ifndef FC_APP_H
+#define FC_APP_H
+
+#include <stdint.h>
+
+#include "capture/cache/cache.h"
+#include "capture/decode/decode.h"
+#include "capture/cache/flow_key.h"
+
+#define APP_STR_MAX 256
+#define APP_NAME_MAX 1024               /* a DNS name's text with its \DDD escapes */
+#define APP_URL_MAX 512
+#define APP_ACTIONS_MAX 8
+
+/* What a flow's dissectors found, shown as hash fields of flow.<key>
+ * (app_flow_fields): one allocation per flow, private to app.c, freed with
+ * the flow and counted in the cache's memory. */
+struct flow_ext;
+
+enum app_act {
+    ACT_DNS_QUERY = 1, ACT_DNS_RESPONSE, ACT_DNS_TIMEOUT,
+    ACT_HTTP_REQUEST, ACT_HTTP_RESPONSE, ACT_TLS_SNI, ACT_TLS_BYTES,
+    ACT_RADIUS, ACT_WATCH_ALERT,
+};
+
+/* One thing a packet taught us, applied to the name tables, hosts and
+ * channels after the flow lock is released. */
+struct app_action {
+    uint8_t kind;                    /* enum app_act */
+    uint8_t has_rtt;
+    uint16_t qtype, txid;
+    int16_t rcode;
+    uint16_t status;
+    uint32_t rtt_us;
+    uint64_t bytes;
+    char name[APP_NAME_MAX];         /* qname / host / sni / user */
+    char method[16];
+    char url[APP_URL_MAX];
+    char ua[APP_STR_MAX];
+    char session[64];
+    uint32_t acct_status;
+    uint8_t ipver, ip[16], nas_ver, nas[16], has_ip, has_nas;
+};
+
+struct app_actions {
+    int n;
+    struct flow_key key;             /* the flow they came from */
+    uint16_t l7;
+    struct app_action a[APP_ACTIONS_MAX];
+};
+
+/* Dissect one packet of flow f (caller holds f's shard lock): updates f's
+ * shown fields and parser state, and appends what must be applied outside
+ * the lock to out. Never fails: malformed payloads are counted and ignored.
+ * Capture thread. */
+void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *p, int c2s,
+                     uint64_t ts, struct app_actions *out);
+
+/* The flow ends (it is no longer in the cache): report what is pending
+ * (unanswered DNS queries) into out and free the flow's ext. Capture thread. */
+void app_flow_end(struct cache *c, struct flow *f, struct app_actions *out);
+
+/* Free f->ext without reporting (cache teardown). */
+void app_flow_release(struct flow *f);
+
+/* Fields of f->ext, in KEYSPACE.md order, for hashes and JSON. */
+struct flow;
+void app_flow_fields(const struct flow_ext *x, void (*fn)(void *arg, const char *name, const char *val,
+                                                          size_t vlen, int numeric), void *arg);
+
+#endif

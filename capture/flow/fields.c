@@ -1,0 +1,233 @@
+/* fields.c - field lists of flows, hosts, MACs and aggregates; JSON encoding of events (pure code, any thread). */
+#include "capture/flow/fields.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "capture/flow/app.h"
+#include "capture/flow/l7.h"
+
+static const char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Decimal digits of v into out (no NUL), two per division; returns how many. Hot path of every hash reply. */
+static size_t u64_digits(unsigned long long v, char *out)
+{
+    char tmp[20];
+    char *p = tmp + sizeof(tmp);
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        *--p = digit_pairs[r * 2 + 1];
+        *--p = digit_pairs[r * 2];
+    }
+    if (v >= 10) {
+        *--p = digit_pairs[v * 2 + 1];
+        *--p = digit_pairs[v * 2];
+    } else {
+        *--p = (char)('0' + v);
+    }
+    size_t n = (size_t)(tmp + sizeof(tmp) - p);
+    memcpy(out, p, n);
+    return n;
+}
+
+size_t time_format(unsigned long long us, char *out)
+{
+    unsigned long long ms = (us / 1000ULL) % 1000ULL;
+    size_t n = u64_digits(us / 1000000ULL, out);
+    out[n++] = '.';
+    out[n++] = (char)('0' + ms / 100);
+    out[n++] = (char)('0' + ms / 10 % 10);
+    out[n++] = (char)('0' + ms % 10);
+    out[n] = '\0';
+    return n;
+}
+
+static void emit_u64(field_fn fn, void *arg, const char *name, unsigned long long v)
+{
+    char buf[24];
+    size_t n = u64_digits(v, buf);
+    buf[n] = '\0';
+    fn(arg, name, buf, n, 1);
+}
+
+static void emit_str(field_fn fn, void *arg, const char *name, const char *s)
+{
+    fn(arg, name, s, strlen(s), 0);
+}
+
+static void emit_time(field_fn fn, void *arg, const char *name, unsigned long long us)
+{
+    char buf[32];
+    size_t n = time_format(us, buf);
+    fn(arg, name, buf, n, 1);
+}
+
+/* "xx:xx:xx:xx:xx:xx" as mac_format() writes it, without sprintf (every HGETALL of a host with a MAC). */
+static void mac_hex(const uint8_t mac[6], char out[18])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 6; i++) {
+        out[i * 3] = hex[mac[i] >> 4];
+        out[i * 3 + 1] = hex[mac[i] & 15];
+        out[i * 3 + 2] = i < 5 ? ':' : '\0';
+    }
+}
+
+static void tcp_flags_format(unsigned flags, char *out)
+{
+    static const char letters[] = "FSRPAUEC";
+    int n = 0;
+    for (int i = 0; i < 8; i++)
+        if (flags & (1u << i))
+            out[n++] = letters[i];
+    out[n] = '\0';
+}
+
+void flow_fields_each(const struct flow *f, field_fn fn, void *arg)
+{
+    char a[ADDR_STR_MAX], nb[4], tf[9];
+    emit_str(fn, arg, "proto", l4_proto_name(f->key.l4proto, nb));
+    addr_format(f->key.ipver, f->key.cli, a);
+    emit_str(fn, arg, "cli.ip", a);
+    emit_u64(fn, arg, "cli.port", f->key.cport);
+    addr_format(f->key.ipver, f->key.srv, a);
+    emit_str(fn, arg, "srv.ip", a);
+    emit_u64(fn, arg, "srv.port", f->key.sport);
+    emit_u64(fn, arg, "vlan", f->key.vlan);
+    emit_str(fn, arg, "l7", l7_name(f->l7));
+    emit_u64(fn, arg, "bytes.c2s", f->bytes[0]);
+    emit_u64(fn, arg, "bytes.s2c", f->bytes[1]);
+    emit_u64(fn, arg, "pkts.c2s", f->pkts[0]);
+    emit_u64(fn, arg, "pkts.s2c", f->pkts[1]);
+    emit_time(fn, arg, "first.seen", f->first_us);
+    emit_time(fn, arg, "last.seen", f->last_us);
+    tcp_flags_format(f->tcp_flags, tf);
+    emit_str(fn, arg, "tcp.flags", tf);
+    app_flow_fields(f->ext, fn, arg);
+}
+
+void host_fields_each(const struct host *h, field_fn fn, void *arg)
+{
+    emit_u64(fn, arg, "bytes.sent", h->bytes_sent);
+    emit_u64(fn, arg, "bytes.rcvd", h->bytes_rcvd);
+    emit_u64(fn, arg, "pkts.sent", h->pkts_sent);
+    emit_u64(fn, arg, "pkts.rcvd", h->pkts_rcvd);
+    emit_u64(fn, arg, "flows.client", h->flows_client);
+    emit_u64(fn, arg, "flows.server", h->flows_server);
+    emit_u64(fn, arg, "flows.active", h->flows_active);
+    emit_time(fn, arg, "first.seen", h->first_us);
+    emit_time(fn, arg, "last.seen", h->last_us);
+    if (h->has_mac) {
+        char m[18];
+        mac_hex(h->mac, m);
+        fn(arg, "mac", m, 17, 0);
+    }
+    if (h->dns_queries || h->dns_nxdomain) {
+        emit_u64(fn, arg, "dns.queries", h->dns_queries);
+        emit_u64(fn, arg, "dns.nxdomain", h->dns_nxdomain);
+    }
+    if (h->http_requests)
+        emit_u64(fn, arg, "http.requests", h->http_requests);
+    if (h->os)
+        emit_str(fn, arg, "os", h->os);
+    for (unsigned i = 0; i < h->nvlans && i < HOST_VLANS_MAX; i++) {
+        const struct host_vlan *v = &h->vlans[i];
+        char name[40];
+        snprintf(name, sizeof(name), "vlan.%u.bytes.sent", v->id);
+        emit_u64(fn, arg, name, v->bytes_sent);
+        snprintf(name, sizeof(name), "vlan.%u.bytes.rcvd", v->id);
+        emit_u64(fn, arg, name, v->bytes_rcvd);
+        snprintf(name, sizeof(name), "vlan.%u.pkts.sent", v->id);
+        emit_u64(fn, arg, name, v->pkts_sent);
+        snprintf(name, sizeof(name), "vlan.%u.pkts.rcvd", v->id);
+        emit_u64(fn, arg, name, v->pkts_rcvd);
+    }
+}
+
+void mac_fields_each(const struct mac_entry *m, field_fn fn, void *arg)
+{
+    emit_u64(fn, arg, "bytes.sent", m->bytes_sent);
+    emit_u64(fn, arg, "bytes.rcvd", m->bytes_rcvd);
+    emit_u64(fn, arg, "pkts.sent", m->pkts_sent);
+    emit_u64(fn, arg, "pkts.rcvd", m->pkts_rcvd);
+    emit_time(fn, arg, "first.seen", m->first_us);
+    emit_time(fn, arg, "last.seen", m->last_us);
+    if (m->has_ip) {
+        char a[ADDR_STR_MAX];
+        addr_format(m->ipver, m->ip, a);
+        emit_str(fn, arg, "ip", a);
+    }
+}
+
+void aggr_fields_each(enum cache_table t, const struct aggr *a, field_fn fn, void *arg)
+{
+    emit_u64(fn, arg, "bytes", a->bytes);
+    emit_u64(fn, arg, "pkts", a->pkts);
+    emit_u64(fn, arg, "flows", a->flows);
+    if (t == CT_L7)
+        emit_u64(fn, arg, "flows.active", a->flows_active > 0 ? (uint64_t)a->flows_active : 0);
+}
+
+/* ---- JSON ---- */
+
+void json_begin(struct sbuf *b)
+{
+    sbuf_appendc(b, '{');
+}
+
+static void json_string(struct sbuf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    sbuf_appendc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            sbuf_appendc(b, '\\');
+            sbuf_appendc(b, (char)c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+            sbuf_append(b, esc, 6);
+        } else {
+            sbuf_appendc(b, (char)c);
+        }
+    }
+    sbuf_appendc(b, '"');
+}
+
+void json_field(struct sbuf *b, const char *name, const char *val, size_t vlen, int numeric)
+{
+    if (b->len > 0 && b->buf[b->len - 1] != '{')
+        sbuf_appendc(b, ',');
+    json_string(b, name, strlen(name));
+    sbuf_appendc(b, ':');
+    if (numeric)
+        sbuf_append(b, val, vlen);
+    else
+        json_string(b, val, vlen);
+}
+
+void json_field_u64(struct sbuf *b, const char *name, unsigned long long v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%llu", v);
+    json_field(b, name, buf, (size_t)n, 1);
+}
+
+void json_field_str(struct sbuf *b, const char *name, const char *val)
+{
+    json_field(b, name, val, strlen(val), 0);
+}
+
+void json_end(struct sbuf *b)
+{
+    sbuf_appendc(b, '}');
+}
+
+void json_field_cb(void *sbuf_arg, const char *name, const char *val, size_t vlen, int numeric)
+{
+    json_field((struct sbuf *)sbuf_arg, name, val, vlen, numeric);
+}

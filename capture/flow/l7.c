@@ -1,0 +1,241 @@
+/* l7.c - nDPI 4.2 glue: per-thread detection modules, per-flow state freed once detection is final (capture threads). */
+#include "capture/flow/l7.h"
+
+#include <ndpi_api.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/cache/cache.h"
+
+/* Packets after which detection gives up, as ndpiReader does. */
+enum { L7_MAX_TCP_PKTS = 80, L7_MAX_UDP_PKTS = 24 };
+
+/* Detection states a module keeps for reuse (688 B each): malloc and free of
+ * one per flow cost ~300 instructions, as much as a short packet. */
+enum { L7_SPARE_MAX = 256 };
+
+struct l7_module {
+    struct ndpi_detection_module_struct *ndpi;
+    struct ndpi_flow_struct *spare[L7_SPARE_MAX];
+    unsigned spare_n;
+};
+
+static char *l7_names[L7_MAX];
+static unsigned l7_names_n;
+/* The module l7_names_init built, handed to the first l7_module_create
+ * (building one costs as much as reading ~10k packets). */
+static _Atomic(struct ndpi_detection_module_struct *) l7_spare;
+
+/*
+ * nDPI 4.2 runs its domain-generation-algorithm check (ndpi_check_dga_name:
+ * bigram statistics, ~4 000 instructions) on every DNS query name, HTTP Host
+ * and TLS SNI: ~8 % of all the work on a mixed capture. Its answer only sets
+ * a flow risk, which flowcached never reads, except in one place: the TLS
+ * ClientHello, which calls a flow Tor when the check fires on an SNI that
+ * starts with "www." and ends in ".com" or ".net". nDPI lets a program install
+ * its own check (ndpi_dga_function); l7_dga_check answers 0 at once for names
+ * that do not start with "www." and hands the others to nDPI's own check
+ * (with the same module and flow the caller passed, set by the capture
+ * thread around each nDPI call), so every detection stays what nDPI alone
+ * would give. To reach nDPI's check it clears ndpi_dga_function for the time
+ * of the call, under l7_dga_lock; a capture thread that reads the cleared
+ * pointer meanwhile simply runs nDPI's own check: the same answer.
+ */
+static _Thread_local struct ndpi_detection_module_struct *l7_cur_ndpi;
+static _Thread_local struct ndpi_flow_struct *l7_cur_flow;
+static pthread_mutex_t l7_dga_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int l7_dga_check(const char *name, int is_hostname)
+{
+    if (!name || strncmp(name, "www.", 4) != 0 || !l7_cur_ndpi)
+        return 0;
+    pthread_mutex_lock(&l7_dga_lock);
+    __atomic_store_n(&ndpi_dga_function, NULL, __ATOMIC_SEQ_CST);
+    int rc = ndpi_check_dga_name(l7_cur_ndpi, l7_cur_flow, (char *)name, (u_int8_t)is_hostname);
+    __atomic_store_n(&ndpi_dga_function, l7_dga_check, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&l7_dga_lock);
+    return rc;
+}
+
+static struct ndpi_detection_module_struct *l7_ndpi_new(void)
+{
+    struct ndpi_detection_module_struct *n = ndpi_init_detection_module(ndpi_no_prefs);
+    if (!n)
+        return NULL;
+    NDPI_PROTOCOL_BITMASK all;
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(n, &all);
+    ndpi_finalize_initialization(n);
+    return n;
+}
+
+int l7_names_init(void)
+{
+    struct ndpi_detection_module_struct *n = l7_ndpi_new();
+    if (!n)
+        return -1;
+    unsigned total = ndpi_get_num_supported_protocols(n);
+    if (total > L7_MAX)
+        total = L7_MAX;
+    for (unsigned i = 0; i < total; i++) {
+        const char *name = ndpi_get_proto_name(n, (u_int16_t)i);
+        l7_names[i] = strdup(name ? name : "Unknown");
+    }
+    l7_names_n = total;
+    __atomic_store_n(&ndpi_dga_function, l7_dga_check, __ATOMIC_SEQ_CST);
+    n = atomic_exchange(&l7_spare, n);
+    if (n)
+        ndpi_exit_detection_module(n);
+    return 0;
+}
+
+void l7_names_free(void)
+{
+    struct ndpi_detection_module_struct *n = atomic_exchange(&l7_spare, NULL);
+    if (n)
+        ndpi_exit_detection_module(n);
+    for (unsigned i = 0; i < l7_names_n; i++) {
+        free(l7_names[i]);
+        l7_names[i] = NULL;
+    }
+    l7_names_n = 0;
+}
+
+const char *l7_name(unsigned id)
+{
+    if (id < l7_names_n && l7_names[id])
+        return l7_names[id];
+    return "Unknown";
+}
+
+unsigned l7_count(void)
+{
+    return l7_names_n;
+}
+
+int l7_id_by_name(const char *name, size_t len)
+{
+    for (unsigned i = 0; i < l7_names_n; i++)
+        if (l7_names[i] && strlen(l7_names[i]) == len && memcmp(l7_names[i], name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+struct l7_module *l7_module_create(void)
+{
+    struct l7_module *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->ndpi = atomic_exchange(&l7_spare, NULL);
+    if (!m->ndpi)
+        m->ndpi = l7_ndpi_new();
+    if (!m->ndpi) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void l7_module_destroy(struct l7_module *m)
+{
+    if (!m)
+        return;
+    while (m->spare_n > 0)
+        ndpi_free(m->spare[--m->spare_n]);
+    ndpi_exit_detection_module(m->ndpi);
+    free(m);
+}
+
+size_t l7_state_size(void)
+{
+    return ndpi_detection_get_sizeof_ndpi_flow_struct();
+}
+
+void l7_flow_release(struct flow *f)
+{
+    if (f->ndpi) {
+        ndpi_free_flow(f->ndpi);
+        f->ndpi = NULL;
+    }
+}
+
+/* Frees f's detection state (what nDPI allocated inside it, then the state
+ * itself into m's spare list while it has room). */
+static void l7_state_free(struct l7_module *m, struct cache *c, struct flow *f)
+{
+    if (f->ndpi) {
+        if (m->spare_n < L7_SPARE_MAX) {
+            ndpi_free_flow_data(f->ndpi);
+            m->spare[m->spare_n++] = f->ndpi;
+            f->ndpi = NULL;
+        } else {
+            l7_flow_release(f);
+        }
+        cache_mem_release(c, l7_state_size());
+    }
+    f->detect_done = 1;
+}
+
+static uint16_t l7_pick(ndpi_protocol p)
+{
+    uint16_t id = p.app_protocol != NDPI_PROTOCOL_UNKNOWN ? p.app_protocol : p.master_protocol;
+    return id < L7_MAX ? id : NDPI_PROTOCOL_UNKNOWN;
+}
+
+int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
+                   const struct decoded_pkt *p, uint64_t ts_us)
+{
+    if (f->detect_done || !p->l3 || p->l3_caplen == 0)
+        return 0;
+    if (!f->ndpi) {
+        if (cache_mem_reserve(c, l7_state_size()) != 0) {
+            f->detect_done = 1;
+            return 0;
+        }
+        f->ndpi = m->spare_n > 0 ? m->spare[--m->spare_n] : ndpi_flow_malloc(l7_state_size());
+        if (!f->ndpi) {
+            cache_mem_release(c, l7_state_size());
+            f->detect_done = 1;
+            return 0;
+        }
+        memset(f->ndpi, 0, l7_state_size());
+    }
+    uint16_t before = f->l7;
+    uint32_t len = p->l3_caplen > 0xffff ? 0xffff : p->l3_caplen;
+    l7_cur_ndpi = m->ndpi;
+    l7_cur_flow = f->ndpi;
+    ndpi_protocol r = ndpi_detection_process_packet(m->ndpi, f->ndpi, p->l3, (unsigned short)len,
+                                                    ts_us / 1000);
+    l7_cur_ndpi = NULL;
+    l7_cur_flow = NULL;
+    f->detect_pkts++;
+    uint16_t id = l7_pick(r);
+    unsigned limit = f->key.l4proto == IPPROTO_TCP ? L7_MAX_TCP_PKTS : L7_MAX_UDP_PKTS;
+    if (id != NDPI_PROTOCOL_UNKNOWN) {
+        /* Final: nDPI's extra dissection (certificates, DNS answers) would
+         * only feed metadata that flowcached's own dissectors extract. */
+        f->l7 = id;
+        l7_state_free(m, c, f);
+    } else if (f->detect_pkts >= limit) {
+        return l7_flow_finish(m, c, f);
+    }
+    return f->l7 != before;
+}
+
+int l7_flow_finish(struct l7_module *m, struct cache *c, struct flow *f)
+{
+    uint16_t before = f->l7;
+    if (f->ndpi && f->l7 == NDPI_PROTOCOL_UNKNOWN) {
+        u_int8_t guessed = 0;
+        l7_cur_ndpi = m->ndpi;
+        l7_cur_flow = f->ndpi;
+        ndpi_protocol r = ndpi_detection_giveup(m->ndpi, f->ndpi, 1, &guessed);
+        l7_cur_ndpi = NULL;
+        l7_cur_flow = NULL;
+        f->l7 = l7_pick(r);
+    }
+    l7_state_free(m, c, f);
+    return f->l7 != before;
+}

@@ -1,0 +1,108 @@
+/* worker.h - one capture thread's packet path: decode, flow update, hosts, aggregates, expiry, events. */
+#ifndef FC_WORKER_H
+#define FC_WORKER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "capture/cache/cache.h"
+#include "capture/decode/decode.h"
+#include "capture/events/events.h"
+
+#define FRAG_SLOTS 1024
+
+struct frag_slot {
+    uint8_t src[16], dst[16];
+    uint32_t id;
+    uint8_t proto, used;
+    uint16_t sport, dport;
+    uint64_t ts_us;
+};
+
+/* Figures a worker publishes for INFO (written by the worker, read anywhere). */
+struct worker_stats {
+    _Atomic uint64_t packets, bytes, ip_packets, not_ip, anomalies;
+    _Atomic uint64_t anomaly[DECODE_ANOMALY_KINDS];
+    _Atomic uint64_t frag_orphans;
+};
+
+struct l7_module;
+struct watchlist;
+struct worker_pend;
+
+struct worker {
+    int id;
+    struct cache *cache;
+    struct l7_module *l7;
+    struct event_queue events;       /* to the loop thread */
+    struct decode_stats dstats;      /* private; published into st */
+    struct worker_stats st;
+    struct frag_slot frags[FRAG_SLOTS];
+    uint64_t next_sweep_us;
+    uint64_t now_us;                 /* the latest packet (or tick) time this worker took */
+    const void *group;               /* its fanout while one feeds it (cache_expiry_now), else NULL */
+    uint64_t user_grace_us;          /* RADIUS Stop -> mapping deleted after this */
+    struct watchlist *wl;            /* NULL = no watchlist */
+    struct worker_pend *pend;        /* MAC, VLAN and L7 counters not yet folded into the
+                                        cache (at each tick and worker_publish_stats) */
+};
+
+/* Set up a worker for cache c. Returns 0, or -1 (nothing to free) on OOM. */
+int worker_init(struct worker *w, int id, struct cache *c);
+/* Fold what is pending into the cache (which must still exist), then free. */
+void worker_destroy(struct worker *w);
+
+/* Account one captured frame seen at ts_us (wire length wirelen). Never
+ * fails: problems are counted. Runs the expiry sweep when due. The worker's
+ * thread only. */
+void worker_packet(struct worker *w, uint64_t ts_us, int dlt, const uint8_t *data,
+                   uint32_t caplen, uint32_t wirelen);
+
+/*
+ * A frame decoded one packet ahead of its turn. A reader that can see its
+ * next frame while the current one is handled (a file's buffer, a fanout
+ * ring) calls worker_peek on it first: the flow table's bucket for it is
+ * then on its way into the cache while the current packet is handled (that
+ * load was the largest stall of the packet path). worker_packet_ahead then
+ * handles it without decoding it again. The frame's bytes must stay where
+ * they are, unchanged, until worker_packet_ahead returns.
+ */
+struct worker_ahead {
+    const uint8_t *data;             /* the frame, for the reader to match it */
+    uint32_t caplen;
+    int rc;                          /* decode_packet's result */
+    int keyed;                       /* k, c2s, hash valid (decoded, not a fragment) */
+    int c2s;
+    uint64_t hash;
+    struct flow_key k;
+    struct decoded_pkt p;
+};
+
+/* Decodes the frame into *a (counting nothing yet) and prefetches its flow's
+ * bucket. The worker's thread only. */
+void worker_peek(struct worker *w, struct worker_ahead *a, int dlt, const uint8_t *data, uint32_t caplen);
+/* worker_packet for the frame a holds (worker_peek filled it; *a is used up). */
+void worker_packet_ahead(struct worker *w, uint64_t ts_us, struct worker_ahead *a, uint32_t wirelen);
+
+/* Advance the clock to now_us (live idle periods) and expire what is due. */
+void worker_tick(struct worker *w, uint64_t now_us);
+
+/* Expire everything due by the cache's time, wherever it sits in the idle
+ * lists (the end of a file: several workers leave them only roughly in time
+ * order, and no later tick comes). The source's thread, once its workers
+ * have stopped. */
+void worker_sweep_due(struct worker *w);
+
+/* End every flow (reason shutdown), e.g. pcap-end expire. Hosts and
+ * aggregates stay. */
+void worker_expire_all(struct worker *w);
+
+/* Give nDPI's final answer (its guess) for every flow still undetected, as
+ * ndpiReader does at the end of a file; flows stay in the cache. */
+void worker_finish_detection(struct worker *w);
+
+/* Copy private counters into w->st, and fold the worker's pending MAC, VLAN
+ * and L7 counters into the cache (readers see them from then on). */
+void worker_publish_stats(struct worker *w);
+
+#endif

@@ -1,0 +1,341 @@
+/* worker_app.c - applies what the dissectors found: name tables, host fields, users, dns/http/user/alert events (capture thread). */
+#include "capture/flow/worker_app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "capture/flow/fields.h"
+#include "capture/cache/names.h"
+#include "dissectors/dns.h"
+#include "dissectors/http.h"
+#include "capture/flow/l7.h"
+#include "dissectors/radius.h"
+#include "resp/resp_writer.h"
+
+enum { RCODE_NXDOMAIN = 3 };
+
+static void emit(struct worker *w, enum event_channel ch, struct sbuf *b)
+{
+    if (!b->oom) {
+        struct event *ev = event_new(ch, b->buf, b->len);
+        if (ev)
+            event_queue_push(&w->events, ev);
+    }
+    sbuf_free(b);
+}
+
+static int action_name_kind(const struct app_action *a);
+
+/* Runs fn on the name entry (created when missing) under its shard lock; hash
+ * is name_hash(k, name) when the caller has it, else NULL. */
+static void name_update_hashed(struct worker *w, enum name_kind k, const char *name, uint64_t ts,
+                               void (*fn)(struct name_entry *e, const struct app_action *a, void *arg),
+                               const struct app_action *a, void *arg, const uint64_t *hash)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > NAME_MAX_LEN)
+        return;
+    uint64_t h = hash ? *hash : name_hash(k, name, len);
+    struct cache_shard *s = cache_shard_for(w->cache->names, h);
+    lock_acquire(&s->lock);
+    struct name_entry *e = names_find(w->cache, s, h, k, name, len, 1, ts, w->group);
+    if (e) {
+        if (ts > e->last_us)
+            e->last_us = ts;
+        fn(e, a, arg);
+        shard_touch(s, &e->link);
+    }
+    lock_release(&s->lock);
+}
+
+static void name_update(struct worker *w, enum name_kind k, const char *name, uint64_t ts,
+                        void (*fn)(struct name_entry *e, const struct app_action *a, void *arg),
+                        const struct app_action *a, void *arg)
+{
+    name_update_hashed(w, k, name, ts, fn, a, arg, NULL);
+}
+
+/* ---- DNS ---- */
+
+static void dns_qtype_count(struct dns_stats *d, uint16_t qtype)
+{
+    for (unsigned i = 0; i < d->nqtypes; i++)
+        if (d->qtype[i] == qtype) {
+            d->qtype_n[i]++;
+            return;
+        }
+    if (d->nqtypes < DNS_QTYPES_MAX) {
+        d->qtype[d->nqtypes] = qtype;
+        d->qtype_n[d->nqtypes++] = 1;
+    }
+}
+
+static void dns_name_query(struct name_entry *e, const struct app_action *a, void *arg)
+{
+    (void)arg;
+    e->u.dns.queries++;
+    dns_qtype_count(&e->u.dns, a->qtype);
+}
+
+static void dns_name_response(struct name_entry *e, const struct app_action *a, void *arg)
+{
+    (void)arg;
+    struct dns_stats *d = &e->u.dns;
+    d->responses++;
+    if (a->rcode >= 0 && a->rcode < DNS_RCODES)
+        d->rcode[a->rcode]++;
+    if (a->rcode == RCODE_NXDOMAIN)
+        d->nxdomain++;
+    if (a->has_rtt) {
+        d->rtt_sum_us += a->rtt_us;
+        d->rtt_n++;
+    }
+}
+
+/* Starts a transaction event of the flow: {"client":...,"server":... */
+static void event_begin_flow(struct sbuf *b, const struct app_actions *acts)
+{
+    char cli[ADDR_STR_MAX], srv[ADDR_STR_MAX];
+    addr_format(acts->key.ipver, acts->key.cli, cli);
+    addr_format(acts->key.ipver, acts->key.srv, srv);
+    sbuf_init(b);
+    json_begin(b);
+    json_field_str(b, "client", cli);
+    json_field_str(b, "server", srv);
+}
+
+static void dns_event(struct worker *w, const struct app_actions *acts, const struct app_action *a)
+{
+    char tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
+    struct sbuf b;
+    event_begin_flow(&b, acts);
+    json_field_str(&b, "qname", a->name);
+    json_field_str(&b, "qtype", dns_qtype_name(a->qtype, tb));
+    json_field_str(&b, "rcode", a->kind == ACT_DNS_TIMEOUT ? "TIMEOUT" : dns_rcode_name((uint8_t)a->rcode, rb));
+    if (a->has_rtt)
+        json_field_u64(&b, "rtt.us", a->rtt_us);
+    json_field_u64(&b, "txid", a->txid);
+    json_end(&b);
+    emit(w, EV_DNS, &b);
+}
+
+/* ---- HTTP ---- */
+
+static void http_name_request(struct name_entry *e, const struct app_action *a, void *arg)
+{
+    (void)a; (void)arg;
+    e->u.http.requests++;
+}
+
+static void http_name_response(struct name_entry *e, const struct app_action *a, void *arg)
+{
+    (void)arg;
+    unsigned cls = a->status / 100;
+    if (cls >= 2 && cls <= 5)
+        e->u.http.status[cls]++;
+}
+
+static void http_event(struct worker *w, const struct app_actions *acts, const struct app_action *a)
+{
+    struct sbuf b;
+    event_begin_flow(&b, acts);
+    json_field_str(&b, "method", a->method);
+    json_field_str(&b, "host", a->name);
+    json_field_str(&b, "url", a->url);
+    json_field_u64(&b, "status", a->status);
+    json_field_str(&b, "ua", a->ua);
+    json_end(&b);
+    emit(w, EV_HTTP, &b);
+}
+
+/* ---- TLS ---- */
+
+static void tls_name(struct name_entry *e, const struct app_action *a, void *arg)
+{
+    (void)arg;
+    if (a->kind == ACT_TLS_SNI)
+        e->u.tls.flows++;
+    e->u.tls.bytes += a->bytes;
+}
+
+/* ---- RADIUS ---- */
+
+struct user_ctx { struct worker *w; uint64_t ts; char ipbuf[ADDR_STR_MAX]; };
+
+static void user_apply(struct name_entry *e, const struct app_action *a, void *arg)
+{
+    struct user_ctx *x = arg;
+    struct user_info *u = &e->u.user;
+    if (a->has_ip) {
+        u->has_ip = 1;
+        u->ipver = a->ipver;
+        memcpy(u->ip, a->ip, 16);
+    }
+    if (a->has_nas) {
+        u->has_nas = 1;
+        u->nas_ver = a->nas_ver;
+        memcpy(u->nas, a->nas, 16);
+    }
+    if (a->session[0])
+        snprintf(u->session, sizeof(u->session), "%s", a->session);
+    if (a->acct_status == RADIUS_ACCT_STOP) {
+        u->logout_us = x->ts;
+        u->delete_at_us = x->ts + x->w->user_grace_us;
+    } else {
+        if (a->acct_status == RADIUS_ACCT_START || !u->login_us)
+            u->login_us = x->ts;
+        u->logout_us = 0;
+        u->delete_at_us = 0;
+    }
+}
+
+static void ipuser_apply(struct name_entry *e, const struct app_action *a, void *arg)
+{
+    struct user_ctx *x = arg;
+    if (a->acct_status == RADIUS_ACCT_STOP) {
+        if (strcmp(e->u.ipuser.user, a->name) == 0 || !e->u.ipuser.user[0])
+            e->u.ipuser.delete_at_us = x->ts + x->w->user_grace_us;
+        if (!e->u.ipuser.user[0])
+            snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%.*s", NAME_USER_MAX - 1, a->name);
+        return;
+    }
+    snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%.*s", NAME_USER_MAX - 1, a->name);
+    e->u.ipuser.delete_at_us = 0;
+}
+
+static void radius_apply(struct worker *w, const struct app_action *a, uint64_t ts)
+{
+    struct user_ctx x = { w, ts, "" };
+    name_update(w, NK_USER, a->name, ts, user_apply, a, &x);
+    if (a->has_ip) {
+        addr_format(a->ipver, a->ip, x.ipbuf);
+        name_update(w, NK_IPUSER, x.ipbuf, ts, ipuser_apply, a, &x);
+    }
+    enum event_channel ch = a->acct_status == RADIUS_ACCT_STOP ? EV_USER_LOGOUT : EV_USER_LOGIN;
+    if (a->acct_status == RADIUS_ACCT_INTERIM || !event_wanted(ch))
+        return;
+    char nas[ADDR_STR_MAX] = "";
+    struct sbuf b;
+    if (a->has_nas)
+        addr_format(a->nas_ver, a->nas, nas);
+    sbuf_init(&b);
+    json_begin(&b);
+    json_field_str(&b, "user", a->name);
+    json_field_str(&b, "ip", x.ipbuf);
+    json_field_str(&b, "nas", nas);
+    json_field_str(&b, "session", a->session);
+    json_end(&b);
+    emit(w, ch, &b);
+}
+
+/* ---- watchlist ---- */
+
+static void alert_event(struct worker *w, const struct app_actions *acts, const struct app_action *a,
+                        const char *dns_query)
+{
+    char key[FLOW_KEY_NAME_MAX];
+    struct sbuf b;
+    flow_key_format(&acts->key, key);
+    sbuf_init(&b);
+    json_begin(&b);
+    json_field_str(&b, "ip", a->name);
+    json_field_str(&b, "peer", a->url);
+    json_field_str(&b, "match", a->ua);
+    json_field_str(&b, "key", key);
+    json_field_str(&b, "l7", l7_name(acts->l7));
+    if (dns_query)
+        json_field_str(&b, "dns.query", dns_query);
+    json_end(&b);
+    emit(w, EV_ALERT_WATCHLIST, &b);
+}
+
+void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint64_t ts,
+                          const uint64_t *hashes)
+{
+    const char *dns_query = NULL;
+    for (int i = 0; i < acts->n; i++) {
+        const struct app_action *a = &acts->a[i];
+        const uint64_t *h = hashes && action_name_kind(a) >= 0 ? &hashes[i] : NULL;
+        switch (a->kind) {
+        case ACT_DNS_QUERY:
+            dns_query = a->name;
+            name_update_hashed(w, NK_DNS, a->name, ts, dns_name_query, a, NULL, h);
+            break;
+        case ACT_DNS_RESPONSE:
+            name_update_hashed(w, NK_DNS, a->name, ts, dns_name_response, a, NULL, h);
+            /* fall through */
+        case ACT_DNS_TIMEOUT:
+            if (event_wanted(EV_DNS))
+                dns_event(w, acts, a);
+            break;
+        case ACT_HTTP_REQUEST:
+            name_update_hashed(w, NK_HTTP, a->name, ts, http_name_request, a, NULL, h);
+            break;
+        case ACT_HTTP_RESPONSE:
+            name_update_hashed(w, NK_HTTP, a->name, ts, http_name_response, a, NULL, h);
+            if (event_wanted(EV_HTTP))
+                http_event(w, acts, a);
+            break;
+        case ACT_TLS_SNI:
+        case ACT_TLS_BYTES:
+            name_update_hashed(w, NK_TLS, a->name, ts, tls_name, a, NULL, h);
+            break;
+        case ACT_RADIUS:
+            radius_apply(w, a, ts);
+            break;
+        case ACT_WATCH_ALERT:
+            if (event_wanted(EV_ALERT_WATCHLIST))
+                alert_event(w, acts, a, dns_query);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* The name table an action updates first, or -1. */
+static int action_name_kind(const struct app_action *a)
+{
+    switch (a->kind) {
+    case ACT_DNS_QUERY: case ACT_DNS_RESPONSE: return NK_DNS;
+    case ACT_HTTP_REQUEST: case ACT_HTTP_RESPONSE: return NK_HTTP;
+    case ACT_TLS_SNI: case ACT_TLS_BYTES: return NK_TLS;
+    case ACT_RADIUS: return NK_USER;
+    default: return -1;
+    }
+}
+
+void worker_prefetch_actions(struct worker *w, const struct app_actions *acts, uint64_t *hashes)
+{
+    for (int i = 0; i < acts->n; i++) {
+        int k = action_name_kind(&acts->a[i]);
+        size_t len = k >= 0 ? strlen(acts->a[i].name) : 0;
+        hashes[i] = 0;
+        if (len == 0 || len > NAME_MAX_LEN)
+            continue;
+        uint64_t h = name_hash((enum name_kind)k, acts->a[i].name, len);
+        const struct cache_shard *s = cache_shard_for(w->cache->names, h);
+        __builtin_prefetch(&s->buckets[cache_bucket_of(s, h)]);
+        hashes[i] = h;
+    }
+}
+
+void worker_host_apply_actions(struct host *h, const struct app_actions *acts, uint64_t ts)
+{
+    for (int i = 0; i < acts->n; i++) {
+        const struct app_action *a = &acts->a[i];
+        if (a->kind == ACT_DNS_QUERY) {
+            h->dns_queries++;
+        } else if (a->kind == ACT_DNS_RESPONSE) {
+            if (a->rcode == RCODE_NXDOMAIN)
+                h->dns_nxdomain++;
+        } else if (a->kind == ACT_HTTP_REQUEST) {
+            h->http_requests++;
+            const char *os = a->ua[0] ? http_ua_os(a->ua) : NULL;
+            if (os && ts >= h->os_us) {
+                h->os = os;
+                h->os_us = ts;
+            }
+        }
+    }
+}

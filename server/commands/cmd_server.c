@@ -1,0 +1,458 @@
+/* cmd_server.c - server commands: INFO TIME CONFIG COMMAND SLOWLOG LATENCY MODULE FUNCTION FLUSHALL CLUSTER PUBSUB (loop thread). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "resp/glob.h"
+#include "server/commands/cmd_internal.h"
+#include "server/commands/info.h"
+#include "server/pubsub/pubsub.h"
+#include "server/core/server.h"
+
+/* ---- INFO, TIME ---- */
+
+void cmd_info(struct client *c, int argc, struct resp_arg *argv)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    info_render(c->srv, argc, argv, &b);
+    resp_verbatim(&c->out, b.buf ? b.buf : "", b.len, c->proto);
+    sbuf_free(&b);
+}
+
+void cmd_time(struct client *c, int argc, struct resp_arg *argv)
+{
+    struct timespec ts;
+    char buf[24];
+    (void)argc; (void)argv;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    resp_array(&c->out, 2);
+    snprintf(buf, sizeof(buf), "%lld", (long long)ts.tv_sec);
+    resp_bulks(&c->out, buf);
+    snprintf(buf, sizeof(buf), "%ld", ts.tv_nsec / 1000);
+    resp_bulks(&c->out, buf);
+}
+
+/* ---- slow log (Redis's defaults: 10 ms, 128 entries; CONFIG SET changes them) ---- */
+
+enum { SLOWLOG_ARGS_MAX = 32, SLOWLOG_ARG_BYTES = 128 };
+
+struct slowlog_entry {
+    long long id, time_s, duration_us;
+    struct sbuf args;                 /* the argument array, RESP-encoded (same in RESP2 and RESP3) */
+    char *peer, *name;
+};
+
+/* Loop-thread state of this file only. */
+static struct {
+    struct slowlog_entry *v;          /* ring, newest at (head - 1) */
+    long long head, n, next_id;
+    long long slower_than_us, max_len;
+} slowlog = { NULL, 0, 0, 0, 10000, 128 };
+
+static void slowlog_entry_free(struct slowlog_entry *e)
+{
+    sbuf_free(&e->args);
+    free(e->peer);
+    free(e->name);
+    memset(e, 0, sizeof(*e));
+}
+
+static void slowlog_clear(void)
+{
+    for (long long i = 0; slowlog.v && i < slowlog.n; i++)
+        slowlog_entry_free(&slowlog.v[(slowlog.head - 1 - i + slowlog.max_len) % slowlog.max_len]);
+    free(slowlog.v);
+    slowlog.v = NULL;
+    slowlog.head = slowlog.n = 0;
+}
+
+void slowlog_maybe_add(struct client *c, int argc, struct resp_arg *argv, uint64_t duration_us)
+{
+    if (slowlog.slower_than_us < 0 || (long long)duration_us < slowlog.slower_than_us || slowlog.max_len <= 0)
+        return;
+    if (!slowlog.v && !(slowlog.v = calloc((size_t)slowlog.max_len, sizeof(*slowlog.v))))
+        return;
+    struct slowlog_entry *e = &slowlog.v[slowlog.head];
+    slowlog_entry_free(e);
+    int n = argc > SLOWLOG_ARGS_MAX ? SLOWLOG_ARGS_MAX : argc;
+    sbuf_init(&e->args);
+    resp_array(&e->args, n);
+    for (int i = 0; i < n; i++) {
+        char more[64];
+        if (i == n - 1 && argc > n) {
+            snprintf(more, sizeof(more), "... (%d more arguments)", argc - n + 1);
+            resp_bulks(&e->args, more);
+        } else if (argv[i].len > SLOWLOG_ARG_BYTES) {
+            int k = snprintf(more, sizeof(more), "... (%zu more bytes)", argv[i].len - SLOWLOG_ARG_BYTES);
+            sbuf_printf(&e->args, "$%d\r\n%.*s%s\r\n", SLOWLOG_ARG_BYTES + k, SLOWLOG_ARG_BYTES, argv[i].ptr, more);
+        } else {
+            resp_bulk(&e->args, argv[i].ptr, argv[i].len);
+        }
+    }
+    e->id = slowlog.next_id++;
+    e->time_s = (long long)(server_mstime() / 1000);
+    e->duration_us = (long long)duration_us;
+    e->peer = strdup(c->addr);
+    e->name = strdup(c->name ? c->name : "");
+    slowlog.head = (slowlog.head + 1) % slowlog.max_len;
+    if (slowlog.n < slowlog.max_len)
+        slowlog.n++;
+}
+
+void cmd_slowlog_get(struct client *c, int argc, struct resp_arg *argv)
+{
+    long long count = 10;
+    if (argc == 3 && (cmd_parse_ll(&argv[2], &count) != 0 || count < -1)) {
+        resp_error(&c->out, "ERR count should be greater than or equal to -1");
+        return;
+    }
+    if (argc > 3) {
+        resp_error(&c->out, "ERR wrong number of arguments for 'slowlog|get' command");
+        return;
+    }
+    if (count == -1 || count > slowlog.n)
+        count = slowlog.n;
+    resp_array(&c->out, count);
+    for (long long i = 0; i < count; i++) {
+        struct slowlog_entry *e = &slowlog.v[(slowlog.head - 1 - i + 2 * slowlog.max_len) % slowlog.max_len];
+        resp_array(&c->out, 6);
+        resp_int(&c->out, e->id);
+        resp_int(&c->out, e->time_s);
+        resp_int(&c->out, e->duration_us);
+        sbuf_append(&c->out, e->args.buf, e->args.len);
+        resp_bulks(&c->out, e->peer ? e->peer : "");
+        resp_bulks(&c->out, e->name ? e->name : "");
+    }
+}
+
+void cmd_slowlog_len(struct client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc; (void)argv;
+    resp_int(&c->out, slowlog.n);
+}
+
+void cmd_slowlog_reset(struct client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc; (void)argv;
+    slowlog_clear();
+    resp_simple(&c->out, "OK");
+}
+
+/* ---- CONFIG ---- */
+
+/* Redis parameters flowcached has no directive for, with the values that describe it. */
+static const struct { const char *name; const char *value; } redis_params[] = {
+    { "databases", "1" }, { "maxmemory-policy", "noeviction" }, { "save", "" }, { "appendonly", "no" },
+    { "timeout", "0" }, { "cluster-enabled", "no" }, { "replica-read-only", "yes" }, { "slave-read-only", "yes" },
+    { "hz", "10" }, { "tcp-keepalive", "300" }, { "lua-time-limit", "5000" }, { "busy-reply-threshold", "5000" },
+};
+
+struct config_get_ctx { struct resp_arg *argv; int argc; struct sbuf items; long long n; };
+
+static void config_get_cb(void *arg, const char *name, const char *val)
+{
+    struct config_get_ctx *x = arg;
+    for (int i = 2; i < x->argc; i++)
+        if (glob_match(x->argv[i].ptr, x->argv[i].len, name, strlen(name), 1)) {
+            resp_bulks(&x->items, name);
+            resp_bulks(&x->items, val);
+            x->n++;
+            return;
+        }
+}
+
+void cmd_config_get(struct client *c, int argc, struct resp_arg *argv)
+{
+    struct config_get_ctx x = { argv, argc, { 0 }, 0 };
+    char num[2][24];
+    sbuf_init(&x.items);
+    config_each(c->srv->cfg, config_get_cb, &x);
+    for (size_t i = 0; i < sizeof(redis_params) / sizeof(redis_params[0]); i++)
+        config_get_cb(&x, redis_params[i].name, redis_params[i].value);
+    snprintf(num[0], sizeof(num[0]), "%lld", slowlog.slower_than_us);
+    snprintf(num[1], sizeof(num[1]), "%lld", slowlog.max_len);
+    config_get_cb(&x, "slowlog-log-slower-than", num[0]);
+    config_get_cb(&x, "slowlog-max-len", num[1]);
+    resp_map(&c->out, x.n, c->proto);
+    sbuf_append(&c->out, x.items.buf, x.items.len);
+    sbuf_free(&x.items);
+}
+
+/* CONFIG SET: the slow-log parameters only; the probe's directives are fixed at start-up. */
+void cmd_config_set(struct client *c, int argc, struct resp_arg *argv)
+{
+    if (argc % 2) {
+        resp_error(&c->out, "ERR wrong number of arguments for 'config|set' command");
+        return;
+    }
+    long long v[2] = { slowlog.slower_than_us, slowlog.max_len };
+    for (int i = 2; i < argc; i += 2) {
+        int k = !strcasecmp(argv[i].ptr, "slowlog-log-slower-than") ? 0
+              : !strcasecmp(argv[i].ptr, "slowlog-max-len") ? 1 : -1;
+        if (k < 0) {
+            cmd_error_arg(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", &argv[i]);
+            return;
+        }
+        if (cmd_parse_ll(&argv[i + 1], &v[k]) != 0 || (k == 1 && (v[k] < 0 || v[k] > 1000000))) {
+            sbuf_printf(&c->out, "-ERR CONFIG SET failed (possibly related to argument '%s') - argument must be "
+                        "a valid integer\r\n", k ? "slowlog-max-len" : "slowlog-log-slower-than");
+            return;
+        }
+    }
+    if (v[1] != slowlog.max_len)
+        slowlog_clear();
+    slowlog.slower_than_us = v[0];
+    slowlog.max_len = v[1];
+    resp_simple(&c->out, "OK");
+}
+
+void cmd_config_resetstat(struct client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc; (void)argv;
+    commands_stats_reset();
+    resp_simple(&c->out, "OK");
+}
+
+/* ---- COMMAND ---- */
+
+void cmd_meta_emit(struct sbuf *b, const char *p, size_t n, int proto)
+{
+    if (proto == 3) {
+        sbuf_append(b, p, n);
+        return;
+    }
+    const char *end = p + n;
+    while (p < end) {
+        const char *eol = memchr(p, '\r', (size_t)(end - p));
+        if (!eol)
+            return;
+        char t = p[0];
+        long long len = strtoll(p + 1, NULL, 10);
+        if (t == '%') {
+            sbuf_printf(b, "*%lld\r\n", len * 2);
+        } else if (t == '~' || t == '>') {
+            sbuf_printf(b, "*%lld\r\n", len);
+        } else if (t == '_') {
+            sbuf_append(b, "$-1\r\n", 5);
+        } else if (t == '#') {
+            sbuf_printf(b, ":%d\r\n", p[1] == 't');
+        } else if (t == '$' && len >= 0) {
+            sbuf_append(b, p, (size_t)(eol + 2 - p) + (size_t)len + 2);
+            p = eol + 2 + len + 2;
+            continue;
+        } else {
+            sbuf_append(b, p, (size_t)(eol + 2 - p));
+        }
+        p = eol + 2;
+    }
+}
+
+static void command_info_one(struct client *c, const struct command *cmd)
+{
+    const struct cmd_meta *m = cmd_meta_find(cmd->name);
+    if (m) {
+        cmd_meta_emit(&c->out, m->info, m->info_len, c->proto);
+        return;
+    }
+    resp_array(&c->out, 10);                  /* not in the generated table: name, arity, no flags */
+    resp_bulks(&c->out, cmd->name);
+    resp_int(&c->out, cmd->arity);
+    resp_set(&c->out, 0, c->proto);
+    resp_int(&c->out, cmd->first_key);
+    resp_int(&c->out, cmd->last_key);
+    resp_int(&c->out, cmd->key_step);
+    resp_set(&c->out, 0, c->proto);
+    resp_set(&c->out, 0, c->proto);
+    resp_array(&c->out, 0);
+    resp_array(&c->out, 0);
+}
+
+void cmd_command(struct client *c, int argc, struct resp_arg *argv)
+{
+    int n;
+    const struct command *t = commands_table(&n);
+    (void)argc; (void)argv;
+    resp_array(&c->out, n);
+    for (int i = 0; i < n; i++)
+        command_info_one(c, &t[i]);
+}
+
+void cmd_command_count(struct client *c, int argc, struct resp_arg *argv)
+{
+    int n;
+    (void)argc; (void)argv;
+    commands_table(&n);
+    resp_int(&c->out, n);
+}
+
+void cmd_command_list(struct client *c, int argc, struct resp_arg *argv)
+{
+    int n;
+    const struct command *t = commands_table(&n);
+    if (argc != 2) {
+        resp_error(&c->out, err_syntax);
+        return;
+    }
+    (void)argv;
+    resp_array(&c->out, n);
+    for (int i = 0; i < n; i++)
+        resp_bulks(&c->out, t[i].name);
+}
+
+void cmd_command_info(struct client *c, int argc, struct resp_arg *argv)
+{
+    if (argc == 2) {
+        cmd_command(c, 1, argv);
+        return;
+    }
+    resp_array(&c->out, argc - 2);
+    for (int i = 2; i < argc; i++) {
+        const struct command *cmd = commands_find(argv[i].ptr);
+        if (cmd) command_info_one(c, cmd); else resp_null(&c->out, c->proto);
+    }
+}
+
+void cmd_command_docs(struct client *c, int argc, struct resp_arg *argv)
+{
+    int n, found = 0;
+    const struct command *t = commands_table(&n);
+    const struct cmd_meta *m;
+    if (argc == 2) {
+        for (int i = 0; i < n; i++)
+            found += cmd_meta_find(t[i].name) != NULL;
+        resp_map(&c->out, found, c->proto);
+        for (int i = 0; i < n; i++)
+            if ((m = cmd_meta_find(t[i].name))) {
+                resp_bulks(&c->out, t[i].name);
+                cmd_meta_emit(&c->out, m->docs, m->docs_len, c->proto);
+            }
+        return;
+    }
+    for (int i = 2; i < argc; i++)
+        found += commands_find(argv[i].ptr) && cmd_meta_find(commands_find(argv[i].ptr)->name);
+    resp_map(&c->out, found, c->proto);
+    for (int i = 2; i < argc; i++) {
+        const struct command *cmd = commands_find(argv[i].ptr);
+        if (cmd && (m = cmd_meta_find(cmd->name))) {
+            resp_bulks(&c->out, cmd->name);
+            cmd_meta_emit(&c->out, m->docs, m->docs_len, c->proto);
+        }
+    }
+}
+
+void cmd_command_getkeys(struct client *c, int argc, struct resp_arg *argv)
+{
+    const struct command *cmd = commands_find(argv[2].ptr);
+    int n = argc - 2;
+    if (!cmd) {
+        resp_error(&c->out, "ERR Invalid command specified");
+        return;
+    }
+    if ((cmd->arity > 0 && n != cmd->arity) || n < -cmd->arity) {
+        resp_error(&c->out, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    if (cmd->first_key <= 0) {
+        resp_error(&c->out, "ERR The command has no key arguments");
+        return;
+    }
+    int last = cmd->last_key < 0 ? n + cmd->last_key : cmd->last_key;
+    int nk = 0;
+    for (int k = cmd->first_key; k <= last && k < n; k += cmd->key_step)
+        nk++;
+    resp_array(&c->out, nk);
+    for (int k = cmd->first_key; k <= last && k < n; k += cmd->key_step)
+        resp_bulk(&c->out, argv[2 + k].ptr, argv[2 + k].len);
+}
+
+/* ---- LATENCY, MODULE, FUNCTION, FLUSHALL, CLUSTER: nothing to report or change ---- */
+
+void cmd_empty_array(struct client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc; (void)argv;
+    resp_array(&c->out, 0);
+}
+
+void cmd_latency_latest(struct client *c, int argc, struct resp_arg *argv) { cmd_empty_array(c, argc, argv); }
+void cmd_latency_history(struct client *c, int argc, struct resp_arg *argv) { cmd_empty_array(c, argc, argv); }
+void cmd_module_list(struct client *c, int argc, struct resp_arg *argv) { cmd_empty_array(c, argc, argv); }
+
+void cmd_latency_reset(struct client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc; (void)argv;
+    resp_int(&c->out, 0);
+}
+
+void cmd_function_flush(struct client *c, int argc, struct resp_arg *argv)
+{
+    if (argc == 3 && strcasecmp(argv[2].ptr, "sync") && strcasecmp(argv[2].ptr, "async")) {
+        resp_error(&c->out, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+        return;
+    }
+    if (argc > 3) {
+        resp_error(&c->out, "ERR wrong number of arguments for 'function|flush' command");
+        return;
+    }
+    resp_simple(&c->out, "OK");
+}
+
+/* FLUSHALL / FLUSHDB [ASYNC|SYNC]: +OK and nothing changes (the cache is the capture's). */
+void cmd_flushall(struct client *c, int argc, struct resp_arg *argv)
+{
+    if (argc > 2 || (argc == 2 && strcasecmp(argv[1].ptr, "sync") && strcasecmp(argv[1].ptr, "async"))) {
+        resp_error(&c->out, err_syntax);
+        return;
+    }
+    resp_simple(&c->out, "OK");
+}
+
+void cmd_cluster(struct client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc; (void)argv;
+    resp_error(&c->out, "ERR This instance has cluster support disabled");
+}
+
+/* ---- PUBSUB (Redis 7.0 answers NUMSUB as a flat array in both protocols) ---- */
+
+void cmd_pubsub_numsub(struct client *c, int argc, struct resp_arg *argv)
+{
+    struct sub_list *l = &c->srv->channels;
+    resp_array(&c->out, (long long)(argc - 2) * 2);
+    for (int i = 2; i < argc; i++) {
+        long long n = 0;
+        for (size_t k = 0; k < l->n; k++)
+            n += l->v[k].len == argv[i].len && memcmp(l->v[k].name, argv[i].ptr, argv[i].len) == 0;
+        resp_bulk(&c->out, argv[i].ptr, argv[i].len);
+        resp_int(&c->out, n);
+    }
+}
+
+void cmd_pubsub_channels(struct client *c, int argc, struct resp_arg *argv)
+{
+    if (argc > 3) {
+        cmd_error_arg(c, "ERR unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP.", &argv[1]);
+        return;
+    }
+    pubsub_cmd_pubsub(c, argc, argv);
+}
+
+void cmd_pubsub_shardchannels(struct client *c, int argc, struct resp_arg *argv)
+{
+    if (argc > 3) {
+        cmd_error_arg(c, "ERR unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP.", &argv[1]);
+        return;
+    }
+    resp_array(&c->out, 0);
+}
+
+void cmd_pubsub_shardnumsub(struct client *c, int argc, struct resp_arg *argv)
+{
+    resp_array(&c->out, (long long)(argc - 2) * 2);
+    for (int i = 2; i < argc; i++) {
+        resp_bulk(&c->out, argv[i].ptr, argv[i].len);
+        resp_int(&c->out, 0);
+    }
+}

@@ -1,0 +1,53 @@
+/* commands.h - the command table and its dispatcher (loop thread). */
+#ifndef FC_COMMANDS_H
+#define FC_COMMANDS_H
+
+#include <stdint.h>
+
+#include "resp/resp_reader.h"
+#include "server/core/client.h"
+
+/* Command flags */
+#define CMD_READONLY  0x0001
+#define CMD_WRITE     0x0002
+#define CMD_PUBSUB    0x0004   /* allowed while subscribed (RESP2) */
+#define CMD_NOAUTH    0x0008   /* allowed before AUTH */
+#define CMD_NOMULTI   0x0010   /* runs at once even inside MULTI */
+#define CMD_FAST      0x0020
+#define CMD_ADMIN     0x0040
+#define CMD_LOADING   0x0080
+#define CMD_STALE     0x0100
+
+typedef void (*cmd_fn)(struct client *c, int argc, struct resp_arg *argv);
+
+struct command {
+    const char *name;                /* lower case */
+    cmd_fn fn;                       /* NULL: a write, answered -READONLY */
+    int arity;                       /* > 0 exact, < 0 at least -arity */
+    int flags;
+    int first_key, last_key, key_step;
+    const struct command *subs;      /* a container (CLIENT, CONFIG...): its subcommands, names without "parent|" */
+    int nsubs;
+};
+
+/* Run one command of client c (argv owned by the caller for the call).
+ * Replies go to c->out. Loop thread. */
+void commands_dispatch(struct client *c, int argc, struct resp_arg *argv);
+
+/* CLOCK_MONOTONIC time in ns (uv_hrtime's clock) at the end of the last
+ * command run in this turn, 0 before the first: lets the caller bound a client's turn
+ * without reading the clock again. Loop thread. */
+uint64_t commands_last_end_ns(void);
+
+/* A client's turn starts: the next command reads the clock for its start
+ * instead of taking the previous command's end. Loop thread. */
+void commands_turn_begin(void);
+
+/* Writes "name" or "parent|name" (NUL-terminated, truncated to cap) into out.
+ * Returns its length. Any thread (the table is constant). */
+size_t commands_full_name(const struct command *cmd, const struct command *parent, char *out, size_t cap);
+
+/* The table, for COMMAND. */
+const struct command *commands_table(int *n);
+
+#endif

@@ -1,0 +1,368 @@
+/* config.c - the directive table, config file and command-line parsing (start-up, loop thread). */
+#include "server/core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+enum dtype { D_INT, D_U64, D_DOUBLE, D_BOOL, D_STR, D_LIST, D_ENUM, D_MEM };
+
+struct directive {
+    const char *name;
+    enum dtype type;
+    size_t off;                      /* offset in struct fc_config */
+    size_t count_off;                /* D_LIST: offset of the int count */
+    double min, max;
+    const char *const *choices;      /* D_ENUM */
+    const char *help;
+};
+
+static const char *const pcap_end_choices[] = { "keep", "expire", "exit", NULL };
+static const char *const capture_reader_choices[] = { "packet-ring", "libpcap", NULL };
+
+#define OFF(f) offsetof(struct fc_config, f)
+static const struct directive directives[] = {
+    { "port", D_INT, OFF(port), 0, 0, 65535, NULL, "TCP port of the RESP server (0 = none)" },
+    { "bind", D_LIST, OFF(bind), OFF(nbind), 0, 16, NULL, "addresses to listen on" },
+    { "interface", D_LIST, OFF(interfaces), OFF(ninterfaces), 0, CONFIG_LIST_MAX, NULL, "live capture device" },
+    { "pcap", D_LIST, OFF(pcaps), OFF(npcaps), 0, CONFIG_LIST_MAX, NULL, "capture file to read" },
+    { "bpf", D_STR, OFF(bpf), 0, 0, 0, NULL, "capture filter" },
+    { "pcap-speed", D_DOUBLE, OFF(pcap_speed), 0, 0, 1e6, NULL, "0 = fast, 1 = recorded speed" },
+    { "pcap-loop", D_BOOL, OFF(pcap_loop), 0, 0, 1, NULL, "replay files forever" },
+    { "pcap-end", D_ENUM, OFF(pcap_end), 0, 0, 0, pcap_end_choices, "keep, expire or exit" },
+    { "capture-threads", D_INT, OFF(capture_threads), 0, 1, 64, NULL, "worker threads per source" },
+    { "snaplen", D_INT, OFF(snaplen), 0, 64, 262144, NULL, "bytes captured per packet" },
+    { "capture-batch-ms", D_INT, OFF(capture_batch_ms), 0, 0, 1000, NULL,
+      "0 = each packet at once; N = kernel blocks every N ms" },
+    { "capture-realtime", D_BOOL, OFF(capture_realtime), 0, 0, 1, NULL,
+      "live reader threads at SCHED_FIFO priority 1" },
+    { "capture-coalesce-us", D_INT, OFF(capture_coalesce_us), 0, 0, 100000, NULL,
+      "immediate mode: pause after a burst so a busy link wakes the reader once per pause" },
+    { "capture-reader", D_ENUM, OFF(capture_reader), 0, 0, 0, capture_reader_choices,
+      "packet-ring (own 2 KB-frame ring) or libpcap, for immediate mode" },
+    { "capture-buffer", D_MEM, OFF(capture_buffer), 0, 1048576, 2147483647.0, NULL,
+      "kernel ring per live device" },
+    { "promisc", D_BOOL, OFF(promisc), 0, 0, 1, NULL, "promiscuous mode" },
+    { "flow-idle-timeout", D_U64, OFF(flow_idle_timeout), 0, 1, 3153600000.0, NULL, "seconds" },
+    { "flow-lifetime-timeout", D_U64, OFF(flow_lifetime_timeout), 0, 1, 3153600000.0, NULL, "seconds" },
+    { "host-idle-timeout", D_U64, OFF(host_idle_timeout), 0, 1, 3153600000.0, NULL, "seconds" },
+    { "tcp-close-grace-ms", D_U64, OFF(tcp_close_grace_ms), 0, 0, 864000000, NULL, "ms a closed TCP flow stays" },
+    { "max-flows", D_U64, OFF(max_flows), 0, 1, 1e9, NULL, "flows held at once" },
+    { "maxmemory", D_MEM, OFF(maxmemory), 0, 0, 1e15, NULL, "cache memory cap (0 = none)" },
+    { "user-grace", D_U64, OFF(user_grace), 0, 0, 864000, NULL, "seconds" },
+    { "watchlist", D_STR, OFF(watchlist), 0, 0, 0, NULL, "file of IPs/CIDRs" },
+    { "notify-keyspace-events", D_STR, OFF(notify_keyspace_events), 0, 0, 0, NULL, "as in Redis" },
+    { "requirepass", D_STR, OFF(requirepass), 0, 0, 0, NULL, "password" },
+    { "maxclients", D_U64, OFF(maxclients), 0, 1, 1000000, NULL, "clients at once" },
+    { "protected-mode", D_BOOL, OFF(protected_mode), 0, 0, 1, NULL, "as in Redis" },
+    { "cloud", D_LIST, OFF(cloud), OFF(ncloud), 0, CONFIG_LIST_MAX, NULL, "host:port of a cloud node" },
+    { "cloud-password", D_STR, OFF(cloud_password), 0, 0, 0, NULL, "AUTH password" },
+    { "cloud-user", D_STR, OFF(cloud_user), 0, 0, 0, NULL, "AUTH user" },
+    { "cloud-flush-ms", D_U64, OFF(cloud_flush_ms), 0, 1, 60000, NULL, "batch interval" },
+    { "cloud-queue-max", D_MEM, OFF(cloud_queue_max), 0, 0, 1e12, NULL, "bytes queued at most" },
+    { "probe-id", D_STR, OFF(probe_id), 0, 0, 0, NULL, "name of this probe" },
+    { "logfile", D_STR, OFF(logfile), 0, 0, 0, NULL, "log file ('' = stderr)" },
+    { "user", D_STR, OFF(user), 0, 0, 0, NULL, "run as this user once capture devices are open" },
+};
+#undef OFF
+
+static const struct directive *directive_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
+        if (strcasecmp(directives[i].name, name) == 0)
+            return &directives[i];
+    return NULL;
+}
+
+int config_defaults(struct fc_config *c)
+{
+    char host[256] = "probe";
+    memset(c, 0, sizeof(*c));
+    c->port = 6380;
+    c->bind[0] = strdup("127.0.0.1");
+    c->nbind = 1;
+    c->capture_threads = 1;
+    c->snaplen = 65535;
+    c->promisc = 1;
+    c->capture_buffer = 64ULL << 20;
+    c->capture_coalesce_us = 100;
+    c->flow_idle_timeout = 30;
+    c->flow_lifetime_timeout = 120;
+    c->host_idle_timeout = 300;
+    c->tcp_close_grace_ms = 2000;
+    c->max_flows = 1000000;
+    c->user_grace = 300;
+    c->maxclients = 10000;
+    c->protected_mode = 1;
+    c->cloud_flush_ms = 100;
+    c->cloud_queue_max = 64ULL << 20;
+    c->client_output_pubsub_hard = 32ULL << 20;
+    c->client_output_pubsub_soft = 8ULL << 20;
+    c->client_output_pubsub_soft_s = 60;
+    gethostname(host, sizeof(host) - 1);
+    c->probe_id = strdup(host);
+    return c->bind[0] && c->probe_id ? 0 : -1;
+}
+
+/* Parses a size ("64mb"); -1 when malformed, NaN, negative or above max
+ * (checked before the conversion: a double out of range of uint64_t is UB). */
+static int parse_mem(const char *s, double max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(v >= 0))
+        return -1;
+    static const struct { const char *suffix; double mul; } units[] = {
+        { "", 1 }, { "b", 1 }, { "k", 1000 }, { "kb", 1024 }, { "m", 1e6 }, { "mb", 1048576 },
+        { "g", 1e9 }, { "gb", 1073741824.0 },
+    };
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcasecmp(end, units[i].suffix) == 0) {
+            if (!(v * units[i].mul <= max))
+                return -1;
+            *out = (uint64_t)(v * units[i].mul);
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (!strcasecmp(s, "yes") || !strcmp(s, "1") || !strcasecmp(s, "true")) { *out = 1; return 0; }
+    if (!strcasecmp(s, "no") || !strcmp(s, "0") || !strcasecmp(s, "false")) { *out = 0; return 0; }
+    return -1;
+}
+
+static int set_scalar(struct fc_config *c, const struct directive *d, const char *v, char *err, size_t errlen)
+{
+    char *base = (char *)c + d->off, *end;
+    errno = 0;
+    switch (d->type) {
+    case D_INT: case D_U64: {
+        long long n = strtoll(v, &end, 10);
+        if (errno || end == v || *end || n < d->min || n > d->max) {
+            snprintf(err, errlen, "bad value '%s' for '%s': expected an integer in %.0f..%.0f",
+                     v, d->name, d->min, d->max);
+            return -1;
+        }
+        if (d->type == D_INT) *(int *)base = (int)n; else *(uint64_t *)base = (uint64_t)n;
+        return 0;
+    }
+    case D_DOUBLE: {
+        double x = strtod(v, &end);
+        if (errno || end == v || *end || !(x >= d->min && x <= d->max)) {   /* rejects NaN too */
+            snprintf(err, errlen, "bad value '%s' for '%s': expected a number >= 0", v, d->name);
+            return -1;
+        }
+        *(double *)base = x;
+        return 0;
+    }
+    case D_BOOL:
+        if (parse_bool(v, (int *)base) != 0) {
+            snprintf(err, errlen, "bad value '%s' for '%s': expected yes or no", v, d->name);
+            return -1;
+        }
+        return 0;
+    case D_MEM:
+    {
+        uint64_t m;
+        if (parse_mem(v, d->max, &m) != 0 || (double)m < d->min) {
+            if (d->min > 0)
+                snprintf(err, errlen, "bad value '%s' for '%s': expected a size such as 64mb (%.0f to %.0f bytes)",
+                         v, d->name, d->min, d->max);
+            else
+                snprintf(err, errlen, "bad value '%s' for '%s': expected a size such as 64mb (at most %.0f bytes)",
+                         v, d->name, d->max);
+            return -1;
+        }
+        *(uint64_t *)base = m;
+        return 0;
+    }
+    case D_ENUM:
+        for (int i = 0; d->choices[i]; i++)
+            if (strcasecmp(v, d->choices[i]) == 0) {
+                *(int *)base = i;
+                return 0;
+            }
+        snprintf(err, errlen, "bad value '%s' for '%s': expected keep, expire or exit", v, d->name);
+        return -1;
+    case D_STR: {
+        char *dup = strdup(v);
+        if (!dup) { snprintf(err, errlen, "out of memory"); return -1; }
+        free(*(char **)base);
+        *(char **)base = dup;
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
+int config_set(struct fc_config *c, const char *name, int argc, char **argv, char *err, size_t errlen)
+{
+    const struct directive *d = directive_find(name);
+    if (!d) {
+        snprintf(err, errlen, "unknown directive '%s'", name);
+        return -1;
+    }
+    if (d->type != D_LIST) {
+        if (argc != 1) {
+            snprintf(err, errlen, "'%s' takes exactly one value, got %d", d->name, argc);
+            return -1;
+        }
+        return set_scalar(c, d, argv[0], err, errlen);
+    }
+    char **list = (char **)((char *)c + d->off);
+    int *count = (int *)((char *)c + d->count_off);
+    if (argc < 1) {
+        snprintf(err, errlen, "'%s' needs a value", d->name);
+        return -1;
+    }
+    if (strcmp(d->name, "bind") == 0) {          /* bind replaces, as in Redis */
+        for (int i = 0; i < *count; i++)
+            free(list[i]);
+        *count = 0;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (*count >= (int)d->max) {
+            snprintf(err, errlen, "too many '%s' values (at most %.0f)", d->name, d->max);
+            return -1;
+        }
+        if (!(list[(*count)++] = strdup(argv[i]))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Splits a config line into words: "..." and '...' quoting, # comments. */
+static int split_line(char *line, char **words, int max)
+{
+    int n = 0;
+    char *p = line, *out;
+    for (;;) {
+        while (*p && isspace((unsigned char)*p))
+            p++;
+        if (!*p || *p == '#')
+            return n;
+        if (n >= max)
+            return -1;
+        char q = (*p == '"' || *p == '\'') ? *p++ : 0;
+        words[n++] = out = p;
+        while (*p && (q ? *p != q : !isspace((unsigned char)*p))) {
+            if (q == '"' && *p == '\\' && p[1])
+                p++;
+            *out++ = *p++;
+        }
+        if (q && *p != q)
+            return -1;
+        if (*p)
+            p++;
+        *out = '\0';
+    }
+}
+
+static int config_read_file(struct fc_config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open config file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char line[4096], *words[CONFIG_LIST_MAX + 1], msg[512];
+    int lineno = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        int n = split_line(line, words, CONFIG_LIST_MAX + 1);
+        if (n == 0)
+            continue;
+        if (n < 0 || config_set(c, words[0], n - 1, words + 1, msg, sizeof(msg)) != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, n < 0 ? "unbalanced quotes or too many values" : msg);
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+int config_load(struct fc_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    int i = 1;
+    char msg[512];
+    if (i < argc && strncmp(argv[i], "--", 2) != 0) {
+        if (config_read_file(c, argv[i], err, errlen) != 0)
+            return -1;
+        c->config_file = realpath(argv[i], NULL);
+        i++;
+    }
+    while (i < argc) {
+        if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
+            snprintf(err, errlen, "argument %d '%s': expected --directive value", i, argv[i]);
+            return -1;
+        }
+        const char *name = argv[i] + 2;
+        int j = i + 1;
+        while (j < argc && strncmp(argv[j], "--", 2) != 0)
+            j++;
+        if (config_set(c, name, j - i - 1, argv + i + 1, msg, sizeof(msg)) != 0) {
+            snprintf(err, errlen, "argument '--%s': %s", name, msg);
+            return -1;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+void config_each(const struct fc_config *c, void (*fn)(void *arg, const char *name, const char *val), void *arg)
+{
+    char buf[4096];
+    for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++) {
+        const struct directive *d = &directives[i];
+        const char *base = (const char *)c + d->off;
+        buf[0] = '\0';
+        switch (d->type) {
+        case D_INT: snprintf(buf, sizeof(buf), "%d", *(const int *)base); break;
+        case D_BOOL: snprintf(buf, sizeof(buf), "%s", *(const int *)base ? "yes" : "no"); break;
+        case D_ENUM: snprintf(buf, sizeof(buf), "%s", d->choices[*(const int *)base]); break;
+        case D_U64: case D_MEM:
+            snprintf(buf, sizeof(buf), "%llu", (unsigned long long)*(const uint64_t *)base); break;
+        case D_DOUBLE: snprintf(buf, sizeof(buf), "%g", *(const double *)base); break;
+        case D_STR: snprintf(buf, sizeof(buf), "%s", *(char *const *)base ? *(char *const *)base : ""); break;
+        case D_LIST: {
+            char *const *list = (char *const *)base;
+            int n = *(const int *)((const char *)c + d->count_off);
+            size_t len = 0;
+            for (int k = 0; k < n && len < sizeof(buf) - 1; k++)
+                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", k ? " " : "", list[k]);
+            break;
+        }
+        }
+        if (strcmp(d->name, "requirepass") == 0 || strcmp(d->name, "cloud-password") == 0)
+            continue;                /* secrets are not shown */
+        fn(arg, d->name, buf);
+    }
+}
+
+void config_free(struct fc_config *c)
+{
+    for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++) {
+        const struct directive *d = &directives[i];
+        char *base = (char *)c + d->off;
+        if (d->type == D_STR) {
+            free(*(char **)base);
+        } else if (d->type == D_LIST) {
+            int n = *(int *)((char *)c + d->count_off);
+            for (int k = 0; k < n; k++)
+                free(((char **)base)[k]);
+        }
+    }
+    free(c->config_file);
+}

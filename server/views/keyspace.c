@@ -1,0 +1,635 @@
+/* keyspace.c - Redis keys as views of the live cache: lookup by name, KEYS, SCAN, DBSIZE (loop thread). */
+#include "server/views/keyspace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/flow/fields.h"
+#include "capture/cache/names.h"
+#include "capture/cache/watchlist.h"
+#include "dissectors/dns.h"
+#include "capture/flow/l7.h"
+#include "resp/glob.h"
+
+enum { WALK_CHUNK = 256, MIN_TTL_MS = 1000 };
+
+/* Key families, in SCAN order. Name families share the CT_NAME table. */
+static const struct { const char *prefix; size_t len; enum cache_table table; int kind; } families[] = {
+    { "flow.", 5, CT_FLOW, -1 }, { "ip.", 3, CT_HOST, -1 }, { "mac.", 4, CT_MAC, -1 },
+    { "vlan.", 5, CT_VLAN, -1 }, { "proto.", 6, CT_L7, -1 },
+    { "dns.", 4, CT_NAME, NK_DNS }, { "http.", 5, CT_NAME, NK_HTTP }, { "tls.", 4, CT_NAME, NK_TLS },
+    { "user.", 5, CT_NAME, NK_USER }, { "ipuser.", 7, CT_NAME, NK_IPUSER },
+};
+static const char watchlist_key[] = "watchlist";
+#define NFAMILIES (sizeof(families) / sizeof(families[0]))
+
+/* One spare data buffer, so a command does not malloc and grow a fresh one.
+ * Views are built by the loop thread only: this is loop-thread state. */
+static struct sbuf spare_view_data;
+
+void kv_view_init(struct kv_view *v)
+{
+    v->type = KV_NONE;               /* no memset: f[] is 2 KB and every command would clear it */
+    v->ttl_ms = -1;
+    v->nfields = 0;
+    v->resp = 0;
+    v->data = spare_view_data;       /* empty (len 0) or a reusable buffer */
+    sbuf_init(&spare_view_data);
+}
+
+void kv_view_free(struct kv_view *v)
+{
+    if (!v->data.oom && v->data.cap >= spare_view_data.cap && v->data.cap <= (1u << 20)) {
+        sbuf_free(&spare_view_data);
+        spare_view_data = v->data;
+        spare_view_data.len = 0;
+    } else {
+        sbuf_free(&v->data);
+    }
+    sbuf_init(&v->data);
+}
+
+const char *kv_type_name(enum kv_type t)
+{
+    switch (t) {
+    case KV_STRING: return "string";
+    case KV_HASH: return "hash";
+    case KV_SET: return "set";
+    default: return "none";
+    }
+}
+
+int kv_find(const struct kv_view *v, const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < v->nfields; i++)
+        if (v->f[i].nlen == len && memcmp(kv_name(v, i), name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void view_field_cb(void *arg, const char *name, const char *val, size_t vlen, int numeric)
+{
+    struct kv_view *v = arg;
+    (void)numeric;
+    if (v->nfields >= KV_FIELDS_MAX)
+        return;
+    if (v->resp) {                   /* HGETALL: the reply's bulks, formatted once */
+        v->nfields++;
+        resp_bulk(&v->data, name, strlen(name));
+        resp_bulk(&v->data, val, vlen);
+        return;
+    }
+    struct kv_field *f = &v->f[v->nfields++];
+    f->noff = (uint32_t)v->data.len;
+    f->nlen = (uint32_t)strlen(name);
+    sbuf_append(&v->data, name, f->nlen + 1);
+    f->voff = (uint32_t)v->data.len;
+    f->vlen = (uint32_t)vlen;
+    sbuf_append(&v->data, val, vlen);
+    sbuf_appendc(&v->data, '\0');
+}
+
+static long long ttl_left(uint64_t expire_at, uint64_t now, int kept_alive)
+{
+    long long ms = expire_at > now ? (long long)((expire_at - now) / 1000) : 0;
+    if (kept_alive && ms < MIN_TTL_MS)
+        ms = MIN_TTL_MS;
+    return ms;
+}
+
+struct flow_view_ctx {
+    struct kv_view *v;
+    const struct cache_config *cfg;
+    uint64_t now, exp;
+    int live;
+};
+
+/* Runs under the flow's shard lock: formats the fields, nothing else. */
+static void flow_view_cb(const struct flow *f, void *arg)
+{
+    struct flow_view_ctx *x = arg;
+    x->exp = flow_expire_at(x->cfg, f);
+    if (x->exp <= x->now)
+        return;
+    x->live = 1;
+    flow_fields_each(f, view_field_cb, x->v);
+}
+
+/* "user" of a flow or host: the RADIUS user of its client, else of its server. */
+static void view_add_user(struct cache *c, struct kv_view *v, uint8_t ver, const uint8_t *a, const uint8_t *b)
+{
+    char user[NAME_USER_MAX];
+    if (names_user_of(c, ver, a, user, sizeof(user)) == 0 || (b && names_user_of(c, ver, b, user, sizeof(user)) == 0))
+        view_field_cb(v, "user", user, strlen(user), 0);
+}
+
+static enum kv_type view_flow(struct cache *c, const char *key, size_t len, struct kv_view *v, uint64_t now)
+{
+    struct flow_key k;
+    struct flow_view_ctx x = { v, &c->cfg, now, 0, 0 };
+    if (flow_key_parse(key, len, &k) != 0 || cache_flow_visit(c, &k, flow_view_cb, &x) != 0 || !x.live)
+        return KV_NONE;
+    v->ttl_ms = ttl_left(x.exp, now, 0);
+    view_add_user(c, v, k.ipver, k.cli, k.srv);
+    return KV_HASH;
+}
+
+static enum kv_type view_host(struct cache *c, const char *key, size_t len, struct kv_view *v, uint64_t now)
+{
+    uint8_t addr[16];
+    struct host h;
+    int ver = addr_parse_canonical(key, len, addr);
+    if (!ver || cache_host_get(c, (uint8_t)ver, addr, &h) != 0)
+        return KV_NONE;
+    uint64_t exp = host_expire_at(&c->cfg, &h);
+    if (exp <= now && h.flows_active == 0)
+        return KV_NONE;
+    v->ttl_ms = ttl_left(exp, now, h.flows_active > 0);
+    host_fields_each(&h, view_field_cb, v);
+    view_add_user(c, v, h.ipver, h.addr, NULL);
+    return KV_HASH;
+}
+
+static enum kv_type view_mac(struct cache *c, const char *key, size_t len, struct kv_view *v, uint64_t now)
+{
+    uint8_t mac[6];
+    struct mac_entry m;
+    if (mac_parse_canonical(key, len, mac) != 0 || cache_mac_get(c, mac, &m) != 0)
+        return KV_NONE;
+    uint64_t exp = mac_expire_at(&c->cfg, &m);
+    if (exp <= now)
+        return KV_NONE;
+    v->ttl_ms = ttl_left(exp, now, 0);
+    mac_fields_each(&m, view_field_cb, v);
+    return KV_HASH;
+}
+
+/* Parses a decimal id without leading zeros; -1 when not canonical. */
+static long parse_id(const char *s, size_t len, long max)
+{
+    long v = 0;
+    if (len == 0 || len > 6 || (len > 1 && s[0] == '0'))
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v <= max ? v : -1;
+}
+
+static enum kv_type view_aggr(struct cache *c, enum cache_table t, const char *key, size_t len,
+                              struct kv_view *v, uint64_t now)
+{
+    long id = t == CT_VLAN ? parse_id(key, len, VLAN_MAX - 1) : l7_id_by_name(key, len);
+    struct aggr a;
+    if (id < 0 || cache_aggr_get(c, t, (unsigned)id, &a) != 0)
+        return KV_NONE;
+    v->ttl_ms = ttl_left(a.last_us + c->cfg.host_idle_us, now, a.flows_active > 0);
+    aggr_fields_each(t, &a, view_field_cb, v);
+    return KV_HASH;
+}
+
+static void view_u64(struct kv_view *v, const char *name, uint64_t val)
+{
+    char buf[24];
+    view_field_cb(v, name, buf, (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)val), 1);
+}
+
+static void view_dns(struct kv_view *v, const struct dns_stats *d)
+{
+    char name[40], tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
+    view_u64(v, "queries", d->queries);
+    view_u64(v, "responses", d->responses);
+    view_u64(v, "nxdomain", d->nxdomain);
+    for (unsigned i = 0; i < DNS_RCODES; i++)
+        if (d->rcode[i]) {
+            snprintf(name, sizeof(name), "rcode.%s", dns_rcode_name((uint8_t)i, rb));
+            view_u64(v, name, d->rcode[i]);
+        }
+    for (unsigned i = 0; i < d->nqtypes; i++) {
+        snprintf(name, sizeof(name), "qtype.%s", dns_qtype_name(d->qtype[i], tb));
+        view_u64(v, name, d->qtype_n[i]);
+    }
+    if (d->rtt_n)
+        view_u64(v, "rtt.us.avg", d->rtt_sum_us / d->rtt_n);
+}
+
+static void view_user(struct kv_view *v, const struct user_info *u)
+{
+    char a[ADDR_STR_MAX], t[32];
+    if (u->has_ip) {
+        addr_format(u->ipver, u->ip, a);
+        view_field_cb(v, "ip", a, strlen(a), 0);
+    }
+    if (u->has_nas) {
+        addr_format(u->nas_ver, u->nas, a);
+        view_field_cb(v, "nas", a, strlen(a), 0);
+    }
+    view_field_cb(v, "session", u->session, strlen(u->session), 0);
+    view_field_cb(v, "login", t, time_format(u->login_us, t), 1);
+    if (u->logout_us)
+        view_field_cb(v, "logout", t, time_format(u->logout_us, t), 1);
+}
+
+static enum kv_type view_name(struct cache *c, enum name_kind k, const char *key, size_t len,
+                              struct kv_view *v, uint64_t now)
+{
+    union { struct name_entry e; char raw[sizeof(struct name_entry) + NAME_MAX_LEN + 1]; } u;
+    if (names_get(c, k, key, len, &u.e) != 0)
+        return KV_NONE;
+    uint64_t exp = name_expire_at(&c->cfg, &u.e);
+    v->ttl_ms = exp ? ttl_left(exp, now, 0) : -1;
+    switch (k) {
+    case NK_DNS: view_dns(v, &u.e.u.dns); break;
+    case NK_HTTP:
+        view_u64(v, "requests", u.e.u.http.requests);
+        for (unsigned i = 2; i <= 5; i++) {
+            char name[16];
+            snprintf(name, sizeof(name), "status.%uxx", i);
+            view_u64(v, name, u.e.u.http.status[i]);
+        }
+        break;
+    case NK_TLS:
+        view_u64(v, "flows", u.e.u.tls.flows);
+        view_u64(v, "bytes", u.e.u.tls.bytes);
+        break;
+    case NK_USER: view_user(v, &u.e.u.user); break;
+    case NK_IPUSER:
+        sbuf_appends(&v->data, u.e.u.ipuser.user);
+        return KV_STRING;
+    default: return KV_NONE;
+    }
+    return KV_HASH;
+}
+
+static void watch_member_cb(void *arg, const char *text)
+{
+    view_field_cb(arg, text, "", 0, 0);
+}
+
+static enum kv_type view_watchlist(struct cache *c, struct kv_view *v)
+{
+    if (!c->wl)
+        return KV_NONE;
+    watchlist_each(c->wl, watch_member_cb, v);
+    return v->nfields ? KV_SET : KV_NONE;
+}
+
+enum kv_type keyspace_lookup(struct cache *c, const char *key, size_t len, struct kv_view *v)
+{
+    uint64_t now = cache_now(c);
+    v->nfields = 0;
+    v->ttl_ms = -1;
+    sbuf_reset(&v->data);
+    v->type = KV_NONE;
+    if (len == sizeof(watchlist_key) - 1 && memcmp(key, watchlist_key, len) == 0)
+        return v->type = view_watchlist(c, v);
+    for (size_t i = 0; i < NFAMILIES; i++) {
+        if (len <= families[i].len || key[0] != families[i].prefix[0] ||
+            memcmp(key, families[i].prefix, families[i].len) != 0)
+            continue;
+        const char *rest = key + families[i].len;
+        size_t rlen = len - families[i].len;
+        switch (families[i].table) {
+        case CT_FLOW: v->type = view_flow(c, key, len, v, now); break;
+        case CT_HOST: v->type = view_host(c, rest, rlen, v, now); break;
+        case CT_MAC: v->type = view_mac(c, rest, rlen, v, now); break;
+        case CT_NAME: v->type = view_name(c, (enum name_kind)families[i].kind, rest, rlen, v, now); break;
+        default: v->type = view_aggr(c, families[i].table, rest, rlen, v, now); break;
+        }
+        break;
+    }
+    if (v->data.oom)
+        v->type = KV_NONE;
+    return v->type;
+}
+
+/* ---- enumeration ---- */
+
+/* Binary copies of the keys of one chunk, taken under the shard lock. */
+struct key_copy {
+    enum cache_table t;
+    union {
+        struct flow_key fk;
+        struct { uint8_t ver, addr[16]; } h;
+        uint8_t mac[6];
+        struct { uint8_t kind; uint16_t len; char name[NAME_MAX_LEN + 1]; } nm;
+    } u;
+    uint64_t expire_at;
+    int kept_alive;
+};
+
+struct copy_buf {
+    struct key_copy *v;
+    size_t n, cap;
+    enum cache_table t;
+    const struct cache_config *cfg;
+    int kind;                        /* CT_NAME: the name kind wanted */
+    uint64_t now;
+};
+
+static void copy_cb(const struct centry *e, void *arg)
+{
+    struct copy_buf *b = arg;
+    if (b->t == CT_NAME && ((const struct name_entry *)e)->kind != b->kind)
+        return;
+    if (b->n == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 512;
+        struct key_copy *nv = realloc(b->v, ncap * sizeof(*nv));
+        if (!nv)
+            return;
+        b->v = nv;
+        b->cap = ncap;
+    }
+    struct key_copy *k = &b->v[b->n++];
+    k->t = b->t;
+    k->kept_alive = 0;
+    if (b->t == CT_FLOW) {
+        const struct flow *f = (const struct flow *)e;
+        k->u.fk = f->key;
+        k->expire_at = flow_expire_at(b->cfg, f);
+    } else if (b->t == CT_HOST) {
+        const struct host *h = (const struct host *)e;
+        k->u.h.ver = h->ipver;
+        memcpy(k->u.h.addr, h->addr, 16);
+        k->expire_at = host_expire_at(b->cfg, h);
+        k->kept_alive = h->flows_active > 0;
+    } else if (b->t == CT_MAC) {
+        const struct mac_entry *m = (const struct mac_entry *)e;
+        memcpy(k->u.mac, m->mac, 6);
+        k->expire_at = mac_expire_at(b->cfg, m);
+    } else {
+        const struct name_entry *n = (const struct name_entry *)e;
+        k->u.nm.kind = n->kind;
+        k->u.nm.len = n->len;
+        memcpy(k->u.nm.name, n->name, n->len);
+        k->u.nm.name[n->len] = '\0';
+        k->kept_alive = name_alive(b->cfg, n, b->now);
+        k->expire_at = 0;
+    }
+}
+
+static size_t key_copy_format(const struct key_copy *k, char *out)
+{
+    char a[ADDR_STR_MAX];
+    switch (k->t) {
+    case CT_FLOW: return flow_key_format(&k->u.fk, out);
+    case CT_HOST:
+        addr_format(k->u.h.ver, k->u.h.addr, a);
+        return (size_t)sprintf(out, "ip.%s", a);
+    case CT_MAC:
+        memcpy(out, "mac.", 4);
+        mac_format(k->u.mac, out + 4);
+        return 21;
+    default:
+        for (size_t i = 0; i < NFAMILIES; i++)
+            if (families[i].kind == k->u.nm.kind) {
+                memcpy(out, families[i].prefix, families[i].len);
+                memcpy(out + families[i].len, k->u.nm.name, k->u.nm.len + 1u);
+                return families[i].len + k->u.nm.len;
+            }
+        return 0;
+    }
+}
+
+/* Can a key starting with prefix match a pattern whose literal prefix is pre? */
+static int family_possible_key(const char *prefix, const char *pre, size_t plen)
+{
+    size_t len = strlen(prefix);
+    size_t n = plen < len ? plen : len;
+    return memcmp(pre, prefix, n) == 0;
+}
+
+static int family_possible(size_t fam, const char *pre, size_t plen)
+{
+    return family_possible_key(families[fam].prefix, pre, plen);
+}
+
+struct emit_ctx {
+    const char *pat;
+    size_t plen;
+    enum kv_type type_filter;
+    key_fn fn;
+    void *arg;
+    uint64_t now;
+    uint64_t emitted;
+};
+
+static void emit_name_typed(struct emit_ctx *x, const char *name, size_t len, enum kv_type t)
+{
+    if (x->type_filter != KV_NONE && x->type_filter != t)
+        return;
+    if (x->pat && !glob_match(x->pat, x->plen, name, len, 0))
+        return;
+    x->fn(x->arg, name, len);
+    x->emitted++;
+}
+
+static void emit_name(struct emit_ctx *x, const char *name, size_t len)
+{
+    enum kv_type t = KV_HASH;
+    if (len >= 7 && memcmp(name, "ipuser.", 7) == 0)
+        t = KV_STRING;
+    else if (len == sizeof(watchlist_key) - 1 && memcmp(name, watchlist_key, len) == 0)
+        t = KV_SET;
+    emit_name_typed(x, name, len, t);
+}
+
+/* Emits the live keys of buckets [from, from+count) of one shard. Returns the shard's bucket count. */
+static uint32_t emit_chunk(struct cache *c, size_t fam, unsigned shard, uint32_t from,
+                           uint32_t count, struct copy_buf *cb, struct emit_ctx *x)
+{
+    char name[FLOW_KEY_NAME_MAX + NAME_MAX_LEN];
+    enum cache_table t = families[fam].table;
+    cb->n = 0;
+    cb->t = t;
+    cb->kind = families[fam].kind;
+    cb->now = x->now;
+    uint32_t nb = cache_walk(c, t, shard, from, count, copy_cb, cb);
+    for (size_t i = 0; i < cb->n; i++) {
+        if (cb->v[i].expire_at <= x->now && !cb->v[i].kept_alive)
+            continue;
+        emit_name(x, name, key_copy_format(&cb->v[i], name));
+    }
+    return nb;
+}
+
+static void emit_aggr(struct cache *c, enum cache_table t, unsigned id, struct emit_ctx *x)
+{
+    struct aggr a;
+    char name[64];
+    if (cache_aggr_get(c, t, id, &a) != 0)
+        return;
+    int n = t == CT_VLAN ? snprintf(name, sizeof(name), "vlan.%u", id)
+                         : snprintf(name, sizeof(name), "proto.%s", l7_name(id));
+    emit_name(x, name, (size_t)n);
+}
+
+static unsigned aggr_ids(enum cache_table t)
+{
+    return t == CT_VLAN ? VLAN_MAX : (l7_count() < L7_MAX ? l7_count() : L7_MAX);
+}
+
+/* ---- ip.<IPv4 prefix>: direct lookups instead of a walk ---- */
+
+enum { HOST_ENUM_MAX = 65536 };
+
+/* Octet values whose decimal text starts with p (length n). Returns how many. */
+static int octets_with_prefix(const char *p, size_t n, uint8_t out[256])
+{
+    int k = 0;
+    for (int v = 0; v < 256; v++) {
+        char t[4];
+        int tl = snprintf(t, sizeof(t), "%d", v);
+        if ((size_t)tl >= n && memcmp(t, p, n) == 0)
+            out[k++] = (uint8_t)v;
+    }
+    return k;
+}
+
+/* When every host key matching the prefix "ip.<text>" is an IPv4 address
+ * starting with <text> and there are at most HOST_ENUM_MAX such addresses,
+ * looks each one up directly (the key hierarchy as an index) and returns 1;
+ * returns 0 when a walk is needed. */
+static int keys_ipv4_prefix(struct cache *c, const char *pre, size_t prelen, struct emit_ctx *x)
+{
+    uint8_t fixed[4], cand[256];
+    int nfixed = 0;
+    if (prelen < 3 || memcmp(pre, "ip.", 3) != 0)
+        return 0;
+    const char *t = pre + 3, *end = pre + prelen;
+    for (;;) {
+        const char *dot = memchr(t, '.', (size_t)(end - t));
+        if (!dot)
+            break;
+        long v = parse_id(t, (size_t)(dot - t), 255);
+        if (v < 0 || nfixed == 3)
+            return 0;
+        fixed[nfixed++] = (uint8_t)v;
+        t = dot + 1;
+    }
+    for (const char *q = t; q < end; q++)
+        if (*q < '0' || *q > '9')
+            return 0;
+    int ncand = octets_with_prefix(t, (size_t)(end - t), cand);
+    uint64_t total = (uint64_t)ncand;
+    for (int i = nfixed + 1; i < 4; i++)
+        total *= 256;
+    if (total > HOST_ENUM_MAX)
+        return 0;
+    for (uint64_t i = 0; i < total; i++) {
+        uint8_t addr[16] = { 0 };
+        uint64_t r = i;
+        memcpy(addr, fixed, (size_t)nfixed);
+        for (int pos = 3; pos > nfixed; pos--, r /= 256)
+            addr[pos] = (uint8_t)(r % 256);
+        addr[nfixed] = cand[r];
+        struct host h;
+        if (cache_host_get(c, 4, addr, &h) != 0)
+            continue;
+        if (host_expire_at(&c->cfg, &h) <= x->now && h.flows_active == 0)
+            continue;
+        char name[ADDR_STR_MAX + 3] = "ip.";
+        emit_name(x, name, 3 + addr_format(4, addr, name + 3));
+    }
+    return 1;
+}
+
+void keyspace_keys(struct cache *c, const char *pat, size_t plen, key_fn fn, void *arg)
+{
+    char pre[64];
+    size_t prelen = glob_literal_prefix(pat, plen, pre, sizeof(pre));
+    struct emit_ctx x = { pat, plen, KV_NONE, fn, arg, cache_now(c), 0 };
+    struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg, -1, 0 };
+    if (keys_ipv4_prefix(c, pre, prelen, &x))
+        return;
+    for (size_t fam = 0; fam < NFAMILIES; fam++) {
+        if (!family_possible(fam, pre, prelen))
+            continue;
+        enum cache_table t = families[fam].table;
+        if (t == CT_VLAN || t == CT_L7) {
+            for (unsigned id = 0; id < aggr_ids(t); id++)
+                emit_aggr(c, t, id, &x);
+            continue;
+        }
+        for (unsigned s = 0; s < CACHE_SHARDS; s++)
+            for (uint32_t b = 0, nb = 1; b < nb; b += WALK_CHUNK)
+                nb = emit_chunk(c, fam, s, b, WALK_CHUNK, &cb, &x);
+    }
+    free(cb.v);
+    if (c->wl && family_possible_key(watchlist_key, pre, prelen) && watchlist_size(c->wl))
+        emit_name(&x, watchlist_key, sizeof(watchlist_key) - 1);
+}
+
+/* Cursor layout: family (4 bits) | shard (8 bits) | bucket or id (48 bits). */
+#define CUR_FAM(cur) ((unsigned)((cur) >> 56) & 0xf)
+#define CUR_SHARD(cur) ((unsigned)((cur) >> 48) & 0xff)
+#define CUR_POS(cur) ((cur) & 0xffffffffffffULL)
+#define CUR_MAKE(f, s, p) (((uint64_t)(f) << 56) | ((uint64_t)(s) << 48) | (uint64_t)(p))
+
+uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const char *pat,
+                       size_t plen, enum kv_type type_filter, key_fn fn, void *arg)
+{
+    struct emit_ctx x = { pat, plen, type_filter, fn, arg, cache_now(c), 0 };
+    struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg, -1, 0 };
+    unsigned fam = CUR_FAM(cursor), shard = CUR_SHARD(cursor);
+    uint64_t pos = CUR_POS(cursor), visited = 0;
+    int started_inside = fam < NFAMILIES;
+    if (cursor == 0 && pat) {        /* ip.<IPv4 prefix>: every match in one step (COUNT is a hint) */
+        char pre[64];
+        size_t prelen = glob_literal_prefix(pat, plen, pre, sizeof(pre));
+        if (keys_ipv4_prefix(c, pre, prelen, &x))
+            return 0;
+    }
+    if (count == 0)
+        count = 10;
+    /* Tables are sized for max-flows, so most buckets are empty: walk until
+     * `count` keys were found or a bounded number of buckets was visited. */
+    uint64_t budget = count * 64 > 65536 ? count * 64 : 65536;
+    while (fam < NFAMILIES && x.emitted < count && visited < budget) {
+        enum cache_table t = families[fam].table;
+        uint64_t limit;
+        if (t == CT_VLAN || t == CT_L7) {
+            limit = aggr_ids(t);
+            if (pos < limit)
+                emit_aggr(c, t, (unsigned)pos, &x);
+            pos++;
+            visited++;
+        } else {
+            uint32_t step = WALK_CHUNK;
+            limit = emit_chunk(c, fam, shard, (uint32_t)pos, step, &cb, &x);
+            pos += step;
+            visited += step;
+            if (pos >= limit && ++shard < CACHE_SHARDS) {
+                pos = 0;
+                continue;
+            }
+        }
+        if (pos >= limit) {
+            fam++;
+            shard = 0;
+            pos = 0;
+        }
+    }
+    free(cb.v);
+    if (fam >= NFAMILIES && started_inside && c->wl && watchlist_size(c->wl))
+        emit_name(&x, watchlist_key, sizeof(watchlist_key) - 1);
+    return fam >= NFAMILIES ? 0 : CUR_MAKE(fam, shard, pos);
+}
+
+static void count_cb(void *arg, const char *key, size_t len)
+{
+    (void)key; (void)len;
+    (*(uint64_t *)arg)++;
+}
+
+uint64_t keyspace_size(struct cache *c, uint64_t *expires)
+{
+    uint64_t n = 0;
+    keyspace_keys(c, "*", 1, count_cb, &n);
+    if (expires)
+        *expires = n;                /* every probe key is volatile */
+    return n;
+}
