@@ -27,8 +27,9 @@ struct cache *cache_create(const struct cache_config *cfg)
     if (!c)
         return NULL;
     c->cfg = *cfg;
-    if (pool_init(&c->flow_pool, c, sizeof(struct flow)) != 0 ||
-        pool_init(&c->host_pool, c, sizeof(struct host)) != 0) {
+    budget_init(&c->budget, cfg->maxmemory);
+    if (pool_init(&c->flow_pool, &c->budget, sizeof(struct flow)) != 0 ||
+        pool_init(&c->host_pool, &c->budget, sizeof(struct host)) != 0) {
         free(c);
         return NULL;
     }
@@ -261,7 +262,7 @@ struct host_vlan *host_vlan_slot(struct cache *c, struct host *h, uint16_t vlan)
         struct host_vlan *v = realloc(h->vlans, cap * sizeof(*v));
         if (!v)
             return NULL;
-        cache_mem_charge(c, (cap - h->vlans_cap) * sizeof(*v));
+        budget_charge(&c->budget, (cap - h->vlans_cap) * sizeof(*v));
         h->vlans = v;
         h->vlans_cap = (uint8_t)cap;
     }
@@ -274,7 +275,7 @@ struct host_vlan *host_vlan_slot(struct cache *c, struct host *h, uint16_t vlan)
 void host_clear(struct cache *c, struct host *h)
 {
     if (c)
-        cache_mem_release(c, h->vlans_cap * sizeof(*h->vlans));
+        budget_release(&c->budget, h->vlans_cap * sizeof(*h->vlans));
     free(h->vlans);
     h->vlans = NULL;
     h->nvlans = h->vlans_cap = 0;
@@ -389,24 +390,4 @@ uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_
     uint32_t n = s->nbuckets;
     lock_release(&s->lock);
     return n;
-}
-
-int cache_mem_reserve(struct cache *c, size_t n)
-{
-    uint64_t after = atomic_fetch_add_explicit(&c->st.memory, n, memory_order_relaxed) + n;
-    if (c->cfg.maxmemory && after > c->cfg.maxmemory) {
-        atomic_fetch_sub_explicit(&c->st.memory, n, memory_order_relaxed);
-        return -1;
-    }
-    return 0;
-}
-
-void cache_mem_release(struct cache *c, size_t n)
-{
-    atomic_fetch_sub_explicit(&c->st.memory, n, memory_order_relaxed);
-}
-
-void cache_mem_charge(struct cache *c, size_t n)
-{
-    atomic_fetch_add_explicit(&c->st.memory, n, memory_order_relaxed);
 }

@@ -9,6 +9,7 @@
 
 #include "capture/decode/decode.h"
 #include "capture/events/events.h"
+#include "capture/cache/budget.h"
 #include "capture/cache/flow_key.h"
 #include "capture/cache/lock.h"
 #include "capture/cache/pool.h"
@@ -107,7 +108,6 @@ struct cache_config {
 struct cache_stats {
     _Atomic uint64_t flows_created, flows_expired, flows_dropped, flows_active;
     _Atomic uint64_t hosts_created, hosts_expired, hosts_active;
-    _Atomic uint64_t memory;         /* bytes of entries and detection state */
 };
 
 enum { CACHE_QUEUES = 256 };
@@ -148,6 +148,8 @@ struct cache {
     _Atomic int nqueues;             /* slots ever used: cache_expiry_now reads these */
     pthread_mutex_t queue_lock;      /* cache_queue_add / drop (start and end of a source) */
     struct watchlist *wl;            /* the `watchlist` set key (not owned); NULL = none */
+    struct budget budget;            /* bytes of entries and of what flows hold (INFO
+                                        cache_memory), capped by cfg.maxmemory */
     struct cache_stats st;
 };
 
@@ -243,12 +245,5 @@ int cache_aggr_get(struct cache *c, enum cache_table t, unsigned id, struct aggr
  * fn must only copy what it needs. Returns the number of buckets of a shard. */
 uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
                     uint32_t count, void (*fn)(const struct centry *e, void *arg), void *arg);
-
-/* Memory accounting (bytes); returns 0, or -1 when maxmemory would be passed. */
-int cache_mem_reserve(struct cache *c, size_t n);
-void cache_mem_release(struct cache *c, size_t n);
-/* Counts n bytes that must be kept whatever the cap (a flow's parser state
- * and shown fields: the cap then refuses new flows instead). Any thread. */
-void cache_mem_charge(struct cache *c, size_t n);
 
 #endif

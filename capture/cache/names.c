@@ -46,11 +46,11 @@ struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t h
     if (!create)
         return NULL;
     size_t size = sizeof(struct name_entry) + len + 1;
-    if (cache_mem_reserve(c, size) != 0)
+    if (budget_reserve(&c->budget, size) != 0)
         return NULL;
     struct name_entry *n = calloc(1, size);
     if (!n) {
-        cache_mem_release(c, size);
+        budget_release(&c->budget, size);
         return NULL;
     }
     n->link.hash = hash;
@@ -127,7 +127,7 @@ void names_sweep(struct cache *c, uint64_t now, int full)
             next = e->lnext;
             if (name_dead(&c->cfg, n, now)) {
                 shard_unlink(s, e, 0);
-                cache_mem_release(c, sizeof(*n) + n->len + 1);
+                budget_release(&c->budget, sizeof(*n) + n->len + 1);
                 free(n);
             } else if (n->kind == NK_USER || n->kind == NK_IPUSER) {
                 shard_touch(s, e);           /* persistent: not in idle order */

@@ -5,8 +5,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "capture/cache/cache.h"
-
 #if defined(__SANITIZE_ADDRESS__)
 #define POOL_BYPASS 1
 #elif defined(__has_feature)
@@ -27,13 +25,13 @@ struct pool_chunk {
 #define POOL_REGION (32u * POOL_CHUNK)   /* mapped at once: one mapping per 2 MB, not per chunk */
 #define POOL_HDR ((sizeof(struct pool_chunk) + 63u) & ~(size_t)63u)
 
-int pool_init(struct pool *p, struct cache *c, size_t size)
+int pool_init(struct pool *p, struct budget *b, size_t size)
 {
     memset(p, 0, sizeof(*p));
     size = (size + 7u) & ~(size_t)7u;
     if (size < sizeof(void *) || size > (POOL_CHUNK - POOL_HDR) / 4)
         return -1;
-    p->cache = c;
+    p->budget = b;
     p->size = (uint32_t)size;
     p->per_chunk = (uint32_t)((POOL_CHUNK - POOL_HDR) / size);
     pthread_mutex_init(&p->lock, NULL);
@@ -49,11 +47,11 @@ void pool_destroy(struct pool *p)
 
 void *pool_alloc(struct pool *p)
 {
-    if (cache_mem_reserve(p->cache, p->size) != 0)
+    if (budget_reserve(p->budget, p->size) != 0)
         return NULL;
     void *o = calloc(1, p->size);
     if (!o) {
-        cache_mem_release(p->cache, p->size);
+        budget_release(p->budget, p->size);
         return NULL;
     }
     pthread_mutex_lock(&p->lock);
@@ -67,7 +65,7 @@ void pool_free(struct pool *p, void *o)
     if (!o)
         return;
     free(o);
-    cache_mem_release(p->cache, p->size);
+    budget_release(p->budget, p->size);
     pthread_mutex_lock(&p->lock);
     p->live--;
     pthread_mutex_unlock(&p->lock);
@@ -158,7 +156,7 @@ void pool_destroy(struct pool *p)
     for (size_t i = 0; i < p->nregions; i++)
         munmap(p->regions[i], POOL_REGION);
     free(p->regions);
-    cache_mem_release(p->cache, p->chunks * POOL_CHUNK);
+    budget_release(p->budget, p->chunks * POOL_CHUNK);
     pthread_mutex_destroy(&p->lock);
     memset(p, 0, sizeof(*p));
 }
@@ -187,13 +185,13 @@ void *pool_alloc(struct pool *p)
     pthread_mutex_lock(&p->lock);
     struct pool_chunk *k = p->avail;
     if (!k) {
-        if (cache_mem_reserve(p->cache, POOL_CHUNK) != 0) {
+        if (budget_reserve(p->budget, POOL_CHUNK) != 0) {
             pthread_mutex_unlock(&p->lock);
             return NULL;
         }
         k = chunk_get(p);
         if (!k) {
-            cache_mem_release(p->cache, POOL_CHUNK);
+            budget_release(p->budget, POOL_CHUNK);
             pthread_mutex_unlock(&p->lock);
             return NULL;
         }
@@ -221,7 +219,7 @@ void pool_free(struct pool *p, void *o)
         avail_unlink(p, k);
         p->chunks--;
         chunk_put(p, k);
-        cache_mem_release(p->cache, POOL_CHUNK);
+        budget_release(p->budget, POOL_CHUNK);
     }
     pthread_mutex_unlock(&p->lock);
 }

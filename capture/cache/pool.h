@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture/cache/budget.h"
+
 /*
  * Why: a flow or host lives for minutes while detection and parser state come
  * and go in milliseconds. Slots of one size, packed in chunks of their own,
@@ -15,8 +17,8 @@
  * reused later (one empty spare is kept per pool, so a pool at the edge does
  * not give back and fault in pages on every flow).
  *
- * Accounting: the pool reserves whole chunks in the cache's memory
- * (cache_mem_reserve), so INFO cache_memory counts what the pools really
+ * Accounting: the pool reserves whole chunks in its budget (the cache's:
+ * budget_reserve), so INFO cache_memory counts what the pools really
  * hold, free slots included, and maxmemory refuses a new chunk (pool_alloc
  * returns NULL) rather than a new slot.
  *
@@ -27,12 +29,11 @@
 
 #define POOL_CHUNK (64u * 1024u)
 
-struct cache;
 struct pool_chunk;
 
 struct pool {
     pthread_mutex_t lock;
-    struct cache *cache;             /* memory accounting */
+    struct budget *budget;           /* memory accounting (not owned) */
     uint32_t size;                   /* slot size: the object's, rounded up to 8 */
     uint32_t per_chunk;              /* slots in one chunk */
     struct pool_chunk *avail;        /* chunks with a free slot (doubly linked) */
@@ -42,19 +43,20 @@ struct pool {
     size_t region_left;              /* never-used chunks left in it */
     void **regions;                  /* every region mapped, for pool_destroy */
     size_t nregions, regions_cap;
-    uint64_t chunks;                 /* chunks in use (counted in the cache's memory) */
+    uint64_t chunks;                 /* chunks in use (counted in the budget) */
     uint64_t live;                   /* slots handed out */
 };
 
 /* Prepares p for objects of `size` bytes (at most ~POOL_CHUNK / 4), counted
- * in c's memory. Returns 0, or -1 when size is unusable. Start-up. */
-int pool_init(struct pool *p, struct cache *c, size_t size);
+ * in budget b (which must outlive p). Returns 0, or -1 when size is
+ * unusable. Start-up. */
+int pool_init(struct pool *p, struct budget *b, size_t size);
 
 /* Unmaps everything; objects still out are lost (call after they were freed
  * or when nothing will touch them again). Only when no thread uses p. */
 void pool_destroy(struct pool *p);
 
-/* A zeroed slot, or NULL when maxmemory refuses a new chunk or the system
+/* A zeroed slot, or NULL when the budget's cap refuses a new chunk or the system
  * has no memory. The caller owns it until pool_free. Any thread. */
 void *pool_alloc(struct pool *p);
 

@@ -142,8 +142,8 @@ static void strs_set(struct cache *c, struct flow *f, unsigned mask, const char 
         }
     free(x);
     f->ext = n;
-    cache_mem_charge(c, size);
-    cache_mem_release(c, old);
+    budget_charge(&c->budget, size);
+    budget_release(&c->budget, old);
 }
 
 static void str_set(struct cache *c, struct flow *f, enum ext_str k, const char *v)
@@ -163,7 +163,7 @@ static struct flow_ext *ext_of(struct cache *c, struct flow *f)
         if (!f->ext)
             return NULL;
         f->ext->dns_rcode = -1;
-        cache_mem_charge(c, sizeof(*f->ext));
+        budget_charge(&c->budget, sizeof(*f->ext));
     }
     return f->ext;
 }
@@ -186,7 +186,7 @@ static size_t state_size(const struct app_state *st)
 static struct app_state *state_of(struct cache *c, struct flow_ext *x)
 {
     if (!x->st && (x->st = calloc(1, sizeof(*x->st))) != NULL)
-        cache_mem_charge(c, sizeof(*x->st));
+        budget_charge(&c->budget, sizeof(*x->st));
     return x->st;
 }
 
@@ -197,7 +197,7 @@ static void state_free(struct cache *c, struct flow_ext *x)
     if (!st)
         return;
     if (c)
-        cache_mem_release(c, state_size(st));
+        budget_release(&c->budget, state_size(st));
     for (int i = 0; i < st->npend; i++)
         free(st->pend[i].qname);
     free(st->dtcp);
@@ -276,9 +276,9 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
     e->has_dns_rtt = 0;
     char *qname = st ? strdup(m->qname) : NULL;
     if (qname) {
-        cache_mem_charge(x->c, strlen(qname) + 1);
+        budget_charge(&x->c->budget, strlen(qname) + 1);
         if (st->npend == DNS_PENDING_MAX) {        /* oldest is given up on */
-            cache_mem_release(x->c, strlen(st->pend[0].qname) + 1);
+            budget_release(&x->c->budget, strlen(st->pend[0].qname) + 1);
             free(st->pend[0].qname);
             memmove(&st->pend[0], &st->pend[1], sizeof(st->pend[0]) * (DNS_PENDING_MAX - 1));
             st->npend--;
@@ -312,7 +312,7 @@ static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
             continue;
         e->dns_rtt_us = (uint32_t)(x->ts > pd->ts ? x->ts - pd->ts : 0);
         e->has_dns_rtt = 1;
-        cache_mem_release(x->c, strlen(pd->qname) + 1);
+        budget_release(&x->c->budget, strlen(pd->qname) + 1);
         free(pd->qname);
         memmove(pd, pd + 1, sizeof(*pd) * (size_t)(st->npend - i - 1));
         st->npend--;
@@ -356,7 +356,7 @@ static void app_dns(struct cache *c, struct flow *f, const uint8_t *data, uint32
     if (!st->dtcp) {
         if (!(st->dtcp = calloc(2, sizeof(*st->dtcp))))
             return;
-        cache_mem_charge(c, 2 * sizeof(*st->dtcp));
+        budget_charge(&c->budget, 2 * sizeof(*st->dtcp));
     }
     dns_tcp_feed(&st->dtcp[c2s ? 0 : 1], data, len, dns_message, &x);
 }
@@ -406,7 +406,7 @@ static void app_http(struct cache *c, struct flow *f, const uint8_t *data, uint3
     if (!st->http) {
         if (!(st->http = malloc(sizeof(*st->http))))
             return;
-        cache_mem_charge(c, sizeof(*st->http));
+        budget_charge(&c->budget, sizeof(*st->http));
         http_conn_init(st->http);
     }
     struct http_ctx x = { c, f, out };
@@ -416,7 +416,7 @@ static void app_http(struct cache *c, struct flow *f, const uint8_t *data, uint3
     } else if (http_conn_at_rest(st->http)) {
         free(st->http);              /* ~4 KB: an idle keep-alive flow does not keep it */
         st->http = NULL;
-        cache_mem_release(c, sizeof(*st->http));
+        budget_release(&c->budget, sizeof(*st->http));
     }
 }
 
@@ -434,7 +434,7 @@ static void app_tls(struct cache *c, struct flow *f, const uint8_t *data, uint32
     if (!st->tls_buf) {
         if (!(st->tls_buf = malloc(TLS_BUF_MAX)))
             return;
-        cache_mem_charge(c, TLS_BUF_MAX);
+        budget_charge(&c->budget, TLS_BUF_MAX);
     }
     uint32_t n = len;
     if (n > TLS_BUF_MAX - st->tls_len)
@@ -583,7 +583,7 @@ void app_flow_end(struct cache *c, struct flow *f, struct app_actions *out)
         str_copy(a->name, sizeof(a->name), pd->qname);
     }
     state_free(c, e);
-    cache_mem_release(c, ext_size(e));
+    budget_release(&c->budget, ext_size(e));
     app_flow_release(f);
 }
 

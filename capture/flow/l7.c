@@ -173,7 +173,7 @@ static void l7_state_free(struct l7_module *m, struct cache *c, struct flow *f)
         } else {
             l7_flow_release(f);
         }
-        cache_mem_release(c, l7_state_size());
+        budget_release(&c->budget, l7_state_size());
     }
     f->detect_done = 1;
 }
@@ -190,13 +190,13 @@ int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
     if (f->detect_done || !p->l3 || p->l3_caplen == 0)
         return 0;
     if (!f->ndpi) {
-        if (cache_mem_reserve(c, l7_state_size()) != 0) {
+        if (budget_reserve(&c->budget, l7_state_size()) != 0) {
             f->detect_done = 1;
             return 0;
         }
         f->ndpi = m->spare_n > 0 ? m->spare[--m->spare_n] : ndpi_flow_malloc(l7_state_size());
         if (!f->ndpi) {
-            cache_mem_release(c, l7_state_size());
+            budget_release(&c->budget, l7_state_size());
             f->detect_done = 1;
             return 0;
         }

@@ -349,7 +349,7 @@ static void mac_flush(struct worker *w, struct mac_pend *d)
     } else if (m && d->first_ts < m->first_us) {
         m->first_us = d->first_ts;
     }
-    if (!m && cache_mem_reserve(c, sizeof(*m)) == 0) {
+    if (!m && budget_reserve(&c->budget, sizeof(*m)) == 0) {
         m = calloc(1, sizeof(*m));
         if (m) {
             m->link.hash = hash;
@@ -357,7 +357,7 @@ static void mac_flush(struct worker *w, struct mac_pend *d)
             m->first_us = d->first_ts;
             shard_insert(s, &m->link);
         } else {
-            cache_mem_release(c, sizeof(*m));
+            budget_release(&c->budget, sizeof(*m));
         }
     }
     if (m) {
@@ -939,7 +939,7 @@ static void macs_sweep(struct worker *w, uint64_t now, int full)
             }
             shard_unlink(s, e, 0);
             free(e);
-            cache_mem_release(c, sizeof(struct mac_entry));
+            budget_release(&c->budget, sizeof(struct mac_entry));
         }
         lock_release(&s->lock);
     }

@@ -98,7 +98,7 @@ static void mem_allocator(char *out, size_t outlen)
 
 static void sec_memory(struct server *s, struct sbuf *b)
 {
-    uint64_t cache = atomic_load(&s->cache->st.memory), rss = rss_bytes();
+    uint64_t cache = budget_used(&s->cache->budget), rss = rss_bytes();
     uint64_t used = rss > cache ? rss : cache, sys = total_system_memory(), max = s->cfg->maxmemory;
     char h_used[32], h_rss[32], h_sys[32], h_max[32];
     human(h_used, sizeof(h_used), used);
@@ -288,7 +288,7 @@ static void sec_flows(struct server *s, struct sbuf *b)
                 (unsigned long long)atomic_load(&st->flows_active), (unsigned long long)atomic_load(&st->flows_created),
                 (unsigned long long)atomic_load(&st->flows_expired), (unsigned long long)atomic_load(&st->flows_dropped),
                 (unsigned long long)atomic_load(&st->hosts_active), (unsigned long long)atomic_load(&st->hosts_created),
-                (unsigned long long)atomic_load(&st->hosts_expired), (unsigned long long)atomic_load(&st->memory),
+                (unsigned long long)atomic_load(&st->hosts_expired), (unsigned long long)budget_used(&s->cache->budget),
                 (unsigned long long)s->cache->cfg.max_flows);
 }
 

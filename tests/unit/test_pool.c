@@ -1,10 +1,10 @@
-/* test_pool.c - capture/pool.c: zeroed distinct slots, chunk accounting and give-back, maxmemory refusal, concurrent use (threads). */
+/* test_pool.c - capture/cache/pool.c: zeroed distinct slots, chunk accounting and give-back, refusal at the budget cap, concurrent use (threads). */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/cache/cache.h"
+#include "capture/cache/budget.h"
 #include "capture/cache/pool.h"
 #include "check.h"
 
@@ -16,13 +16,6 @@
 
 enum { SIZE = 164, N = 20000 };      /* 164 rounds up to 168, the size of a flow */
 
-static struct cache *test_cache(uint64_t maxmemory)
-{
-    struct cache_config cfg = { .max_flows = 1000, .maxmemory = maxmemory,
-                                .flow_idle_us = 1, .host_idle_us = 1 };
-    return cache_create(&cfg);
-}
-
 static int all_zero(const uint8_t *o, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -33,10 +26,11 @@ static int all_zero(const uint8_t *o, size_t n)
 
 TEST_CASE(slots_are_zeroed_distinct_and_counted)
 {
-    struct cache *c = test_cache(0);
+    struct budget b;
+    budget_init(&b, 0);
     struct pool p;
-    uint64_t before = atomic_load(&c->st.memory);
-    CHECK_INT(pool_init(&p, c, SIZE), 0);
+    uint64_t before = budget_used(&b);
+    CHECK_INT(pool_init(&p, &b, SIZE), 0);
     CHECK_INT(p.size, 168);
     static uint8_t *o[N];
     int bad = 0;
@@ -53,7 +47,7 @@ TEST_CASE(slots_are_zeroed_distinct_and_counted)
             bad++;
     CHECK_INT(bad, 0);
     CHECK_INT(p.live, N);
-    uint64_t used = atomic_load(&c->st.memory) - before;
+    uint64_t used = budget_used(&b) - before;
     if (BYPASS) {
         CHECK_INT(used, (uint64_t)N * 168);
     } else {
@@ -74,28 +68,28 @@ TEST_CASE(slots_are_zeroed_distinct_and_counted)
     CHECK_INT(p.live, 0);
     /* empty chunks went back: at most the one spare is still counted */
     CHECK(p.chunks <= 1);
-    CHECK_INT(atomic_load(&c->st.memory) - before, p.chunks * POOL_CHUNK);
+    CHECK_INT(budget_used(&b) - before, p.chunks * POOL_CHUNK);
     /* and they are reused */
     o[0] = pool_alloc(&p);
     CHECK(o[0] && all_zero(o[0], SIZE));
     pool_free(&p, o[0]);
     pool_destroy(&p);
-    CHECK_INT(atomic_load(&c->st.memory), before);
-    cache_destroy(c);
+    CHECK_INT(budget_used(&b), before);
 }
 
-TEST_CASE(maxmemory_refuses_then_recovers)
+TEST_CASE(budget_cap_refuses_then_recovers)
 {
-    struct cache *c = test_cache(BYPASS ? 100 * 168 : 3 * POOL_CHUNK);
+    struct budget b;
+    budget_init(&b, BYPASS ? 100 * 168 : 3 * POOL_CHUNK);
     struct pool p;
-    CHECK_INT(pool_init(&p, c, SIZE), 0);
+    CHECK_INT(pool_init(&p, &b, SIZE), 0);
     static void *o[N];
     int n = 0;
     while (n < N && (o[n] = pool_alloc(&p)) != NULL)
         n++;
     CHECK(n < N);
     CHECK(n >= (BYPASS ? 100 : (int)(3 * p.per_chunk)) - 1);
-    CHECK(atomic_load(&c->st.memory) <= c->cfg.maxmemory);
+    CHECK(budget_used(&b) <= b.cap);
     pool_free(&p, o[--n]);
     o[n] = pool_alloc(&p);
     CHECK(o[n] != NULL);
@@ -103,8 +97,7 @@ TEST_CASE(maxmemory_refuses_then_recovers)
     while (n > 0)
         pool_free(&p, o[--n]);
     pool_destroy(&p);
-    CHECK_INT(atomic_load(&c->st.memory), 0);
-    cache_destroy(c);
+    CHECK_INT(budget_used(&b), 0);
 }
 
 /* Two threads allocate, and each frees what the other allocated. */
@@ -147,9 +140,10 @@ static void *mt_run(void *arg)
 
 TEST_CASE(two_threads_allocate_and_free_each_others_slots)
 {
-    struct cache *c = test_cache(0);
+    struct budget bud;
+    budget_init(&bud, 0);
     struct pool p;
-    CHECK_INT(pool_init(&p, c, SIZE), 0);
+    CHECK_INT(pool_init(&p, &bud, SIZE), 0);
     static void *a[MT_BATCH], *b[MT_BATCH];
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     struct mt ma = { &p, &lock, a, b, NULL, 0 }, mb = { &p, &lock, b, a, NULL, 0 };
@@ -165,14 +159,13 @@ TEST_CASE(two_threads_allocate_and_free_each_others_slots)
     }
     CHECK_INT(p.live, 0);
     pool_destroy(&p);
-    CHECK_INT(atomic_load(&c->st.memory), 0);
-    cache_destroy(c);
+    CHECK_INT(budget_used(&bud), 0);
 }
 
 int main(void)
 {
     RUN(slots_are_zeroed_distinct_and_counted);
-    RUN(maxmemory_refuses_then_recovers);
+    RUN(budget_cap_refuses_then_recovers);
     RUN(two_threads_allocate_and_free_each_others_slots);
     return CHECK_DONE("pool");
 }
