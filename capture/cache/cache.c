@@ -4,9 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/flow/app.h"
-#include "capture/flow/l7.h"
-
 static int shard_init(struct cache_shard *s, uint32_t nbuckets)
 {
     uint32_t n = 16;
@@ -59,8 +56,8 @@ static void shard_free_all(struct cache *c, struct cache_shard *s, int is_flow)
         while (e) {
             struct centry *next = e->hnext;
             if (is_flow) {
-                l7_flow_release((struct flow *)e);
-                app_flow_release((struct flow *)e);
+                if (c->hooks.flow_release)
+                    c->hooks.flow_release((struct flow *)e, c->hooks.arg);
                 pool_free(&c->flow_pool, e);
             } else if (s >= c->hosts && s < c->hosts + CACHE_SHARDS) {
                 host_clear(NULL, (struct host *)e);
@@ -90,6 +87,11 @@ void cache_destroy(struct cache *c)
     pool_destroy(&c->flow_pool);
     pool_destroy(&c->host_pool);
     free(c);
+}
+
+void cache_hooks_set(struct cache *c, const struct cache_hooks *h)
+{
+    c->hooks = *h;
 }
 
 void cache_clock_advance(struct cache *c, uint64_t t)

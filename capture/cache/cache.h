@@ -100,6 +100,20 @@ struct cache_shard {
     struct centry *closed_head, *closed_tail; /* flows only: closed TCP flows, oldest first */
 };
 
+/*
+ * What the cache calls for the state other modules hang on a flow (its
+ * tenants: nDPI detection state, dissector fields), so it can free a flow
+ * without knowing them (as Redis' dictType.valDestructor, Suricata's
+ * registered StateFree). The flow pipeline registers them (cache_hooks_set).
+ */
+struct cache_hooks {
+    /* Frees what hangs on f (the cache then frees f itself), at
+     * cache_destroy. Nothing needs counting: the budget goes with the
+     * cache. NULL: nothing hangs on flows. */
+    void (*flow_release)(struct flow *f, void *arg);
+    void *arg;                       /* passed to each hook */
+};
+
 struct cache_config {
     uint64_t flow_idle_us, flow_lifetime_us, host_idle_us, tcp_close_grace_us;
     uint64_t max_flows, maxmemory;   /* 0 = no memory cap */
@@ -147,6 +161,7 @@ struct cache {
     struct cache_queue queues[CACHE_QUEUES];
     _Atomic int nqueues;             /* slots ever used: cache_expiry_now reads these */
     pthread_mutex_t queue_lock;      /* cache_queue_add / drop (start and end of a source) */
+    struct cache_hooks hooks;        /* frees the tenants of a flow (cache_hooks_set) */
     struct watchlist *wl;            /* the `watchlist` set key (not owned); NULL = none */
     struct budget budget;            /* bytes of entries and of what flows hold (INFO
                                         cache_memory), capped by cfg.maxmemory */
@@ -158,8 +173,13 @@ enum cache_table { CT_FLOW = 0, CT_HOST, CT_MAC, CT_VLAN, CT_L7, CT_NAME, CT_TAB
 
 /* Allocate a cache sized for cfg->max_flows. NULL on OOM. Start-up only. */
 struct cache *cache_create(const struct cache_config *cfg);
-/* Free every entry (no events). Only when no other thread uses the cache. */
+/* Free every entry (no events), each flow's tenants through hooks.flow_release.
+ * Only when no other thread uses the cache. */
 void cache_destroy(struct cache *c);
+/* Sets the hooks that free what other modules hang on flows (a copy of *h
+ * is kept; setting the same hooks again changes nothing). Start-up, before
+ * capture threads run. */
+void cache_hooks_set(struct cache *c, const struct cache_hooks *h);
 
 /* Move the clock forward to t (no-op when t is older). Any thread. */
 void cache_clock_advance(struct cache *c, uint64_t t_us);

@@ -60,11 +60,23 @@ struct worker_pend {
 
 static void worker_fold(struct worker *w);
 
+/* The cache's hook for what the pipeline hangs on a flow (detection state,
+ * dissector fields): frees it when the cache frees the flow at teardown. */
+static void worker_flow_release(struct flow *f, void *arg)
+{
+    (void)arg;
+    l7_flow_release(f);
+    app_flow_release(f);
+}
+
+static const struct cache_hooks worker_cache_hooks = { .flow_release = worker_flow_release };
+
 int worker_init(struct worker *w, int id, struct cache *c)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
     w->cache = c;
+    cache_hooks_set(c, &worker_cache_hooks);
     if (event_queue_init(&w->events, 65536) != 0)
         return -1;
     w->pend = calloc(1, sizeof(*w->pend));

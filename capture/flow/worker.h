@@ -47,7 +47,9 @@ struct worker {
                                         cache (at each tick and worker_publish_stats) */
 };
 
-/* Set up a worker for cache c. Returns 0, or -1 (nothing to free) on OOM. */
+/* Set up a worker for cache c, and give c the hook that frees what the
+ * pipeline hangs on flows (cache_hooks_set). Returns 0, or -1 (nothing to
+ * free) on OOM. Start-up, before capture threads run. */
 int worker_init(struct worker *w, int id, struct cache *c);
 /* Fold what is pending into the cache (which must still exist), then free. */
 void worker_destroy(struct worker *w);
