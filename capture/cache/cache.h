@@ -7,8 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture/decode/decode.h"
-#include "capture/events/events.h"
 #include "capture/cache/budget.h"
 #include "capture/cache/flow_key.h"
 #include "capture/cache/lock.h"

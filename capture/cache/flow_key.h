@@ -5,10 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture/decode/decode.h"
-
 /* A canonical flow: cli/srv chosen by the rule of KEYSPACE.md, so every
- * probe names the same connection the same way whatever it saw. */
+ * probe names the same connection the same way whatever it saw (the rule
+ * is applied to packets in capture/flow/pkt_key.c). */
 struct flow_key {
     uint8_t cli[16], srv[16];   /* network order; IPv4 in the first 4 bytes, rest 0 */
     uint16_t cport, sport;      /* host order; 0 for protocols without ports */
@@ -20,10 +19,6 @@ struct flow_key {
 /* Longest name: "flow.sctp.[v6]:65535-[v6]:65535@4095" fits in 128. */
 #define FLOW_KEY_NAME_MAX 128
 #define ADDR_STR_MAX 46
-
-/* Build the canonical key of a decoded packet. *is_c2s is set to 1 when the
- * packet travels client -> server. Never fails. */
-void flow_key_from_pkt(const struct decoded_pkt *p, struct flow_key *k, int *is_c2s);
 
 /* The 64-bit finaliser every cache hash uses (murmur3's). Pure. */
 static inline uint64_t hash_mix64(uint64_t x)

@@ -12,6 +12,7 @@
 #include "capture/flow/worker_app.h"
 #include "capture/flow/app.h"
 #include "capture/flow/l7.h"
+#include "capture/flow/pkt_key.h"
 #include "resp/resp_writer.h"
 
 enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };

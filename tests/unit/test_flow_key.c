@@ -1,9 +1,10 @@
-/* test_flow_key.c - canonical flow keys: client/server rule, names, parsing. */
+/* test_flow_key.c - canonical flow keys: the client/server rule (capture/flow/pkt_key.c), names, parsing (capture/cache/flow_key.c). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 
 #include "capture/cache/flow_key.h"
+#include "capture/flow/pkt_key.h"
 #include "check.h"
 
 static struct decoded_pkt pkt4(const char *src, uint16_t sport, const char *dst, uint16_t dport,
