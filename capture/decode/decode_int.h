@@ -3,7 +3,7 @@
 #define FC_DECODE_INT_H
 
 #include <stdint.h>
-#include "capture/decode/decode.h"
+#include "capture/decode/decoded_pkt.h"
 
 /* Ethertypes (also GRE protocol types and SLL protocol fields). */
 #define DEC_ETH_P_IPV4      0x0800
