@@ -52,7 +52,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/replay/%)
 
-.PHONY: all deps run test unit-test fuzz-replay integration-test bench fuzz clean demo flowcached
+.PHONY: all deps run test unit-test fuzz-replay integration-test bench fuzz fuzz-build clean demo flowcached
 
 all: flowcached
 
@@ -78,15 +78,20 @@ $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(LIB_OBJS) $(PKGS_LIBS)
 
-# Install what the build and the tests need (Debian 12), or say what is missing.
+# Install the Debian 12 packages of every goal (make run, test, bench and fuzz each install only
+# their own: tools/deps.sh run|test|bench|fuzz), or print the command to run as root.
 deps:
-	@./tools/deps.sh
+	@./tools/deps.sh all
+
+# make run's arguments (tests/integration/test_readme.py starts flowcached with them too).
+RUN_ARGS := conf/flowcached.conf --pcap demo/demo.pcap --pcap-speed 1 --pcap-loop yes --port 6380
 
 # Start flowcached on the bundled demo capture at recorded speed, looping, on 127.0.0.1:6380.
-# (A sub-make, so the flags of packages deps just installed are seen.)
-run: deps
+# (A sub-make, so the flags of packages deps.sh just installed are seen.)
+run:
+	@./tools/deps.sh run
 	$(MAKE) --no-print-directory all
-	$(BUILD)/flowcached conf/flowcached.conf --pcap demo/demo.pcap --pcap-speed 1 --pcap-loop yes --port 6380
+	$(BUILD)/flowcached $(RUN_ARGS)
 
 unit-test: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -99,7 +104,8 @@ integration-test: flowcached
 	FLOWCACHED=$(CURDIR)/$(BUILD)/flowcached $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 # Every test: unit, fuzz-seed replay, integration; then again under ASan+UBSan (CI does both).
-test: deps
+test:
+	@./tools/deps.sh test
 	$(MAKE) all unit-test fuzz-replay integration-test
 ifeq ($(SANITIZER),)
 ifneq ($(FC_SKIP_ASAN),1)
@@ -107,13 +113,18 @@ ifneq ($(FC_SKIP_ASAN),1)
 endif
 endif
 
-bench: deps
+bench:
+	@./tools/deps.sh bench
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory MALLOC=libc all
 	$(PY) tools/bench.py
 
 # libFuzzer targets: make fuzz CC=clang  (binaries in build/fuzz/)
 fuzz:
+	@./tools/deps.sh fuzz
+	$(MAKE) --no-print-directory fuzz-build
+
+fuzz-build:
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKGS_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
