@@ -1,4 +1,4 @@
-/* worker.c - a capture thread's packet path: decode, flow update, hosts, aggregates, expiry, events (capture thread). */
+/* worker.c - a capture thread's packet path: decode, flow update, hosts, aggregates, expiry (capture thread). */
 #include "capture/flow/worker.h"
 
 #include <netinet/in.h>
@@ -6,14 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/flow/fields.h"
 #include "capture/cache/names.h"
 #include "capture/cache/watchlist.h"
-#include "capture/flow/worker_app.h"
 #include "capture/flow/app.h"
+#include "capture/flow/flow_events.h"
 #include "capture/flow/l7.h"
 #include "capture/flow/pkt_key.h"
-#include "resp/resp_writer.h"
+#include "capture/flow/worker_app.h"
 
 enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };
 enum { SWEEP_EVERY_US = 100000, SWEEP_BATCH = 256, FRAG_TTL_US = 30000000 };
@@ -99,15 +98,6 @@ void worker_destroy(struct worker *w)
     free(w->pend);
     w->pend = NULL;
     event_queue_destroy(&w->events);
-}
-
-static void emit_event(struct worker *w, enum event_channel ch, struct sbuf *b)
-{
-    if (b->oom)
-        return;
-    struct event *ev = event_new(ch, b->buf, b->len);
-    if (ev)
-        event_queue_push(&w->events, ev);
 }
 
 /* ---- aggregates (l7, vlan): counted per worker, folded in at each tick ---- */
@@ -244,27 +234,6 @@ static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, ui
     return h;
 }
 
-static void host_new_event(struct worker *w, uint8_t ipver, const uint8_t *addr,
-                           const struct decoded_pkt *p, int is_src)
-{
-    if (!event_wanted(EV_HOST_NEW))
-        return;
-    char a[ADDR_STR_MAX], m[18];
-    struct sbuf b;
-    sbuf_init(&b);
-    json_begin(&b);
-    addr_format(ipver, addr, a);
-    json_field_str(&b, "ip", a);
-    if (p->has_mac) {
-        mac_format(is_src ? p->src_mac : p->dst_mac, m);
-        json_field_str(&b, "mac", m);
-    }
-    json_field_u64(&b, "vlan", p->vlan);
-    json_end(&b);
-    emit_event(w, EV_HOST_NEW, &b);
-    sbuf_free(&b);
-}
-
 /* Starts loading what host_account will touch (the flow's hosts, or the
  * bucket slots their lookup reads), so the cache misses overlap nDPI's work.
  * Fills hash[0] (source) and hash[1] (destination) when a lookup is needed. */
@@ -328,7 +297,7 @@ static void host_account(struct worker *w, const struct decoded_pkt *p, int is_s
     }
     lock_release(&s->lock);
     if (created)
-        host_new_event(w, p->ip_version, addr, p, is_src);
+        flow_events_host_new(&w->events, p->ip_version, addr, p, is_src);
 }
 
 /* A flow that held a count on h ended. */
@@ -435,16 +404,6 @@ static void worker_fold(struct worker *w)
 
 /* ---- flow end ---- */
 
-static const char *end_reason_name(enum flow_end_reason r)
-{
-    switch (r) {
-    case FLOW_END_IDLE: return "idle";
-    case FLOW_END_LIFETIME: return "lifetime";
-    case FLOW_END_TCP: return "tcp-close";
-    default: return "shutdown";
-    }
-}
-
 static enum flow_end_reason end_reason_of(const struct cache_config *cfg, const struct flow *f)
 {
     if (f->closed)
@@ -465,29 +424,9 @@ static void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reas
     pend_aggr(w, 1, f->l7)->flows_active--;
     host_flow_ended(w, f->hosts[0]);
     host_flow_ended(w, f->hosts[1]);
-    if (event_wanted(EV_FLOW_END)) {
-        char name[FLOW_KEY_NAME_MAX];
-        struct sbuf b;
-        sbuf_init(&b);
-        flow_key_format(&f->key, name);
-        json_begin(&b);
-        json_field_str(&b, "key", name);
-        json_field_str(&b, "reason", end_reason_name(reason));
-        flow_fields_each(f, json_field_cb, &b);
-        char user[NAME_USER_MAX];
-        if (names_user_of(c, f->key.ipver, f->key.cli, user, sizeof(user)) == 0 ||
-            names_user_of(c, f->key.ipver, f->key.srv, user, sizeof(user)) == 0)
-            json_field_str(&b, "user", user);
-        json_end(&b);
-        emit_event(w, EV_FLOW_END, &b);
-        sbuf_free(&b);
-    }
-    if (reason != FLOW_END_SHUTDOWN && event_wanted(EV_KEY_EXPIRED)) {
-        char name[FLOW_KEY_NAME_MAX];
-        struct event *ev = event_new(EV_KEY_EXPIRED, name, flow_key_format(&f->key, name));
-        if (ev)
-            event_queue_push(&w->events, ev);
-    }
+    flow_events_flow_end(&w->events, c, f, reason);
+    if (reason != FLOW_END_SHUTDOWN)
+        flow_events_flow_expired(&w->events, &f->key);
     acts.n = 0;
     acts.key = f->key;
     acts.l7 = f->l7;
@@ -602,30 +541,6 @@ static int flow_update(struct worker *w, const struct flow_key *k, uint64_t hash
     host_account(w, p, 0, dst_role, ts, &f->hosts[c2s ? 1 : 0], c2s ? NULL : &r->acts, hh[1]);
     lock_release(&s->lock);
     return UPD_OK;
-}
-
-static void flow_new_event(struct worker *w, const struct pkt_result *r)
-{
-    if (!event_wanted(EV_FLOW_NEW))
-        return;
-    char name[FLOW_KEY_NAME_MAX], a[ADDR_STR_MAX], t[32], nb[4];
-    struct sbuf b;
-    sbuf_init(&b);
-    flow_key_format(&r->key, name);
-    json_begin(&b);
-    json_field_str(&b, "key", name);
-    json_field_str(&b, "proto", l4_proto_name(r->key.l4proto, nb));
-    addr_format(r->key.ipver, r->key.cli, a);
-    json_field_str(&b, "cli.ip", a);
-    json_field_u64(&b, "cli.port", r->key.cport);
-    addr_format(r->key.ipver, r->key.srv, a);
-    json_field_str(&b, "srv.ip", a);
-    json_field_u64(&b, "srv.port", r->key.sport);
-    json_field_u64(&b, "vlan", r->key.vlan);
-    json_field(&b, "first.seen", t, time_format(r->first_us, t), 1);
-    json_end(&b);
-    emit_event(w, EV_FLOW_NEW, &b);
-    sbuf_free(&b);
 }
 
 /* ---- watchlist ---- */
@@ -777,7 +692,7 @@ static void packet_decoded(struct worker *w, uint64_t ts, struct worker_ahead *a
             }
             aggr_account(w, &r, p->l3_len, ts);
             if (r.is_new) {
-                flow_new_event(w, &r);
+                flow_events_flow_new(&w->events, &r.key, r.first_us);
                 watch_check(w, &r);
             }
             if (r.acts.n)
@@ -921,12 +836,7 @@ static void hosts_sweep(struct worker *w, uint64_t now, int full)
                 continue;
             }
             shard_unlink(s, &h->link, 0);
-            if (event_wanted(EV_KEY_EXPIRED)) {
-                char name[ADDR_STR_MAX + 3] = "ip.";
-                struct event *ev = event_new(EV_KEY_EXPIRED, name, 3 + addr_format(h->ipver, h->addr, name + 3));
-                if (ev)
-                    event_queue_push(&w->events, ev);   /* the queue lock is a leaf: safe under a shard lock */
-            }
+            flow_events_host_expired(&w->events, h->ipver, h->addr);   /* safe under a shard lock */
             host_clear(c, h);
             pool_free(&c->host_pool, h);
             atomic_fetch_add_explicit(&c->st.hosts_expired, 1, memory_order_relaxed);

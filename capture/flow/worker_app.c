@@ -1,28 +1,15 @@
-/* worker_app.c - applies what the dissectors found: name tables, host fields, users, dns/http/user/alert events (capture thread). */
+/* worker_app.c - applies what the dissectors found: name tables, host fields, users, their events (capture thread). */
 #include "capture/flow/worker_app.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "capture/flow/fields.h"
 #include "capture/cache/names.h"
-#include "dissectors/dns.h"
+#include "capture/flow/flow_events.h"
 #include "dissectors/http.h"
-#include "capture/flow/l7.h"
 #include "dissectors/radius.h"
-#include "resp/resp_writer.h"
 
 enum { RCODE_NXDOMAIN = 3 };
-
-static void emit(struct worker *w, enum event_channel ch, struct sbuf *b)
-{
-    if (!b->oom) {
-        struct event *ev = event_new(ch, b->buf, b->len);
-        if (ev)
-            event_queue_push(&w->events, ev);
-    }
-    sbuf_free(b);
-}
 
 static int action_name_kind(const struct app_action *a);
 
@@ -92,33 +79,6 @@ static void dns_name_response(struct name_entry *e, const struct app_action *a, 
     }
 }
 
-/* Starts a transaction event of the flow: {"client":...,"server":... */
-static void event_begin_flow(struct sbuf *b, const struct app_actions *acts)
-{
-    char cli[ADDR_STR_MAX], srv[ADDR_STR_MAX];
-    addr_format(acts->key.ipver, acts->key.cli, cli);
-    addr_format(acts->key.ipver, acts->key.srv, srv);
-    sbuf_init(b);
-    json_begin(b);
-    json_field_str(b, "client", cli);
-    json_field_str(b, "server", srv);
-}
-
-static void dns_event(struct worker *w, const struct app_actions *acts, const struct app_action *a)
-{
-    char tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
-    struct sbuf b;
-    event_begin_flow(&b, acts);
-    json_field_str(&b, "qname", a->name);
-    json_field_str(&b, "qtype", dns_qtype_name(a->qtype, tb));
-    json_field_str(&b, "rcode", a->kind == ACT_DNS_TIMEOUT ? "TIMEOUT" : dns_rcode_name((uint8_t)a->rcode, rb));
-    if (a->has_rtt)
-        json_field_u64(&b, "rtt.us", a->rtt_us);
-    json_field_u64(&b, "txid", a->txid);
-    json_end(&b);
-    emit(w, EV_DNS, &b);
-}
-
 /* ---- HTTP ---- */
 
 static void http_name_request(struct name_entry *e, const struct app_action *a, void *arg)
@@ -133,19 +93,6 @@ static void http_name_response(struct name_entry *e, const struct app_action *a,
     unsigned cls = a->status / 100;
     if (cls >= 2 && cls <= 5)
         e->u.http.status[cls]++;
-}
-
-static void http_event(struct worker *w, const struct app_actions *acts, const struct app_action *a)
-{
-    struct sbuf b;
-    event_begin_flow(&b, acts);
-    json_field_str(&b, "method", a->method);
-    json_field_str(&b, "host", a->name);
-    json_field_str(&b, "url", a->url);
-    json_field_u64(&b, "status", a->status);
-    json_field_str(&b, "ua", a->ua);
-    json_end(&b);
-    emit(w, EV_HTTP, &b);
 }
 
 /* ---- TLS ---- */
@@ -211,42 +158,7 @@ static void radius_apply(struct worker *w, const struct app_action *a, uint64_t 
         addr_format(a->ipver, a->ip, x.ipbuf);
         name_update(w, NK_IPUSER, x.ipbuf, ts, ipuser_apply, a, &x);
     }
-    enum event_channel ch = a->acct_status == RADIUS_ACCT_STOP ? EV_USER_LOGOUT : EV_USER_LOGIN;
-    if (a->acct_status == RADIUS_ACCT_INTERIM || !event_wanted(ch))
-        return;
-    char nas[ADDR_STR_MAX] = "";
-    struct sbuf b;
-    if (a->has_nas)
-        addr_format(a->nas_ver, a->nas, nas);
-    sbuf_init(&b);
-    json_begin(&b);
-    json_field_str(&b, "user", a->name);
-    json_field_str(&b, "ip", x.ipbuf);
-    json_field_str(&b, "nas", nas);
-    json_field_str(&b, "session", a->session);
-    json_end(&b);
-    emit(w, ch, &b);
-}
-
-/* ---- watchlist ---- */
-
-static void alert_event(struct worker *w, const struct app_actions *acts, const struct app_action *a,
-                        const char *dns_query)
-{
-    char key[FLOW_KEY_NAME_MAX];
-    struct sbuf b;
-    flow_key_format(&acts->key, key);
-    sbuf_init(&b);
-    json_begin(&b);
-    json_field_str(&b, "ip", a->name);
-    json_field_str(&b, "peer", a->url);
-    json_field_str(&b, "match", a->ua);
-    json_field_str(&b, "key", key);
-    json_field_str(&b, "l7", l7_name(acts->l7));
-    if (dns_query)
-        json_field_str(&b, "dns.query", dns_query);
-    json_end(&b);
-    emit(w, EV_ALERT_WATCHLIST, &b);
+    flow_events_user(&w->events, a, x.ipbuf);
 }
 
 void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint64_t ts,
@@ -265,16 +177,14 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
             name_update_hashed(w, NK_DNS, a->name, ts, dns_name_response, a, NULL, h);
             /* fall through */
         case ACT_DNS_TIMEOUT:
-            if (event_wanted(EV_DNS))
-                dns_event(w, acts, a);
+            flow_events_dns(&w->events, acts, a);
             break;
         case ACT_HTTP_REQUEST:
             name_update_hashed(w, NK_HTTP, a->name, ts, http_name_request, a, NULL, h);
             break;
         case ACT_HTTP_RESPONSE:
             name_update_hashed(w, NK_HTTP, a->name, ts, http_name_response, a, NULL, h);
-            if (event_wanted(EV_HTTP))
-                http_event(w, acts, a);
+            flow_events_http(&w->events, acts, a);
             break;
         case ACT_TLS_SNI:
         case ACT_TLS_BYTES:
@@ -284,8 +194,7 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
             radius_apply(w, a, ts);
             break;
         case ACT_WATCH_ALERT:
-            if (event_wanted(EV_ALERT_WATCHLIST))
-                alert_event(w, acts, a, dns_query);
+            flow_events_alert(&w->events, acts, a, dns_query);
             break;
         default:
             break;
