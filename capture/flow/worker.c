@@ -15,7 +15,7 @@
 #include "capture/flow/worker_app.h"
 
 enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_RST = 0x04, TCP_ACK = 0x10 };
-enum { SWEEP_EVERY_US = 100000, SWEEP_BATCH = 256, FRAG_TTL_US = 30000000 };
+enum { SWEEP_EVERY_US = 100000, SWEEP_BATCH = 256 };
 enum { ROLE_NONE = 0, ROLE_CLIENT = 1, ROLE_SERVER = 2 };
 enum { UPD_OK = 0, UPD_NOT_FOUND = 1, UPD_DROPPED = 2 };
 
@@ -571,41 +571,6 @@ static void watch_check(struct worker *w, struct pkt_result *r)
     snprintf(a->ua, sizeof(a->ua), "%s", match);
 }
 
-/* ---- fragments ---- */
-
-static struct frag_slot *frag_slot_of(struct worker *w, const struct decoded_pkt *p)
-{
-    uint64_t h = host_key_hash(p->ip_version, p->src) ^ (host_key_hash(p->ip_version, p->dst) >> 1);
-    h ^= (uint64_t)p->frag_id * 0x9e3779b97f4a7c15ULL ^ p->l4_proto;
-    return &w->frags[(h >> 7) & (FRAG_SLOTS - 1)];
-}
-
-/* Gives non-first fragments the ports their first fragment carried. */
-static void frag_resolve(struct worker *w, struct decoded_pkt *p, uint64_t ts)
-{
-    struct frag_slot *fs = frag_slot_of(w, p);
-    if (p->frag_first) {
-        memcpy(fs->src, p->src, 16);
-        memcpy(fs->dst, p->dst, 16);
-        fs->id = p->frag_id;
-        fs->proto = p->l4_proto;
-        fs->sport = p->sport;
-        fs->dport = p->dport;
-        fs->ts_us = ts;
-        fs->used = p->has_ports;
-        return;
-    }
-    if (fs->used && fs->id == p->frag_id && fs->proto == p->l4_proto &&
-        memcmp(fs->src, p->src, 16) == 0 && memcmp(fs->dst, p->dst, 16) == 0 &&
-        ts - fs->ts_us < FRAG_TTL_US) {
-        p->sport = fs->sport;
-        p->dport = fs->dport;
-        p->has_ports = 1;
-        return;
-    }
-    atomic_fetch_add_explicit(&w->st.frag_orphans, 1, memory_order_relaxed);
-}
-
 /* ---- the packet path ---- */
 
 /* 1 when the packet's flow, if it exists, can only have the key
@@ -651,8 +616,8 @@ static void packet_decoded(struct worker *w, uint64_t ts, struct worker_ahead *a
         w->now_us = ts;
     cache_clock_advance(c, ts);
     if (a->rc == DEC_OK) {
-        if (p->is_fragment)
-            frag_resolve(w, p, ts);
+        if (p->is_fragment && frag_resolve(w->frags, p, ts) != 0)
+            atomic_fetch_add_explicit(&w->st.frag_orphans, 1, memory_order_relaxed);
         struct flow_key kr;
         struct pkt_result r;
         struct flow *ended[2] = { NULL, NULL };

@@ -8,16 +8,7 @@
 #include "capture/cache/cache.h"
 #include "capture/decode/decode.h"
 #include "capture/events/events.h"
-
-#define FRAG_SLOTS 1024
-
-struct frag_slot {
-    uint8_t src[16], dst[16];
-    uint32_t id;
-    uint8_t proto, used;
-    uint16_t sport, dport;
-    uint64_t ts_us;
-};
+#include "capture/flow/frag.h"
 
 /* Figures a worker publishes for INFO (written by the worker, read anywhere). */
 struct worker_stats {
