@@ -1,4 +1,4 @@
-/* worker.h - one capture thread's packet path: decode, flow update, hosts, aggregates, expiry, events. */
+/* worker.h - what a capture thread drives: its packet path, expiry sweeps and published counters (worker_int.h lists the files). */
 #ifndef FC_WORKER_H
 #define FC_WORKER_H
 
@@ -37,6 +37,8 @@ struct worker {
     struct worker_pend *pend;        /* MAC, VLAN and L7 counters not yet folded into the
                                         cache (at each tick and worker_publish_stats) */
 };
+
+/* ---- life and packet path (worker.c) ---- */
 
 /* Set up a worker for cache c, and give c the hook that frees what the
  * pipeline hangs on flows (cache_hooks_set). Returns 0, or -1 (nothing to
@@ -77,6 +79,8 @@ void worker_peek(struct worker *w, struct worker_ahead *a, int dlt, const uint8_
 /* worker_packet for the frame a holds (worker_peek filled it; *a is used up). */
 void worker_packet_ahead(struct worker *w, uint64_t ts_us, struct worker_ahead *a, uint32_t wirelen);
 
+/* ---- expiry (flow_expiry.c) ---- */
+
 /* Advance the clock to now_us (live idle periods) and expire what is due. */
 void worker_tick(struct worker *w, uint64_t now_us);
 
@@ -90,9 +94,13 @@ void worker_sweep_due(struct worker *w);
  * aggregates stay. */
 void worker_expire_all(struct worker *w);
 
+/* ---- the end of a capture (flow_life.c) ---- */
+
 /* Give nDPI's final answer (its guess) for every flow still undetected, as
  * ndpiReader does at the end of a file; flows stay in the cache. */
 void worker_finish_detection(struct worker *w);
+
+/* ---- counters (worker.c) ---- */
 
 /* Copy private counters into w->st, and fold the worker's pending MAC, VLAN
  * and L7 counters into the cache (readers see them from then on). */

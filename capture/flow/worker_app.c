@@ -1,10 +1,12 @@
-/* worker_app.c - applies what the dissectors found: name tables, host fields, users, their events (capture thread). */
-#include "capture/flow/worker_app.h"
+/* worker_app.c - applies what the dissectors found: name tables, host fields, users, their events; watchlist alerts (capture thread). */
+#include "capture/flow/worker.h"
+#include "capture/flow/worker_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "capture/cache/names.h"
+#include "capture/cache/watchlist.h"
 #include "capture/flow/flow_events.h"
 #include "dissectors/http.h"
 #include "dissectors/radius.h"
@@ -247,4 +249,32 @@ void worker_host_apply_actions(struct host *h, const struct app_actions *acts, u
             }
         }
     }
+}
+
+/* ---- watchlist ---- */
+
+/* A new flow touching a listed address raises one alert (applied with the
+ * packet's other actions, so a DNS query's name rides along). */
+void watch_check(struct worker *w, struct pkt_result *r)
+{
+    char match[WATCH_TEXT_MAX];
+    const struct flow_key *k = &r->key;
+    const uint8_t *hit = NULL, *peer = NULL;
+    if (!w->wl)
+        return;
+    if (watchlist_match(w->wl, k->ipver, k->cli, match)) {
+        hit = k->cli;
+        peer = k->srv;
+    } else if (watchlist_match(w->wl, k->ipver, k->srv, match)) {
+        hit = k->srv;
+        peer = k->cli;
+    }
+    if (!hit || r->acts.n >= APP_ACTIONS_MAX)
+        return;
+    struct app_action *a = &r->acts.a[r->acts.n++];
+    memset(a, 0, sizeof(*a));
+    a->kind = ACT_WATCH_ALERT;
+    addr_format(k->ipver, hit, a->name);      /* name: the listed address, url: its peer, ua: the entry */
+    addr_format(k->ipver, peer, a->url);
+    snprintf(a->ua, sizeof(a->ua), "%s", match);
 }

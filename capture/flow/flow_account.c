@@ -1,0 +1,353 @@
+/* flow_account.c - a worker's hosts, MACs and VLAN/L7 aggregates: counted per worker, folded into the cache at ticks (capture thread). */
+#include "capture/flow/worker.h"
+#include "capture/flow/worker_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/flow/flow_events.h"
+
+/* Counters of one VLAN or L7 aggregate not yet folded into the cache. */
+struct aggr_pend {
+    int64_t bytes, pkts, flows, flows_active;
+    uint64_t first_ts, first_now;    /* packet time and cache clock of the first live touch */
+    uint64_t last_us;
+    uint8_t used, live;
+};
+
+enum { MAC_PEND_SLOTS = 16 };
+
+/* Counters of one MAC not yet folded into its cache entry. */
+struct mac_pend {
+    uint8_t mac[6], used, has_ip, ipver;
+    uint8_t ip[16];
+    uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
+    uint64_t first_ts, first_now, last_us, ip_us;
+};
+
+/* A worker's private counters, folded in at each tick and at the end of a
+ * file: the packet path takes no aggregate or MAC lock. */
+struct worker_pend {
+    struct aggr_pend l7[L7_MAX], vlan[VLAN_MAX];
+    uint16_t l7_used[L7_MAX], vlan_used[VLAN_MAX];
+    unsigned nl7, nvlan;
+    struct mac_pend mac[MAC_PEND_SLOTS];
+};
+
+struct worker_pend *worker_pend_new(void)
+{
+    return calloc(1, sizeof(struct worker_pend));
+}
+
+/* ---- aggregates (l7, vlan): counted per worker, folded in at each tick ---- */
+
+static struct aggr_pend *pend_aggr(struct worker *w, int is_l7, unsigned id)
+{
+    struct worker_pend *pd = w->pend;
+    struct aggr_pend *a = is_l7 ? &pd->l7[id] : &pd->vlan[id];
+    if (!a->used) {
+        a->used = 1;
+        if (is_l7)
+            pd->l7_used[pd->nl7++] = (uint16_t)id;
+        else
+            pd->vlan_used[pd->nvlan++] = (uint16_t)id;
+    }
+    return a;
+}
+
+/* What aggr_live did per packet: the first live touch of the window records
+ * when, so the fold can restart an aggregate that had died by then. */
+static struct aggr_pend *pend_aggr_live(struct worker *w, int is_l7, unsigned id, uint64_t ts)
+{
+    struct aggr_pend *a = pend_aggr(w, is_l7, id);
+    if (!a->live) {
+        a->live = 1;
+        a->first_ts = ts;
+        a->first_now = cache_expiry_now(w->cache, w->group);
+    }
+    return a;
+}
+
+static void pend_move(struct aggr_pend *from, struct aggr_pend *to, uint64_t bytes, uint64_t pkts)
+{
+    from->bytes -= (int64_t)bytes;
+    from->pkts -= (int64_t)pkts;
+    from->flows--;
+    from->flows_active--;
+    to->bytes += (int64_t)bytes;
+    to->pkts += (int64_t)pkts;
+    to->flows++;
+    to->flows_active++;
+}
+
+void aggr_account(struct worker *w, const struct pkt_result *r, uint32_t len, uint64_t ts)
+{
+    struct aggr_pend *v = pend_aggr_live(w, 0, r->key.vlan, ts);
+    struct aggr_pend *l = pend_aggr_live(w, 1, r->l7_new, ts);
+    if (r->is_new) {
+        v->flows++;
+        l->flows++;
+        l->flows_active++;
+    } else if (r->l7_changed) {
+        pend_move(pend_aggr(w, 1, r->l7_old), l, r->prev_bytes, r->prev_pkts);
+    }
+    v->bytes += len;
+    v->pkts++;
+    if (ts > v->last_us) v->last_us = ts;
+    l->bytes += len;
+    l->pkts++;
+    if (ts > l->last_us) l->last_us = ts;
+}
+
+void aggr_l7_move(struct worker *w, uint16_t from, uint16_t to, uint64_t bytes, uint64_t pkts)
+{
+    pend_move(pend_aggr(w, 1, from), pend_aggr(w, 1, to), bytes, pkts);
+}
+
+void aggr_l7_flow_ended(struct worker *w, uint16_t l7)
+{
+    pend_aggr(w, 1, l7)->flows_active--;
+}
+
+static void aggr_fold_one(struct cache *c, struct aggr *a, struct aggr_pend *p)
+{
+    if (p->live && !aggr_alive(&c->cfg, a, p->first_now)) {
+        memset(a, 0, sizeof(*a));
+        a->first_us = p->first_ts;
+    } else if (p->live && p->first_ts < a->first_us) {
+        a->first_us = p->first_ts;   /* another worker folded later packets first */
+    }
+    a->bytes += (uint64_t)p->bytes;
+    a->pkts += (uint64_t)p->pkts;
+    a->flows += (uint64_t)p->flows;
+    a->flows_active += p->flows_active;   /* not clamped: the other workers' folds settle it */
+    if (p->last_us > a->last_us) a->last_us = p->last_us;
+    memset(p, 0, sizeof(*p));
+}
+
+/* Folds the pending VLAN and L7 counters into the cache under one lock. */
+static void aggr_fold(struct worker *w)
+{
+    struct worker_pend *pd = w->pend;
+    struct cache *c = w->cache;
+    if (!pd->nl7 && !pd->nvlan)
+        return;
+    pthread_mutex_lock(&c->aggr_lock);
+    for (unsigned i = 0; i < pd->nl7; i++)
+        aggr_fold_one(c, &c->l7[pd->l7_used[i]], &pd->l7[pd->l7_used[i]]);
+    for (unsigned i = 0; i < pd->nvlan; i++)
+        aggr_fold_one(c, &c->vlan[pd->vlan_used[i]], &pd->vlan[pd->vlan_used[i]]);
+    pthread_mutex_unlock(&c->aggr_lock);
+    pd->nl7 = pd->nvlan = 0;
+}
+
+/* ---- hosts and MACs ---- */
+
+static void host_vlan_add(struct cache *c, struct host *h, uint16_t vlan, int sent, uint32_t len)
+{
+    struct host_vlan *v = host_vlan_slot(c, h, vlan);
+    if (!v)
+        return;
+    if (sent) { v->bytes_sent += len; v->pkts_sent++; }
+    else { v->bytes_rcvd += len; v->pkts_rcvd++; }
+}
+
+static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, uint64_t hash,
+                                     uint8_t ipver, const uint8_t *addr, uint64_t ts, int *created)
+{
+    struct cache *c = w->cache;
+    struct host *h = shard_find_host(s, hash, ipver, addr);
+    if (h && h->flows_active == 0 && cache_due(c, w->group, host_expire_at(&c->cfg, h))) {
+        struct centry link = h->link;       /* expired, not yet swept: a new key */
+        host_clear(c, h);
+        memset(h, 0, sizeof(*h));
+        h->link = link;
+        h->ipver = ipver;
+        memcpy(h->addr, addr, 16);
+        h->first_us = ts;
+        *created = 1;
+        return h;
+    }
+    if (h)
+        return h;
+    if (!(h = pool_alloc(&c->host_pool)))
+        return NULL;
+    h->link.hash = hash;
+    h->ipver = ipver;
+    memcpy(h->addr, addr, 16);
+    h->first_us = ts;
+    shard_insert(s, &h->link);
+    atomic_fetch_add_explicit(&c->st.hosts_created, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->st.hosts_active, 1, memory_order_relaxed);
+    *created = 1;
+    return h;
+}
+
+
+/* Starts loading what host_account will touch (the flow's hosts, or the
+ * bucket slots their lookup reads), so the cache misses overlap nDPI's work.
+ * Fills hash[0] (source) and hash[1] (destination) when a lookup is needed. */
+void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct flow *f,
+                           int c2s, uint64_t hash[2])
+{
+    for (int i = 0; i < 2; i++) {
+        const struct host *h = f->hosts[(c2s ? 0 : 1) ^ i];
+        hash[i] = 0;
+        if (h) {
+            __builtin_prefetch(h, 1);
+            __builtin_prefetch(&h->last_us, 1);
+            continue;
+        }
+        hash[i] = host_key_hash(p->ip_version, i ? p->dst : p->src);
+        const struct cache_shard *s = cache_shard_for(w->cache->hosts, hash[i]);
+        __builtin_prefetch(&s->buckets[cache_bucket_of(s, hash[i])]);
+    }
+}
+
+/* Counts one packet on the host at the packet's source (is_src) or
+ * destination. *ref is the flow's reference to that host: when set, no lookup
+ * is needed; when a new flow starts (role) and the host can be had, the flow
+ * takes a flows.active count on it and *ref is set. acts (the client's side
+ * only, else NULL) are applied to the host's fields. Caller holds the flow's
+ * shard lock (lock order: flow, then host). */
+void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
+                         int role, uint64_t ts, struct host **ref, const struct app_actions *acts,
+                         uint64_t hash)
+{
+    const uint8_t *addr = is_src ? p->src : p->dst;
+    struct host *h = *ref;
+    int created = 0;
+    if (h)
+        hash = h->link.hash;
+    struct cache_shard *s = cache_shard_for(w->cache->hosts, hash);
+    lock_acquire(&s->lock);
+    if (!h)
+        h = host_find_or_add(w, s, hash, p->ip_version, addr, ts, &created);
+    if (h) {
+        if (is_src) { h->bytes_sent += p->l3_len; h->pkts_sent++; }
+        else { h->bytes_rcvd += p->l3_len; h->pkts_rcvd++; }
+        if (ts > h->last_us) h->last_us = ts;
+        if (ts < h->first_us) h->first_us = ts;    /* workers reach a host in any order */
+        if (role == ROLE_CLIENT) h->flows_client++;
+        if (role == ROLE_SERVER) h->flows_server++;
+        if (role != ROLE_NONE && !*ref) {
+            h->flows_active++;
+            *ref = h;
+        }
+        if (p->vlan) host_vlan_add(w->cache, h, p->vlan, is_src, p->l3_len);
+        if (is_src && p->has_mac && ts >= h->mac_us &&
+            !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+            memcpy(h->mac, p->src_mac, 6);
+            h->has_mac = 1;
+            h->mac_us = ts;
+        }
+        if (acts && acts->n)
+            worker_host_apply_actions(h, acts, ts);
+        shard_touch(s, &h->link);
+    }
+    lock_release(&s->lock);
+    if (created)
+        flow_events_host_new(&w->events, p->ip_version, addr, p, is_src);
+}
+
+/* A flow that held a count on h ended. */
+void host_flow_ended(struct worker *w, struct host *h)
+{
+    if (!h)
+        return;
+    struct cache_shard *s = cache_shard_for(w->cache->hosts, h->link.hash);
+    lock_acquire(&s->lock);
+    if (h->flows_active > 0)
+        h->flows_active--;
+    lock_release(&s->lock);
+}
+
+/* Adds one slot of pending MAC counters to its cache entry (made when
+ * missing) and empties the slot. */
+static void mac_flush(struct worker *w, struct mac_pend *d)
+{
+    struct cache *c = w->cache;
+    const uint8_t *mac = d->mac;
+    uint64_t hash = mac_key_hash(mac);
+    struct cache_shard *s = cache_shard_for(c->macs, hash);
+    lock_acquire(&s->lock);
+    struct mac_entry *m = shard_find_mac(s, hash, mac);
+    if (m && mac_expire_at(&c->cfg, m) <= d->first_now) {
+        struct centry link = m->link;
+        memset(m, 0, sizeof(*m));
+        m->link = link;
+        memcpy(m->mac, mac, 6);
+        m->first_us = d->first_ts;
+    } else if (m && d->first_ts < m->first_us) {
+        m->first_us = d->first_ts;
+    }
+    if (!m && budget_reserve(&c->budget, sizeof(*m)) == 0) {
+        m = calloc(1, sizeof(*m));
+        if (m) {
+            m->link.hash = hash;
+            memcpy(m->mac, mac, 6);
+            m->first_us = d->first_ts;
+            shard_insert(s, &m->link);
+        } else {
+            budget_release(&c->budget, sizeof(*m));
+        }
+    }
+    if (m) {
+        m->bytes_sent += d->bytes_sent;
+        m->pkts_sent += d->pkts_sent;
+        m->bytes_rcvd += d->bytes_rcvd;
+        m->pkts_rcvd += d->pkts_rcvd;
+        if (d->last_us > m->last_us) m->last_us = d->last_us;
+        if (d->has_ip && d->ip_us >= m->ip_us) {
+            memcpy(m->ip, d->ip, 16);
+            m->ipver = d->ipver;
+            m->has_ip = 1;
+            m->ip_us = d->ip_us;
+        }
+        shard_touch(s, &m->link);
+    }
+    lock_release(&s->lock);
+    memset(d, 0, sizeof(*d));
+}
+
+/* Counts one packet on a MAC in the worker's pending slots (a few MACs, the
+ * routers', carry most traffic); a slot taken by another MAC is flushed first. */
+void mac_account(struct worker *w, const struct decoded_pkt *p, int is_src, uint64_t ts)
+{
+    const uint8_t *mac = is_src ? p->src_mac : p->dst_mac;
+    unsigned slot = (unsigned)(mac[5] ^ (mac[4] << 1) ^ (mac[3] << 2)) % MAC_PEND_SLOTS;
+    struct mac_pend *d = &w->pend->mac[slot];
+    if (d->used && memcmp(d->mac, mac, 6) != 0)
+        mac_flush(w, d);
+    if (!d->used) {
+        d->used = 1;
+        memcpy(d->mac, mac, 6);
+        d->first_ts = ts;
+        d->first_now = cache_expiry_now(w->cache, w->group);
+    }
+    if (is_src) { d->bytes_sent += p->l3_len; d->pkts_sent++; }
+    else { d->bytes_rcvd += p->l3_len; d->pkts_rcvd++; }
+    if (ts > d->last_us) d->last_us = ts;
+    if (is_src && ts >= d->ip_us && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+        memcpy(d->ip, p->src, 16);
+        d->ipver = p->ip_version;
+        d->has_ip = 1;
+        d->ip_us = ts;
+    }
+}
+
+static void macs_fold(struct worker *w)
+{
+    for (unsigned i = 0; i < MAC_PEND_SLOTS; i++)
+        if (w->pend->mac[i].used)
+            mac_flush(w, &w->pend->mac[i]);
+}
+
+/* Makes every pending MAC, VLAN and L7 counter visible in the cache. */
+void worker_fold(struct worker *w)
+{
+    if (!w->pend)
+        return;
+    macs_fold(w);
+    aggr_fold(w);
+}

@@ -1,0 +1,178 @@
+/* flow_expiry.c - a capture thread's sweeps: ends flows that timed out, expires idle hosts and MACs (capture thread). */
+#include "capture/flow/worker.h"
+#include "capture/flow/worker_int.h"
+
+#include <stdlib.h>
+
+#include "capture/cache/names.h"
+#include "capture/flow/flow_events.h"
+
+enum { SWEEP_EVERY_US = 100000, SWEEP_BATCH = 256 };
+
+/* How far a sweep looks: from the idle end of each list up to the first
+ * entry still alive (every tick: with one worker the lists are in time
+ * order), through whole lists (several workers touch entries only roughly in
+ * time order: at the end of a file nothing due may stay), or everything
+ * (shutdown). */
+enum sweep_mode { SWEEP_DUE, SWEEP_DUE_FULL, SWEEP_ALL };
+
+/* Unlinks up to SWEEP_BATCH expired flows (SWEEP_ALL: any) from the idle
+ * end of one shard's lists into out. */
+static size_t flows_collect_expired(struct cache *c, struct cache_shard *s, uint64_t now,
+                                    int all, struct flow **out)
+{
+    size_t n = 0;
+    lock_acquire(&s->lock);
+    while (n < SWEEP_BATCH && s->closed_head &&
+           (all || flow_expire_at(&c->cfg, (struct flow *)s->closed_head) <= now)) {
+        struct flow *f = (struct flow *)s->closed_head;
+        shard_unlink(s, &f->link, 1);
+        out[n++] = f;
+    }
+    while (n < SWEEP_BATCH && s->lru_head &&
+           (all || flow_expire_at(&c->cfg, (struct flow *)s->lru_head) <= now)) {
+        struct flow *f = (struct flow *)s->lru_head;
+        struct centry *next = f->link.lnext;
+        if (next) {                  /* the next candidate and the bucket it unlinks from */
+            __builtin_prefetch(next->lnext);
+            __builtin_prefetch(&s->buckets[cache_bucket_of(s, next->hash)]);
+        }
+        shard_unlink(s, &f->link, 0);
+        out[n++] = f;
+    }
+    lock_release(&s->lock);
+    return n;
+}
+
+/* Unlinks every expired flow of one shard, wherever it sits in its list;
+ * returns them chained through link.lnext, in list order. */
+static struct flow *flows_collect_due_full(struct cache *c, struct cache_shard *s, uint64_t now)
+{
+    struct centry *first = NULL, **last = &first;
+    lock_acquire(&s->lock);
+    for (int closed = 1; closed >= 0; closed--) {
+        struct centry *next;
+        for (struct centry *e = closed ? s->closed_head : s->lru_head; e; e = next) {
+            next = e->lnext;
+            if (flow_expire_at(&c->cfg, (struct flow *)e) <= now) {
+                shard_unlink(s, e, closed);
+                *last = e;
+                last = &e->lnext;
+            }
+        }
+    }
+    lock_release(&s->lock);
+    return (struct flow *)first;
+}
+
+static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode)
+{
+    struct flow *batch[SWEEP_BATCH];
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        if (mode == SWEEP_DUE_FULL) {
+            for (struct flow *f = flows_collect_due_full(w->cache, &w->cache->flows[i], now), *next; f; f = next) {
+                next = (struct flow *)f->link.lnext;
+                f->link.lnext = NULL;
+                flow_end(w, f, flow_end_reason_of(&w->cache->cfg, f));
+            }
+            continue;
+        }
+        size_t n;
+        do {
+            n = flows_collect_expired(w->cache, &w->cache->flows[i], now, mode == SWEEP_ALL, batch);
+            for (size_t j = 0; j < n; j++) {
+                if (j + 2 < n) {     /* flow_end reads their hosts: start loading them */
+                    __builtin_prefetch(batch[j + 2]->hosts[0]);
+                    __builtin_prefetch(batch[j + 2]->hosts[1]);
+                }
+                flow_end(w, batch[j], mode == SWEEP_ALL ? FLOW_END_SHUTDOWN
+                                                        : flow_end_reason_of(&w->cache->cfg, batch[j]));
+            }
+        } while (n == SWEEP_BATCH);
+    }
+}
+
+static void hosts_sweep(struct worker *w, uint64_t now, int full)
+{
+    struct cache *c = w->cache;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        struct cache_shard *s = &c->hosts[i];
+        lock_acquire(&s->lock);
+        struct centry *e = s->lru_head, *next;
+        for (uint32_t seen = 0, limit = s->count; e && seen < limit; seen++, e = next) {
+            struct host *h = (struct host *)e;
+            next = e->lnext;
+            if (host_expire_at(&c->cfg, h) > now) {
+                if (!full)
+                    break;
+                continue;
+            }
+            if (h->flows_active > 0) {
+                shard_touch(s, &h->link);    /* kept alive by its flows */
+                continue;
+            }
+            shard_unlink(s, &h->link, 0);
+            flow_events_host_expired(&w->events, h->ipver, h->addr);   /* safe under a shard lock */
+            host_clear(c, h);
+            pool_free(&c->host_pool, h);
+            atomic_fetch_add_explicit(&c->st.hosts_expired, 1, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&c->st.hosts_active, 1, memory_order_relaxed);
+        }
+        lock_release(&s->lock);
+    }
+}
+
+static void macs_sweep(struct worker *w, uint64_t now, int full)
+{
+    struct cache *c = w->cache;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        struct cache_shard *s = &c->macs[i];
+        lock_acquire(&s->lock);
+        struct centry *next;
+        for (struct centry *e = s->lru_head; e; e = next) {
+            next = e->lnext;
+            if (mac_expire_at(&c->cfg, (struct mac_entry *)e) > now) {
+                if (!full)
+                    break;
+                continue;
+            }
+            shard_unlink(s, e, 0);
+            free(e);
+            budget_release(&c->budget, sizeof(struct mac_entry));
+        }
+        lock_release(&s->lock);
+    }
+}
+
+/* Expires what is due, up to the last packet of every lane that still holds
+ * packets (cache_expiry_now). */
+static void sweep(struct worker *w, int full)
+{
+    uint64_t until = cache_expiry_now(w->cache, w->group);
+    worker_fold(w);                  /* first: the sweeps below read what it adds */
+    flows_sweep(w, until, full ? SWEEP_DUE_FULL : SWEEP_DUE);
+    hosts_sweep(w, until, full);
+    macs_sweep(w, until, full);
+    names_sweep(w->cache, until, full);
+    worker_publish_stats(w);
+}
+
+void worker_tick(struct worker *w, uint64_t now)
+{
+    if (now > w->now_us)
+        w->now_us = now;
+    cache_clock_advance(w->cache, now);
+    sweep(w, 0);
+    w->next_sweep_us = cache_now(w->cache) + SWEEP_EVERY_US;
+}
+
+void worker_sweep_due(struct worker *w)
+{
+    sweep(w, 1);
+}
+
+void worker_expire_all(struct worker *w)
+{
+    flows_sweep(w, cache_now(w->cache), SWEEP_ALL);
+    worker_publish_stats(w);
+}

@@ -1,0 +1,183 @@
+/* flow_life.c - a flow's life in a capture thread: update or creation on a packet, its end, detection settled at the end (capture thread). */
+#include "capture/flow/worker.h"
+#include "capture/flow/worker_int.h"
+
+#include <netinet/in.h>
+
+#include "capture/flow/flow_events.h"
+#include "capture/flow/l7.h"
+
+/* ---- flow end ---- */
+
+enum flow_end_reason flow_end_reason_of(const struct cache_config *cfg, const struct flow *f)
+{
+    if (f->closed)
+        return FLOW_END_TCP;
+    return f->first_us + cfg->flow_lifetime_us <= f->last_us + cfg->flow_idle_us
+        ? FLOW_END_LIFETIME : FLOW_END_IDLE;
+}
+
+void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason)
+{
+    struct cache *c = w->cache;
+    uint16_t old = f->l7;
+    struct app_actions acts;
+    if (l7_flow_finish(w->l7, c, f))
+        aggr_l7_move(w, old, f->l7, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
+    aggr_l7_flow_ended(w, f->l7);
+    host_flow_ended(w, f->hosts[0]);
+    host_flow_ended(w, f->hosts[1]);
+    flow_events_flow_end(&w->events, c, f, reason);
+    if (reason != FLOW_END_SHUTDOWN)
+        flow_events_flow_expired(&w->events, &f->key);
+    acts.n = 0;
+    acts.key = f->key;
+    acts.l7 = f->l7;
+    app_flow_end(c, f, &acts);
+    if (acts.n)
+        worker_apply_actions(w, &acts, cache_now(c), NULL);
+    pool_free(&c->flow_pool, f);
+    atomic_fetch_sub_explicit(&c->st.flows_active, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->st.flows_expired, 1, memory_order_relaxed);
+}
+
+/* ---- flow update ---- */
+
+static struct flow *flow_create(struct worker *w, struct cache_shard *s, uint64_t hash,
+                                const struct flow_key *k, uint64_t ts)
+{
+    struct cache *c = w->cache;
+    struct flow *f;
+    if (atomic_load_explicit(&c->st.flows_active, memory_order_relaxed) >= c->cfg.max_flows ||
+        !(f = pool_alloc(&c->flow_pool)))
+        return NULL;
+    f->link.hash = hash;
+    f->key = *k;
+    f->first_us = f->last_us = ts;
+    shard_insert(s, &f->link);
+    atomic_fetch_add_explicit(&c->st.flows_active, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->st.flows_created, 1, memory_order_relaxed);
+    return f;
+}
+
+static void flow_count_packet(struct worker *w, struct cache_shard *s, struct flow *f,
+                              const struct decoded_pkt *p, int c2s, uint64_t ts)
+{
+    int dir = c2s ? 0 : 1;
+    f->bytes[dir] += p->l3_len;
+    f->pkts[dir]++;
+    if (ts > f->last_us)
+        f->last_us = ts;
+    if (p->l4_proto == IPPROTO_TCP && p->has_ports) {
+        f->tcp_flags |= p->tcp_flags;
+        if (p->tcp_flags & TCP_FIN)
+            f->fin_mask |= c2s ? 1 : 2;
+        if (!f->closed && ((p->tcp_flags & TCP_RST) || f->fin_mask == 3)) {
+            f->closed = 1;
+            f->closed_us = ts;
+            shard_move_to_closed(s, &f->link);
+            return;
+        }
+    }
+    if (!f->closed)
+        shard_touch(s, &f->link);
+}
+
+int flow_update(struct worker *w, const struct flow_key *k, uint64_t hash, int c2s, int create,
+                const struct decoded_pkt *p, uint64_t ts, struct pkt_result *r,
+                struct flow **ended)
+{
+    struct cache *c = w->cache;
+    struct cache_shard *s = cache_shard_for(c->flows, hash);
+    lock_acquire(&s->lock);
+    struct flow *f = shard_find_flow(s, hash, k);
+    if (f) {                         /* the LRU neighbours shard_touch will write */
+        __builtin_prefetch(f->link.lprev, 1);
+        __builtin_prefetch(f->link.lnext, 1);
+    }
+    /* A flow's packets all reach one worker, in order: it ends when this
+     * worker's own time says so (what one thread would do), or when a sweep
+     * could have ended it (cache_due; the cache clock without fanout). */
+    uint64_t exp = f ? flow_expire_at(&c->cfg, f) : 0;
+    if (f && (exp <= w->now_us || cache_due(c, w->group, exp))) {
+        shard_unlink(s, &f->link, f->closed);
+        *ended = f;
+        f = NULL;
+    }
+    if (!f && !create) {
+        lock_release(&s->lock);
+        return UPD_NOT_FOUND;
+    }
+    r->is_new = 0;
+    if (!f) {
+        f = flow_create(w, s, hash, k, ts);
+        if (!f) {
+            lock_release(&s->lock);
+            return UPD_DROPPED;
+        }
+        r->is_new = 1;
+    }
+    r->key = *k;
+    r->c2s = c2s;
+    r->prev_bytes = f->bytes[0] + f->bytes[1];
+    r->prev_pkts = f->pkts[0] + f->pkts[1];
+    r->first_us = f->first_us;
+    uint64_t hh[2];
+    hosts_prefetch(w, p, f, c2s, hh);
+    flow_count_packet(w, s, f, p, c2s, ts);
+    r->l7_old = f->l7;
+    r->l7_changed = l7_flow_packet(w->l7, c, f, p, ts);
+    r->l7_new = f->l7;
+    r->acts.n = 0;
+    r->acts.key = *k;
+    r->acts.l7 = f->l7;
+    app_flow_packet(c, f, p, c2s, ts, &r->acts);
+    r->nhashed = r->acts.n;
+    if (r->acts.n)
+        worker_prefetch_actions(w, &r->acts, r->name_hash);
+    int src_role = r->is_new ? (c2s ? ROLE_CLIENT : ROLE_SERVER) : ROLE_NONE;
+    int dst_role = r->is_new ? (c2s ? ROLE_SERVER : ROLE_CLIENT) : ROLE_NONE;
+    /* The client's host also takes what the dissectors taught about it. */
+    host_account(w, p, 1, src_role, ts, &f->hosts[c2s ? 0 : 1], c2s ? &r->acts : NULL, hh[0]);
+    host_account(w, p, 0, dst_role, ts, &f->hosts[c2s ? 1 : 0], c2s ? NULL : &r->acts, hh[1]);
+    lock_release(&s->lock);
+    return UPD_OK;
+}
+
+/* ---- the end of a capture ---- */
+
+struct l7_move { uint16_t from, to; uint64_t bytes, pkts; };
+
+/* Settles detection of one shard's undetected flows; returns how many moves it wrote. */
+static size_t shard_finish_detection(struct worker *w, struct cache_shard *s, struct l7_move *mv, size_t max)
+{
+    size_t n = 0;
+    lock_acquire(&s->lock);
+    for (uint32_t b = 0; b < s->nbuckets && n < max; b++)
+        for (struct centry *e = s->buckets[b]; e && n < max; e = e->hnext) {
+            struct flow *f = (struct flow *)e;
+            if (f->detect_done)
+                continue;
+            uint16_t old = f->l7;
+            if (l7_flow_finish(w->l7, w->cache, f))
+                mv[n++] = (struct l7_move){ old, f->l7, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1] };
+        }
+    lock_release(&s->lock);
+    return n;
+}
+
+void worker_finish_detection(struct worker *w)
+{
+    enum { MOVES = 1024 };
+    struct l7_move mv[MOVES];
+    struct cache *c = w->cache;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        size_t n;
+        do {
+            n = shard_finish_detection(w, &c->flows[i], mv, MOVES);
+            for (size_t k = 0; k < n; k++)
+                aggr_l7_move(w, mv[k].from, mv[k].to, mv[k].bytes, mv[k].pkts);
+        } while (n == MOVES);
+    }
+    worker_fold(w);
+}
