@@ -46,6 +46,24 @@ static int build_capture(struct server *s, char *err, size_t errlen)
     return 0;
 }
 
+/* What to try next, for the "ready" line: "; try: redis-cli -p 6380 KEYS 'ip.*'" with -h when
+ * no bound address is reached as 127.0.0.1, --askpass with requirepass; "" without a port. */
+static void ready_hint(const struct fc_config *cfg, char *buf, size_t len)
+{
+    const char *host = NULL;
+    buf[0] = '\0';
+    if (cfg->port == 0 || cfg->nbind == 0)
+        return;
+    host = cfg->bind[0];
+    for (int i = 0; i < cfg->nbind; i++)
+        if (!strcmp(cfg->bind[i], "127.0.0.1") || !strcmp(cfg->bind[i], "0.0.0.0"))
+            host = NULL;
+    if (host && !strcmp(host, "::"))
+        host = "::1";
+    snprintf(buf, len, "; try: redis-cli%s%s -p %d%s KEYS 'ip.*'", host ? " -h " : "", host ? host : "",
+             cfg->port, cfg->requirepass ? " --askpass" : "");
+}
+
 /* Drops root for cfg->user once the capture devices and the listening
  * sockets are open. Returns 0, or -1 with a message printed. */
 static int drop_privileges(const struct fc_config *cfg)
@@ -145,8 +163,10 @@ int main(int argc, char **argv)
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto fail;
     }
-    fprintf(stderr, "flowcached %s ready: RESP on %s:%d, %d pcap file(s), %d interface(s)\n",
-            FLOWCACHED_VERSION, cfg.nbind ? cfg.bind[0] : "-", cfg.port, cfg.npcaps, cfg.ninterfaces);
+    char hint[320];
+    ready_hint(&cfg, hint, sizeof(hint));
+    fprintf(stderr, "flowcached %s ready: RESP on %s:%d, %d pcap file(s), %d interface(s)%s\n",
+            FLOWCACHED_VERSION, cfg.nbind ? cfg.bind[0] : "-", cfg.port, cfg.npcaps, cfg.ninterfaces, hint);
     if (capture_start(s.cap, server_capture_done, &s) != 0) {
         fprintf(stderr, "flowcached: cannot start capture threads\n");
         server_shutdown(&s, 1);

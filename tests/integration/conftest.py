@@ -110,7 +110,8 @@ def sanitizer_report(text):
 class Flowcached:
     """One flowcached process on a free port of 127.0.0.1, its output in a temp log file."""
 
-    def __init__(self, *args, wait=True, env=None):
+    def __init__(self, *args, wait=True, env=None, config=None):
+        """args: --directive value overrides; config: a config file, read first (the first argument)."""
         self.binary = flowcached_binary()
         if not self.binary.exists():
             pytest.skip("flowcached binary not built: %s (make, or set FLOWCACHED)" % self.binary)
@@ -122,7 +123,8 @@ class Flowcached:
         e.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         e.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         e.update(env or {})
-        self.cmd = [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1"] + self.args
+        self.cmd = [str(self.binary)] + ([str(config)] if config else []) + ["--port", str(self.port), "--bind",
+                                                                         "127.0.0.1"] + self.args
         self.proc = subprocess.Popen(self.cmd, cwd=str(ROOT), stdout=self.logf, stderr=subprocess.STDOUT, env=e)
         self._clients = []
         self._info_client = None
