@@ -46,16 +46,29 @@ struct client {
     const struct command *last_cmd_parent;
 };
 
-/* Queue reply bytes; they are written when the loop flushes. */
+/* The listening sockets' callback: accepts one connection, refuses it with Redis' error line past
+ * maxclients or in protected mode, else starts reading it. Loop thread. */
+void client_connection_cb(uv_stream_t *listener, int status);
+
+/* Sets up the loop handles client I/O needs (the ready list's idle, the flush check).
+ * Once, from server_start. Loop thread. */
+void client_io_init(struct server *s);
+
+/* c has replies in c->out: it goes on the flush list (written after this loop turn's reads, or by
+ * client_flush_pending). When the list cannot grow, c is written at its next read. Loop thread. */
 void client_reply_ready(struct client *c);
 
-/* Close c once what is queued is written (protocol errors, QUIT). */
+/* Writes the replies of every client on the flush list (a write error closes that client). Loop thread. */
+void client_flush_pending(struct server *s);
+
+/* Close c once what is queued is written (protocol errors, QUIT); c reads nothing more. Loop thread. */
 void client_close_after_reply(struct client *c);
 
-/* Close c now, dropping queued output. */
+/* Close c now, dropping queued output; its memory goes when libuv has closed the socket. Calling it
+ * again is harmless. Loop thread. */
 void client_close(struct client *c);
 
-/* Bytes waiting to reach the socket. */
+/* Bytes waiting to reach the socket (queued and handed to libuv). Loop thread. */
 uint64_t client_output_pending(const struct client *c);
 
 #endif
