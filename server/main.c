@@ -13,6 +13,7 @@
 #include "server/replication/cloud.h"
 #include "server/core/config.h"
 #include "server/core/server.h"
+#include "server/pubsub/pubsub.h"
 
 static void usage(void)
 {
@@ -177,8 +178,7 @@ int main(int argc, char **argv)
     uv_loop_close(s.loop);
     free(s.flush_list);
     free(s.ready_list);
-    free(s.channels.v);
-    free(s.patterns.v);
+    pubsub_free(&s);
     cache_destroy(s.cache);
     watchlist_destroy(&s.wl);
     config_free(&cfg);

@@ -14,9 +14,11 @@ Every figure is measured here, in one command, against a reference run side by s
     keys; KEYS/SCAN with a prefix pattern over >= 1 M keys vs redis-server with the same names
   5 events latency: packet on lo -> flow.new delivered to a subscriber; cloud path if it works
   6 live DNS: dnsmasq on a spare loopback address + dnsperf, flowcached on lo counts the queries
+  7 pub/sub: loop-thread CPU per flow.new event delivered with 0, 1 000 and 20 000 patterns that match
+    nothing subscribed beside (the cost of an event must not grow with other people's subscriptions)
 Writes the table, the machine facts and the commands to BENCHMARKS.md.
 
-usage: tools/bench.py [--quick] [--only 1,2,...] [--profile] [--flowcached PATH] [--no-write]
+usage: tools/bench.py [--quick] [--only 1,2,...,7] [--profile] [--flowcached PATH] [--no-write]
 CPU-time figures (user+sys of the measured process, from wait4) are the ones judged, because
 the machine is shared and wall time depends on what else runs; wall time is printed beside them.
 """
@@ -1001,6 +1003,81 @@ def cloud_latency(fc, quick):
         stop(rp)
 
 
+# ---------- 7: pub/sub cost per event with many patterns ----------
+
+def thread_cpu_s(pid, tid):
+    """user+sys CPU seconds of one thread (the loop thread of flowcached is its main thread: tid = pid)."""
+    with open("/proc/%d/task/%d/stat" % (pid, tid)) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def item7(fc, bins, quick):
+    """Loop-thread CPU per flow.new event delivered to one subscriber while N patterns that match no channel
+    are subscribed (N = 0, 1 000, 20 000), side by side on the same input: a file of 100 000 new flows replayed
+    in a loop at full speed with a 1 s flow timeout, so every loop makes 100 000 flow.new events."""
+    import threading
+    pcap = gen_flows(bins, 100000)
+    secs = 3 if quick else 8
+    per = {}
+    for n in (0, 1000, 20000):
+        p = None
+        stop_ev = threading.Event()
+        try:
+            port = free_port()
+            p = start([fc, "--pcap", pcap, "--pcap-loop", "yes", "--pcap-speed", "0", "--flow-idle-timeout", "1",
+                       "--port", str(port)], "fc-pubsub.log")
+            c = wait_port(port, p)
+            pat = Resp(port)
+            for k in range(0, n, 1000):
+                pat.s.sendall(Resp.enc(["PSUBSCRIBE"] + ["nomatch.%d.*" % i for i in range(k, k + 1000)]))
+                for _ in range(1000):
+                    pat.read()
+            sub = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sub.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            sub.sendall(Resp.enc(["SUBSCRIBE", "flow.new"]))
+
+            def drain():                  # reads and discards, as fast as the socket gives
+                sub.settimeout(0.5)
+                while not stop_ev.is_set():
+                    try:
+                        if not sub.recv(1 << 20):
+                            return
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        return
+            t = threading.Thread(target=drain, daemon=True)
+            t.start()
+            time.sleep(1.0)
+            cpu0, ev0 = thread_cpu_s(p.pid, p.pid), int(c.info("all")["events_published"])
+            time.sleep(secs)
+            cpu1, inf = thread_cpu_s(p.pid, p.pid), c.info("all")
+            ev = int(inf["events_published"]) - ev0
+            per[n] = (cpu1 - cpu0) / max(ev, 1) * 1e6
+            note("Pub/sub, %d patterns: %d flow.new events in %d s (%d/s), loop thread %.2f s CPU, "
+                 "events_dropped %s, pubsub_clients_dropped %s" % (n, ev, secs, ev / secs, cpu1 - cpu0,
+                                                                   inf.get("events_dropped"), inf.get("pubsub_clients_dropped")))
+            stop_ev.set()
+            t.join(2)
+            sub.close()
+            pat.close()
+            c.close()
+        except (OSError, ConnectionError, RuntimeError) as e:     # a stalled loop: say so, go on
+            row("7", "%d patterns matching nothing" % n, "failed: %s: %s" % (type(e).__name__, e), "-", "-", "-", "NO")
+        finally:
+            stop_ev.set()
+            stop(p)
+    base = per.get(0)
+    for n in (0, 1000, 20000):
+        if n not in per:
+            continue
+        ratio = per[n] / base if base else None
+        row("7", "loop-thread CPU per flow.new event delivered, %d patterns matching nothing (us)" % n,
+            fmt(per[n]), "%s (0 patterns)" % fmt(base), fmt(ratio) if ratio else "-",
+            "< 2x 0 patterns" if n else "-", ("yes" if ratio < 2 else "NO") if n and ratio else "-")
+
+
 # ---------- 6: live DNS ----------
 
 def dns_query_file():
@@ -1242,7 +1319,7 @@ def write_md(facts, args, top, elapsed):
 def main():
     ap = argparse.ArgumentParser(description="flowcached benchmarks (make bench)")
     ap.add_argument("--quick", action="store_true", help="smaller inputs, one repetition (~3 min)")
-    ap.add_argument("--only", default="1,2,3,4,5,6", help="items to run, e.g. 1,4")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7", help="items to run, e.g. 1,4")
     ap.add_argument("--profile", action="store_true", help="also perf-record flowcached on the item-1 file")
     ap.add_argument("--flowcached", default=os.path.join(ROOT, "build", "plain", "flowcached"))
     ap.add_argument("--flowcached-libc", default=os.path.join(ROOT, "build", "plain-libc", "flowcached"),
@@ -1287,7 +1364,8 @@ def main():
              ("3", lambda: item3(fc, big, reps, small)),
              ("4", lambda: item4a(fc, mid, q)),
              ("5", lambda: item5(fc, q)),
-             ("6", lambda: item6(fc, q))]
+             ("6", lambda: item6(fc, q)),
+             ("7", lambda: item7(fc, bins, q))]
     try:
         for k, fn in steps:
             if k not in only:

@@ -419,14 +419,10 @@ void cmd_cluster(struct client *c, int argc, struct resp_arg *argv)
 
 void cmd_pubsub_numsub(struct client *c, int argc, struct resp_arg *argv)
 {
-    struct sub_list *l = &c->srv->channels;
     resp_array(&c->out, (long long)(argc - 2) * 2);
     for (int i = 2; i < argc; i++) {
-        long long n = 0;
-        for (size_t k = 0; k < l->n; k++)
-            n += l->v[k].len == argv[i].len && memcmp(l->v[k].name, argv[i].ptr, argv[i].len) == 0;
         resp_bulk(&c->out, argv[i].ptr, argv[i].len);
-        resp_int(&c->out, n);
+        resp_int(&c->out, (long long)pubsub_numsub(c->srv, argv[i].ptr, argv[i].len));
     }
 }
 

@@ -14,6 +14,7 @@
 #include "server/replication/cloud.h"
 #include "server/views/keyspace.h"
 #include "server/core/server.h"
+#include "server/pubsub/pubsub.h"
 
 typedef void (*section_fn)(struct server *s, struct sbuf *b);
 
@@ -173,7 +174,7 @@ static void sec_stats(struct server *s, struct sbuf *b)
                 (unsigned long long)s->st.connections_rejected,
                 (unsigned long long)(atomic_load(&s->cache->st.flows_expired) + atomic_load(&s->cache->st.hosts_expired)),
                 (unsigned long long)s->st.keyspace_hits, (unsigned long long)s->st.keyspace_misses,
-                s->channels.n, s->patterns.n, (unsigned long long)commands_error_total(),
+                pubsub_count(s, 0), pubsub_count(s, 1), (unsigned long long)commands_error_total(),
                 (unsigned long long)s->st.commands, (unsigned long long)s->st.commands,
                 (unsigned long long)s->st.protocol_errors,
                 (unsigned long long)s->st.auth_failures, (unsigned long long)s->st.pubsub_messages,

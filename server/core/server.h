@@ -17,18 +17,7 @@
 
 struct client;
 struct cloud;
-
-/* A subscription: one client to one channel or pattern. */
-struct sub {
-    char *name;
-    size_t len;
-    struct client *c;
-};
-
-struct sub_list {
-    struct sub *v;
-    size_t n, cap;
-};
+struct subs;
 
 struct server_stats {
     uint64_t connections_received, connections_rejected, commands, net_in, net_out;
@@ -56,7 +45,7 @@ struct server {
     size_t nready, ready_cap;
     uv_idle_t ready_idle;            /* runs the ready list while it is not empty */
     uv_check_t flush_check;          /* writes replies once the loop has read every ready socket */
-    struct sub_list channels, patterns;
+    struct subs *subs;               /* pub/sub subscriptions (server/pubsub/subs.h), NULL before the first */
     struct cloud *cloud;             /* replication to cloud nodes, NULL when off */
     uint32_t cloud_wanted;           /* event channels the cloud consumes (bit per enum event_channel) */
     struct server_stats st;

@@ -9,56 +9,20 @@
 #include "resp/glob.h"
 #include "server/core/client.h"
 #include "server/core/server.h"
+#include "server/pubsub/subs.h"
 
-static int sub_add(struct sub_list *l, struct client *c, const char *name, size_t len)
+/* The index, made on first use. NULL when memory runs out. */
+static struct subs *index_of(struct server *s)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i].c == c && l->v[i].len == len && memcmp(l->v[i].name, name, len) == 0)
-            return 0;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 16;
-        struct sub *nv = realloc(l->v, ncap * sizeof(*nv));
-        if (!nv)
-            return -1;
-        l->v = nv;
-        l->cap = ncap;
-    }
-    char *dup = malloc(len + 1);
-    if (!dup)
-        return -1;
-    memcpy(dup, name, len);
-    dup[len] = '\0';
-    l->v[l->n++] = (struct sub){ dup, len, c };
-    return 1;
-}
-
-/* Removes c's entry for name; returns 1 when it existed. */
-static int sub_del(struct sub_list *l, struct client *c, const char *name, size_t len)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i].c == c && l->v[i].len == len && memcmp(l->v[i].name, name, len) == 0) {
-            free(l->v[i].name);
-            memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
-            l->n--;
-            return 1;
-        }
-    return 0;
+    if (!s->subs)
+        s->subs = subs_new();
+    return s->subs;
 }
 
 /* Recomputes which probe channels anybody listens to (capture threads read it). */
 void pubsub_wanted_update(struct server *s)
 {
-    uint32_t mask = s->cloud_wanted;
-    for (int ch = 0; ch < EV_CHANNELS; ch++) {
-        const char *name = event_channel_name((enum event_channel)ch);
-        size_t nl = strlen(name);
-        for (size_t i = 0; i < s->channels.n && !(mask >> ch & 1); i++)
-            if (s->channels.v[i].len == nl && memcmp(s->channels.v[i].name, name, nl) == 0)
-                mask |= 1u << ch;
-        for (size_t i = 0; i < s->patterns.n && !(mask >> ch & 1); i++)
-            if (glob_match(s->patterns.v[i].name, s->patterns.v[i].len, name, nl, 0))
-                mask |= 1u << ch;
-    }
+    uint32_t mask = s->cloud_wanted | subs_probe_wanted(s->subs);
     const char *nke = s->cfg->notify_keyspace_events;
     int expired_on = nke && strchr(nke, 'E') && (strchr(nke, 'x') || strchr(nke, 'A'));
     if (!expired_on)
@@ -77,58 +41,53 @@ static void reply_sub_count(struct client *c, const char *kind, const char *name
     resp_int(&c->out, c->nsubs + c->npsubs);
 }
 
+static void sub_cmd(struct client *c, int argc, struct resp_arg *argv, enum subs_kind k)
+{
+    struct subs *x = index_of(c->srv);
+    int *count = k == SUBS_CHANNEL ? &c->nsubs : &c->npsubs;
+    for (int i = 1; i < argc; i++) {
+        if (x && subs_add(x, k, c, argv[i].ptr, argv[i].len) == 1)
+            (*count)++;
+        reply_sub_count(c, k == SUBS_CHANNEL ? "subscribe" : "psubscribe", argv[i].ptr, argv[i].len);
+    }
+    pubsub_wanted_update(c->srv);
+}
+
 void pubsub_cmd_subscribe(struct client *c, int argc, struct resp_arg *argv)
 {
-    struct server *s = c->srv;
-    for (int i = 1; i < argc; i++) {
-        if (sub_add(&s->channels, c, argv[i].ptr, argv[i].len) == 1)
-            c->nsubs++;
-        reply_sub_count(c, "subscribe", argv[i].ptr, argv[i].len);
-    }
-    pubsub_wanted_update(s);
+    sub_cmd(c, argc, argv, SUBS_CHANNEL);
 }
 
 void pubsub_cmd_psubscribe(struct client *c, int argc, struct resp_arg *argv)
 {
-    struct server *s = c->srv;
-    for (int i = 1; i < argc; i++) {
-        if (sub_add(&s->patterns, c, argv[i].ptr, argv[i].len) == 1)
-            c->npsubs++;
-        reply_sub_count(c, "psubscribe", argv[i].ptr, argv[i].len);
-    }
-    pubsub_wanted_update(s);
+    sub_cmd(c, argc, argv, SUBS_PATTERN);
 }
 
-/* Unsubscribes c from everything in l (replying per entry). */
-static void unsub_all(struct client *c, struct sub_list *l, int *count, const char *kind)
+struct unsub_all_ctx {
+    struct client *c;
+    int *count;
+    const char *kind;
+};
+
+static void unsub_all_one(void *arg, const char *name, size_t len)
 {
-    int any = 0;
-    for (size_t i = 0; i < l->n;) {
-        if (l->v[i].c != c) {
-            i++;
-            continue;
-        }
-        char *name = l->v[i].name;
-        size_t len = l->v[i].len;
-        memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
-        l->n--;
-        (*count)--;
-        reply_sub_count(c, kind, name, len);
-        free(name);
-        any = 1;
-    }
-    if (!any)
-        reply_sub_count(c, kind, NULL, 0);
+    struct unsub_all_ctx *u = arg;
+    (*u->count)--;
+    reply_sub_count(u->c, u->kind, name, len);
 }
 
-static void unsub_cmd(struct client *c, int argc, struct resp_arg *argv, struct sub_list *l,
-                      int *count, const char *kind)
+static void unsub_cmd(struct client *c, int argc, struct resp_arg *argv, enum subs_kind k)
 {
+    struct subs *x = c->srv->subs;
+    int *count = k == SUBS_CHANNEL ? &c->nsubs : &c->npsubs;
+    const char *kind = k == SUBS_CHANNEL ? "unsubscribe" : "punsubscribe";
     if (argc == 1) {
-        unsub_all(c, l, count, kind);
+        struct unsub_all_ctx u = { c, count, kind };
+        if (subs_del_client(x, k, c, unsub_all_one, &u) == 0)
+            reply_sub_count(c, kind, NULL, 0);
     } else {
         for (int i = 1; i < argc; i++) {
-            if (sub_del(l, c, argv[i].ptr, argv[i].len))
+            if (subs_del(x, k, c, argv[i].ptr, argv[i].len))
                 (*count)--;
             reply_sub_count(c, kind, argv[i].ptr, argv[i].len);
         }
@@ -138,32 +97,39 @@ static void unsub_cmd(struct client *c, int argc, struct resp_arg *argv, struct 
 
 void pubsub_cmd_unsubscribe(struct client *c, int argc, struct resp_arg *argv)
 {
-    unsub_cmd(c, argc, argv, &c->srv->channels, &c->nsubs, "unsubscribe");
+    unsub_cmd(c, argc, argv, SUBS_CHANNEL);
 }
 
 void pubsub_cmd_punsubscribe(struct client *c, int argc, struct resp_arg *argv)
 {
-    unsub_cmd(c, argc, argv, &c->srv->patterns, &c->npsubs, "punsubscribe");
+    unsub_cmd(c, argc, argv, SUBS_PATTERN);
 }
 
 void pubsub_client_gone(struct server *s, struct client *c)
 {
     if (c->nsubs == 0 && c->npsubs == 0)
         return;
-    struct sub_list *lists[2] = { &s->channels, &s->patterns };
-    for (int k = 0; k < 2; k++) {
-        struct sub_list *l = lists[k];
-        size_t j = 0;
-        for (size_t i = 0; i < l->n; i++) {
-            if (l->v[i].c == c)
-                free(l->v[i].name);
-            else
-                l->v[j++] = l->v[i];
-        }
-        l->n = j;
-    }
+    subs_del_client(s->subs, SUBS_CHANNEL, c, NULL, NULL);
+    subs_del_client(s->subs, SUBS_PATTERN, c, NULL, NULL);
     c->nsubs = c->npsubs = 0;
     pubsub_wanted_update(s);
+}
+
+size_t pubsub_count(const struct server *s, int patterns)
+{
+    return subs_count(s->subs, patterns ? SUBS_PATTERN : SUBS_CHANNEL);
+}
+
+size_t pubsub_numsub(const struct server *s, const char *name, size_t len)
+{
+    const struct subs_name *nm = subs_find(s->subs, SUBS_CHANNEL, name, len);
+    return nm ? nm->subs.n : 0;
+}
+
+void pubsub_free(struct server *s)
+{
+    subs_free(s->subs);
+    s->subs = NULL;
 }
 
 enum { KILL_BATCH = 64 };
@@ -184,50 +150,72 @@ static int deliver_allowed(struct server *s, struct client *c, struct client **k
     return 1;
 }
 
+/* One publication being delivered. */
+struct delivery {
+    struct server *s;
+    const char *channel, *payload;
+    size_t clen, len;
+    int receivers, nkill;
+    struct client *kill[KILL_BATCH];
+};
+
+/* Delivers d to every subscriber of nm: `message` for a channel, `pmessage` for a pattern. */
+static void deliver_to(struct delivery *d, const struct subs_name *nm)
+{
+    int pattern = nm->kind == SUBS_PATTERN;
+    for (size_t i = 0; i < nm->subs.n; i++) {
+        struct client *c = ((struct subs_link *)nm->subs.v[i])->c;
+        if (!deliver_allowed(d->s, c, d->kill, &d->nkill)) {
+            d->s->st.pubsub_messages_dropped++;
+            continue;
+        }
+        resp_push(&c->out, pattern ? 4 : 3, c->proto);
+        resp_bulks(&c->out, pattern ? "pmessage" : "message");
+        if (pattern)
+            resp_bulk(&c->out, nm->name, nm->len);
+        resp_bulk(&c->out, d->channel, d->clen);
+        resp_bulk(&c->out, d->payload, d->len);
+        client_reply_ready(c);
+        d->receivers++;
+    }
+}
+
+/* The probe channel named channel, or -1. */
+static int probe_channel_of(const char *channel, size_t clen)
+{
+    for (int ch = 0; ch < EV_CHANNELS; ch++) {
+        const char *pn = event_channel_name((enum event_channel)ch);
+        if (pn == channel || (strlen(pn) == clen && memcmp(pn, channel, clen) == 0))
+            return ch;
+    }
+    return -1;
+}
+
+/* A probe channel's subscribers are found without looking at anybody else's subscriptions
+ * (the patterns that match it are listed when they are subscribed); any other channel is
+ * matched against every pattern, as Redis does. */
 int pubsub_publish(struct server *s, const char *channel, const char *payload, size_t len)
 {
-    size_t clen = strlen(channel);
-    int receivers = 0, nkill = 0;
-    struct client *kill[KILL_BATCH];
-    for (size_t i = 0; i < s->channels.n; i++) {
-        struct sub *sb = &s->channels.v[i];
-        if (sb->len != clen || memcmp(sb->name, channel, clen) != 0)
-            continue;
-        struct client *c = sb->c;
-        if (!deliver_allowed(s, c, kill, &nkill)) {
-            s->st.pubsub_messages_dropped++;
-            continue;
-        }
-        resp_push(&c->out, 3, c->proto);
-        resp_bulks(&c->out, "message");
-        resp_bulk(&c->out, channel, clen);
-        resp_bulk(&c->out, payload, len);
-        client_reply_ready(c);
-        receivers++;
+    struct delivery d = { .s = s, .channel = channel, .payload = payload, .clen = strlen(channel), .len = len };
+    const struct subs *x = s->subs;
+    int ch = probe_channel_of(channel, d.clen);
+    const struct subs_name *nm = ch >= 0 ? subs_probe_channel(x, (enum event_channel)ch)
+                                         : subs_find(x, SUBS_CHANNEL, channel, d.clen);
+    if (nm)
+        deliver_to(&d, nm);
+    const struct subs_vec *pats = ch >= 0 ? subs_probe_patterns(x, (enum event_channel)ch)
+                                          : subs_all(x, SUBS_PATTERN);
+    for (size_t i = 0; i < pats->n; i++) {
+        const struct subs_name *p = pats->v[i];
+        if (ch >= 0 || glob_match(p->name, p->len, channel, d.clen, 0))
+            deliver_to(&d, p);
     }
-    for (size_t i = 0; i < s->patterns.n; i++) {
-        struct sub *sb = &s->patterns.v[i];
-        if (!glob_match(sb->name, sb->len, channel, clen, 0))
-            continue;
-        struct client *c = sb->c;
-        if (!deliver_allowed(s, c, kill, &nkill)) {
-            s->st.pubsub_messages_dropped++;
-            continue;
-        }
-        resp_push(&c->out, 4, c->proto);
-        resp_bulks(&c->out, "pmessage");
-        resp_bulk(&c->out, sb->name, sb->len);
-        resp_bulk(&c->out, channel, clen);
-        resp_bulk(&c->out, payload, len);
-        client_reply_ready(c);
-        receivers++;
-    }
-    for (int k = 0; k < nkill; k++) {
+    for (int k = 0; k < d.nkill; k++) {
         s->st.pubsub_clients_dropped++;
-        client_close(kill[k]);
+        client_close(d.kill[k]);
     }
-    s->st.pubsub_messages += (uint64_t)receivers;
-    return receivers;
+    s->st.pubsub_messages += (uint64_t)d.receivers;
+    return d.receivers;
 }
 
 void pubsub_enforce_limits(struct server *s)
@@ -266,36 +254,26 @@ void pubsub_cmd_pubsub(struct client *c, int argc, struct resp_arg *argv)
     struct server *s = c->srv;
     const char *sub = argv[1].ptr;
     if (!strcasecmp(sub, "numpat") && argc == 2) {
-        resp_int(&c->out, (long long)s->patterns.n);
+        resp_int(&c->out, (long long)pubsub_count(s, 1));
     } else if (!strcasecmp(sub, "numsub")) {
         resp_map(&c->out, argc - 2, c->proto);
         for (int i = 2; i < argc; i++) {
-            long long n = 0;
-            for (size_t k = 0; k < s->channels.n; k++)
-                n += s->channels.v[k].len == argv[i].len &&
-                     memcmp(s->channels.v[k].name, argv[i].ptr, argv[i].len) == 0;
             resp_bulk(&c->out, argv[i].ptr, argv[i].len);
-            resp_int(&c->out, n);
+            resp_int(&c->out, (long long)pubsub_numsub(s, argv[i].ptr, argv[i].len));
         }
     } else if (!strcasecmp(sub, "channels") && argc <= 3) {
+        const struct subs_vec *all = subs_all(s->subs, SUBS_CHANNEL);
         size_t n = 0;
-        const char **names = calloc(s->channels.n + 1, sizeof(*names));
-        size_t *lens = calloc(s->channels.n + 1, sizeof(*lens));
-        for (size_t k = 0; names && lens && k < s->channels.n; k++) {
-            struct sub *sb = &s->channels.v[k];
-            int seen = 0;
-            for (size_t j = 0; j < n && !seen; j++)
-                seen = lens[j] == sb->len && memcmp(names[j], sb->name, sb->len) == 0;
-            if (!seen && (argc < 3 || glob_match(argv[2].ptr, argv[2].len, sb->name, sb->len, 0))) {
-                names[n] = sb->name;
-                lens[n++] = sb->len;
-            }
+        const struct subs_name **names = calloc(all->n + 1, sizeof(*names));
+        for (size_t k = 0; names && k < all->n; k++) {
+            const struct subs_name *nm = all->v[k];
+            if (argc < 3 || glob_match(argv[2].ptr, argv[2].len, nm->name, nm->len, 0))
+                names[n++] = nm;
         }
         resp_array(&c->out, (long long)n);
         for (size_t j = 0; j < n; j++)
-            resp_bulk(&c->out, names[j], lens[j]);
+            resp_bulk(&c->out, names[j]->name, names[j]->len);
         free(names);
-        free(lens);
     } else {
         sbuf_printf(&c->out, "-ERR unknown subcommand '%.128s'. Try PUBSUB HELP.\r\n", sub);
     }

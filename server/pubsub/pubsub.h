@@ -9,8 +9,9 @@
 struct server;
 struct client;
 
-/* Deliver payload on channel to every subscriber and matching pattern.
- * Returns the number of clients that received it. */
+/* Deliver payload on channel to every subscriber and matching pattern: for a probe channel
+ * (capture/events/events.h) the cost is its own subscribers', for any other channel every
+ * pattern is matched. Returns the number of clients that received it. Loop thread. */
 int pubsub_publish(struct server *s, const char *channel, const char *payload, size_t len);
 
 /* Recompute which probe channels capture threads must produce: those any
@@ -19,6 +20,15 @@ void pubsub_wanted_update(struct server *s);
 
 /* Forget every subscription of c (it is closing). */
 void pubsub_client_gone(struct server *s, struct client *c);
+
+/* Subscriptions to channels (patterns == 0) or to patterns, all clients together. Loop thread. */
+size_t pubsub_count(const struct server *s, int patterns);
+
+/* Subscribers of the channel name. Loop thread. */
+size_t pubsub_numsub(const struct server *s, const char *name, size_t len);
+
+/* Frees every subscription (at exit). Loop thread. */
+void pubsub_free(struct server *s);
 
 /* Disconnect subscribers over the output limits (counted). */
 void pubsub_enforce_limits(struct server *s);
