@@ -1,0 +1,439 @@
+/* export_encoder.c - IPFIX and NetFlow v9 messages: headers, template, options and data sets, batching (the thread owning the encoder). */
+#include "server/export/export_encoder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IPFIX_HDR 16
+#define V9_HDR 20
+#define SET_HDR 4
+#define PAD_MAX 3                    /* NetFlow v9 pads each set to 4 bytes */
+
+static uint8_t *put8(uint8_t *p, uint8_t v) { *p = v; return p + 1; }
+static uint8_t *put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; return p + 2; }
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+    p = put16(p, (uint16_t)(v >> 16));
+    return put16(p, (uint16_t)v);
+}
+
+static uint8_t *put64(uint8_t *p, uint64_t v)
+{
+    p = put32(p, (uint32_t)(v >> 32));
+    return put32(p, (uint32_t)v);
+}
+
+static int is_ipfix(const struct export_encoder *e) { return e->o.protocol == EXPORT_IPFIX; }
+static uint32_t hdr_len(const struct export_encoder *e) { return is_ipfix(e) ? IPFIX_HDR : V9_HDR; }
+static uint8_t *tail(struct export_encoder *e) { return e->cur->buf + e->cur->len; }
+
+/* ---- the value of each field ---- */
+
+static struct export_str str_of(const struct export_record *r, uint8_t value, uint16_t *cap)
+{
+    switch (value) {
+    case XV_APP_NAME: *cap = EXPORT_APP_NAME_MAX; return r->app_name;
+    case XV_DNS_QNAME: *cap = EXPORT_DNS_QNAME_MAX; return r->dns_qname;
+    case XV_HTTP_HOST: *cap = EXPORT_HTTP_HOST_MAX; return r->http_host;
+    case XV_HTTP_URL: *cap = EXPORT_HTTP_URL_MAX; return r->http_url;
+    case XV_TLS_SNI: *cap = EXPORT_TLS_SNI_MAX; return r->tls_sni;
+    default: *cap = EXPORT_USER_MAX; return r->user;
+    }
+}
+
+/* A string field: IPFIX variable length (RFC 7011 7), or fixed and padded
+ * with zeros, at least one (collectors written in C read it as a C string). */
+static uint8_t *put_str(uint8_t *p, const struct export_field *f, const struct export_record *r)
+{
+    uint16_t cap;
+    struct export_str s = str_of(r, f->value, &cap);
+    uint16_t n = s.s ? (s.len < cap ? s.len : cap) : 0;
+    if (f->len == EXPORT_VARLEN) {
+        if (n < 255)
+            p = put8(p, (uint8_t)n);
+        else
+            p = put16(put8(p, 255), n);
+    } else if (n >= f->len) {
+        n = (uint16_t)(f->len - 1);
+    }
+    if (n)
+        memcpy(p, s.s, n);
+    if (f->len == EXPORT_VARLEN)
+        return p + n;
+    memset(p + n, 0, f->len - n);
+    return p + f->len;
+}
+
+static uint8_t *put_value(struct export_encoder *e, uint8_t *p, const struct export_field *f,
+                          const struct export_record *r, int dir)
+{
+    switch (f->value) {
+    case XV_SRC_ADDR: memcpy(p, dir ? r->srv : r->cli, f->len); return p + f->len;
+    case XV_DST_ADDR: memcpy(p, dir ? r->cli : r->srv, f->len); return p + f->len;
+    case XV_SRC_PORT: return put16(p, dir ? r->srv_port : r->cli_port);
+    case XV_DST_PORT: return put16(p, dir ? r->cli_port : r->srv_port);
+    case XV_PROTO: return put8(p, r->proto);
+    case XV_TCP_FLAGS: return put8(p, r->tcp_flags);
+    case XV_OCTETS: return put64(p, r->octets[dir]);
+    case XV_PACKETS: return put64(p, r->packets[dir]);
+    case XV_START_MS: return put64(p, r->start_ms);
+    case XV_END_MS: return put64(p, r->end_ms);
+    case XV_VLAN: return put16(p, r->vlan);
+    case XV_INGRESS_IF: return put32(p, r->ingress_if);
+    case XV_OBS_POINT: return put32(p, r->obs_point);
+    case XV_END_REASON: return put8(p, r->end_reason);
+    case XV_DIRECTION: return put8(p, (uint8_t)(dir + 1));   /* 1 initiator, 2 reverseInitiator */
+    case XV_APP_ID:
+        if (f->len == EXPORT_VARLEN)
+            p = put8(p, 5);
+        return put32(put8(p, EXPORT_APP_ENGINE), r->app_id);
+    case XV_HTTP_STATUS: return put16(p, r->http_status);
+    case XV_SCOPE_DOMAIN: return put32(p, e->o.domain);
+    case XV_APP_DESC: {              /* fixed length: the options record */
+        char desc[32];
+        int n = snprintf(desc, sizeof(desc), "nDPI id %u", (unsigned)r->app_id);
+        memset(p, 0, f->len);
+        memcpy(p, desc, (size_t)n < f->len ? (size_t)n : f->len - 1u);
+        return p + f->len;
+    }
+    default: return put_str(p, f, r);
+    }
+}
+
+static unsigned groups_of(const struct export_record *r, int dir)
+{
+    if (dir)                         /* the strings ride on the initiator's record only */
+        return 0;
+    return (r->dns_qname.len ? EXPORT_HAS_DNS : 0u) |
+           (r->http_host.len || r->http_url.len || r->http_status ? EXPORT_HAS_HTTP : 0u) |
+           (r->tls_sni.len ? EXPORT_HAS_TLS : 0u) | (r->user.len ? EXPORT_HAS_USER : 0u);
+}
+
+static size_t data_len(const struct export_encoder *e, unsigned t, const struct export_record *r)
+{
+    size_t n = e->fixed_len[t];
+    for (int i = 0; i < e->nfields[t]; i++) {
+        const struct export_field *f = &e->fields[t][i];
+        if (f->len != EXPORT_VARLEN)
+            continue;
+        if (f->value == XV_APP_ID) {
+            n += 1 + 5;
+            continue;
+        }
+        uint16_t cap;
+        struct export_str s = str_of(r, f->value, &cap);
+        size_t len = s.s ? (s.len < cap ? s.len : cap) : 0;
+        n += (len < 255 ? 1 : 3) + len;
+    }
+    return n;
+}
+
+/* ---- sets and messages ---- */
+
+static void set_open(struct export_encoder *e, uint16_t id)
+{
+    e->set_start = e->cur->len;
+    put16(put16(tail(e), id), 0);
+    e->cur->len += SET_HDR;
+    e->open_set = id;
+}
+
+static void set_close(struct export_encoder *e)
+{
+    if (e->open_set < 0)
+        return;
+    if (!is_ipfix(e))
+        while ((e->cur->len - e->set_start) % 4)
+            e->cur->buf[e->cur->len++] = 0;
+    put16(e->cur->buf + e->set_start + 2, (uint16_t)(e->cur->len - e->set_start));
+    e->open_set = -1;
+}
+
+static size_t fields_len(const struct export_field *f, int n)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += f[i].pen ? 8 : 4;
+    return len;
+}
+
+static uint8_t *put_fields(uint8_t *p, const struct export_field *f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        p = put16(put16(p, (uint16_t)(f[i].id | (f[i].pen ? 0x8000 : 0))), f[i].len);
+        if (f[i].pen)
+            p = put32(p, f[i].pen);
+    }
+    return p;
+}
+
+static size_t template_set_len(const struct export_encoder *e, unsigned t)
+{
+    return SET_HDR + 4 + fields_len(e->fields[t], e->nfields[t]) + PAD_MAX;
+}
+
+static void put_template(struct export_encoder *e, unsigned t)
+{
+    set_close(e);
+    set_open(e, is_ipfix(e) ? 2 : 0);
+    uint8_t *p = put16(put16(tail(e), (uint16_t)(EXPORT_TEMPLATE_ID_BASE + t)), e->nfields[t]);
+    p = put_fields(p, e->fields[t], e->nfields[t]);
+    e->cur->len = (uint32_t)(p - e->cur->buf);
+    set_close(e);
+    e->announced |= 1u << t;
+    e->used |= 1u << t;
+    e->cur_all_records++;
+}
+
+static size_t app_len(const struct export_encoder *e, int with_template)
+{
+    size_t rec = 0;
+    for (int i = 0; i < e->napp_fields; i++)
+        rec += e->app_fields[i].len;
+    size_t tpl = SET_HDR + 6 + fields_len(e->app_fields, e->napp_fields) + PAD_MAX;
+    return (with_template ? tpl : 0) + SET_HDR + rec + PAD_MAX;
+}
+
+/* The options template (IPFIX set 3, NetFlow v9 flowset 1). */
+static void put_app_template(struct export_encoder *e)
+{
+    int n = e->napp_fields, ns = e->napp_scope;
+    set_close(e);
+    set_open(e, is_ipfix(e) ? 3 : 1);
+    uint8_t *p = put16(tail(e), EXPORT_APP_TEMPLATE_ID);
+    if (is_ipfix(e))
+        p = put16(put16(p, (uint16_t)n), (uint16_t)ns);
+    else
+        p = put16(put16(p, (uint16_t)(4 * ns)), (uint16_t)(4 * (n - ns)));
+    p = put_fields(p, e->app_fields, n);
+    e->cur->len = (uint32_t)(p - e->cur->buf);
+    set_close(e);
+    e->app_tpl_announced = 1;
+    e->cur_all_records++;
+}
+
+/* One applicationId -> name record, alone in its set: nfcapd 1.7 reads an
+ * IPFIX options set as if its records had no scope fields, so a second
+ * record in the same set would be read at the wrong offset. */
+static void put_app(struct export_encoder *e, const struct export_record *r)
+{
+    if (!e->app_tpl_announced)
+        put_app_template(e);
+    set_close(e);
+    set_open(e, EXPORT_APP_TEMPLATE_ID);
+    uint8_t *p = tail(e);
+    for (int i = 0; i < e->napp_fields; i++)
+        p = put_value(e, p, &e->app_fields[i], r, 0);
+    e->cur->len = (uint32_t)(p - e->cur->buf);
+    set_close(e);
+    e->apps_announced[r->app_id / 8] |= (uint8_t)(1u << (r->app_id % 8));
+    e->cur->data_records++;
+    e->cur_all_records++;
+}
+
+static int app_announced(const struct export_encoder *e, uint16_t id)
+{
+    return (e->apps_announced[id / 8] >> (id % 8)) & 1;
+}
+
+/* Remembers an application's name for export_encoder_announce. */
+static int app_remember(struct export_encoder *e, const struct export_record *r)
+{
+    for (uint32_t i = 0; i < e->napps; i++)
+        if (e->apps[i].id == r->app_id)
+            return 0;
+    if (e->napps == e->apps_cap) {
+        uint32_t cap = e->apps_cap ? 2 * e->apps_cap : 64;
+        struct export_app *a = realloc(e->apps, cap * sizeof(*a));
+        if (!a)
+            return -1;
+        e->apps = a;
+        e->apps_cap = cap;
+    }
+    struct export_app *a = &e->apps[e->napps++];
+    uint16_t n = r->app_name.s ? (r->app_name.len < EXPORT_APP_NAME_MAX ? r->app_name.len : EXPORT_APP_NAME_MAX) : 0;
+    a->id = r->app_id;
+    if (n)
+        memcpy(a->name, r->app_name.s, n);
+    a->name[n] = '\0';
+    return 0;
+}
+
+static int msg_begin(struct export_encoder *e, uint64_t now_ms)
+{
+    if ((e->o.refresh_s && now_ms >= e->refresh_ms && now_ms - e->refresh_ms >= e->o.refresh_s * 1000ULL) ||
+        (e->o.refresh_msgs && e->msgs_since_refresh >= e->o.refresh_msgs)) {
+        export_encoder_forget(e);
+        e->refresh_ms = now_ms;
+    }
+    struct export_msg *m = malloc(sizeof(*m) + e->o.max_message);
+    if (!m)
+        return -1;
+    memset(m, 0, sizeof(*m));
+    m->protocol = (uint8_t)e->o.protocol;
+    m->len = hdr_len(e);
+    e->cur = m;
+    e->open_set = -1;
+    e->cur_all_records = 0;
+    return 0;
+}
+
+static void msg_finish(struct export_encoder *e, uint64_t now_ms)
+{
+    struct export_msg *m = e->cur;
+    set_close(e);
+    uint8_t *p = m->buf;
+    if (is_ipfix(e)) {
+        p = put16(put16(p, 10), (uint16_t)m->len);
+    } else {
+        p = put16(put16(p, 9), (uint16_t)e->cur_all_records);
+        p = put32(p, (uint32_t)(now_ms - e->start_ms));     /* sysUptime */
+    }
+    p = put32(p, (uint32_t)(now_ms / 1000));                /* export time / unix_secs */
+    put32(put32(p, 0), e->o.domain);                        /* sequence: export_msg_stamp */
+    e->cur = NULL;
+    e->msgs++;
+    e->msgs_since_refresh++;
+    e->o.emit(e->o.arg, m);
+}
+
+/* ---- records ---- */
+
+static int put_record(struct export_encoder *e, const struct export_record *r, int dir, uint64_t now_ms)
+{
+    unsigned t = export_template_index(r->ipver, groups_of(r, dir));
+    uint16_t tid = (uint16_t)(EXPORT_TEMPLATE_ID_BASE + t);
+    size_t need = data_len(e, t, r);
+    int need_tpl, need_app;
+    for (;;) {
+        if (!e->cur && msg_begin(e, now_ms) != 0)
+            return -1;
+        need_tpl = !(e->announced & (1u << t));
+        need_app = !app_announced(e, r->app_id);
+        size_t total = need + PAD_MAX + (e->open_set != tid || need_tpl || need_app ? SET_HDR : 0) +
+                       (need_tpl ? template_set_len(e, t) : 0) + (need_app ? app_len(e, !e->app_tpl_announced) : 0);
+        if (e->cur->len + total <= e->o.max_message)
+            break;
+        if (e->cur->len == hdr_len(e))   /* cannot happen with EXPORT_MSG_MIN and the caps */
+            return -1;
+        msg_finish(e, now_ms);
+    }
+    if (need_tpl)
+        put_template(e, t);
+    if (need_app) {
+        if (app_remember(e, r) != 0)
+            return -1;
+        put_app(e, r);
+    }
+    if (e->open_set != tid) {
+        set_close(e);
+        set_open(e, tid);
+    }
+    uint8_t *p = tail(e);
+    for (int i = 0; i < e->nfields[t]; i++)
+        p = put_value(e, p, &e->fields[t][i], r, dir);
+    e->cur->len = (uint32_t)(p - e->cur->buf);
+    e->cur->flow_records++;
+    e->cur->data_records++;
+    e->cur_all_records++;
+    e->flow_records++;
+    return 0;
+}
+
+int export_encoder_add(struct export_encoder *e, const struct export_record *r, uint64_t now_ms)
+{
+    int n = 0;
+    for (int dir = 0; dir < 2; dir++) {
+        if (!r->packets[dir] && (dir == 1 || r->packets[1]))
+            continue;
+        if (put_record(e, r, dir, now_ms) != 0) {
+            e->oom_drops++;
+            return -1;
+        }
+        n++;
+    }
+    return n;
+}
+
+void export_encoder_flush(struct export_encoder *e, uint64_t now_ms)
+{
+    if (e->cur && e->cur->len > hdr_len(e))
+        msg_finish(e, now_ms);
+}
+
+void export_encoder_forget(struct export_encoder *e)
+{
+    e->announced = 0;
+    e->app_tpl_announced = 0;
+    memset(e->apps_announced, 0, sizeof(e->apps_announced));
+    e->msgs_since_refresh = 0;
+}
+
+/* Makes room for need bytes, starting a new message when the current one is full. */
+static int room_for(struct export_encoder *e, size_t need, uint64_t now_ms)
+{
+    if (e->cur && e->cur->len + need > e->o.max_message)
+        msg_finish(e, now_ms);
+    return e->cur || msg_begin(e, now_ms) == 0 ? 0 : -1;
+}
+
+int export_encoder_announce(struct export_encoder *e, uint64_t now_ms)
+{
+    export_encoder_flush(e, now_ms);
+    export_encoder_forget(e);
+    e->refresh_ms = now_ms;
+    for (unsigned t = 0; t < EXPORT_TEMPLATES; t++)
+        if ((e->used >> t) & 1) {
+            if (room_for(e, template_set_len(e, t), now_ms) != 0)
+                return -1;
+            put_template(e, t);
+        }
+    for (uint32_t i = 0; i < e->napps; i++) {
+        struct export_record r;
+        memset(&r, 0, sizeof(r));
+        r.app_id = e->apps[i].id;
+        r.app_name.s = e->apps[i].name;
+        r.app_name.len = (uint16_t)strlen(e->apps[i].name);
+        if (room_for(e, app_len(e, !e->app_tpl_announced), now_ms) != 0)
+            return -1;
+        put_app(e, &r);
+    }
+    export_encoder_flush(e, now_ms);
+    return 0;
+}
+
+int export_encoder_init(struct export_encoder *e, const struct export_encoder_opts *o, uint64_t now_ms)
+{
+    memset(e, 0, sizeof(*e));
+    if ((o->protocol != EXPORT_IPFIX && o->protocol != EXPORT_NETFLOW9) || !o->emit ||
+        o->max_message < EXPORT_MSG_MIN || o->max_message > EXPORT_MSG_MAX)
+        return -1;
+    e->o = *o;
+    for (unsigned t = 0; t < EXPORT_TEMPLATES; t++) {
+        int n = export_template_fields(o->protocol, t, e->fields[t]);
+        e->nfields[t] = (uint8_t)n;
+        for (int i = 0; i < n; i++)
+            if (e->fields[t][i].len != EXPORT_VARLEN)
+                e->fixed_len[t] = (uint16_t)(e->fixed_len[t] + e->fields[t][i].len);
+    }
+    e->napp_fields = export_app_template_fields(o->protocol, e->app_fields, &e->napp_scope);
+    e->start_ms = e->refresh_ms = now_ms;
+    e->open_set = -1;
+    return 0;
+}
+
+void export_encoder_destroy(struct export_encoder *e)
+{
+    free(e->cur);
+    free(e->apps);
+    e->cur = NULL;
+    e->apps = NULL;
+}
+
+void export_msg_stamp(struct export_msg *m, uint32_t *seq)
+{
+    put32(m->buf + (m->protocol == EXPORT_IPFIX ? 8 : 12), *seq);
+    *seq += m->protocol == EXPORT_IPFIX ? m->data_records : 1;
+}
