@@ -164,6 +164,9 @@ int main(int argc, char **argv)
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto fail;
     }
+    if (!watchlist_can_save(&s.wl, err, sizeof(err)))
+        fprintf(stderr, "flowcached: watchlist %s: SADD/SREM watchlist will fail, %s "
+                "(the list is loaded; SIGHUP reloads it)\n", cfg.watchlist, err);
     char hint[320];
     ready_hint(&cfg, hint, sizeof(hint));
     fprintf(stderr, "flowcached %s ready: RESP on %s:%d, %d pcap file(s), %d interface(s)%s\n",

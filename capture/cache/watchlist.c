@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,50 @@ int watchlist_init(struct watchlist *wl, const char *path)
 {
     memset(wl, 0, sizeof(*wl));
     pthread_rwlock_init(&wl->lock, NULL);
-    if (path && !(wl->path = strdup(path)))
+    wl->dirfd = -1;
+    if (!path)
+        return 0;
+    if (!(wl->path = strdup(path)))
         return -1;
+    wl->name = wl->path;
+    char *slash = strrchr(wl->path, '/');
+    if (slash && slash[1]) {
+        *slash = '\0';
+        wl->dirfd = open(slash == wl->path ? "/" : wl->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        *slash = '/';
+        if (wl->dirfd >= 0)
+            wl->name = slash + 1;
+    } else if (!slash && (wl->dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        wl->name = wl->path;
+    }
     return 0;
+}
+
+/* The directory to open wl->name in. */
+static int wl_dir(const struct watchlist *wl)
+{
+    return wl->dirfd >= 0 ? wl->dirfd : AT_FDCWD;
+}
+
+int watchlist_can_save(const struct watchlist *wl, char *why, size_t whylen)
+{
+    if (!wl->path)
+        return 1;
+    if (wl->dirfd < 0) {
+        snprintf(why, whylen, "its directory could not be opened at start-up");
+        return 0;
+    }
+    if (faccessat(wl->dirfd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
+        snprintf(why, whylen, "its directory is not writable by uid %d (%s)", (int)geteuid(), strerror(errno));
+        return 0;
+    }
+    return 1;
 }
 
 void watchlist_destroy(struct watchlist *wl)
 {
+    if (wl->path && wl->dirfd >= 0)
+        close(wl->dirfd);
     free(wl->v);
     free(wl->path);
     pthread_rwlock_destroy(&wl->lock);
@@ -96,8 +134,11 @@ int watchlist_load(struct watchlist *wl, char *err, size_t errlen)
 {
     if (!wl->path)
         return 0;
-    FILE *f = fopen(wl->path, "r");
+    int fd = openat(wl_dir(wl), wl->name, O_RDONLY | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
+        if (fd >= 0)
+            close(fd);
         if (errno == ENOENT)
             return 0;
         snprintf(err, errlen, "watchlist %s: %s", wl->path, strerror(errno));
@@ -138,10 +179,13 @@ static int watchlist_save(struct watchlist *wl, char *err, size_t errlen)
     if (!wl->path)
         return 0;
     char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", wl->path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", wl->name, (int)getpid());
+    int fd = openat(wl_dir(wl), tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
-        snprintf(err, errlen, "watchlist %s: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "watchlist %s.tmp.%d: %s", wl->path, (int)getpid(), strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     fprintf(f, "# flowcached watchlist: one IP or CIDR per line (edited by SADD/SREM watchlist)\n");
@@ -149,9 +193,9 @@ static int watchlist_save(struct watchlist *wl, char *err, size_t errlen)
         fprintf(f, "%s\n", wl->v[i].text);
     int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad |= fclose(f) != 0;
-    if (bad || rename(tmp, wl->path) != 0) {
+    if (bad || renameat(wl_dir(wl), tmp, wl_dir(wl), wl->name) != 0) {
         snprintf(err, errlen, "watchlist %s: %s", wl->path, strerror(errno));
-        unlink(tmp);
+        unlinkat(wl_dir(wl), tmp, 0);
         return -1;
     }
     return 0;

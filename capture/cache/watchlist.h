@@ -21,10 +21,19 @@ struct watchlist {
     struct watch_entry *v;
     size_t n, cap;
     char *path;                      /* file it is kept in, NULL = none */
+    int dirfd;                       /* its directory, opened by watchlist_init; -1 = not opened */
+    const char *name;                /* the file relative to dirfd (path itself when dirfd is -1) */
 };
 
-/* Empty list kept in path (may be NULL). Returns 0 or -1 (OOM). */
+/* Empty list kept in path (may be NULL). The file's directory is opened
+ * now, so that loading and saving go on working once `user` has dropped
+ * root, whatever the directories above it allow. Returns 0 or -1 (OOM). */
 int watchlist_init(struct watchlist *wl, const char *path);
+
+/* Can this process (its effective user, now) save the list: create and
+ * rename files in the file's directory? Returns 1 (or with no file), or 0
+ * with why filled. Loop thread. */
+int watchlist_can_save(const struct watchlist *wl, char *why, size_t whylen);
 void watchlist_destroy(struct watchlist *wl);
 
 /* Parse "a.b.c.d", "a.b.c.d/n", IPv6 and IPv6/n into e (canonical text, host

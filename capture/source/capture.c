@@ -5,16 +5,19 @@
 #include "capture/source/pcapfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { LIVE_TIMEOUT_MS = 50, LIVE_BATCH = 512, TICK_US = 100000, REOPEN_MAX_S = 30, LIVE_GONE = -100 };
 
@@ -25,9 +28,10 @@ struct source {
     struct fanout *fan;          /* NULL when one worker runs in the reader thread */
     int is_live;
     char **files;                /* file sources: all the files, read in order */
+    int *fds;                    /* each file opened at start-up, before `user` drops root (-1: stdin) */
     int nfiles;
     char *iface;
-    pcap_t *live;                /* live handle through libpcap (file handles are opened by the thread) */
+    pcap_t *live;                /* live handle through libpcap (a file's handle is made by the thread) */
     struct afp *afp;             /* or through flowcached's own packet ring */
     unsigned ifindex;            /* of the device the handle is bound to; 0 = not checked ("any") */
     pthread_t thread;
@@ -148,22 +152,33 @@ static uint64_t live_drops(struct source *s)
  * buffer (the file system's block, 4 KB) costs one read(2) per 4 KB. */
 #define FILE_READ_BUF (1u << 20)
 
-/* Opens a pcap/pcapng file (path "-" is standard input) with the filter set.
- * Returns the handle and *iobuf, its read buffer (possibly NULL), which the
- * caller frees after pcap_close(); NULL with err filled on failure. */
-static pcap_t *open_file(const char *path, const char *bpf, char **iobuf, char *err, size_t errlen)
+/* Opens a pcap/pcapng file, read from its start through fd, which stays
+ * open (a dup is read; fd -1: path "-", standard input), with the filter
+ * set. Returns the handle and *iobuf, its read buffer (possibly NULL), which
+ * the caller frees after pcap_close(); NULL with err filled on failure. */
+static pcap_t *open_file(const char *path, int fd, const char *bpf, char **iobuf, char *err, size_t errlen)
 {
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     pcap_t *p = NULL;
-    FILE *fp = strcmp(path, "-") != 0 ? fopen(path, "rb") : NULL;
+    FILE *fp = NULL;
     *iobuf = NULL;
+    if (fd >= 0) {
+        lseek(fd, 0, SEEK_SET);          /* fails on a pipe, which is read once */
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (dfd < 0 || !(fp = fdopen(dfd, "rb"))) {
+            snprintf(err, errlen, "pcap %s: %s", path, strerror(errno));
+            if (dfd >= 0)
+                close(dfd);
+            return NULL;
+        }
+    }
     if (fp) {
         if ((*iobuf = malloc(FILE_READ_BUF)) != NULL)
             setvbuf(fp, *iobuf, _IOFBF, FILE_READ_BUF);
         p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
         if (!p)
             fclose(fp);                 /* libpcap leaves a FILE it refused open */
-    } else {                            /* stdin, or libpcap's own message for an unopenable path */
+    } else {                            /* stdin */
         p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
     }
     if (!p) {
@@ -179,6 +194,40 @@ static pcap_t *open_file(const char *path, const char *bpf, char **iobuf, char *
         return NULL;
     }
     return p;
+}
+
+/* Is fd an open regular file (which can be read again from its start)? */
+static int fd_regular(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Opens a capture file for the capture thread, now, while root may still
+ * read what the `user` directive's user may not (tcpdump -Z does the same),
+ * and checks what libpcap makes of a regular file so a bad one fails at
+ * start-up. Returns the descriptor, -1 for "-" (standard input, opened by
+ * the thread), or -2 with err filled. Loop thread. */
+static int file_open_checked(const char *path, const char *bpf, char *err, size_t errlen)
+{
+    char *iobuf;
+    if (strcmp(path, "-") == 0)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "pcap %s: %s: %s", path, path, strerror(errno));
+        return -2;
+    }
+    if (!fd_regular(fd))
+        return fd;                   /* a pipe is read once, by the thread: nothing read here */
+    pcap_t *p = open_file(path, fd, bpf, &iobuf, err, errlen);
+    if (!p) {
+        close(fd);
+        return -2;
+    }
+    pcap_close(p);
+    free(iobuf);
+    return fd;
 }
 
 /* One worker per capture thread of the source (capture-threads). */
@@ -215,20 +264,16 @@ struct capture *capture_create(const struct capture_opts *o, struct cache *c, ch
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    for (int i = 0; i < o->nfiles; i++) {      /* fail early on unreadable files */
-        char *iobuf;
-        pcap_t *p = open_file(o->files[i], o->bpf, &iobuf, err, errlen);
-        if (!p) {
-            capture_destroy(cap);
-            return NULL;
-        }
-        pcap_close(p);
-        free(iobuf);
-    }
     if (o->nfiles > 0) {
         struct source *s = &cap->src[cap->nsrc];
+        if (!(s->fds = malloc((size_t)o->nfiles * sizeof(*s->fds))))
+            goto oom;
         s->files = o->files;
-        s->nfiles = o->nfiles;
+        for (; s->nfiles < o->nfiles; s->nfiles++)
+            if ((s->fds[s->nfiles] = file_open_checked(o->files[s->nfiles], o->bpf, err, errlen)) == -2) {
+                capture_destroy(cap);
+                return NULL;
+            }
         if (source_workers_init(cap, s, o) != 0)
             goto oom;
         cap->nsrc++;
@@ -353,21 +398,25 @@ static const char *file_reader_error(struct file_reader *r)
     return r->pf ? pcapfile_error(r->pf) : pcap_geterr(r->p);
 }
 
-/* Reads one file to its end. Returns -1 when stopping. */
-static int read_file(struct source *s, const char *path, struct replay *rp)
+/* Reads file i of the source to its end (from its start). Returns -1 when stopping. */
+static int read_file(struct source *s, int i, struct replay *rp)
 {
     char err[512];
     char *iobuf;
     struct file_reader r = { 0 };
-    const char *bpf = s->cap->o.bpf;
-    r.p = open_file(path, bpf, &iobuf, err, sizeof(err));
+    const char *bpf = s->cap->o.bpf, *path = s->files[i];
+    int regular = fd_regular(s->fds[i]);
+    if (rp->offset > 0 && !regular)
+        return 0;                    /* a pipe or standard input is read once, loop or not */
+    r.p = open_file(path, s->fds[i], bpf, &iobuf, err, sizeof(err));
     if (!r.p) {
         fprintf(stderr, "flowcached: %s\n", err);
         atomic_fetch_add(&s->read_errors, 1);
         return 0;
     }
     int dlt = pcap_datalink(r.p), rc, stopping = 0;
-    r.pf = pcapfile_open(path, dlt, pcap_snapshot(r.p));
+    if (regular)
+        r.pf = pcapfile_open_fd(fcntl(s->fds[i], F_DUPFD_CLOEXEC, 0), dlt, pcap_snapshot(r.p));
     if (r.pf && bpf && *bpf) {
         if (pcap_compile(r.p, &r.prog, bpf, 1, PCAP_NETMASK_UNKNOWN) == 0) {
             r.filtered = 1;
@@ -451,16 +500,19 @@ static void *file_thread(void *arg)
 {
     struct source *s = arg;
     struct replay rp = { 0 };
+    int loop = 0;
+    for (int i = 0; i < s->nfiles; i++)
+        loop |= s->cap->o.loop && fd_regular(s->fds[i]);
     source_fanout_start(s, s->cap->o.speed > 0);
     do {
         for (int i = 0; i < s->nfiles; i++)
-            if (read_file(s, s->files[i], &rp) != 0) {
+            if (read_file(s, i, &rp) != 0) {
                 fanout_finish(s->fan);
                 s->fan = NULL;
                 return NULL;
             }
         rp.offset += (rp.last_ts - rp.first_ts) + 1000000;   /* next loop follows on */
-    } while (s->cap->o.loop && rp.have_first && !atomic_load(&s->cap->stop));
+    } while (loop && rp.have_first && !atomic_load(&s->cap->stop));
     source_finished(s);
     return NULL;
 }
@@ -646,6 +698,12 @@ void capture_destroy(struct capture *cap)
             worker_destroy(&s->w[k]);
         free(s->w);
         s->w = NULL;
+        for (int k = 0; k < s->nfiles; k++)
+            if (s->fds[k] >= 0)
+                close(s->fds[k]);
+        free(s->fds);
+        s->fds = NULL;
+        s->nfiles = 0;
     }
     for (int i = 0; i < cap->o.nifaces + 1; i++)
         live_close(&cap->src[i]);

@@ -19,6 +19,7 @@ enum { BUF_SIZE = 1 << 20, FILE_HDR = 24, REC_HDR = 16, MAX_SNAPLEN = 262144 };
 
 struct pcapfile {
     int fd;
+    off_t off;                       /* file offset of buf + len: pread, so a shared descriptor's offset is left alone */
     int swapped, nsec;
     uint32_t snapshot;
     uint8_t *buf;
@@ -44,9 +45,11 @@ static size_t fill(struct pcapfile *f, size_t need)
     f->len -= f->pos;
     f->pos = 0;
     while (f->len < need && !f->eof) {
-        ssize_t n = read(f->fd, f->buf + f->len, BUF_SIZE - f->len);
-        if (n > 0)
+        ssize_t n = pread(f->fd, f->buf + f->len, BUF_SIZE - f->len, f->off);
+        if (n > 0) {
             f->len += (size_t)n;
+            f->off += n;
+        }
         else if (n == 0 || errno != EINTR)
             f->eof = 1;              /* a read error ends the file as a short read does in libpcap */
     }
@@ -55,17 +58,25 @@ static size_t fill(struct pcapfile *f, size_t need)
 
 struct pcapfile *pcapfile_open(const char *path, int dlt, int snapshot)
 {
+    if (strcmp(path, "-") == 0)
+        return NULL;
+    return pcapfile_open_fd(open(path, O_RDONLY | O_CLOEXEC), dlt, snapshot);
+}
+
+struct pcapfile *pcapfile_open_fd(int fd, int dlt, int snapshot)
+{
     /* the link types flowcached decodes, whose largest packet is 262 144
      * bytes and whose headers libpcap leaves as they are in the file (it
      * byte-swaps the CAN ids of Linux cooked captures from the other order) */
     int plain = dlt == DLT_EN10MB || dlt == DLT_RAW || dlt == DLT_IPV4 || dlt == DLT_IPV6 || dlt == DLT_NULL ||
                 dlt == DLT_LOOP, cooked = dlt == DLT_LINUX_SLL || dlt == DLT_LINUX_SLL2;
-    if (strcmp(path, "-") == 0 || !(plain || cooked) || snapshot <= 0)
+    struct pcapfile *f = fd >= 0 && (plain || cooked) && snapshot > 0 ? calloc(1, sizeof(*f)) : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return NULL;
-    struct pcapfile *f = calloc(1, sizeof(*f));
-    if (!f)
-        return NULL;
-    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    f->fd = fd;
     f->buf = malloc(BUF_SIZE);
     f->snapshot = (uint32_t)snapshot;
     if (f->fd < 0 || !f->buf || fill(f, FILE_HDR) < FILE_HDR)

@@ -14,6 +14,12 @@ struct pcapfile;
  * version, ...): the caller reads it with libpcap. */
 struct pcapfile *pcapfile_open(const char *path, int dlt, int snapshot);
 
+/* The same on an open descriptor of a regular file, which it owns from then
+ * on (closed by pcapfile_close, or at once when NULL is returned). It reads
+ * from offset 0 with pread, so the descriptor's own offset, which a dup()
+ * shares, is left where it was. */
+struct pcapfile *pcapfile_open_fd(int fd, int dlt, int snapshot);
+
 /* The next record: 1 with the packet (data valid until the next call),
  * 0 at the end of the file, -1 on a broken record (pcapfile_error says what,
  * in libpcap's words). Timestamps in microseconds. */

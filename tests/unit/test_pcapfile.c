@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "capture/source/pcapfile.h"
@@ -208,6 +209,34 @@ TEST_CASE(left_to_libpcap)
     CHECK(pcapfile_open("-", 1, 65535) == NULL);
 }
 
+/* On a descriptor (opened before `user` drops root): read from the start by
+ * pread, so a dup()'s shared offset, where libpcap's FILE reads, stays put. */
+TEST_CASE(open_fd_leaves_the_offset)
+{
+    header(0xa1b2c3d4, 2, 4, 65535, 0);
+    record(7, 5, 60, 60, 0, 1);
+    record(8, 6, 70, 70, 0, 2);
+    save(flen);
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    CHECK_INT((long)lseek(fd, 24, SEEK_SET), 24);
+    struct pcapfile *f = pcapfile_open_fd(dup(fd), 1, 65535);
+    CHECK(f != NULL);
+    uint64_t ts;
+    const uint8_t *d;
+    uint32_t cap, len;
+    CHECK_INT(pcapfile_next(f, &ts, &d, &cap, &len), 1);
+    CHECK_INT((long)ts, 7000005);
+    CHECK_INT(pcapfile_next(f, &ts, &d, &cap, &len), 1);
+    CHECK_INT((long)cap, 70);
+    CHECK_INT(pcapfile_next(f, &ts, &d, &cap, &len), 0);
+    pcapfile_close(f);
+    CHECK_INT((long)lseek(fd, 0, SEEK_CUR), 24);
+    close(fd);
+    CHECK(pcapfile_open_fd(-1, 1, 65535) == NULL);
+    CHECK(pcapfile_open_fd(open(path, O_RDONLY), 147, 65535) == NULL);   /* a link type it leaves to libpcap */
+}
+
 /* Compares every capture file in dir; adds to *files and *handled. */
 static void compare_dir(const char *dir, int *files, int *handled)
 {
@@ -256,6 +285,7 @@ int main(void)
     RUN(broken_files_end_alike);
     RUN(peek_shows_the_next_record);
     RUN(left_to_libpcap);
+    RUN(open_fd_leaves_the_offset);
     RUN(shared_captures);
     unlink(path);
     return CHECK_DONE("pcapfile");
