@@ -1,4 +1,4 @@
-/* cmd_conn.c - connection commands: PING ECHO QUIT SELECT AUTH HELLO and the CLIENT family (loop thread). */
+/* cmd_conn.c - connection commands: PING ECHO QUIT SELECT RESET AUTH HELLO and the CLIENT family (loop thread). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +56,19 @@ void cmd_ok(struct client *c, int argc, struct resp_arg *argv)
 {
     (void)argc; (void)argv;
     resp_simple(&c->out, "OK");
+}
+
+/* RESET: the connection as it was when it opened (no transaction, subscriptions, name, RESP3, AUTH). */
+void cmd_reset(struct client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc; (void)argv;
+    cmd_multi_discard(c);
+    pubsub_client_gone(c->srv, c);
+    c->proto = 2;
+    free(c->name);
+    c->name = NULL;
+    c->authenticated = c->srv->cfg->requirepass == NULL;
+    resp_simple(&c->out, "RESET");
 }
 
 /* Constant-time comparison: time does not depend on where the strings differ. */

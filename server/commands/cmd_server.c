@@ -7,6 +7,7 @@
 
 #include "resp/glob.h"
 #include "server/commands/cmd_internal.h"
+#include "server/commands/commands.h"
 #include "server/commands/info.h"
 #include "server/pubsub/pubsub.h"
 #include "server/core/server.h"
@@ -212,7 +213,7 @@ void cmd_config_set(struct client *c, int argc, struct resp_arg *argv)
 void cmd_config_resetstat(struct client *c, int argc, struct resp_arg *argv)
 {
     (void)argc; (void)argv;
-    commands_stats_reset();
+    cmd_stats_reset();
     resp_simple(&c->out, "OK");
 }
 

@@ -1,6 +1,6 @@
-/* commands.c - the one command table, its generic checks in Redis 7.0's order (unknown command or subcommand,
- * arity, NOAUTH, READONLY, pub/sub context), MULTI/EXEC queueing, command/error statistics (loop thread).
- * The handlers live in cmd_conn.c, cmd_keys.c, cmd_server.c and pubsub.c. */
+/* commands.c - the one command table and its dispatcher: the generic checks in Redis 7.0's order (unknown
+ * command or subcommand, arity, NOAUTH, READONLY, pub/sub context), queueing inside MULTI, timing (loop thread).
+ * The handlers live in cmd_conn.c, cmd_keys.c, cmd_multi.c, cmd_server.c and pubsub.c. */
 #include "server/commands/commands.h"
 
 #include <ctype.h>
@@ -15,54 +15,6 @@
 #include "server/commands/cmd_internal.h"
 #include "server/pubsub/pubsub.h"
 #include "server/core/server.h"
-
-const char err_wrongtype[] = "WRONGTYPE Operation against a key holding the wrong kind of value";
-const char err_readonly[] = "READONLY You can't write against a read only replica.";
-const char err_syntax[] = "ERR syntax error";
-const char err_notint[] = "ERR value is not an integer or out of range";
-
-/* ---- helpers shared by the handlers ---- */
-
-int cmd_parse_ll(const struct resp_arg *a, long long *out)
-{
-    char *end;
-    if (a->len == 0 || a->len > 20 || isspace((unsigned char)a->ptr[0]) || a->ptr[0] == '+' ||
-        (a->len > 1 && a->ptr[0] == '0') || (a->len > 2 && a->ptr[0] == '-' && a->ptr[1] == '0'))
-        return -1;
-    errno = 0;
-    long long v = strtoll(a->ptr, &end, 10);
-    if (errno || *end || (size_t)(end - a->ptr) != a->len)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-enum kv_type cmd_lookup(struct client *c, const struct resp_arg *key, struct kv_view *v)
-{
-    enum kv_type t = keyspace_lookup(c->srv->cache, key->ptr, key->len, v);
-    if (t == KV_NONE) c->srv->st.keyspace_misses++; else c->srv->st.keyspace_hits++;
-    return t;
-}
-
-/* Copies at most 128 bytes of a, CR and LF turned into spaces (what Redis does to error texts). */
-static void arg_sanitize(const struct resp_arg *a, char out[129])
-{
-    size_t n = a->len < 128 ? a->len : 128;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (a->ptr[i] == '\r' || a->ptr[i] == '\n') ? ' ' : a->ptr[i];
-    out[n] = '\0';
-}
-
-void cmd_error_arg(struct client *c, const char *fmt, const struct resp_arg *a)
-{
-    char arg[129], msg[512];
-    arg_sanitize(a, arg);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    snprintf(msg, sizeof(msg), fmt, arg);
-#pragma GCC diagnostic pop
-    resp_error(&c->out, msg);
-}
 
 /* ---- the table ---- */
 
@@ -140,13 +92,12 @@ static const struct command cluster_subs[] = {
     { "slaves", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "slots", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
 };
 
-/* fn NULL with CMD_WRITE: a write, answered READONLY after the arity check, as a read-only replica does.
- * multi/exec/discard/watch/unwatch/reset are handled here, not by a handler. */
+/* fn NULL with CMD_WRITE: a write, answered READONLY after the arity check, as a read-only replica does. */
 static const struct command table[] = {
     { "ping", cmd_ping, -1, F | PS, 0, 0, 0, NULL, 0 },
     { "echo", cmd_echo, 2, F, 0, 0, 0, NULL, 0 },
     { "quit", cmd_quit, -1, PS | NA | F, 0, 0, 0, NULL, 0 },
-    { "reset", NULL, 1, PS | NA | F, 0, 0, 0, NULL, 0 },
+    { "reset", cmd_reset, 1, PS | NA | F, 0, 0, 0, NULL, 0 },
     { "select", cmd_select, 2, F | CMD_LOADING, 0, 0, 0, NULL, 0 },
     { "auth", cmd_auth, -2, NA | F, 0, 0, 0, NULL, 0 },
     { "hello", cmd_hello, -1, NA | F, 0, 0, 0, NULL, 0 },
@@ -162,11 +113,11 @@ static const struct command table[] = {
     { "module", NULL, -2, 0, 0, 0, 0, SUBS(module_subs) },
     { "function", NULL, -2, 0, 0, 0, 0, SUBS(function_subs) },
     { "cluster", NULL, -2, 0, 0, 0, 0, SUBS(cluster_subs) },
-    { "multi", NULL, 1, F, 0, 0, 0, NULL, 0 },
-    { "exec", NULL, 1, 0, 0, 0, 0, NULL, 0 },
-    { "discard", NULL, 1, F, 0, 0, 0, NULL, 0 },
-    { "watch", NULL, -2, F, 1, -1, 1, NULL, 0 },
-    { "unwatch", NULL, 1, F, 0, 0, 0, NULL, 0 },
+    { "multi", cmd_multi, 1, F, 0, 0, 0, NULL, 0 },
+    { "exec", cmd_exec, 1, 0, 0, 0, 0, NULL, 0 },
+    { "discard", cmd_discard, 1, F, 0, 0, 0, NULL, 0 },
+    { "watch", cmd_watch, -2, F, 1, -1, 1, NULL, 0 },
+    { "unwatch", cmd_ok, 1, F, 0, 0, 0, NULL, 0 },
     { "exists", cmd_exists, -2, R | F, 1, -1, 1, NULL, 0 },
     { "type", cmd_type, 2, R | F, 1, 1, 1, NULL, 0 },
     { "ttl", cmd_ttl, 2, R | F, 1, 1, 1, NULL, 0 },
@@ -301,214 +252,6 @@ size_t commands_full_name(const struct command *cmd, const struct command *paren
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-/* ---- statistics: per command (INFO commandstats / latencystats) and per error code (errorstats) ---- */
-
-struct cmd_stat { const struct command *cmd, *parent; uint64_t calls, usec, rejected, failed; };
-enum { STAT_SLOTS = 512, ERR_CODES = 32 };
-
-/* Loop-thread state of this file only. */
-static struct cmd_stat stats[STAT_SLOTS];
-static struct { char code[24]; uint64_t count; } errstats[ERR_CODES];
-
-static struct cmd_stat *stat_of(const struct command *cmd, const struct command *parent)
-{
-    size_t h = ((uintptr_t)cmd >> 3) % STAT_SLOTS;
-    for (size_t i = 0; i < STAT_SLOTS; i++, h = (h + 1) % STAT_SLOTS) {
-        if (stats[h].cmd == cmd)
-            return &stats[h];
-        if (!stats[h].cmd) {
-            stats[h].cmd = cmd;
-            stats[h].parent = parent;
-            return &stats[h];
-        }
-    }
-    return &stats[0];
-}
-
-/* Counts the error reply that starts at out[from] (if it is one) under its code. */
-static void errstat_count(struct client *c, size_t from)
-{
-    if (c->out.len <= from || c->out.buf[from] != '-')
-        return;
-    const char *p = c->out.buf + from + 1;
-    size_t n = 0;
-    while (from + 1 + n < c->out.len && n < sizeof(errstats[0].code) - 1 && p[n] != ' ' && p[n] != '\r')
-        n++;
-    for (int i = 0; i < ERR_CODES; i++) {
-        if (errstats[i].code[0] && (strlen(errstats[i].code) != n || memcmp(errstats[i].code, p, n) != 0))
-            continue;
-        if (!errstats[i].code[0])
-            memcpy(errstats[i].code, p, n);
-        errstats[i].count++;
-        return;
-    }
-}
-
-static void stat_name(const struct cmd_stat *s, char *out, size_t outlen)
-{
-    if (s->parent)
-        snprintf(out, outlen, "%s|%s", s->parent->name, s->cmd->name);
-    else
-        snprintf(out, outlen, "%s", s->cmd->name);
-}
-
-void commands_info_stats(struct sbuf *b, int latency)
-{
-    char name[64];
-    for (size_t i = 0; i < STAT_SLOTS; i++) {
-        const struct cmd_stat *s = &stats[i];
-        if (!s->cmd || (!s->calls && !s->rejected && !s->failed))
-            continue;
-        stat_name(s, name, sizeof(name));
-        double per = s->calls ? (double)s->usec / (double)s->calls : 0.0;
-        if (!latency)
-            sbuf_printf(b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu\r\n",
-                        name, (unsigned long long)s->calls, (unsigned long long)s->usec, per,
-                        (unsigned long long)s->rejected, (unsigned long long)s->failed);
-        else if (s->calls)   /* no histogram is kept: the mean stands for every percentile */
-            sbuf_printf(b, "latency_percentiles_usec_%s:p50=%.3f,p99=%.3f,p99.9=%.3f\r\n", name, per, per, per);
-    }
-}
-
-void commands_errorstats(struct sbuf *b)
-{
-    for (int i = 0; i < ERR_CODES && errstats[i].code[0]; i++)
-        sbuf_printf(b, "errorstat_%s:count=%llu\r\n", errstats[i].code, (unsigned long long)errstats[i].count);
-}
-
-uint64_t commands_error_total(void)
-{
-    uint64_t n = 0;
-    for (int i = 0; i < ERR_CODES; i++)
-        n += errstats[i].count;
-    return n;
-}
-
-void commands_stats_reset(void)
-{
-    memset(stats, 0, sizeof(stats));
-    memset(errstats, 0, sizeof(errstats));
-}
-
-/* ---- MULTI / EXEC ---- */
-
-static void multi_discard(struct client *c)
-{
-    for (int i = 0; i < c->mq_n; i++) {
-        for (int j = 0; j < c->mq[i].argc; j++)
-            free(c->mq[i].argv[j].ptr);
-        free(c->mq[i].argv);
-    }
-    c->mq_n = 0;
-    c->in_multi = c->multi_dirty = 0;
-}
-
-/* Queues a copy of the command; on OOM the transaction is flagged (EXEC aborts). */
-static void multi_queue(struct client *c, int argc, struct resp_arg *argv)
-{
-    if (c->mq_n == c->mq_cap) {
-        int ncap = c->mq_cap ? c->mq_cap * 2 : 8;
-        struct queued_cmd *nq = realloc(c->mq, (size_t)ncap * sizeof(*nq));
-        if (!nq) {
-            c->multi_dirty = 1;
-            return;
-        }
-        c->mq = nq;
-        c->mq_cap = ncap;
-    }
-    struct resp_arg *copy = calloc((size_t)argc, sizeof(*copy));
-    for (int i = 0; copy && i < argc; i++) {
-        copy[i].ptr = malloc(argv[i].len + 1);
-        if (!copy[i].ptr) {
-            for (int j = 0; j < i; j++)
-                free(copy[j].ptr);
-            free(copy);
-            copy = NULL;
-            break;
-        }
-        memcpy(copy[i].ptr, argv[i].ptr, argv[i].len + 1);
-        copy[i].len = argv[i].len;
-    }
-    if (!copy) {
-        c->multi_dirty = 1;
-        return;
-    }
-    c->mq[c->mq_n++] = (struct queued_cmd){ argc, copy };
-}
-
-static void command_call(struct client *c, const struct command *cmd, const struct command *parent,
-                         int argc, struct resp_arg *argv);
-static const struct command *command_resolve(int argc, struct resp_arg *argv, const struct command **parent);
-
-static void multi_exec(struct client *c)
-{
-    if (c->multi_dirty) {
-        resp_error(&c->out, "EXECABORT Transaction discarded because of previous errors.");
-        multi_discard(c);
-        return;
-    }
-    int n = c->mq_n;
-    struct queued_cmd *q = c->mq;
-    c->mq = NULL;
-    c->mq_n = c->mq_cap = 0;
-    c->in_multi = 0;
-    resp_array(&c->out, n);
-    for (int i = 0; i < n; i++) {
-        const struct command *parent, *cmd = command_resolve(q[i].argc, q[i].argv, &parent);
-        if (cmd)
-            command_call(c, cmd, parent, q[i].argc, q[i].argv);
-        for (int j = 0; j < q[i].argc; j++)
-            free(q[i].argv[j].ptr);
-        free(q[i].argv);
-    }
-    free(q);
-}
-
-/* The commands handled by the dispatcher itself. Returns 1 when cmd was one of them. */
-static int dispatcher_command(struct client *c, const struct command *cmd, const struct command *parent)
-{
-    const char *n = cmd->name;
-    if (parent || cmd->fn) {         /* every command handled here has no handler */
-        return 0;
-    } else if (!strcmp(n, "multi")) {
-        if (c->in_multi) {
-            resp_error(&c->out, "ERR MULTI calls can not be nested");
-        } else {
-            c->in_multi = 1;
-            c->multi_dirty = 0;
-            resp_simple(&c->out, "OK");
-        }
-    } else if (!strcmp(n, "exec") || !strcmp(n, "discard")) {
-        if (!c->in_multi)
-            sbuf_printf(&c->out, "-ERR %s without MULTI\r\n", n[0] == 'e' ? "EXEC" : "DISCARD");
-        else if (n[0] == 'e')
-            multi_exec(c);
-        else {
-            multi_discard(c);
-            resp_simple(&c->out, "OK");
-        }
-    } else if (!strcmp(n, "watch")) {
-        /* the cache changes with every packet and nothing here writes: WATCH is accepted, EXEC never fails on it */
-        if (c->in_multi) resp_error(&c->out, "ERR WATCH inside MULTI is not allowed");
-        else resp_simple(&c->out, "OK");
-    } else if (!strcmp(n, "unwatch")) {
-        resp_simple(&c->out, "OK");
-    } else if (!strcmp(n, "reset")) {
-        multi_discard(c);
-        pubsub_client_gone(c->srv, c);
-        c->proto = 2;
-        free(c->name);
-        c->name = NULL;
-        c->authenticated = c->srv->cfg->requirepass == NULL;
-        resp_simple(&c->out, "RESET");
-    } else if ((cmd->flags & CMD_WRITE) && !cmd->fn) {
-        resp_error(&c->out, err_readonly);
-    } else {
-        return 0;
-    }
-    return 1;
-}
-
 /* Loop-thread state of this file: see commands_last_end_ns; 0 at the start of a turn. */
 static uint64_t last_end_ns;
 
@@ -532,23 +275,19 @@ static uint64_t monotonic_ns(void)
 /* Runs a resolved command: statistics, slow log, error counting. Within a
  * turn a command's start is the previous one's end (one clock read per
  * command: the parsing in between, well under a microsecond, is counted). */
-static void command_call(struct client *c, const struct command *cmd, const struct command *parent,
-                         int argc, struct resp_arg *argv)
+void commands_call(struct client *c, const struct command *cmd, const struct command *parent,
+                   int argc, struct resp_arg *argv)
 {
     size_t before = c->out.len;
     uint64_t t0 = last_end_ns ? last_end_ns : monotonic_ns();
-    if (!dispatcher_command(c, cmd, parent))
+    if (cmd->fn)
         cmd->fn(c, argc, argv);
+    else                             /* a write (a top-level one never gets here) */
+        resp_error(&c->out, err_readonly);
     uint64_t t1 = monotonic_ns();
     last_end_ns = t1;
     uint64_t us = t1 / 1000 - t0 / 1000;
-    struct cmd_stat *st = stat_of(cmd, parent);
-    st->calls++;
-    st->usec += us;
-    if (c->out.len > before && c->out.buf[before] == '-') {
-        st->failed++;
-        errstat_count(c, before);
-    }
+    cmd_stats_called(c, cmd, parent, us, before);
     const char *base = parent ? parent->name : cmd->name;
     if (!((base[0] == 'e' && !strcmp(base, "exec")) || (base[0] == 'a' && !strcmp(base, "auth")) ||
           (base[0] == 'h' && !strcmp(base, "hello"))))
@@ -557,8 +296,7 @@ static void command_call(struct client *c, const struct command *cmd, const stru
 
 /* ---- dispatch ---- */
 
-/* The command (or subcommand) argv names; *parent is its container. NULL when unknown. */
-static const struct command *command_resolve(int argc, struct resp_arg *argv, const struct command **parent)
+const struct command *commands_resolve(int argc, struct resp_arg *argv, const struct command **parent)
 {
     const struct command *cmd = commands_find(argv[0].ptr);
     *parent = NULL;
@@ -573,10 +311,8 @@ static const struct command *command_resolve(int argc, struct resp_arg *argv, co
 static void reject(struct client *c, const struct command *cmd, const struct command *parent, const char *msg)
 {
     size_t before = c->out.len;
-    if (cmd)
-        stat_of(cmd, parent)->rejected++;
     if (cmd && !parent && !strcmp(cmd->name, "exec")) {
-        multi_discard(c);
+        cmd_multi_discard(c);
         sbuf_printf(&c->out, "-EXECABORT Transaction discarded because of: %s\r\n",
                     strncmp(msg, "ERR ", 4) == 0 ? msg + 4 : msg);
     } else {
@@ -584,7 +320,7 @@ static void reject(struct client *c, const struct command *cmd, const struct com
             c->multi_dirty = 1;
         resp_error(&c->out, msg);
     }
-    errstat_count(c, before);
+    cmd_stats_rejected(c, cmd, parent, before);
 }
 
 static void reject_unknown(struct client *c, int argc, struct resp_arg *argv, const struct command *parent)
@@ -592,7 +328,7 @@ static void reject_unknown(struct client *c, int argc, struct resp_arg *argv, co
     char name[129], arg[129];
     struct sbuf m;
     sbuf_init(&m);
-    arg_sanitize(&argv[parent ? 1 : 0], name);
+    cmd_arg_sanitize(&argv[parent ? 1 : 0], name);
     if (parent) {
         sbuf_printf(&m, "ERR unknown subcommand '%s'. Try ", name);
         for (const char *p = argv[0].ptr; *p; p++)
@@ -602,7 +338,7 @@ static void reject_unknown(struct client *c, int argc, struct resp_arg *argv, co
         sbuf_printf(&m, "ERR unknown command '%s', with args beginning with: ", name);
         size_t start = m.len;
         for (int i = 1; i < argc && m.len - start < 128; i++) {
-            arg_sanitize(&argv[i], arg);
+            cmd_arg_sanitize(&argv[i], arg);
             sbuf_printf(&m, "'%.*s' ", (int)(128 - (m.len - start)), arg);
         }
     }
@@ -613,7 +349,7 @@ static void reject_unknown(struct client *c, int argc, struct resp_arg *argv, co
 
 void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
 {
-    const struct command *parent, *cmd = command_resolve(argc, argv, &parent);
+    const struct command *parent, *cmd = commands_resolve(argc, argv, &parent);
     char full[80], msg[200];
     c->srv->st.commands++;
     if (!cmd) {
@@ -647,9 +383,9 @@ void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
     const char *b = parent ? parent->name : cmd->name;
     if (c->in_multi && strcmp(b, "exec") && strcmp(b, "discard") && strcmp(b, "multi") && strcmp(b, "watch") &&
         strcmp(b, "quit") && strcmp(b, "reset")) {
-        multi_queue(c, argc, argv);
+        cmd_multi_queue(c, argc, argv);
         resp_simple(&c->out, "QUEUED");
         return;
     }
-    command_call(c, cmd, parent, argc, argv);
+    commands_call(c, cmd, parent, argc, argv);
 }

@@ -174,7 +174,7 @@ static void sec_stats(struct server *s, struct sbuf *b)
                 (unsigned long long)s->st.connections_rejected,
                 (unsigned long long)(atomic_load(&s->cache->st.flows_expired) + atomic_load(&s->cache->st.hosts_expired)),
                 (unsigned long long)s->st.keyspace_hits, (unsigned long long)s->st.keyspace_misses,
-                pubsub_count(s, 0), pubsub_count(s, 1), (unsigned long long)commands_error_total(),
+                pubsub_count(s, 0), pubsub_count(s, 1), (unsigned long long)cmd_stats_error_total(),
                 (unsigned long long)s->st.commands, (unsigned long long)s->st.commands,
                 (unsigned long long)s->st.protocol_errors,
                 (unsigned long long)s->st.auth_failures, (unsigned long long)s->st.pubsub_messages,
@@ -215,21 +215,21 @@ static void sec_commandstats(struct server *s, struct sbuf *b)
 {
     (void)s;
     sbuf_appends(b, "# Commandstats\r\n");
-    commands_info_stats(b, 0);
+    cmd_stats_info(b, 0);
 }
 
 static void sec_errorstats(struct server *s, struct sbuf *b)
 {
     (void)s;
     sbuf_appends(b, "# Errorstats\r\n");
-    commands_errorstats(b);
+    cmd_stats_errors(b);
 }
 
 static void sec_latencystats(struct server *s, struct sbuf *b)
 {
     (void)s;
     sbuf_appends(b, "# Latencystats\r\n");
-    commands_info_stats(b, 1);
+    cmd_stats_info(b, 1);
 }
 
 static void sec_cluster(struct server *s, struct sbuf *b)
