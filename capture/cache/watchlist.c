@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int watchlist_init(struct watchlist *wl, const char *path)
@@ -173,31 +176,72 @@ int watchlist_load(struct watchlist *wl, char *err, size_t errlen)
     return 0;
 }
 
-/* Writes the list to path.tmp then renames it over path. Loop thread (no lock needed to read). */
+/* Creates the file of a rewrite beside the watchlist, as mkstemp does but in its directory (dirfd):
+ * a random name `.<name>.tmp.<12 hex>`, opened O_CREAT|O_EXCL|O_NOFOLLOW, so nothing planted at
+ * any name is followed or reused. Returns the descriptor with its name in tmp, or -1 with errno. */
+static int tmp_create(const struct watchlist *wl, char *tmp, size_t tmplen)
+{
+    const char *slash = strrchr(wl->name, '/');      /* wl->name has a folder only without dirfd */
+    int dirlen = slash ? (int)(slash - wl->name) + 1 : 0;
+    for (int tries = 0; tries < 100; tries++) {
+        uint64_t r;
+        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+            r = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() << 20 ^ (uint64_t)clock() ^ (uint64_t)tries;
+        if (snprintf(tmp, tmplen, "%.*s.%s.tmp.%012llx", dirlen, wl->name, wl->name + dirlen,
+                     (unsigned long long)(r & 0xFFFFFFFFFFFFULL)) >= (int)tmplen) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        int fd = openat(wl_dir(wl), tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
+/* Writes the list to a new file beside the watchlist (tmp_create), fsyncs it and renames it over the
+ * watchlist, then fsyncs the directory. A watchlist that is a symbolic link is not rewritten:
+ * replacing it would silently cut the link from the file it points at, and writing through it is
+ * what an attacker who planted it wants. The new file keeps the old one's permission bits (0644
+ * when there was none). Returns 0, or -1 with err (the file is then unchanged).
+ * Loop thread (no lock needed to read the list). */
 static int watchlist_save(struct watchlist *wl, char *err, size_t errlen)
 {
     if (!wl->path)
         return 0;
+    struct stat st;
+    mode_t mode = 0644;
+    if (fstatat(wl_dir(wl), wl->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+            snprintf(err, errlen, "watchlist %s is a symbolic link: not rewritten (point the 'watchlist' "
+                     "directive at the file itself)", wl->path);
+            return -1;
+        }
+        mode = st.st_mode & 07777;
+    }
     char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", wl->name, (int)getpid());
-    int fd = openat(wl_dir(wl), tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = tmp_create(wl, tmp, sizeof(tmp));
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
-        snprintf(err, errlen, "watchlist %s.tmp.%d: %s", wl->path, (int)getpid(), strerror(errno));
-        if (fd >= 0)
+        snprintf(err, errlen, "watchlist %s: cannot create a file beside it: %s", wl->path, strerror(errno));
+        if (fd >= 0) {
             close(fd);
+            unlinkat(wl_dir(wl), tmp, 0);
+        }
         return -1;
     }
     fprintf(f, "# flowcached watchlist: one IP or CIDR per line (edited by SADD/SREM watchlist)\n");
     for (size_t i = 0; i < wl->n; i++)
         fprintf(f, "%s\n", wl->v[i].text);
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int bad = fchmod(fd, mode) != 0 || fflush(f) != 0 || fsync(fd) != 0;
     bad |= fclose(f) != 0;
     if (bad || renameat(wl_dir(wl), tmp, wl_dir(wl), wl->name) != 0) {
         snprintf(err, errlen, "watchlist %s: %s", wl->path, strerror(errno));
         unlinkat(wl_dir(wl), tmp, 0);
         return -1;
     }
+    if (wl->dirfd >= 0)
+        (void)fsync(wl->dirfd);          /* the rename made durable; a failure only weakens that */
     return 0;
 }
 

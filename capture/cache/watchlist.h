@@ -45,7 +45,9 @@ int watch_entry_parse(const char *s, size_t len, struct watch_entry *e);
  * A missing file is an empty list. Loop thread. */
 int watchlist_load(struct watchlist *wl, char *err, size_t errlen);
 
-/* Add / remove one entry and write the file back atomically (temp + rename).
+/* Add / remove one entry and write the file back atomically (a new file made
+ * with O_EXCL|O_NOFOLLOW beside it, fsync, rename). A watchlist path that is a
+ * symbolic link is refused (err says so), never written through or replaced.
  * Return 1 when the list changed, 0 when not, -1 with err on a bad entry or
  * a failed write (the list is then unchanged). Loop thread. */
 int watchlist_add(struct watchlist *wl, const char *s, size_t len, char *err, size_t errlen);

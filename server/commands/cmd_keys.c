@@ -390,6 +390,7 @@ static void watchlist_edit(struct client *c, int argc, struct resp_arg *argv, in
         int rc = add ? watchlist_add(wl, argv[i].ptr, argv[i].len, err, sizeof(err))
                      : watchlist_remove(wl, argv[i].ptr, argv[i].len, err, sizeof(err));
         if (rc < 0) {
+            fprintf(stderr, "flowcached: %s watchlist refused: %s\n", add ? "SADD" : "SREM", err);
             sbuf_printf(&c->out, "-ERR %s\r\n", err);
             return;
         }

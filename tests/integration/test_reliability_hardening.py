@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+import redis
 
 from test_reliability_util import (Proc, connect, eth_ipv4, read_reply, resp_command, sanitized, udp_datagram,
                                    write_pcap)
@@ -181,4 +182,59 @@ def test_pubsub_many_patterns_do_not_starve_events(tmp_path):
     finally:
         if not stopped or p.proc.poll() is None:
             p.proc.kill()
+        p.cleanup()
+
+
+# ---------------------------------------------------------------- 2. the watchlist rewrite and symlinks
+
+def test_watchlist_rewrite_does_not_follow_symlinks(tmp_path):
+    """SADD watchlist (no AUTH by default) rewrites the file through a new temp file made with
+    O_CREAT|O_EXCL|O_NOFOLLOW: symlinks planted at the names an attacker can predict (the old
+    `<file>.tmp.<pid>` among them) are not followed, their target keeps its bytes, and the watchlist
+    stays a regular file. Before: the target was overwritten and the watchlist became the symlink."""
+    wl = tmp_path / "watchlist"
+    wl.write_text("10.1.0.0/16\n")
+    os.chmod(wl, 0o640)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    p = Proc("--bind", "127.0.0.1", "--watchlist", wl)
+    try:
+        planted = [tmp_path / ("watchlist.tmp.%d" % p.pid), tmp_path / ".watchlist.tmp"]
+        for link in planted:
+            os.symlink(victim, link)
+        c = p.client()
+        assert c.sadd("watchlist", "10.9.9.9") == 1
+        assert c.srem("watchlist", "10.1.0.0/16") == 1
+        assert victim.read_text() == "precious\n"
+        assert not wl.is_symlink() and "10.9.9.9" in wl.read_text() and "10.1.0.0" not in wl.read_text()
+        assert (os.stat(wl).st_mode & 0o777) == 0o640, oct(os.stat(wl).st_mode)   # permission bits kept
+        assert all(os.readlink(link) == str(victim) for link in planted)
+        left = sorted(x.name for x in tmp_path.iterdir())
+        assert left == sorted(["watchlist", "victim"] + [x.name for x in planted]), left   # no temp file left
+        p.assert_clean()
+    finally:
+        p.cleanup()
+
+
+def test_watchlist_that_is_a_symlink_is_not_rewritten(tmp_path):
+    """A watchlist path that is itself a symbolic link is read (start-up, SIGHUP) but SADD/SREM refuse to
+    rewrite it, with an error reply and a log line naming it: neither the link nor its target changes.
+    Before: SADD answered 1 and replaced the link with a regular file."""
+    real = tmp_path / "real-watchlist"
+    real.write_text("10.1.0.0/16\n")
+    wl = tmp_path / "watchlist"
+    os.symlink(real, wl)
+    p = Proc("--bind", "127.0.0.1", "--watchlist", wl)
+    try:
+        c = p.client()
+        assert c.smembers("watchlist") == {"10.1.0.0/16"}
+        for cmd in (lambda: c.sadd("watchlist", "10.9.9.9"), lambda: c.srem("watchlist", "10.1.0.0/16")):
+            with pytest.raises(redis.exceptions.ResponseError, match="is a symbolic link: not rewritten"):
+                cmd()
+        assert c.smembers("watchlist") == {"10.1.0.0/16"}
+        assert wl.is_symlink() and real.read_text() == "10.1.0.0/16\n"
+        assert sorted(x.name for x in tmp_path.iterdir()) == ["real-watchlist", "watchlist"]
+        assert "SADD watchlist refused: watchlist %s is a symbolic link" % wl in p.output()
+        p.assert_clean()
+    finally:
         p.cleanup()
