@@ -17,10 +17,27 @@
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: flowcached [config-file] [--directive value ...]\n"
-            "  e.g. flowcached conf/flowcached.conf --port 7000 --pcap x.pcap --pcap-end exit\n"
-            "  directives: see conf/flowcached.conf\n");
+    fprintf(stderr, "usage: flowcached [config-file] [--directive value ...]\n"
+                    "  e.g. flowcached /etc/flowcached/flowcached.conf --port 7000 --pcap x.pcap --pcap-end exit\n"
+                    "  flowcached --help lists every directive with its default (man flowcached)\n");
+}
+
+/* -h/--help and -v/--version, wherever they stand (they take no value).
+ * Returns 1 when one was found and answered, else 0. */
+static int answer_flags(int argc, char **argv, int *rc)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--version")) {
+            printf("flowcached %s (RESP server compatible with Redis %s)\n", FLOWCACHED_VERSION, SERVER_VERSION);
+            *rc = 0;
+            return 1;
+        }
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            *rc = config_usage(stdout) == 0 ? 0 : 1;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int build_capture(struct server *s, char *err, size_t errlen)
@@ -98,14 +115,9 @@ int main(int argc, char **argv)
 {
     struct fc_config cfg;
     char err[1024];
-    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        usage();
-        return 0;
-    }
-    if (argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
-        printf("flowcached %s (RESP server compatible with Redis %s)\n", FLOWCACHED_VERSION, SERVER_VERSION);
-        return 0;
-    }
+    int rc;
+    if (answer_flags(argc, argv, &rc))
+        return rc;
     if (config_defaults(&cfg) != 0 || config_load(&cfg, argc, argv, err, sizeof(err)) != 0) {
         fprintf(stderr, "flowcached: config error: %s\n", err);
         usage();

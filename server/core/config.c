@@ -47,13 +47,13 @@ static const struct directive directives[] = {
     { "capture-buffer", D_MEM, OFF(capture_buffer), 0, 1048576, 2147483647.0, NULL,
       "kernel ring per live device" },
     { "promisc", D_BOOL, OFF(promisc), 0, 0, 1, NULL, "promiscuous mode" },
-    { "flow-idle-timeout", D_U64, OFF(flow_idle_timeout), 0, 1, 3153600000.0, NULL, "seconds" },
-    { "flow-lifetime-timeout", D_U64, OFF(flow_lifetime_timeout), 0, 1, 3153600000.0, NULL, "seconds" },
-    { "host-idle-timeout", D_U64, OFF(host_idle_timeout), 0, 1, 3153600000.0, NULL, "seconds" },
+    { "flow-idle-timeout", D_U64, OFF(flow_idle_timeout), 0, 1, 3153600000.0, NULL, "seconds without packets before a flow ends" },
+    { "flow-lifetime-timeout", D_U64, OFF(flow_lifetime_timeout), 0, 1, 3153600000.0, NULL, "seconds after which a long flow is cut" },
+    { "host-idle-timeout", D_U64, OFF(host_idle_timeout), 0, 1, 3153600000.0, NULL, "seconds an idle host, MAC, VLAN, protocol or name stays" },
     { "tcp-close-grace-ms", D_U64, OFF(tcp_close_grace_ms), 0, 0, 864000000, NULL, "ms a closed TCP flow stays" },
     { "max-flows", D_U64, OFF(max_flows), 0, 1, 1e9, NULL, "flows held at once" },
     { "maxmemory", D_MEM, OFF(maxmemory), 0, 0, 1e15, NULL, "cache memory cap (0 = none)" },
-    { "user-grace", D_U64, OFF(user_grace), 0, 0, 864000, NULL, "seconds" },
+    { "user-grace", D_U64, OFF(user_grace), 0, 0, 864000, NULL, "seconds a RADIUS user stays after logout" },
     { "watchlist", D_STR, OFF(watchlist), 0, 0, 0, NULL, "file of IPs/CIDRs" },
     { "notify-keyspace-events", D_STR, OFF(notify_keyspace_events), 0, 0, 0, NULL, "as in Redis" },
     { "requirepass", D_STR, OFF(requirepass), 0, 0, 0, NULL, "password" },
@@ -62,11 +62,11 @@ static const struct directive directives[] = {
     { "cloud", D_LIST, OFF(cloud), OFF(ncloud), 0, CONFIG_LIST_MAX, NULL, "host:port of a cloud node" },
     { "cloud-password", D_STR, OFF(cloud_password), 0, 0, 0, NULL, "AUTH password" },
     { "cloud-user", D_STR, OFF(cloud_user), 0, 0, 0, NULL, "AUTH user" },
-    { "cloud-flush-ms", D_U64, OFF(cloud_flush_ms), 0, 1, 60000, NULL, "batch interval" },
+    { "cloud-flush-ms", D_U64, OFF(cloud_flush_ms), 0, 1, 60000, NULL, "ms between batches to the cloud" },
     { "cloud-queue-max", D_MEM, OFF(cloud_queue_max), 0, 0, 1e12, NULL, "bytes queued at most" },
-    { "probe-id", D_STR, OFF(probe_id), 0, 0, 0, NULL, "name of this probe" },
+    { "probe-id", D_STR, OFF(probe_id), 0, 0, 0, NULL, "name of this probe (default: the host name)" },
     { "logfile", D_STR, OFF(logfile), 0, 0, 0, NULL, "log file ('' = stderr)" },
-    { "user", D_STR, OFF(user), 0, 0, 0, NULL, "run as this user once capture devices are open" },
+    { "user", D_STR, OFF(user), 0, 0, 0, NULL, "run as this user once capture files and devices are open" },
 };
 #undef OFF
 
@@ -183,14 +183,18 @@ static int set_scalar(struct fc_config *c, const struct directive *d, const char
         *(uint64_t *)base = m;
         return 0;
     }
-    case D_ENUM:
+    case D_ENUM: {
         for (int i = 0; d->choices[i]; i++)
             if (strcasecmp(v, d->choices[i]) == 0) {
                 *(int *)base = i;
                 return 0;
             }
-        snprintf(err, errlen, "bad value '%s' for '%s': expected keep, expire or exit", v, d->name);
+        size_t n = (size_t)snprintf(err, errlen, "bad value '%s' for '%s': expected ", v, d->name);
+        for (int i = 0; d->choices[i] && n < errlen; i++)     /* "a, b or c" */
+            n += (size_t)snprintf(err + n, errlen - n, "%s%s", i == 0 ? "" : d->choices[i + 1] ? ", " : " or ",
+                                  d->choices[i]);
         return -1;
+    }
     case D_STR: {
         char *dup = strdup(v);
         if (!dup) { snprintf(err, errlen, "out of memory"); return -1; }
@@ -293,6 +297,34 @@ static int config_read_file(struct fc_config *c, const char *path, char *err, si
     return 0;
 }
 
+/* A command-line directive: as redis-server, the words up to the next
+ * "--" are one value ("--bpf udp port 53"), except for the directives that
+ * take several values (pcap, interface, bind, cloud). */
+static int config_set_words(struct fc_config *c, const char *name, int argc, char **argv, char *err,
+                            size_t errlen)
+{
+    const struct directive *d = directive_find(name);
+    if (!d || d->type == D_LIST || argc < 2)
+        return config_set(c, name, argc, argv, err, errlen);
+    size_t len = 0;
+    for (int k = 0; k < argc; k++)
+        len += strlen(argv[k]) + 1;
+    char *joined = malloc(len);
+    if (!joined) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    joined[0] = '\0';
+    for (int k = 0; k < argc; k++) {
+        if (k)
+            strcat(joined, " ");
+        strcat(joined, argv[k]);
+    }
+    int rc = config_set(c, name, 1, &joined, err, errlen);
+    free(joined);
+    return rc;
+}
+
 int config_load(struct fc_config *c, int argc, char **argv, char *err, size_t errlen)
 {
     int i = 1;
@@ -312,7 +344,7 @@ int config_load(struct fc_config *c, int argc, char **argv, char *err, size_t er
         int j = i + 1;
         while (j < argc && strncmp(argv[j], "--", 2) != 0)
             j++;
-        if (config_set(c, name, j - i - 1, argv + i + 1, msg, sizeof(msg)) != 0) {
+        if (config_set_words(c, name, j - i - 1, argv + i + 1, msg, sizeof(msg)) != 0) {
             snprintf(err, errlen, "argument '--%s': %s", name, msg);
             return -1;
         }
@@ -321,34 +353,84 @@ int config_load(struct fc_config *c, int argc, char **argv, char *err, size_t er
     return 0;
 }
 
+/* d's value in c as text: CONFIG GET's form, or with human set --help's
+ * (sizes as 64mb, "" for an empty string or list). */
+static void directive_format(const struct fc_config *c, const struct directive *d, int human, char *buf,
+                             size_t len)
+{
+    const char *base = (const char *)c + d->off;
+    buf[0] = '\0';
+    switch (d->type) {
+    case D_INT: snprintf(buf, len, "%d", *(const int *)base); break;
+    case D_BOOL: snprintf(buf, len, "%s", *(const int *)base ? "yes" : "no"); break;
+    case D_ENUM: snprintf(buf, len, "%s", d->choices[*(const int *)base]); break;
+    case D_U64: case D_MEM: {
+        unsigned long long v = (unsigned long long)*(const uint64_t *)base;
+        if (human && d->type == D_MEM && v && v % (1ULL << 30) == 0)
+            snprintf(buf, len, "%llugb", v >> 30);
+        else if (human && d->type == D_MEM && v && v % (1ULL << 20) == 0)
+            snprintf(buf, len, "%llumb", v >> 20);
+        else
+            snprintf(buf, len, "%llu", v);
+        break;
+    }
+    case D_DOUBLE: snprintf(buf, len, "%g", *(const double *)base); break;
+    case D_STR: snprintf(buf, len, "%s", *(char *const *)base ? *(char *const *)base : ""); break;
+    case D_LIST: {
+        char *const *list = (char *const *)base;
+        int n = *(const int *)((const char *)c + d->count_off);
+        size_t used = 0;
+        for (int k = 0; k < n && used < len - 1; k++)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", k ? " " : "", list[k]);
+        break;
+    }
+    }
+    if (human && !buf[0])
+        snprintf(buf, len, "\"\"");
+}
+
 void config_each(const struct fc_config *c, void (*fn)(void *arg, const char *name, const char *val), void *arg)
 {
     char buf[4096];
     for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++) {
         const struct directive *d = &directives[i];
-        const char *base = (const char *)c + d->off;
-        buf[0] = '\0';
-        switch (d->type) {
-        case D_INT: snprintf(buf, sizeof(buf), "%d", *(const int *)base); break;
-        case D_BOOL: snprintf(buf, sizeof(buf), "%s", *(const int *)base ? "yes" : "no"); break;
-        case D_ENUM: snprintf(buf, sizeof(buf), "%s", d->choices[*(const int *)base]); break;
-        case D_U64: case D_MEM:
-            snprintf(buf, sizeof(buf), "%llu", (unsigned long long)*(const uint64_t *)base); break;
-        case D_DOUBLE: snprintf(buf, sizeof(buf), "%g", *(const double *)base); break;
-        case D_STR: snprintf(buf, sizeof(buf), "%s", *(char *const *)base ? *(char *const *)base : ""); break;
-        case D_LIST: {
-            char *const *list = (char *const *)base;
-            int n = *(const int *)((const char *)c + d->count_off);
-            size_t len = 0;
-            for (int k = 0; k < n && len < sizeof(buf) - 1; k++)
-                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", k ? " " : "", list[k]);
-            break;
-        }
-        }
         if (strcmp(d->name, "requirepass") == 0 || strcmp(d->name, "cloud-password") == 0)
             continue;                /* secrets are not shown */
+        directive_format(c, d, 0, buf, sizeof(buf));
         fn(arg, d->name, buf);
     }
+}
+
+int config_usage(FILE *out)
+{
+    static const char *const args[] = { [D_INT] = "<n>", [D_U64] = "<n>", [D_DOUBLE] = "<x>",
+                                        [D_BOOL] = "yes|no", [D_STR] = "<text>", [D_LIST] = "<value>...",
+                                        [D_MEM] = "<size>" };
+    struct fc_config c;
+    char arg[64], def[256], left[128];
+    if (config_defaults(&c) != 0) {
+        config_free(&c);
+        return -1;
+    }
+    fprintf(out, "usage: flowcached [config-file] [--directive value ...]\n"
+                 "       flowcached -v | --version | -h | --help\n\n"
+                 "A directive is a line 'name value' of the config file or '--name value' here, which wins;\n"
+                 "a value of several words runs to the next '--'. (man flowcached)\n\n"
+                 "  %-42s %-12s %s\n", "directive", "default", "meaning");
+    for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++) {
+        const struct directive *d = &directives[i];
+        size_t used = 0;
+        if (d->type == D_ENUM)
+            for (int k = 0; d->choices[k] && used < sizeof(arg); k++)
+                used += (size_t)snprintf(arg + used, sizeof(arg) - used, "%s%s", k ? "|" : "", d->choices[k]);
+        else
+            snprintf(arg, sizeof(arg), "%s", args[d->type]);
+        directive_format(&c, d, 1, def, sizeof(def));
+        snprintf(left, sizeof(left), "--%s %s", d->name, arg);
+        fprintf(out, "  %-42s %-12s %s\n", left, def, d->help);
+    }
+    config_free(&c);
+    return 0;
 }
 
 void config_free(struct fc_config *c)

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_LIST_MAX 64
 
@@ -59,6 +60,10 @@ int config_set(struct fc_config *c, const char *name, int argc, char **argv, cha
 /* Calls fn for every directive with its current value as text (CONFIG GET). */
 void config_each(const struct fc_config *c, void (*fn)(void *arg, const char *name, const char *val),
                  void *arg);
+
+/* Prints --help to out: the usage lines, then every directive of the table
+ * with its argument, default and meaning. Returns 0, or -1 on OOM. Start-up. */
+int config_usage(FILE *out);
 
 void config_free(struct fc_config *c);
 
