@@ -382,7 +382,7 @@ static void watchlist_edit(struct client *c, int argc, struct resp_arg *argv, in
     for (int i = 2; i < argc; i++) {
         struct watch_entry e;
         if (add && watch_entry_parse(argv[i].ptr, argv[i].len, &e) != 0) {
-            sbuf_printf(&c->out, "-ERR not an IP address or CIDR: '%.64s'\r\n", argv[i].ptr);
+            cmd_error_arg(c, "ERR not an IP address or CIDR: '%.64s'", &argv[i]);
             return;
         }
     }
@@ -391,7 +391,9 @@ static void watchlist_edit(struct client *c, int argc, struct resp_arg *argv, in
                      : watchlist_remove(wl, argv[i].ptr, argv[i].len, err, sizeof(err));
         if (rc < 0) {
             fprintf(stderr, "flowcached: %s watchlist refused: %s\n", add ? "SADD" : "SREM", err);
-            sbuf_printf(&c->out, "-ERR %s\r\n", err);
+            char msg[300];
+            snprintf(msg, sizeof(msg), "ERR %s", err);
+            resp_error(&c->out, msg);     /* the path may hold any byte: CR/LF become spaces */
             return;
         }
         changed += rc;

@@ -87,8 +87,12 @@ void slowlog_maybe_add(struct client *c, int argc, struct resp_arg *argv, uint64
             snprintf(more, sizeof(more), "... (%d more arguments)", argc - n + 1);
             resp_bulks(&e->args, more);
         } else if (argv[i].len > SLOWLOG_ARG_BYTES) {
-            int k = snprintf(more, sizeof(more), "... (%zu more bytes)", argv[i].len - SLOWLOG_ARG_BYTES);
-            sbuf_printf(&e->args, "$%d\r\n%.*s%s\r\n", SLOWLOG_ARG_BYTES + k, SLOWLOG_ARG_BYTES, argv[i].ptr, more);
+            /* the first bytes as they are (NUL included, as Redis's sdsnewlen), then the note */
+            char cut[SLOWLOG_ARG_BYTES + sizeof(more)];
+            memcpy(cut, argv[i].ptr, SLOWLOG_ARG_BYTES);
+            int k = snprintf(cut + SLOWLOG_ARG_BYTES, sizeof(more), "... (%zu more bytes)",
+                             argv[i].len - SLOWLOG_ARG_BYTES);
+            resp_bulk(&e->args, cut, SLOWLOG_ARG_BYTES + (size_t)k);
         } else {
             resp_bulk(&e->args, argv[i].ptr, argv[i].len);
         }

@@ -313,8 +313,10 @@ static void reject(struct client *c, const struct command *cmd, const struct com
     size_t before = c->out.len;
     if (cmd && !parent && !strcmp(cmd->name, "exec")) {
         cmd_multi_discard(c);
-        sbuf_printf(&c->out, "-EXECABORT Transaction discarded because of: %s\r\n",
-                    strncmp(msg, "ERR ", 4) == 0 ? msg + 4 : msg);
+        char abort_msg[1024];
+        snprintf(abort_msg, sizeof(abort_msg), "EXECABORT Transaction discarded because of: %s",
+                 strncmp(msg, "ERR ", 4) == 0 ? msg + 4 : msg);
+        resp_error(&c->out, abort_msg);  /* msg may quote an argument: CR/LF become spaces */
     } else {
         if (c->in_multi)
             c->multi_dirty = 1;

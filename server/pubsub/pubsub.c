@@ -275,6 +275,8 @@ void pubsub_cmd_pubsub(struct client *c, int argc, struct resp_arg *argv)
             resp_bulk(&c->out, names[j]->name, names[j]->len);
         free(names);
     } else {
-        sbuf_printf(&c->out, "-ERR unknown subcommand '%.128s'. Try PUBSUB HELP.\r\n", sub);
+        char msg[200];
+        snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.128s'. Try PUBSUB HELP.", sub);
+        resp_error(&c->out, msg);        /* CR/LF of the argument become spaces */
     }
 }

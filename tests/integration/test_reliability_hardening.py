@@ -238,3 +238,76 @@ def test_watchlist_that_is_a_symlink_is_not_rewritten(tmp_path):
         p.assert_clean()
     finally:
         p.cleanup()
+
+
+# ---------------------------------------------------------------- 3. replies that quote user input
+
+INJECT = b"x\r\n:666\r\n+INJECTED\r\n"                 # what a reply quoting it raw would turn into 3 replies
+# Commands that change the connection's mode or end it: their replies are not one per command.
+NOT_SWEPT = {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "monitor",
+             "multi", "exec", "discard", "quit", "reset", "shutdown", "hello", "sync", "psync", "debug",
+             "client|kill", "client|pause", "client|reply", "client|unpause"}
+
+
+def command_names(c):
+    """Every command and subcommand flowcached lists in COMMAND (e.g. 'get', 'client|list')."""
+    out = []
+    for name, info in c.command().items():
+        out.append(name)
+        for sub in info.get("subcommands") or []:
+            out.append(sub[0].decode() if isinstance(sub[0], bytes) else sub[0])
+    return out
+
+
+def test_no_reply_quotes_cr_lf_raw(tmp_path):
+    """Every command and subcommand, given arguments holding CR/LF (and a NUL), answers exactly one reply:
+    a following PING gets +PONG. `SADD watchlist` echoed the raw argument (`%.64s`), so a value with CR/LF
+    made three replies of one and desynchronized the client; SLOWLOG GET announced 128+ bytes for an argument
+    with a NUL in its first 128 and wrote fewer (found by this sweep). Errors quoting input now replace CR/LF
+    with spaces, as Redis's addReplyErrorFormat does."""
+    wl = tmp_path / "watchlist"
+    wl.write_text("")
+    p = Proc("--bind", "127.0.0.1", "--watchlist", wl)
+    try:
+        c = p.client()
+        names = [n for n in command_names(c) if n not in NOT_SWEPT]
+        assert len(names) > 100 and "sadd" in names and "slowlog|get" in names
+        s = connect(p.port)
+        s.sendall(resp_command("CONFIG", "SET", "slowlog-log-slower-than", "0"))   # every command is logged
+        assert read_reply(s) == b"+OK\r\n"
+        long_nul = b"ab\0" + INJECT * 20
+        shapes = [[INJECT], [INJECT, INJECT], [b"watchlist", INJECT], [INJECT, b"1", INJECT], [long_nul]]
+        bad = []
+        for name in names:
+            words = [w.encode() for w in name.split("|")]
+            for args in shapes:
+                s.sendall(resp_command(*words, *args) + b"PING\r\n")
+                try:
+                    first = read_reply(s, 5)
+                    second = read_reply(s, 5)
+                except (ConnectionError, OSError, ValueError) as e:
+                    bad.append((name, args[:1], "error %r" % e))
+                    s.close()
+                    s = connect(p.port)
+                    continue
+                if second != b"+PONG\r\n":
+                    bad.append((name, args[:1], first[:80], second[:80]))
+                    s.close()
+                    s = connect(p.port)
+        s.sendall(resp_command("ECHO", long_nul) + resp_command("SLOWLOG", "GET", "1") + b"PING\r\n")
+        read_reply(s, 5)
+        try:
+            entry = read_reply(s, 5)
+            tail_reply = read_reply(s, 5)
+        except (ConnectionError, OSError, ValueError) as e:
+            entry, tail_reply = b"", repr(e).encode()
+        if tail_reply != b"+PONG\r\n" or (long_nul[:128] + b"... (%d more bytes)" % (len(long_nul) - 128)) not in entry:
+            bad.append(("slowlog|get after ECHO of a long argument with a NUL", entry[-200:], tail_reply[:80]))
+        assert not bad, "replies out of step after:\n" + "\n".join(map(repr, bad[:20]))
+        # the SADD error still names the value, CR/LF shown as spaces
+        s.sendall(resp_command("SADD", "watchlist", INJECT))
+        assert read_reply(s) == b"-ERR not an IP address or CIDR: 'x  :666  +INJECTED  '\r\n"
+        print("\n%d commands x %d argument shapes: every reply in step" % (len(names), len(shapes)))
+        p.assert_clean()
+    finally:
+        p.cleanup()
