@@ -23,6 +23,8 @@ struct directive {
 
 static const char *const pcap_end_choices[] = { "keep", "expire", "exit", NULL };
 static const char *const capture_reader_choices[] = { "packet-ring", "libpcap", NULL };
+static const char *const export_protocol_choices[] = { "ipfix", "netflow9", NULL };
+static const char *const export_transport_choices[] = { "udp", "tcp", NULL };
 
 #define OFF(f) offsetof(struct fc_config, f)
 static const struct directive directives[] = {
@@ -64,6 +66,16 @@ static const struct directive directives[] = {
     { "cloud-user", D_STR, OFF(cloud_user), 0, 0, 0, NULL, "AUTH user" },
     { "cloud-flush-ms", D_U64, OFF(cloud_flush_ms), 0, 1, 60000, NULL, "ms between batches to the cloud" },
     { "cloud-queue-max", D_MEM, OFF(cloud_queue_max), 0, 0, 1e12, NULL, "bytes queued at most" },
+    { "export", D_LIST, OFF(export_to), OFF(nexport), 0, CONFIG_LIST_MAX, NULL, "host:port of a flow collector" },
+    { "export-protocol", D_ENUM, OFF(export_protocol), 0, 0, 0, export_protocol_choices, "ipfix or netflow9" },
+    { "export-transport", D_ENUM, OFF(export_transport), 0, 0, 0, export_transport_choices,
+      "udp, or tcp (IPFIX only)" },
+    { "export-template-refresh", D_U64, OFF(export_template_refresh), 0, 0, 86400, NULL,
+      "UDP: seconds between template resends (0 = by messages only)" },
+    { "export-template-refresh-packets", D_U64, OFF(export_template_refresh_packets), 0, 0, 1000000, NULL,
+      "UDP: messages between template resends (0 = by seconds only)" },
+    { "export-observation-domain", D_U64, OFF(export_observation_domain), 0, 0, 4294967295.0, NULL,
+      "IPFIX observation domain / NetFlow v9 source id" },
     { "probe-id", D_STR, OFF(probe_id), 0, 0, 0, NULL, "name of this probe (default: the host name)" },
     { "logfile", D_STR, OFF(logfile), 0, 0, 0, NULL, "log file ('' = stderr)" },
     { "user", D_STR, OFF(user), 0, 0, 0, NULL, "run as this user once capture files and devices are open" },
@@ -100,6 +112,9 @@ int config_defaults(struct fc_config *c)
     c->protected_mode = 1;
     c->cloud_flush_ms = 100;
     c->cloud_queue_max = 64ULL << 20;
+    c->export_template_refresh = 60;
+    c->export_template_refresh_packets = 20;
+    c->export_observation_domain = 1;
     c->client_output_pubsub_hard = 32ULL << 20;
     c->client_output_pubsub_soft = 8ULL << 20;
     c->client_output_pubsub_soft_s = 60;

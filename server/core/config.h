@@ -40,6 +40,11 @@ struct fc_config {
     char *cloud_password, *cloud_user;
     uint64_t cloud_flush_ms, cloud_queue_max;
     char *probe_id;
+    char *export_to[CONFIG_LIST_MAX];   /* flow collectors, host:port */
+    int nexport;
+    int export_protocol;             /* 0 ipfix, 1 netflow9 */
+    int export_transport;            /* 0 udp, 1 tcp */
+    uint64_t export_template_refresh, export_template_refresh_packets, export_observation_domain;
     uint64_t client_output_pubsub_hard, client_output_pubsub_soft, client_output_pubsub_soft_s;
     char *logfile;
     char *user;                      /* drop to this user after opening capture devices */

@@ -1,0 +1,182 @@
+/* export_sink.c - the flow-export sink: collectors from the directives, the batch timer, INFO, shutdown (loop thread). */
+#include "server/export/export_sink.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resp/resp_writer.h"
+#include "server/core/config.h"
+#include "server/export/export_sender.h"
+
+#define FLUSH_MS 1000                /* a partly filled message waits at most this long */
+#define SHUTDOWN_POLL_MS 20
+#define SHUTDOWN_WAIT_MS 2000        /* for TCP collectors to take what is queued */
+#define QUEUE_MAX (4u << 20)         /* bytes of messages waiting per collector */
+#define RETRY_MS 1000                /* UDP pause after a refusal, first TCP reconnect delay */
+
+struct export_sink {
+    uv_loop_t *loop;
+    uv_timer_t timer;                /* flushes every FLUSH_MS; at shutdown, polls the queues */
+    struct export_sender *x;
+    int n;
+    int open;                        /* handles still closing at shutdown */
+    int shutting;
+    uint64_t flows, shutdown_deadline;
+    enum export_protocol protocol;
+    enum export_transport transport;
+    void (*done)(void *arg);
+    void *done_arg;
+};
+
+static void flush_all(struct export_sink *s)
+{
+    uint64_t now = export_wall_ms();
+    for (int i = 0; i < s->n; i++)
+        export_sender_flush(&s->x[i], now);
+}
+
+static void flush_cb(uv_timer_t *t)
+{
+    flush_all(t->data);
+}
+
+struct export_sink *export_sink_create(uv_loop_t *loop, const struct fc_config *cfg, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    err[0] = '\0';
+    if (cfg->nexport == 0)
+        return NULL;
+    if (cfg->export_protocol == EXPORT_NETFLOW9 && cfg->export_transport == EXPORT_TCP) {
+        snprintf(err, errlen, "export-transport tcp needs export-protocol ipfix (NetFlow v9 goes over UDP)");
+        return NULL;
+    }
+    for (int i = 0; i < cfg->nexport; i++)   /* every address first: a bad one leaves nothing open */
+        if (export_target_resolve(cfg->export_to[i], (enum export_transport)cfg->export_transport, &ss,
+                                  err, errlen) != 0)
+            return NULL;
+    struct export_sink *s = calloc(1, sizeof(*s));
+    if (!s || !(s->x = calloc((size_t)cfg->nexport, sizeof(*s->x)))) {
+        free(s);
+        snprintf(err, errlen, "out of memory creating the flow exporter");
+        return NULL;
+    }
+    s->loop = loop;
+    s->protocol = (enum export_protocol)cfg->export_protocol;
+    s->transport = (enum export_transport)cfg->export_transport;
+    uint64_t now = export_wall_ms();
+    for (int i = 0; i < cfg->nexport; i++) {
+        struct export_sender_opts o = {
+            .target = cfg->export_to[i], .transport = s->transport, .protocol = s->protocol,
+            .domain = (uint32_t)cfg->export_observation_domain,
+            .refresh_s = (uint32_t)cfg->export_template_refresh,
+            .refresh_msgs = (uint32_t)cfg->export_template_refresh_packets,
+            .queue_max = QUEUE_MAX, .retry_ms = RETRY_MS,
+        };
+        if (export_sender_open(&s->x[i], loop, &o, now, err, errlen) != 0)
+            return NULL;             /* resolved above: only a socket error gets here, at start-up */
+        s->x[i].owner = s;
+        s->n++;
+    }
+    uv_timer_init(loop, &s->timer);
+    s->timer.data = s;
+    uv_timer_start(&s->timer, flush_cb, FLUSH_MS, FLUSH_MS);
+    return s;
+}
+
+void export_sink_flow(struct export_sink *s, const struct export_record *r)
+{
+    if (s->shutting)
+        return;
+    uint64_t now = export_wall_ms();
+    s->flows++;
+    for (int i = 0; i < s->n; i++)
+        export_sender_add(&s->x[i], r, now);
+}
+
+static const char *link_name(enum export_link l)
+{
+    return l == EXPORT_LINK_UP ? "up" : l == EXPORT_LINK_CONNECTING ? "connecting" : "down";
+}
+
+void export_sink_info(struct export_sink *s, struct sbuf *b)
+{
+    uint64_t records = 0, drops = 0;
+    for (int i = 0; i < s->n; i++) {
+        records += s->x[i].st.records;
+        drops += s->x[i].st.drops;
+    }
+    sbuf_printf(b, "export_collectors:%d\r\nexport_protocol:%s\r\nexport_transport:%s\r\n", s->n,
+                s->protocol == EXPORT_IPFIX ? "ipfix" : "netflow9", s->transport == EXPORT_TCP ? "tcp" : "udp");
+    sbuf_printf(b, "export_flows:%" PRIu64 "\r\nexport_records:%" PRIu64 "\r\nexport_drops:%" PRIu64 "\r\n",
+                s->flows, records, drops);
+    for (int i = 0; i < s->n; i++) {
+        const struct export_sender *x = &s->x[i];
+        sbuf_printf(b, "export_collector%d:target=%s,link=%s,records=%" PRIu64 ",drops=%" PRIu64
+                       ",messages=%" PRIu64 ",bytes=%" PRIu64 ",queued_bytes=%zu,reconnects=%" PRIu64 "\r\n",
+                    i, x->target, link_name(x->st.link), x->st.records, x->st.drops, x->st.messages,
+                    x->st.bytes, x->st.queued_bytes, x->st.reconnects);
+    }
+}
+
+/* ---- shutdown ---- */
+
+static void handle_closed(struct export_sink *s)
+{
+    if (--s->open == 0 && s->done)
+        s->done(s->done_arg);
+}
+
+static void timer_closed_cb(uv_handle_t *h)
+{
+    handle_closed(h->data);
+}
+
+static void sender_closed(struct export_sender *x)
+{
+    handle_closed(x->owner);
+}
+
+static void close_all(struct export_sink *s)
+{
+    s->open = s->n + 1;
+    uv_timer_stop(&s->timer);
+    uv_close((uv_handle_t *)&s->timer, timer_closed_cb);
+    for (int i = 0; i < s->n; i++)
+        export_sender_close(&s->x[i], sender_closed);
+}
+
+static void drain_cb(uv_timer_t *t)
+{
+    struct export_sink *s = t->data;
+    size_t pending = 0;
+    for (int i = 0; i < s->n; i++)
+        pending += export_sender_pending(&s->x[i]);
+    if (pending == 0 || uv_now(s->loop) >= s->shutdown_deadline)
+        close_all(s);
+}
+
+void export_sink_shutdown(struct export_sink *s, void (*done)(void *arg), void *arg)
+{
+    if (!s || s->shutting) {
+        if (done)
+            done(arg);
+        return;
+    }
+    s->shutting = 1;
+    s->done = done;
+    s->done_arg = arg;
+    flush_all(s);
+    s->shutdown_deadline = uv_now(s->loop) + SHUTDOWN_WAIT_MS;
+    uv_timer_stop(&s->timer);
+    uv_timer_start(&s->timer, drain_cb, 0, SHUTDOWN_POLL_MS);
+}
+
+void export_sink_destroy(struct export_sink *s)
+{
+    if (!s)
+        return;
+    free(s->x);
+    free(s);
+}

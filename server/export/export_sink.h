@@ -1,0 +1,35 @@
+/* export_sink.h - flow export as an event sink: ended flows to every configured collector (loop thread). */
+#ifndef FC_EXPORT_SINK_H
+#define FC_EXPORT_SINK_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "server/export/export_record.h"
+
+struct fc_config;
+struct sbuf;
+struct export_sink;
+
+/* Opens a sender per `export` directive (UDP ready at once, TCP connecting
+ * in the background). Returns the sink, or NULL with a message in err
+ * (nothing left open) when a directive is wrong or memory runs out; NULL
+ * without a message when no collector is configured. Start-up, loop thread. */
+struct export_sink *export_sink_create(uv_loop_t *loop, const struct fc_config *cfg, char *err, size_t errlen);
+
+/* Exports one ended flow to every collector; never blocks (a collector that
+ * is down or slow costs drops, counted). Loop thread. */
+void export_sink_flow(struct export_sink *s, const struct export_record *r);
+
+/* INFO lines: export_flows, export_records, export_drops and one line per
+ * collector. Loop thread. */
+void export_sink_info(struct export_sink *s, struct sbuf *b);
+
+/* Sends what is batched, waits (at most 2 s) for TCP collectors to take
+ * what is queued, closes every handle, then calls done(arg). Loop thread. */
+void export_sink_shutdown(struct export_sink *s, void (*done)(void *arg), void *arg);
+
+/* Frees s once the loop has stopped (after export_sink_shutdown). NULL ok. */
+void export_sink_destroy(struct export_sink *s);
+
+#endif
