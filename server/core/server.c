@@ -143,7 +143,8 @@ static int listen_on(struct server *s, const char *host)
     uv_tcp_t *l = &s->listeners[s->nlisteners];
     uv_tcp_init(s->loop, l);
     l->data = s;
-    int rc = uv_tcp_bind(l, (struct sockaddr *)&sa, 0);
+    /* an IPv6 socket takes IPv6 only (IPV6_V6ONLY, as Redis sets): `bind 0.0.0.0 ::` is two sockets */
+    int rc = uv_tcp_bind(l, (struct sockaddr *)&sa, sa.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)l, 511, client_connection_cb);
     if (rc != 0) {

@@ -311,3 +311,38 @@ def test_no_reply_quotes_cr_lf_raw(tmp_path):
         p.assert_clean()
     finally:
         p.cleanup()
+
+
+# ---------------------------------------------------------------- 8. bind 0.0.0.0 ::
+
+def ipv6_available():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_available(), reason="no IPv6 on this machine")
+def test_bind_any_v4_and_any_v6():
+    """`bind 0.0.0.0 ::` listens on both, as redis-server 7 does: the IPv6 socket is IPV6_V6ONLY, so it does
+    not also claim the IPv4 port. Before: "cannot listen on :::<port>: address already in use", exit 1."""
+    from test_reliability_security import listening_addresses
+    p = Proc("--bind", "0.0.0.0", "::")
+    try:
+        assert sorted(listening_addresses(p.port)) == ["0.0.0.0", "::"]
+        for host in ("127.0.0.1", "::1"):
+            with socket.create_connection((host, p.port), timeout=5) as s:
+                s.sendall(b"PING\r\n")
+                assert read_reply(s) == b"+PONG\r\n"
+        p.assert_clean()
+    finally:
+        p.cleanup()
+    q = Proc("--bind", "::", ping_host="::1")   # alone, `::` is IPv6 only (Redis: the same)
+    try:
+        assert listening_addresses(q.port) == ["::"]
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", q.port), timeout=2).close()
+    finally:
+        q.cleanup()
