@@ -1,4 +1,4 @@
-# flowcached - plain Makefile.  make | make test | make run | make bench | make SANITIZER=address|undefined|thread
+# flowcached - plain Makefile.  make | make test | make run | make bench | make install | make SANITIZER=address|undefined|thread
 CC       ?= cc
 PY       := /usr/bin/python3
 SANITIZER ?=
@@ -52,7 +52,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/replay/%)
 
-.PHONY: all deps run test unit-test fuzz-replay integration-test bench fuzz fuzz-build clean demo flowcached
+.PHONY: all deps run test unit-test fuzz-replay integration-test bench fuzz fuzz-build clean demo flowcached install
 
 all: flowcached
 
@@ -129,6 +129,27 @@ fuzz-build:
 	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKGS_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o build/fuzz/$$n $$f $(LIB_SRCS) $(BASE_LIBS) || exit 1; echo built build/fuzz/$$n; done
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the plain build's binary, the config file (kept when one
+# is there), the man page flowcached(8) and a systemd unit. PREFIX=/usr puts the config in /etc.
+PREFIX     ?= /usr/local
+BINDIR     := $(PREFIX)/bin
+SYSCONFDIR := $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+MANDIR     := $(PREFIX)/share/man
+UNITDIR    := $(PREFIX)/lib/systemd/system
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/flowcached $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -m 755 $(BUILD)/flowcached $(DESTDIR)$(BINDIR)/flowcached
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/flowcached/flowcached.conf ]; then \
+	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/flowcached/flowcached.conf"; \
+	else install -m 644 conf/flowcached.conf $(DESTDIR)$(SYSCONFDIR)/flowcached/flowcached.conf; fi
+	install -m 644 doc/flowcached.8 $(DESTDIR)$(MANDIR)/man8/flowcached.8
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' conf/flowcached.service.in \
+	  > $(DESTDIR)$(UNITDIR)/flowcached.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/flowcached.service
+	@echo "installed; to run it as a service: set 'interface' in $(SYSCONFDIR)/flowcached/flowcached.conf, then"
+	@echo "  systemctl daemon-reload && systemctl enable --now flowcached"
 
 demo:
 	$(PY) tools/gen_demo.py --out demo/demo.pcap --truth demo/demo.truth.json

@@ -13,6 +13,7 @@
 #include "server/replication/cloud.h"
 #include "server/core/config.h"
 #include "server/core/server.h"
+#include "server/core/supervise.h"
 #include "server/pubsub/pubsub.h"
 
 static void usage(void)
@@ -80,6 +81,16 @@ static void ready_hint(const struct fc_config *cfg, char *buf, size_t len)
         host = "::1";
     snprintf(buf, len, "; try: redis-cli%s%s -p %d%s KEYS 'ip.*'", host ? " -h " : "", host ? host : "",
              cfg->port, cfg->requirepass ? " --askpass" : "");
+}
+
+/* `supervised`: tells systemd (Type=notify) the state; says so when it cannot. */
+static void tell_supervisor(const struct fc_config *cfg, const char *state)
+{
+    int rc = supervise_notify((enum supervised_mode)cfg->supervised, state);
+    if (rc < 0)
+        fprintf(stderr, "flowcached: supervised: cannot notify $NOTIFY_SOCKET: %s\n", strerror(errno));
+    else if (rc == 0 && cfg->supervised == SUPERVISED_SYSTEMD && !strncmp(state, "READY", 5))
+        fprintf(stderr, "flowcached: supervised systemd, but NOTIFY_SOCKET is not set: nobody told\n");
 }
 
 /* Drops root for cfg->user once the capture devices and the listening
@@ -183,11 +194,13 @@ int main(int argc, char **argv)
     ready_hint(&cfg, hint, sizeof(hint));
     fprintf(stderr, "flowcached %s ready: RESP on %s:%d, %d pcap file(s), %d interface(s)%s\n",
             FLOWCACHED_VERSION, cfg.nbind ? cfg.bind[0] : "-", cfg.port, cfg.npcaps, cfg.ninterfaces, hint);
+    tell_supervisor(&cfg, "READY=1\nSTATUS=ready, serving RESP");
     if (capture_start(s.cap, server_capture_done, &s) != 0) {
         fprintf(stderr, "flowcached: cannot start capture threads\n");
         server_shutdown(&s, 1);
     }
     uv_run(s.loop, UV_RUN_DEFAULT);
+    tell_supervisor(&cfg, "STOPPING=1");
     capture_destroy(s.cap);
     cloud_destroy(s.cloud);
     uv_loop_close(s.loop);

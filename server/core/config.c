@@ -25,6 +25,7 @@ static const char *const pcap_end_choices[] = { "keep", "expire", "exit", NULL }
 static const char *const capture_reader_choices[] = { "packet-ring", "libpcap", NULL };
 static const char *const export_protocol_choices[] = { "ipfix", "netflow9", NULL };
 static const char *const export_transport_choices[] = { "udp", "tcp", NULL };
+static const char *const supervised_choices[] = { "no", "systemd", "auto", NULL };   /* enum supervised_mode */
 
 #define OFF(f) offsetof(struct fc_config, f)
 static const struct directive directives[] = {
@@ -79,6 +80,8 @@ static const struct directive directives[] = {
     { "probe-id", D_STR, OFF(probe_id), 0, 0, 0, NULL, "name of this probe (default: the host name)" },
     { "logfile", D_STR, OFF(logfile), 0, 0, 0, NULL, "log file ('' = stderr)" },
     { "user", D_STR, OFF(user), 0, 0, 0, NULL, "run as this user once capture files and devices are open" },
+    { "supervised", D_ENUM, OFF(supervised), 0, 0, 0, supervised_choices,
+      "tell systemd when ready (sd_notify; auto: when NOTIFY_SOCKET is set)" },
 };
 #undef OFF
 

@@ -48,6 +48,7 @@ struct fc_config {
     uint64_t client_output_pubsub_hard, client_output_pubsub_soft, client_output_pubsub_soft_s;
     char *logfile;
     char *user;                      /* drop to this user after opening capture devices */
+    int supervised;                  /* enum supervised_mode */
     char *config_file;               /* absolute path of the file read, or NULL */
 };
 
