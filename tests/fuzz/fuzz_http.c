@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dissectors/http.h"
+#include "tests/fuzz/fuzz_util.h"
 
 /* Input layout: byte 0 = seed of the chunking; then segments, each a 2-byte
  * header (bit 15: from the server, low bits: length) and its bytes. */
@@ -14,27 +15,14 @@ struct fuzz_http_sum {
     uint64_t n, h;
 };
 
-static void fuzz_http_mix(struct fuzz_http_sum *s, const char *str, size_t cap)
-{
-    size_t n = strnlen(str, cap);
-    if (n >= cap)
-        abort();
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)str[i] < 0x20 || (unsigned char)str[i] >= 0x7f)
-            abort();
-        s->h = s->h * 1099511628211u ^ (unsigned char)str[i];
-    }
-    s->h ^= n;
-}
-
 static void fuzz_http_on_msg(void *arg, const struct http_msg *m)
 {
     struct fuzz_http_sum *s = arg;
     s->n++;
-    fuzz_http_mix(s, m->method, sizeof(m->method));
-    fuzz_http_mix(s, m->url, sizeof(m->url));
-    fuzz_http_mix(s, m->host, sizeof(m->host));
-    fuzz_http_mix(s, m->ua, sizeof(m->ua));
+    fuzz_text_mix(&s->h, m->method, sizeof(m->method));
+    fuzz_text_mix(&s->h, m->url, sizeof(m->url));
+    fuzz_text_mix(&s->h, m->host, sizeof(m->host));
+    fuzz_text_mix(&s->h, m->ua, sizeof(m->ua));
     s->h = s->h * 31 + (uint64_t)m->status + (uint64_t)m->is_request;
 }
 

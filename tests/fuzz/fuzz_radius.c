@@ -4,28 +4,17 @@
 #include <string.h>
 
 #include "dissectors/radius.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* 1 when s is printable ASCII and NUL-terminated inside cap. */
-static int fuzz_radius_text_ok(const char *s, size_t cap)
-{
-    size_t n = strnlen(s, cap);
-    if (n >= cap)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
-            return 0;
-    return 1;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct radius_msg m;
     int rc = radius_parse(data, size, &m);
     if (rc == DISSECT_OK) {
-        if (!fuzz_radius_text_ok(m.user, sizeof(m.user)) ||
-            !fuzz_radius_text_ok(m.session_id, sizeof(m.session_id)) || m.framed_ip6_plen > 128)
+        if (!fuzz_text_ok(m.user, sizeof(m.user)) ||
+            !fuzz_text_ok(m.session_id, sizeof(m.session_id)) || m.framed_ip6_plen > 128)
             abort();
         /* bytes past the header length never change the result */
         size_t plen = (size_t)data[2] << 8 | data[3];
