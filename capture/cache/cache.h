@@ -39,6 +39,9 @@ struct centry {
     uint64_t hash;
 };
 
+/* How much of a TCP flow's opening handshake the probe has seen (struct flow.hs). */
+enum flow_hs { FLOW_HS_NONE = 0, FLOW_HS_SYN, FLOW_HS_SYNACK, FLOW_HS_DONE };
+
 struct flow {
     struct centry link;
     struct flow_key key;
@@ -51,9 +54,13 @@ struct flow {
     uint16_t l7;                     /* nDPI protocol id shown as `l7` */
     uint16_t detect_pkts;
     uint8_t tcp_flags;               /* OR of every packet's flags */
-    uint8_t fin_mask;                /* 1: client FIN, 2: server FIN */
+    uint8_t fin_mask : 2;            /* 1: client FIN, 2: server FIN */
+    uint8_t hs : 2;                  /* enum flow_hs: the handshake seen so far (rtt.*) */
     uint8_t closed;                  /* FIN both ways or RST: on the closed list */
     uint8_t detect_done;
+    uint32_t hs_mark;                /* FLOW_HS_SYN / _SYNACK: low 32 bits of the time (us) of the
+                                        last SYN / SYN-ACK; FLOW_HS_DONE: rtt.client.us */
+    uint32_t rtt_server_us;          /* rtt.server.us, from FLOW_HS_SYNACK on */
 };
 
 struct host_vlan { uint16_t id; uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd; };

@@ -108,6 +108,12 @@ void flow_fields_each(const struct flow *f, field_fn fn, void *arg)
     tcp_flags_format(f->tcp_flags, tf);
     emit_str(fn, arg, "tcp.flags", tf);
     app_flow_fields(f->ext, fn, arg);
+    if (f->hs == FLOW_HS_DONE)
+        emit_u64(fn, arg, "rtt.us", (uint64_t)f->rtt_server_us + f->hs_mark);
+    if (f->hs >= FLOW_HS_SYNACK)
+        emit_u64(fn, arg, "rtt.server.us", f->rtt_server_us);
+    if (f->hs == FLOW_HS_DONE)
+        emit_u64(fn, arg, "rtt.client.us", f->hs_mark);
 }
 
 void host_fields_each(const struct host *h, field_fn fn, void *arg)

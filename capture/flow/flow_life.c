@@ -60,6 +60,41 @@ static struct flow *flow_create(struct worker *w, struct cache_shard *s, uint64_
     return f;
 }
 
+/* Microseconds from one 32-bit time mark to another (they wrap every 71
+ * minutes); 0 when `to` is earlier (packets out of time order). */
+static uint32_t gap32(uint32_t from, uint32_t to)
+{
+    uint32_t d = to - from;
+    return d > INT32_MAX ? 0 : d;
+}
+
+/* Follows a TCP flow's opening handshake as the probe sees it: rtt.server.us
+ * is the last SYN to the SYN/ACK (the server's side of the probe),
+ * rtt.client.us the last SYN/ACK to the client's ACK (the client's side),
+ * rtt.us their sum. A retransmitted SYN or SYN/ACK moves the start to itself:
+ * the peer answers the last one it got. A probe that sees one direction only
+ * never completes it, so the fields stay out. Returns 1 when this packet
+ * completes the handshake. Caller holds f's shard lock; f->hs is not DONE. */
+static int flow_handshake(struct flow *f, uint8_t flags, int c2s, uint64_t ts)
+{
+    uint32_t now = (uint32_t)ts;
+    unsigned kind = flags & (TCP_SYN | TCP_ACK | TCP_RST);
+    if (c2s && kind == TCP_SYN) {
+        f->hs = FLOW_HS_SYN;
+        f->hs_mark = now;
+    } else if (!c2s && kind == (TCP_SYN | TCP_ACK) && f->hs != FLOW_HS_NONE) {
+        if (f->hs == FLOW_HS_SYN)
+            f->rtt_server_us = gap32(f->hs_mark, now);
+        f->hs = FLOW_HS_SYNACK;
+        f->hs_mark = now;
+    } else if (c2s && kind == TCP_ACK && f->hs == FLOW_HS_SYNACK) {
+        f->hs_mark = gap32(f->hs_mark, now);
+        f->hs = FLOW_HS_DONE;
+        return 1;
+    }
+    return 0;
+}
+
 static void flow_count_packet(struct worker *w, struct cache_shard *s, struct flow *f,
                               const struct decoded_pkt *p, int c2s, uint64_t ts)
 {
@@ -70,6 +105,8 @@ static void flow_count_packet(struct worker *w, struct cache_shard *s, struct fl
         f->last_us = ts;
     if (p->l4_proto == IPPROTO_TCP && p->has_ports) {
         f->tcp_flags |= p->tcp_flags;
+        if (f->hs != FLOW_HS_DONE && (p->tcp_flags & (TCP_SYN | TCP_ACK)))
+            flow_handshake(f, p->tcp_flags, c2s, ts);
         if (p->tcp_flags & TCP_FIN)
             f->fin_mask |= c2s ? 1 : 2;
         if (!f->closed && ((p->tcp_flags & TCP_RST) || f->fin_mask == 3)) {

@@ -130,6 +130,41 @@ TEST_CASE(tcp_session_counts_both_directions_and_closes)
     cache_destroy(c);
 }
 
+TEST_CASE(tcp_handshake_round_trips_from_the_last_syn)
+{
+    struct cache_config cfg = test_cfg();
+    struct cache *c = cache_create(&cfg);
+    struct worker w;
+    struct flow f;
+    CHECK_INT(worker_init(&w, 0, c), 0);
+    /* a SYN retransmitted after 1 s: measured from the second one */
+    send4(&w, T0, "10.0.0.1", "10.0.0.9", IPPROTO_TCP, 40001, 80, 0x02, 0);
+    send4(&w, T0 + SEC, "10.0.0.1", "10.0.0.9", IPPROTO_TCP, 40001, 80, 0x02, 0);
+    CHECK_INT(flow_of(c, "flow.tcp.10.0.0.1:40001-10.0.0.9:80", &f), 0);
+    CHECK_INT(f.hs, FLOW_HS_SYN);
+    send4(&w, T0 + SEC + 1500, "10.0.0.9", "10.0.0.1", IPPROTO_TCP, 80, 40001, 0x12, 0);
+    /* the SYN/ACK retransmitted: the client answers the last one */
+    send4(&w, T0 + SEC + 9000, "10.0.0.9", "10.0.0.1", IPPROTO_TCP, 80, 40001, 0x12, 0);
+    send4(&w, T0 + SEC + 9250, "10.0.0.1", "10.0.0.9", IPPROTO_TCP, 40001, 80, 0x18, 10);
+    send4(&w, T0 + SEC + 20000, "10.0.0.1", "10.0.0.9", IPPROTO_TCP, 40001, 80, 0x10, 0);
+    CHECK_INT(flow_of(c, "flow.tcp.10.0.0.1:40001-10.0.0.9:80", &f), 0);
+    CHECK_INT(f.hs, FLOW_HS_DONE);
+    CHECK_INT(f.rtt_server_us, 1500);
+    CHECK_INT(f.hs_mark, 250);
+    /* one direction only (the client's): nothing measured */
+    send4(&w, T0, "10.0.0.2", "10.0.0.9", IPPROTO_TCP, 40002, 80, 0x02, 0);
+    send4(&w, T0 + 800, "10.0.0.2", "10.0.0.9", IPPROTO_TCP, 40002, 80, 0x10, 0);
+    CHECK_INT(flow_of(c, "flow.tcp.10.0.0.2:40002-10.0.0.9:80", &f), 0);
+    CHECK_INT(f.hs, FLOW_HS_SYN);
+    /* the server's only: nothing either */
+    send4(&w, T0, "10.0.0.9", "10.0.0.3", IPPROTO_TCP, 80, 40003, 0x12, 0);
+    send4(&w, T0 + 900, "10.0.0.9", "10.0.0.3", IPPROTO_TCP, 80, 40003, 0x10, 0);
+    CHECK_INT(flow_of(c, "flow.tcp.10.0.0.3:40003-10.0.0.9:80", &f), 0);
+    CHECK_INT(f.hs, FLOW_HS_NONE);
+    worker_destroy(&w);
+    cache_destroy(c);
+}
+
 TEST_CASE(host_vlan_counters_grow_cap_and_free)
 {
     struct cache_config cfg = test_cfg();
@@ -480,6 +515,7 @@ int main(void)
     if (l7_names_init() != 0)
         return 1;
     RUN(tcp_session_counts_both_directions_and_closes);
+    RUN(tcp_handshake_round_trips_from_the_last_syn);
     RUN(host_vlan_counters_grow_cap_and_free);
     RUN(idle_and_lifetime_timeouts_follow_packet_time);
     RUN(max_flows_refuses_and_counts_then_recovers);
