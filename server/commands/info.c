@@ -11,9 +11,9 @@
 #include "capture/source/capture.h"
 #include "server/core/client.h"
 #include "server/commands/cmd_internal.h"
-#include "server/replication/cloud.h"
 #include "server/views/keyspace.h"
 #include "server/core/server.h"
+#include "server/core/sink.h"
 #include "server/pubsub/pubsub.h"
 
 typedef void (*section_fn)(struct server *s, struct sbuf *b);
@@ -293,47 +293,48 @@ static void sec_flows(struct server *s, struct sbuf *b)
                 (unsigned long long)s->cache->cfg.max_flows);
 }
 
-static void sec_cloud(struct server *s, struct sbuf *b)
-{
-    sbuf_appends(b, "# Cloud\r\n");
-    if (s->cloud)
-        cloud_info(s->cloud, b);
-    else
-        sbuf_appends(b, "cloud_enabled:0\r\n");
-}
-
+/* The probe's own sections; the event sinks' sections (replication's # Cloud...) follow them. */
 static const struct { const char *name; section_fn fn; int in_default; } sections[] = {
     { "server", sec_server, 1 }, { "clients", sec_clients, 1 }, { "memory", sec_memory, 1 },
     { "persistence", sec_persistence, 1 }, { "stats", sec_stats, 1 }, { "replication", sec_replication, 1 },
     { "cpu", sec_cpu, 1 }, { "modules", sec_modules, 1 }, { "commandstats", sec_commandstats, 0 },
     { "errorstats", sec_errorstats, 1 }, { "latencystats", sec_latencystats, 0 },
     { "cluster", sec_cluster, 1 }, { "keyspace", sec_keyspace, 1 }, { "capture", sec_capture, 1 },
-    { "flows", sec_flows, 1 }, { "cloud", sec_cloud, 1 },
+    { "flows", sec_flows, 1 },
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
-void info_render(struct server *s, int argc, struct resp_arg *argv, struct sbuf *out)
+/* Whether INFO's arguments ask for the section name (none: the default ones). */
+static int section_wanted(int argc, struct resp_arg *argv, const char *name, int in_default)
 {
-    int want[NSECTIONS] = { 0 };
-    if (argc < 2) {
-        for (size_t i = 0; i < NSECTIONS; i++)
-            want[i] = sections[i].in_default;
-    }
+    if (argc < 2)
+        return in_default;
     for (int a = 1; a < argc; a++) {
         const char *n = argv[a].ptr;
-        int all = !strcasecmp(n, "all") || !strcasecmp(n, "everything");
-        int dflt = !strcasecmp(n, "default");
-        for (size_t i = 0; i < NSECTIONS; i++)
-            if (all || (dflt && sections[i].in_default) || !strcasecmp(n, sections[i].name))
-                want[i] = 1;
+        if (!strcasecmp(n, "all") || !strcasecmp(n, "everything") || (in_default && !strcasecmp(n, "default")) ||
+            !strcasecmp(n, name))
+            return 1;
     }
+    return 0;
+}
+
+void info_render(struct server *s, int argc, struct resp_arg *argv, struct sbuf *out)
+{
     int first = 1;
     for (size_t i = 0; i < NSECTIONS; i++) {
-        if (!want[i])
+        if (!section_wanted(argc, argv, sections[i].name, sections[i].in_default))
             continue;
         if (!first)
             sbuf_appends(out, "\r\n");
         sections[i].fn(s, out);
+        first = 0;
+    }
+    for (int i = 0; i < s->sinks.n; i++) {
+        if (!s->sinks.v[i].info || !section_wanted(argc, argv, s->sinks.v[i].name, 1))
+            continue;
+        if (!first)
+            sbuf_appends(out, "\r\n");
+        sink_info(&s->sinks, i, out);
         first = 0;
     }
 }

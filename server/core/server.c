@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "server/core/client.h"
-#include "server/replication/cloud.h"
 #include "server/pubsub/pubsub.h"
 
 struct server *g_server;
@@ -27,16 +26,14 @@ static void events_drain(struct server *s)
 {
     struct event *batch[EVENT_BATCH];
     size_t total = 0;
+    sink_wanted_update(&s->sinks);
     int nw = s->cap ? capture_worker_count(s->cap) : 0;
     for (int i = 0; i < nw; i++) {
         struct worker *w = capture_worker(s->cap, i);
         size_t n;
         while ((n = event_queue_pop_many(&w->events, batch, EVENT_BATCH)) > 0) {
             for (size_t j = 0; j < n; j++) {
-                pubsub_publish(s, event_channel_name(batch[j]->channel),
-                               batch[j]->payload, batch[j]->len);
-                if (s->cloud)
-                    cloud_on_event(s->cloud, batch[j]);
+                sink_deliver(&s->sinks, batch[j]);
                 s->st.events_published++;
                 free(batch[j]);
             }
@@ -100,12 +97,8 @@ void server_shutdown(struct server *s, int exit_code)
     events_drain(s);
     while (s->clients)
         client_close(s->clients);
-    if (s->cloud) {
-        /* flushes what is queued (bounded by a timeout), then calls server_shutdown_finish */
-        cloud_shutdown(s->cloud, server_shutdown_finish, s);
-        return;
-    }
-    server_shutdown_finish(s);
+    /* sinks flush what they hold (replication: bounded by a timeout), then server_shutdown_finish runs */
+    sink_shutdown_all(&s->sinks, server_shutdown_finish, s);
 }
 
 void server_shutdown_finish(void *arg)
@@ -177,6 +170,7 @@ int server_start(struct server *s)
     s->sig_hup.data = s;
     uv_signal_start(&s->sig_hup, sighup_cb, SIGHUP);
     client_io_init(s);
+    sink_wanted_update(&s->sinks);
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
     uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);

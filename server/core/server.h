@@ -1,4 +1,4 @@
-/* server.h - the loop thread: RESP server over the live cache, clients, pub/sub, events. */
+/* server.h - the loop thread: RESP server over the live cache, clients, the drain of events to their sinks. */
 #ifndef FC_SERVER_H
 #define FC_SERVER_H
 
@@ -11,12 +11,12 @@
 #include "resp/resp_reader.h"
 #include "resp/resp_writer.h"
 #include "server/core/config.h"
+#include "server/core/sink.h"
 
 #define SERVER_VERSION "7.0.15"
 #define FLOWCACHED_VERSION "0.1.0"
 
 struct client;
-struct cloud;
 struct subs;
 
 struct server_stats {
@@ -46,8 +46,7 @@ struct server {
     uv_idle_t ready_idle;            /* runs the ready list while it is not empty */
     uv_check_t flush_check;          /* writes replies once the loop has read every ready socket */
     struct subs *subs;               /* pub/sub subscriptions (server/pubsub/subs.h), NULL before the first */
-    struct cloud *cloud;             /* replication to cloud nodes, NULL when off */
-    uint32_t cloud_wanted;           /* event channels the cloud consumes (bit per enum event_channel) */
+    struct sink_registry sinks;      /* who consumes capture events (pub/sub, replication...), set up by main.c */
     struct server_stats st;
     uint64_t start_ms;
     int shutting_down;

@@ -9,6 +9,7 @@
 #include "resp/glob.h"
 #include "server/core/client.h"
 #include "server/core/server.h"
+#include "server/core/sink.h"
 #include "server/pubsub/subs.h"
 
 /* The index, made on first use. NULL when memory runs out. */
@@ -19,15 +20,21 @@ static struct subs *index_of(struct server *s)
     return s->subs;
 }
 
-/* Recomputes which probe channels anybody listens to (capture threads read it). */
-void pubsub_wanted_update(struct server *s)
+/* The probe channels subscribers listen to, directly or through a pattern: pub/sub's wishes as a sink. */
+static uint32_t pubsub_sink_wanted(void *arg)
 {
-    uint32_t mask = s->cloud_wanted | subs_probe_wanted(s->subs);
+    struct server *s = arg;
+    uint32_t mask = subs_probe_wanted(s->subs);
     const char *nke = s->cfg->notify_keyspace_events;
     int expired_on = nke && strchr(nke, 'E') && (strchr(nke, 'x') || strchr(nke, 'A'));
     if (!expired_on)
         mask &= ~(1u << EV_KEY_EXPIRED);     /* Redis publishes it only when configured */
-    atomic_store_explicit(&event_wanted_mask, mask, memory_order_relaxed);
+    return mask;
+}
+
+void pubsub_wanted_update(struct server *s)
+{
+    sink_wanted_update(&s->sinks);
 }
 
 static void reply_sub_count(struct client *c, const char *kind, const char *name, size_t len)
@@ -126,8 +133,10 @@ size_t pubsub_numsub(const struct server *s, const char *name, size_t len)
     return nm ? nm->subs.n : 0;
 }
 
-void pubsub_free(struct server *s)
+/* Frees every subscription: pub/sub's destroy as a sink (at exit). */
+static void pubsub_sink_destroy(void *arg)
 {
+    struct server *s = arg;
     subs_free(s->subs);
     s->subs = NULL;
 }
@@ -216,6 +225,18 @@ int pubsub_publish(struct server *s, const char *channel, const char *payload, s
     }
     s->st.pubsub_messages += (uint64_t)d.receivers;
     return d.receivers;
+}
+
+static void pubsub_sink_event(void *arg, const struct event *ev)
+{
+    pubsub_publish(arg, event_channel_name(ev->channel), ev->payload, ev->len);
+}
+
+int pubsub_sink_register(struct server *s)
+{
+    const struct sink sk = { .name = "pubsub", .wanted = pubsub_sink_wanted, .on_event = pubsub_sink_event,
+                             .destroy = pubsub_sink_destroy, .arg = s };
+    return sink_register(&s->sinks, &sk);
 }
 
 void pubsub_enforce_limits(struct server *s)

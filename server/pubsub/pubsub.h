@@ -14,8 +14,13 @@ struct client;
  * pattern is matched. Returns the number of clients that received it. Loop thread. */
 int pubsub_publish(struct server *s, const char *channel, const char *payload, size_t len);
 
-/* Recompute which probe channels capture threads must produce: those any
- * subscriber or pattern matches, plus s->cloud_wanted. */
+/* Registers pub/sub delivery as an event sink of s (every probe event is published on its channel;
+ * it wants the channels any subscriber or pattern matches). Returns 0, or -1 when the registry is
+ * full. Start-up, loop thread. */
+int pubsub_sink_register(struct server *s);
+
+/* The subscriptions changed: capture threads learn which probe channels to produce (those any
+ * sink wants). Loop thread. */
 void pubsub_wanted_update(struct server *s);
 
 /* Forget every subscription of c (it is closing). */
@@ -26,9 +31,6 @@ size_t pubsub_count(const struct server *s, int patterns);
 
 /* Subscribers of the channel name. Loop thread. */
 size_t pubsub_numsub(const struct server *s, const char *name, size_t len);
-
-/* Frees every subscription (at exit). Loop thread. */
-void pubsub_free(struct server *s);
 
 /* Disconnect subscribers over the output limits (counted). */
 void pubsub_enforce_limits(struct server *s);

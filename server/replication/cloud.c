@@ -18,8 +18,6 @@
 #include "server/replication/cloud_cluster.h"
 #include "server/replication/cloud_engine.h"
 #include "server/replication/cloud_json.h"
-#include "server/pubsub/pubsub.h"
-#include "server/core/server.h"
 
 enum {
     UCACHE_SIZE = 4096,                 /* user cache slots (direct mapped) */
@@ -47,9 +45,12 @@ struct ucache_entry {
 };
 
 struct cloud {
-    struct server *s;
     struct cloud_engine *eng;
     uv_timer_t beat_timer;
+    char beat_key[300];                /* probe.<id> */
+    const char *version;
+    void (*probe_stats)(void *arg, struct cloud_probe_stats *out);
+    void *probe_stats_arg;
     uint64_t flow_ttl, host_ttl, user_grace, start_ms;
     struct ucache_entry *ucache;
     int shutting;
@@ -476,39 +477,38 @@ void cloud_on_event(struct cloud *cl, const struct event *ev)
 static void beat_cb(uv_timer_t *t)
 {
     struct cloud *cl = t->data;
-    struct server *s = cl->s;
     struct cloud_engine_stats es;
-    char key[300], now[32], up[24], q[24], sent[24], drop[24], conn[16], ev[24], cli[24];
+    struct cloud_probe_stats ps = { 0, 0 };
+    char now[32], up[24], q[24], sent[24], drop[24], conn[16], ev[24], cli[24];
     cloud_engine_stats(cl->eng, &es);
+    if (cl->probe_stats)
+        cl->probe_stats(cl->probe_stats_arg, &ps);
     uint64_t ms = now_ms();
-    snprintf(key, sizeof(key), "probe.%s", s->cfg->probe_id ? s->cfg->probe_id : "probe");
     snprintf(now, sizeof(now), "%" PRIu64 ".%03u", ms / 1000, (unsigned)(ms % 1000));
     snprintf(up, sizeof(up), "%" PRIu64, (ms - cl->start_ms) / 1000);
     snprintf(q, sizeof(q), "%zu", es.queued + es.inflight);
     snprintf(sent, sizeof(sent), "%" PRIu64, es.sent);
     snprintf(drop, sizeof(drop), "%" PRIu64, es.dropped);
     snprintf(conn, sizeof(conn), "%d", es.nodes_connected);
-    snprintf(ev, sizeof(ev), "%" PRIu64, s->st.events_published);
-    snprintf(cli, sizeof(cli), "%" PRIu64, s->nclients);
-    const char *argv[] = { "HSET", key, "version", FLOWCACHED_VERSION, "time", now, "uptime", up,
+    snprintf(ev, sizeof(ev), "%" PRIu64, ps.events_published);
+    snprintf(cli, sizeof(cli), "%" PRIu64, ps.clients);
+    const char *argv[] = { "HSET", cl->beat_key, "version", cl->version, "time", now, "uptime", up,
                            "cloud.queued", q, "cloud.sent", sent, "cloud.dropped", drop, "cloud.nodes.connected",
                            conn, "events", ev, "clients", cli };
     size_t lens[sizeof(argv) / sizeof(argv[0])];
     for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
         lens[i] = strlen(argv[i]);
     cloud_engine_send(cl->eng, (int)(sizeof(argv) / sizeof(argv[0])), argv, lens);
-    expire_key(cl, key, 3);
+    expire_key(cl, cl->beat_key, 3);
 }
 
 /* ------------------------------------------------------------------ life cycle */
 
-int cloud_create(struct server *s, char *err, size_t errlen)
+struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char *err, size_t errlen)
 {
-    const struct fc_config *cfg = s->cfg;
     struct cloud_engine_config ec = {
-        .nodes = (const char *const *)cfg->cloud, .nnodes = cfg->ncloud,
-        .user = cfg->cloud_user, .password = cfg->cloud_password,
-        .flush_ms = cfg->cloud_flush_ms, .queue_max = cfg->cloud_queue_max,
+        .nodes = cfg->nodes, .nnodes = cfg->nnodes, .user = cfg->user, .password = cfg->password,
+        .flush_ms = cfg->flush_ms, .queue_max = cfg->queue_max,
     };
     struct cloud *cl = calloc(1, sizeof(*cl));
     if (cl)
@@ -518,26 +518,31 @@ int cloud_create(struct server *s, char *err, size_t errlen)
             free(cl->ucache);
         free(cl);
         snprintf(err, errlen, "out of memory creating the cloud replication");
-        return -1;
+        return NULL;
     }
-    cl->eng = cloud_engine_create(s->loop, &ec, err, errlen);
+    cl->eng = cloud_engine_create(loop, &ec, err, errlen);
     if (!cl->eng) {
         free(cl->ucache);
         free(cl);
-        return -1;
+        return NULL;
     }
-    cl->s = s;
-    cl->flow_ttl = cfg->flow_idle_timeout;
-    cl->host_ttl = cfg->host_idle_timeout;
+    snprintf(cl->beat_key, sizeof(cl->beat_key), "probe.%s", cfg->probe_id ? cfg->probe_id : "probe");
+    cl->version = cfg->version;
+    cl->probe_stats = cfg->stats;
+    cl->probe_stats_arg = cfg->stats_arg;
+    cl->flow_ttl = cfg->flow_ttl;
+    cl->host_ttl = cfg->host_ttl;
     cl->user_grace = cfg->user_grace;
     cl->start_ms = now_ms();
-    uv_timer_init(s->loop, &cl->beat_timer);
+    uv_timer_init(loop, &cl->beat_timer);
     cl->beat_timer.data = cl;
     uv_timer_start(&cl->beat_timer, beat_cb, 0, 1000);
-    s->cloud = cl;
-    s->cloud_wanted = ((1u << EV_CHANNELS) - 1) & ~(1u << EV_KEY_EXPIRED);
-    pubsub_wanted_update(s);
-    return 0;
+    return cl;
+}
+
+uint32_t cloud_wanted(const struct cloud *cl)
+{
+    return cl ? ((1u << EV_CHANNELS) - 1) & ~(1u << EV_KEY_EXPIRED) : 0;
 }
 
 void cloud_shutdown(struct cloud *cl, void (*done)(void *arg), void *arg)
@@ -557,6 +562,10 @@ void cloud_shutdown(struct cloud *cl, void (*done)(void *arg), void *arg)
 void cloud_info(struct cloud *cl, struct sbuf *b)
 {
     struct cloud_engine_stats es;
+    if (!cl) {
+        sbuf_appends(b, "cloud_enabled:0\r\n");
+        return;
+    }
     cloud_engine_stats(cl->eng, &es);
     sbuf_printf(b, "cloud_enabled:1\r\ncloud_cluster:%d\r\ncloud_nodes:%d\r\ncloud_nodes_connected:%d\r\n",
                 es.cluster, es.nodes, es.nodes_connected);

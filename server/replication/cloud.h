@@ -1,31 +1,59 @@
-/* cloud.h - replication of expiring keys and events to real Redis "cloud" nodes (loop thread). */
+/* cloud.h - replication of probe events to real Redis "cloud" nodes, an event sink (loop thread). */
 #ifndef FC_CLOUD_H
 #define FC_CLOUD_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
 
 #include "capture/events/events.h"
 #include "resp/resp_writer.h"
 
-struct server;
 struct cloud;
 
-/* Create the replication module from s->cfg (cloud, cloud-password, ...),
- * set s->cloud and s->cloud_wanted, and start connecting (asynchronously:
- * an unreachable node is not an error here). Returns 0, or -1 with err. */
-int cloud_create(struct server *s, char *err, size_t errlen);
+/* The probe's own figures the heartbeat reports. */
+struct cloud_probe_stats {
+    uint64_t events_published;
+    uint64_t clients;                /* RESP clients connected */
+};
 
-/* One probe event (flow.end carries the flow's final counters as JSON).
- * Queues the cloud commands it implies; never blocks. */
+/* What replication needs to know; strings are read during cloud_create only, except version,
+ * which must outlive the cloud. */
+struct cloud_config {
+    const char *const *nodes;        /* seed nodes, "host:port" each */
+    int nnodes;
+    const char *user, *password;     /* AUTH [user] password; password NULL: no AUTH */
+    uint64_t flush_ms;               /* a pipelined batch at least this often */
+    uint64_t queue_max;              /* bytes queued at most; past it the oldest commands are dropped */
+    uint64_t flow_ttl;               /* s: EXPIRE of flow.<key> (0: none) */
+    uint64_t host_ttl;               /* s: EXPIRE of ip.<addr>, dns., http. and aggregate keys (0: none) */
+    uint64_t user_grace;             /* s: a logged-out user's keys expire after it (0: 1 s) */
+    const char *probe_id;            /* the heartbeat's key is probe.<id> (NULL: probe.probe) */
+    const char *version;             /* the heartbeat's version field */
+    /* Fills the probe's figures for the heartbeat (every second). */
+    void (*stats)(void *arg, struct cloud_probe_stats *out);
+    void *stats_arg;
+};
+
+/* Creates the replication on loop and starts connecting (asynchronously: an unreachable node is
+ * not an error here) and beating. Returns it, or NULL with a message in err (a node that is not
+ * host:port, too many nodes, out of memory). Loop thread. */
+struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char *err, size_t errlen);
+
+/* The event channels replication consumes (bit per enum event_channel); 0 for NULL. */
+uint32_t cloud_wanted(const struct cloud *cl);
+
+/* One probe event: queues the cloud commands it implies; never blocks. NULL is allowed. Loop thread. */
 void cloud_on_event(struct cloud *cl, const struct event *ev);
 
-/* INFO "# Cloud" lines (the caller wrote the header). */
+/* INFO "# Cloud" lines (the caller wrote the header); "cloud_enabled:0" for NULL. Loop thread. */
 void cloud_info(struct cloud *cl, struct sbuf *b);
 
-/* Flush what is queued (bounded by a timeout), then call done(arg) once. */
+/* A last heartbeat, then flush what is queued (at most 4 s) and call done(arg) once (at once for
+ * NULL or when already shut down). Loop thread. */
 void cloud_shutdown(struct cloud *cl, void (*done)(void *arg), void *arg);
 
-/* Free everything (after the loop stopped). NULL is allowed. */
+/* Free everything, after the loop stopped. NULL is allowed. */
 void cloud_destroy(struct cloud *cl);
 
 #endif

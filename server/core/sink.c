@@ -1,0 +1,71 @@
+/* sink.c - the registry of event sinks: delivery to each, the union of their channels, INFO, shutdown (loop thread). */
+#include "server/core/sink.h"
+
+#include <ctype.h>
+#include <string.h>
+
+int sink_register(struct sink_registry *r, const struct sink *sk)
+{
+    if (r->n == SINKS_MAX)
+        return -1;
+    r->v[r->n++] = *sk;
+    return 0;
+}
+
+void sink_wanted_update(struct sink_registry *r)
+{
+    uint32_t mask = 0;
+    for (int i = 0; i < r->n; i++)
+        if (r->v[i].wanted)
+            mask |= r->v[i].wanted(r->v[i].arg);
+    if (atomic_load_explicit(&event_wanted_mask, memory_order_relaxed) != mask)   /* capture threads read it */
+        atomic_store_explicit(&event_wanted_mask, mask, memory_order_relaxed);
+}
+
+void sink_deliver(const struct sink_registry *r, const struct event *ev)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->v[i].on_event)
+            r->v[i].on_event(r->v[i].arg, ev);
+}
+
+int sink_info(const struct sink_registry *r, int i, struct sbuf *b)
+{
+    const struct sink *sk = &r->v[i];
+    if (!sk->info)
+        return -1;
+    sbuf_appends(b, "# ");
+    sbuf_appendc(b, (char)toupper((unsigned char)sk->name[0]));
+    sbuf_appends(b, sk->name + 1);
+    sbuf_appends(b, "\r\n");
+    sk->info(sk->arg, b);
+    return 0;
+}
+
+static void sink_shut_one(void *arg)
+{
+    struct sink_registry *r = arg;
+    if (--r->shut_pending == 0 && r->shut_done)
+        r->shut_done(r->shut_arg);
+}
+
+void sink_shutdown_all(struct sink_registry *r, void (*done)(void *arg), void *arg)
+{
+    r->shut_done = done;
+    r->shut_arg = arg;
+    r->shut_pending = 1;             /* held until every shutdown is started */
+    for (int i = 0; i < r->n; i++)
+        if (r->v[i].shutdown) {
+            r->shut_pending++;
+            r->v[i].shutdown(r->v[i].arg, sink_shut_one, r);
+        }
+    sink_shut_one(r);
+}
+
+void sink_destroy_all(struct sink_registry *r)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->v[i].destroy)
+            r->v[i].destroy(r->v[i].arg);
+    r->n = 0;
+}

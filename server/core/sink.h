@@ -1,0 +1,58 @@
+/* sink.h - consumers of probe events registered at start-up (pub/sub delivery, replication, ...): the loop's
+ * event drain hands each event to every sink, and capture threads produce the channels any sink wants (loop thread). */
+#ifndef FC_SINK_H
+#define FC_SINK_H
+
+#include <stdint.h>
+
+#include "capture/events/events.h"
+#include "resp/resp_writer.h"
+
+enum { SINKS_MAX = 8 };
+
+/* One sink: its name and what the loop calls. Every callback gets arg; NULL callbacks are skipped. */
+struct sink {
+    const char *name;                /* also its INFO section: "cloud" gives "# Cloud" */
+    /* The channels it wants produced (bit per enum event_channel). */
+    uint32_t (*wanted)(void *arg);
+    /* One event, lent for the call. Every drained event comes, whether this sink wanted it or not. */
+    void (*on_event)(void *arg, const struct event *ev);
+    /* The lines of its INFO section (the caller writes the "# Name" header). NULL: no section. */
+    void (*info)(void *arg, struct sbuf *b);
+    /* Finish what is pending, then call done(done_arg) exactly once (it may do so at once). */
+    void (*shutdown)(void *arg, void (*done)(void *done_arg), void *done_arg);
+    /* Frees everything, once the loop has stopped. */
+    void (*destroy)(void *arg);
+    void *arg;
+};
+
+struct sink_registry {
+    struct sink v[SINKS_MAX];
+    int n;
+    int shut_pending;                /* shutdowns not yet done (+1 while they are being started) */
+    void (*shut_done)(void *arg);
+    void *shut_arg;
+};
+
+/* Adds a copy of sk after the sinks already registered (events reach them in this order).
+ * Returns 0, or -1 when SINKS_MAX are registered (nothing changed). Start-up, loop thread. */
+int sink_register(struct sink_registry *r, const struct sink *sk);
+
+/* Asks every sink what it wants and publishes the union to capture threads (event_wanted_mask).
+ * Call it when a sink's wishes change; the event drain calls it too. Loop thread. */
+void sink_wanted_update(struct sink_registry *r);
+
+/* Hands ev to every sink in order (ev stays the caller's). Loop thread. */
+void sink_deliver(const struct sink_registry *r, const struct event *ev);
+
+/* Writes "# Name\r\n" and the lines of sink i's INFO section. Returns 0, or -1 when it has none. */
+int sink_info(const struct sink_registry *r, int i, struct sbuf *b);
+
+/* Shuts every sink down at once; done(arg) is called once all of them are done (possibly before
+ * this returns). Call it once. Loop thread. */
+void sink_shutdown_all(struct sink_registry *r, void (*done)(void *arg), void *arg);
+
+/* Destroys every sink (after the loop stopped) and empties r. */
+void sink_destroy_all(struct sink_registry *r);
+
+#endif

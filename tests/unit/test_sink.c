@@ -1,0 +1,119 @@
+/* test_sink.c - the event sink registry: delivery order, the union of wanted channels, INFO sections, shutdown. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/core/sink.h"
+#include "tests/unit/check.h"
+
+/* A sink that records what it is given. */
+struct probe {
+    uint32_t wants;
+    char seen[64];                   /* one letter per event: its own tag */
+    char tag;
+    void (*pending_done)(void *);    /* a shutdown not finished yet */
+    void *pending_arg;
+    int destroyed;
+};
+
+static char order[64];               /* tags of every delivery, across sinks */
+
+static uint32_t probe_wanted(void *arg) { return ((struct probe *)arg)->wants; }
+
+static void probe_event(void *arg, const struct event *ev)
+{
+    struct probe *p = arg;
+    size_t n = strlen(order);
+    order[n] = p->tag;
+    order[n + 1] = '\0';
+    n = strlen(p->seen);
+    p->seen[n] = (char)('0' + ev->channel);
+    p->seen[n + 1] = '\0';
+}
+
+static void probe_info(void *arg, struct sbuf *b) { sbuf_printf(b, "tag:%c\r\n", ((struct probe *)arg)->tag); }
+
+static void probe_shutdown(void *arg, void (*done)(void *), void *done_arg)
+{
+    struct probe *p = arg;
+    p->pending_done = done;          /* finished later, as replication's flush is */
+    p->pending_arg = done_arg;
+}
+
+static void probe_destroy(void *arg) { ((struct probe *)arg)->destroyed++; }
+
+static struct sink probe_sink(const char *name, struct probe *p)
+{
+    struct sink sk = { .name = name, .wanted = probe_wanted, .on_event = probe_event, .info = probe_info,
+                       .shutdown = probe_shutdown, .destroy = probe_destroy, .arg = p };
+    return sk;
+}
+
+static int all_done;
+static void on_all_done(void *arg) { (void)arg; all_done++; }
+
+TEST_CASE(delivery_and_wanted)
+{
+    struct sink_registry r;
+    memset(&r, 0, sizeof(r));
+    struct probe a = { .wants = 1u << EV_DNS, .tag = 'a' }, b = { .wants = 1u << EV_HTTP, .tag = 'b' };
+    struct sink sa = probe_sink("first", &a), sb = probe_sink("second", &b);
+    sb.info = NULL;
+    CHECK_INT(sink_register(&r, &sa), 0);
+    CHECK_INT(sink_register(&r, &sb), 0);
+    sink_wanted_update(&r);
+    CHECK_INT(atomic_load(&event_wanted_mask), (1u << EV_DNS) | (1u << EV_HTTP));
+    b.wants = 0;
+    sink_wanted_update(&r);
+    CHECK_INT(atomic_load(&event_wanted_mask), 1u << EV_DNS);
+
+    struct event *e1 = event_new(EV_DNS, "{}", 2), *e2 = event_new(EV_HTTP, "{}", 2);
+    order[0] = '\0';
+    sink_deliver(&r, e1);
+    sink_deliver(&r, e2);
+    free(e1);
+    free(e2);
+    CHECK_STR(order, "abab");        /* every event to every sink, in registration order */
+    CHECK_STR(a.seen, "34");
+    CHECK_STR(b.seen, "34");
+
+    struct sbuf out;
+    sbuf_init(&out);
+    CHECK_INT(sink_info(&r, 0, &out), 0);
+    CHECK_INT(sink_info(&r, 1, &out), -1);
+    sbuf_appendc(&out, '\0');
+    CHECK_STR(out.buf, "# First\r\ntag:a\r\n");
+    sbuf_free(&out);
+
+    all_done = 0;
+    sink_shutdown_all(&r, on_all_done, NULL);
+    CHECK_INT(all_done, 0);
+    a.pending_done(a.pending_arg);
+    CHECK_INT(all_done, 0);          /* b is not done yet */
+    b.pending_done(b.pending_arg);
+    CHECK_INT(all_done, 1);
+    sink_destroy_all(&r);
+    CHECK_INT(a.destroyed + b.destroyed, 2);
+    CHECK_INT(r.n, 0);
+}
+
+TEST_CASE(shutdown_without_sinks_and_full_registry)
+{
+    struct sink_registry r;
+    memset(&r, 0, sizeof(r));
+    all_done = 0;
+    sink_shutdown_all(&r, on_all_done, NULL);
+    CHECK_INT(all_done, 1);          /* nothing to wait for: done at once */
+    struct probe p = { .tag = 'p' };
+    struct sink sk = probe_sink("p", &p);
+    for (int i = 0; i < SINKS_MAX; i++)
+        CHECK_INT(sink_register(&r, &sk), 0);
+    CHECK_INT(sink_register(&r, &sk), -1);
+    CHECK_INT(r.n, SINKS_MAX);
+}
+
+int main(void)
+{
+    RUN(delivery_and_wanted);
+    RUN(shutdown_without_sinks_and_full_registry);
+    return CHECK_DONE("sink");
+}
