@@ -15,12 +15,13 @@ goal=${1:-run}
 RUN="build-essential pkg-config libpcap-dev libuv1-dev libndpi-dev libhiredis-dev libjemalloc-dev redis-tools"
 # The tests: redis-server (reference and cloud nodes), pytest + redis-py, tshark (dissector oracle,
 # editcap), the live-capture lab (iproute2 namespaces, dnsmasq, dnsperf, nginx, curl, radclient),
-# the examples (matplotlib, Perl Redis), valgrind, redis_exporter and Chromium for the dashboards,
+# the examples (matplotlib, Perl Redis), the flow collectors of the export tests (nfdump's nfcapd,
+# pmacct's nfacctd), valgrind, redis_exporter and Chromium for the dashboards,
 # node/npm for node-redis, ioredis and Redis Commander (npm ci in tests/clients, from the npm
 # registry), systemd-analyze and groff for the unit and the man page of make install.
 TEST="redis-server python3 python3-redis python3-pytest tshark iproute2 dnsmasq dnsperf nginx-light curl
-freeradius-utils python3-matplotlib libredis-perl valgrind prometheus-redis-exporter chromium nodejs npm
-systemd groff-base"
+freeradius-utils python3-matplotlib libredis-perl nfdump pmacct valgrind prometheus-redis-exporter chromium
+nodejs npm systemd groff-base"
 # make bench: redis-server and redis-benchmark, ndpiReader, softflowd, dnsmasq + dnsperf, perf.
 BENCH="redis-server python3 python3-redis libndpi-bin softflowd dnsmasq dnsperf linux-perf"
 # make fuzz CC=clang: clang and its libFuzzer runtime.

@@ -10,8 +10,9 @@
 #include "tests/unit/export_decode.h"
 
 /* Also a driver for tests/integration/test_export.py:
- *   test_export_sink --drive HOST:PORT ipfix|netflow9 udp|tcp FLOWS
- * exports FLOWS generated flows through the sink and prints their totals. */
+ *   test_export_sink --drive HOST:PORT ipfix|netflow9 udp|tcp FLOWS SECONDS
+ * exports FLOWS generated flows through the sink, spread over SECONDS, and
+ * prints their totals with the sink's export_records and export_drops. */
 
 static uv_loop_t loop;
 
@@ -383,25 +384,56 @@ TEST_CASE(bad_directives)
 
 /* ---- driver mode ---- */
 
+static struct export_sink *drive_sink;
+static int drive_next, drive_total, drive_batch;
+
+/* Every 10 ms, the next batch of flows ends. */
+static void drive_tick(uv_timer_t *t)
+{
+    int n = drive_total - drive_next < drive_batch ? drive_total - drive_next : drive_batch;
+    add_flows(drive_sink, drive_next, n);
+    drive_next += n;
+    if (drive_next >= drive_total)
+        uv_timer_stop(t);
+}
+
+static int drive_done(void) { return drive_next >= drive_total; }
+
+/* argv: target protocol transport flows seconds */
 static int drive(char **argv)
 {
     struct fc_config cfg;
+    uv_timer_t t;
     memset(&want, 0, sizeof(want));
-    struct export_sink *s = sink_open(argv[0], argv[1], argv[2], &cfg);
-    if (!s)
+    drive_sink = sink_open(argv[0], argv[1], argv[2], &cfg);
+    if (!drive_sink)
         return 1;
-    add_flows(s, 0, atoi(argv[3]));
-    sink_close(s, &cfg);
-    printf("{\"flows\": %llu, \"records\": %llu, \"packets\": %llu, \"octets\": %llu}\n",
+    drive_total = atoi(argv[3]);
+    int ticks = (int)(atof(argv[4]) * 100);
+    drive_batch = ticks > 0 ? (drive_total + ticks - 1) / ticks : drive_total;
+    if (drive_batch < 1)
+        drive_batch = 1;
+    uv_timer_init(&loop, &t);
+    uv_timer_start(&t, drive_tick, 0, 10);
+    run_until(drive_done, 3600 * 1000);
+    uv_close((uv_handle_t *)&t, NULL);
+    sink_done = 0;
+    export_sink_shutdown(drive_sink, done_cb, NULL);
+    run_until(is_sink_done, 5000);
+    long long sent = info_field(drive_sink, "export_records"), drops = info_field(drive_sink, "export_drops");
+    export_sink_destroy(drive_sink);
+    config_free(&cfg);
+    printf("{\"flows\": %llu, \"records\": %llu, \"packets\": %llu, \"octets\": %llu, "
+           "\"export_records\": %lld, \"export_drops\": %lld}\n",
            (unsigned long long)want.flows, (unsigned long long)want.records,
-           (unsigned long long)want.packets, (unsigned long long)want.octets);
+           (unsigned long long)want.packets, (unsigned long long)want.octets, sent, drops);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     uv_loop_init(&loop);
-    if (argc == 6 && strcmp(argv[1], "--drive") == 0)
+    if (argc == 7 && strcmp(argv[1], "--drive") == 0)
         return drive(argv + 2);
     RUN(udp_records_arrive);
     RUN(udp_refusals_are_counted);
