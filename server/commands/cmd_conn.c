@@ -80,6 +80,9 @@ static int secret_equal(const char *a, size_t alen, const char *b, size_t blen)
     return diff == 0 && blen > 0;
 }
 
+/* WRONGPASS answers after which a connection is closed. */
+enum { AUTH_FAILURES_MAX = 10 };
+
 void cmd_auth(struct client *c, int argc, struct resp_arg *argv)
 {
     const char *pass = c->srv->cfg->requirepass;
@@ -106,6 +109,12 @@ void cmd_auth(struct client *c, int argc, struct resp_arg *argv)
         c->srv->st.auth_failures++;
         fprintf(stderr, "flowcached: AUTH failure from %s\n", c->addr);
         resp_error(&c->out, "WRONGPASS invalid username-password pair or user is disabled.");
+        if (++c->auth_failures >= AUTH_FAILURES_MAX) {
+            /* a password guesser must reconnect every AUTH_FAILURES_MAX tries (Redis never closes) */
+            fprintf(stderr, "flowcached: %d AUTH failures from %s on one connection: closing it\n",
+                    c->auth_failures, c->addr);
+            client_close_after_reply(c);
+        }
     }
 }
 

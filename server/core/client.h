@@ -26,6 +26,7 @@ struct client {
     uint64_t out_inflight;           /* bytes in uv_write requests */
     int proto;                       /* 2 or 3 */
     int authenticated;
+    int auth_failures;               /* WRONGPASS answers on this connection (RESET keeps them) */
     int closing;                     /* no more reading; close after the flush */
     int close_after_flush;
     int flush_queued;

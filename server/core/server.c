@@ -1,9 +1,12 @@
 /* server.c - the libuv loop thread: listeners, signals, cron, the drain of capture events, shutdown. */
 #include "server/core/server.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "server/core/client.h"
@@ -149,6 +152,56 @@ static int listen_on(struct server *s, const char *host)
     return 0;
 }
 
+/* Descriptors kept beside the clients' (Redis's CONFIG_MIN_RESERVED_FDS), on top of those open now
+ * (capture files, the watchlist's directory, the log). */
+enum { NOFILE_RESERVED = 32 };
+
+static rlim_t fds_open_now(void)
+{
+    rlim_t n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n ? n - 1 : 0;                /* less the directory's own descriptor */
+}
+
+/* Makes room for maxclients connections, as Redis's adjustOpenFilesLimit: raises RLIMIT_NOFILE to
+ * maxclients + the reserve; when the system refuses, takes the hard limit and lowers maxclients to
+ * what it leaves, with a warning. Returns 0, or -1 (message printed) when no client would fit. */
+static int nofile_adjust(struct server *s)
+{
+    struct rlimit rl;
+    rlim_t reserve = NOFILE_RESERVED + fds_open_now();
+    rlim_t want = (rlim_t)s->cfg->maxclients + reserve;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+        return 0;
+    rlim_t was = rl.rlim_cur;
+    struct rlimit up = { want, rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? rl.rlim_max : want };
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+        fprintf(stderr, "flowcached: raised the open files limit to %llu (was %llu) for maxclients %llu\n",
+                (unsigned long long)want, (unsigned long long)was, (unsigned long long)s->cfg->maxclients);
+        return 0;
+    }
+    int why = errno;
+    rlim_t got = was;
+    if (rl.rlim_max > was && setrlimit(RLIMIT_NOFILE, &(struct rlimit){ rl.rlim_max, rl.rlim_max }) == 0)
+        got = rl.rlim_max;
+    if (got <= reserve) {
+        fprintf(stderr, "flowcached: the open files limit %llu leaves no room for clients (%llu kept for "
+                "other files): raise 'ulimit -n' to at least %llu\n", (unsigned long long)got,
+                (unsigned long long)reserve, (unsigned long long)want);
+        return -1;
+    }
+    fprintf(stderr, "flowcached: maxclients %llu needs %llu open files but the limit is %llu (%s): maxclients "
+            "lowered to %llu; raise 'ulimit -n' for more\n", (unsigned long long)s->cfg->maxclients,
+            (unsigned long long)want, (unsigned long long)got, strerror(why), (unsigned long long)(got - reserve));
+    s->cfg->maxclients = got - reserve;
+    return 0;
+}
+
 int server_start(struct server *s)
 {
     g_server = s;
@@ -174,6 +227,8 @@ int server_start(struct server *s)
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
     uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);
+    if (s->cfg->port > 0 && nofile_adjust(s) != 0)
+        return -1;
     if (s->cfg->port > 0)
         for (int i = 0; i < s->cfg->nbind && i < 16; i++)
             if (listen_on(s, s->cfg->bind[i]) != 0)

@@ -6,6 +6,7 @@ AUTH failures. Loopback only, ports picked free at run time, every process stopp
 RELIABILITY.md ("Hardening") records the figures; `pytest -s` prints them.
 """
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -16,8 +17,8 @@ import time
 import pytest
 import redis
 
-from test_reliability_util import (Proc, connect, eth_ipv4, read_reply, resp_command, sanitized, udp_datagram,
-                                   write_pcap)
+from test_reliability_util import (Proc, connect, eth_ipv4, read_reply, recv_until_closed, resp_command, sanitized,
+                                   udp_datagram, write_pcap)
 
 # Sanitizer builds run several times slower: time bounds are multiplied by this.
 SLOW = 6 if sanitized() else 1
@@ -346,3 +347,119 @@ def test_bind_any_v4_and_any_v6():
             socket.create_connection(("127.0.0.1", q.port), timeout=2).close()
     finally:
         q.cleanup()
+
+
+# ---------------------------------------------------------------- 9. maxclients above the file limit; AUTH failures
+
+def open_limits(pid):
+    """(soft, hard) of "Max open files" in /proc/<pid>/limits."""
+    for line in open("/proc/%d/limits" % pid):
+        if line.startswith("Max open files"):
+            f = line.split()
+            return int(f[3]), int(f[4])
+    raise AssertionError("no Max open files line")
+
+
+def ping_many(port, n):
+    """Opens n connections, PINGs on each; returns (answers, the replies that were not +PONG)."""
+    socks, pongs, other = [], 0, []
+    try:
+        for _ in range(n):
+            try:
+                socks.append(connect(port, timeout=3))
+            except OSError as e:
+                other.append(repr(e))
+        for s in socks:
+            try:
+                s.sendall(b"PING\r\n")
+            except OSError as e:
+                other.append(repr(e))
+        for s in socks:
+            try:
+                r = read_reply(s, 3)
+            except (OSError, ConnectionError, ValueError) as e:
+                r = repr(e).encode()
+            if r == b"+PONG\r\n":
+                pongs += 1
+            else:
+                other.append(r)
+    finally:
+        for s in socks:
+            s.close()
+    return pongs, other
+
+
+@pytest.mark.skipif(not shutil.which("prlimit"), reason="needs prlimit (util-linux)")
+def test_maxclients_raises_the_open_files_limit():
+    """Started with a soft limit of 256 open files (hard 4096) and maxclients 1000: the soft limit is raised
+    to maxclients + the reserve (as Redis's adjustOpenFilesLimit), so 400 clients are all answered.
+    Before: the limit stayed at 256 and clients past ~250 got no answer (accept failed with EMFILE)."""
+    p = Proc("--bind", "127.0.0.1", "--maxclients", "1000", prefix=["prlimit", "--nofile=256:4096", "--"])
+    try:
+        soft, hard = open_limits(p.proc.pid)
+        pongs, other = ping_many(p.port, 400)
+        print("\nsoft limit 256 -> %d (hard %d); 400 clients: %d PONG, %d other" % (soft, hard, pongs, len(other)))
+        assert soft >= 1032 and hard == 4096, (soft, hard)
+        assert pongs == 400, other[:5]
+        assert "raised the open files limit to %d (was 256)" % soft in p.output()
+        assert int(p.info("clients")["maxclients"]) == 1000
+        p.assert_clean()
+    finally:
+        p.cleanup()
+
+
+@pytest.mark.skipif(not shutil.which("prlimit") or not shutil.which("setpriv") or os.geteuid() != 0,
+                    reason="needs root, prlimit and setpriv (to start without CAP_SYS_RESOURCE)")
+def test_maxclients_lowered_to_the_hard_file_limit():
+    """When the limit cannot be raised (hard limit 256, no CAP_SYS_RESOURCE), maxclients is lowered to what
+    the limit leaves after the reserve, with a warning line, so the clients past it get Redis's
+    "max number of clients reached" instead of silence. Before: maxclients stayed 1000 and clients past
+    ~250 got no answer."""
+    p = Proc("--bind", "127.0.0.1", "--maxclients", "1000",
+             prefix=["prlimit", "--nofile=256:256", "--", "setpriv", "--bounding-set=-sys_resource",
+                     "--inh-caps=-sys_resource", "--"])
+    try:
+        maxc = int(p.info("clients")["maxclients"])
+        pongs, other = ping_many(p.port, 300)
+        refused = [r for r in other if r == b"-ERR max number of clients reached\r\n"]
+        print("\nhard limit 256: maxclients 1000 -> %d; 300 clients: %d PONG, %d refused, %d other"
+              % (maxc, pongs, len(refused), len(other) - len(refused)))
+        assert 150 < maxc <= 256 - 32, maxc
+        assert "maxclients lowered to %d" % maxc in p.output()
+        assert pongs == maxc and len(refused) == 300 - pongs, (pongs, other[:3])
+        p.assert_clean()
+    finally:
+        p.cleanup()
+
+
+def test_auth_failures_close_the_connection():
+    """After 10 AUTH failures on one connection it is answered and closed, with a log line: a password
+    guesser must reconnect every 10 tries (a connection of 100 pipelined guesses gets 10 answers). RESET
+    does not clear the count; other connections are not affected. Before: never closed (100 answers)."""
+    p = Proc("--bind", "127.0.0.1", "--requirepass", "correct horse")
+    try:
+        wrong = resp_command("AUTH", "guess")
+        s = connect(p.port)
+        s.sendall(wrong * 100)
+        data, closed = recv_until_closed(s, 5)
+        s.close()
+        answers = data.count(b"-WRONGPASS")
+        assert closed and answers == 10, (closed, answers)
+        s = connect(p.port)
+        s.sendall(wrong * 5 + resp_command("RESET") + wrong * 4)
+        for _ in range(5):
+            assert read_reply(s).startswith(b"-WRONGPASS")
+        assert read_reply(s) == b"+RESET\r\n"
+        for _ in range(4):
+            assert read_reply(s).startswith(b"-WRONGPASS")
+        s.sendall(wrong)
+        data, closed = recv_until_closed(s, 5)
+        assert closed and data.startswith(b"-WRONGPASS"), (closed, data)
+        s.close()
+        c = p.client()                            # a good password on a new connection still works
+        assert c.ping() and int(c.info("stats")["auth_failures"]) == 20
+        assert p.output().count("10 AUTH failures from 127.0.0.1:") == 2
+        print("\n100 pipelined wrong AUTHs on one connection: %d answered, then closed" % answers)
+        p.assert_clean()
+    finally:
+        p.cleanup()
