@@ -393,3 +393,61 @@ uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_
     lock_release(&s->lock);
     return n;
 }
+
+/* The entries of s on its lists (idle order, then closed flows) in buckets >= from,
+ * until fn took `want` of them. Returns how many it visited. */
+static uint32_t shard_walk_lists(const struct cache_shard *s, uint32_t from, uint32_t want,
+                                 cache_walk_fn fn, void *arg)
+{
+    uint32_t n = 0, took = 0;
+    for (int l = 0; l < 2; l++)
+        for (const struct centry *e = l ? s->closed_head : s->lru_head; e && took < want; e = e->lnext, n++)
+            if (cache_bucket_of(s, e->hash) >= from)
+                took += (uint32_t)fn(e, arg);
+    return n;
+}
+
+uint32_t shard_walk(const struct cache_shard *s, uint32_t from, uint32_t max_buckets, uint32_t max_entries,
+                    uint32_t want, cache_walk_fn fn, void *arg, struct cache_walk_info *info)
+{
+    uint32_t b = from, n = s->nbuckets;
+    *info = (struct cache_walk_info){ n, 0, 0 };
+    if (s->count <= max_entries) {
+        info->entries = shard_walk_lists(s, from, want, fn, arg);
+        return n;
+    }
+    for (; b < n && info->buckets < max_buckets && info->entries < max_entries; b++, info->buckets++)
+        for (const struct centry *e = s->buckets[b]; e; e = e->hnext, info->entries++)
+            fn(e, arg);
+    return b < n ? b : n;
+}
+
+uint32_t cache_walk_step(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
+                         uint32_t max_buckets, uint32_t max_entries, cache_walk_fn fn, void *arg,
+                         struct cache_walk_info *info)
+{
+    struct cache_shard *tab = table_shards(c, t);
+    *info = (struct cache_walk_info){ 0, 0, 0 };
+    if (!tab || shard >= CACHE_SHARDS)
+        return 0;
+    struct cache_shard *s = &tab[shard];
+    lock_acquire(&s->lock);
+    uint32_t next = shard_walk(s, from, max_buckets, max_entries, UINT32_MAX, fn, arg, info);
+    lock_release(&s->lock);
+    return next;
+}
+
+unsigned cache_aggr_live(struct cache *c, enum cache_table t, uint16_t *ids, unsigned max)
+{
+    const struct aggr *tab = t == CT_L7 ? c->l7 : t == CT_VLAN ? c->vlan : NULL;
+    unsigned n = 0, size = t == CT_L7 ? L7_MAX : VLAN_MAX;
+    if (!tab)
+        return 0;
+    uint64_t now = cache_now(c);
+    pthread_mutex_lock(&c->aggr_lock);
+    for (unsigned id = 0; id < size && n < max; id++)
+        if (aggr_alive(&c->cfg, &tab[id], now))
+            ids[n++] = (uint16_t)id;
+    pthread_mutex_unlock(&c->aggr_lock);
+    return n;
+}

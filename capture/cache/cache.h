@@ -25,6 +25,7 @@
 #define L7_MAX 512                   /* nDPI 4.2 protocol ids fit below this */
 #define VLAN_MAX 4096
 #define HOST_VLANS_MAX 16            /* per-VLAN counters kept per host */
+#define CACHE_NAME_KINDS 8           /* room for the kinds of the names table (capture/names.h) */
 
 enum flow_end_reason { FLOW_END_IDLE, FLOW_END_LIFETIME, FLOW_END_TCP, FLOW_END_SHUTDOWN };
 
@@ -158,6 +159,8 @@ struct cache {
     struct cache_shard hosts[CACHE_SHARDS];
     struct cache_shard macs[CACHE_SHARDS];
     struct cache_shard names[CACHE_SHARDS];  /* dns./http./tls./user./ipuser. (capture/names.h) */
+    uint32_t name_kinds[CACHE_SHARDS][CACHE_NAME_KINDS];   /* entries of each kind in each names
+                                                               shard, under its lock (names.c) */
     struct pool flow_pool, host_pool;        /* where flows and hosts live (capture/pool.h) */
     pthread_mutex_t aggr_lock;       /* l7[] and vlan[] */
     struct aggr l7[L7_MAX];
@@ -227,6 +230,21 @@ void shard_unlink(struct cache_shard *s, struct centry *e, int on_closed_list);
 void shard_touch(struct cache_shard *s, struct centry *e);         /* to the LRU tail */
 void shard_move_to_closed(struct cache_shard *s, struct centry *e);
 
+/* Called for each entry a walk passes, under the shard's lock: copies what it
+ * needs and returns 1 when the entry was one the walker looks for, else 0. */
+typedef int (*cache_walk_fn)(const struct centry *e, void *arg);
+/* What one walk step saw: the shard's bucket count, the buckets and entries it visited. */
+struct cache_walk_info { uint32_t nbuckets, buckets, entries; };
+/* Walks s from bucket `from`: calls fn for the entries of buckets from,
+ * from+1, ... and stops after the bucket in which max_entries entries were
+ * passed, after max_buckets buckets, or at the shard's end. A shard holding at
+ * most max_entries entries is walked through its lists instead (cost by
+ * entries, whatever its bucket count): the entries of buckets >= from are
+ * passed, until fn has returned 1 `want` times, and the shard is done.
+ * Returns the next bucket to walk: s->nbuckets when done. */
+uint32_t shard_walk(const struct cache_shard *s, uint32_t from, uint32_t max_buckets, uint32_t max_entries,
+                    uint32_t want, cache_walk_fn fn, void *arg, struct cache_walk_info *info);
+
 /* Hashes of host and MAC keys. */
 uint64_t host_key_hash(uint8_t ipver, const uint8_t addr[16]);
 uint64_t mac_key_hash(const uint8_t mac[6]);
@@ -270,5 +288,20 @@ int cache_aggr_get(struct cache *c, enum cache_table t, unsigned id, struct aggr
  * fn must only copy what it needs. Returns the number of buckets of a shard. */
 uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
                     uint32_t count, void (*fn)(const struct centry *e, void *arg), void *arg);
+
+/* One hold of the lock of shard `shard` of table t (CT_FLOW, CT_HOST, CT_MAC,
+ * CT_NAME) walking it from bucket `from` (shard_walk, every entry wanted).
+ * Returns the next bucket to walk, info->nbuckets when the shard is done (an
+ * unknown table or shard has 0 buckets). Walking a shard in such steps passes
+ * every entry present for the whole walk at least once: buckets never move
+ * (tables never rehash). Any thread. */
+uint32_t cache_walk_step(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
+                         uint32_t max_buckets, uint32_t max_entries, cache_walk_fn fn, void *arg,
+                         struct cache_walk_info *info);
+
+/* Writes to ids, in increasing order, the ids of table t (CT_L7 or CT_VLAN)
+ * whose aggregate is alive now (the keys cache_aggr_get finds), at most max.
+ * Returns how many (0 for another table). One hold of the aggregate lock. Any thread. */
+unsigned cache_aggr_live(struct cache *c, enum cache_table t, uint16_t *ids, unsigned max);
 
 #endif

@@ -59,6 +59,7 @@ struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t h
     memcpy(n->name, name, len);
     n->first_us = n->last_us = ts;
     shard_insert(s, &n->link);
+    c->name_kinds[s - c->names][k]++;
     return n;
 }
 
@@ -111,6 +112,25 @@ int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, char *out
     return rc;
 }
 
+uint32_t names_walk_step(struct cache *c, enum name_kind k, unsigned shard, uint32_t from,
+                         uint32_t max_buckets, uint32_t max_entries, cache_walk_fn fn, void *arg,
+                         struct cache_walk_info *info)
+{
+    *info = (struct cache_walk_info){ 0, 0, 0 };
+    if (shard >= CACHE_SHARDS || (unsigned)k >= NK_KINDS)
+        return 0;
+    struct cache_shard *s = &c->names[shard];
+    uint32_t next = s->nbuckets;     /* fixed at creation: read without the lock */
+    lock_acquire(&s->lock);
+    uint32_t have = c->name_kinds[shard][k];
+    if (have)                        /* from > 0: entries before it are of kind k too */
+        next = shard_walk(s, from, max_buckets, max_entries, from ? UINT32_MAX : have, fn, arg, info);
+    else
+        info->nbuckets = next;
+    lock_release(&s->lock);
+    return next;
+}
+
 static int name_dead(const struct cache_config *cfg, const struct name_entry *e, uint64_t now)
 {
     return !name_alive(cfg, e, now);
@@ -127,6 +147,7 @@ void names_sweep(struct cache *c, uint64_t now, int full)
             next = e->lnext;
             if (name_dead(&c->cfg, n, now)) {
                 shard_unlink(s, e, 0);
+                c->name_kinds[i][n->kind]--;
                 budget_release(&c->budget, sizeof(*n) + n->len + 1);
                 free(n);
             } else if (n->kind == NK_USER || n->kind == NK_IPUSER) {

@@ -9,6 +9,7 @@
 
 /* Kinds of name entries; one sharded table holds them all, keyed by kind + name. */
 enum name_kind { NK_DNS = 0, NK_HTTP, NK_TLS, NK_USER, NK_IPUSER, NK_KINDS };
+_Static_assert(NK_KINDS <= CACHE_NAME_KINDS, "cache.name_kinds counts every kind");
 
 #define DNS_RCODES 16
 #define DNS_QTYPES_MAX 8
@@ -75,6 +76,15 @@ int names_get(struct cache *c, enum name_kind k, const char *name, size_t len, s
 /* The user name mapped to an address right now, copied into out (NUL-terminated).
  * Returns 0, or -1 when none. Any thread. */
 int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, char *out, size_t outcap);
+
+/* cache_walk_step over names shard `shard` for the entries of kind k: a
+ * shard without one is done at once, and a shard walked through its lists
+ * (cache.h: shard_walk) stops at its last entry of kind k, so a rare kind
+ * costs little whatever the other kinds hold. fn returns 1 for an entry of
+ * kind k. Returns the next bucket, info->nbuckets when the shard is done. Any thread. */
+uint32_t names_walk_step(struct cache *c, enum name_kind k, unsigned shard, uint32_t from,
+                         uint32_t max_buckets, uint32_t max_entries, cache_walk_fn fn, void *arg,
+                         struct cache_walk_info *info);
 
 /* Free entries that have expired by now: from the idle end of each shard up
  * to the first live one, or with full every one (several workers touch
