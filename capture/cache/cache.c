@@ -377,23 +377,6 @@ static struct cache_shard *table_shards(struct cache *c, enum cache_table t)
     }
 }
 
-uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
-                    uint32_t count, void (*fn)(const struct centry *e, void *arg), void *arg)
-{
-    struct cache_shard *tab = table_shards(c, t);
-    if (!tab || shard >= CACHE_SHARDS)
-        return 0;
-    struct cache_shard *s = &tab[shard];
-    lock_acquire(&s->lock);
-    uint32_t end = from + count > s->nbuckets ? s->nbuckets : from + count;
-    for (uint32_t b = from; b < end; b++)
-        for (struct centry *e = s->buckets[b]; e; e = e->hnext)
-            fn(e, arg);
-    uint32_t n = s->nbuckets;
-    lock_release(&s->lock);
-    return n;
-}
-
 /* The entries of s on its lists (idle order, then closed flows) in buckets >= from,
  * until fn took `want` of them. Returns how many it visited. */
 static uint32_t shard_walk_lists(const struct cache_shard *s, uint32_t from, uint32_t want,

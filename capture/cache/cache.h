@@ -283,12 +283,6 @@ int cache_host_get(struct cache *c, uint8_t ipver, const uint8_t *addr, struct h
 int cache_mac_get(struct cache *c, const uint8_t mac[6], struct mac_entry *out);
 int cache_aggr_get(struct cache *c, enum cache_table t, unsigned id, struct aggr *out);
 
-/* Calls fn(entry, arg) for every live entry of buckets [from, from+count) of
- * one shard of table t (CT_FLOW, CT_HOST, CT_MAC, CT_NAME), under that shard's lock:
- * fn must only copy what it needs. Returns the number of buckets of a shard. */
-uint32_t cache_walk(struct cache *c, enum cache_table t, unsigned shard, uint32_t from,
-                    uint32_t count, void (*fn)(const struct centry *e, void *arg), void *arg);
-
 /* One hold of the lock of shard `shard` of table t (CT_FLOW, CT_HOST, CT_MAC,
  * CT_NAME) walking it from bucket `from` (shard_walk, every entry wanted).
  * Returns the next bucket to walk, info->nbuckets when the shard is done (an

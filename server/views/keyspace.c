@@ -12,14 +12,32 @@
 #include "capture/flow/l7.h"
 #include "resp/glob.h"
 
-enum { WALK_CHUNK = 256, MIN_TTL_MS = 1000 };
+enum { MIN_TTL_MS = 1000 };
+
+/* The work of one SCAN call, in units of roughly a nanosecond here, so that a
+ * call takes up to about a millisecond: visiting a bucket is one unit, passing
+ * an entry of another name kind PASS_WORK, copying, formatting and matching a
+ * key its family's work (KEY_WORK, twice that for a flow's longer name). A
+ * COUNT above SCAN_WORK / KEY_WORK buys more work, as in Redis. Each shard lock
+ * is held for at most HOLD_BUCKETS buckets and HOLD_ENTRIES entries (a few
+ * microseconds), so capture never waits long for a reader. */
+enum { SCAN_WORK = 1 << 20, KEY_WORK = 256, PASS_WORK = 4, HOLD_BUCKETS = 4096, HOLD_ENTRIES = 256 };
 
 /* Key families, in SCAN order. Name families share the CT_NAME table. */
-static const struct { const char *prefix; size_t len; enum cache_table table; int kind; } families[] = {
-    { "flow.", 5, CT_FLOW, -1 }, { "ip.", 3, CT_HOST, -1 }, { "mac.", 4, CT_MAC, -1 },
-    { "vlan.", 5, CT_VLAN, -1 }, { "proto.", 6, CT_L7, -1 },
-    { "dns.", 4, CT_NAME, NK_DNS }, { "http.", 5, CT_NAME, NK_HTTP }, { "tls.", 4, CT_NAME, NK_TLS },
-    { "user.", 5, CT_NAME, NK_USER }, { "ipuser.", 7, CT_NAME, NK_IPUSER },
+static const struct {
+    const char *prefix;
+    size_t len;
+    enum cache_table table;
+    int kind;
+    enum kv_type type;
+    unsigned work;                   /* SCAN work units of one key copied, formatted and matched */
+} families[] = {
+    { "flow.", 5, CT_FLOW, -1, KV_HASH, 2 * KEY_WORK }, { "ip.", 3, CT_HOST, -1, KV_HASH, KEY_WORK },
+    { "mac.", 4, CT_MAC, -1, KV_HASH, KEY_WORK }, { "vlan.", 5, CT_VLAN, -1, KV_HASH, KEY_WORK },
+    { "proto.", 6, CT_L7, -1, KV_HASH, KEY_WORK }, { "dns.", 4, CT_NAME, NK_DNS, KV_HASH, KEY_WORK },
+    { "http.", 5, CT_NAME, NK_HTTP, KV_HASH, KEY_WORK }, { "tls.", 4, CT_NAME, NK_TLS, KV_HASH, KEY_WORK },
+    { "user.", 5, CT_NAME, NK_USER, KV_HASH, KEY_WORK },
+    { "ipuser.", 7, CT_NAME, NK_IPUSER, KV_STRING, KEY_WORK },
 };
 static const char watchlist_key[] = "watchlist";
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
@@ -330,16 +348,46 @@ struct copy_buf {
     uint64_t now;
 };
 
-static void copy_cb(const struct centry *e, void *arg)
+/* The copies' storage, kept from one KEYS or SCAN to the next so that a call
+ * neither allocates nor grows it under a shard lock: loop-thread state. */
+static struct key_copy *spare_copies;
+static size_t spare_copies_cap;
+
+static void copy_buf_init(struct copy_buf *b, struct cache *c)
+{
+    memset(b, 0, sizeof(*b));
+    b->cfg = &c->cfg;
+    b->v = spare_copies;
+    b->cap = spare_copies_cap;
+    spare_copies = NULL;
+    spare_copies_cap = 0;
+    if (b->cap < 2 * HOLD_ENTRIES) {         /* one hold copies HOLD_ENTRIES and a bucket's chain */
+        struct key_copy *nv = realloc(b->v, 2 * HOLD_ENTRIES * sizeof(*nv));
+        if (nv) {
+            b->v = nv;
+            b->cap = 2 * HOLD_ENTRIES;
+        }
+    }
+}
+
+static void copy_buf_done(struct copy_buf *b)
+{
+    free(spare_copies);
+    spare_copies = b->v;
+    spare_copies_cap = b->cap;
+}
+
+/* cache_walk_fn: copies the key of an entry of the wanted kind; 1 when it is one. */
+static int copy_cb(const struct centry *e, void *arg)
 {
     struct copy_buf *b = arg;
     if (b->t == CT_NAME && ((const struct name_entry *)e)->kind != b->kind)
-        return;
+        return 0;
     if (b->n == b->cap) {
         size_t ncap = b->cap ? b->cap * 2 : 512;
         struct key_copy *nv = realloc(b->v, ncap * sizeof(*nv));
         if (!nv)
-            return;
+            return 1;
         b->v = nv;
         b->cap = ncap;
     }
@@ -369,6 +417,7 @@ static void copy_cb(const struct centry *e, void *arg)
         k->kept_alive = name_alive(b->cfg, n, b->now);
         k->expire_at = 0;
     }
+    return 1;
 }
 
 static size_t key_copy_format(const struct key_copy *k, char *out)
@@ -437,39 +486,95 @@ static void emit_name(struct emit_ctx *x, const char *name, size_t len)
     emit_name_typed(x, name, len, t);
 }
 
-/* Emits the live keys of buckets [from, from+count) of one shard. Returns the shard's bucket count. */
-static uint32_t emit_chunk(struct cache *c, size_t fam, unsigned shard, uint32_t from,
-                           uint32_t count, struct copy_buf *cb, struct emit_ctx *x)
+/* A position in the key families: the SCAN cursor unpacked. */
+struct scan_pos { unsigned fam, shard; uint64_t pos; };
+
+/* Cursor layout: family (4 bits) | shard (8 bits) | bucket or id (48 bits). */
+#define CUR_FAM(cur) ((unsigned)((cur) >> 56) & 0xf)
+#define CUR_SHARD(cur) ((unsigned)((cur) >> 48) & 0xff)
+#define CUR_POS(cur) ((cur) & 0xffffffffffffULL)
+#define CUR_MAKE(f, s, p) (((uint64_t)(f) << 56) | ((uint64_t)(s) << 48) | (uint64_t)(p))
+
+static void pos_next_family(struct scan_pos *p)
+{
+    p->fam++;
+    p->shard = 0;
+    p->pos = 0;
+}
+
+/* Moves p to the first family at or after it whose keys can match: the
+ * pattern's literal prefix and the TYPE wanted (KV_NONE: any). */
+static void pos_skip_families(struct scan_pos *p, const char *pre, size_t prelen, enum kv_type type)
+{
+    while (p->fam < NFAMILIES && (!family_possible(p->fam, pre, prelen) ||
+                                  (type != KV_NONE && type != families[p->fam].type)))
+        pos_next_family(p);
+}
+
+/* One lock hold over a shard of family p->fam from bucket p->pos (cache_walk_step):
+ * emits the live keys copied, adds the cost to *work and moves p on. */
+static void emit_hold(struct cache *c, struct scan_pos *p, struct copy_buf *cb, struct emit_ctx *x,
+                      uint64_t *work)
 {
     char name[FLOW_KEY_NAME_MAX + NAME_MAX_LEN];
-    enum cache_table t = families[fam].table;
+    struct cache_walk_info wi;
     cb->n = 0;
-    cb->t = t;
-    cb->kind = families[fam].kind;
+    cb->t = families[p->fam].table;
+    cb->kind = families[p->fam].kind;
     cb->now = x->now;
-    uint32_t nb = cache_walk(c, t, shard, from, count, copy_cb, cb);
+    uint32_t from = p->pos < UINT32_MAX ? (uint32_t)p->pos : UINT32_MAX;
+    uint32_t next;
+    if (cb->t == CT_NAME)
+        next = names_walk_step(c, (enum name_kind)cb->kind, p->shard, from, HOLD_BUCKETS, HOLD_ENTRIES,
+                               copy_cb, cb, &wi);
+    else
+        next = cache_walk_step(c, cb->t, p->shard, from, HOLD_BUCKETS, HOLD_ENTRIES, copy_cb, cb, &wi);
     for (size_t i = 0; i < cb->n; i++) {
         if (cb->v[i].expire_at <= x->now && !cb->v[i].kept_alive)
             continue;
         emit_name(x, name, key_copy_format(&cb->v[i], name));
     }
-    return nb;
+    *work += wi.buckets + (uint64_t)wi.entries * PASS_WORK + cb->n * families[p->fam].work;
+    p->pos = next;
+    if (next >= wi.nbuckets) {
+        p->shard++;
+        p->pos = 0;
+    }
 }
 
-static void emit_aggr(struct cache *c, enum cache_table t, unsigned id, struct emit_ctx *x)
+/* Emits the live keys of aggregate table t (CT_VLAN, CT_L7) from id `from` on;
+ * returns the work: the ids read. */
+static uint64_t emit_aggrs(struct cache *c, enum cache_table t, uint64_t from, struct emit_ctx *x)
 {
-    struct aggr a;
+    uint16_t ids[VLAN_MAX > L7_MAX ? VLAN_MAX : L7_MAX];
+    unsigned n = cache_aggr_live(c, t, ids, sizeof(ids) / sizeof(ids[0]));
     char name[64];
-    if (cache_aggr_get(c, t, id, &a) != 0)
-        return;
-    int n = t == CT_VLAN ? snprintf(name, sizeof(name), "vlan.%u", id)
-                         : snprintf(name, sizeof(name), "proto.%s", l7_name(id));
-    emit_name(x, name, (size_t)n);
+    for (unsigned i = 0; i < n; i++) {
+        if (ids[i] < from || (t == CT_L7 && ids[i] >= l7_count()))
+            continue;            /* before the cursor, or an id nDPI does not name */
+        int len = t == CT_VLAN ? snprintf(name, sizeof(name), "vlan.%u", ids[i])
+                               : snprintf(name, sizeof(name), "proto.%s", l7_name(ids[i]));
+        emit_name(x, name, (size_t)len);
+    }
+    return t == CT_VLAN ? VLAN_MAX : L7_MAX;
 }
 
-static unsigned aggr_ids(enum cache_table t)
+/* Walks family p->fam from p until the family ends (p then starts the next
+ * one), *work reaches budget or `want` keys were emitted. An aggregate family
+ * (a few thousand ids in one array) is emitted whole. */
+static void walk_family(struct cache *c, struct scan_pos *p, struct copy_buf *cb, struct emit_ctx *x,
+                        uint64_t *work, uint64_t budget, uint64_t want)
 {
-    return t == CT_VLAN ? VLAN_MAX : (l7_count() < L7_MAX ? l7_count() : L7_MAX);
+    enum cache_table t = families[p->fam].table;
+    if (t == CT_VLAN || t == CT_L7) {
+        *work += emit_aggrs(c, t, p->pos, x);
+        pos_next_family(p);
+        return;
+    }
+    while (p->shard < CACHE_SHARDS && *work < budget && x->emitted < want)
+        emit_hold(c, p, cb, x, work);
+    if (p->shard >= CACHE_SHARDS)
+        pos_next_family(p);
 }
 
 /* ---- ip.<IPv4 prefix>: direct lookups instead of a walk ---- */
@@ -542,81 +647,46 @@ void keyspace_keys(struct cache *c, const char *pat, size_t plen, key_fn fn, voi
     char pre[64];
     size_t prelen = glob_literal_prefix(pat, plen, pre, sizeof(pre));
     struct emit_ctx x = { pat, plen, KV_NONE, fn, arg, cache_now(c), 0 };
-    struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg, -1, 0 };
+    struct copy_buf cb;
+    struct scan_pos p = { 0, 0, 0 };
+    uint64_t work = 0;
     if (keys_ipv4_prefix(c, pre, prelen, &x))
         return;
-    for (size_t fam = 0; fam < NFAMILIES; fam++) {
-        if (!family_possible(fam, pre, prelen))
-            continue;
-        enum cache_table t = families[fam].table;
-        if (t == CT_VLAN || t == CT_L7) {
-            for (unsigned id = 0; id < aggr_ids(t); id++)
-                emit_aggr(c, t, id, &x);
-            continue;
-        }
-        for (unsigned s = 0; s < CACHE_SHARDS; s++)
-            for (uint32_t b = 0, nb = 1; b < nb; b += WALK_CHUNK)
-                nb = emit_chunk(c, fam, s, b, WALK_CHUNK, &cb, &x);
-    }
-    free(cb.v);
+    copy_buf_init(&cb, c);
+    for (pos_skip_families(&p, pre, prelen, KV_NONE); p.fam < NFAMILIES;
+         pos_skip_families(&p, pre, prelen, KV_NONE))
+        walk_family(c, &p, &cb, &x, &work, UINT64_MAX, UINT64_MAX);
+    copy_buf_done(&cb);
     if (c->wl && family_possible_key(watchlist_key, pre, prelen) && watchlist_size(c->wl))
         emit_name(&x, watchlist_key, sizeof(watchlist_key) - 1);
 }
-
-/* Cursor layout: family (4 bits) | shard (8 bits) | bucket or id (48 bits). */
-#define CUR_FAM(cur) ((unsigned)((cur) >> 56) & 0xf)
-#define CUR_SHARD(cur) ((unsigned)((cur) >> 48) & 0xff)
-#define CUR_POS(cur) ((cur) & 0xffffffffffffULL)
-#define CUR_MAKE(f, s, p) (((uint64_t)(f) << 56) | ((uint64_t)(s) << 48) | (uint64_t)(p))
 
 uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const char *pat,
                        size_t plen, enum kv_type type_filter, key_fn fn, void *arg)
 {
     struct emit_ctx x = { pat, plen, type_filter, fn, arg, cache_now(c), 0 };
-    struct copy_buf cb = { NULL, 0, 0, CT_FLOW, &c->cfg, -1, 0 };
-    unsigned fam = CUR_FAM(cursor), shard = CUR_SHARD(cursor);
-    uint64_t pos = CUR_POS(cursor), visited = 0;
-    int started_inside = fam < NFAMILIES;
-    if (cursor == 0 && pat) {        /* ip.<IPv4 prefix>: every match in one step (COUNT is a hint) */
-        char pre[64];
-        size_t prelen = glob_literal_prefix(pat, plen, pre, sizeof(pre));
-        if (keys_ipv4_prefix(c, pre, prelen, &x))
-            return 0;
-    }
+    struct copy_buf cb;
+    struct scan_pos p = { CUR_FAM(cursor), CUR_SHARD(cursor), CUR_POS(cursor) };
+    char pre[64] = "";
+    size_t prelen = pat ? glob_literal_prefix(pat, plen, pre, sizeof(pre)) : 0;
+    int started_inside = p.fam < NFAMILIES;
+    if (cursor == 0 && keys_ipv4_prefix(c, pre, prelen, &x))
+        return 0;                    /* ip.<IPv4 prefix>: every match in one step (COUNT is a hint) */
     if (count == 0)
         count = 10;
-    /* Tables are sized for max-flows, so most buckets are empty: walk until
-     * `count` keys were found or a bounded number of buckets was visited. */
-    uint64_t budget = count * 64 > 65536 ? count * 64 : 65536;
-    while (fam < NFAMILIES && x.emitted < count && visited < budget) {
-        enum cache_table t = families[fam].table;
-        uint64_t limit;
-        if (t == CT_VLAN || t == CT_L7) {
-            limit = aggr_ids(t);
-            if (pos < limit)
-                emit_aggr(c, t, (unsigned)pos, &x);
-            pos++;
-            visited++;
-        } else {
-            uint32_t step = WALK_CHUNK;
-            limit = emit_chunk(c, fam, shard, (uint32_t)pos, step, &cb, &x);
-            pos += step;
-            visited += step;
-            if (pos >= limit && ++shard < CACHE_SHARDS) {
-                pos = 0;
-                continue;
-            }
-        }
-        if (pos >= limit) {
-            fam++;
-            shard = 0;
-            pos = 0;
-        }
-    }
-    free(cb.v);
-    if (fam >= NFAMILIES && started_inside && c->wl && watchlist_size(c->wl))
+    /* Without MATCH or TYPE a page holds COUNT keys. With them, a page holds
+     * whatever one call's work finds: they filter after the fetch, and a
+     * pattern naming a family confines the walk to it, so most of it matches. */
+    uint64_t want = pat || type_filter != KV_NONE ? UINT64_MAX : count;
+    uint64_t budget = count > SCAN_WORK / KEY_WORK ? count * KEY_WORK : SCAN_WORK, work = 0;
+    copy_buf_init(&cb, c);
+    for (pos_skip_families(&p, pre, prelen, type_filter);
+         p.fam < NFAMILIES && work < budget && x.emitted < want; pos_skip_families(&p, pre, prelen, type_filter))
+        walk_family(c, &p, &cb, &x, &work, budget, want);
+    copy_buf_done(&cb);
+    if (p.fam >= NFAMILIES && started_inside && c->wl && watchlist_size(c->wl))
         emit_name(&x, watchlist_key, sizeof(watchlist_key) - 1);
-    return fam >= NFAMILIES ? 0 : CUR_MAKE(fam, shard, pos);
+    return p.fam >= NFAMILIES ? 0 : CUR_MAKE(p.fam, p.shard, p.pos);
 }
 
 static void count_cb(void *arg, const char *key, size_t len)

@@ -42,14 +42,25 @@ int kv_find(const struct kv_view *v, const char *name, size_t len);
 
 typedef void (*key_fn)(void *arg, const char *key, size_t len);
 
-/* Every live key matching the glob pattern. Shard locks are taken one chunk
- * at a time and only to copy keys. */
+/* Every live key matching the glob pattern. Only the families whose names
+ * can match the pattern's literal prefix are walked, a shard through its
+ * lists when it holds few entries (cost by entries, not buckets); shard locks
+ * are taken one bounded step at a time and only to copy keys. */
 void keyspace_keys(struct cache *c, const char *pat, size_t plen, key_fn fn, void *arg);
 
-/* One SCAN step from cursor: emits keys of the buckets visited (at least
- * `count` buckets' worth, unfiltered except by pattern when given) and
- * returns the next cursor, 0 at the end. A key present for the whole scan is
- * emitted at least once: tables never rehash. type_filter: KV_NONE = any. */
+/*
+ * One SCAN step from cursor: emits the live keys it finds (filtered by the
+ * pattern when given and by type_filter, KV_NONE = any) and returns the next
+ * cursor, 0 at the end. Only the families whose names can match the
+ * pattern's literal prefix and the type are walked: a scan of `proto.*` or
+ * `dns.*` starts at that family and ends with it. Without a pattern or type a
+ * step stops after `count` keys; with one it goes on for about a millisecond
+ * of work (bucket visits, keys copied and formatted; a larger COUNT buys
+ * more), since the filter works after the fetch: a family of a few thousand
+ * keys comes back in one call. A key present for the whole scan is emitted
+ * at least once (tables never rehash, so bucket positions in the cursor stay
+ * valid); it may be emitted twice. Loop thread.
+ */
 uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const char *pat,
                        size_t plen, enum kv_type type_filter, key_fn fn, void *arg);
 
