@@ -19,6 +19,7 @@ Every figure is measured here, in one command, against a reference run side by s
 Writes the table, the machine facts and the commands to BENCHMARKS.md.
 
 usage: tools/bench.py [--quick] [--only 1,2,...,7] [--profile] [--flowcached PATH] [--no-write]
+(--only 4b: item 4's KEYS/SCAN rows alone, over the item-2 cache)
 CPU-time figures (user+sys of the measured process, from wait4) are the ones judged, because
 the machine is shared and wall time depends on what else runs; wall time is printed beside them.
 """
@@ -642,6 +643,57 @@ def scan_all(c, pattern, count=1000, limit=100000):
             return out, n
 
 
+def scan_calls(c, pattern, count):
+    """SCAN 0 MATCH pattern [COUNT count] to cursor 0: (calls, keys)."""
+    cur, n, keys = "0", 0, set()
+    while True:
+        cur, ks = c.cmd("SCAN", cur, "MATCH", pattern, *(["COUNT", count] if count else []))
+        keys.update(ks)
+        n += 1
+        if cur == "0" or n > 100000:
+            return n, keys
+
+
+def server_ms(c, name, fn, reps):
+    """Runs fn reps times; returns the server's own time for command `name` (INFO commandstats, ms a
+    run: no network, no client parsing) and fn's last result."""
+    def usec():
+        v = c.info("commandstats").get("cmdstat_" + name, "usec=0")
+        return int(re.search(r"usec=(\d+)", v).group(1))
+    before = usec()
+    for _ in range(reps):
+        res = fn()
+    return (usec() - before) / 1e3 / reps, res
+
+
+def family_scans(c, nkeys):
+    """Goal 3 of issue 20: SCAN MATCH <family>.* ends in <= 3 calls and KEYS <family>.* costs what
+    KEYS ip.10.0.1.* (answered by direct lookups) costs, over the same cache, side by side."""
+    figs = {}
+    for pat in ("proto.*", "ip.10.0.1.*", "vlan.*", "dns.*", "mac.*", "ip.*"):
+        big = pat == "ip.*"          # 65 k keys: this client parses a long reply slowly
+        t_keys, keys = server_ms(c, "keys", lambda: c.cmd("KEYS", pat), 1 if big else 21)
+        f = {"keys": len(keys), "KEYS": t_keys}
+        for count in (None, 100):
+            t, (calls, got) = server_ms(c, "scan", lambda: scan_calls(c, pat, count), 1 if big else 5)
+            f[count] = (calls, t)
+            if got != set(keys):
+                note("SCAN MATCH %s COUNT %s returned %d keys, KEYS %d" % (pat, count, len(got), len(keys)))
+        figs[pat] = f
+    fam, ref = figs["proto.*"], figs["ip.10.0.1.*"]
+    both = lambda f: "%d; %s | %d; %s" % (f[None][0], fmt(f[None][1]), f[100][0], fmt(f[100][1]))
+    row("4", "SCAN 0 MATCH proto.* to cursor 0 over %d keys, COUNT 10 | COUNT 100 (calls; server ms)" % nkeys,
+        both(fam), "ip.10.0.1.* %s" % both(ref), "%.2fx" % (fam[100][1] / ref[100][1]), "<= 3 calls",
+        "yes" if max(fam[None][0], fam[100][0]) <= 3 else "NO")
+    row("4", "KEYS proto.* over %d keys (server ms, mean of 21)" % nkeys, fmt(fam["KEYS"]),
+        "ip.10.0.1.* %s" % fmt(ref["KEYS"]), "%.2fx" % (fam["KEYS"] / ref["KEYS"]),
+        "as fast as ip.10.0.1.*", "yes" if fam["KEYS"] <= 1.5 * ref["KEYS"] else "NO")
+    note("Family scans over the item-2 cache (%d keys), the server's own time (INFO commandstats): SCAN MATCH "
+         "<pattern> from 0 to cursor 0 at the default COUNT 10 | COUNT 100 (calls; ms for the whole scan), then "
+         "KEYS <pattern> (ms): %s" % (nkeys, "; ".join(
+             "%s (%d keys) %s, KEYS %s" % (p, f["keys"], both(f), fmt(f["KEYS"])) for p, f in figs.items())))
+
+
 def keys_scan(c, p):
     names = set()
     cur, n = "0", 0
@@ -677,6 +729,7 @@ def keys_scan(c, p):
              "redis-server loaded with the same %d names as strings (DBSIZE %d); both return %d keys for %s"
              % (len(names), len(names), rdb, len(k_fc), pat))
         rc.close()
+        family_scans(c, len(names))
     finally:
         stop(rp)
 
@@ -1319,7 +1372,7 @@ def write_md(facts, args, top, elapsed):
 def main():
     ap = argparse.ArgumentParser(description="flowcached benchmarks (make bench)")
     ap.add_argument("--quick", action="store_true", help="smaller inputs, one repetition (~3 min)")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7", help="items to run, e.g. 1,4")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7", help="items to run, e.g. 1,4 (4b: KEYS/SCAN only)")
     ap.add_argument("--profile", action="store_true", help="also perf-record flowcached on the item-1 file")
     ap.add_argument("--flowcached", default=os.path.join(ROOT, "build", "plain", "flowcached"))
     ap.add_argument("--flowcached-libc", default=os.path.join(ROOT, "build", "plain-libc", "flowcached"),
@@ -1360,16 +1413,17 @@ def main():
     nflows = 200000 if q else 1000000
     top = None
     steps = [("1", lambda: item1(fc, bins, big, reps, small, small_truth)),
-             ("2", lambda: item2_4b(fc, bins, nflows, True, "4" in only)),
+             ("2", lambda: item2_4b(fc, bins, nflows, True, bool(only & {"4", "4b"}))),
              ("3", lambda: item3(fc, big, reps, small)),
              ("4", lambda: item4a(fc, mid, q)),
+             ("4b", lambda: item2_4b(fc, bins, nflows, False, True)),
              ("5", lambda: item5(fc, q)),
              ("6", lambda: item6(fc, q)),
              ("7", lambda: item7(fc, bins, q))]
     try:
         for k, fn in steps:
-            if k not in only:
-                continue
+            if k not in only or (k == "4b" and only & {"2", "4"}):
+                continue                 # 4b (KEYS/SCAN over the item-2 cache) also runs with 2 and 4
             if k == "4" and "2" not in only:
                 item2_4b(fc, bins, nflows, False, True)
             log("== item %s" % k)
