@@ -359,6 +359,7 @@ static int http_head_line(struct http_stream *s, int is_req, const char *l, size
         if (n == 0)
             return 0;               /* stray CRLF between messages */
         http_head_reset(s);
+        s->msg.tag = s->head_tag;
         if (is_req ? http_request_line(s, l, n, cut) : http_status_line(s, l, n))
             return -1;
         s->seen_start = 1;
@@ -428,6 +429,9 @@ static size_t http_line_take(struct http_stream *s, int is_req, const uint8_t *d
     size_t body = nl ? take - 1 : take;
     size_t room = HTTP_LINE_MAX - s->line_len;
     size_t cp = body < room ? body : room;
+
+    if (s->state == HTTP_S_START && s->line_len == 0)
+        s->head_tag = s->tag;       /* a start line may begin here */
 
     memcpy(s->line + s->line_len, d, cp);
     s->line_len += (uint32_t)cp;

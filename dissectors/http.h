@@ -20,12 +20,17 @@ struct http_msg {
     char host[256];     /* Host header (or the host of an absolute URL), lowercase, ":port" stripped */
     char ua[256];       /* User-Agent */
     int status;         /* responses: 100-999; requests: 0 */
+    uint64_t tag;       /* the stream's tag when the head's first byte was fed (http_stream.tag) */
 };
 
 /* One direction of an HTTP connection. All-zero (or http_stream_init) is
  * the start state. About 2 KiB; no allocation. Owned by whoever owns the
- * flow; not thread-safe. Fields are private except the counters. */
+ * flow; not thread-safe. Fields are private except the counters and tag. */
 struct http_stream {
+    uint64_t tag;                   /* the caller's: set before a feed (e.g. to the packet's
+                                       time); each head keeps the tag of the feed that brought
+                                       its first byte (http_msg.tag) */
+    uint64_t head_tag;              /* tag of the line being taken in HTTP_S_START */
     struct http_msg msg;            /* head being built */
     char line[HTTP_LINE_MAX];       /* current line (not NUL-terminated) */
     uint32_t line_len;

@@ -4,7 +4,7 @@
 #include "dissectors/tls.h"
 
 #define TLS_CT_HANDSHAKE      22
-#define TLS_HS_CLIENT_HELLO   1
+#define TLS_HS_CLIENT_HELLO   TLS_HELLO_CLIENT
 #define TLS_VERSION_MAJOR     3
 #define TLS_VERSION_MINOR_MAX 4       /* 3.4 = TLS 1.3 (the record layer says 3.1 - 3.3) */
 #define TLS_RECORD_MAX        (16384 + 2048)   /* TLSCiphertext limit, RFC 5246 6.2.3 */
@@ -161,4 +161,11 @@ int tls_client_hello_sni(const uint8_t *p, size_t len, char *sni, size_t snicap)
     if (rc != DISSECT_OK && snicap)
         sni[0] = '\0';
     return rc;
+}
+
+int tls_handshake_type(const uint8_t *p, size_t len)
+{
+    if (len <= TLS_RECORD_HLEN || tls_record(p, len, 0) <= 0)
+        return -1;
+    return p[TLS_RECORD_HLEN];
 }

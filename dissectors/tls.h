@@ -35,4 +35,15 @@
  * records is gathered into a TLS_CLIENT_HELLO_MAX stack buffer); any thread. */
 int tls_client_hello_sni(const uint8_t *p, size_t len, char *sni, size_t snicap);
 
+/* Handshake message types tls_handshake_type names. */
+enum { TLS_HELLO_CLIENT = 1, TLS_HELLO_SERVER = 2 };
+
+/* The type of the handshake message p starts with, when p[0..len) begins
+ * with a TLS handshake record header (content type 22, version 3.x) and the
+ * message's type byte: TLS_HELLO_CLIENT, TLS_HELLO_SERVER or another type;
+ * -1 when p does not start a handshake record or is cut before the type.
+ * Checks nothing further (for timing a handshake: the first bytes each side
+ * sends). Pure; any thread. */
+int tls_handshake_type(const uint8_t *p, size_t len);
+
 #endif

@@ -196,6 +196,15 @@ static inline uint64_t cache_now(struct cache *c)
     return atomic_load_explicit(&c->now_us, memory_order_relaxed);
 }
 
+/* Microseconds from one 32-bit time mark (the low bits of a cache time, as
+ * latency fields keep them) to another: marks wrap every 71 minutes; 0 when
+ * `to` is earlier (packets out of time order). Pure. */
+static inline uint32_t cache_gap32(uint32_t from, uint32_t to)
+{
+    uint32_t d = to - from;
+    return d > INT32_MAX ? 0 : d;
+}
+
 /* How far expiry may go for the workers of one fanout (group): cache_now,
  * held back to the clock of each of its queues that still holds packets.
  * cache_now itself for group NULL (a worker fed directly by its reader); the

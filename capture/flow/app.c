@@ -23,6 +23,14 @@ struct dns_pending {
     char *qname;                     /* malloc'd */
 };
 
+/* An HTTP connection's parser, and the time of the first packet of each
+ * request still awaiting its response (http.service.us), oldest first. */
+struct app_http {
+    struct http_conn conn;
+    uint64_t req_ts[HTTP_PENDING_MAX];
+    uint8_t nreq;
+};
+
 /* Parser state of one flow, allocated while a parser is mid-way (a DNS query
  * awaiting its answer, an HTTP head, a ClientHello, a DNS/TCP stream) and
  * freed as soon as it is not needed: an idle flow keeps none. */
@@ -30,7 +38,7 @@ struct app_state {
     struct dns_pending pend[DNS_PENDING_MAX];
     uint8_t npend;
     struct dns_tcp_stream *dtcp;     /* [2], DNS over TCP only */
-    struct http_conn *http;
+    struct app_http *http;
     uint8_t *tls_buf;                /* ClientHello bytes until the SNI is known */
     uint32_t tls_len;
 };
@@ -38,16 +46,27 @@ struct app_state {
 /* Shown strings of a flow, kept NUL-terminated in s[] in this order. */
 enum ext_str { XS_DNS_QUERY = 0, XS_HTTP_METHOD, XS_HTTP_HOST, XS_HTTP_URL, XS_HTTP_UA, XS_TLS_SNI, XS_N };
 
+/* What app_us of a flow_ext holds. */
+enum ext_lat {
+    LAT_NONE = 0,
+    LAT_DNS,                         /* dns.rtt.us: the last query to its response */
+    LAT_HTTP,                        /* http.service.us: the last answered request's first
+                                        packet to its response's first packet */
+    LAT_TLS,                         /* tls.handshake.us: ClientHello to ServerHello */
+    LAT_TLS_WAIT,                    /* the ClientHello's time mark, awaiting the ServerHello */
+};
+
 /* What a flow's dissectors found (32 bytes + its strings, one allocation). */
 struct flow_ext {
     struct app_state *st;            /* parser state, NULL when none is needed */
     uint32_t next_seq[2];            /* TCP: next byte expected per direction (0 c2s, 1 s2c) */
-    uint32_t dns_rtt_us;
+    uint32_t app_us;                 /* the flow's application latency (enum ext_lat): one
+                                        field, since a flow has one application */
     uint16_t dns_qtype;
     int16_t dns_rcode;               /* -1 = no response yet */
     uint16_t http_status;
     uint8_t seq_known;               /* bit d: next_seq[d] is set */
-    uint8_t has_dns_rtt;
+    uint8_t lat;                     /* enum ext_lat */
     uint8_t app;                     /* enum app_proto chosen for the flow */
     uint8_t app_done;                /* the dissector has nothing more to learn from this flow */
     uint8_t strs;                    /* bit (1 << enum ext_str) per string present in s[] */
@@ -64,6 +83,14 @@ static void str_copy(char *dst, size_t cap, const char *src)
         n = cap - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+/* Microseconds from one packet time to a later one, for a 32-bit latency
+ * field (0 when out of order; the most a field holds past 71 minutes). */
+static uint32_t lat_us(uint64_t from, uint64_t to)
+{
+    uint64_t d = to > from ? to - from : 0;
+    return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
 static struct app_action *act_add(struct app_actions *out, enum app_act kind)
@@ -273,7 +300,7 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
     struct app_state *st = state_of(x->c, e);
     e->dns_qtype = m->qtype;
     e->dns_rcode = -1;
-    e->has_dns_rtt = 0;
+    e->lat = LAT_NONE;
     char *qname = st ? strdup(m->qname) : NULL;
     if (qname) {
         budget_charge(&x->c->budget, strlen(qname) + 1);
@@ -305,13 +332,13 @@ static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
     struct app_state *st = e->st;
     e->dns_qtype = m->qtype;
     e->dns_rcode = (int16_t)m->rcode;
-    e->has_dns_rtt = 0;
+    e->lat = LAT_NONE;
     for (int i = 0; st && i < st->npend; i++) {
         struct dns_pending *pd = &st->pend[i];
         if (pd->txid != m->txid || strcmp(pd->qname, m->qname) != 0)
             continue;
-        e->dns_rtt_us = (uint32_t)(x->ts > pd->ts ? x->ts - pd->ts : 0);
-        e->has_dns_rtt = 1;
+        e->app_us = lat_us(pd->ts, x->ts);
+        e->lat = LAT_DNS;
         budget_release(&x->c->budget, strlen(pd->qname) + 1);
         free(pd->qname);
         memmove(pd, pd + 1, sizeof(*pd) * (size_t)(st->npend - i - 1));
@@ -323,8 +350,8 @@ static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
         a->qtype = m->qtype;
         a->txid = m->txid;
         a->rcode = (int16_t)m->rcode;
-        a->has_rtt = e->has_dns_rtt;
-        a->rtt_us = e->dns_rtt_us;
+        a->has_rtt = e->lat == LAT_DNS;
+        a->rtt_us = e->app_us;
         str_copy(a->name, sizeof(a->name), m->qname);
     }
 }
@@ -366,13 +393,38 @@ static void app_dns(struct cache *c, struct flow *f, const uint8_t *data, uint32
 struct http_ctx {
     struct cache *c;
     struct flow *f;
+    struct app_http *h;
     struct app_actions *out;
 };
+
+/* Request m joins the queue awaiting a response, or response m answers the
+ * oldest request in it: http.service.us from the request's first packet to
+ * the response's (a head's tag is the time of the packet its first byte
+ * came in). Returns 1 and sets *us when m answers a request. */
+static int http_service(struct app_http *h, const struct http_msg *m, uint32_t *us)
+{
+    if (m->is_request) {
+        if (h->nreq < HTTP_PENDING_MAX)
+            h->req_ts[h->nreq++] = m->tag;
+        return 0;
+    }
+    if (!h->nreq)
+        return 0;
+    *us = lat_us(h->req_ts[0], m->tag);
+    memmove(&h->req_ts[0], &h->req_ts[1], sizeof(h->req_ts[0]) * --h->nreq);
+    return 1;
+}
 
 static void http_message(void *arg, const struct http_msg *m)
 {
     struct http_ctx *x = arg;
     struct app_action *a = act_add(x->out, m->is_request ? ACT_HTTP_REQUEST : ACT_HTTP_RESPONSE);
+    uint32_t svc = 0;
+    int has_svc = http_service(x->h, m, &svc);
+    if (has_svc) {
+        x->f->ext->app_us = svc;
+        x->f->ext->lat = LAT_HTTP;
+    }
     if (m->is_request) {
         const char *v[XS_N] = { NULL };
         v[XS_HTTP_METHOD] = m->method;
@@ -391,6 +443,8 @@ static void http_message(void *arg, const struct http_msg *m)
     const char *method = ext_str(e, XS_HTTP_METHOD), *host = ext_str(e, XS_HTTP_HOST);
     const char *url = ext_str(e, XS_HTTP_URL), *ua = ext_str(e, XS_HTTP_UA);
     a->status = (uint16_t)m->status;
+    a->has_rtt = (uint8_t)has_svc;
+    a->rtt_us = svc;
     str_copy(a->method, sizeof(a->method), m->is_request ? m->method : (method ? method : ""));
     str_copy(a->name, sizeof(a->name), m->is_request ? m->host : (host ? host : ""));
     str_copy(a->url, sizeof(a->url), m->is_request ? m->url : (url ? url : ""));
@@ -398,7 +452,7 @@ static void http_message(void *arg, const struct http_msg *m)
 }
 
 static void app_http(struct cache *c, struct flow *f, const uint8_t *data, uint32_t len, int c2s,
-                     struct app_actions *out)
+                     uint64_t ts, struct app_actions *out)
 {
     struct app_state *st = state_of(c, f->ext);
     if (!st)
@@ -407,13 +461,15 @@ static void app_http(struct cache *c, struct flow *f, const uint8_t *data, uint3
         if (!(st->http = malloc(sizeof(*st->http))))
             return;
         budget_charge(&c->budget, sizeof(*st->http));
-        http_conn_init(st->http);
+        http_conn_init(&st->http->conn);
+        st->http->nreq = 0;
     }
-    struct http_ctx x = { c, f, out };
-    if (http_conn_feed(st->http, c2s, data, len, http_message, &x) == DISSECT_MALFORMED) {
+    struct http_ctx x = { c, f, st->http, out };
+    st->http->conn.dir[c2s ? 0 : 1].tag = ts;
+    if (http_conn_feed(&st->http->conn, c2s, data, len, http_message, &x) == DISSECT_MALFORMED) {
         f->ext->app = APP_NONE;      /* not HTTP after all: stop looking */
         state_free(c, f->ext);
-    } else if (http_conn_at_rest(st->http)) {
+    } else if (http_conn_at_rest(&st->http->conn)) {
         free(st->http);              /* ~4 KB: an idle keep-alive flow does not keep it */
         st->http = NULL;
         budget_release(&c->budget, sizeof(*st->http));
@@ -422,12 +478,31 @@ static void app_http(struct cache *c, struct flow *f, const uint8_t *data, uint3
 
 /* ---- TLS ---- */
 
+/* The server's first bytes on a flow whose ClientHello was read: a
+ * ServerHello gives tls.handshake.us; either way the flow is done. */
+static void tls_server_first(struct flow_ext *e, const uint8_t *data, uint32_t len, uint64_t ts)
+{
+    if (e->lat != LAT_TLS_WAIT)
+        return;                      /* the server speaks before the hello is whole: not yet */
+    if (tls_handshake_type(data, len) == TLS_HELLO_SERVER) {
+        e->app_us = cache_gap32(e->app_us, (uint32_t)ts);
+        e->lat = LAT_TLS;
+    } else {
+        e->lat = LAT_NONE;
+    }
+    e->app_done = 1;
+}
+
 static void app_tls(struct cache *c, struct flow *f, const uint8_t *data, uint32_t len, int c2s,
-                    struct app_actions *out)
+                    uint64_t ts, struct app_actions *out)
 {
     struct flow_ext *e = f->ext;
-    if (!c2s)
+    if (!c2s) {
+        tls_server_first(e, data, len, ts);
         return;
+    }
+    if (e->lat == LAT_TLS_WAIT)
+        return;                      /* the hello is read; the server's answer is awaited */
     struct app_state *st = state_of(c, e);
     if (!st)
         return;
@@ -435,6 +510,7 @@ static void app_tls(struct cache *c, struct flow *f, const uint8_t *data, uint32
         if (!(st->tls_buf = malloc(TLS_BUF_MAX)))
             return;
         budget_charge(&c->budget, TLS_BUF_MAX);
+        e->app_us = (uint32_t)ts;    /* the hello's first packet: tls.handshake.us starts */
     }
     uint32_t n = len;
     if (n > TLS_BUF_MAX - st->tls_len)
@@ -445,7 +521,10 @@ static void app_tls(struct cache *c, struct flow *f, const uint8_t *data, uint32
     int rc = tls_client_hello_sni(st->tls_buf, st->tls_len, sni, sizeof(sni));
     if (rc == DISSECT_NEED_MORE && st->tls_len < TLS_BUF_MAX)
         return;
-    e->app_done = 1;
+    if (tls_handshake_type(st->tls_buf, st->tls_len) == TLS_HELLO_CLIENT)
+        e->lat = LAT_TLS_WAIT;       /* with or without a name: time the handshake */
+    else
+        e->app_done = 1;
     state_free(c, e);
     if (rc != DISSECT_OK)
         return;
@@ -551,8 +630,8 @@ void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *
         goto bytes;
     switch (f->ext->app) {
     case APP_DNS: app_dns(c, f, data, len, c2s, ts, out); break;
-    case APP_HTTP: app_http(c, f, data, len, c2s, out); break;
-    case APP_TLS: app_tls(c, f, data, len, c2s, out); break;
+    case APP_HTTP: app_http(c, f, data, len, c2s, ts, out); break;
+    case APP_TLS: app_tls(c, f, data, len, c2s, ts, out); break;
     default: break;
     }
     state_trim(c, f->ext);
@@ -616,8 +695,8 @@ void app_flow_fields(const struct flow_ext *x, void (*fn)(void *arg, const char 
             const char *r = dns_rcode_name((uint8_t)x->dns_rcode, rb);
             fn(arg, "dns.rcode", r, strlen(r), 0);
         }
-        if (x->has_dns_rtt)
-            fn(arg, "dns.rtt.us", buf, (size_t)snprintf(buf, sizeof(buf), "%u", x->dns_rtt_us), 1);
+        if (x->lat == LAT_DNS)
+            fn(arg, "dns.rtt.us", buf, (size_t)snprintf(buf, sizeof(buf), "%u", x->app_us), 1);
     }
     for (unsigned i = XS_HTTP_METHOD; i <= XS_HTTP_URL; i++)
         if (v[i])
@@ -627,4 +706,14 @@ void app_flow_fields(const struct flow_ext *x, void (*fn)(void *arg, const char 
     for (unsigned i = XS_HTTP_UA; i <= XS_TLS_SNI; i++)
         if (v[i])
             fn(arg, names[i], v[i], strlen(v[i]), 0);
+}
+
+void app_flow_latency_fields(const struct flow_ext *x, void (*fn)(void *arg, const char *name, const char *val,
+                                                                  size_t vlen, int numeric), void *arg)
+{
+    char buf[24];
+    if (!x || (x->lat != LAT_HTTP && x->lat != LAT_TLS))
+        return;
+    fn(arg, x->lat == LAT_HTTP ? "http.service.us" : "tls.handshake.us", buf,
+       (size_t)snprintf(buf, sizeof(buf), "%u", x->app_us), 1);
 }

@@ -28,11 +28,12 @@ enum app_act {
  * channels after the flow lock is released. */
 struct app_action {
     uint8_t kind;                    /* enum app_act */
-    uint8_t has_rtt;
+    uint8_t has_rtt;                 /* rtt_us is set */
     uint16_t qtype, txid;
     int16_t rcode;
     uint16_t status;
-    uint32_t rtt_us;
+    uint32_t rtt_us;                 /* DNS response: query to response; HTTP response:
+                                        service time, request to response (first packets) */
     uint64_t bytes;
     char name[APP_NAME_MAX];         /* qname / host / sni / user */
     char method[16];
@@ -68,5 +69,9 @@ void app_flow_release(struct flow *f);
 struct flow;
 void app_flow_fields(const struct flow_ext *x, void (*fn)(void *arg, const char *name, const char *val,
                                                           size_t vlen, int numeric), void *arg);
+/* The application latency of f->ext, when measured: http.service.us or
+ * tls.handshake.us (dns.rtt.us is among app_flow_fields' DNS fields). */
+void app_flow_latency_fields(const struct flow_ext *x, void (*fn)(void *arg, const char *name, const char *val,
+                                                                  size_t vlen, int numeric), void *arg);
 
 #endif

@@ -114,6 +114,7 @@ void flow_fields_each(const struct flow *f, field_fn fn, void *arg)
         emit_u64(fn, arg, "rtt.server.us", f->rtt_server_us);
     if (f->hs == FLOW_HS_DONE)
         emit_u64(fn, arg, "rtt.client.us", f->hs_mark);
+    app_flow_latency_fields(f->ext, fn, arg);
 }
 
 void host_fields_each(const struct host *h, field_fn fn, void *arg)

@@ -60,14 +60,6 @@ static struct flow *flow_create(struct worker *w, struct cache_shard *s, uint64_
     return f;
 }
 
-/* Microseconds from one 32-bit time mark to another (they wrap every 71
- * minutes); 0 when `to` is earlier (packets out of time order). */
-static uint32_t gap32(uint32_t from, uint32_t to)
-{
-    uint32_t d = to - from;
-    return d > INT32_MAX ? 0 : d;
-}
-
 /* Follows a TCP flow's opening handshake as the probe sees it: rtt.server.us
  * is the last SYN to the SYN/ACK (the server's side of the probe),
  * rtt.client.us the last SYN/ACK to the client's ACK (the client's side),
@@ -84,11 +76,11 @@ static int flow_handshake(struct flow *f, uint8_t flags, int c2s, uint64_t ts)
         f->hs_mark = now;
     } else if (!c2s && kind == (TCP_SYN | TCP_ACK) && f->hs != FLOW_HS_NONE) {
         if (f->hs == FLOW_HS_SYN)
-            f->rtt_server_us = gap32(f->hs_mark, now);
+            f->rtt_server_us = cache_gap32(f->hs_mark, now);
         f->hs = FLOW_HS_SYNACK;
         f->hs_mark = now;
     } else if (c2s && kind == TCP_ACK && f->hs == FLOW_HS_SYNACK) {
-        f->hs_mark = gap32(f->hs_mark, now);
+        f->hs_mark = cache_gap32(f->hs_mark, now);
         f->hs = FLOW_HS_DONE;
         return 1;
     }

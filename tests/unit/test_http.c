@@ -54,6 +54,36 @@ TEST_CASE(simple_get)
     CHECK_INT(s.msgs, 1);
 }
 
+/* Each head keeps the tag set before the feed that brought its first byte:
+ * the time of the packet a message started in, for service times. */
+TEST_CASE(heads_keep_the_tag_of_their_first_byte)
+{
+    struct http_conn c;
+    struct sink k = { 0 };
+    http_conn_init(&c);
+    c.dir[0].tag = 10;                               /* a request head split over two feeds */
+    CHECK_INT(conn_str(&c, 1, "GET /a HTTP/1.1\r\nHo", &k), DISSECT_OK);
+    c.dir[0].tag = 11;
+    CHECK_INT(conn_str(&c, 1, "st: x\r\n\r\nGET /b HTTP/1.1\r\n\r\n", &k), DISSECT_OK);
+    CHECK_INT(k.n, 2);
+    CHECK_INT(k.m[0].tag, 10);
+    CHECK_INT(k.m[1].tag, 11);                      /* pipelined: starts in the second feed */
+    c.dir[1].tag = 20;                               /* a response whose body spans feeds */
+    CHECK_INT(conn_str(&c, 0, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab", &k), DISSECT_OK);
+    c.dir[1].tag = 21;                               /* the next response starts after it */
+    CHECK_INT(conn_str(&c, 0, "cdHTTP/1.1 404 No\r\nContent-Length: 0\r\n\r\n", &k), DISSECT_OK);
+    CHECK_INT(k.n, 4);
+    CHECK_INT(k.m[2].tag, 20);
+    CHECK_INT(k.m[3].tag, 21);
+    CHECK_INT(k.m[3].status, 404);
+    c.dir[0].tag = 30;                               /* stray CRLF before a head */
+    CHECK_INT(conn_str(&c, 1, "\r\n", &k), DISSECT_OK);
+    c.dir[0].tag = 31;
+    CHECK_INT(conn_str(&c, 1, "GET /c HTTP/1.1\r\n\r\n", &k), DISSECT_OK);
+    CHECK_INT(k.n, 5);
+    CHECK_INT(k.m[4].tag, 31);
+}
+
 TEST_CASE(split_at_every_byte)
 {
     size_t n = strlen(get1);
@@ -333,6 +363,7 @@ TEST_CASE(ua_os)
 int main(void)
 {
     RUN(simple_get);
+    RUN(heads_keep_the_tag_of_their_first_byte);
     RUN(split_at_every_byte);
     RUN(pipelined_and_bodies);
     RUN(responses_framing);

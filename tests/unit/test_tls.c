@@ -196,6 +196,24 @@ TEST_CASE(sni_capacity_and_escaping)
     CHECK_STR(sni, "a\\x01b\\xff");
 }
 
+TEST_CASE(handshake_type_of_the_first_record)
+{
+    static const uint8_t server_hello[] = { 22, 3, 3, 0, 4, 2, 0, 0, 0 };
+    static const uint8_t alert[] = { 21, 3, 3, 0, 2, 2, 40 };
+    uint8_t b[600];
+    size_t n = build_hello(b + 5, "a.example");
+    b[0] = 22;
+    b[1] = 3;
+    b[2] = 1;
+    put16(b, 3, n);
+    CHECK_INT(tls_handshake_type(b, n + 5), TLS_HELLO_CLIENT);
+    CHECK_INT(tls_handshake_type(b, 6), TLS_HELLO_CLIENT);     /* the type byte is enough */
+    CHECK_INT(tls_handshake_type(b, 5), -1);
+    CHECK_INT(tls_handshake_type(server_hello, sizeof(server_hello)), TLS_HELLO_SERVER);
+    CHECK_INT(tls_handshake_type(alert, sizeof(alert)), -1);
+    CHECK_INT(tls_handshake_type((const uint8_t *)"HTTP/1.1 200", 12), -1);
+}
+
 int main(void)
 {
     RUN(single_record);
@@ -206,5 +224,6 @@ int main(void)
     RUN(no_extensions);
     RUN(bad_lengths_inside);
     RUN(sni_capacity_and_escaping);
+    RUN(handshake_type_of_the_first_record);
     return CHECK_DONE("tls");
 }
