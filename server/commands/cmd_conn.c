@@ -58,7 +58,8 @@ void cmd_ok(struct client *c, int argc, struct resp_arg *argv)
     resp_simple(&c->out, "OK");
 }
 
-/* RESET: the connection as it was when it opened (no transaction, subscriptions, name, RESP3, AUTH). */
+/* RESET: the connection as it was when it opened (no transaction, subscriptions, name, RESP3, AUTH,
+ * CLIENT REPLY). */
 void cmd_reset(struct client *c, int argc, struct resp_arg *argv)
 {
     (void)argc; (void)argv;
@@ -68,6 +69,8 @@ void cmd_reset(struct client *c, int argc, struct resp_arg *argv)
     free(c->name);
     c->name = NULL;
     c->authenticated = c->srv->cfg->requirepass == NULL;
+    c->reply_off = c->reply_skip_next = 0;   /* as Redis: a skipped RESET stays silent */
+    c->muted = c->reply_skip;
     resp_simple(&c->out, "RESET");
 }
 
@@ -206,9 +209,14 @@ void cmd_hello(struct client *c, int argc, struct resp_arg *argv)
     hello_reply(c);
 }
 
-static void client_info_line(struct client *who, struct sbuf *b)
+/* One CLIENT LIST line of who, asked by self: qbuf is Redis' sdslen(querybuf), the running command's
+ * batch included; argv-mem the bytes of the arguments of the command self is running. */
+static void client_info_line(const struct client *self, struct client *who, struct sbuf *b)
 {
     uint64_t now = server_mstime();
+    size_t argv_mem = 0;
+    for (int i = 0; who == self && i < who->rd.argc; i++)
+        argv_mem += who->rd.argv[i].len;
     char flags[8], cmd[80] = "NULL";
     int nf = 0;
     if (who->last_cmd)
@@ -219,12 +227,12 @@ static void client_info_line(struct client *who, struct sbuf *b)
     if (!nf) flags[nf++] = 'N';
     flags[nf] = '\0';
     sbuf_printf(b, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=0 sub=%d psub=%d "
-                "ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=%zu oll=0 "
+                "ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%d rbp=%d obl=%zu oll=0 "
                 "omem=%llu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d\n",
                 (unsigned long long)who->id, who->addr, who->laddr, who->fd, who->name ? who->name : "",
                 (unsigned long long)(now - who->ctime_ms) / 1000, (unsigned long long)(now - who->last_ms) / 1000,
                 flags, who->nsubs, who->npsubs, who->in_multi ? who->mq_n : -1,
-                resp_reader_pending(&who->rd), who->rd.cap - who->rd.len, 16384, 16384, who->out.len,
+                resp_reader_qbuf_len(&who->rd), who->rd.cap - who->rd.len, argv_mem, 16384, 16384, who->out.len,
                 (unsigned long long)who->out_inflight, sizeof(*who) + who->rd.cap + who->out.cap,
                 cmd, who->proto);
 }
@@ -283,7 +291,7 @@ void cmd_client_info(struct client *c, int argc, struct resp_arg *argv)
     struct sbuf b;
     (void)argc; (void)argv;
     sbuf_init(&b);
-    client_info_line(c, &b);
+    client_info_line(c, c, &b);
     client_list_reply(c, &b);
 }
 
@@ -315,7 +323,10 @@ void cmd_client_list(struct client *c, int argc, struct resp_arg *argv)
         return;
     }
     sbuf_init(&b);
-    for (struct client *o = c->srv->clients; o; o = o->next) {
+    struct client *oldest = c->srv->clients;     /* the list starts with the newest: Redis lists the oldest first */
+    while (oldest && oldest->next)
+        oldest = oldest->next;
+    for (struct client *o = oldest; o; o = o->prev) {
         int pubsub = o->nsubs + o->npsubs > 0;
         if ((type == 1 && pubsub) || (type == 2 && !pubsub) || type == 3)
             continue;
@@ -323,7 +334,7 @@ void cmd_client_list(struct client *c, int argc, struct resp_arg *argv)
         for (int i = 0; i < nids && !want; i++)
             want = (uint64_t)ids[i] == o->id;
         if (want)
-            client_info_line(o, &b);
+            client_info_line(c, o, &b);
     }
     free(ids);
     client_list_reply(c, &b);
@@ -426,6 +437,24 @@ void cmd_client_kill(struct client *c, int argc, struct resp_arg *argv)
     }
     if (self)
         client_close_after_reply(c);
+}
+
+/* CLIENT REPLY ON|OFF|SKIP: ON answers +OK (even when replies were off); OFF and SKIP answer nothing. */
+void cmd_client_reply(struct client *c, int argc, struct resp_arg *argv)
+{
+    const char *v = argv[2].ptr;
+    (void)argc;
+    if (!strcasecmp(v, "on")) {
+        c->reply_off = c->reply_skip = c->muted = 0;
+        resp_simple(&c->out, "OK");
+    } else if (!strcasecmp(v, "off")) {
+        c->reply_off = 1;
+    } else if (!strcasecmp(v, "skip")) {
+        if (!c->reply_off)
+            c->reply_skip_next = 1;
+    } else {
+        resp_error(&c->out, err_syntax);
+    }
 }
 
 void cmd_client_no_evict(struct client *c, int argc, struct resp_arg *argv)

@@ -50,7 +50,7 @@ CMD_HANDLER(cmd_reset); CMD_HANDLER(cmd_ping); CMD_HANDLER(cmd_echo); CMD_HANDLE
 CMD_HANDLER(cmd_auth); CMD_HANDLER(cmd_hello); CMD_HANDLER(cmd_ok);
 CMD_HANDLER(cmd_client_id); CMD_HANDLER(cmd_client_getname); CMD_HANDLER(cmd_client_setname);
 CMD_HANDLER(cmd_client_setinfo); CMD_HANDLER(cmd_client_list); CMD_HANDLER(cmd_client_info);
-CMD_HANDLER(cmd_client_kill); CMD_HANDLER(cmd_client_no_evict);
+CMD_HANDLER(cmd_client_kill); CMD_HANDLER(cmd_client_no_evict); CMD_HANDLER(cmd_client_reply);
 
 /* cmd_keys.c */
 CMD_HANDLER(cmd_dbsize); CMD_HANDLER(cmd_exists); CMD_HANDLER(cmd_type); CMD_HANDLER(cmd_ttl);

@@ -35,6 +35,7 @@ static const struct command client_subs[] = {
     { "info", cmd_client_info, 2, 0, 0, 0, 0, NULL, 0 },
     { "kill", cmd_client_kill, -3, A, 0, 0, 0, NULL, 0 },
     { "no-evict", cmd_client_no_evict, 3, A, 0, 0, 0, NULL, 0 },
+    { "reply", cmd_client_reply, 3, 0, 0, 0, 0, NULL, 0 },
 };
 static const struct command config_subs[] = {
     { "get", cmd_config_get, -3, A, 0, 0, 0, NULL, 0 },
@@ -349,7 +350,7 @@ static void reject_unknown(struct client *c, int argc, struct resp_arg *argv, co
     sbuf_free(&m);
 }
 
-void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
+static void dispatch_checked(struct client *c, int argc, struct resp_arg *argv)
 {
     const struct command *parent, *cmd = commands_resolve(argc, argv, &parent);
     char full[80], msg[200];
@@ -390,4 +391,18 @@ void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
         return;
     }
     commands_call(c, cmd, parent, argc, argv);
+}
+
+/* CLIENT REPLY OFF|SKIP: the command's replies are dropped when it ends (push frames stay, see
+ * client_push_begin); SKIP silences the command after the one that set it, as Redis' REPLY_SKIP_NEXT. */
+void commands_dispatch(struct client *c, int argc, struct resp_arg *argv)
+{
+    c->muted = c->reply_off || c->reply_skip;
+    c->mute_mark = c->out.len;
+    dispatch_checked(c, argc, argv);
+    if (c->muted)
+        c->out.len = c->mute_mark;
+    c->muted = 0;
+    c->reply_skip = c->reply_skip_next;
+    c->reply_skip_next = 0;
 }

@@ -45,7 +45,28 @@ struct client {
     uint64_t soft_over_since_ms;     /* pub/sub output over the soft limit since */
     const struct command *last_cmd;  /* the last command run (NULL: none yet) and its container */
     const struct command *last_cmd_parent;
+    /* CLIENT REPLY: OFF silences every reply, SKIP the next command's; push frames (pub/sub) are
+     * always sent, as Redis 7.0 does. While a silenced command runs, `muted` is set and what it
+     * appended to out after mute_mark is dropped when it ends (client_push_begin keeps pushes). */
+    int reply_off, reply_skip, reply_skip_next;
+    int muted;
+    size_t mute_mark;
 };
+
+/* A push frame (pub/sub message or (un)subscribe confirmation) for c starts: while a silenced command
+ * of c runs, the reply bytes it wrote so far are dropped first. Loop thread. */
+static inline void client_push_begin(struct client *c)
+{
+    if (c->muted)
+        c->out.len = c->mute_mark;
+}
+
+/* The push frame started by client_push_begin is complete: it is kept. Loop thread. */
+static inline void client_push_end(struct client *c)
+{
+    if (c->muted)
+        c->mute_mark = c->out.len;
+}
 
 /* The listening sockets' callback: accepts one connection, refuses it with Redis' error line past
  * maxclients or in protected mode, else starts reading it. Loop thread. */

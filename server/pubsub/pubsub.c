@@ -39,6 +39,7 @@ void pubsub_wanted_update(struct server *s)
 
 static void reply_sub_count(struct client *c, const char *kind, const char *name, size_t len)
 {
+    client_push_begin(c);
     resp_push(&c->out, 3, c->proto);
     resp_bulks(&c->out, kind);
     if (name)
@@ -46,6 +47,7 @@ static void reply_sub_count(struct client *c, const char *kind, const char *name
     else
         resp_null(&c->out, c->proto);
     resp_int(&c->out, c->nsubs + c->npsubs);
+    client_push_end(c);
 }
 
 static void sub_cmd(struct client *c, int argc, struct resp_arg *argv, enum subs_kind k)
@@ -178,12 +180,14 @@ static void deliver_to(struct delivery *d, const struct subs_name *nm)
             d->s->st.pubsub_messages_dropped++;
             continue;
         }
+        client_push_begin(c);
         resp_push(&c->out, pattern ? 4 : 3, c->proto);
         resp_bulks(&c->out, pattern ? "pmessage" : "message");
         if (pattern)
             resp_bulk(&c->out, nm->name, nm->len);
         resp_bulk(&c->out, d->channel, d->clen);
         resp_bulk(&c->out, d->payload, d->len);
+        client_push_end(c);
         client_reply_ready(c);
         d->receivers++;
     }
