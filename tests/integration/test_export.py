@@ -86,6 +86,14 @@ class Collector:
         stop(self.proc, self.stop_signal)
 
 
+def icmp_or_port(s):
+    """nfdump shows an ICMP record's destination port as type.code."""
+    if "." in s:
+        t, c = s.split(".", 1)
+        return int(t) * 256 + int(c)
+    return int(s)
+
+
 class NfCapd(Collector):
     stop_signal = signal.SIGTERM         # nfcapd closes its current file
 
@@ -111,7 +119,7 @@ class NfCapd(Collector):
                 if len(parts) != 10:
                     continue
                 out.append({"proto": parts[0], "src": parts[1], "sport": int(parts[2]), "dst": parts[3],
-                            "dport": int(parts[4]), "pkts": int(parts[5]), "bytes": int(parts[6]),
+                            "dport": icmp_or_port(parts[4]), "pkts": int(parts[5]), "bytes": int(parts[6]),
                             "bfd": int(parts[7]), "app": parts[8].split("/")[0], "vlan": int(parts[9])})
         return out
 
@@ -268,9 +276,14 @@ def run_flowcached(flowcached, pcap, target, protocol, *extra):
     info = fc.info()
     if "export_flows" not in info:
         pytest.skip("this flowcached does not export yet (the export sink is not registered)")
-    info = fc.wait_pcap_done()
+    fc.wait_pcap_done()
     fc.expired = wait_stable(lambda: int(fc.info()["flows_expired"]))
     wait_stable(lambda: int(fc.info()["export_flows"]), want=fc.expired)
+    wait_stable(lambda: int(fc.info()["export_records"]))     # the 1 s batch timer sent the last message
+    client = fc.client()
+    fc.proto_totals = (sum(int(client.hget(k, "pkts")) for k in client.keys("proto.*")),
+                       sum(int(client.hget(k, "bytes")) for k in client.keys("proto.*")))
+    fc.final_info = fc.info()
     return fc
 
 
@@ -281,12 +294,9 @@ def truth_totals(truth):
 
 def check_flowcached_totals(fc, truth, recs, count):
     """Packets and layer-3 bytes read back == the truth == proto.* totals; records == INFO export_records."""
-    client = fc.client()
-    proto_pkts = sum(int(client.hget(k, "pkts")) for k in client.keys("proto.*"))
-    proto_bytes = sum(int(client.hget(k, "bytes")) for k in client.keys("proto.*"))
     pkts, nbytes = truth_totals(truth)
-    assert (proto_pkts, proto_bytes) == (pkts, nbytes)
-    info = fc.info()
+    assert fc.proto_totals == (pkts, nbytes)
+    info = fc.final_info
     assert int(info["export_flows"]) == fc.expired == len(truth["flows"])
     assert int(info["export_drops"]) == 0, info
     assert count == int(info["export_records"])
@@ -311,7 +321,8 @@ def test_flowcached_into_collector(flowcached, tmp_path, capture, collector, pro
     check_flowcached_totals(fc, truth, recs, sum(r.get("flows", 1) for r in recs))
     if collector is NfCapd and protocol == "ipfix":
         assert sum(1 for r in recs if r["bfd"] == 1) == fc.expired
-    apps = {(r["proto"].upper(), min(r["sport"], r["dport"])): r["app"] for r in recs}
+    names = {"6": "TCP", "17": "UDP"}        # nfdump -N shows numbers, nfacctd names
+    apps = {(names.get(r["proto"], r["proto"].upper()), min(r["sport"], r["dport"])): r["app"] for r in recs}
     assert apps.get(("UDP", 53)) == "DNS" and apps.get(("TCP", 80)) == "HTTP" and apps.get(("TCP", 443)) == "TLS", apps
 
 
