@@ -44,6 +44,8 @@ static int cmp_str(const void *a, const void *b)
 static void got_unique(struct got *g)
 {
     size_t k = 0;
+    if (g->n == 0)
+        return;                      /* g->v may be NULL: qsort wants an array */
     qsort(g->v, g->n, sizeof(*g->v), cmp_str);
     for (size_t i = 0; i < g->n; i++) {
         if (k && strcmp(g->v[k - 1], g->v[i]) == 0)
