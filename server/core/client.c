@@ -289,6 +289,20 @@ static void client_process(struct client *c)
         client_reply_ready(c);
 }
 
+void client_close_idle(struct server *s, uint64_t now_ms)
+{
+    uint64_t limit_ms = s->cfg->timeout * 1000;
+    if (!limit_ms)
+        return;
+    for (struct client *c = s->clients, *next; c; c = next) {
+        next = c->next;
+        if (c->closing || c->nsubs + c->npsubs > 0 || client_output_pending(c) > 0)
+            continue;
+        if (now_ms > c->last_ms && now_ms - c->last_ms > limit_ms)
+            client_close(c);
+    }
+}
+
 /* Gives every client on the ready list one more turn. */
 static void ready_idle_cb(uv_idle_t *h)
 {

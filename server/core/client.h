@@ -90,6 +90,11 @@ void client_close_after_reply(struct client *c);
  * again is harmless. Loop thread. */
 void client_close(struct client *c);
 
+/* Closes every client idle (nothing read) for longer than the `timeout` directive, as Redis's
+ * clientsCronHandleTimeout: not subscribers, not one whose replies are still being written. Does
+ * nothing when timeout is 0. Loop thread (cron). */
+void client_close_idle(struct server *s, uint64_t now_ms);
+
 /* Bytes waiting to reach the socket (queued and handed to libuv). Loop thread. */
 uint64_t client_output_pending(const struct client *c);
 

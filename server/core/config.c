@@ -61,6 +61,8 @@ static const struct directive directives[] = {
     { "notify-keyspace-events", D_STR, OFF(notify_keyspace_events), 0, 0, 0, NULL, "as in Redis" },
     { "requirepass", D_STR, OFF(requirepass), 0, 0, 0, NULL, "password" },
     { "maxclients", D_U64, OFF(maxclients), 0, 1, 1000000, NULL, "clients at once" },
+    { "timeout", D_U64, OFF(timeout), 0, 0, 2147483647.0, NULL,
+      "seconds a client may stay idle (0 = forever; subscribers never time out)" },
     { "protected-mode", D_BOOL, OFF(protected_mode), 0, 0, 1, NULL, "as in Redis" },
     { "cloud", D_LIST, OFF(cloud), OFF(ncloud), 0, CONFIG_LIST_MAX, NULL, "host:port of a cloud node" },
     { "cloud-password", D_STR, OFF(cloud_password), 0, 0, 0, NULL, "AUTH password" },

@@ -34,6 +34,7 @@ struct fc_config {
     char *notify_keyspace_events;
     char *requirepass;
     uint64_t maxclients;
+    uint64_t timeout;                /* seconds a client may stay idle, 0 = forever (Redis's timeout) */
     int protected_mode;
     char *cloud[CONFIG_LIST_MAX];
     int ncloud;

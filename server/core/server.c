@@ -80,6 +80,7 @@ static void cron_cb(uv_timer_t *t)
 {
     struct server *s = t->data;
     pubsub_enforce_limits(s);
+    client_close_idle(s, server_mstime());
     events_drain(s);
 }
 

@@ -17,8 +17,8 @@ import time
 import pytest
 import redis
 
-from test_reliability_util import (Proc, connect, eth_ipv4, read_reply, recv_until_closed, resp_command, sanitized,
-                                   udp_datagram, write_pcap)
+from test_reliability_util import (Proc, connect, eth_ipv4, is_closed, read_reply, recv_until_closed, resp_command,
+                                   sanitized, udp_datagram, write_pcap)
 
 # Sanitizer builds run several times slower: time bounds are multiplied by this.
 SLOW = 6 if sanitized() else 1
@@ -461,5 +461,57 @@ def test_auth_failures_close_the_connection():
         assert p.output().count("10 AUTH failures from 127.0.0.1:") == 2
         print("\n100 pipelined wrong AUTHs on one connection: %d answered, then closed" % answers)
         p.assert_clean()
+    finally:
+        p.cleanup()
+
+
+# ---------------------------------------------------------------- 4. idle connections and `timeout`
+
+def test_timeout_frees_slots_held_by_idle_clients():
+    """`timeout N` (seconds, 0 = never, as Redis) closes clients idle for longer than N, except subscribers:
+    with maxclients 20 taken by 20 idle unauthenticated connections, a real client is refused at first and
+    served once they time out, while a subscriber and a client that keeps talking stay. Before: no
+    `timeout` directive (start-up error), and idle connections held their slots forever."""
+    p = Proc("--bind", "127.0.0.1", "--requirepass", "pw", "--maxclients", "20", "--timeout", "2")
+    try:
+        sub = connect(p.port)
+        sub.sendall(resp_command("AUTH", "pw") + resp_command("SUBSCRIBE", "x"))
+        assert read_reply(sub) == b"+OK\r\n" and read_reply(sub).startswith(b"*3\r\n$9\r\nsubscribe")
+        busy = connect(p.port)
+        busy.sendall(resp_command("AUTH", "pw"))
+        assert read_reply(busy) == b"+OK\r\n"
+        idle = [connect(p.port) for _ in range(18)]
+        t0 = time.monotonic()
+        late = connect(p.port)
+        assert recv_until_closed(late, 3)[0] == b"-ERR max number of clients reached\r\n"
+        closed_after = None
+        while time.monotonic() - t0 < 8 and closed_after is None:
+            busy.sendall(b"PING\r\n")
+            assert read_reply(busy) == b"+PONG\r\n"
+            if all(is_closed(s, 0.05) for s in idle[:1]):
+                closed_after = time.monotonic() - t0
+            time.sleep(0.3)
+        assert closed_after is not None, "idle clients not closed within 8 s"
+        assert all(is_closed(s, 1) for s in idle)
+        c = p.client()
+        assert c.ping()
+        assert int(c.info("clients")["connected_clients"]) == 3      # sub, busy and c
+        sub.sendall(resp_command("PING"))
+        assert read_reply(sub).startswith(b"*2\r\n$4\r\npong")
+        print("\ntimeout 2: 18 idle clients closed after %.1f s; subscriber and active client kept" % closed_after)
+        assert 1.5 < closed_after < 4.5, closed_after
+        p.assert_clean()
+    finally:
+        p.cleanup()
+
+
+def test_timeout_0_keeps_idle_clients():
+    p = Proc("--bind", "127.0.0.1")
+    try:
+        assert p.client().config_get("timeout") == {"timeout": "0"}
+        s = connect(p.port)
+        time.sleep(2.5)
+        s.sendall(b"PING\r\n")
+        assert read_reply(s) == b"+PONG\r\n"
     finally:
         p.cleanup()
