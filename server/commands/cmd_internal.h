@@ -71,6 +71,10 @@ CMD_HANDLER(cmd_latency_latest); CMD_HANDLER(cmd_latency_history); CMD_HANDLER(c
 CMD_HANDLER(cmd_module_list); CMD_HANDLER(cmd_function_flush); CMD_HANDLER(cmd_flushall);
 CMD_HANDLER(cmd_cluster); CMD_HANDLER(cmd_pubsub_numsub); CMD_HANDLER(cmd_pubsub_channels);
 CMD_HANDLER(cmd_pubsub_shardchannels); CMD_HANDLER(cmd_pubsub_shardnumsub); CMD_HANDLER(cmd_empty_array);
+CMD_HANDLER(cmd_help); CMD_HANDLER(cmd_role);
+
+/* cmd_object.c */
+CMD_HANDLER(cmd_object); CMD_HANDLER(cmd_randomkey);
 
 /* Slow log (cmd_server.c): record one command run that took duration_us. */
 void slowlog_maybe_add(struct client *c, int argc, struct resp_arg *argv, uint64_t duration_us);
@@ -96,6 +100,8 @@ struct cmd_meta {
     size_t info_len;
     const char *docs;        /* the value of one COMMAND DOCS entry */
     size_t docs_len;
+    const char *help;        /* a container's HELP reply (an array of simple strings), or NULL */
+    size_t help_len;
 };
 const struct cmd_meta *cmd_meta_find(const char *name);
 

@@ -1,4 +1,4 @@
-/* cmd_server.c - server commands: INFO TIME CONFIG COMMAND SLOWLOG LATENCY MODULE FUNCTION FLUSHALL CLUSTER PUBSUB (loop thread). */
+/* cmd_server.c - server commands: INFO ROLE TIME CONFIG COMMAND SLOWLOG LATENCY MODULE FUNCTION FLUSHALL CLUSTER PUBSUB, HELP (loop thread). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +21,19 @@ void cmd_info(struct client *c, int argc, struct resp_arg *argv)
     info_render(c->srv, argc, argv, &b);
     resp_verbatim(&c->out, b.buf ? b.buf : "", b.len, c->proto);
     sbuf_free(&b);
+}
+
+/* ROLE: a master with no replicas, as INFO replication and HELLO say. The probe refuses writes with
+ * Redis' read-only replica error all the same (KEYSPACE.md): a client reads READONLY as "this node
+ * takes no writes", while a replica role would send Sentinel-aware clients and exporters looking
+ * for a master that does not exist. */
+void cmd_role(struct client *c, int argc, struct resp_arg *argv)
+{
+    (void)argc; (void)argv;
+    resp_array(&c->out, 3);
+    resp_bulks(&c->out, "master");
+    resp_int(&c->out, 0);
+    resp_array(&c->out, 0);
 }
 
 void cmd_time(struct client *c, int argc, struct resp_arg *argv)
@@ -253,6 +266,18 @@ void cmd_meta_emit(struct sbuf *b, const char *p, size_t n, int proto)
         }
         p = eol + 2;
     }
+}
+
+/* <CONTAINER> HELP: Redis 7.0's own text, from cmd_meta.c. */
+void cmd_help(struct client *c, int argc, struct resp_arg *argv)
+{
+    const struct command *cmd = commands_find(argv[0].ptr);
+    const struct cmd_meta *m = cmd ? cmd_meta_find(cmd->name) : NULL;
+    (void)argc;
+    if (m && m->help)
+        cmd_meta_emit(&c->out, m->help, m->help_len, c->proto);
+    else
+        resp_array(&c->out, 0);
 }
 
 static void command_info_one(struct client *c, const struct command *cmd)

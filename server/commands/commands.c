@@ -36,11 +36,13 @@ static const struct command client_subs[] = {
     { "kill", cmd_client_kill, -3, A, 0, 0, 0, NULL, 0 },
     { "no-evict", cmd_client_no_evict, 3, A, 0, 0, 0, NULL, 0 },
     { "reply", cmd_client_reply, 3, 0, 0, 0, 0, NULL, 0 },
+    { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
 };
 static const struct command config_subs[] = {
     { "get", cmd_config_get, -3, A, 0, 0, 0, NULL, 0 },
     { "set", cmd_config_set, -4, A, 0, 0, 0, NULL, 0 },
     { "resetstat", cmd_config_resetstat, 2, A, 0, 0, 0, NULL, 0 },
+    { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
 };
 static const struct command command_subs[] = {
     { "count", cmd_command_count, 2, 0, 0, 0, 0, NULL, 0 },
@@ -48,26 +50,39 @@ static const struct command command_subs[] = {
     { "info", cmd_command_info, -2, 0, 0, 0, 0, NULL, 0 },
     { "list", cmd_command_list, -2, 0, 0, 0, 0, NULL, 0 },
     { "getkeys", cmd_command_getkeys, -4, 0, 0, 0, 0, NULL, 0 },
+    { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
 };
 static const struct command memory_subs[] = {
     { "usage", cmd_memory_usage, -3, R, 2, 2, 1, NULL, 0 },
+    { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
 };
 static const struct command slowlog_subs[] = {
     { "get", cmd_slowlog_get, -2, A, 0, 0, 0, NULL, 0 },
     { "len", cmd_slowlog_len, 2, A, 0, 0, 0, NULL, 0 },
     { "reset", cmd_slowlog_reset, 2, A, 0, 0, 0, NULL, 0 },
+    { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
 };
 static const struct command latency_subs[] = {
     { "latest", cmd_latency_latest, 2, A, 0, 0, 0, NULL, 0 },
     { "history", cmd_latency_history, 3, A, 0, 0, 0, NULL, 0 },
     { "reset", cmd_latency_reset, -2, A, 0, 0, 0, NULL, 0 },
+    { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
 };
 static const struct command function_subs[] = {
     { "flush", cmd_function_flush, -2, W, 0, 0, 0, NULL, 0 },
     { "list", cmd_empty_array, -2, 0, 0, 0, 0, NULL, 0 },
+    { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
+};
+static const struct command object_subs[] = {
+    { "encoding", cmd_object, 3, R, 2, 2, 1, NULL, 0 },
+    { "freq", cmd_object, 3, R, 2, 2, 1, NULL, 0 },
+    { "idletime", cmd_object, 3, R, 2, 2, 1, NULL, 0 },
+    { "refcount", cmd_object, 3, R, 2, 2, 1, NULL, 0 },
+    { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
 };
 static const struct command module_subs[] = {
     { "list", cmd_module_list, 2, A, 0, 0, 0, NULL, 0 },
+    { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
 };
 static const struct command pubsub_subs[] = {
     { "channels", cmd_pubsub_channels, -2, 0, 0, 0, 0, NULL, 0 },
@@ -75,6 +90,7 @@ static const struct command pubsub_subs[] = {
     { "numpat", pubsub_cmd_pubsub, 2, 0, 0, 0, 0, NULL, 0 },
     { "shardchannels", cmd_pubsub_shardchannels, -2, 0, 0, 0, 0, NULL, 0 },
     { "shardnumsub", cmd_pubsub_shardnumsub, -2, 0, 0, 0, 0, NULL, 0 },
+    { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
 };
 /* CLUSTER: every subcommand of Redis 7.0, each answering that cluster support is disabled. */
 static const struct command cluster_subs[] = {
@@ -91,6 +107,7 @@ static const struct command cluster_subs[] = {
     { "saveconfig", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 }, { "set-config-epoch", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 },
     { "setslot", cmd_cluster, -4, 0, 0, 0, 0, NULL, 0 }, { "shards", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
     { "slaves", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "slots", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
+    { "help", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
 };
 
 /* fn NULL with CMD_WRITE: a write, answered READONLY after the arity check, as a read-only replica does. */
@@ -106,9 +123,11 @@ static const struct command table[] = {
     { "info", cmd_info, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, 0 },
     { "dbsize", cmd_dbsize, 1, R | F, 0, 0, 0, NULL, 0 },
     { "time", cmd_time, 1, F, 0, 0, 0, NULL, 0 },
+    { "role", cmd_role, 1, F, 0, 0, 0, NULL, 0 },
     { "config", NULL, -2, 0, 0, 0, 0, SUBS(config_subs) },
     { "command", cmd_command, -1, 0, 0, 0, 0, SUBS(command_subs) },
     { "memory", NULL, -2, 0, 0, 0, 0, SUBS(memory_subs) },
+    { "object", NULL, -2, 0, 0, 0, 0, SUBS(object_subs) },
     { "slowlog", NULL, -2, 0, 0, 0, 0, SUBS(slowlog_subs) },
     { "latency", NULL, -2, 0, 0, 0, 0, SUBS(latency_subs) },
     { "module", NULL, -2, 0, 0, 0, 0, SUBS(module_subs) },
@@ -128,6 +147,7 @@ static const struct command table[] = {
     { "strlen", cmd_strlen, 2, R | F, 1, 1, 1, NULL, 0 },
     { "keys", cmd_keys, 2, R, 0, 0, 0, NULL, 0 },
     { "scan", cmd_scan, -2, R, 0, 0, 0, NULL, 0 },
+    { "randomkey", cmd_randomkey, 1, R, 0, 0, 0, NULL, 0 },
     { "hgetall", cmd_hgetall, 2, R, 1, 1, 1, NULL, 0 },
     { "hget", cmd_hget, 3, R | F, 1, 1, 1, NULL, 0 },
     { "hmget", cmd_hmget, -3, R | F, 1, 1, 1, NULL, 0 },

@@ -661,6 +661,16 @@ void keyspace_keys(struct cache *c, const char *pat, size_t plen, key_fn fn, voi
         emit_name(&x, watchlist_key, sizeof(watchlist_key) - 1);
 }
 
+struct random_ctx { key_fn fn; void *arg; uint64_t n; };
+
+/* keyspace_random's callback: counts the keys handed on. */
+static void random_cb(void *arg, const char *key, size_t len)
+{
+    struct random_ctx *got = arg;
+    got->n++;
+    got->fn(got->arg, key, len);
+}
+
 uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const char *pat,
                        size_t plen, enum kv_type type_filter, key_fn fn, void *arg)
 {
@@ -687,6 +697,21 @@ uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const c
     if (p.fam >= NFAMILIES && started_inside && c->wl && watchlist_size(c->wl))
         emit_name(&x, watchlist_key, sizeof(watchlist_key) - 1);
     return p.fam >= NFAMILIES ? 0 : CUR_MAKE(p.fam, p.shard, p.pos);
+}
+
+void keyspace_random(struct cache *c, uint64_t r, key_fn fn, void *arg)
+{
+    /* SCAN steps from a random family, shard and bucket; once past the end, from the start */
+    uint64_t start = CUR_MAKE(r % NFAMILIES, (r >> 8) % CACHE_SHARDS, (r >> 16) % 65536), cursor = start;
+    struct random_ctx got = { fn, arg, 0 };
+    int wrapped = 0;
+    while (!got.n) {
+        cursor = keyspace_scan(c, cursor, 1, NULL, 0, KV_NONE, random_cb, &got);
+        if (cursor == 0 && wrapped++)
+            return;
+        if (wrapped && cursor >= start)
+            return;
+    }
 }
 
 static void count_cb(void *arg, const char *key, size_t len)

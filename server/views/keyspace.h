@@ -64,6 +64,11 @@ void keyspace_keys(struct cache *c, const char *pat, size_t plen, key_fn fn, voi
 uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const char *pat,
                        size_t plen, enum kv_type type_filter, key_fn fn, void *arg);
 
+/* Offers fn the live keys of one SCAN step started at a position drawn from r (the first step that
+ * finds any, wrapping once past the end): a few keys, from anywhere in the keyspace; nothing when it is
+ * empty. RANDOMKEY picks one of them. Loop thread. */
+void keyspace_random(struct cache *c, uint64_t r, key_fn fn, void *arg);
+
 /* Number of live keys; *expires gets how many have a TTL. */
 uint64_t keyspace_size(struct cache *c, uint64_t *expires);
 

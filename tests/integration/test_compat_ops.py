@@ -1,14 +1,16 @@
 """test_compat_ops.py - the commands operators and Redis' own test suite reach for (CLIENT REPLY, qbuf in
-CLIENT LIST/INFO), compared byte for byte with a real redis-server 7.0 holding the same keys.
+CLIENT LIST/INFO, HELP of every container, ROLE, RANDOMKEY, OBJECT), compared byte for byte with a real
+redis-server 7.0 holding the same keys.
 
 Run alone: FLOWCACHED=build/plain/flowcached /usr/bin/python3 -m pytest -q tests/integration/test_compat_ops.py
 """
 import re
+import tempfile
 
 import pytest
 
 from conftest import DEMO_PCAP, NO_EXPIRY, Flowcached, tail, sanitizer_report
-from test_compat_util import Conn, RedisServer, copy_keyspace
+from test_compat_util import Conn, RedisServer, copy_keyspace, shape
 
 END = b"$7\r\n__end__\r\n"
 
@@ -17,7 +19,10 @@ END = b"$7\r\n__end__\r\n"
 def pair():
     """(flowcached, redis-server): both hold the demo capture's keyspace."""
     ref = None
-    fc = Flowcached("--pcap", DEMO_PCAP, "--pcap-end", "keep", *NO_EXPIRY)
+    wl = tempfile.NamedTemporaryFile("w", prefix="fc-watch-", suffix=".txt", delete=False)
+    wl.write("10.0.0.0/8\n192.0.2.53\n2001:db8::/32\n")
+    wl.close()
+    fc = Flowcached("--pcap", DEMO_PCAP, "--pcap-end", "keep", "--watchlist", wl.name, *NO_EXPIRY)
     try:
         fc.wait_pcap_done()
         ref = RedisServer()
@@ -124,3 +129,79 @@ def test_client_list_order(pair):
     assert ids == sorted(ids) and ids.index(ida) < ids.index(idb)
     a.close()
     b.close()
+
+
+CONTAINERS = ["CLIENT", "CONFIG", "COMMAND", "MEMORY", "OBJECT", "PUBSUB", "SLOWLOG", "LATENCY", "FUNCTION", "MODULE",
+              "CLUSTER"]
+
+
+@pytest.mark.parametrize("name", CONTAINERS)
+def test_help(pair, name):
+    """<CONTAINER> HELP is Redis 7.0's text byte for byte (CLUSTER HELP: cluster support disabled), in RESP2 and
+    RESP3; HELP takes no argument."""
+    both(pair, [[name, "HELP"], [name.lower(), "help", "x"], ["HELLO", "3"], [name, "help"]])
+
+
+def test_role(pair):
+    """ROLE says master with no replicas, as INFO replication and HELLO do."""
+    both(pair, [["ROLE"], ["ROLE", "x"], ["HELLO", "3"], ["ROLE"]])
+
+
+def test_object_every_key(pair):
+    """OBJECT ENCODING and REFCOUNT of every key are what Redis gives the same value written by a client."""
+    fc, ref = pair
+    keys = sorted(x.v.decode() for x in Conn(fc.port).call("KEYS", "*").v)
+    assert len(keys) > 20
+    cmds = [["OBJECT", sub, k] for k in keys for sub in ("ENCODING", "REFCOUNT")]
+    both(pair, cmds)
+
+
+@pytest.mark.parametrize("cmds", [
+    [["OBJECT", "ENCODING", "missing"]], [["OBJECT", "FREQ", "proto.DNS"]], [["OBJECT", "FREQ", "missing"]],
+    [["OBJECT", "REFCOUNT", "missing"]], [["OBJECT", "IDLETIME", "missing"]], [["OBJECT", "BOGUS", "x"]],
+    [["OBJECT"]], [["OBJECT", "ENCODING"]], [["OBJECT", "ENCODING", "a", "b"]], [["HELLO", "3"], ["OBJECT", "ENCODING", "missing"]],
+    [["OBJECT", "ENCODING", "watchlist"]], [["RANDOMKEY", "x"]], [["MULTI"], ["OBJECT", "ENCODING", "proto.DNS"], ["EXEC"]],
+])
+def test_object_errors(pair, cmds):
+    both(pair, cmds)
+
+
+def test_object_idletime(pair):
+    """IDLETIME: an integer, the seconds since the key's last packet (0 for keys without last.seen)."""
+    fc, _ = pair
+    c = Conn(fc.port)
+    for k in ("proto.DNS", "watchlist"):
+        r = c.call("OBJECT", "IDLETIME", k)
+        assert r.t == ":" and r.v >= 0, (k, r)
+    ip = sorted(x.v for x in c.call("KEYS", "ip.*").v)[0]
+    assert c.call("OBJECT", "IDLETIME", ip).t == ":"
+    c.close()
+
+
+def test_randomkey(pair):
+    """RANDOMKEY names a key that exists, and many calls spread over the families of the keyspace."""
+    fc, ref = pair
+    c = Conn(fc.port)
+    seen = set()
+    for _ in range(200):
+        r = c.call("RANDOMKEY")
+        assert r.t == "$" and r.v is not None
+        assert c.call("EXISTS", r.v).v == 1, r.v
+        seen.add(r.v.split(b".")[0])
+    assert len(seen) >= 4, seen
+    c.call("HELLO", "3")
+    assert shape(c.call("RANDOMKEY")) == shape(Conn(ref.port).call("RANDOMKEY"))
+    c.close()
+
+
+def test_randomkey_empty():
+    """RANDOMKEY on an empty cache: nil, as Redis answers for an empty database."""
+    fc = Flowcached()
+    try:
+        c = Conn(fc.port)
+        assert c.call("RANDOMKEY").raw == b"$-1\r\n"
+        c.call("HELLO", "3")
+        assert c.call("RANDOMKEY").raw == b"_\r\n"
+        c.close()
+    finally:
+        fc.stop()
