@@ -81,7 +81,10 @@ struct sip_msg {
  * yet (or, SIP_TCP, the body is not all there: head_len is then set);
  * DISSECT_MALFORMED when the start line is not SIP, the head is longer
  * than SIP_HEAD_MAX, or Content-Length is not a number below SIP_CLEN_MAX.
- * After NEED_MORE or MALFORMED the other fields of *out are unspecified.
+ * After NEED_MORE the start line's fields and those of the header lines
+ * wholly before the cut are filled (so a datagram cut by a capture's snap
+ * length still gives its Call-ID when that line made it); after MALFORMED
+ * the fields of *out are unspecified.
  * Never reads past p + len; no allocation; any thread. */
 int sip_parse(const uint8_t *p, size_t len, enum sip_transport transport, struct sip_msg *out);
 

@@ -187,6 +187,10 @@ TEST_CASE(every_prefix)
         if (i < head) {
             CHECK_INT(u, DISSECT_NEED_MORE);
             CHECK_INT(t, DISSECT_NEED_MORE);
+            /* a snap length cut: the lines before the cut are read */
+            const char *cseq = strstr(invite, "CSeq:");
+            if (i > (size_t)(cseq - invite))
+                CHECK_STR(m.call_id, "3848276298220188511@atlanta.example.com");
         } else {
             CHECK_INT(sip_parse(b, i, SIP_UDP, &m), DISSECT_OK);
             CHECK_INT(m.body_cut, 1);
