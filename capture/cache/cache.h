@@ -75,6 +75,8 @@ struct host {
     uint64_t flows_client, flows_server, flows_active;
     uint64_t first_us, last_us;
     uint64_t dns_queries, dns_nxdomain, http_requests;
+    uint64_t rtt_sum_us, rtt_n;      /* as a server: the handshake round trips of its flows */
+    uint64_t svc_sum_us, svc_n;      /* as a server: its HTTP and DNS answer times */
     const char *os;                  /* static string from http_ua_os(), NULL = unknown */
     uint64_t mac_us, os_us;          /* packet time of the value shown: the newest wins, so
                                         the result does not depend on thread interleaving */

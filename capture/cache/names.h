@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "capture/cache/cache.h"
+#include "capture/cache/latency.h"
 
 /* Kinds of name entries; one sharded table holds them all, keyed by kind + name. */
 enum name_kind { NK_DNS = 0, NK_HTTP, NK_TLS, NK_USER, NK_IPUSER, NK_KINDS };
@@ -18,14 +19,18 @@ _Static_assert(NK_KINDS <= CACHE_NAME_KINDS, "cache.name_kinds counts every kind
 #define USER_SESSION_MAX 64
 
 struct dns_stats {
-    uint64_t queries, responses, nxdomain, rtt_sum_us, rtt_n;
+    uint64_t queries, responses, nxdomain;
+    struct lat_hist rtt;             /* response times: rtt.us.sum rtt.count rtt.le.<bound> */
     uint64_t rcode[DNS_RCODES];
     uint16_t qtype[DNS_QTYPES_MAX];
     uint64_t qtype_n[DNS_QTYPES_MAX];
     uint8_t nqtypes;
 };
 
-struct http_stats { uint64_t requests, status[6]; };   /* status[2] = 2xx ... status[5] = 5xx */
+struct http_stats {
+    uint64_t requests, status[6];    /* status[2] = 2xx ... status[5] = 5xx */
+    struct lat_hist service;         /* service times: service.us.sum service.count service.le.* */
+};
 
 struct tls_stats { uint64_t flows, bytes; };
 

@@ -93,7 +93,7 @@ static uint32_t lat_us(uint64_t from, uint64_t to)
     return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
-static struct app_action *act_add(struct app_actions *out, enum app_act kind)
+struct app_action *app_action_add(struct app_actions *out, enum app_act kind)
 {
     if (out->n >= APP_ACTIONS_MAX)
         return NULL;
@@ -316,7 +316,7 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
         pd->ts = x->ts;
         pd->qname = qname;
     }
-    struct app_action *a = act_add(x->out, ACT_DNS_QUERY);
+    struct app_action *a = app_action_add(x->out, ACT_DNS_QUERY);
     if (a) {
         a->qtype = m->qtype;
         a->txid = m->txid;
@@ -326,7 +326,7 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
 
 static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
 {
-    struct app_action *a = act_add(x->out, ACT_DNS_RESPONSE);
+    struct app_action *a = app_action_add(x->out, ACT_DNS_RESPONSE);
     str_set(x->c, x->f, XS_DNS_QUERY, m->qname);
     struct flow_ext *e = x->f->ext;
     struct app_state *st = e->st;
@@ -418,7 +418,7 @@ static int http_service(struct app_http *h, const struct http_msg *m, uint32_t *
 static void http_message(void *arg, const struct http_msg *m)
 {
     struct http_ctx *x = arg;
-    struct app_action *a = act_add(x->out, m->is_request ? ACT_HTTP_REQUEST : ACT_HTTP_RESPONSE);
+    struct app_action *a = app_action_add(x->out, m->is_request ? ACT_HTTP_REQUEST : ACT_HTTP_RESPONSE);
     uint32_t svc = 0;
     int has_svc = http_service(x->h, m, &svc);
     if (has_svc) {
@@ -529,7 +529,7 @@ static void app_tls(struct cache *c, struct flow *f, const uint8_t *data, uint32
     if (rc != DISSECT_OK)
         return;
     str_set(c, f, XS_TLS_SNI, sni);
-    struct app_action *a = act_add(out, ACT_TLS_SNI);
+    struct app_action *a = app_action_add(out, ACT_TLS_SNI);
     if (a) {
         a->bytes = f->bytes[0] + f->bytes[1];
         str_copy(a->name, sizeof(a->name), sni);
@@ -545,7 +545,7 @@ static void app_radius(const struct decoded_pkt *p, struct app_actions *out)
         m.code != RADIUS_ACCOUNTING_REQUEST || m.acct_status == 0 || !m.user[0] ||
         strlen(m.user) >= NAME_USER_MAX)
         return;
-    struct app_action *a = act_add(out, ACT_RADIUS);
+    struct app_action *a = app_action_add(out, ACT_RADIUS);
     if (!a)
         return;
     a->acct_status = m.acct_status;
@@ -638,7 +638,7 @@ void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *
 bytes:;
     const char *sni = ext_str(f->ext, XS_TLS_SNI);
     if (sni && !(out->n && out->a[out->n - 1].kind == ACT_TLS_SNI)) {
-        struct app_action *a = act_add(out, ACT_TLS_BYTES);
+        struct app_action *a = app_action_add(out, ACT_TLS_BYTES);
         if (a) {
             a->bytes = p->l3_len;
             str_copy(a->name, sizeof(a->name), sni);
@@ -653,7 +653,7 @@ void app_flow_end(struct cache *c, struct flow *f, struct app_actions *out)
         return;
     for (int i = 0; e->st && i < e->st->npend; i++) {
         struct dns_pending *pd = &e->st->pend[i];
-        struct app_action *a = act_add(out, ACT_DNS_TIMEOUT);
+        struct app_action *a = app_action_add(out, ACT_DNS_TIMEOUT);
         if (!a)
             break;
         a->qtype = pd->qtype;

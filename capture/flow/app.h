@@ -21,7 +21,7 @@ struct flow_ext;
 enum app_act {
     ACT_DNS_QUERY = 1, ACT_DNS_RESPONSE, ACT_DNS_TIMEOUT,
     ACT_HTTP_REQUEST, ACT_HTTP_RESPONSE, ACT_TLS_SNI, ACT_TLS_BYTES,
-    ACT_RADIUS, ACT_WATCH_ALERT,
+    ACT_RADIUS, ACT_WATCH_ALERT, ACT_TCP_RTT,
 };
 
 /* One thing a packet taught us, applied to the name tables, hosts and
@@ -33,7 +33,8 @@ struct app_action {
     int16_t rcode;
     uint16_t status;
     uint32_t rtt_us;                 /* DNS response: query to response; HTTP response:
-                                        service time, request to response (first packets) */
+                                        service time, request to response (first packets);
+                                        TCP RTT: the handshake's rtt.us */
     uint64_t bytes;
     char name[APP_NAME_MAX];         /* qname / host / sni / user */
     char method[16];
@@ -50,6 +51,10 @@ struct app_actions {
     uint16_t l7;
     struct app_action a[APP_ACTIONS_MAX];
 };
+
+/* Appends an action of kind to out, its fixed fields zeroed and strings
+ * empty; NULL when out is full (the action is lost). Capture thread. */
+struct app_action *app_action_add(struct app_actions *out, enum app_act kind);
 
 /* Dissect one packet of flow f (caller holds f's shard lock): updates f's
  * shown fields and parser state, and appends what must be applied outside

@@ -141,6 +141,14 @@ void host_fields_each(const struct host *h, field_fn fn, void *arg)
         emit_u64(fn, arg, "http.requests", h->http_requests);
     if (h->os)
         emit_str(fn, arg, "os", h->os);
+    if (h->rtt_n) {
+        emit_u64(fn, arg, "rtt.us.sum", h->rtt_sum_us);
+        emit_u64(fn, arg, "rtt.count", h->rtt_n);
+    }
+    if (h->svc_n) {
+        emit_u64(fn, arg, "service.us.sum", h->svc_sum_us);
+        emit_u64(fn, arg, "service.count", h->svc_n);
+    }
     for (unsigned i = 0; i < h->nvlans && i < HOST_VLANS_MAX; i++) {
         const struct host_vlan *v = &h->vlans[i];
         char name[40];

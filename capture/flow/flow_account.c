@@ -207,12 +207,13 @@ void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct 
 /* Counts one packet on the host at the packet's source (is_src) or
  * destination. *ref is the flow's reference to that host: when set, no lookup
  * is needed; when a new flow starts (role) and the host can be had, the flow
- * takes a flows.active count on it and *ref is set. acts (the client's side
- * only, else NULL) are applied to the host's fields. Caller holds the flow's
- * shard lock (lock order: flow, then host). */
+ * takes a flows.active count on it and *ref is set. acts (what the packet's
+ * dissectors found, or NULL) are applied to the host's fields as the flow's
+ * client (client) or server. Caller holds the flow's shard lock (lock order:
+ * flow, then host). */
 void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
-                         int role, uint64_t ts, struct host **ref, const struct app_actions *acts,
-                         uint64_t hash)
+                  int role, uint64_t ts, struct host **ref, const struct app_actions *acts,
+                  int client, uint64_t hash)
 {
     const uint8_t *addr = is_src ? p->src : p->dst;
     struct host *h = *ref;
@@ -242,7 +243,7 @@ void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
             h->mac_us = ts;
         }
         if (acts && acts->n)
-            worker_host_apply_actions(h, acts, ts);
+            worker_host_apply_actions(h, acts, client, ts);
         shard_touch(s, &h->link);
     }
     lock_release(&s->lock);

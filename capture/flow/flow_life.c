@@ -87,10 +87,11 @@ static int flow_handshake(struct flow *f, uint8_t flags, int c2s, uint64_t ts)
     return 0;
 }
 
-static void flow_count_packet(struct worker *w, struct cache_shard *s, struct flow *f,
-                              const struct decoded_pkt *p, int c2s, uint64_t ts)
+/* Counts p on f; returns 1 when p completes f's TCP handshake. */
+static int flow_count_packet(struct worker *w, struct cache_shard *s, struct flow *f,
+                             const struct decoded_pkt *p, int c2s, uint64_t ts)
 {
-    int dir = c2s ? 0 : 1;
+    int dir = c2s ? 0 : 1, hs_done = 0;
     f->bytes[dir] += p->l3_len;
     f->pkts[dir]++;
     if (ts > f->last_us)
@@ -98,18 +99,19 @@ static void flow_count_packet(struct worker *w, struct cache_shard *s, struct fl
     if (p->l4_proto == IPPROTO_TCP && p->has_ports) {
         f->tcp_flags |= p->tcp_flags;
         if (f->hs != FLOW_HS_DONE && (p->tcp_flags & (TCP_SYN | TCP_ACK)))
-            flow_handshake(f, p->tcp_flags, c2s, ts);
+            hs_done = flow_handshake(f, p->tcp_flags, c2s, ts);
         if (p->tcp_flags & TCP_FIN)
             f->fin_mask |= c2s ? 1 : 2;
         if (!f->closed && ((p->tcp_flags & TCP_RST) || f->fin_mask == 3)) {
             f->closed = 1;
             f->closed_us = ts;
             shard_move_to_closed(s, &f->link);
-            return;
+            return hs_done;
         }
     }
     if (!f->closed)
         shard_touch(s, &f->link);
+    return hs_done;
 }
 
 int flow_update(struct worker *w, const struct flow_key *k, uint64_t hash, int c2s, int create,
@@ -153,7 +155,7 @@ int flow_update(struct worker *w, const struct flow_key *k, uint64_t hash, int c
     r->first_us = f->first_us;
     uint64_t hh[2];
     hosts_prefetch(w, p, f, c2s, hh);
-    flow_count_packet(w, s, f, p, c2s, ts);
+    int hs_done = flow_count_packet(w, s, f, p, c2s, ts);
     r->l7_old = f->l7;
     r->l7_changed = l7_flow_packet(w->l7, c, f, p, ts);
     r->l7_new = f->l7;
@@ -161,14 +163,19 @@ int flow_update(struct worker *w, const struct flow_key *k, uint64_t hash, int c
     r->acts.key = *k;
     r->acts.l7 = f->l7;
     app_flow_packet(c, f, p, c2s, ts, &r->acts);
+    struct app_action *hs = hs_done ? app_action_add(&r->acts, ACT_TCP_RTT) : NULL;
+    if (hs) {                        /* the server's host sums its handshake round trips */
+        hs->has_rtt = 1;
+        hs->rtt_us = f->rtt_server_us + f->hs_mark;
+    }
     r->nhashed = r->acts.n;
     if (r->acts.n)
         worker_prefetch_actions(w, &r->acts, r->name_hash);
     int src_role = r->is_new ? (c2s ? ROLE_CLIENT : ROLE_SERVER) : ROLE_NONE;
     int dst_role = r->is_new ? (c2s ? ROLE_SERVER : ROLE_CLIENT) : ROLE_NONE;
-    /* The client's host also takes what the dissectors taught about it. */
-    host_account(w, p, 1, src_role, ts, &f->hosts[c2s ? 0 : 1], c2s ? &r->acts : NULL, hh[0]);
-    host_account(w, p, 0, dst_role, ts, &f->hosts[c2s ? 1 : 0], c2s ? NULL : &r->acts, hh[1]);
+    /* Each host also takes its part of what the dissectors taught. */
+    host_account(w, p, 1, src_role, ts, &f->hosts[c2s ? 0 : 1], &r->acts, c2s, hh[0]);
+    host_account(w, p, 0, dst_role, ts, &f->hosts[c2s ? 1 : 0], &r->acts, !c2s, hh[1]);
     lock_release(&s->lock);
     return UPD_OK;
 }

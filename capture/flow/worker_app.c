@@ -75,10 +75,8 @@ static void dns_name_response(struct name_entry *e, const struct app_action *a, 
         d->rcode[a->rcode]++;
     if (a->rcode == RCODE_NXDOMAIN)
         d->nxdomain++;
-    if (a->has_rtt) {
-        d->rtt_sum_us += a->rtt_us;
-        d->rtt_n++;
-    }
+    if (a->has_rtt)
+        lat_hist_add(&d->rtt, a->rtt_us);
 }
 
 /* ---- HTTP ---- */
@@ -95,6 +93,8 @@ static void http_name_response(struct name_entry *e, const struct app_action *a,
     unsigned cls = a->status / 100;
     if (cls >= 2 && cls <= 5)
         e->u.http.status[cls]++;
+    if (a->has_rtt)
+        lat_hist_add(&e->u.http.service, a->rtt_us);
 }
 
 /* ---- TLS ---- */
@@ -231,8 +231,29 @@ void worker_prefetch_actions(struct worker *w, const struct app_actions *acts, u
     }
 }
 
-void worker_host_apply_actions(struct host *h, const struct app_actions *acts, uint64_t ts)
+/* What acts teach about the flow's server h: its round trips and answer times. */
+static void host_apply_server(struct host *h, const struct app_actions *acts)
 {
+    for (int i = 0; i < acts->n; i++) {
+        const struct app_action *a = &acts->a[i];
+        if (!a->has_rtt)
+            continue;
+        if (a->kind == ACT_TCP_RTT) {
+            h->rtt_sum_us += a->rtt_us;
+            h->rtt_n++;
+        } else if (a->kind == ACT_HTTP_RESPONSE || a->kind == ACT_DNS_RESPONSE) {
+            h->svc_sum_us += a->rtt_us;
+            h->svc_n++;
+        }
+    }
+}
+
+void worker_host_apply_actions(struct host *h, const struct app_actions *acts, int client, uint64_t ts)
+{
+    if (!client) {
+        host_apply_server(h, acts);
+        return;
+    }
     for (int i = 0; i < acts->n; i++) {
         const struct app_action *a = &acts->a[i];
         if (a->kind == ACT_DNS_QUERY) {

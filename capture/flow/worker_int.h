@@ -77,7 +77,7 @@ void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct 
 /* Counts p on the host at its source (is_src) or destination; see flow_account.c. */
 void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
                   int role, uint64_t ts, struct host **ref, const struct app_actions *acts,
-                  uint64_t hash);
+                  int client, uint64_t hash);
 /* A flow that held a count on h (or NULL) ended. */
 void host_flow_ended(struct worker *w, struct host *h);
 /* Counts p on its source (is_src) or destination MAC. */
@@ -97,11 +97,12 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
  * hint: reads only the fixed bucket arrays) and store the name hashes it
  * computed in hashes[0 .. acts->n) for worker_apply_actions. */
 void worker_prefetch_actions(struct worker *w, const struct app_actions *acts, uint64_t *hashes);
-/* Apply what acts teach about the flow's client host h (DNS queries and
- * NXDOMAIN answers, HTTP requests and the OS its User-Agent names). Caller
- * holds h's shard lock (taken while the flow's lock is held, so the flow's
- * host reference needs no second lookup). */
-void worker_host_apply_actions(struct host *h, const struct app_actions *acts, uint64_t ts);
+/* Apply what acts teach about the flow's host h: as the client (client), its
+ * DNS queries and NXDOMAIN answers, HTTP requests and the OS its User-Agent
+ * names; as the server, its handshake round trip and its HTTP and DNS answer
+ * times. Caller holds h's shard lock (taken while the flow's lock is held,
+ * so the flow's host reference needs no second lookup). */
+void worker_host_apply_actions(struct host *h, const struct app_actions *acts, int client, uint64_t ts);
 /* A new flow (r) touching a watchlisted address gets one alert action. */
 void watch_check(struct worker *w, struct pkt_result *r);
 

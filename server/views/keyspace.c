@@ -215,6 +215,24 @@ static void view_u64(struct kv_view *v, const char *name, uint64_t val)
     view_field_cb(v, name, buf, (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)val), 1);
 }
 
+/* A latency aggregate's fields (capture/cache/latency.h), once it has a sample:
+ * <what>.us.sum, <what>.count and the buckets that counted something. */
+static void view_lat(struct kv_view *v, const char *what, const struct lat_hist *h)
+{
+    char name[40];
+    if (!h->count)
+        return;
+    snprintf(name, sizeof(name), "%s.us.sum", what);
+    view_u64(v, name, h->sum_us);
+    snprintf(name, sizeof(name), "%s.count", what);
+    view_u64(v, name, h->count);
+    for (unsigned i = 0; i < LAT_BUCKETS; i++)
+        if (h->le[i]) {
+            snprintf(name, sizeof(name), "%s.le.%s", what, lat_bucket_name(i));
+            view_u64(v, name, h->le[i]);
+        }
+}
+
 static void view_dns(struct kv_view *v, const struct dns_stats *d)
 {
     char name[40], tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
@@ -230,8 +248,9 @@ static void view_dns(struct kv_view *v, const struct dns_stats *d)
         snprintf(name, sizeof(name), "qtype.%s", dns_qtype_name(d->qtype[i], tb));
         view_u64(v, name, d->qtype_n[i]);
     }
-    if (d->rtt_n)
-        view_u64(v, "rtt.us.avg", d->rtt_sum_us / d->rtt_n);
+    if (d->rtt.count)
+        view_u64(v, "rtt.us.avg", d->rtt.sum_us / d->rtt.count);
+    view_lat(v, "rtt", &d->rtt);
 }
 
 static void view_user(struct kv_view *v, const struct user_info *u)
@@ -268,6 +287,7 @@ static enum kv_type view_name(struct cache *c, enum name_kind k, const char *key
             snprintf(name, sizeof(name), "status.%uxx", i);
             view_u64(v, name, u.e.u.http.status[i]);
         }
+        view_lat(v, "service", &u.e.u.http.service);
         break;
     case NK_TLS:
         view_u64(v, "flows", u.e.u.tls.flows);
