@@ -10,6 +10,7 @@
 
 #include "capture/source/capture.h"
 #include "capture/flow/l7.h"
+#include "server/commands/commands.h"
 #include "server/replication/cloud.h"
 #include "server/core/config.h"
 #include "server/core/server.h"
@@ -221,6 +222,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "flowcached: %s\n", err);
         goto fail;
     }
+    s.hooks.dispatch = commands_dispatch;
+    s.hooks.client_closing = pubsub_client_gone;
     if (sinks_register(&s, err, sizeof(err)) != 0) {
         fprintf(stderr, "flowcached: %s\n", err);
         goto fail;

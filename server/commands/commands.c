@@ -273,19 +273,6 @@ size_t commands_full_name(const struct command *cmd, const struct command *paren
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-/* Loop-thread state of this file: see commands_last_end_ns; 0 at the start of a turn. */
-static uint64_t last_end_ns;
-
-uint64_t commands_last_end_ns(void)
-{
-    return last_end_ns;
-}
-
-void commands_turn_begin(void)
-{
-    last_end_ns = 0;
-}
-
 static uint64_t monotonic_ns(void)
 {
     struct timespec ts;
@@ -300,13 +287,13 @@ void commands_call(struct client *c, const struct command *cmd, const struct com
                    int argc, struct resp_arg *argv)
 {
     size_t before = c->out.len;
-    uint64_t t0 = last_end_ns ? last_end_ns : monotonic_ns();
+    uint64_t t0 = c->srv->cmd_end_ns ? c->srv->cmd_end_ns : monotonic_ns();
     if (cmd->fn)
         cmd->fn(c, argc, argv);
     else                             /* a write (a top-level one never gets here) */
         resp_error(&c->out, err_readonly);
     uint64_t t1 = monotonic_ns();
-    last_end_ns = t1;
+    c->srv->cmd_end_ns = t1;
     uint64_t us = t1 / 1000 - t0 / 1000;
     cmd_stats_called(c, cmd, parent, us, before);
     const char *base = parent ? parent->name : cmd->name;

@@ -34,15 +34,6 @@ struct command {
  * Replies go to c->out. Loop thread. */
 void commands_dispatch(struct client *c, int argc, struct resp_arg *argv);
 
-/* CLOCK_MONOTONIC time in ns (uv_hrtime's clock) at the end of the last
- * command run in this turn, 0 before the first: lets the caller bound a client's turn
- * without reading the clock again. Loop thread. */
-uint64_t commands_last_end_ns(void);
-
-/* A client's turn starts: the next command reads the clock for its start
- * instead of taking the previous command's end. Loop thread. */
-void commands_turn_begin(void);
-
 /* Writes "name" or "parent|name" (NUL-terminated, truncated to cap) into out.
  * Returns its length. Any thread (the table is constant). */
 size_t commands_full_name(const struct command *cmd, const struct command *parent, char *out, size_t cap);

@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/commands/commands.h"
-#include "server/core/server.h"
-#include "server/pubsub/pubsub.h"
+#include "server/core/server_state.h"
 
 enum { READ_CHUNK = 65536 };
 /* A client's turn: at most this many commands or this much time (a few big
@@ -186,7 +184,8 @@ void client_close(struct client *c)
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     c->closing = 1;
-    pubsub_client_gone(s, c);
+    if (s->hooks.client_closing)
+        s->hooks.client_closing(s, c);
     if (c->flush_queued) {
         for (size_t i = 0; i < s->nflush; i++)
             if (s->flush_list[i] == c)
@@ -256,7 +255,7 @@ static void client_process(struct client *c)
 {
     uint64_t start = uv_hrtime();
     c->last_ms = server_mstime();    /* once per turn: a turn lasts at most CLIENT_TURN_NS */
-    commands_turn_begin();
+    c->srv->cmd_end_ns = 0;         /* the first command reads the clock */
     for (int n = 0; !c->closing; n++) {
         if (client_output_pending(c) > CLIENT_OUTPUT_PAUSE && c->nsubs + c->npsubs == 0) {
             if (!c->read_paused) {
@@ -266,8 +265,8 @@ static void client_process(struct client *c)
             break;
         }
         /* the end time of the last command stands for "now": no clock read per command */
-        if (n == CLIENT_TURN_CMDS || (n > 0 && commands_last_end_ns() > start &&
-                                      commands_last_end_ns() - start > CLIENT_TURN_NS)) {
+        uint64_t end = c->srv->cmd_end_ns;
+        if (n == CLIENT_TURN_CMDS || (n > 0 && end > start && end - start > CLIENT_TURN_NS)) {
             client_ready(c);
             break;
         }
@@ -282,7 +281,7 @@ static void client_process(struct client *c)
             client_close_after_reply(c);
             break;
         }
-        commands_dispatch(c, c->rd.argc, c->rd.argv);
+        c->srv->hooks.dispatch(c, c->rd.argc, c->rd.argv);
         c->rd.unauthenticated = !c->authenticated;
     }
     if (c->out.len)
@@ -466,6 +465,31 @@ void client_connection_cb(uv_stream_t *listener, int status)
     if (client_admission(c) == 0)
         uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
     client_flush_pending(s);
+}
+
+/* ---- cron ---- */
+
+void client_close_slow_subscribers(struct server *s)
+{
+    uint64_t now = server_mstime();
+    struct client *c = s->clients, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (c->nsubs + c->npsubs == 0)
+            continue;
+        uint64_t pending = client_output_pending(c);
+        if (pending <= s->cfg->client_output_pubsub_soft) {
+            c->soft_over_since_ms = 0;
+            continue;
+        }
+        if (!c->soft_over_since_ms)
+            c->soft_over_since_ms = now;
+        if (pending > s->cfg->client_output_pubsub_hard ||
+            now - c->soft_over_since_ms > s->cfg->client_output_pubsub_soft_s * 1000) {
+            s->st.pubsub_clients_dropped++;
+            client_close(c);
+        }
+    }
 }
 
 /* After the loop's poll: the replies of every client read in it, written together

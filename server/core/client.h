@@ -90,6 +90,10 @@ void client_close_after_reply(struct client *c);
  * again is harmless. Loop thread. */
 void client_close(struct client *c);
 
+/* Closes subscribers whose unread output passed the hard limit, or the soft one for longer than
+ * its time (counted in pubsub_clients_dropped). Loop thread (cron). */
+void client_close_slow_subscribers(struct server *s);
+
 /* Closes every client idle (nothing read) for longer than the `timeout` directive, as Redis's
  * clientsCronHandleTimeout: not subscribers, not one whose replies are still being written. Does
  * nothing when timeout is 0. Loop thread (cron). */

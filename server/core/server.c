@@ -10,18 +10,8 @@
 #include <time.h>
 
 #include "server/core/client.h"
-#include "server/pubsub/pubsub.h"
-
-struct server *g_server;
 
 enum { EVENT_BATCH = 1024, EVENTS_PER_WAKE = 65536, CRON_MS = 100 };
-
-uint64_t server_mstime(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- events from capture threads ---- */
 
@@ -79,7 +69,7 @@ void server_capture_done(void *arg)
 static void cron_cb(uv_timer_t *t)
 {
     struct server *s = t->data;
-    pubsub_enforce_limits(s);
+    client_close_slow_subscribers(s);
     client_close_idle(s, server_mstime());
     events_drain(s);
 }
@@ -205,7 +195,6 @@ static int nofile_adjust(struct server *s)
 
 int server_start(struct server *s)
 {
-    g_server = s;
     s->start_ms = server_mstime();
     snprintf(s->run_id, sizeof(s->run_id), "%016llx%016llx%08x",
              (unsigned long long)s->start_ms * 2654435761ULL, (unsigned long long)(uintptr_t)s,

@@ -243,29 +243,6 @@ int pubsub_sink_register(struct server *s)
     return sink_register(&s->sinks, &sk);
 }
 
-void pubsub_enforce_limits(struct server *s)
-{
-    uint64_t now = server_mstime();
-    struct client *c = s->clients, *next;
-    for (; c; c = next) {
-        next = c->next;
-        if (c->nsubs + c->npsubs == 0)
-            continue;
-        uint64_t pending = client_output_pending(c);
-        if (pending <= s->cfg->client_output_pubsub_soft) {
-            c->soft_over_since_ms = 0;
-            continue;
-        }
-        if (!c->soft_over_since_ms)
-            c->soft_over_since_ms = now;
-        if (pending > s->cfg->client_output_pubsub_hard ||
-            now - c->soft_over_since_ms > s->cfg->client_output_pubsub_soft_s * 1000) {
-            s->st.pubsub_clients_dropped++;
-            client_close(c);
-        }
-    }
-}
-
 void pubsub_cmd_publish(struct client *c, int argc, struct resp_arg *argv)
 {
     (void)argc;

@@ -32,9 +32,6 @@ size_t pubsub_count(const struct server *s, int patterns);
 /* Subscribers of the channel name. Loop thread. */
 size_t pubsub_numsub(const struct server *s, const char *name, size_t len);
 
-/* Disconnect subscribers over the output limits (counted). */
-void pubsub_enforce_limits(struct server *s);
-
 /* The commands. */
 void pubsub_cmd_subscribe(struct client *c, int argc, struct resp_arg *argv);
 void pubsub_cmd_unsubscribe(struct client *c, int argc, struct resp_arg *argv);
