@@ -1,4 +1,6 @@
 """test_examples.py - each script in examples/ against flowcached replaying demo/demo.pcap, with a bounded runtime."""
+import json
+import math
 import shutil
 import subprocess
 import time
@@ -91,3 +93,37 @@ def test_top_talkers(demo_fc):
     lines = out.splitlines()[1:]
     want = sorted(truth["hosts"].items(), key=lambda kv: (-kv[1]["bytes.sent"], kv[0]))[:5]
     assert [l.split() for l in lines] == [[ip, str(h["bytes.sent"])] for ip, h in want], out
+
+
+def bucket_of(us, bounds_ms):
+    """Index of the latency histogram bucket (capture/cache/latency.h) of a sample."""
+    return next((i for i, b in enumerate(bounds_ms) if us <= b * 1000), len(bounds_ms))
+
+
+def test_latency_report(flowcached, tmp_path):
+    """p50/p99 per HTTP host and DNS name from the histograms of tools/gen_latency.py's capture: each
+    percentile lies in the bucket of the exact one (nearest rank over the generator's samples)."""
+    if subprocess.run([PYTHON, "-c", "import matplotlib"]).returncode != 0:
+        pytest.skip("python3-matplotlib not installed (tools/deps.sh)")
+    pcap, truth_path, png = tmp_path / "lat.pcap", tmp_path / "lat.json", tmp_path / "lat.png"
+    subprocess.run([PYTHON, str(ROOT / "tools" / "gen_latency.py"), str(pcap), str(truth_path)], check=True)
+    truth = json.loads(truth_path.read_text())
+    bounds = truth["bounds_ms"]
+    fc = flowcached("--pcap", pcap, "--pcap-end", "keep", *NO_EXPIRY)
+    fc.wait_pcap_done()
+    out = finish(start_script([PYTHON, str(EX / "latency_report.py"), "--port", str(fc.port), "--png", str(png)]), 60)
+    rows = {(l.split()[0], l.split()[1]): l.split()[2:] for l in out.splitlines()[1:] if not l.startswith("wrote")}
+    want = {("http", h): s for h, s in truth["http"].items()}
+    want.update({("dns", n): s for n, s in truth["dns"].items()})
+    assert set(rows) == set(want), out
+    for key, samples in want.items():
+        count, avg, p50, p99 = rows[key]
+        assert int(count) == len(samples) and abs(float(avg) - sum(samples) / len(samples) / 1000) < 0.001, key
+        ranked = sorted(samples)
+        for q, got in ((0.5, float(p50)), (0.99, float(p99))):
+            exact = ranked[math.ceil(q * len(ranked)) - 1]
+            b = bucket_of(exact, bounds)
+            lo, hi = (bounds[b - 1] if b else 0), (bounds[b] if b < len(bounds) else bounds[-1])
+            assert lo <= got <= hi, (key, q, got, exact)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
