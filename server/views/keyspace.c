@@ -346,7 +346,7 @@ enum kv_type keyspace_lookup(struct cache *c, const char *key, size_t len, struc
 
 /* ---- enumeration ---- */
 
-/* Binary copies of the keys of one chunk, taken under the shard lock. */
+/* Binary copies of the live keys of one lock hold, taken under the shard lock. */
 struct key_copy {
     enum cache_table t;
     union {
@@ -355,16 +355,15 @@ struct key_copy {
         uint8_t mac[6];
         struct { uint8_t kind; uint16_t len; char name[NAME_MAX_LEN + 1]; } nm;
     } u;
-    uint64_t expire_at;
-    int kept_alive;
 };
 
 struct copy_buf {
     struct key_copy *v;
-    size_t n, cap;
+    size_t n, cap;                   /* n: the live entries copied (or counted) */
     enum cache_table t;
     const struct cache_config *cfg;
     int kind;                        /* CT_NAME: the name kind wanted */
+    int count_only;                  /* count the live entries, copy nothing */
     uint64_t now;
 };
 
@@ -397,12 +396,33 @@ static void copy_buf_done(struct copy_buf *b)
     spare_copies_cap = b->cap;
 }
 
-/* cache_walk_fn: copies the key of an entry of the wanted kind; 1 when it is one. */
+/* Is entry e of table b->t live at b->now, as a lookup of its key would find it? */
+static int entry_live(const struct copy_buf *b, const struct centry *e)
+{
+    switch (b->t) {
+    case CT_FLOW: return flow_expire_at(b->cfg, (const struct flow *)e) > b->now;
+    case CT_HOST: {
+        const struct host *h = (const struct host *)e;
+        return host_expire_at(b->cfg, h) > b->now || h->flows_active > 0;
+    }
+    case CT_MAC: return mac_expire_at(b->cfg, (const struct mac_entry *)e) > b->now;
+    default: return name_alive(b->cfg, (const struct name_entry *)e, b->now);
+    }
+}
+
+/* cache_walk_fn: copies (or counts) the key of a live entry of the wanted
+ * kind; returns 1 when the entry is of that kind, live or not. */
 static int copy_cb(const struct centry *e, void *arg)
 {
     struct copy_buf *b = arg;
     if (b->t == CT_NAME && ((const struct name_entry *)e)->kind != b->kind)
         return 0;
+    if (!entry_live(b, e))
+        return 1;                    /* expired, waiting for the sweeper: invisible */
+    if (b->count_only) {
+        b->n++;
+        return 1;
+    }
     if (b->n == b->cap) {
         size_t ncap = b->cap ? b->cap * 2 : 512;
         struct key_copy *nv = realloc(b->v, ncap * sizeof(*nv));
@@ -413,29 +433,20 @@ static int copy_cb(const struct centry *e, void *arg)
     }
     struct key_copy *k = &b->v[b->n++];
     k->t = b->t;
-    k->kept_alive = 0;
     if (b->t == CT_FLOW) {
-        const struct flow *f = (const struct flow *)e;
-        k->u.fk = f->key;
-        k->expire_at = flow_expire_at(b->cfg, f);
+        k->u.fk = ((const struct flow *)e)->key;
     } else if (b->t == CT_HOST) {
         const struct host *h = (const struct host *)e;
         k->u.h.ver = h->ipver;
         memcpy(k->u.h.addr, h->addr, 16);
-        k->expire_at = host_expire_at(b->cfg, h);
-        k->kept_alive = h->flows_active > 0;
     } else if (b->t == CT_MAC) {
-        const struct mac_entry *m = (const struct mac_entry *)e;
-        memcpy(k->u.mac, m->mac, 6);
-        k->expire_at = mac_expire_at(b->cfg, m);
+        memcpy(k->u.mac, ((const struct mac_entry *)e)->mac, 6);
     } else {
         const struct name_entry *n = (const struct name_entry *)e;
         k->u.nm.kind = n->kind;
         k->u.nm.len = n->len;
         memcpy(k->u.nm.name, n->name, n->len);
         k->u.nm.name[n->len] = '\0';
-        k->kept_alive = name_alive(b->cfg, n, b->now);
-        k->expire_at = 0;
     }
     return 1;
 }
@@ -484,6 +495,7 @@ struct emit_ctx {
     void *arg;
     uint64_t now;
     uint64_t emitted;
+    int count_only;                  /* DBSIZE: count the live entries, format no name */
 };
 
 static void emit_name_typed(struct emit_ctx *x, const char *name, size_t len, enum kv_type t)
@@ -542,6 +554,7 @@ static void emit_hold(struct cache *c, struct scan_pos *p, struct copy_buf *cb, 
     cb->t = families[p->fam].table;
     cb->kind = families[p->fam].kind;
     cb->now = x->now;
+    cb->count_only = x->count_only;
     uint32_t from = p->pos < UINT32_MAX ? (uint32_t)p->pos : UINT32_MAX;
     uint32_t next;
     if (cb->t == CT_NAME)
@@ -549,11 +562,10 @@ static void emit_hold(struct cache *c, struct scan_pos *p, struct copy_buf *cb, 
                                copy_cb, cb, &wi);
     else
         next = cache_walk_step(c, cb->t, p->shard, from, HOLD_BUCKETS, HOLD_ENTRIES, copy_cb, cb, &wi);
-    for (size_t i = 0; i < cb->n; i++) {
-        if (cb->v[i].expire_at <= x->now && !cb->v[i].kept_alive)
-            continue;
+    if (cb->count_only)
+        x->emitted += cb->n;
+    for (size_t i = 0; i < cb->n && !cb->count_only; i++)
         emit_name(x, name, key_copy_format(&cb->v[i], name));
-    }
     *work += wi.buckets + (uint64_t)wi.entries * PASS_WORK + cb->n * families[p->fam].work;
     p->pos = next;
     if (next >= wi.nbuckets) {
@@ -662,23 +674,28 @@ static int keys_ipv4_prefix(struct cache *c, const char *pre, size_t prelen, str
     return 1;
 }
 
+/* Every live key of the families a name starting with pre can be in, to x. */
+static void keys_walk(struct cache *c, const char *pre, size_t prelen, struct emit_ctx *x)
+{
+    struct copy_buf cb;
+    struct scan_pos p = { 0, 0, 0 };
+    uint64_t work = 0;
+    copy_buf_init(&cb, c);
+    for (pos_skip_families(&p, pre, prelen, KV_NONE); p.fam < NFAMILIES;
+         pos_skip_families(&p, pre, prelen, KV_NONE))
+        walk_family(c, &p, &cb, x, &work, UINT64_MAX, UINT64_MAX);
+    copy_buf_done(&cb);
+    if (c->wl && family_possible_key(watchlist_key, pre, prelen) && watchlist_size(c->wl))
+        emit_name(x, watchlist_key, sizeof(watchlist_key) - 1);
+}
+
 void keyspace_keys(struct cache *c, const char *pat, size_t plen, key_fn fn, void *arg)
 {
     char pre[64];
     size_t prelen = glob_literal_prefix(pat, plen, pre, sizeof(pre));
-    struct emit_ctx x = { pat, plen, KV_NONE, fn, arg, cache_now(c), 0 };
-    struct copy_buf cb;
-    struct scan_pos p = { 0, 0, 0 };
-    uint64_t work = 0;
-    if (keys_ipv4_prefix(c, pre, prelen, &x))
-        return;
-    copy_buf_init(&cb, c);
-    for (pos_skip_families(&p, pre, prelen, KV_NONE); p.fam < NFAMILIES;
-         pos_skip_families(&p, pre, prelen, KV_NONE))
-        walk_family(c, &p, &cb, &x, &work, UINT64_MAX, UINT64_MAX);
-    copy_buf_done(&cb);
-    if (c->wl && family_possible_key(watchlist_key, pre, prelen) && watchlist_size(c->wl))
-        emit_name(&x, watchlist_key, sizeof(watchlist_key) - 1);
+    struct emit_ctx x = { pat, plen, KV_NONE, fn, arg, cache_now(c), 0, 0 };
+    if (!keys_ipv4_prefix(c, pre, prelen, &x))
+        keys_walk(c, pre, prelen, &x);
 }
 
 struct random_ctx { key_fn fn; void *arg; uint64_t n; };
@@ -694,7 +711,7 @@ static void random_cb(void *arg, const char *key, size_t len)
 uint64_t keyspace_scan(struct cache *c, uint64_t cursor, uint64_t count, const char *pat,
                        size_t plen, enum kv_type type_filter, key_fn fn, void *arg)
 {
-    struct emit_ctx x = { pat, plen, type_filter, fn, arg, cache_now(c), 0 };
+    struct emit_ctx x = { pat, plen, type_filter, fn, arg, cache_now(c), 0, 0 };
     struct copy_buf cb;
     struct scan_pos p = { CUR_FAM(cursor), CUR_SHARD(cursor), CUR_POS(cursor) };
     char pre[64] = "";
@@ -736,15 +753,14 @@ void keyspace_random(struct cache *c, uint64_t r, key_fn fn, void *arg)
 
 static void count_cb(void *arg, const char *key, size_t len)
 {
-    (void)key; (void)len;
-    (*(uint64_t *)arg)++;
+    (void)arg; (void)key; (void)len;
 }
 
 uint64_t keyspace_size(struct cache *c, uint64_t *expires)
 {
-    uint64_t n = 0;
-    keyspace_keys(c, "*", 1, count_cb, &n);
+    struct emit_ctx x = { NULL, 0, KV_NONE, count_cb, NULL, cache_now(c), 0, 1 };
+    keys_walk(c, "", 0, &x);         /* what KEYS * lists, counted without making the names */
     if (expires)
-        *expires = n;                /* every probe key is volatile */
-    return n;
+        *expires = x.emitted;        /* every probe key is volatile */
+    return x.emitted;
 }
