@@ -136,6 +136,16 @@ static int name_dead(const struct cache_config *cfg, const struct name_entry *e,
     return !name_alive(cfg, e, now);
 }
 
+/* Takes n out of names shard `shard` (its lock held) and frees it: the one
+ * way an entry leaves, so the kind counts and the memory budget stay right. */
+static void name_free(struct cache *c, unsigned shard, struct name_entry *n)
+{
+    shard_unlink(&c->names[shard], &n->link, 0);
+    c->name_kinds[shard][n->kind]--;
+    budget_release(&c->budget, sizeof(*n) + n->len + 1);
+    free(n);
+}
+
 void names_sweep(struct cache *c, uint64_t now, int full)
 {
     for (int i = 0; i < CACHE_SHARDS; i++) {
@@ -146,10 +156,7 @@ void names_sweep(struct cache *c, uint64_t now, int full)
             struct name_entry *n = (struct name_entry *)e;
             next = e->lnext;
             if (name_dead(&c->cfg, n, now)) {
-                shard_unlink(s, e, 0);
-                c->name_kinds[i][n->kind]--;
-                budget_release(&c->budget, sizeof(*n) + n->len + 1);
-                free(n);
+                name_free(c, (unsigned)i, n);
             } else if (n->kind == NK_USER || n->kind == NK_IPUSER) {
                 shard_touch(s, e);           /* persistent: not in idle order */
             } else if (!full) {
