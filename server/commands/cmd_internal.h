@@ -41,8 +41,12 @@ void commands_call(struct client *c, const struct command *cmd, const struct com
 
 /* cmd_multi.c: drops c's transaction (queued commands and MULTI state). */
 void cmd_multi_discard(struct client *c);
-/* cmd_multi.c: queues a copy of a command inside MULTI; on OOM the transaction is flagged (EXEC aborts). */
-void cmd_multi_queue(struct client *c, int argc, struct resp_arg *argv);
+/* cmd_multi.c: queues a copy of a command inside MULTI, counted in the client's mq_bytes and the server's
+ * multi_bytes. Returns 0 (queued; when malloc fails the transaction is flagged and EXEC aborts), -1 when
+ * the cache and every queue would pass maxmemory (nothing queued: the caller refuses with Redis' OOM
+ * error), -2 when c's query buffer and queue would pass client-query-buffer-limit (c answered and
+ * closed). */
+int cmd_multi_queue(struct client *c, int argc, struct resp_arg *argv);
 CMD_HANDLER(cmd_multi); CMD_HANDLER(cmd_exec); CMD_HANDLER(cmd_discard); CMD_HANDLER(cmd_watch);
 
 /* cmd_conn.c */

@@ -2,8 +2,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/cache/budget.h"
 #include "server/commands/cmd_internal.h"
 #include "server/commands/commands.h"
+#include "server/core/client.h"
+#include "server/core/server.h"
+
+/* Forgets the memory of c's queue (freed or handed to EXEC). */
+static void multi_uncount(struct client *c)
+{
+    c->srv->multi_bytes -= c->mq_bytes;
+    c->mq_bytes = 0;
+}
 
 void cmd_multi_discard(struct client *c)
 {
@@ -14,16 +24,32 @@ void cmd_multi_discard(struct client *c)
     }
     c->mq_n = 0;
     c->in_multi = c->multi_dirty = 0;
+    multi_uncount(c);
 }
 
-void cmd_multi_queue(struct client *c, int argc, struct resp_arg *argv)
+/* Memory a queued copy of argv takes: the bytes, a descriptor and an allocation header a
+ * argument, and the command's queue slot. */
+static uint64_t queued_bytes(int argc, const struct resp_arg *argv)
 {
+    uint64_t n = sizeof(struct queued_cmd) + 16;
+    for (int i = 0; i < argc; i++)
+        n += argv[i].len + 1 + sizeof(struct resp_arg) + 16;
+    return n;
+}
+
+int cmd_multi_queue(struct client *c, int argc, struct resp_arg *argv)
+{
+    uint64_t bytes = queued_bytes(argc, argv), max = c->srv->cfg->maxmemory;
+    if (client_querybuf_check(c, bytes) != 0)
+        return -2;
+    if (max && budget_used(&c->srv->cache->budget) + c->srv->multi_bytes + bytes > max)
+        return -1;
     if (c->mq_n == c->mq_cap) {
         int ncap = c->mq_cap ? c->mq_cap * 2 : 8;
         struct queued_cmd *nq = realloc(c->mq, (size_t)ncap * sizeof(*nq));
         if (!nq) {
             c->multi_dirty = 1;
-            return;
+            return 0;
         }
         c->mq = nq;
         c->mq_cap = ncap;
@@ -43,9 +69,12 @@ void cmd_multi_queue(struct client *c, int argc, struct resp_arg *argv)
     }
     if (!copy) {
         c->multi_dirty = 1;
-        return;
+        return 0;
     }
     c->mq[c->mq_n++] = (struct queued_cmd){ argc, copy };
+    c->mq_bytes += bytes;
+    c->srv->multi_bytes += bytes;
+    return 0;
 }
 
 CMD_HANDLER(cmd_multi)
@@ -71,6 +100,7 @@ static void multi_exec(struct client *c)
     c->mq = NULL;
     c->mq_n = c->mq_cap = 0;
     c->in_multi = 0;
+    multi_uncount(c);
     resp_array(&c->out, n);
     for (int i = 0; i < n; i++) {
         const struct command *parent, *cmd = commands_resolve(q[i].argc, q[i].argv, &parent);

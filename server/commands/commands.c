@@ -393,8 +393,11 @@ static void dispatch_checked(struct client *c, int argc, struct resp_arg *argv)
     const char *b = parent ? parent->name : cmd->name;
     if (c->in_multi && strcmp(b, "exec") && strcmp(b, "discard") && strcmp(b, "multi") && strcmp(b, "watch") &&
         strcmp(b, "quit") && strcmp(b, "reset")) {
-        cmd_multi_queue(c, argc, argv);
-        resp_simple(&c->out, "QUEUED");
+        int rc = cmd_multi_queue(c, argc, argv);
+        if (rc == 0)
+            resp_simple(&c->out, "QUEUED");
+        else if (rc == -1)
+            reject(c, cmd, parent, "OOM command not allowed when used memory > 'maxmemory'.");
         return;
     }
     commands_call(c, cmd, parent, argc, argv);

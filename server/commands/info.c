@@ -97,10 +97,21 @@ static void mem_allocator(char *out, size_t outlen)
         snprintf(out, outlen, "libc");
 }
 
+/* What normal clients hold (Redis's mem_clients_normal): queued MULTI commands, query buffers and
+ * replies not yet written. */
+static uint64_t clients_memory(const struct server *s)
+{
+    uint64_t n = s->multi_bytes;
+    for (const struct client *c = s->clients; c; c = c->next)
+        n += c->rd.cap + client_output_pending(c);
+    return n;
+}
+
 static void sec_memory(struct server *s, struct sbuf *b)
 {
-    uint64_t cache = budget_used(&s->cache->budget), rss = rss_bytes();
-    uint64_t used = rss > cache ? rss : cache, sys = total_system_memory(), max = s->cfg->maxmemory;
+    uint64_t cache = budget_used(&s->cache->budget), rss = rss_bytes(), clients = clients_memory(s);
+    uint64_t counted = cache + clients;
+    uint64_t used = rss > counted ? rss : counted, sys = total_system_memory(), max = s->cfg->maxmemory;
     char h_used[32], h_rss[32], h_sys[32], h_max[32];
     human(h_used, sizeof(h_used), used);
     human(h_rss, sizeof(h_rss), rss);
@@ -123,14 +134,15 @@ static void sec_memory(struct server *s, struct sbuf *b)
                 "allocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\n"
                 "rss_overhead_bytes:0\r\nmem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
                 "mem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\n"
-                "mem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\n"
+                "mem_clients_slaves:0\r\nmem_clients_normal:%llu\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\n"
                 "mem_allocator:%s\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\n"
                 "lazyfreed_objects:0\r\n",
                 (unsigned long long)used, h_used, (unsigned long long)rss, h_rss, (unsigned long long)used, h_used,
                 (unsigned long long)(used - cache), (unsigned long long)cache,
                 used ? 100.0 * (double)cache / (double)used : 0.0, (unsigned long long)used,
                 (unsigned long long)used, (unsigned long long)rss, (unsigned long long)sys, h_sys,
-                (unsigned long long)max, h_max, frag, (long long)rss - (long long)used, alloc);
+                (unsigned long long)max, h_max, frag, (long long)rss - (long long)used,
+                (unsigned long long)clients, alloc);
 }
 
 static void sec_persistence(struct server *s, struct sbuf *b)

@@ -186,6 +186,8 @@ void client_close(struct client *c)
     c->closing = 1;
     if (s->hooks.client_closing)
         s->hooks.client_closing(s, c);
+    s->multi_bytes -= c->mq_bytes;       /* the queue itself goes with c in client_free_cb */
+    c->mq_bytes = 0;
     if (c->flush_queued) {
         for (size_t i = 0; i < s->nflush; i++)
             if (s->flush_list[i] == c)
@@ -332,6 +334,19 @@ static void client_resume(struct client *c)
     client_flush_pending(c->srv);
 }
 
+int client_querybuf_check(struct client *c, uint64_t extra)
+{
+    uint64_t qbuf = resp_reader_qbuf_len(&c->rd), limit = c->srv->cfg->client_query_buffer_limit;
+    if (qbuf + c->mq_bytes + extra <= limit)
+        return 0;
+    fprintf(stderr, "flowcached: Closing client that reached max query buffer length: id=%llu addr=%s "
+            "qbuf=%llu multi=%llu (client-query-buffer-limit %llu)\n", (unsigned long long)c->id, c->addr,
+            (unsigned long long)qbuf, (unsigned long long)(c->mq_bytes + extra), (unsigned long long)limit);
+    resp_error(&c->out, "ERR max query buffer length reached");
+    client_close_after_reply(c);
+    return -1;
+}
+
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct client *c = (struct client *)stream;
@@ -347,7 +362,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         snprintf(msg, sizeof(msg), "ERR %s", c->rd.errstr[0] ? c->rd.errstr : "Protocol error: query buffer limit");
         resp_error(&c->out, msg);
         client_close_after_reply(c);
-    } else {
+    } else if (client_querybuf_check(c, 0) == 0) {
         client_process(c);
     }
     /* no write here: flush_check writes every reply once the loop has read all ready sockets */

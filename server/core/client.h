@@ -37,6 +37,7 @@ struct client {
     int in_multi, multi_dirty;
     struct queued_cmd *mq;
     int mq_n, mq_cap;
+    uint64_t mq_bytes;               /* memory of the queue, counted in srv->multi_bytes */
     char *name;
     char *lib_name, *lib_ver;
     char addr[64], laddr[64];
@@ -98,6 +99,11 @@ void client_close_slow_subscribers(struct server *s);
  * clientsCronHandleTimeout: not subscribers, not one whose replies are still being written. Does
  * nothing when timeout is 0. Loop thread (cron). */
 void client_close_idle(struct server *s, uint64_t now_ms);
+
+/* Checks c's query buffer and queued MULTI commands, plus `extra` bytes about to be queued, against
+ * client-query-buffer-limit. Returns 0, or -1 when over: c then gets "-ERR max query buffer length
+ * reached", is closed after it (logged, as Redis logs it) and reads nothing more. Loop thread. */
+int client_querybuf_check(struct client *c, uint64_t extra);
 
 /* Bytes waiting to reach the socket (queued and handed to libuv). Loop thread. */
 uint64_t client_output_pending(const struct client *c);

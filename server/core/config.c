@@ -63,6 +63,8 @@ static const struct directive directives[] = {
     { "maxclients", D_U64, OFF(maxclients), 0, 1, 1000000, NULL, "clients at once" },
     { "timeout", D_U64, OFF(timeout), 0, 0, 2147483647.0, NULL,
       "seconds a client may stay idle (0 = forever; subscribers never time out)" },
+    { "client-query-buffer-limit", D_MEM, OFF(client_query_buffer_limit), 0, 1048576, 1e15, NULL,
+      "a client's query buffer and queued MULTI commands together (closed past it)" },
     { "protected-mode", D_BOOL, OFF(protected_mode), 0, 0, 1, NULL, "as in Redis" },
     { "cloud", D_LIST, OFF(cloud), OFF(ncloud), 0, CONFIG_LIST_MAX, NULL, "host:port of a cloud node" },
     { "cloud-password", D_STR, OFF(cloud_password), 0, 0, 0, NULL, "AUTH password" },
@@ -114,6 +116,7 @@ int config_defaults(struct fc_config *c)
     c->max_flows = 1000000;
     c->user_grace = 300;
     c->maxclients = 10000;
+    c->client_query_buffer_limit = 1ULL << 30;    /* Redis's default */
     c->protected_mode = 1;
     c->cloud_flush_ms = 100;
     c->cloud_queue_max = 64ULL << 20;

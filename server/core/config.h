@@ -35,6 +35,7 @@ struct fc_config {
     char *requirepass;
     uint64_t maxclients;
     uint64_t timeout;                /* seconds a client may stay idle, 0 = forever (Redis's timeout) */
+    uint64_t client_query_buffer_limit;  /* a client's query buffer + queued MULTI bytes */
     int protected_mode;
     char *cloud[CONFIG_LIST_MAX];
     int ncloud;

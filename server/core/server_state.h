@@ -51,6 +51,7 @@ struct server {
     uv_timer_t cron;
     struct client *clients;          /* doubly linked */
     uint64_t nclients, next_client_id;
+    uint64_t multi_bytes;            /* queued MULTI commands of every client (struct client mq_bytes) */
     struct client **flush_list;      /* clients with replies to write */
     size_t nflush, flush_cap;
     struct client **ready_list;      /* clients whose turn ended with input left (fairness) */

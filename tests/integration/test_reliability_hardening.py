@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from test_reliability_util import (Proc, connect, eth_ipv4, is_closed, read_reply, recv_until_closed, resp_command,
-                                   sanitized, udp_datagram, write_pcap)
+                                   rss_kb, sanitized, udp_datagram, write_pcap)
 
 # Sanitizer builds run several times slower: time bounds are multiplied by this.
 SLOW = 6 if sanitized() else 1
@@ -513,5 +513,73 @@ def test_timeout_0_keeps_idle_clients():
         time.sleep(2.5)
         s.sendall(b"PING\r\n")
         assert read_reply(s) == b"+PONG\r\n"
+    finally:
+        p.cleanup()
+
+
+# ---------------------------------------------------------------- 5. MULTI queues bounded and counted
+
+def multi_flood(port, n, size, read_timeout=10):
+    """MULTI, then n `ECHO <size bytes>` pipelined; returns (replies to the ECHOs, closed?)."""
+    s = connect(port)
+    s.sendall(resp_command("MULTI"))
+    assert read_reply(s) == b"+OK\r\n"
+    cmd = resp_command("ECHO", b"x" * size)
+    replies, closed = [], False
+    try:
+        for _ in range(n):
+            s.sendall(cmd)
+            replies.append(read_reply(s, read_timeout))
+    except (ConnectionError, OSError):
+        closed = True
+    return s, replies, closed
+
+
+def test_multi_queue_bounded_by_client_query_buffer_limit():
+    """A client's queued MULTI commands count with its query buffer against client-query-buffer-limit
+    (Redis' directive, 1 GB by default): past it the client gets the query-buffer error and is closed,
+    with a log line. Before: no such directive, and one unauthenticated client queued 400 x 1 MB
+    (RSS 43 -> 440 MB)."""
+    p = Proc("--bind", "127.0.0.1", "--client-query-buffer-limit", "32mb")
+    try:
+        rss0 = rss_kb(p.pid)
+        s, replies, closed = multi_flood(p.port, 100, 1 << 20)
+        queued = replies.count(b"+QUEUED\r\n")
+        rss1 = rss_kb(p.pid)
+        print("\nclient-query-buffer-limit 32mb: %d x 1 MB queued, then %r, closed %s; RSS %d -> %d MB"
+              % (queued, replies[-1][:60] if replies else None, closed, rss0 >> 10, rss1 >> 10))
+        assert 25 <= queued < 32 and replies[-1] == b"-ERR max query buffer length reached\r\n", (queued, replies[-1:])
+        assert closed or is_closed(s, 3)
+        assert "Closing client that reached max query buffer length" in p.output()
+        c = p.client()
+        assert int(c.info("memory")["mem_clients_normal"]) < 4 << 20      # freed with the client
+        assert (rss1 - rss0) >> 10 < 100 * SLOW
+        p.assert_clean()
+    finally:
+        p.cleanup()
+
+
+def test_multi_queue_counted_in_memory_and_maxmemory():
+    """Queued MULTI bytes show in INFO (mem_clients_normal, used_memory) and count against maxmemory: once the
+    cache and every queue pass it, a queued command is refused with Redis' OOM error and EXEC aborts, as
+    Redis does for a transaction over maxmemory. Before: every command was queued (+QUEUED)."""
+    p = Proc("--bind", "127.0.0.1", "--maxmemory", "40mb")
+    try:
+        s, replies, closed = multi_flood(p.port, 60, 1 << 20)
+        queued = replies.count(b"+QUEUED\r\n")
+        oom = replies.count(b"-OOM command not allowed when used memory > 'maxmemory'.\r\n")
+        mem = p.info("memory")
+        clients_mem = int(mem["mem_clients_normal"])
+        print("\nmaxmemory 40mb: %d x 1 MB queued, %d refused (OOM); mem_clients_normal %d MB, used_memory %d MB"
+              % (queued, oom, clients_mem >> 20, int(mem["used_memory"]) >> 20))
+        assert not closed and 25 <= queued < 40 and oom == 60 - queued, (queued, oom, replies[-1:])
+        assert clients_mem >= queued << 20 and int(mem["used_memory"]) >= clients_mem
+        s.sendall(resp_command("EXEC"))
+        assert read_reply(s) == b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+        assert int(p.info("memory")["mem_clients_normal"]) < 4 << 20
+        s.sendall(resp_command("MULTI") + resp_command("ECHO", "hi") + resp_command("EXEC"))
+        assert read_reply(s) == b"+OK\r\n" and read_reply(s) == b"+QUEUED\r\n"
+        assert read_reply(s) == b"*1\r\n$2\r\nhi\r\n"
+        p.assert_clean()
     finally:
         p.cleanup()
