@@ -29,15 +29,26 @@ def comparable(keys):
     return {k: v for k, v in keys.items() if "127.0.0.1" not in k and k not in SHARED and not k.startswith("proto.")}
 
 
+def near(f, x, y):
+    """Times may differ a little between the two readers: when a packet carries no receive timestamp the
+    kernel stamps it for each socket separately. *.seen are seconds (50 ms apart at most); round trips
+    and service times (*.us, and their sums *.us.sum) are microseconds between two such stamps (5 ms
+    apart at most)."""
+    if f.endswith(".seen"):
+        return abs(float(x or 0) - float(y or 0)) < 0.05
+    if f.endswith((".us", ".us.sum")) and x is not None and y is not None:
+        return abs(int(x) - int(y)) < 5000
+    return False
+
+
 def differences(a, b):
-    """Fields that differ between two dumps. Times (*.seen) may differ by a few milliseconds: when a packet
-    carries no receive timestamp the kernel stamps it for each socket separately."""
+    """Fields that differ between two dumps, times within what near() allows aside."""
     out = {}
     for k in sorted(set(a) | set(b)):
         va, vb = a.get(k), b.get(k)
         if isinstance(va, dict) and isinstance(vb, dict):
-            d = {f: (va.get(f), vb.get(f)) for f in set(va) | set(vb) if va.get(f) != vb.get(f)
-                 and not (f.endswith(".seen") and abs(float(va.get(f) or 0) - float(vb.get(f) or 0)) < 0.05)}
+            d = {f: (va.get(f), vb.get(f)) for f in set(va) | set(vb)
+                 if va.get(f) != vb.get(f) and not near(f, va.get(f), vb.get(f))}
             if d:
                 out[k] = d
         elif va != vb:
