@@ -125,6 +125,26 @@ void sbuf_append_u64(struct sbuf *b, uint64_t v)
     sbuf_append(b, p, (size_t)(tmp + 21 - p));
 }
 
+void sbuf_append_repr(struct sbuf *b, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    sbuf_appendc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        const char *esc = ch == '\\' ? "\\\\" : ch == '"' ? "\\\"" : ch == '\n' ? "\\n" : ch == '\r' ? "\\r"
+                        : ch == '\t' ? "\\t" : ch == '\a' ? "\\a" : ch == '\b' ? "\\b" : NULL;
+        if (esc) {
+            sbuf_append(b, esc, 2);
+        } else if (ch >= 0x20 && ch < 0x7f) {
+            sbuf_appendc(b, (char)ch);
+        } else {
+            char x[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 15] };
+            sbuf_append(b, x, 4);
+        }
+    }
+    sbuf_appendc(b, '"');
+}
+
 void sbuf_append_i64(struct sbuf *b, int64_t v)
 {
     if (v < 0) {

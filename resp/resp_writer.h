@@ -34,6 +34,9 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sbuf_append_u64(struct sbuf *b, uint64_t v);  /* decimal, no allocation of temp */
 void sbuf_append_i64(struct sbuf *b, int64_t v);
+/* p[0..n) quoted as Redis' sdscatrepr: "..." with \\ \" \n \r \t \a \b escaped, other bytes that are
+ * not printable ASCII as \xhh (MONITOR lines, CONFIG REWRITE values). */
+void sbuf_append_repr(struct sbuf *b, const char *p, size_t n);
 
 /* RESP encoders. `proto` is 2 or 3; where the two differ the RESP3 form is
  * used when proto == 3, exactly as Redis 7.0 encodes it. */

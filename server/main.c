@@ -223,7 +223,7 @@ int main(int argc, char **argv)
         goto fail;
     }
     s.hooks.dispatch = commands_dispatch;
-    s.hooks.client_closing = pubsub_client_gone;
+    s.hooks.client_closing = commands_client_closing;
     if (sinks_register(&s, err, sizeof(err)) != 0) {
         fprintf(stderr, "flowcached: %s\n", err);
         goto fail;

@@ -70,6 +70,8 @@ void cmd_reset(struct client *c, int argc, struct resp_arg *argv)
     c->name = NULL;
     c->authenticated = c->srv->cfg->requirepass == NULL;
     c->reply_off = c->reply_skip_next = 0;   /* as Redis: a skipped RESET stays silent */
+    if (c->monitor)
+        commands_monitor_gone(c);
     c->muted = c->reply_skip;
     resp_simple(&c->out, "RESET");
 }
@@ -169,7 +171,6 @@ void cmd_hello(struct client *c, int argc, struct resp_arg *argv)
         }
         i = 2;
     }
-    const struct resp_arg *setname = NULL;
     for (; i < argc; i++) {
         if (!strcasecmp(argv[i].ptr, "AUTH") && i + 2 < argc) {
             struct resp_arg a[3] = { argv[i], argv[i + 1], argv[i + 2] };
@@ -187,11 +188,11 @@ void cmd_hello(struct client *c, int argc, struct resp_arg *argv)
             sbuf_free(&reply);
             i += 2;
         } else if (!strcasecmp(argv[i].ptr, "SETNAME") && i + 1 < argc) {
-            setname = &argv[++i];
-            if (!name_valid(setname)) {
+            if (!name_valid(&argv[++i])) {
                 resp_error(&c->out, "ERR Client names cannot contain spaces, newlines or special characters.");
                 return;
             }
+            client_set_name(c, &argv[i]);    /* at once, as Redis 7.0: kept even when a later AUTH fails */
         } else {
             cmd_error_arg(c, "ERR Syntax error in HELLO option '%s'", &argv[i]);
             return;
@@ -203,8 +204,6 @@ void cmd_hello(struct client *c, int argc, struct resp_arg *argv)
                             "client and select the RESP protocol version at the same time");
         return;
     }
-    if (setname)
-        client_set_name(c, setname);
     c->proto = (int)ver;
     hello_reply(c);
 }
@@ -219,6 +218,7 @@ static void client_info_line(const struct client *self, struct client *who, stru
         argv_mem += who->rd.argv[i].len;
     char flags[8], cmd[80] = "NULL";
     int nf = 0;
+    if (who->monitor) flags[nf++] = 'O';
     if (who->last_cmd)
         commands_full_name(who->last_cmd, who->last_cmd_parent, cmd, sizeof(cmd));
     if (who->nsubs + who->npsubs > 0) flags[nf++] = 'P';

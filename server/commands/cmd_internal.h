@@ -77,6 +77,10 @@ CMD_HANDLER(cmd_cluster); CMD_HANDLER(cmd_pubsub_numsub); CMD_HANDLER(cmd_pubsub
 CMD_HANDLER(cmd_pubsub_shardchannels); CMD_HANDLER(cmd_pubsub_shardnumsub); CMD_HANDLER(cmd_empty_array);
 CMD_HANDLER(cmd_help); CMD_HANDLER(cmd_role);
 
+/* cmd_monitor.c: streams the command c ran to every MONITOR client (not administrative ones). */
+void commands_monitor_feed(struct client *c, const struct command *cmd, int argc, struct resp_arg *argv);
+CMD_HANDLER(cmd_monitor); CMD_HANDLER(cmd_shutdown);
+
 /* cmd_object.c */
 CMD_HANDLER(cmd_object); CMD_HANDLER(cmd_randomkey);
 

@@ -102,6 +102,7 @@ static void multi_exec(struct client *c)
     c->in_multi = 0;
     multi_uncount(c);
     resp_array(&c->out, n);
+    c->in_exec = 1;
     for (int i = 0; i < n; i++) {
         const struct command *parent, *cmd = commands_resolve(q[i].argc, q[i].argv, &parent);
         if (cmd)
@@ -110,6 +111,7 @@ static void multi_exec(struct client *c)
             free(q[i].argv[j].ptr);
         free(q[i].argv);
     }
+    c->in_exec = 0;
     free(q);
 }
 

@@ -1,4 +1,4 @@
-/* cmd_server.c - server commands: INFO ROLE TIME CONFIG COMMAND SLOWLOG LATENCY MODULE FUNCTION FLUSHALL CLUSTER PUBSUB, HELP (loop thread). */
+/* cmd_server.c - server commands: INFO ROLE SHUTDOWN TIME CONFIG COMMAND SLOWLOG LATENCY MODULE FUNCTION FLUSHALL CLUSTER PUBSUB, HELP (loop thread). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,35 @@ void cmd_role(struct client *c, int argc, struct resp_arg *argv)
     resp_bulks(&c->out, "master");
     resp_int(&c->out, 0);
     resp_array(&c->out, 0);
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: the clean stop SIGTERM makes (capture stopped, sinks
+ * flushed, every client closed without a reply, exit status 0). There is nothing to save: the cache is
+ * rebuilt from traffic, so SAVE stops the same way, and no shutdown ever waits to be aborted. */
+void cmd_shutdown(struct client *c, int argc, struct resp_arg *argv)
+{
+    int nosave = 0, save = 0, other = 0, abort_asked = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i].ptr;
+        if (!strcasecmp(a, "nosave")) nosave = 1;
+        else if (!strcasecmp(a, "save")) save = 1;
+        else if (!strcasecmp(a, "now") || !strcasecmp(a, "force")) other = 1;
+        else if (!strcasecmp(a, "abort")) abort_asked = 1;
+        else {
+            resp_error(&c->out, err_syntax);
+            return;
+        }
+    }
+    if ((abort_asked && (nosave || save || other)) || (nosave && save)) {
+        resp_error(&c->out, err_syntax);
+        return;
+    }
+    if (abort_asked) {
+        resp_error(&c->out, "ERR No shutdown in progress.");
+        return;
+    }
+    fprintf(stderr, "flowcached: SHUTDOWN asked by %s, shutting down\n", c->addr);
+    server_shutdown(c->srv, 0);
 }
 
 void cmd_time(struct client *c, int argc, struct resp_arg *argv)

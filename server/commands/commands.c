@@ -94,19 +94,19 @@ static const struct command pubsub_subs[] = {
 };
 /* CLUSTER: every subcommand of Redis 7.0, each answering that cluster support is disabled. */
 static const struct command cluster_subs[] = {
-    { "addslots", cmd_cluster, -3, 0, 0, 0, 0, NULL, 0 }, { "addslotsrange", cmd_cluster, -4, 0, 0, 0, 0, NULL, 0 },
-    { "bumpepoch", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 }, { "count-failure-reports", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 },
-    { "countkeysinslot", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "delslots", cmd_cluster, -3, 0, 0, 0, 0, NULL, 0 },
-    { "delslotsrange", cmd_cluster, -4, 0, 0, 0, 0, NULL, 0 }, { "failover", cmd_cluster, -2, 0, 0, 0, 0, NULL, 0 },
-    { "flushslots", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 }, { "forget", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 },
+    { "addslots", cmd_cluster, -3, A, 0, 0, 0, NULL, 0 }, { "addslotsrange", cmd_cluster, -4, A, 0, 0, 0, NULL, 0 },
+    { "bumpepoch", cmd_cluster, 2, A, 0, 0, 0, NULL, 0 }, { "count-failure-reports", cmd_cluster, 3, A, 0, 0, 0, NULL, 0 },
+    { "countkeysinslot", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "delslots", cmd_cluster, -3, A, 0, 0, 0, NULL, 0 },
+    { "delslotsrange", cmd_cluster, -4, A, 0, 0, 0, NULL, 0 }, { "failover", cmd_cluster, -2, A, 0, 0, 0, NULL, 0 },
+    { "flushslots", cmd_cluster, 2, A, 0, 0, 0, NULL, 0 }, { "forget", cmd_cluster, 3, A, 0, 0, 0, NULL, 0 },
     { "getkeysinslot", cmd_cluster, 4, 0, 0, 0, 0, NULL, 0 }, { "info", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
     { "keyslot", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "links", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
-    { "meet", cmd_cluster, -4, 0, 0, 0, 0, NULL, 0 }, { "myid", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
-    { "nodes", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 }, { "replicas", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 },
-    { "replicate", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "reset", cmd_cluster, -2, 0, 0, 0, 0, NULL, 0 },
-    { "saveconfig", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 }, { "set-config-epoch", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 },
-    { "setslot", cmd_cluster, -4, 0, 0, 0, 0, NULL, 0 }, { "shards", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
-    { "slaves", cmd_cluster, 3, 0, 0, 0, 0, NULL, 0 }, { "slots", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
+    { "meet", cmd_cluster, -4, A, 0, 0, 0, NULL, 0 }, { "myid", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
+    { "nodes", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 }, { "replicas", cmd_cluster, 3, A, 0, 0, 0, NULL, 0 },
+    { "replicate", cmd_cluster, 3, A, 0, 0, 0, NULL, 0 }, { "reset", cmd_cluster, -2, A, 0, 0, 0, NULL, 0 },
+    { "saveconfig", cmd_cluster, 2, A, 0, 0, 0, NULL, 0 }, { "set-config-epoch", cmd_cluster, 3, A, 0, 0, 0, NULL, 0 },
+    { "setslot", cmd_cluster, -4, A, 0, 0, 0, NULL, 0 }, { "shards", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
+    { "slaves", cmd_cluster, 3, A, 0, 0, 0, NULL, 0 }, { "slots", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
     { "help", cmd_cluster, 2, 0, 0, 0, 0, NULL, 0 },
 };
 
@@ -123,6 +123,8 @@ static const struct command table[] = {
     { "info", cmd_info, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, NULL, 0 },
     { "dbsize", cmd_dbsize, 1, R | F, 0, 0, 0, NULL, 0 },
     { "time", cmd_time, 1, F, 0, 0, 0, NULL, 0 },
+    { "monitor", cmd_monitor, 1, A, 0, 0, 0, NULL, 0 },
+    { "shutdown", cmd_shutdown, -1, A | CMD_NO_MULTI, 0, 0, 0, NULL, 0 },
     { "role", cmd_role, 1, F, 0, 0, 0, NULL, 0 },
     { "config", NULL, -2, 0, 0, 0, 0, SUBS(config_subs) },
     { "command", cmd_command, -1, 0, 0, 0, 0, SUBS(command_subs) },
@@ -164,10 +166,10 @@ static const struct command table[] = {
     { "unsubscribe", pubsub_cmd_unsubscribe, -1, PS, 0, 0, 0, NULL, 0 },
     { "psubscribe", pubsub_cmd_psubscribe, -2, PS, 0, 0, 0, NULL, 0 },
     { "punsubscribe", pubsub_cmd_punsubscribe, -1, PS, 0, 0, 0, NULL, 0 },
-    { "publish", pubsub_cmd_publish, 3, F, 0, 0, 0, NULL, 0 },
+    { "publish", pubsub_cmd_publish, 3, F | CMD_MAY_REPLICATE, 0, 0, 0, NULL, 0 },
     { "pubsub", NULL, -2, 0, 0, 0, 0, SUBS(pubsub_subs) },
-    { "flushall", cmd_flushall, -1, 0, 0, 0, 0, NULL, 0 },
-    { "flushdb", cmd_flushall, -1, 0, 0, 0, 0, NULL, 0 },
+    { "flushall", cmd_flushall, -1, W, 0, 0, 0, NULL, 0 },
+    { "flushdb", cmd_flushall, -1, W, 0, 0, 0, NULL, 0 },
     { "set", NULL, -3, W, 1, 1, 1, NULL, 0 }, { "setnx", NULL, 3, W, 1, 1, 1, NULL, 0 },
     { "setex", NULL, 4, W, 1, 1, 1, NULL, 0 }, { "psetex", NULL, 4, W, 1, 1, 1, NULL, 0 },
     { "getset", NULL, 3, W, 1, 1, 1, NULL, 0 }, { "getdel", NULL, 2, W, 1, 1, 1, NULL, 0 },
@@ -296,6 +298,7 @@ void commands_call(struct client *c, const struct command *cmd, const struct com
     c->srv->cmd_end_ns = t1;
     uint64_t us = t1 / 1000 - t0 / 1000;
     cmd_stats_called(c, cmd, parent, us, before);
+    commands_monitor_feed(c, cmd, argc, argv);
     const char *base = parent ? parent->name : cmd->name;
     if (!((base[0] == 'e' && !strcmp(base, "exec")) || (base[0] == 'a' && !strcmp(base, "auth")) ||
           (base[0] == 'h' && !strcmp(base, "hello"))))
@@ -379,6 +382,10 @@ static void dispatch_checked(struct client *c, int argc, struct resp_arg *argv)
         reject(c, cmd, parent, "NOAUTH Authentication required.");
         return;
     }
+    if (c->in_multi && (cmd->flags & CMD_NO_MULTI)) {
+        reject(c, cmd, parent, "ERR Command not allowed inside a transaction");
+        return;
+    }
     if ((cmd->flags & CMD_WRITE) && !cmd->fn && !parent) {
         reject(c, cmd, parent, err_readonly);
         return;
@@ -388,6 +395,10 @@ static void dispatch_checked(struct client *c, int argc, struct resp_arg *argv)
         snprintf(msg, sizeof(msg), "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                  "QUIT / RESET are allowed in this context", full);
         reject(c, cmd, parent, msg);
+        return;
+    }
+    if (c->monitor && (cmd->flags & (CMD_READONLY | CMD_WRITE | CMD_MAY_REPLICATE))) {
+        reject(c, cmd, parent, "ERR Replica can't interact with the keyspace");
         return;
     }
     const char *b = parent ? parent->name : cmd->name;

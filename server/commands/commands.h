@@ -12,11 +12,12 @@
 #define CMD_WRITE     0x0002
 #define CMD_PUBSUB    0x0004   /* allowed while subscribed (RESP2) */
 #define CMD_NOAUTH    0x0008   /* allowed before AUTH */
-#define CMD_NOMULTI   0x0010   /* runs at once even inside MULTI */
+#define CMD_NO_MULTI  0x0010   /* refused inside MULTI (Redis' no_multi) */
 #define CMD_FAST      0x0020
 #define CMD_ADMIN     0x0040
 #define CMD_LOADING   0x0080
 #define CMD_STALE     0x0100
+#define CMD_MAY_REPLICATE 0x0200 /* Redis' may_replicate: with READONLY and WRITE, refused to a MONITOR client */
 
 typedef void (*cmd_fn)(struct client *c, int argc, struct resp_arg *argv);
 
@@ -37,6 +38,13 @@ void commands_dispatch(struct client *c, int argc, struct resp_arg *argv);
 /* Writes "name" or "parent|name" (NUL-terminated, truncated to cap) into out.
  * Returns its length. Any thread (the table is constant). */
 size_t commands_full_name(const struct command *cmd, const struct command *parent, char *out, size_t cap);
+
+/* c is RESET: it monitors no more. Loop thread. */
+void commands_monitor_gone(struct client *c);
+
+/* c is closing: what the commands keep of it (subscriptions, MONITOR) goes; the server's
+ * client_closing hook. Loop thread. */
+void commands_client_closing(struct server *s, struct client *c);
 
 /* The table, for COMMAND. */
 const struct command *commands_table(int *n);

@@ -381,7 +381,7 @@ static void sockname_format(const struct sockaddr_storage *sa, char *out, size_t
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
         uv_ip6_name(in6, host, sizeof(host));
         port = ntohs(in6->sin6_port);
-        snprintf(out, outlen, "%s:%d", host, port);
+        snprintf(out, outlen, "[%s]:%d", host, port);    /* as Redis' anetFormatAddr */
     } else {
         snprintf(out, outlen, "?:0");
     }

@@ -52,6 +52,8 @@ struct client {
     int reply_off, reply_skip, reply_skip_next;
     int muted;
     size_t mute_mark;
+    int monitor;                     /* MONITOR: every command run is streamed to it */
+    int in_exec;                     /* EXEC is running its queued commands */
 };
 
 /* A push frame (pub/sub message or (un)subscribe confirmation) for c starts: while a silenced command

@@ -205,3 +205,96 @@ def test_randomkey_empty():
         c.close()
     finally:
         fc.stop()
+
+
+# ---------------------------------------------------------------- MONITOR
+def monitor_norm(data):
+    return re.sub(rb"\+\d+\.\d{6} \[0 (127\.0\.0\.1|\[::1\]):\d+\]", b"+T [0 ADDR]", data)
+
+
+def monitor_session(port, cmds):
+    """(monitor stream, the commanding client's replies) for cmds sent by another client, both read up to
+    the ECHO __end__ that follows them."""
+    m = Conn(port)
+    try:
+        assert m.call("MONITOR").raw == b"+OK\r\n"
+        replies = exchange(port, cmds)
+        out = b""
+        while b'"__end__"\r\n' not in out:
+            out += m.s.recv(65536)
+        return monitor_norm(out), replies
+    finally:
+        m.close()
+
+
+MONITORED = [
+    ["GET", "proto.DNS"], ["HGET", "proto.DNS", "bytes"], ["AUTH", "x", "y"], ["AUTH", "a", "b", "c"],
+    ["HELLO", "3", "AUTH", "a", "b", "SETNAME", "x"], ["HELLO", "2", "SETNAME", "y", "AUTH", "a", "b"],
+    ["HELLO", "3", "BOGUS", "AUTH", "a", "b"], ["HELLO", "9", "AUTH", "a", "b"],
+    ["CLIENT", "GETNAME"], ["CONFIG", "GET", "maxclients"], ["SLOWLOG", "LEN"],
+    ["MULTI"], ["GET", "proto.DNS"], ["PING"], ["EXEC"], ["NOSUCH", "x"], ["GET"], ["ECHO", "a\x01\"b\\\n\t"],
+    ["MULTI"], ["SHUTDOWN"], ["EXEC"], ["MULTI"], ["MONITOR"], ["EXEC"], ["OBJECT", "ENCODING", "proto.DNS"],
+    ["COMMAND", "INFO", "get"], ["SUBSCRIBE", "ch"], ["UNSUBSCRIBE"], ["PUBLISH", "ch", "x"],
+]
+
+
+def test_monitor_stream(pair):
+    """What MONITOR shows of another client's commands: Redis' format, AUTH and HELLO AUTH redacted,
+    administrative and refused commands hidden, EXEC after the commands it ran."""
+    fc, ref = pair
+    got, want = monitor_session(fc.port, MONITORED), monitor_session(ref.port, MONITORED)
+    assert got[0] == want[0], "\n  redis:      %r\n  flowcached: %r" % (want[0], got[0])
+    assert hello_id(got[1]) == hello_id(want[1]), "\n  redis:      %r\n  flowcached: %r" % (want[1], got[1])
+
+
+def test_monitor_client_itself(pair):
+    """A monitoring client may not touch keys, sees its own commands after their replies, and a second
+    MONITOR is ignored; RESET ends monitoring."""
+    both(pair, [["MONITOR"], ["GET", "proto.DNS"], ["PING"], ["CLIENT", "GETNAME"], ["MONITOR"],
+                ["PUBLISH", "a", "b"], ["OBJECT", "ENCODING", "proto.DNS"], ["CLIENT", "INFO"], ["RESET"],
+                ["GET", "missing"]],
+         norm=lambda b: client_line_norm(monitor_norm(b)))
+
+
+def test_monitor_closed_client_leaves(pair):
+    """A monitor that goes away is forgotten: commands after it still run and other monitors see them."""
+    fc, _ = pair
+    a, b = Conn(fc.port), Conn(fc.port)
+    assert a.call("MONITOR").raw == b"+OK\r\n" and b.call("MONITOR").raw == b"+OK\r\n"
+    a.close()
+    c = Conn(fc.port)
+    assert c.call("PING").raw == b"+PONG\r\n"
+    assert b'"PING"' in b.s.recv(65536)
+    c.close()
+    b.close()
+
+
+# ---------------------------------------------------------------- SHUTDOWN
+@pytest.mark.parametrize("cmds", [
+    [["SHUTDOWN", "ABORT"]], [["SHUTDOWN", "BOGUS"]], [["SHUTDOWN", "NOSAVE", "SAVE"]], [["SHUTDOWN", "ABORT", "NOW"]],
+    [["SHUTDOWN", "abort", "force"]], [["MULTI"], ["SHUTDOWN"], ["EXEC"]], [["MULTI"], ["SHUTDOWN", "ABORT"], ["EXEC"]],
+])
+def test_shutdown_refused(pair, cmds):
+    both(pair, cmds)
+
+
+@pytest.mark.parametrize("args", [[], ["NOSAVE"], ["SAVE", "NOW"], ["nosave", "force", "now"]])
+def test_shutdown_stops(args):
+    """SHUTDOWN stops flowcached as SIGTERM does (exit status 0), closing the connection without a reply, as
+    redis-server without persistence does."""
+    fc = Flowcached("--pcap", DEMO_PCAP, "--pcap-end", "keep")
+    ref = RedisServer()
+    try:
+        for port in (fc.port, ref.port):
+            c = Conn(port)
+            c.send("SHUTDOWN", *args)
+            data, closed = c.read_until_close(5.0)
+            assert (data, closed) == (b"", True), port
+            c.close()
+        assert fc.proc.wait(timeout=10) == 0
+        assert ref.proc.wait(timeout=10) == 0
+        assert "SHUTDOWN asked by 127.0.0.1:" in fc.output()
+    finally:
+        fc.stop()
+        ref.stop()
+        assert not sanitizer_report(tail(fc.log, 1 << 20))

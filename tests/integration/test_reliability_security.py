@@ -237,7 +237,7 @@ REFUSED = [
     ("ACL", "SAVE"),
     ("ACL", "SETUSER", "eve", "on", ">pw", "+@all"),
     ("RESTORE", "k", "0", "\x00"),
-    ("SHUTDOWN",),
+    ("SHUTDOWN", "BOGUS"),           # SHUTDOWN itself stops the server as in Redis (test_compat_ops.py)
     ("CLUSTER", "MEET", "127.0.0.1", "1"),
     ("CLUSTER", "SAVECONFIG"),
     ("SET", "k", "v"),

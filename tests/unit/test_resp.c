@@ -491,6 +491,19 @@ TEST_CASE(writer_numbers_in_place)
     sbuf_free(&b);
 }
 
+/* Redis' sdscatrepr, as MONITOR prints arguments and CONFIG REWRITE quotes values. */
+TEST_CASE(writer_repr)
+{
+    struct sbuf b;
+    sbuf_init(&b);
+    sbuf_append_repr(&b, "a\x01\"b\\\n\r\t\a\b \xff~", 13);
+    CHECK_MEM(b.buf, b.len, "\"a\\x01\\\"b\\\\\\n\\r\\t\\a\\b \\xff~\"", 28);
+    sbuf_reset(&b);
+    sbuf_append_repr(&b, "", 0);
+    CHECK_MEM(b.buf, b.len, "\"\"", 2);
+    sbuf_free(&b);
+}
+
 int main(void)
 {
     RUN(multibulk_basic);
@@ -514,5 +527,6 @@ int main(void)
     RUN(writer_resp2);
     RUN(writer_resp3);
     RUN(writer_numbers_in_place);
+    RUN(writer_repr);
     return CHECK_DONE("resp");
 }
