@@ -53,10 +53,10 @@ struct flow {
     struct host *hosts[2];           /* client, server: entries this flow holds a flows.active
                                         count on (so they stay), NULL when none could be made */
     uint16_t l7;                     /* nDPI protocol id shown as `l7` */
-    uint16_t detect_pkts;
+    uint8_t detect_pkts;             /* packets given to nDPI (it gives up at 80 at most) */
+    uint8_t hs;                      /* enum flow_hs: the handshake seen so far (rtt.*) */
     uint8_t tcp_flags;               /* OR of every packet's flags */
-    uint8_t fin_mask : 2;            /* 1: client FIN, 2: server FIN */
-    uint8_t hs : 2;                  /* enum flow_hs: the handshake seen so far (rtt.*) */
+    uint8_t fin_mask;                /* 1: client FIN, 2: server FIN */
     uint8_t closed;                  /* FIN both ways or RST: on the closed list */
     uint8_t detect_done;
     uint32_t hs_mark;                /* FLOW_HS_SYN / _SYNACK: low 32 bits of the time (us) of the

@@ -98,7 +98,8 @@ static int flow_count_packet(struct worker *w, struct cache_shard *s, struct flo
         f->last_us = ts;
     if (p->l4_proto == IPPROTO_TCP && p->has_ports) {
         f->tcp_flags |= p->tcp_flags;
-        if (f->hs != FLOW_HS_DONE && (p->tcp_flags & (TCP_SYN | TCP_ACK)))
+        /* only a SYN, or the client's ACK after a SYN/ACK, moves the handshake on */
+        if ((p->tcp_flags & TCP_SYN) ? f->hs != FLOW_HS_DONE : f->hs == FLOW_HS_SYNACK)
             hs_done = flow_handshake(f, p->tcp_flags, c2s, ts);
         if (p->tcp_flags & TCP_FIN)
             f->fin_mask |= c2s ? 1 : 2;

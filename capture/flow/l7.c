@@ -11,6 +11,8 @@
 
 /* Packets after which detection gives up, as ndpiReader does. */
 enum { L7_MAX_TCP_PKTS = 80, L7_MAX_UDP_PKTS = 24 };
+_Static_assert(L7_MAX_TCP_PKTS <= UINT8_MAX && L7_MAX_UDP_PKTS <= UINT8_MAX,
+               "struct flow counts them in 8 bits (detect_pkts)");
 
 /* Detection states a module keeps for reuse (688 B each): malloc and free of
  * one per flow cost ~300 instructions, as much as a short packet. */

@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""ab_cpu.py - CPU time of two flowcached builds on the same capture, runs alternating (A B A B ...).
+
+usage: tools/ab_cpu.py A/flowcached B/flowcached CAPTURE [--runs 10] [--repeat 3] [-- flowcached args...]
+
+Each run reads CAPTURE --repeat times (repeated --pcap) with --pcap-end exit --port 0 and is measured
+by its user+sys CPU time (wait4), the figure `make bench` judges on a shared machine; runs alternate so a
+change of load hits both builds alike. Prints each build's median, min and the difference of medians
+(B against A: positive = B costs more).
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import time
+
+
+def cpu_run(cmd):
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    t0 = time.perf_counter()
+    _, status, ru = os.wait4(p.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("%s exited %d" % (" ".join(cmd), os.waitstatus_to_exitcode(status)))
+    return ru.ru_utime + ru.ru_stime, time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("a")
+    ap.add_argument("b")
+    ap.add_argument("capture")
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("extra", nargs="*", help="more flowcached arguments (after --)")
+    o = ap.parse_args()
+    args = sum((["--pcap", o.capture] for _ in range(o.repeat)), []) + ["--pcap-end", "exit", "--port", "0"]
+    cpu = {o.a: [], o.b: []}
+    for _ in range(o.runs):
+        for fc in (o.a, o.b):
+            cpu[fc].append(cpu_run([fc] + args + o.extra)[0])
+    med = {fc: statistics.median(v) for fc, v in cpu.items()}
+    for tag, fc in (("A", o.a), ("B", o.b)):
+        print("%s %s: median %.3f s CPU, min %.3f s (%d runs: %s)" % (
+            tag, fc, med[fc], min(cpu[fc]), o.runs, " ".join("%.3f" % x for x in cpu[fc])))
+    print("B vs A: %+.2f %% CPU (medians)" % (100.0 * (med[o.b] / med[o.a] - 1)))
+
+
+if __name__ == "__main__":
+    main()
