@@ -202,7 +202,7 @@ int main(int argc, char **argv)
         .flow_lifetime_us = cfg.flow_lifetime_timeout * 1000000ULL,
         .host_idle_us = cfg.host_idle_timeout * 1000000ULL,
         .tcp_close_grace_us = cfg.tcp_close_grace_ms * 1000ULL,
-        .max_flows = cfg.max_flows, .maxmemory = cfg.maxmemory,
+        .max_flows = cfg.max_flows, .maxmemory = cfg.maxmemory, .max_names = cfg.max_names,
     };
     struct server s;
     memset(&s, 0, sizeof(s));

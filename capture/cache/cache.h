@@ -125,11 +125,13 @@ struct cache_hooks {
 struct cache_config {
     uint64_t flow_idle_us, flow_lifetime_us, host_idle_us, tcp_close_grace_us;
     uint64_t max_flows, maxmemory;   /* 0 = no memory cap */
+    uint64_t max_names;              /* entries of each name kind (kept per shard, as max_flows); 0 = no bound */
 };
 
 struct cache_stats {
     _Atomic uint64_t flows_created, flows_expired, flows_dropped, flows_active;
     _Atomic uint64_t hosts_created, hosts_expired, hosts_active;
+    _Atomic uint64_t names_dropped[CACHE_NAME_KINDS];   /* new names refused: max_names or maxmemory */
 };
 
 enum { CACHE_QUEUES = 256 };

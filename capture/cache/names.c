@@ -20,6 +20,28 @@ uint64_t name_hash(enum name_kind k, const char *name, size_t len)
     return h;
 }
 
+static void name_free(struct cache *c, unsigned shard, struct name_entry *n);
+
+/* Is there room in names shard `shard` (its lock held) for one more entry of kind k? Each kind may
+ * hold max_names / CACHE_SHARDS entries a shard (so never more than max_names in all, as max_flows
+ * bounds flows). A full shard first frees the expired entries at its idle end that the sweep has
+ * not reached yet (a few: the sweep runs every tick). */
+static int names_room(struct cache *c, unsigned shard, enum name_kind k, const void *group)
+{
+    if (!c->cfg.max_names)
+        return 1;
+    uint64_t per_shard = c->cfg.max_names / CACHE_SHARDS ? c->cfg.max_names / CACHE_SHARDS : 1;
+    struct cache_shard *s = &c->names[shard];
+    uint64_t now = cache_expiry_now(c, group);
+    for (int i = 0; i < 4 && c->name_kinds[shard][k] >= per_shard && s->lru_head; i++) {
+        struct name_entry *old = (struct name_entry *)s->lru_head;
+        if (name_alive(&c->cfg, old, now))
+            break;
+        name_free(c, shard, old);
+    }
+    return c->name_kinds[shard][k] < per_shard;
+}
+
 struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t hash,
                               enum name_kind k, const char *name, size_t len, int create,
                               uint64_t ts, const void *group)
@@ -45,12 +67,13 @@ struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t h
     }
     if (!create)
         return NULL;
+    unsigned shard = (unsigned)(s - c->names);
     size_t size = sizeof(struct name_entry) + len + 1;
-    if (budget_reserve(&c->budget, size) != 0)
-        return NULL;
-    struct name_entry *n = calloc(1, size);
-    if (!n) {
+    struct name_entry *n = NULL;
+    if (names_room(c, shard, k, group) && budget_reserve(&c->budget, size) == 0 && !(n = calloc(1, size)))
         budget_release(&c->budget, size);
+    if (!n) {
+        atomic_fetch_add_explicit(&c->st.names_dropped[k], 1, memory_order_relaxed);
         return NULL;
     }
     n->link.hash = hash;
@@ -59,7 +82,7 @@ struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t h
     memcpy(n->name, name, len);
     n->first_us = n->last_us = ts;
     shard_insert(s, &n->link);
-    c->name_kinds[s - c->names][k]++;
+    c->name_kinds[shard][k]++;
     return n;
 }
 

@@ -55,6 +55,8 @@ static const struct directive directives[] = {
     { "host-idle-timeout", D_U64, OFF(host_idle_timeout), 0, 1, 3153600000.0, NULL, "seconds an idle host, MAC, VLAN, protocol or name stays" },
     { "tcp-close-grace-ms", D_U64, OFF(tcp_close_grace_ms), 0, 0, 864000000, NULL, "ms a closed TCP flow stays" },
     { "max-flows", D_U64, OFF(max_flows), 0, 1, 1e9, NULL, "flows held at once" },
+    { "max-names", D_U64, OFF(max_names), 0, 1, 1e9, NULL,
+      "entries of each name family held at once (dns., http., tls., user., ipuser.)" },
     { "maxmemory", D_MEM, OFF(maxmemory), 0, 0, 1e15, NULL, "cache memory cap (0 = none)" },
     { "user-grace", D_U64, OFF(user_grace), 0, 0, 864000, NULL, "seconds a RADIUS user stays after logout" },
     { "watchlist", D_STR, OFF(watchlist), 0, 0, 0, NULL, "file of IPs/CIDRs" },
@@ -114,6 +116,7 @@ int config_defaults(struct fc_config *c)
     c->host_idle_timeout = 300;
     c->tcp_close_grace_ms = 2000;
     c->max_flows = 1000000;
+    c->max_names = 250000;           /* a DNS name takes ~460 bytes: ~115 MB at the bound */
     c->user_grace = 300;
     c->maxclients = 10000;
     c->client_query_buffer_limit = 1ULL << 30;    /* Redis's default */

@@ -29,6 +29,7 @@ struct fc_config {
     uint64_t capture_buffer;         /* bytes of kernel ring per live device */
     uint64_t flow_idle_timeout, flow_lifetime_timeout, host_idle_timeout, tcp_close_grace_ms;
     uint64_t max_flows, maxmemory;
+    uint64_t max_names;              /* entries of each name family (dns., http., ...) */
     uint64_t user_grace;
     char *watchlist;
     char *notify_keyspace_events;

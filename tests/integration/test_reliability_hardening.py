@@ -583,3 +583,58 @@ def test_multi_queue_counted_in_memory_and_maxmemory():
         p.assert_clean()
     finally:
         p.cleanup()
+
+
+# ---------------------------------------------------------------- 6. name tables are bounded and count what they refuse
+
+def dns_flood_pcap(path, n, one_flow=False):
+    """n DNS queries for n distinct names (u<i>.flood.example), each from its own client port, or all in
+    one flow."""
+    def recs():
+        for i in range(n):
+            qname = b"".join(bytes([len(x)]) + x for x in (b"u%d" % i, b"flood", b"example")) + b"\0"
+            dns = struct.pack("!HHHHHH", i & 0xFFFF, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 1, 1)
+            src = struct.pack("!I", 0x0A010000 + (0 if one_flow else i >> 14))
+            sport = 10000 if one_flow else 10000 + (i & 0x3FFF)
+            yield 1000.0 + i * 1e-4, eth_ipv4(src, b"\xc0\x00\x02\x35", 17, udp_datagram(sport, 53, dns))
+    return write_pcap(str(path), recs())
+
+
+def run_dns_flood(tmp_path, n, extra, one_flow=False):
+    """Reads a flood of n unique DNS names with the extra arguments; returns (dns.* keys, INFO, CONFIG)."""
+    pcap = dns_flood_pcap(tmp_path / "dns-flood.pcap", n, one_flow)
+    p = Proc("--bind", "127.0.0.1", "--pcap", pcap, "--pcap-end", "keep", "--host-idle-timeout", "86400", *extra)
+    try:
+        c = p.client()
+        deadline = time.monotonic() + 60 * SLOW
+        while int(c.info("capture")["capture_sources_active"]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        keys = sum(1 for _ in c.scan_iter("dns.*", count=10000))
+        info, conf = c.info(), c.config_get("max-names")
+        p.assert_clean()
+        return keys, info, conf
+    finally:
+        p.cleanup()
+
+
+def test_name_tables_bounded_by_max_names(tmp_path):
+    """`max-names` bounds each name family (dns., http., tls., user., ipuser.) as max-flows bounds flows, and
+    INFO names_dropped_<family> counts what is refused. Before: no bound (a flood of unique DNS names made
+    1 M keys, 420 MB) and nothing counted."""
+    n = 30000
+    keys, info, conf = run_dns_flood(tmp_path, n, ["--max-names", "10000"])
+    dropped = int(info["names_dropped_dns"])
+    print("\n%d unique DNS names, max-names 10000: %d dns.* keys, names_dropped_dns %d" % (n, keys, dropped))
+    assert 9000 <= keys <= 10000 and keys + dropped == n, (keys, dropped)
+    assert all(int(info["names_dropped_" + k]) == 0 for k in ("http", "tls", "user", "ipuser"))
+    assert conf == {"max-names": "10000"} and int(info["max_names"]) == 10000
+
+
+def test_names_refused_by_maxmemory_are_counted(tmp_path):
+    """Names refused because the cache is at maxmemory are counted too (names_dropped_dns). Before: with
+    maxmemory 100mb a DNS flood had 767 k names dropped and no counter said so."""
+    n = 30000
+    keys, info, _ = run_dns_flood(tmp_path, n, ["--maxmemory", "12mb"], one_flow=True)  # the flow is kept
+    dropped = int(info["names_dropped_dns"])
+    print("\n%d unique DNS names, maxmemory 12mb: %d dns.* keys, names_dropped_dns %d" % (n, keys, dropped))
+    assert dropped > 0 and keys + dropped == n, (keys, dropped)
