@@ -132,6 +132,8 @@ struct cache_stats {
     _Atomic uint64_t flows_created, flows_expired, flows_dropped, flows_active;
     _Atomic uint64_t hosts_created, hosts_expired, hosts_active;
     _Atomic uint64_t names_dropped[CACHE_NAME_KINDS];   /* new names refused: max_names or maxmemory */
+    _Atomic uint64_t dns_queries_evicted;    /* pending DNS queries given up on to make room
+                                                (each reported as a TIMEOUT) */
 };
 
 enum { CACHE_QUEUES = 256 };

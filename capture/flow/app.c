@@ -36,7 +36,9 @@ struct app_http {
  * freed as soon as it is not needed: an idle flow keeps none. */
 struct app_state {
     struct dns_pending pend[DNS_PENDING_MAX];
-    uint8_t npend;
+    uint32_t gone[DNS_PENDING_MAX];  /* txid << 16 | name hash of the last queries evicted
+                                        (already reported as TIMEOUT), newest last */
+    uint8_t npend, ngone;
     struct dns_tcp_stream *dtcp;     /* [2], DNS over TCP only */
     struct app_http *http;
     uint8_t *tls_buf;                /* ClientHello bytes until the SNI is known */
@@ -234,11 +236,12 @@ static void state_free(struct cache *c, struct flow_ext *x)
     x->st = NULL;
 }
 
-/* Frees x's parser state once nothing in it is in use. */
+/* Frees x's parser state once nothing in it is in use (a flow that had
+ * queries evicted keeps it, to recognise their late answers). */
 static void state_trim(struct cache *c, struct flow_ext *x)
 {
     const struct app_state *st = x->st;
-    if (st && !st->npend && !st->dtcp && !st->http && !st->tls_buf)
+    if (st && !st->npend && !st->ngone && !st->dtcp && !st->http && !st->tls_buf)
         state_free(c, x);
 }
 
@@ -293,6 +296,47 @@ struct dns_ctx {
     struct app_actions *out;
 };
 
+/* Reports pd, a query given up on (never answered), as a TIMEOUT into out.
+ * Returns 0, or -1 when out is full (the report is lost). */
+static int dns_timeout_report(struct app_actions *out, const struct dns_pending *pd)
+{
+    struct app_action *a = app_action_add(out, ACT_DNS_TIMEOUT);
+    if (!a)
+        return -1;
+    a->qtype = pd->qtype;
+    a->txid = pd->txid;
+    a->rcode = -1;
+    str_copy(a->name, sizeof(a->name), pd->qname);
+    return 0;
+}
+
+/* What st->gone keeps of a query: its txid and a hash of its name. */
+static uint32_t dns_gone_tag(uint16_t txid, const char *qname)
+{
+    uint32_t h = 2166136261u;        /* FNV-1a, folded to 16 bits */
+    for (const unsigned char *p = (const unsigned char *)qname; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return (uint32_t)txid << 16 | ((h >> 16) ^ (h & 0xffff));
+}
+
+/* Gives up on st's oldest pending query to make room for a new one: it is
+ * reported as a TIMEOUT (as at the flow's end) and counted in INFO
+ * dns_queries_evicted, never dropped unseen. Its tag stays in st->gone so
+ * that a late answer is not reported as a second transaction. */
+static void dns_pending_evict(struct dns_ctx *x, struct app_state *st)
+{
+    struct dns_pending *old = &st->pend[0];
+    dns_timeout_report(x->out, old);
+    if (st->ngone == DNS_PENDING_MAX)
+        memmove(&st->gone[0], &st->gone[1], sizeof(st->gone[0]) * --st->ngone);
+    st->gone[st->ngone++] = dns_gone_tag(old->txid, old->qname);
+    atomic_fetch_add_explicit(&x->c->st.dns_queries_evicted, 1, memory_order_relaxed);
+    budget_release(&x->c->budget, strlen(old->qname) + 1);
+    free(old->qname);
+    memmove(&st->pend[0], &st->pend[1], sizeof(st->pend[0]) * (DNS_PENDING_MAX - 1));
+    st->npend--;
+}
+
 static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
 {
     str_set(x->c, x->f, XS_DNS_QUERY, m->qname);
@@ -304,12 +348,8 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
     char *qname = st ? strdup(m->qname) : NULL;
     if (qname) {
         budget_charge(&x->c->budget, strlen(qname) + 1);
-        if (st->npend == DNS_PENDING_MAX) {        /* oldest is given up on */
-            budget_release(&x->c->budget, strlen(st->pend[0].qname) + 1);
-            free(st->pend[0].qname);
-            memmove(&st->pend[0], &st->pend[1], sizeof(st->pend[0]) * (DNS_PENDING_MAX - 1));
-            st->npend--;
-        }
+        if (st->npend == DNS_PENDING_MAX)
+            dns_pending_evict(x, st);
         struct dns_pending *pd = &st->pend[st->npend++];
         pd->txid = m->txid;
         pd->qtype = m->qtype;
@@ -324,6 +364,24 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
     }
 }
 
+/* 1 when m answers a query of st evicted and reported before (the tag is
+ * then forgotten: a second copy of the answer is reported as unmatched). */
+static int dns_answers_gone(struct app_state *st, const struct dns_msg *m)
+{
+    uint32_t tag = st && st->ngone ? dns_gone_tag(m->txid, m->qname) : 0;
+    for (int i = 0; st && i < st->ngone; i++)
+        if (st->gone[i] == tag) {
+            memmove(&st->gone[i], &st->gone[i + 1], sizeof(st->gone[0]) * (size_t)(st->ngone - i - 1));
+            st->ngone--;
+            return 1;
+        }
+    return 0;
+}
+
+/* A response: the flow's fields, its pending query's round trip, and an
+ * action (ACT_DNS_RESPONSE) for the name tables and the `dns` channel; the
+ * late answer of an evicted query counts in the name tables but is marked
+ * late (its transaction was reported as TIMEOUT). */
 static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
 {
     struct app_action *a = app_action_add(x->out, ACT_DNS_RESPONSE);
@@ -345,8 +403,10 @@ static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
         st->npend--;
         break;
     }
+    int late = e->lat != LAT_DNS && dns_answers_gone(st, m);
     state_trim(x->c, e);
     if (a) {
+        a->late = (uint8_t)late;
         a->qtype = m->qtype;
         a->txid = m->txid;
         a->rcode = (int16_t)m->rcode;
@@ -651,16 +711,9 @@ void app_flow_end(struct cache *c, struct flow *f, struct app_actions *out)
     struct flow_ext *e = f->ext;
     if (!e)
         return;
-    for (int i = 0; e->st && i < e->st->npend; i++) {
-        struct dns_pending *pd = &e->st->pend[i];
-        struct app_action *a = app_action_add(out, ACT_DNS_TIMEOUT);
-        if (!a)
+    for (int i = 0; e->st && i < e->st->npend; i++)
+        if (dns_timeout_report(out, &e->st->pend[i]) < 0)
             break;
-        a->qtype = pd->qtype;
-        a->txid = pd->txid;
-        a->rcode = -1;
-        str_copy(a->name, sizeof(a->name), pd->qname);
-    }
     state_free(c, e);
     budget_release(&c->budget, ext_size(e));
     app_flow_release(f);

@@ -29,6 +29,8 @@ enum app_act {
 struct app_action {
     uint8_t kind;                    /* enum app_act */
     uint8_t has_rtt;                 /* rtt_us is set */
+    uint8_t late;                    /* DNS response to a query evicted and reported as
+                                        TIMEOUT: no second `dns` event */
     uint16_t qtype, txid;
     int16_t rcode;
     uint16_t status;

@@ -177,7 +177,9 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
             break;
         case ACT_DNS_RESPONSE:
             name_update_hashed(w, NK_DNS, a->name, ts, dns_name_response, a, NULL, h);
-            /* fall through */
+            if (!a->late)            /* its transaction was reported at its eviction */
+                flow_events_dns(&w->events, acts, a);
+            break;
         case ACT_DNS_TIMEOUT:
             flow_events_dns(&w->events, acts, a);
             break;
