@@ -1141,12 +1141,14 @@ def thread_cpu_s(pid, tid):
 def item7(fc, bins, quick):
     """Loop-thread CPU per flow.new event delivered to one subscriber while N patterns that match no channel
     are subscribed (N = 0, 1 000, 20 000), side by side on the same input: a file of 100 000 new flows replayed
-    in a loop at full speed with a 1 s flow timeout, so every loop makes 100 000 flow.new events."""
+    in a loop at full speed with a 1 s flow timeout, so every loop makes 100 000 flow.new events. The three
+    runs alternate, twice (once with --quick), and the lower figure of each N is kept: on a shared machine
+    the noise only ever adds CPU."""
     import threading
     pcap = gen_flows(bins, 100000)
-    secs = 3 if quick else 8
+    secs = 3 if quick else 6
     per = {}
-    for n in (0, 1000, 20000):
+    for n in (0, 1000, 20000) * (1 if quick else 2):
         p = None
         stop_ev = threading.Event()
         try:
@@ -1180,7 +1182,8 @@ def item7(fc, bins, quick):
             time.sleep(secs)
             cpu1, inf = thread_cpu_s(p.pid, p.pid), c.info("all")
             ev = int(inf["events_published"]) - ev0
-            per[n] = (cpu1 - cpu0) / max(ev, 1) * 1e6
+            us = (cpu1 - cpu0) / max(ev, 1) * 1e6
+            per[n] = min(per.get(n, us), us)
             note("Pub/sub, %d patterns: %d flow.new events in %d s (%d/s), loop thread %.2f s CPU, "
                  "events_dropped %s, pubsub_clients_dropped %s" % (n, ev, secs, ev / secs, cpu1 - cpu0,
                                                                    inf.get("events_dropped"), inf.get("pubsub_clients_dropped")))
