@@ -52,7 +52,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/replay/%)
 
-.PHONY: all deps run test unit-test fuzz-replay integration-test bench fuzz fuzz-build clean demo flowcached install
+.PHONY: all deps run check layout-check test unit-test fuzz-replay integration-test bench fuzz fuzz-build clean demo flowcached install
 
 all: flowcached
 
@@ -100,16 +100,23 @@ fuzz-replay: $(REPLAY_BINS)
 	@set -e; for t in $(REPLAY_BINS); do n=$$(basename $$t); echo "== replay $$n"; \
 	  $$t tests/fuzz/corpus/$${n#fuzz_}; done
 
+# The folder table of ARCHITECTURE.md: allowed includes, no circles, no C file over 800 lines.
+layout-check:
+	@$(PY) tools/check_layout.py .
+
+# What needs no root and no test daemon: the build, unit tests, fuzz-seed replay, the layout.
+check: all unit-test fuzz-replay layout-check
+
 integration-test: flowcached
 	FLOWCACHED=$(CURDIR)/$(BUILD)/flowcached $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
 # Every test: unit, fuzz-seed replay, integration; then again under ASan+UBSan (CI does both).
 test:
 	@./tools/deps.sh test
-	$(MAKE) all unit-test fuzz-replay integration-test
+	$(MAKE) check integration-test
 ifeq ($(SANITIZER),)
 ifneq ($(FC_SKIP_ASAN),1)
-	$(MAKE) SANITIZER=address all unit-test fuzz-replay integration-test
+	$(MAKE) SANITIZER=address check integration-test
 endif
 endif
 
