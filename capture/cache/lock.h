@@ -10,10 +10,10 @@
  * 2 held and a thread may be asleep on it. Taking a free lock is one
  * compare-and-swap, giving back an uncontended one is one exchange; a thread
  * that finds it held spins briefly, then sleeps in the kernel until the
- * holder wakes it. glibc's pthread_mutex_lock/unlock pair runs ~55
- * instructions (callgrind) around the same two atomic operations where this
- * runs a few, and a capture thread takes a shard lock about five times a
- * packet. Not recursive; no owner checks. The acquire/release orderings make
+ * holder wakes it. Why not pthread_mutex: its lock/unlock pair runs many
+ * more instructions around the same two atomic operations, and a capture
+ * thread takes a shard lock several times a packet (BENCHMARKS.md, "Design
+ * measurements"). Not recursive; no owner checks. The acquire/release orderings make
  * it a lock to ThreadSanitizer too.
  */
 struct lock { _Atomic uint32_t v; };

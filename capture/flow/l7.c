@@ -14,8 +14,9 @@ enum { L7_MAX_TCP_PKTS = 80, L7_MAX_UDP_PKTS = 24 };
 _Static_assert(L7_MAX_TCP_PKTS <= UINT8_MAX && L7_MAX_UDP_PKTS <= UINT8_MAX,
                "struct flow counts them in 8 bits (detect_pkts)");
 
-/* Detection states a module keeps for reuse (688 B each): malloc and free of
- * one per flow cost ~300 instructions, as much as a short packet. */
+/* Detection states a module keeps for reuse: a malloc and free of one per
+ * flow cost as much as handling a short packet (BENCHMARKS.md, "Design
+ * measurements"). */
 enum { L7_SPARE_MAX = 256 };
 
 struct l7_module {
@@ -32,8 +33,9 @@ static _Atomic(struct ndpi_detection_module_struct *) l7_spare;
 
 /*
  * nDPI 4.2 runs its domain-generation-algorithm check (ndpi_check_dga_name:
- * bigram statistics, ~4 000 instructions) on every DNS query name, HTTP Host
- * and TLS SNI: ~8 % of all the work on a mixed capture. Its answer only sets
+ * bigram statistics) on every DNS query name, HTTP Host and TLS SNI, a large
+ * share of all the work on a mixed capture (BENCHMARKS.md, "Design
+ * measurements"). Its answer only sets
  * a flow risk, which flowcached never reads, except in one place: the TLS
  * ClientHello, which calls a flow Tor when the check fires on an SNI that
  * starts with "www." and ends in ".com" or ".net". nDPI lets a program install

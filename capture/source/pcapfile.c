@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 /* Why not pcap_next_ex: it reads each record through two fread calls of
- * the FILE it was given, about 450 instructions a packet, which is 7 % of
- * the whole offline pipeline. Here read(2) fills a 1 MB buffer and a record
+ * the FILE it was given, a cost that showed in the offline pipeline's
+ * profile (BENCHMARKS.md, "Design measurements"). Here read(2) fills a 1 MB buffer and a record
  * is a pointer into it. Every check and message of libpcap's sf-pcap.c for
  * version 2.4 files is kept, so a broken file ends at the same record with
  * the same words. */
