@@ -188,18 +188,30 @@ static void retry_cb(uv_timer_t *t)
     tcp_connect(t->data);
 }
 
+/* Every close of a handle of x ends here (directly or through tcp_closed_cb):
+ * once x is closing and none is pending, x->closed runs, exactly once. */
+static void handle_closed_cb(uv_handle_t *h)
+{
+    struct export_sender *x = h->data;
+    if (--x->closes_pending == 0 && x->closing && x->closed)
+        x->closed(x);
+}
+
+static void close_handle(struct export_sender *x, uv_handle_t *h, uv_close_cb cb)
+{
+    x->closes_pending++;
+    uv_close(h, cb);
+}
+
+/* The TCP link closed: reconnect later, unless the sender is closing. */
 static void tcp_closed_cb(uv_handle_t *h)
 {
     struct export_sender *x = h->data;
-    if (x->closing) {
-        if (!uv_is_closing((uv_handle_t *)&x->retry))
-            uv_close((uv_handle_t *)&x->retry, NULL);
-        if (x->closed)
-            x->closed(x);
-        return;
+    if (!x->closing) {
+        uv_timer_start(&x->retry, retry_cb, x->backoff_ms, 0);
+        x->backoff_ms = x->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : x->backoff_ms * 2;
     }
-    uv_timer_start(&x->retry, retry_cb, x->backoff_ms, 0);
-    x->backoff_ms = x->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : x->backoff_ms * 2;
+    handle_closed_cb(h);
 }
 
 /* The connection failed or broke: close it, reconnect later. Messages
@@ -209,7 +221,7 @@ static void tcp_lost(struct export_sender *x)
     x->st.link = EXPORT_LINK_DOWN;
     if (x->link_open) {
         x->link_open = 0;
-        uv_close(&x->link.h, tcp_closed_cb);
+        close_handle(x, &x->link.h, tcp_closed_cb);
     }
 }
 
@@ -382,13 +394,6 @@ size_t export_sender_pending(const struct export_sender *x)
     return n + (x->enc.cur ? x->enc.cur->flow_records : 0);
 }
 
-static void udp_closed_cb(uv_handle_t *h)
-{
-    struct export_sender *x = h->data;
-    if (x->closed)
-        x->closed(x);
-}
-
 void export_sender_close(struct export_sender *x, void (*closed)(struct export_sender *x))
 {
     x->closing = 1;
@@ -398,13 +403,9 @@ void export_sender_close(struct export_sender *x, void (*closed)(struct export_s
         x->st.drops += x->enc.cur->flow_records;
     export_encoder_destroy(&x->enc);
     uv_timer_stop(&x->retry);
+    close_handle(x, (uv_handle_t *)&x->retry, handle_closed_cb);
     if (x->link_open) {
         x->link_open = 0;
-        uv_close((uv_handle_t *)&x->retry, NULL);
-        uv_close(&x->link.h, x->o.transport == EXPORT_TCP ? tcp_closed_cb : udp_closed_cb);
-        return;
+        close_handle(x, &x->link.h, x->o.transport == EXPORT_TCP ? tcp_closed_cb : handle_closed_cb);
     }
-    /* TCP between connections: only the timer is open */
-    x->retry.data = x;
-    uv_close((uv_handle_t *)&x->retry, udp_closed_cb);
 }

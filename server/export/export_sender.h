@@ -48,6 +48,7 @@ struct export_sender {
     uint64_t retry_at;               /* UDP: drop until this uv_now() after a refusal */
     uint32_t backoff_ms;             /* TCP: next reconnect delay */
     int closing;
+    int closes_pending;              /* handles being closed */
     struct export_sender_stats st;
     void (*closed)(struct export_sender *x);   /* when every handle is closed */
     void *owner;                     /* free for the caller */

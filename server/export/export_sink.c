@@ -151,8 +151,9 @@ static void drain_cb(uv_timer_t *t)
 {
     struct export_sink *s = t->data;
     size_t pending = 0;
-    for (int i = 0; i < s->n; i++)
-        pending += export_sender_pending(&s->x[i]);
+    for (int i = 0; i < s->n; i++)           /* a collector that is down will not take them in time */
+        if (s->x[i].st.link != EXPORT_LINK_DOWN)
+            pending += export_sender_pending(&s->x[i]);
     if (pending == 0 || uv_now(s->loop) >= s->shutdown_deadline)
         close_all(s);
 }

@@ -25,8 +25,9 @@ void export_sink_flow(struct export_sink *s, const struct export_record *r);
  * collector. Loop thread. */
 void export_sink_info(struct export_sink *s, struct sbuf *b);
 
-/* Sends what is batched, waits (at most 2 s) for TCP collectors to take
- * what is queued, closes every handle, then calls done(arg). Loop thread. */
+/* Sends what is batched, waits (at most 2 s) for collectors that are up to
+ * take what is queued, closes every handle (what is left counts as drops),
+ * then calls done(arg). Loop thread. */
 void export_sink_shutdown(struct export_sink *s, void (*done)(void *arg), void *arg);
 
 /* Frees s once the loop has stopped (after export_sink_shutdown). NULL ok. */

@@ -354,6 +354,36 @@ TEST_CASE(tcp_reconnect_resends_templates)
     rx_tcp_kill();
 }
 
+static int never(void) { return 0; }
+
+/* A TCP collector that is not there: records wait, then count as drops at
+ * shutdown; closing mid-connect or between reconnects closes everything once. */
+TEST_CASE(tcp_collector_down)
+{
+    for (int wait_ms = 0; wait_ms <= 50; wait_ms += 50) {
+        struct fc_config cfg;
+        char target[64];
+        memset(&want, 0, sizeof(want));
+        rx_udp_start(1);                     /* a port free for TCP: nobody listens there */
+        snprintf(target, sizeof(target), "127.0.0.1:%d", rx.port);
+        uv_close(&rx.sock.h, NULL);
+        struct export_sink *s = sink_open(target, "ipfix", "tcp", &cfg);
+        if (!s)
+            return;
+        run_until(never, (unsigned)wait_ms); /* 0: connect in flight; 50: refused, reconnect pending */
+        add_flows(s, 0, 100);
+        sink_done = 0;
+        export_sink_shutdown(s, done_cb, NULL);
+        CHECK(run_until(is_sink_done, 5000));
+        CHECK_INT(info_field(s, "export_records"), 0);
+        CHECK_INT(info_field(s, "export_drops"), want.records);
+        run_until(never, 20);                /* nothing calls back twice */
+        CHECK_INT(sink_done, 1);
+        export_sink_destroy(s);
+        config_free(&cfg);
+    }
+}
+
 TEST_CASE(bad_directives)
 {
     struct fc_config cfg;
@@ -438,6 +468,7 @@ int main(int argc, char **argv)
     RUN(udp_records_arrive);
     RUN(udp_refusals_are_counted);
     RUN(tcp_reconnect_resends_templates);
+    RUN(tcp_collector_down);
     RUN(bad_directives);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK_INT(uv_loop_close(&loop), 0);
