@@ -355,13 +355,24 @@ int cache_mac_get(struct cache *c, const uint8_t mac[6], struct mac_entry *out)
     return e ? 0 : -1;
 }
 
+unsigned cache_aggr_ids(enum cache_table t)
+{
+    return t == CT_L7 ? L7_MAX : t == CT_VLAN ? VLAN_MAX : t == CT_PORT ? PORT_IDS : 0;
+}
+
+/* The aggregates of table t, NULL for a table that is not one. */
+static const struct aggr *aggr_table(const struct cache *c, enum cache_table t)
+{
+    return t == CT_L7 ? c->l7 : t == CT_VLAN ? c->vlan : t == CT_PORT ? c->port : NULL;
+}
+
 int cache_aggr_get(struct cache *c, enum cache_table t, unsigned id, struct aggr *out)
 {
-    if ((t == CT_L7 && id >= L7_MAX) || (t == CT_VLAN && id >= VLAN_MAX) ||
-        (t != CT_L7 && t != CT_VLAN))
+    const struct aggr *tab = aggr_table(c, t);
+    if (!tab || id >= cache_aggr_ids(t))
         return -1;
     pthread_mutex_lock(&c->aggr_lock);
-    *out = t == CT_L7 ? c->l7[id] : c->vlan[id];
+    *out = tab[id];
     pthread_mutex_unlock(&c->aggr_lock);
     return aggr_alive(&c->cfg, out, cache_now(c)) ? 0 : -1;
 }
@@ -420,17 +431,17 @@ uint32_t cache_walk_step(struct cache *c, enum cache_table t, unsigned shard, ui
     return next;
 }
 
-unsigned cache_aggr_live(struct cache *c, enum cache_table t, uint16_t *ids, unsigned max)
+unsigned cache_aggr_live(struct cache *c, enum cache_table t, uint32_t from, uint32_t *ids, unsigned max)
 {
-    const struct aggr *tab = t == CT_L7 ? c->l7 : t == CT_VLAN ? c->vlan : NULL;
-    unsigned n = 0, size = t == CT_L7 ? L7_MAX : VLAN_MAX;
+    const struct aggr *tab = aggr_table(c, t);
+    unsigned n = 0, size = cache_aggr_ids(t);
     if (!tab)
         return 0;
     uint64_t now = cache_now(c);
     pthread_mutex_lock(&c->aggr_lock);
-    for (unsigned id = 0; id < size && n < max; id++)
+    for (unsigned id = from; id < size && n < max; id++)
         if (aggr_alive(&c->cfg, &tab[id], now))
-            ids[n++] = (uint16_t)id;
+            ids[n++] = id;
     pthread_mutex_unlock(&c->aggr_lock);
     return n;
 }

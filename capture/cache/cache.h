@@ -168,9 +168,11 @@ struct cache {
     uint32_t name_kinds[CACHE_SHARDS][CACHE_NAME_KINDS];   /* entries of each kind in each names
                                                                shard, under its lock (names.c) */
     struct pool flow_pool, host_pool;        /* where flows and hosts live (capture/pool.h) */
-    pthread_mutex_t aggr_lock;       /* l7[] and vlan[] */
+    pthread_mutex_t aggr_lock;       /* l7[], vlan[] and port[] */
     struct aggr l7[L7_MAX];
     struct aggr vlan[VLAN_MAX];
+    struct aggr port[PORT_IDS];      /* port.<l4>.<port> (ids: flow_key.h); 9 MB of zeroed
+                                        pages, resident only where ports were seen */
     _Atomic uint64_t now_us;         /* cache clock: the latest packet (or live tick) time */
     struct cache_queue queues[CACHE_QUEUES];
     _Atomic int nqueues;             /* slots ever used: cache_expiry_now reads these */
@@ -183,7 +185,7 @@ struct cache {
 };
 
 /* Kinds of keys the keyspace can name. */
-enum cache_table { CT_FLOW = 0, CT_HOST, CT_MAC, CT_VLAN, CT_L7, CT_NAME, CT_TABLES };
+enum cache_table { CT_FLOW = 0, CT_HOST, CT_MAC, CT_VLAN, CT_L7, CT_NAME, CT_PORT, CT_TABLES };
 
 /* Allocate a cache sized for cfg->max_flows. NULL on OOM. Start-up only. */
 struct cache *cache_create(const struct cache_config *cfg);
@@ -308,9 +310,12 @@ uint32_t cache_walk_step(struct cache *c, enum cache_table t, unsigned shard, ui
                          uint32_t max_buckets, uint32_t max_entries, cache_walk_fn fn, void *arg,
                          struct cache_walk_info *info);
 
-/* Writes to ids, in increasing order, the ids of table t (CT_L7 or CT_VLAN)
- * whose aggregate is alive now (the keys cache_aggr_get finds), at most max.
- * Returns how many (0 for another table). One hold of the aggregate lock. Any thread. */
-unsigned cache_aggr_live(struct cache *c, enum cache_table t, uint16_t *ids, unsigned max);
+/* Writes to ids, in increasing order, the ids >= from of table t (CT_L7,
+ * CT_VLAN or CT_PORT) whose aggregate is alive now (the keys cache_aggr_get
+ * finds), at most max. Returns how many (0 for another table): fewer than
+ * max when no more are alive. One hold of the aggregate lock. Any thread. */
+unsigned cache_aggr_live(struct cache *c, enum cache_table t, uint32_t from, uint32_t *ids, unsigned max);
+/* The number of ids of aggregate table t (0 for another table). Pure. */
+unsigned cache_aggr_ids(enum cache_table t);
 
 #endif

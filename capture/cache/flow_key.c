@@ -30,6 +30,46 @@ int flow_key_equal(const struct flow_key *a, const struct flow_key *b)
            memcmp(a->cli, b->cli, 16) == 0 && memcmp(a->srv, b->srv, 16) == 0;
 }
 
+static const uint8_t port_l4s[PORT_L4S] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
+
+int port_l4_index(uint8_t proto)
+{
+    for (int i = 0; i < PORT_L4S; i++)
+        if (port_l4s[i] == proto)
+            return i;
+    return -1;
+}
+
+size_t port_key_format(uint32_t id, char *out)
+{
+    char nb[4];
+    return (size_t)sprintf(out, "port.%s.%u", l4_proto_name(port_l4s[(id >> 16) % PORT_L4S], nb),
+                           (unsigned)(id & 0xffff));
+}
+
+long port_key_parse(const char *s, size_t len)
+{
+    for (int i = 0; i < PORT_L4S; i++) {
+        char nb[4];
+        const char *l4 = l4_proto_name(port_l4s[i], nb);
+        size_t n = strlen(l4);
+        if (len <= n + 1 || memcmp(s, l4, n) != 0 || s[n] != '.')
+            continue;
+        const char *p = s + n + 1;
+        size_t plen = len - n - 1;
+        long v = 0;
+        if (plen > 5 || (plen > 1 && p[0] == '0'))
+            return -1;
+        for (size_t j = 0; j < plen; j++) {
+            if (p[j] < '0' || p[j] > '9')
+                return -1;
+            v = v * 10 + (p[j] - '0');
+        }
+        return v <= 0xffff ? (long)i << 16 | v : -1;
+    }
+    return -1;
+}
+
 const char *l4_proto_name(uint8_t proto, char buf[4])
 {
     switch (proto) {

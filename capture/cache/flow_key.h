@@ -48,6 +48,19 @@ int flow_key_parse(const char *name, size_t len, struct flow_key *k);
 /* "tcp", "udp", "icmp", "icmp6", "sctp", "gre" or the decimal number. */
 const char *l4_proto_name(uint8_t proto, char buf[4]);
 
+/* port.<l4>.<port> aggregates exist for the l4 protocols with ports that
+ * flow keys name: tcp, udp, sctp (PORT_L4S of them). An aggregate's id is
+ * its l4 index << 16 | the server port (below PORT_IDS). */
+#define PORT_L4S 3
+#define PORT_IDS (PORT_L4S << 16)
+/* The l4 index of proto (0 .. PORT_L4S-1), or -1 when it has no port keys. Pure. */
+int port_l4_index(uint8_t proto);
+/* "port.<l4>.<port>" of aggregate id into out (32 bytes). Returns the length. Pure. */
+size_t port_key_format(uint32_t id, char *out);
+/* The id of the name after "port." ("tcp.80"), or -1 when not the canonical
+ * name of a port aggregate. Pure. */
+long port_key_parse(const char *s, size_t len);
+
 /* Address text per KEYSPACE.md (dotted quad / RFC 5952). Returns length. */
 size_t addr_format(uint8_t ipver, const uint8_t *addr, char *out /* ADDR_STR_MAX */);
 

@@ -183,7 +183,7 @@ void aggr_fields_each(enum cache_table t, const struct aggr *a, field_fn fn, voi
     emit_u64(fn, arg, "bytes", a->bytes);
     emit_u64(fn, arg, "pkts", a->pkts);
     emit_u64(fn, arg, "flows", a->flows);
-    if (t == CT_L7)
+    if (t == CT_L7 || t == CT_PORT)
         emit_u64(fn, arg, "flows.active", a->flows_active > 0 ? (uint64_t)a->flows_active : 0);
 }
 

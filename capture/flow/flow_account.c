@@ -1,4 +1,4 @@
-/* flow_account.c - a worker's hosts, MACs and VLAN/L7 aggregates: counted per worker, folded into the cache at ticks (capture thread). */
+/* flow_account.c - a worker's hosts, MACs and VLAN/L7/port aggregates: counted per worker, folded into the cache at ticks (capture thread). */
 #include "capture/flow/worker.h"
 #include "capture/flow/worker_int.h"
 
@@ -7,7 +7,7 @@
 
 #include "capture/flow/flow_events.h"
 
-/* Counters of one VLAN or L7 aggregate not yet folded into the cache. */
+/* Counters of one VLAN, L7 or port aggregate not yet folded into the cache. */
 struct aggr_pend {
     int64_t bytes, pkts, flows, flows_active;
     uint64_t first_ts, first_now;    /* packet time and cache clock of the first live touch */
@@ -30,7 +30,9 @@ struct mac_pend {
 struct worker_pend {
     struct aggr_pend l7[L7_MAX], vlan[VLAN_MAX];
     uint16_t l7_used[L7_MAX], vlan_used[VLAN_MAX];
-    unsigned nl7, nvlan;
+    unsigned nl7, nvlan, nport;
+    struct aggr_pend port[PORT_IDS]; /* 12 MB of zeroed pages, resident where ports were seen */
+    uint32_t port_used[PORT_IDS];
     struct mac_pend mac[MAC_PEND_SLOTS];
 };
 
@@ -39,27 +41,30 @@ struct worker_pend *worker_pend_new(void)
     return calloc(1, sizeof(struct worker_pend));
 }
 
-/* ---- aggregates (l7, vlan): counted per worker, folded in at each tick ---- */
+/* ---- aggregates (l7, vlan, port): counted per worker, folded in at each tick ---- */
 
-static struct aggr_pend *pend_aggr(struct worker *w, int is_l7, unsigned id)
+/* The pending counters of aggregate id of table t (CT_L7, CT_VLAN, CT_PORT). */
+static struct aggr_pend *pend_aggr(struct worker *w, enum cache_table t, unsigned id)
 {
     struct worker_pend *pd = w->pend;
-    struct aggr_pend *a = is_l7 ? &pd->l7[id] : &pd->vlan[id];
+    struct aggr_pend *a = t == CT_L7 ? &pd->l7[id] : t == CT_VLAN ? &pd->vlan[id] : &pd->port[id];
     if (!a->used) {
         a->used = 1;
-        if (is_l7)
+        if (t == CT_L7)
             pd->l7_used[pd->nl7++] = (uint16_t)id;
-        else
+        else if (t == CT_VLAN)
             pd->vlan_used[pd->nvlan++] = (uint16_t)id;
+        else
+            pd->port_used[pd->nport++] = id;
     }
     return a;
 }
 
 /* What aggr_live did per packet: the first live touch of the window records
  * when, so the fold can restart an aggregate that had died by then. */
-static struct aggr_pend *pend_aggr_live(struct worker *w, int is_l7, unsigned id, uint64_t ts)
+static struct aggr_pend *pend_aggr_live(struct worker *w, enum cache_table t, unsigned id, uint64_t ts)
 {
-    struct aggr_pend *a = pend_aggr(w, is_l7, id);
+    struct aggr_pend *a = pend_aggr(w, t, id);
     if (!a->live) {
         a->live = 1;
         a->first_ts = ts;
@@ -80,33 +85,47 @@ static void pend_move(struct aggr_pend *from, struct aggr_pend *to, uint64_t byt
     to->flows_active++;
 }
 
+static void pend_packet(struct aggr_pend *a, uint32_t len, uint64_t ts)
+{
+    a->bytes += len;
+    a->pkts++;
+    if (ts > a->last_us) a->last_us = ts;
+}
+
 void aggr_account(struct worker *w, const struct pkt_result *r, uint32_t len, uint64_t ts)
 {
-    struct aggr_pend *v = pend_aggr_live(w, 0, r->key.vlan, ts);
-    struct aggr_pend *l = pend_aggr_live(w, 1, r->l7_new, ts);
+    struct aggr_pend *v = pend_aggr_live(w, CT_VLAN, r->key.vlan, ts);
+    struct aggr_pend *l = pend_aggr_live(w, CT_L7, r->l7_new, ts);
+    int l4 = port_l4_index(r->key.l4proto);
+    struct aggr_pend *pt = l4 >= 0 ? pend_aggr_live(w, CT_PORT, (unsigned)l4 << 16 | r->key.sport, ts) : NULL;
     if (r->is_new) {
         v->flows++;
         l->flows++;
         l->flows_active++;
+        if (pt) {
+            pt->flows++;
+            pt->flows_active++;
+        }
     } else if (r->l7_changed) {
-        pend_move(pend_aggr(w, 1, r->l7_old), l, r->prev_bytes, r->prev_pkts);
+        pend_move(pend_aggr(w, CT_L7, r->l7_old), l, r->prev_bytes, r->prev_pkts);
     }
-    v->bytes += len;
-    v->pkts++;
-    if (ts > v->last_us) v->last_us = ts;
-    l->bytes += len;
-    l->pkts++;
-    if (ts > l->last_us) l->last_us = ts;
+    pend_packet(v, len, ts);
+    pend_packet(l, len, ts);
+    if (pt)
+        pend_packet(pt, len, ts);
 }
 
 void aggr_l7_move(struct worker *w, uint16_t from, uint16_t to, uint64_t bytes, uint64_t pkts)
 {
-    pend_move(pend_aggr(w, 1, from), pend_aggr(w, 1, to), bytes, pkts);
+    pend_move(pend_aggr(w, CT_L7, from), pend_aggr(w, CT_L7, to), bytes, pkts);
 }
 
-void aggr_l7_flow_ended(struct worker *w, uint16_t l7)
+void aggr_flow_ended(struct worker *w, const struct flow *f)
 {
-    pend_aggr(w, 1, l7)->flows_active--;
+    pend_aggr(w, CT_L7, f->l7)->flows_active--;
+    int l4 = port_l4_index(f->key.l4proto);
+    if (l4 >= 0)
+        pend_aggr(w, CT_PORT, (unsigned)l4 << 16 | f->key.sport)->flows_active--;
 }
 
 static void aggr_fold_one(struct cache *c, struct aggr *a, struct aggr_pend *p)
@@ -125,20 +144,22 @@ static void aggr_fold_one(struct cache *c, struct aggr *a, struct aggr_pend *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* Folds the pending VLAN and L7 counters into the cache under one lock. */
+/* Folds the pending VLAN, L7 and port counters into the cache under one lock. */
 static void aggr_fold(struct worker *w)
 {
     struct worker_pend *pd = w->pend;
     struct cache *c = w->cache;
-    if (!pd->nl7 && !pd->nvlan)
+    if (!pd->nl7 && !pd->nvlan && !pd->nport)
         return;
     pthread_mutex_lock(&c->aggr_lock);
     for (unsigned i = 0; i < pd->nl7; i++)
         aggr_fold_one(c, &c->l7[pd->l7_used[i]], &pd->l7[pd->l7_used[i]]);
     for (unsigned i = 0; i < pd->nvlan; i++)
         aggr_fold_one(c, &c->vlan[pd->vlan_used[i]], &pd->vlan[pd->vlan_used[i]]);
+    for (unsigned i = 0; i < pd->nport; i++)
+        aggr_fold_one(c, &c->port[pd->port_used[i]], &pd->port[pd->port_used[i]]);
     pthread_mutex_unlock(&c->aggr_lock);
-    pd->nl7 = pd->nvlan = 0;
+    pd->nl7 = pd->nvlan = pd->nport = 0;
 }
 
 /* ---- hosts and MACs ---- */
@@ -344,7 +365,7 @@ static void macs_fold(struct worker *w)
             mac_flush(w, &w->pend->mac[i]);
 }
 
-/* Makes every pending MAC, VLAN and L7 counter visible in the cache. */
+/* Makes every pending MAC, VLAN, L7 and port counter visible in the cache. */
 void worker_fold(struct worker *w)
 {
     if (!w->pend)

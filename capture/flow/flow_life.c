@@ -24,7 +24,7 @@ void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason)
     struct app_actions acts;
     if (l7_flow_finish(w->l7, c, f))
         aggr_l7_move(w, old, f->l7, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
-    aggr_l7_flow_ended(w, f->l7);
+    aggr_flow_ended(w, f);
     host_flow_ended(w, f->hosts[0]);
     host_flow_ended(w, f->hosts[1]);
     flow_events_flow_end(&w->events, c, f, reason);

@@ -7,7 +7,7 @@
  *   worker.c       thread entry points and the packet path (decode, key, look up)
  *   flow_life.c    a flow's update, creation and end; detection settled at the end
  *   flow_expiry.c  the sweeps that end idle flows and expire hosts and MACs
- *   flow_account.c hosts, MACs and the VLAN/L7 aggregates, counted per worker
+ *   flow_account.c hosts, MACs and the VLAN/L7/port aggregates, counted per worker
  *                  and folded into the cache at each tick
  *   worker_app.c   applies what the dissectors found (name tables, host fields)
  *   frag.c         the IP fragment table (frag.h)
@@ -63,13 +63,13 @@ void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason);
 
 /* The worker's pending counters, zeroed (free with free()), or NULL on OOM. */
 struct worker_pend *worker_pend_new(void);
-/* Counts packet r (l3 length len, at ts) on its VLAN and L7 aggregates. */
+/* Counts packet r (l3 length len, at ts) on its VLAN, L7 and server-port aggregates. */
 void aggr_account(struct worker *w, const struct pkt_result *r, uint32_t len, uint64_t ts);
 /* Moves a flow's bytes and packets from L7 aggregate from to to (its
  * protocol changed after it was counted). */
 void aggr_l7_move(struct worker *w, uint16_t from, uint16_t to, uint64_t bytes, uint64_t pkts);
-/* A flow of L7 protocol l7 ended: one active flow less. */
-void aggr_l7_flow_ended(struct worker *w, uint16_t l7);
+/* Flow f ended: one active flow less on its L7 and server-port aggregates. */
+void aggr_flow_ended(struct worker *w, const struct flow *f);
 /* Starts loading what host_account will touch for flow f; fills hash[0]
  * (source) and hash[1] (destination) when a lookup is needed. */
 void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct flow *f,
@@ -82,7 +82,7 @@ void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
 void host_flow_ended(struct worker *w, struct host *h);
 /* Counts p on its source (is_src) or destination MAC. */
 void mac_account(struct worker *w, const struct decoded_pkt *p, int is_src, uint64_t ts);
-/* Makes every pending MAC, VLAN and L7 counter visible in the cache. */
+/* Makes every pending MAC, VLAN, L7 and port counter visible in the cache. */
 void worker_fold(struct worker *w);
 
 /* ---- worker_app.c ---- */

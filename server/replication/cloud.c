@@ -2,9 +2,10 @@
  * the user-lookup cache and the heartbeat; delivery is cloud_engine.c's (loop thread).
  *
  * flow.end adds a flow's counters to flow.<key> (HINCRBY), copies its descriptive fields (HSET) and adds to
- * the hosts' ip.<addr> and the aggregates proto.<l7>, vlan.<id>, tls.<sni>; dns and http events count per
- * name; user.login / user.logout keep user.<name> and ipuser.<addr>. Every event is also PUBLISHed. A flow
- * whose client has no user yet gets one from the cloud's ipuser.<addr> (GET on the sync connection, cached).
+ * the hosts' ip.<addr> and the aggregates proto.<l7>, vlan.<id>, tls.<sni>, port.<l4>.<port>; dns and
+ * http events count per name; user.login / user.logout keep user.<name> and ipuser.<addr>. Every event is
+ * also PUBLISHed. A flow whose client has no user yet gets one from the cloud's ipuser.<addr> (GET on the
+ * sync connection, cached).
  */
 #include "server/replication/cloud.h"
 
@@ -211,6 +212,17 @@ static void aggregate(struct cloud *cl, const char *prefix, const char *name, co
     expire_key(cl, key, cl->host_ttl);
 }
 
+/* port.<l4>.<server port> of a flow whose protocol has ports (tcp, udp, sctp). */
+static void port_aggregate(struct cloud *cl, const struct ev_fields *f, const char *bytes, const char *pkts)
+{
+    const char *l4 = ev_text(f, "proto"), *port = ev_text(f, "srv.port");
+    char name[32];
+    if (!l4 || !port || (strcmp(l4, "tcp") != 0 && strcmp(l4, "udp") != 0 && strcmp(l4, "sctp") != 0) ||
+        snprintf(name, sizeof(name), "%s.%s", l4, port) >= (int)sizeof(name))
+        return;
+    aggregate(cl, "port.", name, bytes, pkts);
+}
+
 /* One DNS transaction: dns.<qname> queries, responses, nxdomain, rcode.<NAME>, qtype.<TYPE>, rtt.us.sum. */
 static void on_dns(struct cloud *cl, const struct ev_fields *f)
 {
@@ -390,6 +402,7 @@ static void on_flow_end(struct cloud *cl, const struct ev_fields *f)
     const char *vlan = ev_text(f, "vlan");
     aggregate(cl, "vlan.", vlan ? vlan : "0", bytes, pkts);
     aggregate(cl, "tls.", ev_text(f, "tls.sni"), bytes, NULL);
+    port_aggregate(cl, f, bytes, pkts);
 
     if (cli && !ev_text(f, "user"))
         user_lookup(cl, cli, key);

@@ -38,6 +38,7 @@ static const struct {
     { "http.", 5, CT_NAME, NK_HTTP, KV_HASH, KEY_WORK }, { "tls.", 4, CT_NAME, NK_TLS, KV_HASH, KEY_WORK },
     { "user.", 5, CT_NAME, NK_USER, KV_HASH, KEY_WORK },
     { "ipuser.", 7, CT_NAME, NK_IPUSER, KV_STRING, KEY_WORK },
+    { "port.", 5, CT_PORT, -1, KV_HASH, KEY_WORK },
 };
 static const char watchlist_key[] = "watchlist";
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
@@ -200,7 +201,8 @@ static long parse_id(const char *s, size_t len, long max)
 static enum kv_type view_aggr(struct cache *c, enum cache_table t, const char *key, size_t len,
                               struct kv_view *v, uint64_t now)
 {
-    long id = t == CT_VLAN ? parse_id(key, len, VLAN_MAX - 1) : l7_id_by_name(key, len);
+    long id = t == CT_VLAN ? parse_id(key, len, VLAN_MAX - 1)
+            : t == CT_PORT ? port_key_parse(key, len) : l7_id_by_name(key, len);
     struct aggr a;
     if (id < 0 || cache_aggr_get(c, t, (unsigned)id, &a) != 0)
         return KV_NONE;
@@ -574,21 +576,28 @@ static void emit_hold(struct cache *c, struct scan_pos *p, struct copy_buf *cb, 
     }
 }
 
-/* Emits the live keys of aggregate table t (CT_VLAN, CT_L7) from id `from` on;
- * returns the work: the ids read. */
+/* Emits the live keys of aggregate table t (CT_VLAN, CT_L7, CT_PORT) from id
+ * `from` on; returns the work: the ids read. */
 static uint64_t emit_aggrs(struct cache *c, enum cache_table t, uint64_t from, struct emit_ctx *x)
 {
-    uint16_t ids[VLAN_MAX > L7_MAX ? VLAN_MAX : L7_MAX];
-    unsigned n = cache_aggr_live(c, t, ids, sizeof(ids) / sizeof(ids[0]));
+    enum { IDS_HOLD = 1024 };        /* ids read per hold of the aggregate lock */
+    uint32_t ids[IDS_HOLD], at = from < UINT32_MAX ? (uint32_t)from : UINT32_MAX;
+    unsigned n;
     char name[64];
-    for (unsigned i = 0; i < n; i++) {
-        if (ids[i] < from || (t == CT_L7 && ids[i] >= l7_count()))
-            continue;            /* before the cursor, or an id nDPI does not name */
-        int len = t == CT_VLAN ? snprintf(name, sizeof(name), "vlan.%u", ids[i])
-                               : snprintf(name, sizeof(name), "proto.%s", l7_name(ids[i]));
-        emit_name(x, name, (size_t)len);
-    }
-    return t == CT_VLAN ? VLAN_MAX : L7_MAX;
+    do {
+        n = cache_aggr_live(c, t, at, ids, IDS_HOLD);
+        for (unsigned i = 0; i < n; i++) {
+            if (t == CT_L7 && ids[i] >= l7_count())
+                continue;            /* an id nDPI does not name */
+            int len = t == CT_VLAN ? snprintf(name, sizeof(name), "vlan.%u", ids[i])
+                    : t == CT_PORT ? (int)port_key_format(ids[i], name)
+                                   : snprintf(name, sizeof(name), "proto.%s", l7_name(ids[i]));
+            emit_name(x, name, (size_t)len);
+        }
+        if (n)
+            at = ids[n - 1] + 1;
+    } while (n == IDS_HOLD);
+    return cache_aggr_ids(t);
 }
 
 /* Walks family p->fam from p until the family ends (p then starts the next
@@ -598,7 +607,7 @@ static void walk_family(struct cache *c, struct scan_pos *p, struct copy_buf *cb
                         uint64_t *work, uint64_t budget, uint64_t want)
 {
     enum cache_table t = families[p->fam].table;
-    if (t == CT_VLAN || t == CT_L7) {
+    if (t == CT_VLAN || t == CT_L7 || t == CT_PORT) {
         *work += emit_aggrs(c, t, p->pos, x);
         pos_next_family(p);
         return;

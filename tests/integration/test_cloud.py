@@ -252,7 +252,7 @@ def test_user_lookup_on_sync_channel(node, truth):
 
 
 def test_aggregates_match_the_probe(node, truth):
-    """vlan.* equals the truth; proto.* tls.* dns.* http.* on the cloud equal the probe's own keys."""
+    """vlan.* equals the truth; proto.* port.* tls.* dns.* http.* on the cloud equal the probe's own keys."""
     proc, port, log = start_bg("--pcap", DEMO_PCAP, "--pcap-end", "expire", *NO_EXPIRY, "--cloud", node.addr())
     try:
         wait_for(lambda: int(redis.Redis(port=port, socket_timeout=10).info()["capture_sources_active"]) == 0,
@@ -260,7 +260,8 @@ def test_aggregates_match_the_probe(node, truth):
         wait_drained(port)
         probe = redis.Redis(port=port, decode_responses=True, socket_timeout=10)
         want = {}
-        for pat, fields in (("proto.*", ("bytes", "pkts", "flows")), ("tls.*", ("flows", "bytes")),
+        for pat, fields in (("proto.*", ("bytes", "pkts", "flows")), ("port.*", ("bytes", "pkts", "flows")),
+                            ("tls.*", ("flows", "bytes")),
                             ("dns.*", ("queries", "responses", "nxdomain")),
                             ("http.*", ("requests", "status.2xx", "status.3xx", "status.4xx", "status.5xx"))):
             for k in probe.keys(pat):
@@ -277,6 +278,7 @@ def test_aggregates_match_the_probe(node, truth):
             bad.append((k, w, got))
     assert not bad, fmt(bad)
     assert any(k.startswith("dns.") for k in want) and any(k.startswith("http.") for k in want)
+    assert "port.tcp.80" in want and "port.udp.53" in want
     for vid, v in truth["vlans"].items():
         h = c.hgetall("vlan." + vid)
         assert (int(h["bytes"]), int(h["pkts"])) == (v["bytes"], v["pkts"]), (vid, v, h)
