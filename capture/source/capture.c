@@ -716,6 +716,23 @@ int capture_worker_count(const struct capture *cap)
     return cap->nworkers_total;
 }
 
+void capture_totals_get(struct capture *cap, struct capture_totals *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; cap && i < capture_worker_count(cap); i++) {
+        struct worker *w = capture_worker(cap, i);
+        out->packets += atomic_load(&w->st.packets);
+        out->bytes += atomic_load(&w->st.bytes);
+        out->ip_packets += atomic_load(&w->st.ip_packets);
+        out->not_ip += atomic_load(&w->st.not_ip);
+        out->anomalies += atomic_load(&w->st.anomalies);
+        out->frag_orphans += atomic_load(&w->st.frag_orphans);
+        out->events_dropped += atomic_load(&w->events.dropped);
+        for (int k = 1; k < DECODE_ANOMALY_KINDS; k++)
+            out->anomaly[k] += atomic_load(&w->st.anomaly[k]);
+    }
+}
+
 struct worker *capture_worker(struct capture *cap, int i)
 {
     for (int k = 0; k < cap->nsrc; k++) {

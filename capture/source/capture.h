@@ -58,4 +58,13 @@ int capture_sources_active(const struct capture *cap);
 uint64_t capture_drops(const struct capture *cap);   /* kernel + interface drops */
 uint64_t capture_read_errors(const struct capture *cap);
 
+/* Every worker's counters added up (INFO # Capture, the metrics endpoint). */
+struct capture_totals {
+    uint64_t packets, bytes, ip_packets, not_ip, anomalies, frag_orphans, events_dropped;
+    uint64_t anomaly[DECODE_ANOMALY_KINDS];
+};
+
+/* Fills *out with the sums over every worker (all 0 when cap is NULL). Any thread. */
+void capture_totals_get(struct capture *cap, struct capture_totals *out);
+
 #endif

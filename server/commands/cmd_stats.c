@@ -46,7 +46,8 @@ static void errstat_count(const struct client *c, size_t from)
     }
 }
 
-void cmd_stats_info(struct sbuf *b, int latency)
+void commands_stats_each(void (*fn)(void *arg, const char *name, uint64_t calls, uint64_t usec,
+                                    uint64_t rejected, uint64_t failed), void *arg)
 {
     char name[64];
     for (size_t i = 0; i < STAT_SLOTS; i++) {
@@ -54,14 +55,33 @@ void cmd_stats_info(struct sbuf *b, int latency)
         if (!s->cmd || (!s->calls && !s->rejected && !s->failed))
             continue;
         commands_full_name(s->cmd, s->parent, name, sizeof(name));
-        double per = s->calls ? (double)s->usec / (double)s->calls : 0.0;
-        if (!latency)
-            sbuf_printf(b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu\r\n",
-                        name, (unsigned long long)s->calls, (unsigned long long)s->usec, per,
-                        (unsigned long long)s->rejected, (unsigned long long)s->failed);
-        else if (s->calls)   /* no histogram is kept: the mean stands for every percentile */
-            sbuf_printf(b, "latency_percentiles_usec_%s:p50=%.3f,p99=%.3f,p99.9=%.3f\r\n", name, per, per, per);
+        fn(arg, name, s->calls, s->usec, s->rejected, s->failed);
     }
+}
+
+struct info_pass { struct sbuf *b; int latency; };
+
+static void info_line_cb(void *arg, const char *name, uint64_t calls, uint64_t usec, uint64_t rejected, uint64_t failed)
+{
+    const struct info_pass *p = arg;
+    double per = calls ? (double)usec / (double)calls : 0.0;
+    if (!p->latency)
+        sbuf_printf(p->b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu\r\n",
+                    name, (unsigned long long)calls, (unsigned long long)usec, per, (unsigned long long)rejected,
+                    (unsigned long long)failed);
+    else if (calls)   /* no histogram is kept: the mean stands for every percentile */
+        sbuf_printf(p->b, "latency_percentiles_usec_%s:p50=%.3f,p99=%.3f,p99.9=%.3f\r\n", name, per, per, per);
+}
+
+void cmd_stats_info(struct sbuf *b, int latency)
+{
+    struct info_pass p = { b, latency };
+    commands_stats_each(info_line_cb, &p);
+}
+
+uint64_t commands_error_replies(void)
+{
+    return cmd_stats_error_total();
 }
 
 void cmd_stats_errors(struct sbuf *b)

@@ -46,6 +46,14 @@ void commands_monitor_gone(struct client *c);
  * client_closing hook. Loop thread. */
 void commands_client_closing(struct server *s, struct client *c);
 
+/* Calls fn(arg, "name" or "parent|name", calls, usec, rejected, failed) for every command that ran or
+ * was refused (INFO commandstats' figures). O(stat slots). Loop thread. */
+void commands_stats_each(void (*fn)(void *arg, const char *name, uint64_t calls, uint64_t usec,
+                                    uint64_t rejected, uint64_t failed), void *arg);
+
+/* Error replies sent (INFO total_error_replies). Loop thread. */
+uint64_t commands_error_replies(void);
+
 /* The table, for COMMAND. */
 const struct command *commands_table(int *n);
 

@@ -263,34 +263,21 @@ static void sec_keyspace(struct server *s, struct sbuf *b)
 
 static void sec_capture(struct server *s, struct sbuf *b)
 {
-    uint64_t pkts = 0, bytes = 0, ip = 0, notip = 0, anomalies = 0, orphans = 0, evdrop = 0;
+    struct capture_totals t;
     int nw = s->cap ? capture_worker_count(s->cap) : 0;
-    for (int i = 0; i < nw; i++) {
-        struct worker *w = capture_worker(s->cap, i);
-        pkts += atomic_load(&w->st.packets);
-        bytes += atomic_load(&w->st.bytes);
-        ip += atomic_load(&w->st.ip_packets);
-        notip += atomic_load(&w->st.not_ip);
-        anomalies += atomic_load(&w->st.anomalies);
-        orphans += atomic_load(&w->st.frag_orphans);
-        evdrop += atomic_load(&w->events.dropped);
-    }
+    capture_totals_get(s->cap, &t);
     sbuf_printf(b, "# Capture\r\ncapture_packets:%llu\r\ncapture_bytes:%llu\r\ncapture_ip_packets:%llu\r\n"
                 "capture_not_ip:%llu\r\ncapture_anomalies:%llu\r\ncapture_frag_orphans:%llu\r\n"
                 "capture_drops:%llu\r\ncapture_read_errors:%llu\r\ncapture_sources:%d\r\n"
                 "capture_sources_active:%d\r\ncapture_clock:%.3f\r\nevents_published:%llu\r\nevents_dropped:%llu\r\n",
-                (unsigned long long)pkts, (unsigned long long)bytes, (unsigned long long)ip,
-                (unsigned long long)notip, (unsigned long long)anomalies, (unsigned long long)orphans,
+                (unsigned long long)t.packets, (unsigned long long)t.bytes, (unsigned long long)t.ip_packets,
+                (unsigned long long)t.not_ip, (unsigned long long)t.anomalies, (unsigned long long)t.frag_orphans,
                 (unsigned long long)(s->cap ? capture_drops(s->cap) : 0),
                 (unsigned long long)(s->cap ? capture_read_errors(s->cap) : 0), nw,
                 s->cap ? capture_sources_active(s->cap) : 0, (double)cache_now(s->cache) / 1e6,
-                (unsigned long long)s->st.events_published, (unsigned long long)evdrop);
-    for (int k = 1; k < DECODE_ANOMALY_KINDS; k++) {
-        uint64_t n = 0;
-        for (int i = 0; i < nw; i++)
-            n += atomic_load(&capture_worker(s->cap, i)->st.anomaly[k]);
-        sbuf_printf(b, "capture_anomaly_%s:%llu\r\n", decode_result_name(-k), (unsigned long long)n);
-    }
+                (unsigned long long)s->st.events_published, (unsigned long long)t.events_dropped);
+    for (int k = 1; k < DECODE_ANOMALY_KINDS; k++)
+        sbuf_printf(b, "capture_anomaly_%s:%llu\r\n", decode_result_name(-k), (unsigned long long)t.anomaly[k]);
 }
 
 static void sec_flows(struct server *s, struct sbuf *b)
