@@ -16,6 +16,7 @@
 #include "server/core/server.h"
 #include "server/core/sink.h"
 #include "server/core/supervise.h"
+#include "server/metrics/metrics.h"
 #include "server/pubsub/pubsub.h"
 
 static void usage(void)
@@ -228,7 +229,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "flowcached: %s\n", err);
         goto fail;
     }
-    if (server_start(&s) != 0 || drop_privileges(&cfg) != 0) {
+    const struct metrics_hooks mh = { commands_stats_each, commands_error_replies, pubsub_count, l7_name, l7_count };
+    if (server_start(&s) != 0 || metrics_start(&s, &mh) != 0 || drop_privileges(&cfg) != 0) {
         server_shutdown(&s, 1);
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto fail;

@@ -31,6 +31,8 @@ static const char *const supervised_choices[] = { "no", "systemd", "auto", NULL 
 static const struct directive directives[] = {
     { "port", D_INT, OFF(port), 0, 0, 65535, NULL, "TCP port of the RESP server (0 = none)" },
     { "bind", D_LIST, OFF(bind), OFF(nbind), 0, 16, NULL, "addresses to listen on" },
+    { "metrics-port", D_INT, OFF(metrics_port), 0, 0, 65535, NULL,
+      "TCP port of the Prometheus endpoint GET /metrics on the bind addresses (0 = off)" },
     { "interface", D_LIST, OFF(interfaces), OFF(ninterfaces), 0, CONFIG_LIST_MAX, NULL, "live capture device" },
     { "pcap", D_LIST, OFF(pcaps), OFF(npcaps), 0, CONFIG_LIST_MAX, NULL, "capture file to read" },
     { "bpf", D_STR, OFF(bpf), 0, 0, 0, NULL, "capture filter" },

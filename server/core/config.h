@@ -38,6 +38,7 @@ struct fc_config {
     uint64_t timeout;                /* seconds a client may stay idle, 0 = forever (Redis's timeout) */
     uint64_t client_query_buffer_limit;  /* a client's query buffer + queued MULTI bytes */
     int protected_mode;
+    int metrics_port;                /* Prometheus /metrics over HTTP on the `bind` addresses, 0 = off */
     char *cloud[CONFIG_LIST_MAX];
     int ncloud;
     char *cloud_password, *cloud_user;
