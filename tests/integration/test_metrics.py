@@ -13,8 +13,9 @@ import urllib.request
 
 import pytest
 
-from conftest import DEMO_PCAP, NO_EXPIRY, Flowcached, free_port, stop_pid, tail
+from conftest import DEMO_PCAP, NO_EXPIRY, ROOT, Flowcached, free_port, sanitizer_report, stop_pid, tail
 
+DASHBOARD = ROOT / "examples" / "grafana-flowcached.json"
 SAMPLE = re.compile(r'^(flowcached_\w+)(?:\{([^}]*)\})? (\S+)$')
 
 
@@ -209,3 +210,20 @@ def test_a_real_prometheus_scrapes_it(mfc, tmp_path):
     finally:
         stop_pid(proc)
 
+
+def test_grafana_dashboard_names_only_served_metrics(flowcached, tmp_path):
+    """Every expr of the dashboard names a family the endpoint serves (cloud on, towards a node that is down)."""
+    dash = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    assert len(exprs) >= 6
+    fc = start_fc("--cloud", "127.0.0.1:%d" % free_port())
+    try:
+        _, families, _ = scrape(fc)
+    finally:
+        fc.stop()
+        assert not sanitizer_report(tail(fc.log, 1 << 20))
+    for e in exprs:
+        names = re.findall(r"flowcached_\w+", e)
+        assert names, e
+        for n in names:
+            assert n in families, "%s (in %r) is not served" % (n, e)
