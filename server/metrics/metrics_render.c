@@ -105,8 +105,8 @@ static void render_protocols(struct server *s, const struct metrics_hooks *h, st
         { "protocol_flows_total", COUNTER, "Flows of a protocol (proto.<protocol> flows)." },
         { "protocol_flows_active", GAUGE, "Flows of a protocol in the cache (proto.<protocol> flows.active)." },
     };
-    uint16_t ids[L7_MAX];
-    unsigned n = cache_aggr_live(s->cache, CT_L7, ids, L7_MAX), kept = 0;
+    uint32_t ids[L7_MAX];
+    unsigned n = cache_aggr_live(s->cache, CT_L7, 0, ids, L7_MAX), kept = 0;
     struct aggr *a = malloc(sizeof(*a) * (n ? n : 1));
     if (!a) {
         b->oom = 1;
