@@ -36,9 +36,9 @@ struct app_http {
  * freed as soon as it is not needed: an idle flow keeps none. */
 struct app_state {
     struct dns_pending pend[DNS_PENDING_MAX];
-    uint32_t gone[DNS_PENDING_MAX];  /* txid << 16 | name hash of the last queries evicted
-                                        (already reported as TIMEOUT), newest last */
-    uint8_t npend, ngone;
+    uint16_t ngone;                  /* queries evicted (reported as TIMEOUT) whose answer
+                                        may still come */
+    uint8_t npend;
     struct dns_tcp_stream *dtcp;     /* [2], DNS over TCP only */
     struct app_http *http;
     uint8_t *tls_buf;                /* ClientHello bytes until the SNI is known */
@@ -310,26 +310,16 @@ static int dns_timeout_report(struct app_actions *out, const struct dns_pending 
     return 0;
 }
 
-/* What st->gone keeps of a query: its txid and a hash of its name. */
-static uint32_t dns_gone_tag(uint16_t txid, const char *qname)
-{
-    uint32_t h = 2166136261u;        /* FNV-1a, folded to 16 bits */
-    for (const unsigned char *p = (const unsigned char *)qname; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return (uint32_t)txid << 16 | ((h >> 16) ^ (h & 0xffff));
-}
-
 /* Gives up on st's oldest pending query to make room for a new one: it is
  * reported as a TIMEOUT (as at the flow's end) and counted in INFO
- * dns_queries_evicted, never dropped unseen. Its tag stays in st->gone so
- * that a late answer is not reported as a second transaction. */
+ * dns_queries_evicted, never dropped unseen. st->ngone counts it, so that
+ * its late answer is not reported as a second transaction. */
 static void dns_pending_evict(struct dns_ctx *x, struct app_state *st)
 {
     struct dns_pending *old = &st->pend[0];
     dns_timeout_report(x->out, old);
-    if (st->ngone == DNS_PENDING_MAX)
-        memmove(&st->gone[0], &st->gone[1], sizeof(st->gone[0]) * --st->ngone);
-    st->gone[st->ngone++] = dns_gone_tag(old->txid, old->qname);
+    if (st->ngone < UINT16_MAX)
+        st->ngone++;
     atomic_fetch_add_explicit(&x->c->st.dns_queries_evicted, 1, memory_order_relaxed);
     budget_release(&x->c->budget, strlen(old->qname) + 1);
     free(old->qname);
@@ -364,18 +354,16 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
     }
 }
 
-/* 1 when m answers a query of st evicted and reported before (the tag is
- * then forgotten: a second copy of the answer is reported as unmatched). */
-static int dns_answers_gone(struct app_state *st, const struct dns_msg *m)
+/* 1 when a response no pending query of st matches is taken as the late
+ * answer of a query evicted before (one fewer is then awaited). Evicted
+ * queries are not kept, so any such response on a flow that evicted
+ * queries counts as one: every query then has one `dns` event. */
+static int dns_answers_gone(struct app_state *st)
 {
-    uint32_t tag = st && st->ngone ? dns_gone_tag(m->txid, m->qname) : 0;
-    for (int i = 0; st && i < st->ngone; i++)
-        if (st->gone[i] == tag) {
-            memmove(&st->gone[i], &st->gone[i + 1], sizeof(st->gone[0]) * (size_t)(st->ngone - i - 1));
-            st->ngone--;
-            return 1;
-        }
-    return 0;
+    if (!st || !st->ngone)
+        return 0;
+    st->ngone--;
+    return 1;
 }
 
 /* A response: the flow's fields, its pending query's round trip, and an
@@ -403,7 +391,7 @@ static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
         st->npend--;
         break;
     }
-    int late = e->lat != LAT_DNS && dns_answers_gone(st, m);
+    int late = e->lat != LAT_DNS && dns_answers_gone(st);
     state_trim(x->c, e);
     if (a) {
         a->late = (uint8_t)late;
