@@ -73,39 +73,24 @@ static inline void dissect_skip(struct dissect_cur *c, size_t n)
     c->off += n;
 }
 
-/* Bytes a printable-escaped copy of one byte can take ("\xHH"). */
+/* Bytes one escape can take ("\xHH"), and one passed-through UTF-8 character. */
 #define DISSECT_ESC_MAX 4
 
-/* Appends src[0..n) to dst (capacity cap, NUL-terminated, *dlen bytes used),
- * lowercasing A-Z when lower is set and writing control bytes, DEL and
- * bytes >= 0x80 as "\xHH", so the text is printable ASCII, safe in Redis key
- * names and log lines (a JSON writer still escapes '"' and '\'). Backslash is
- * kept as is (DOMAIN\user), so the escaping is not reversible.
- * Returns 0, or -1 when it does not fit (dst then holds a whole-character
- * prefix, still terminated). */
-static inline int dissect_escape_append(char *dst, size_t cap, size_t *dlen,
-                                        const uint8_t *src, size_t n, int lower)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = *dlen;
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b = src[i];
-        if (b >= 0x20 && b < 0x7f) {
-            if (o + 1 >= cap) { rc = -1; break; }
-            dst[o++] = (char)(lower && b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b);
-        } else {
-            if (o + DISSECT_ESC_MAX >= cap) { rc = -1; break; }
-            dst[o++] = '\\';
-            dst[o++] = 'x';
-            dst[o++] = hex[b >> 4];
-            dst[o++] = hex[b & 0xf];
-        }
-    }
-    if (cap)
-        dst[o < cap ? o : cap - 1] = '\0';
-    *dlen = o;
-    return rc;
-}
+/* Length of the valid, shortest-form UTF-8 sequence starting at p[0..n)
+ * (2, 3 or 4; 1 for printable ASCII), or 0 when p[0] must be escaped
+ * (controls, DEL, backslash, stray or overlong bytes, surrogates, code
+ * points above U+10FFFF, a sequence cut by the end of the input). */
+size_t dissect_utf8_len(const uint8_t *p, size_t n);
+
+/* Appends src[0..n) to dst (capacity cap, NUL-terminated, *dlen bytes used)
+ * under the one escaping rule of every name family: valid UTF-8 (printable
+ * ASCII too) passes through, '\' is written "\\", every other byte
+ * "\xHH" (lowercase hex). lower lowercases ASCII A-Z only. The text is
+ * reversible, valid UTF-8, free of control bytes (a JSON writer still
+ * escapes '"' and '\').
+ * Returns 0, or -1 when it does not fit (dst then holds a prefix cut at a
+ * whole escape or character, still terminated). Any thread. */
+int dissect_escape_append(char *dst, size_t cap, size_t *dlen,
+                          const uint8_t *src, size_t n, int lower);
 
 #endif

@@ -14,7 +14,6 @@
 #define DNS_LABEL_POINTER    0xC0
 #define DNS_POINTER_MASK     0x3FFF
 #define DNS_TCP_PREFIX_LEN   2
-#define DNS_DDD_LEN          4      /* "\DDD" */
 
 /* A name being written as text. */
 struct dns_text {
@@ -22,20 +21,27 @@ struct dns_text {
     size_t cap, len;
 };
 
-/* Appends one label byte in dig's presentation form, lowercased. Returns 0,
- * or -1 when it does not fit (cannot happen with DNS_QNAME_TEXT_MAX). */
-static int dns_text_byte(struct dns_text *t, uint8_t b)
+/* Appends one label under the common escaping rule (dissect.h), ASCII
+ * lowercased; a '.' inside the label is written "\\." so it cannot be read
+ * as a separator. Returns 0, or -1 when it does not fit (cannot happen with
+ * DNS_QNAME_TEXT_MAX: 255 wire bytes of at most 4 text bytes each). */
+static int dns_text_label(struct dns_text *t, const uint8_t *l, size_t n)
 {
-    if (t->len + DNS_DDD_LEN >= t->cap)
-        return -1;
-    if (b <= ' ' || b >= 0x7f) {
-        t->len += (size_t)snprintf(t->s + t->len, t->cap - t->len, "\\%03u", (unsigned)b);
-        return 0;
-    }
-    if (b == '.' || b == '\\')
+    while (n) {
+        const uint8_t *dot = memchr(l, '.', n);
+        size_t k = dot ? (size_t)(dot - l) : n;
+        if (dissect_escape_append(t->s, t->cap, &t->len, l, k, 1) < 0)
+            return -1;
+        if (!dot)
+            break;
+        if (t->len + 2 >= t->cap)
+            return -1;
         t->s[t->len++] = '\\';
-    t->s[t->len++] = (char)(b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b);
-    t->s[t->len] = '\0';
+        t->s[t->len++] = '.';
+        t->s[t->len] = '\0';
+        l += k + 1;
+        n -= k + 1;
+    }
     return 0;
 }
 
@@ -80,9 +86,8 @@ static int dns_read_name(struct dissect_cur *c, char *out, size_t cap)
             t.s[t.len++] = '.';
             t.s[t.len] = '\0';
         }
-        for (unsigned i = 1; i <= l; i++)
-            if (dns_text_byte(&t, c->p[pos + i]) < 0)
-                return DISSECT_MALFORMED;
+        if (dns_text_label(&t, c->p + pos + 1, l) < 0)
+            return DISSECT_MALFORMED;
         pos += 1u + l;
     }
     c->off = end ? end : pos + 1;

@@ -207,11 +207,16 @@ static size_t sip_quoted(const char *v, size_t n, char *dst, size_t cap, int *cu
 {
     size_t used = 0, i = 1;
     dst[0] = '\0';
-    for (; i < n && v[i] != '"'; i++) {
+    while (i < n && v[i] != '"') {
+        size_t k = 1;           /* a quoted-pair's byte, or a run of plain ones */
         if (v[i] == '\\' && i + 1 < n)
             i++;
-        if (dissect_escape_append(dst, cap, &used, (const uint8_t *)v + i, 1, 0) < 0)
+        else
+            while (i + k < n && v[i + k] != '"' && v[i + k] != '\\')
+                k++;
+        if (dissect_escape_append(dst, cap, &used, (const uint8_t *)v + i, k, 0) < 0)
             *cut = 1;
+        i += k;
     }
     return i < n ? i + 1 : n;
 }

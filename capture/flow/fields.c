@@ -6,6 +6,7 @@
 
 #include "capture/flow/app.h"
 #include "capture/flow/l7.h"
+#include "dissectors/dissect.h"
 
 static const char digit_pairs[] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -200,9 +201,13 @@ static void json_string(struct sbuf *b, const char *s, size_t n)
     sbuf_appendc(b, '"');
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        size_t k;
         if (c == '"' || c == '\\') {
             sbuf_appendc(b, '\\');
             sbuf_appendc(b, (char)c);
+        } else if (c >= 0x80 && (k = dissect_utf8_len((const uint8_t *)s + i, n - i))) {
+            sbuf_append(b, s + i, k);       /* valid UTF-8 goes out as is */
+            i += k - 1;
         } else if (c < 0x20 || c >= 0x7f) {
             char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
             sbuf_append(b, esc, 6);

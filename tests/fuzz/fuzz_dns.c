@@ -57,10 +57,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (rc == DISSECT_OK) {
         size_t ql = strlen(m.qname);
-        for (size_t i = 0; i < ql; i++)
-            if ((unsigned char)m.qname[i] <= ' ' || (unsigned char)m.qname[i] >= 0x7f ||
-                (m.qname[i] >= 'A' && m.qname[i] <= 'Z'))
+        /* Escaped text: valid UTF-8 plus backslashes, no controls, no A-Z. */
+        const uint8_t *q = (const uint8_t *)m.qname;
+        for (size_t i = 0, k; i < ql; i += k) {
+            k = q[i] == '\\' ? 1 : dissect_utf8_len(q + i, ql - i);
+            if (!k || (q[i] >= 'A' && q[i] <= 'Z'))
                 abort();
+        }
         if (!dns_qtype_name(m.qtype, tb) || !dns_rcode_name(m.rcode, rb))
             abort();
     }

@@ -180,8 +180,26 @@ def tshark_fields(pcap, display_filter, fields):
     return [line.split("\t") for line in out.splitlines()]
 
 
+def fc_escape(data, lower=False):
+    """flowcached's escaping of a name taken from packets (dissectors/escape.c): valid UTF-8 as is, a
+    backslash as two, every other byte (controls, DEL, invalid UTF-8) as \\xHH; lower lowercases A-Z only."""
+    out = []
+    for ch in data.decode("utf-8", "surrogateescape"):
+        o = ord(ch)
+        if 0xDC80 <= o <= 0xDCFF:
+            out.append("\\x%02x" % (o - 0xDC00))
+        elif o < 0x20 or o == 0x7F:
+            out.append("\\x%02x" % o)
+        elif ch == "\\":
+            out.append("\\\\")
+        else:
+            out.append(ch.lower() if lower and "A" <= ch <= "Z" else ch)
+    return "".join(out)
+
+
 def dig_name(msg):
-    """First question name of a DNS message, in flowcached's (dig's) presentation form, lowercased.
+    """First question name of a DNS message as flowcached writes it: each label under fc_escape, ASCII
+    lowercased, a '.' inside a label as \\. .
     None when it is not readable (no question, extended label, truncated)."""
     if len(msg) < 12 or (msg[4] << 8 | msg[5]) == 0:
         return None
@@ -196,15 +214,7 @@ def dig_name(msg):
             return None          # a pointer cannot start the first name; 0x40/0x80 labels are not names
         if pos + 1 + n > len(msg):
             return None
-        lab = ""
-        for b in msg[pos + 1:pos + 1 + n]:
-            if b <= 0x20 or b >= 0x7F:
-                lab += "\\%03d" % b
-            elif b in (0x2E, 0x5C):
-                lab += "\\" + chr(b)
-            else:
-                lab += chr(b).lower()
-        labels.append(lab)
+        labels.append("\\.".join(fc_escape(part, True) for part in msg[pos + 1:pos + 1 + n].split(b".")))
         pos += 1 + n
     return ".".join(labels)
 

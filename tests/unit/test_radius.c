@@ -165,7 +165,7 @@ TEST_CASE(user_name_escaped)
     static const uint8_t odd[] = { 1, 12, 'D', 'O', 'M', '\\', 'u', 0x00, 0x0a, 0xc3, 0xa9, ' ' };
     size_t n = build(b, odd, sizeof(odd), 0);
     CHECK_INT(radius_parse(b, n, &m), DISSECT_OK);
-    CHECK_STR(m.user, "DOM\\u\\x00\\x0a\\xc3\\xa9 ");
+    CHECK_STR(m.user, "DOM\\\\u\\x00\\x0a\xc3\xa9 ");
     a[0] = 1;
     a[1] = sizeof(a);
     memset(a + 2, 0xff, 253);
