@@ -61,9 +61,18 @@ def test_proto_timeseries(flowcached, tmp_path):
     assert len(rows) == 9 and rows[0].startswith("t,"), out
     header = rows[0].split(",")
     assert "DNS" in header and "HTTP" in header
-    last = [int(x) for x in rows[-1].split(",")[1:]]
-    first = [int(x) for x in rows[1].split(",")[1:]]
-    assert sum(last) > sum(first) >= 0, rows            # traffic grows while the replay runs
+    # rates (bytes/s, differences of successive samples), not the cumulative counters: never negative,
+    # some positive while the replay runs
+    rates = [[float(x) for x in r.split(",")[1:]] for r in rows[1:]]
+    assert all(v >= 0 for r in rates for v in r), rows
+    totals = [sum(r) for r in rates]
+    assert max(totals) > 0, rows
+    # rate x interval, summed, is what the counter gained in the window: at most its value now (a
+    # cumulative column summed that way would be several times it)
+    ts = [float(r.split(",")[0]) for r in rows[1:]]
+    gained = sum(sum(r) * (t - tp) for r, t, tp in zip(rates, ts, [0.0] + ts[:-1]))
+    now = sum(int(fc.client().hget(k, "bytes") or 0) for k in fc.client().scan_iter("proto.*"))
+    assert 0 < gained <= now * 1.05 + 100, (gained, now, rows)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     shutil.copy(png, "/tmp/flowcached-proto-timeseries.png")
