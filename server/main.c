@@ -84,18 +84,30 @@ static void cloud_probe_stats(void *arg, struct cloud_probe_stats *out)
     out->clients = s->nclients;
 }
 
-/* Registers the event sinks: pub/sub delivery, then replication (registered when off too, so that
- * INFO still says cloud_enabled:0). Returns 0, or -1 with err. */
-static int sinks_register(struct server *s, char *err, size_t errlen)
+/* Replication's settings from the directives. */
+static struct cloud_config cloud_config_of(const struct fc_config *cfg, struct server *s)
 {
-    const struct fc_config *cfg = s->cfg;
-    struct cloud_config cc = {
+    return (struct cloud_config){
         .nodes = (const char *const *)cfg->cloud, .nnodes = cfg->ncloud,
         .user = cfg->cloud_user, .password = cfg->cloud_password,
         .flush_ms = cfg->cloud_flush_ms, .queue_max = cfg->cloud_queue_max,
         .flow_ttl = cfg->flow_idle_timeout, .host_ttl = cfg->host_idle_timeout, .user_grace = cfg->user_grace,
         .probe_id = cfg->probe_id, .version = FLOWCACHED_VERSION, .stats = cloud_probe_stats, .stats_arg = s,
     };
+}
+
+static void cloud_sink_reconfigure(void *arg, const struct fc_config *cfg)
+{
+    struct cloud_config cc = cloud_config_of(cfg, NULL);
+    cloud_reconfigure(arg, &cc);
+}
+
+/* Registers the event sinks: pub/sub delivery, then replication (registered when off too, so that
+ * INFO still says cloud_enabled:0). Returns 0, or -1 with err. */
+static int sinks_register(struct server *s, char *err, size_t errlen)
+{
+    const struct fc_config *cfg = s->cfg;
+    struct cloud_config cc = cloud_config_of(cfg, s);
     if (pubsub_sink_register(s) != 0 || s->sinks.n == SINKS_MAX) {
         snprintf(err, errlen, "too many event sinks");
         return -1;
@@ -105,7 +117,8 @@ static int sinks_register(struct server *s, char *err, size_t errlen)
         return -1;
     const struct sink replication = {
         .name = "cloud", .wanted = cloud_sink_wanted, .on_event = cloud_sink_event, .info = cloud_sink_info,
-        .shutdown = cloud_sink_shutdown, .destroy = cloud_sink_destroy, .arg = cl,
+        .shutdown = cloud_sink_shutdown, .destroy = cloud_sink_destroy, .reconfigure = cloud_sink_reconfigure,
+        .arg = cl,
     };
     return sink_register(&s->sinks, &replication);     /* room was checked */
 }
@@ -198,13 +211,8 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    struct cache_config cc = {
-        .flow_idle_us = cfg.flow_idle_timeout * 1000000ULL,
-        .flow_lifetime_us = cfg.flow_lifetime_timeout * 1000000ULL,
-        .host_idle_us = cfg.host_idle_timeout * 1000000ULL,
-        .tcp_close_grace_us = cfg.tcp_close_grace_ms * 1000ULL,
-        .max_flows = cfg.max_flows, .maxmemory = cfg.maxmemory, .max_names = cfg.max_names,
-    };
+    struct cache_config cc;
+    config_cache_limits(&cfg, &cc);
     struct server s;
     memset(&s, 0, sizeof(s));
     s.loop = uv_default_loop();

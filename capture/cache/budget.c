@@ -5,7 +5,12 @@ void budget_init(struct budget *b, uint64_t cap)
 {
     atomic_init(&b->used, 0);
     atomic_init(&b->refused, 0);
-    b->cap = cap;
+    atomic_init(&b->cap, cap);
+}
+
+void budget_set_cap(struct budget *b, uint64_t cap)
+{
+    atomic_store_explicit(&b->cap, cap, memory_order_relaxed);
 }
 
 int budget_reserve(struct budget *b, size_t n)
@@ -13,7 +18,8 @@ int budget_reserve(struct budget *b, size_t n)
     /* Add first, then check: two threads racing for the last bytes cannot
      * both pass the cap (the loser takes its bytes back). */
     uint64_t after = atomic_fetch_add_explicit(&b->used, n, memory_order_relaxed) + n;
-    if (b->cap && after > b->cap) {
+    uint64_t cap = atomic_load_explicit(&b->cap, memory_order_relaxed);
+    if (cap && after > cap) {
         atomic_fetch_sub_explicit(&b->used, n, memory_order_relaxed);
         atomic_fetch_add_explicit(&b->refused, 1, memory_order_relaxed);
         return -1;

@@ -22,12 +22,15 @@
 struct budget {
     _Atomic uint64_t used;           /* bytes counted now */
     _Atomic uint64_t refused;        /* budget_reserve calls the cap refused */
-    uint64_t cap;                    /* 0 = no cap; fixed after budget_init */
+    _Atomic uint64_t cap;            /* 0 = no cap (budget_set_cap) */
 };
 
 /* Starts b empty with a cap of `cap` bytes (0 = none). Start-up, before any
  * other thread sees b. */
 void budget_init(struct budget *b, uint64_t cap);
+
+/* A new cap (0 = none) for the reservations to come; what is counted stays. Any thread. */
+void budget_set_cap(struct budget *b, uint64_t cap);
 
 /* Counts n bytes. Returns 0, or -1 when that would pass the cap: nothing is
  * then counted but the refusal (budget_refused). Any thread. */

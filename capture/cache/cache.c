@@ -47,6 +47,17 @@ struct cache *cache_create(const struct cache_config *cfg)
     return c;
 }
 
+void cache_limits_set(struct cache *c, const struct cache_config *cfg)
+{
+    c->cfg.flow_idle_us = cfg->flow_idle_us;
+    c->cfg.flow_lifetime_us = cfg->flow_lifetime_us;
+    c->cfg.host_idle_us = cfg->host_idle_us;
+    c->cfg.tcp_close_grace_us = cfg->tcp_close_grace_us;
+    c->cfg.max_flows = cfg->max_flows;
+    c->cfg.maxmemory = cfg->maxmemory;
+    budget_set_cap(&c->budget, cfg->maxmemory);
+}
+
 static void shard_free_all(struct cache *c, struct cache_shard *s, int is_flow)
 {
     if (!s->buckets)

@@ -122,10 +122,12 @@ struct cache_hooks {
     void *arg;                       /* passed to each hook */
 };
 
+/* Atomic: CONFIG SET changes them (cache_limits_set) while capture threads read them. */
 struct cache_config {
-    uint64_t flow_idle_us, flow_lifetime_us, host_idle_us, tcp_close_grace_us;
-    uint64_t max_flows, maxmemory;   /* 0 = no memory cap */
-    uint64_t max_names;              /* entries of each name kind (kept per shard, as max_flows); 0 = no bound */
+    _Atomic uint64_t flow_idle_us, flow_lifetime_us, host_idle_us, tcp_close_grace_us;
+    _Atomic uint64_t max_flows, maxmemory;   /* maxmemory 0 = no memory cap */
+    uint64_t max_names;              /* entries of each name kind (kept per shard, as max_flows); 0 = no
+                                        bound; fixed at cache_create */
 };
 
 struct cache_stats {
@@ -186,6 +188,11 @@ struct cache {
 
 /* Kinds of keys the keyspace can name. */
 enum cache_table { CT_FLOW = 0, CT_HOST, CT_MAC, CT_VLAN, CT_L7, CT_NAME, CT_PORT, CT_TABLES };
+
+/* Takes the timeouts, max_flows and maxmemory of cfg (CONFIG SET): capture threads see each value
+ * at their next read of it (the hash tables keep the size cache_create gave them; a larger max_flows
+ * makes longer chains). Any thread. */
+void cache_limits_set(struct cache *c, const struct cache_config *cfg);
 
 /* Allocate a cache sized for cfg->max_flows. NULL on OOM. Start-up only. */
 struct cache *cache_create(const struct cache_config *cfg);

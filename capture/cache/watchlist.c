@@ -66,6 +66,40 @@ void watchlist_destroy(struct watchlist *wl)
     memset(wl, 0, sizeof(*wl));
 }
 
+int watchlist_repath(struct watchlist *wl, const char *path, char *err, size_t errlen)
+{
+    struct watchlist next;
+    if (watchlist_init(&next, path && *path ? path : NULL) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (watchlist_load(&next, err, errlen) != 0) {
+        watchlist_destroy(&next);
+        return -1;
+    }
+    struct watch_entry *v = wl->v;            /* the loop thread is the only writer: read without the lock */
+    size_t n = wl->n, cap = wl->cap;
+    pthread_rwlock_wrlock(&wl->lock);         /* the entries: capture threads match against them */
+    wl->v = next.v;
+    wl->n = next.n;
+    wl->cap = next.cap;
+    pthread_rwlock_unlock(&wl->lock);
+    next.v = v;
+    next.n = n;
+    next.cap = cap;
+    char *old_path = wl->path;                /* the file: the loop thread's only */
+    int dirfd = wl->dirfd;
+    const char *name = wl->name;
+    wl->path = next.path;
+    wl->dirfd = next.dirfd;
+    wl->name = next.name;
+    next.path = old_path;
+    next.dirfd = dirfd;
+    next.name = name;
+    watchlist_destroy(&next);                 /* the old entries and file */
+    return 0;
+}
+
 static void mask_addr(uint8_t *a, unsigned plen, unsigned bytes)
 {
     for (unsigned i = 0; i < bytes; i++) {

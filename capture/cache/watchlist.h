@@ -45,6 +45,11 @@ int watch_entry_parse(const char *s, size_t len, struct watch_entry *e);
  * A missing file is an empty list. Loop thread. */
 int watchlist_load(struct watchlist *wl, char *err, size_t errlen);
 
+/* Keep the list in another file (path NULL or "": none) and load it: on success the entries are
+ * the new file's (a missing file is an empty list) and the old file is left alone; on error (err
+ * says why: a bad line, an unreadable file) nothing changed. Loop thread. */
+int watchlist_repath(struct watchlist *wl, const char *path, char *err, size_t errlen);
+
 /* Add / remove one entry and write the file back atomically (a new file made
  * with O_EXCL|O_NOFOLLOW beside it, fsync, rename). A watchlist path that is a
  * symbolic link is refused (err says so), never written through or replaced.

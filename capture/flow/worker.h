@@ -32,7 +32,7 @@ struct worker {
     uint64_t next_sweep_us;
     uint64_t now_us;                 /* the latest packet (or tick) time this worker took */
     const void *group;               /* its fanout while one feeds it (cache_expiry_now), else NULL */
-    uint64_t user_grace_us;          /* RADIUS Stop -> mapping deleted after this */
+    _Atomic uint64_t user_grace_us;  /* RADIUS Stop -> mapping deleted after this (CONFIG SET user-grace) */
     struct watchlist *wl;            /* NULL = no watchlist */
     struct worker_pend *pend;        /* MAC, VLAN and L7 counters not yet folded into the
                                         cache (at each tick and worker_publish_stats) */

@@ -27,6 +27,11 @@ enum kv_type cmd_lookup(struct client *c, const struct resp_arg *key, struct kv_
 /* Copies at most 128 bytes of a into out, CR and LF turned into spaces (what Redis does to error texts). */
 void cmd_arg_sanitize(const struct resp_arg *a, char out[129]);
 
+/* Whether Redis shows argument i of a command as "(redacted)" (MONITOR, SLOWLOG): AUTH's user and
+ * password (when AUTH has at most two), HELLO's AUTH pair (up to the first option HELLO refuses), the
+ * values CONFIG SET gives sensitive directives (requirepass, cloud-password). */
+int cmd_arg_redacted(int argc, const struct resp_arg *argv, int i);
+
 /* "-ERR <fmt>" with the argument printed at most 128 bytes, CR/LF replaced (Redis's addReplyErrorFormat). */
 void cmd_error_arg(struct client *c, const char *fmt, const struct resp_arg *a);
 
@@ -66,8 +71,7 @@ CMD_HANDLER(cmd_scard); CMD_HANDLER(cmd_sismember); CMD_HANDLER(cmd_sadd); CMD_H
 CMD_HANDLER(cmd_memory_usage);
 
 /* cmd_server.c */
-CMD_HANDLER(cmd_info); CMD_HANDLER(cmd_time); CMD_HANDLER(cmd_config_get); CMD_HANDLER(cmd_config_set);
-CMD_HANDLER(cmd_config_resetstat); CMD_HANDLER(cmd_command); CMD_HANDLER(cmd_command_count);
+CMD_HANDLER(cmd_info); CMD_HANDLER(cmd_time); CMD_HANDLER(cmd_command); CMD_HANDLER(cmd_command_count);
 CMD_HANDLER(cmd_command_info); CMD_HANDLER(cmd_command_docs); CMD_HANDLER(cmd_command_list);
 CMD_HANDLER(cmd_command_getkeys);
 CMD_HANDLER(cmd_slowlog_get); CMD_HANDLER(cmd_slowlog_len); CMD_HANDLER(cmd_slowlog_reset);
@@ -80,6 +84,10 @@ CMD_HANDLER(cmd_help); CMD_HANDLER(cmd_role);
 /* cmd_monitor.c: streams the command c ran to every MONITOR client (not administrative ones). */
 void commands_monitor_feed(struct client *c, const struct command *cmd, int argc, struct resp_arg *argv);
 CMD_HANDLER(cmd_monitor); CMD_HANDLER(cmd_shutdown);
+
+/* cmd_config.c */
+CMD_HANDLER(cmd_config_get); CMD_HANDLER(cmd_config_set); CMD_HANDLER(cmd_config_rewrite);
+CMD_HANDLER(cmd_config_resetstat);
 
 /* cmd_object.c */
 CMD_HANDLER(cmd_object); CMD_HANDLER(cmd_randomkey);

@@ -1,4 +1,5 @@
-/* cmd_monitor.c - MONITOR: every command run is streamed to the monitoring clients as Redis 7.0 formats it (loop thread). */
+/* cmd_monitor.c - MONITOR: every command run is streamed to the monitoring clients as Redis 7.0 formats
+ * it (loop thread). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,33 +63,6 @@ void commands_client_closing(struct server *s, struct client *c)
         commands_monitor_gone(c);
 }
 
-/* Whether Redis shows argument i of the command as "(redacted)": AUTH's user and password (when AUTH
- * has at most two), HELLO's AUTH pair (up to the first option HELLO refuses). */
-static int redacted(int argc, struct resp_arg *argv, int i)
-{
-    const char *name = argv[0].ptr;
-    if (!strcasecmp(name, "auth"))
-        return i >= 1 && argc <= 3;
-    if (strcasecmp(name, "hello") || argc < 2)
-        return 0;
-    long long ver;
-    if (cmd_parse_ll(&argv[1], &ver) != 0 || ver < 2 || ver > 3)
-        return 0;
-    for (int j = 2; j < argc && j < i; j++) {
-        int more = argc - j - 1;
-        if (!strcasecmp(argv[j].ptr, "auth") && more >= 2) {
-            if (i == j + 1 || i == j + 2)
-                return 1;
-            j += 2;
-        } else if (!strcasecmp(argv[j].ptr, "setname") && more >= 1) {
-            j++;
-        } else {
-            return 0;
-        }
-    }
-    return 0;
-}
-
 /* "+<s>.<us> [0 <addr>] "arg" ..." for the command c ran. */
 static void monitor_line(struct sbuf *b, const struct client *c, int argc, struct resp_arg *argv)
 {
@@ -96,7 +70,7 @@ static void monitor_line(struct sbuf *b, const struct client *c, int argc, struc
     gettimeofday(&tv, NULL);
     sbuf_printf(b, "+%ld.%06ld [0 %s] ", (long)tv.tv_sec, (long)tv.tv_usec, c->addr);
     for (int i = 0; i < argc; i++) {
-        if (redacted(argc, argv, i))
+        if (cmd_arg_redacted(argc, argv, i))
             sbuf_appends(b, "\"(redacted)\"");
         else
             sbuf_append_repr(b, argv[i].ptr, argv[i].len);

@@ -1,11 +1,11 @@
-/* cmd_server.c - server commands: INFO ROLE SHUTDOWN TIME CONFIG COMMAND SLOWLOG LATENCY MODULE FUNCTION FLUSHALL CLUSTER PUBSUB, HELP (loop thread). */
+/* cmd_server.c - server commands: INFO ROLE SHUTDOWN TIME COMMAND SLOWLOG LATENCY MODULE FUNCTION FLUSHALL
+ * CLUSTER PUBSUB, HELP (loop thread). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include "resp/glob.h"
 #include "server/commands/cmd_internal.h"
 #include "server/commands/commands.h"
 #include "server/commands/info.h"
@@ -78,9 +78,9 @@ void cmd_time(struct client *c, int argc, struct resp_arg *argv)
     resp_bulks(&c->out, buf);
 }
 
-/* ---- slow log (Redis's defaults: 10 ms, 128 entries; CONFIG SET changes them) ---- */
+/* ---- slow log (slowlog-log-slower-than and slowlog-max-len: Redis's, 10 ms and 128 entries) ---- */
 
-enum { SLOWLOG_ARGS_MAX = 32, SLOWLOG_ARG_BYTES = 128 };
+enum { SLOWLOG_ARGS_MAX = 32, SLOWLOG_ARG_BYTES = 128, SLOWLOG_RING_MAX = 1 << 20 };
 
 struct slowlog_entry {
     long long id, time_s, duration_us;
@@ -90,10 +90,9 @@ struct slowlog_entry {
 
 /* Loop-thread state of this file only. */
 static struct {
-    struct slowlog_entry *v;          /* ring, newest at (head - 1) */
-    long long head, n, next_id;
-    long long slower_than_us, max_len;
-} slowlog = { NULL, 0, 0, 0, 10000, 128 };
+    struct slowlog_entry *v;          /* ring of max_len entries, newest at (head - 1) */
+    long long head, n, next_id, max_len;
+} slowlog;
 
 static void slowlog_entry_free(struct slowlog_entry *e)
 {
@@ -112,9 +111,21 @@ static void slowlog_clear(void)
     slowlog.head = slowlog.n = 0;
 }
 
+/* The ring follows slowlog-max-len (at most SLOWLOG_RING_MAX): a new length empties it. */
+static void slowlog_fit(const struct fc_config *cfg)
+{
+    long long want = cfg->slowlog_max_len < SLOWLOG_RING_MAX ? cfg->slowlog_max_len : SLOWLOG_RING_MAX;
+    if (want != slowlog.max_len) {
+        slowlog_clear();
+        slowlog.max_len = want;
+    }
+}
+
 void slowlog_maybe_add(struct client *c, int argc, struct resp_arg *argv, uint64_t duration_us)
 {
-    if (slowlog.slower_than_us < 0 || (long long)duration_us < slowlog.slower_than_us || slowlog.max_len <= 0)
+    long long slower = c->srv->cfg->slowlog_log_slower_than;
+    slowlog_fit(c->srv->cfg);
+    if (slower < 0 || (long long)duration_us < slower || slowlog.max_len <= 0)
         return;
     if (!slowlog.v && !(slowlog.v = calloc((size_t)slowlog.max_len, sizeof(*slowlog.v))))
         return;
@@ -125,7 +136,9 @@ void slowlog_maybe_add(struct client *c, int argc, struct resp_arg *argv, uint64
     resp_array(&e->args, n);
     for (int i = 0; i < n; i++) {
         char more[64];
-        if (i == n - 1 && argc > n) {
+        if (cmd_arg_redacted(argc, argv, i)) {
+            resp_bulks(&e->args, "(redacted)");
+        } else if (i == n - 1 && argc > n) {
             snprintf(more, sizeof(more), "... (%d more arguments)", argc - n + 1);
             resp_bulks(&e->args, more);
         } else if (argv[i].len > SLOWLOG_ARG_BYTES) {
@@ -160,6 +173,7 @@ void cmd_slowlog_get(struct client *c, int argc, struct resp_arg *argv)
         resp_error(&c->out, "ERR wrong number of arguments for 'slowlog|get' command");
         return;
     }
+    slowlog_fit(c->srv->cfg);
     if (count == -1 || count > slowlog.n)
         count = slowlog.n;
     resp_array(&c->out, count);
@@ -178,6 +192,7 @@ void cmd_slowlog_get(struct client *c, int argc, struct resp_arg *argv)
 void cmd_slowlog_len(struct client *c, int argc, struct resp_arg *argv)
 {
     (void)argc; (void)argv;
+    slowlog_fit(c->srv->cfg);
     resp_int(&c->out, slowlog.n);
 }
 
@@ -185,81 +200,6 @@ void cmd_slowlog_reset(struct client *c, int argc, struct resp_arg *argv)
 {
     (void)argc; (void)argv;
     slowlog_clear();
-    resp_simple(&c->out, "OK");
-}
-
-/* ---- CONFIG ---- */
-
-/* Redis parameters flowcached has no directive for, with the values that describe it. */
-static const struct { const char *name; const char *value; } redis_params[] = {
-    { "databases", "1" }, { "maxmemory-policy", "noeviction" }, { "save", "" }, { "appendonly", "no" },
-    { "timeout", "0" }, { "cluster-enabled", "no" }, { "replica-read-only", "yes" }, { "slave-read-only", "yes" },
-    { "hz", "10" }, { "tcp-keepalive", "300" }, { "lua-time-limit", "5000" }, { "busy-reply-threshold", "5000" },
-};
-
-struct config_get_ctx { struct resp_arg *argv; int argc; struct sbuf items; long long n; };
-
-static void config_get_cb(void *arg, const char *name, const char *val)
-{
-    struct config_get_ctx *x = arg;
-    for (int i = 2; i < x->argc; i++)
-        if (glob_match(x->argv[i].ptr, x->argv[i].len, name, strlen(name), 1)) {
-            resp_bulks(&x->items, name);
-            resp_bulks(&x->items, val);
-            x->n++;
-            return;
-        }
-}
-
-void cmd_config_get(struct client *c, int argc, struct resp_arg *argv)
-{
-    struct config_get_ctx x = { argv, argc, { 0 }, 0 };
-    char num[2][24];
-    sbuf_init(&x.items);
-    config_each(c->srv->cfg, config_get_cb, &x);
-    for (size_t i = 0; i < sizeof(redis_params) / sizeof(redis_params[0]); i++)
-        config_get_cb(&x, redis_params[i].name, redis_params[i].value);
-    snprintf(num[0], sizeof(num[0]), "%lld", slowlog.slower_than_us);
-    snprintf(num[1], sizeof(num[1]), "%lld", slowlog.max_len);
-    config_get_cb(&x, "slowlog-log-slower-than", num[0]);
-    config_get_cb(&x, "slowlog-max-len", num[1]);
-    resp_map(&c->out, x.n, c->proto);
-    sbuf_append(&c->out, x.items.buf, x.items.len);
-    sbuf_free(&x.items);
-}
-
-/* CONFIG SET: the slow-log parameters only; the probe's directives are fixed at start-up. */
-void cmd_config_set(struct client *c, int argc, struct resp_arg *argv)
-{
-    if (argc % 2) {
-        resp_error(&c->out, "ERR wrong number of arguments for 'config|set' command");
-        return;
-    }
-    long long v[2] = { slowlog.slower_than_us, slowlog.max_len };
-    for (int i = 2; i < argc; i += 2) {
-        int k = !strcasecmp(argv[i].ptr, "slowlog-log-slower-than") ? 0
-              : !strcasecmp(argv[i].ptr, "slowlog-max-len") ? 1 : -1;
-        if (k < 0) {
-            cmd_error_arg(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", &argv[i]);
-            return;
-        }
-        if (cmd_parse_ll(&argv[i + 1], &v[k]) != 0 || (k == 1 && (v[k] < 0 || v[k] > 1000000))) {
-            sbuf_printf(&c->out, "-ERR CONFIG SET failed (possibly related to argument '%s') - argument must be "
-                        "a valid integer\r\n", k ? "slowlog-max-len" : "slowlog-log-slower-than");
-            return;
-        }
-    }
-    if (v[1] != slowlog.max_len)
-        slowlog_clear();
-    slowlog.slower_than_us = v[0];
-    slowlog.max_len = v[1];
-    resp_simple(&c->out, "OK");
-}
-
-void cmd_config_resetstat(struct client *c, int argc, struct resp_arg *argv)
-{
-    (void)argc; (void)argv;
-    cmd_stats_reset();
     resp_simple(&c->out, "OK");
 }
 

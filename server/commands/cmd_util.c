@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "server/commands/cmd_internal.h"
 #include "server/core/server.h"
@@ -50,4 +51,32 @@ void cmd_error_arg(struct client *c, const char *fmt, const struct resp_arg *a)
     snprintf(msg, sizeof(msg), fmt, arg);
 #pragma GCC diagnostic pop
     resp_error(&c->out, msg);
+}
+
+int cmd_arg_redacted(int argc, const struct resp_arg *argv, int i)
+{
+    const char *name = argv[0].ptr;
+    if (!strcasecmp(name, "auth"))
+        return i >= 1 && argc <= 3;
+    if (!strcasecmp(name, "config"))         /* CONFIG SET name value...: the values of secrets */
+        return argc >= 4 && !strcasecmp(argv[1].ptr, "set") && i >= 3 && i % 2 == 1 &&
+               config_is_sensitive(argv[i - 1].ptr);
+    if (strcasecmp(name, "hello") || argc < 2)
+        return 0;
+    long long ver;
+    if (cmd_parse_ll(&argv[1], &ver) != 0 || ver < 2 || ver > 3)
+        return 0;
+    for (int j = 2; j < argc && j < i; j++) {
+        int more = argc - j - 1;
+        if (!strcasecmp(argv[j].ptr, "auth") && more >= 2) {
+            if (i == j + 1 || i == j + 2)
+                return 1;
+            j += 2;
+        } else if (!strcasecmp(argv[j].ptr, "setname") && more >= 1) {
+            j++;
+        } else {
+            return 0;
+        }
+    }
+    return 0;
 }

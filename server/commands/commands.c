@@ -1,6 +1,7 @@
 /* commands.c - the one command table and its dispatcher: the generic checks in Redis 7.0's order (unknown
  * command or subcommand, arity, NOAUTH, READONLY, pub/sub context), queueing inside MULTI, timing (loop thread).
- * The handlers live in cmd_conn.c, cmd_keys.c, cmd_multi.c, cmd_server.c and pubsub.c. */
+ * The handlers live in cmd_conn.c, cmd_keys.c, cmd_object.c, cmd_multi.c, cmd_server.c, cmd_config.c,
+ * cmd_monitor.c and pubsub.c. */
 #include "server/commands/commands.h"
 
 #include <ctype.h>
@@ -42,6 +43,7 @@ static const struct command config_subs[] = {
     { "get", cmd_config_get, -3, A, 0, 0, 0, NULL, 0 },
     { "set", cmd_config_set, -4, A, 0, 0, 0, NULL, 0 },
     { "resetstat", cmd_config_resetstat, 2, A, 0, 0, 0, NULL, 0 },
+    { "rewrite", cmd_config_rewrite, 2, A, 0, 0, 0, NULL, 0 },
     { "help", cmd_help, 2, 0, 0, 0, 0, NULL, 0 },
 };
 static const struct command command_subs[] = {

@@ -159,21 +159,21 @@ static rlim_t fds_open_now(void)
     return n ? n - 1 : 0;                /* less the directory's own descriptor */
 }
 
-/* Makes room for maxclients connections, as Redis's adjustOpenFilesLimit: raises RLIMIT_NOFILE to
- * maxclients + the reserve; when the system refuses, takes the hard limit and lowers maxclients to
- * what it leaves, with a warning. Returns 0, or -1 (message printed) when no client would fit. */
-static int nofile_adjust(struct server *s)
+/* Room for maxclients connections in the open files limit (Redis's adjustOpenFilesLimit). */
+int server_nofile_room(uint64_t maxclients, uint64_t *fits, int talk)
 {
     struct rlimit rl;
     rlim_t reserve = NOFILE_RESERVED + fds_open_now();
-    rlim_t want = (rlim_t)s->cfg->maxclients + reserve;
+    rlim_t want = (rlim_t)maxclients + reserve;
+    *fits = maxclients;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
         return 0;
     rlim_t was = rl.rlim_cur;
     struct rlimit up = { want, rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? rl.rlim_max : want };
     if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
-        fprintf(stderr, "flowcached: raised the open files limit to %llu (was %llu) for maxclients %llu\n",
-                (unsigned long long)want, (unsigned long long)was, (unsigned long long)s->cfg->maxclients);
+        if (talk)
+            fprintf(stderr, "flowcached: raised the open files limit to %llu (was %llu) for maxclients %llu\n",
+                    (unsigned long long)want, (unsigned long long)was, (unsigned long long)maxclients);
         return 0;
     }
     int why = errno;
@@ -181,15 +181,18 @@ static int nofile_adjust(struct server *s)
     if (rl.rlim_max > was && setrlimit(RLIMIT_NOFILE, &(struct rlimit){ rl.rlim_max, rl.rlim_max }) == 0)
         got = rl.rlim_max;
     if (got <= reserve) {
-        fprintf(stderr, "flowcached: the open files limit %llu leaves no room for clients (%llu kept for "
-                "other files): raise 'ulimit -n' to at least %llu\n", (unsigned long long)got,
-                (unsigned long long)reserve, (unsigned long long)want);
+        *fits = 0;
+        if (talk)
+            fprintf(stderr, "flowcached: the open files limit %llu leaves no room for clients (%llu kept for "
+                    "other files): raise 'ulimit -n' to at least %llu\n", (unsigned long long)got,
+                    (unsigned long long)reserve, (unsigned long long)want);
         return -1;
     }
-    fprintf(stderr, "flowcached: maxclients %llu needs %llu open files but the limit is %llu (%s): maxclients "
-            "lowered to %llu; raise 'ulimit -n' for more\n", (unsigned long long)s->cfg->maxclients,
-            (unsigned long long)want, (unsigned long long)got, strerror(why), (unsigned long long)(got - reserve));
-    s->cfg->maxclients = got - reserve;
+    if (talk)
+        fprintf(stderr, "flowcached: maxclients %llu needs %llu open files but the limit is %llu (%s): maxclients "
+                "lowered to %llu; raise 'ulimit -n' for more\n", (unsigned long long)maxclients,
+                (unsigned long long)want, (unsigned long long)got, strerror(why), (unsigned long long)(got - reserve));
+    *fits = got - reserve;
     return 0;
 }
 
@@ -217,8 +220,10 @@ int server_start(struct server *s)
     uv_timer_init(s->loop, &s->cron);
     s->cron.data = s;
     uv_timer_start(&s->cron, cron_cb, CRON_MS, CRON_MS);
-    if (s->cfg->port > 0 && nofile_adjust(s) != 0)
+    uint64_t fits = s->cfg->maxclients;
+    if (s->cfg->port > 0 && server_nofile_room(s->cfg->maxclients, &fits, 1) != 0)
         return -1;
+    s->cfg->maxclients = fits;
     if (s->cfg->port > 0)
         for (int i = 0; i < s->cfg->nbind && i < 16; i++)
             if (listen_on(s, s->cfg->bind[i]) != 0)

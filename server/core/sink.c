@@ -29,6 +29,13 @@ void sink_deliver(const struct sink_registry *r, const struct event *ev)
             r->v[i].on_event(r->v[i].arg, ev);
 }
 
+void sink_reconfigure_all(const struct sink_registry *r, const struct fc_config *cfg)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->v[i].reconfigure)
+            r->v[i].reconfigure(r->v[i].arg, cfg);
+}
+
 int sink_info(const struct sink_registry *r, int i, struct sbuf *b)
 {
     const struct sink *sk = &r->v[i];

@@ -7,6 +7,7 @@
 
 #include "capture/events/events.h"
 #include "resp/resp_writer.h"
+#include "server/core/config.h"
 
 enum { SINKS_MAX = 8 };
 
@@ -23,6 +24,8 @@ struct sink {
     void (*shutdown)(void *arg, void (*done)(void *done_arg), void *done_arg);
     /* Frees everything, once the loop has stopped. */
     void (*destroy)(void *arg);
+    /* The configuration changed (CONFIG SET): take from cfg what may change at run time. */
+    void (*reconfigure)(void *arg, const struct fc_config *cfg);
     void *arg;
 };
 
@@ -44,6 +47,9 @@ void sink_wanted_update(struct sink_registry *r);
 
 /* Hands ev to every sink in order (ev stays the caller's). Loop thread. */
 void sink_deliver(const struct sink_registry *r, const struct event *ev);
+
+/* Hands the changed configuration to every sink that takes one. Loop thread. */
+void sink_reconfigure_all(const struct sink_registry *r, const struct fc_config *cfg);
 
 /* Writes "# Name\r\n" and the lines of sink i's INFO section. Returns 0, or -1 when it has none. */
 int sink_info(const struct sink_registry *r, int i, struct sbuf *b);

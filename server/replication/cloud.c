@@ -553,6 +553,16 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
     return cl;
 }
 
+void cloud_reconfigure(struct cloud *cl, const struct cloud_config *cfg)
+{
+    if (!cl)
+        return;
+    cloud_engine_set_flush_ms(cl->eng, cfg->flush_ms);
+    cl->flow_ttl = cfg->flow_ttl;
+    cl->host_ttl = cfg->host_ttl;
+    cl->user_grace = cfg->user_grace;
+}
+
 uint32_t cloud_wanted(const struct cloud *cl)
 {
     return cl ? ((1u << EV_CHANNELS) - 1) & ~(1u << EV_KEY_EXPIRED) : 0;

@@ -53,6 +53,10 @@ void cloud_info(struct cloud *cl, struct sbuf *b);
  * NULL or when already shut down). Loop thread. */
 void cloud_shutdown(struct cloud *cl, void (*done)(void *arg), void *arg);
 
+/* Takes what may change at run time from cfg: flush_ms, flow_ttl, host_ttl, user_grace (the rest is
+ * ignored). NULL is allowed. Loop thread. */
+void cloud_reconfigure(struct cloud *cl, const struct cloud_config *cfg);
+
 /* Free everything, after the loop stopped. NULL is allowed. */
 void cloud_destroy(struct cloud *cl);
 

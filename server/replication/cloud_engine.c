@@ -657,6 +657,13 @@ struct cloud_engine *cloud_engine_create(uv_loop_t *loop, const struct cloud_eng
     return e;
 }
 
+void cloud_engine_set_flush_ms(struct cloud_engine *e, uint64_t ms)
+{
+    uint64_t fl = ms ? ms : 1;
+    if (!e->finished && uv_timer_get_repeat(&e->flush_timer) != fl)
+        uv_timer_start(&e->flush_timer, flush_timer_cb, fl, fl);
+}
+
 static void engine_finish(struct cloud_engine *e)
 {
     if (e->finished)

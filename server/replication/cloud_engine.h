@@ -69,4 +69,7 @@ void cloud_engine_shutdown(struct cloud_engine *e, void (*done)(void *arg), void
  * NULL is allowed. */
 void cloud_engine_destroy(struct cloud_engine *e);
 
+/* Flush every ms (0 counts as 1) from now on. Loop thread. */
+void cloud_engine_set_flush_ms(struct cloud_engine *e, uint64_t ms);
+
 #endif
