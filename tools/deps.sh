@@ -19,10 +19,11 @@ RUN="build-essential pkg-config libpcap-dev libuv1-dev libndpi-dev libhiredis-de
 # pmacct's nfacctd), valgrind, redis_exporter and Chromium for the dashboards,
 # node/npm for node-redis, ioredis and Redis Commander (npm ci in tests/clients, from the npm
 # registry), systemd-analyze and groff for the unit and the man page of make install, prometheus (promtool and
-# a server scraping the metrics endpoint).
+# a server scraping the metrics endpoint), tcl for Redis' own test suite (test_redis_suite.py, given
+# REDIS_SRC, a Redis 7.0 source tree).
 TEST="redis-server python3 python3-redis python3-pytest tshark iproute2 dnsmasq dnsperf nginx-light curl
 freeradius-utils python3-matplotlib libredis-perl nfdump pmacct valgrind prometheus-redis-exporter chromium
-nodejs npm systemd groff-base prometheus"
+nodejs npm systemd groff-base prometheus tcl"
 # make bench: redis-server and redis-benchmark, ndpiReader, softflowd, dnsmasq + dnsperf, perf.
 BENCH="redis-server python3 python3-redis libndpi-bin softflowd dnsmasq dnsperf linux-perf"
 # make fuzz CC=clang: clang and its libFuzzer runtime.

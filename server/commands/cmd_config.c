@@ -20,6 +20,8 @@ static const struct { const char *name; const char *value; } redis_params[] = {
     { "databases", "1" }, { "maxmemory-policy", "noeviction" }, { "save", "" }, { "appendonly", "no" },
     { "cluster-enabled", "no" }, { "replica-read-only", "yes" }, { "slave-read-only", "yes" },
     { "hz", "10" }, { "tcp-keepalive", "300" }, { "lua-time-limit", "5000" }, { "busy-reply-threshold", "5000" },
+    { "daemonize", "no" }, { "replicaof", "" }, { "slaveof", "" }, { "maxmemory-samples", "5" },
+    { "maxmemory-clients", "0" },
 };
 #define NREDIS_PARAMS (sizeof(redis_params) / sizeof(redis_params[0]))
 

@@ -582,10 +582,20 @@ static int protected_allowed(const struct fc_config *cur, int local)
            (cur->enable_protected_configs == PROTECTED_LOCAL && local);
 }
 
+/* Whether value is what CONFIG GET answers for d now (setting it changes nothing). */
+static int is_current(const struct fc_config *cur, const struct directive *d, const char *value)
+{
+    char now[4096];
+    config_directive_format(cur, d, 0, now, sizeof(now));
+    return !strcmp(now, value);
+}
+
 /* The first problem with the names, in Redis' order (an unknown name, an immutable or protected
- * directive, a name given twice); 0 when there is none. */
+ * directive, a name given twice); 0 when there is none. An immutable or protected directive given
+ * the value it has is accepted and left out of ch (Redis' CONFIG sanity test sets every directive
+ * CONFIG GET lists to its own value). values[] are compacted along with ch->idx. */
 static int change_check_names(const struct fc_config *cur, struct config_change *ch, int npairs, char **names,
-                              int local, char *err, size_t errlen)
+                              char **values, int local, char *err, size_t errlen)
 {
     for (int i = 0; i < npairs; i++) {
         const struct directive *d = config_directive_find(names[i]);
@@ -594,6 +604,9 @@ static int change_check_names(const struct fc_config *cur, struct config_change 
             snprintf(err, errlen, "Unknown option or number of arguments for CONFIG SET - '%s'", names[i]);
             return -1;
         }
+        int fixed = !(d->flags & DF_MUTABLE) || ((d->flags & DF_PROTECTED) && !protected_allowed(cur, local));
+        if (fixed && is_current(cur, d, values[i]))
+            continue;
         if (!(d->flags & DF_MUTABLE))
             why = "can't set immutable config";
         else if ((d->flags & DF_PROTECTED) && !protected_allowed(cur, local))
@@ -605,6 +618,7 @@ static int change_check_names(const struct fc_config *cur, struct config_change 
             snprintf(err, errlen, "CONFIG SET failed (possibly related to argument '%s') - %s", names[i], why);
             return -1;
         }
+        values[ch->n] = values[i];
         ch->idx[ch->n++] = (int)(d - directives);
     }
     return 0;
@@ -620,7 +634,7 @@ int config_change_parse(const struct fc_config *cur, struct config_change *ch, i
                  names[CONFIG_CHANGE_MAX]);
         return -1;
     }
-    if (change_check_names(cur, ch, npairs, names, local, err, errlen) != 0) {
+    if (change_check_names(cur, ch, npairs, names, values, local, err, errlen) != 0) {
         ch->n = 0;
         return -1;
     }

@@ -97,10 +97,11 @@ struct config_change {
 };
 
 /* Parses npairs name/value pairs against the current configuration cur (local: the client is on a
- * loopback address, for enable-protected-configs local). Returns 0, or -1 with err holding Redis'
- * error text without "ERR " (the first problem: "Unknown option or number of arguments for CONFIG
- * SET - 'x'", "CONFIG SET failed (possibly related to argument 'x') - can't set immutable config",
- * "... - argument must be a memory value"...) and nothing held in ch. Loop thread. */
+ * loopback address, for enable-protected-configs local); a directive that cannot change given the
+ * value it has is accepted and left out. Returns 0, or -1 with err holding Redis' error text without
+ * "ERR " (the first problem: "Unknown option or number of arguments for CONFIG SET - 'x'", "CONFIG
+ * SET failed (possibly related to argument 'x') - can't set immutable config", "... - argument must
+ * be a memory value"...) and nothing held in ch. values[] may be reordered. Loop thread. */
 int config_change_parse(const struct fc_config *cur, struct config_change *ch, int npairs, char **names,
                         char **values, int local, char *err, size_t errlen);
 

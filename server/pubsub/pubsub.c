@@ -126,7 +126,7 @@ void pubsub_client_gone(struct server *s, struct client *c)
 
 size_t pubsub_count(const struct server *s, int patterns)
 {
-    return subs_count(s->subs, patterns ? SUBS_PATTERN : SUBS_CHANNEL);
+    return subs_all(s->subs, patterns ? SUBS_PATTERN : SUBS_CHANNEL)->n;
 }
 
 size_t pubsub_numsub(const struct server *s, const char *name, size_t len)

@@ -26,7 +26,8 @@ void pubsub_wanted_update(struct server *s);
 /* Forget every subscription of c (it is closing). */
 void pubsub_client_gone(struct server *s, struct client *c);
 
-/* Subscriptions to channels (patterns == 0) or to patterns, all clients together. Loop thread. */
+/* Channels (patterns == 0) or patterns with at least one subscriber: Redis' PUBSUB NUMPAT and INFO
+ * pubsub_channels / pubsub_patterns (a pattern two clients subscribe to counts once). Loop thread. */
 size_t pubsub_count(const struct server *s, int patterns);
 
 /* Subscribers of the channel name. Loop thread. */

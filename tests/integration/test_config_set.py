@@ -94,6 +94,19 @@ def test_immutable_and_protected(pair):
     c.close()
 
 
+def test_every_directive_to_its_own_value(pair):
+    """Setting every directive CONFIG GET lists to the value it has is accepted, immutable ones included (Redis'
+    own "CONFIG sanity" test does it), and changes nothing."""
+    fc, _ = pair
+    c = fc.client()
+    before = c.config_get("*")
+    for k, v in before.items():
+        assert c.config_set(k, v) is True, k
+    assert c.config_get("*") == before
+    with pytest.raises(redis.ResponseError, match="immutable"):
+        c.config_set("port", int(before["port"]) + 1)
+
+
 def test_timeouts_reach_the_cache(pair):
     """Lower timeouts take effect at once: TTLs follow the new idle timeout, keys past it leave."""
     fc, _ = pair
