@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "capture/cache/names.h"
+#include "capture/flow/field_visitor.h"
 #include "dissectors/dns.h"
 #include "dissectors/http.h"
 #include "dissectors/radius.h"
@@ -717,44 +718,40 @@ void app_flow_release(struct flow *f)
     f->ext = NULL;
 }
 
-void app_flow_fields(const struct flow_ext *x, void (*fn)(void *arg, const char *name, const char *val,
-                                                          size_t vlen, int numeric), void *arg)
+void app_flow_fields(const struct flow_ext *x, const struct field_visitor *v)
 {
-    char buf[24], tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
+    char tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
     static const char *const names[] = { "dns.query", "http.method", "http.host", "http.url", "http.ua",
                                          "tls.sni" };
-    const char *v[XS_TLS_SNI + 1];
+    const char *s[XS_TLS_SNI + 1];
     if (!x)
         return;
     for (unsigned i = 0; i <= XS_TLS_SNI; i++)
-        v[i] = ext_str(x, (enum ext_str)i);
-    if (v[XS_DNS_QUERY]) {
-        fn(arg, names[XS_DNS_QUERY], v[XS_DNS_QUERY], strlen(v[XS_DNS_QUERY]), 0);
+        s[i] = ext_str(x, (enum ext_str)i);
+    if (s[XS_DNS_QUERY]) {
+        v->str(v->arg, names[XS_DNS_QUERY], s[XS_DNS_QUERY], strlen(s[XS_DNS_QUERY]));
         const char *t = dns_qtype_name(x->dns_qtype, tb);
-        fn(arg, "dns.qtype", t, strlen(t), 0);
+        v->str(v->arg, "dns.qtype", t, strlen(t));
         if (x->dns_rcode >= 0) {
             const char *r = dns_rcode_name((uint8_t)x->dns_rcode, rb);
-            fn(arg, "dns.rcode", r, strlen(r), 0);
+            v->str(v->arg, "dns.rcode", r, strlen(r));
         }
         if (x->lat == LAT_DNS)
-            fn(arg, "dns.rtt.us", buf, (size_t)snprintf(buf, sizeof(buf), "%u", x->app_us), 1);
+            v->uint(v->arg, "dns.rtt.us", x->app_us);
     }
     for (unsigned i = XS_HTTP_METHOD; i <= XS_HTTP_URL; i++)
-        if (v[i])
-            fn(arg, names[i], v[i], strlen(v[i]), 0);
+        if (s[i])
+            v->str(v->arg, names[i], s[i], strlen(s[i]));
     if (x->http_status)
-        fn(arg, "http.status", buf, (size_t)snprintf(buf, sizeof(buf), "%u", x->http_status), 1);
+        v->uint(v->arg, "http.status", x->http_status);
     for (unsigned i = XS_HTTP_UA; i <= XS_TLS_SNI; i++)
-        if (v[i])
-            fn(arg, names[i], v[i], strlen(v[i]), 0);
+        if (s[i])
+            v->str(v->arg, names[i], s[i], strlen(s[i]));
 }
 
-void app_flow_latency_fields(const struct flow_ext *x, void (*fn)(void *arg, const char *name, const char *val,
-                                                                  size_t vlen, int numeric), void *arg)
+void app_flow_latency_fields(const struct flow_ext *x, const struct field_visitor *v)
 {
-    char buf[24];
     if (!x || (x->lat != LAT_HTTP && x->lat != LAT_TLS))
         return;
-    fn(arg, x->lat == LAT_HTTP ? "http.service.us" : "tls.handshake.us", buf,
-       (size_t)snprintf(buf, sizeof(buf), "%u", x->app_us), 1);
+    v->uint(v->arg, x->lat == LAT_HTTP ? "http.service.us" : "tls.handshake.us", x->app_us);
 }

@@ -72,13 +72,11 @@ void app_flow_end(struct cache *c, struct flow *f, struct app_actions *out);
 /* Free f->ext without reporting (cache teardown). */
 void app_flow_release(struct flow *f);
 
-/* Fields of f->ext, in KEYSPACE.md order, for hashes and JSON. */
-struct flow;
-void app_flow_fields(const struct flow_ext *x, void (*fn)(void *arg, const char *name, const char *val,
-                                                          size_t vlen, int numeric), void *arg);
+/* Fields of f->ext (x may be NULL: none), typed, in KEYSPACE.md order, for hashes and events. */
+struct field_visitor;
+void app_flow_fields(const struct flow_ext *x, const struct field_visitor *v);
 /* The application latency of f->ext, when measured: http.service.us or
  * tls.handshake.us (dns.rtt.us is among app_flow_fields' DNS fields). */
-void app_flow_latency_fields(const struct flow_ext *x, void (*fn)(void *arg, const char *name, const char *val,
-                                                                  size_t vlen, int numeric), void *arg);
+void app_flow_latency_fields(const struct flow_ext *x, const struct field_visitor *v);
 
 #endif

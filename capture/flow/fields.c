@@ -1,4 +1,4 @@
-/* fields.c - field lists of flows, hosts, MACs and aggregates; JSON encoding of events (pure code, any thread). */
+/* fields.c - field lists of flows, hosts, MACs and aggregates, typed or as text; JSON encoding of events (pure code, any thread). */
 #include "capture/flow/fields.h"
 
 #include <stdio.h>
@@ -88,34 +88,67 @@ static void tcp_flags_format(unsigned flags, char *out)
     out[n] = '\0';
 }
 
-void flow_fields_each(const struct flow *f, field_fn fn, void *arg)
+void flow_fields_visit(const struct flow *f, const struct field_visitor *v)
 {
     char a[ADDR_STR_MAX], nb[4], tf[9];
-    emit_str(fn, arg, "proto", l4_proto_name(f->key.l4proto, nb));
+    const char *s = l4_proto_name(f->key.l4proto, nb);
+    v->str(v->arg, "proto", s, strlen(s));
     addr_format(f->key.ipver, f->key.cli, a);
-    emit_str(fn, arg, "cli.ip", a);
-    emit_u64(fn, arg, "cli.port", f->key.cport);
+    v->str(v->arg, "cli.ip", a, strlen(a));
+    v->uint(v->arg, "cli.port", f->key.cport);
     addr_format(f->key.ipver, f->key.srv, a);
-    emit_str(fn, arg, "srv.ip", a);
-    emit_u64(fn, arg, "srv.port", f->key.sport);
-    emit_u64(fn, arg, "vlan", f->key.vlan);
-    emit_str(fn, arg, "l7", l7_name(f->l7));
-    emit_u64(fn, arg, "bytes.c2s", f->bytes[0]);
-    emit_u64(fn, arg, "bytes.s2c", f->bytes[1]);
-    emit_u64(fn, arg, "pkts.c2s", f->pkts[0]);
-    emit_u64(fn, arg, "pkts.s2c", f->pkts[1]);
-    emit_time(fn, arg, "first.seen", f->first_us);
-    emit_time(fn, arg, "last.seen", f->last_us);
+    v->str(v->arg, "srv.ip", a, strlen(a));
+    v->uint(v->arg, "srv.port", f->key.sport);
+    v->uint(v->arg, "vlan", f->key.vlan);
+    s = l7_name(f->l7);
+    v->str(v->arg, "l7", s, strlen(s));
+    v->uint(v->arg, "bytes.c2s", f->bytes[0]);
+    v->uint(v->arg, "bytes.s2c", f->bytes[1]);
+    v->uint(v->arg, "pkts.c2s", f->pkts[0]);
+    v->uint(v->arg, "pkts.s2c", f->pkts[1]);
+    v->time(v->arg, "first.seen", f->first_us);
+    v->time(v->arg, "last.seen", f->last_us);
     tcp_flags_format(f->tcp_flags, tf);
-    emit_str(fn, arg, "tcp.flags", tf);
-    app_flow_fields(f->ext, fn, arg);
+    v->str(v->arg, "tcp.flags", tf, strlen(tf));
+    app_flow_fields(f->ext, v);
     if (f->hs == FLOW_HS_DONE)
-        emit_u64(fn, arg, "rtt.us", (uint64_t)f->rtt_server_us + f->hs_mark);
+        v->uint(v->arg, "rtt.us", (uint64_t)f->rtt_server_us + f->hs_mark);
     if (f->hs >= FLOW_HS_SYNACK)
-        emit_u64(fn, arg, "rtt.server.us", f->rtt_server_us);
+        v->uint(v->arg, "rtt.server.us", f->rtt_server_us);
     if (f->hs == FLOW_HS_DONE)
-        emit_u64(fn, arg, "rtt.client.us", f->hs_mark);
-    app_flow_latency_fields(f->ext, fn, arg);
+        v->uint(v->arg, "rtt.client.us", f->hs_mark);
+    app_flow_latency_fields(f->ext, v);
+}
+
+/* The text form of a typed field: what field_fn callers (hash replies) get. */
+struct text_arg {
+    field_fn fn;
+    void *arg;
+};
+
+static void text_str(void *arg, const char *name, const char *s, size_t len)
+{
+    struct text_arg *t = arg;
+    t->fn(t->arg, name, s, len, 0);
+}
+
+static void text_uint(void *arg, const char *name, uint64_t v)
+{
+    struct text_arg *t = arg;
+    emit_u64(t->fn, t->arg, name, v);
+}
+
+static void text_time(void *arg, const char *name, uint64_t us)
+{
+    struct text_arg *t = arg;
+    emit_time(t->fn, t->arg, name, us);
+}
+
+void flow_fields_each(const struct flow *f, field_fn fn, void *arg)
+{
+    struct text_arg t = { fn, arg };
+    const struct field_visitor v = { text_str, text_uint, text_time, &t };
+    flow_fields_visit(f, &v);
 }
 
 void host_fields_each(const struct host *h, field_fn fn, void *arg)

@@ -5,12 +5,16 @@
 #include <stddef.h>
 
 #include "capture/cache/cache.h"
+#include "capture/flow/field_visitor.h"
 #include "resp/resp_writer.h"
 
 /* Called once per field. numeric != 0 when the value is a JSON number. */
 typedef void (*field_fn)(void *arg, const char *name, const char *val, size_t vlen, int numeric);
 
-/* Each emits the fields of one entry copy in KEYSPACE.md order. Pure. */
+/* The fields of flow f, typed, in KEYSPACE.md order (events carry them so). Pure. */
+void flow_fields_visit(const struct flow *f, const struct field_visitor *v);
+
+/* Each emits the fields of one entry copy in KEYSPACE.md order, as text. Pure. */
 void flow_fields_each(const struct flow *f, field_fn fn, void *arg);
 void host_fields_each(const struct host *h, field_fn fn, void *arg);
 void mac_fields_each(const struct mac_entry *m, field_fn fn, void *arg);
