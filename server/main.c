@@ -116,9 +116,9 @@ static int sinks_register(struct server *s, char *err, size_t errlen)
     if (cfg->ncloud > 0 && !(cl = cloud_create(s->loop, &cc, err, errlen)))
         return -1;
     const struct sink replication = {
-        .name = "cloud", .wanted = cloud_sink_wanted, .on_event = cloud_sink_event, .info = cloud_sink_info,
-        .shutdown = cloud_sink_shutdown, .destroy = cloud_sink_destroy, .reconfigure = cloud_sink_reconfigure,
-        .arg = cl,
+        .name = "cloud", .wanted = cloud_sink_wanted, .wants_text = 1, .on_event = cloud_sink_event,
+        .info = cloud_sink_info, .shutdown = cloud_sink_shutdown, .destroy = cloud_sink_destroy,
+        .reconfigure = cloud_sink_reconfigure, .arg = cl,
     };
     return sink_register(&s->sinks, &replication);     /* room was checked */
 }

@@ -1,4 +1,4 @@
-/* events.c - bounded event queues from capture threads to the loop thread (producer: capture; consumer: loop). */
+/* events.c - probe events as data: the builder (capture threads), field lookup (any thread holding the event), the bounded queues to the loop thread. */
 #include "capture/events/events.h"
 
 #include <stdlib.h>
@@ -23,6 +23,201 @@ const char *event_channel_name(enum event_channel ch)
     return (unsigned)ch < EV_CHANNELS ? channel_names[ch] : "?";
 }
 
+/* ---- fields ---- */
+
+static const char *blob_of(const struct event *ev)
+{
+    return (const char *)(ev->f + ev->nfields);
+}
+
+const char *event_field_name(const struct event *ev, const struct event_field *f)
+{
+    return blob_of(ev) + f->name;
+}
+
+const char *event_field_str(const struct event *ev, const struct event_field *f, size_t *len)
+{
+    if (f->type != EVF_STR)
+        return NULL;
+    if (len)
+        *len = f->len;
+    return blob_of(ev) + f->v.off;
+}
+
+const struct event_field *event_field_get(const struct event *ev, const char *name)
+{
+    const char *blob = blob_of(ev);
+    for (unsigned i = 0; i < ev->nfields; i++)
+        if (strcmp(blob + ev->f[i].name, name) == 0)
+            return &ev->f[i];
+    return NULL;
+}
+
+const char *event_get_str(const struct event *ev, const char *name)
+{
+    const struct event_field *f = event_field_get(ev, name);
+    return f ? event_field_str(ev, f, NULL) : NULL;
+}
+
+int event_get_uint(const struct event *ev, const char *name, uint64_t *out)
+{
+    const struct event_field *f = event_field_get(ev, name);
+    if (!f || f->type != EVF_UINT)
+        return 0;
+    *out = f->v.u;
+    return 1;
+}
+
+/* The decimal digits of v, written backwards so that they end at end. Returns where they start. */
+static char *digits_before(uint64_t v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+const char *event_field_text(const struct event *ev, const struct event_field *f, char buf[EVENT_NUM_TEXT_MAX],
+                             size_t *len)
+{
+    char *end = buf + EVENT_NUM_TEXT_MAX - 1, *p;
+    *end = '\0';
+    switch ((enum event_field_type)f->type) {
+    case EVF_STR:
+        return event_field_str(ev, f, len);
+    case EVF_TIME: {
+        uint64_t ms = f->v.u / 1000;
+        p = end - 4;
+        p[0] = '.';
+        p[1] = (char)('0' + ms % 1000 / 100);
+        p[2] = (char)('0' + ms % 100 / 10);
+        p[3] = (char)('0' + ms % 10);
+        p = digits_before(ms / 1000, p);
+        break;
+    }
+    case EVF_INT:
+        p = digits_before(f->v.i < 0 ? 0 - (uint64_t)f->v.i : (uint64_t)f->v.i, end);
+        if (f->v.i < 0)
+            *--p = '-';
+        break;
+    case EVF_UINT:
+    default:
+        p = digits_before(f->v.u, end);
+        break;
+    }
+    *len = (size_t)(end - p);
+    return p;
+}
+
+void event_free(struct event *ev)
+{
+    if (!ev)
+        return;
+    free(ev->text);
+    free(ev);
+}
+
+/* ---- building ---- */
+
+void event_build_begin(struct event_builder *b, enum event_channel ch, uint64_t ts_us)
+{
+    b->channel = ch;
+    b->ts_us = ts_us;
+    b->nfields = b->blob_len = b->dropped = 0;
+}
+
+/* Copies s (n bytes) and a NUL into the blob. Returns its offset, or -1 when it does not fit. */
+static long blob_put(struct event_builder *b, const char *s, size_t n)
+{
+    if (n >= sizeof(b->blob) - b->blob_len)
+        return -1;
+    long off = (long)b->blob_len;
+    memcpy(b->blob + off, s, n);
+    b->blob[off + (long)n] = '\0';
+    b->blob_len += (unsigned)n + 1;
+    return off;
+}
+
+/* A new field named name, or NULL (counted as dropped) when it does not fit. */
+static struct event_field *field_add(struct event_builder *b, const char *name, enum event_field_type t)
+{
+    long off;
+    if (b->nfields >= EVENT_FIELDS_MAX || (off = blob_put(b, name, strlen(name))) < 0) {
+        b->dropped++;
+        return NULL;
+    }
+    struct event_field *f = &b->f[b->nfields++];
+    f->name = (uint16_t)off;
+    f->type = (uint8_t)t;
+    f->len = 0;
+    return f;
+}
+
+void event_add_strn(struct event_builder *b, const char *name, const char *s, size_t len)
+{
+    unsigned mark = b->blob_len;
+    struct event_field *f = field_add(b, name, EVF_STR);
+    long off;
+    if (!f)
+        return;
+    if ((off = blob_put(b, s, len)) < 0) {          /* the value does not fit: drop the name too */
+        b->nfields--;
+        b->blob_len = mark;
+        b->dropped++;
+        return;
+    }
+    f->len = (uint32_t)len;
+    f->v.off = (uint32_t)off;
+}
+
+void event_add_str(struct event_builder *b, const char *name, const char *s)
+{
+    event_add_strn(b, name, s, strlen(s));
+}
+
+void event_add_uint(struct event_builder *b, const char *name, uint64_t v)
+{
+    struct event_field *f = field_add(b, name, EVF_UINT);
+    if (f)
+        f->v.u = v;
+}
+
+void event_add_int(struct event_builder *b, const char *name, int64_t v)
+{
+    struct event_field *f = field_add(b, name, EVF_INT);
+    if (f)
+        f->v.i = v;
+}
+
+void event_add_time(struct event_builder *b, const char *name, uint64_t us)
+{
+    struct event_field *f = field_add(b, name, EVF_TIME);
+    if (f)
+        f->v.u = us;
+}
+
+struct event *event_build_end(const struct event_builder *b)
+{
+    size_t fsize = b->nfields * sizeof(struct event_field);
+    struct event *ev = malloc(sizeof(*ev) + fsize + b->blob_len);
+    if (!ev)
+        return NULL;
+    ev->channel = b->channel;
+    ev->nfields = (uint16_t)b->nfields;
+    ev->dropped = (uint16_t)(b->dropped > UINT16_MAX ? UINT16_MAX : b->dropped);
+    ev->blob_len = b->blob_len;
+    ev->ts_us = b->ts_us;
+    ev->probe = NULL;
+    ev->text = NULL;
+    ev->text_len = 0;
+    memcpy(ev->f, b->f, fsize);
+    memcpy((char *)ev->f + fsize, b->blob, b->blob_len);
+    return ev;
+}
+
+/* ---- the queue ---- */
+
 int event_queue_init(struct event_queue *q, uint32_t cap)
 {
     uint32_t c = 16;
@@ -42,7 +237,7 @@ void event_queue_destroy(struct event_queue *q)
     if (!q->ring)
         return;
     while (q->head != q->tail)
-        free(q->ring[q->head++ & (q->cap - 1)]);
+        event_free(q->ring[q->head++ & (q->cap - 1)]);
     free(q->ring);
     q->ring = NULL;
     pthread_mutex_destroy(&q->lock);
@@ -58,7 +253,7 @@ int event_queue_push(struct event_queue *q, struct event *ev)
         q->ring[q->tail++ & (q->cap - 1)] = ev;
     pthread_mutex_unlock(&q->lock);
     if (!ok) {
-        free(ev);
+        event_free(ev);
         atomic_fetch_add_explicit(&q->dropped, 1, memory_order_relaxed);
         return -1;
     }
@@ -66,6 +261,18 @@ int event_queue_push(struct event_queue *q, struct event *ev)
     if (was_empty && q->notify)
         q->notify(q->notify_arg);
     return 0;
+}
+
+int event_queue_push_built(struct event_queue *q, const struct event_builder *b)
+{
+    struct event *ev = event_build_end(b);
+    if (!ev) {
+        atomic_fetch_add_explicit(&q->dropped, 1, memory_order_relaxed);
+        return -1;
+    }
+    if (b->dropped)
+        atomic_fetch_add_explicit(&q->fields_dropped, b->dropped, memory_order_relaxed);
+    return event_queue_push(q, ev);
 }
 
 size_t event_queue_pop_many(struct event_queue *q, struct event **out, size_t max)
@@ -76,16 +283,4 @@ size_t event_queue_pop_many(struct event_queue *q, struct event **out, size_t ma
         out[n++] = q->ring[q->head++ & (q->cap - 1)];
     pthread_mutex_unlock(&q->lock);
     return n;
-}
-
-struct event *event_new(enum event_channel ch, const char *payload, size_t len)
-{
-    struct event *ev = malloc(sizeof(*ev) + len + 1);
-    if (!ev)
-        return NULL;
-    ev->channel = ch;
-    ev->len = (uint32_t)len;
-    memcpy(ev->payload, payload, len);
-    ev->payload[len] = '\0';
-    return ev;
 }

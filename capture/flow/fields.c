@@ -1,4 +1,4 @@
-/* fields.c - field lists of flows, hosts, MACs and aggregates, typed or as text; JSON encoding of events (pure code, any thread). */
+/* fields.c - field lists of flows, hosts, MACs and aggregates, typed or as text (pure code, any thread). */
 #include "capture/flow/fields.h"
 
 #include <stdio.h>
@@ -6,7 +6,6 @@
 
 #include "capture/flow/app.h"
 #include "capture/flow/l7.h"
-#include "dissectors/dissect.h"
 
 static const char digit_pairs[] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -219,68 +218,4 @@ void aggr_fields_each(enum cache_table t, const struct aggr *a, field_fn fn, voi
     emit_u64(fn, arg, "flows", a->flows);
     if (t == CT_L7 || t == CT_PORT)
         emit_u64(fn, arg, "flows.active", a->flows_active > 0 ? (uint64_t)a->flows_active : 0);
-}
-
-/* ---- JSON ---- */
-
-void json_begin(struct sbuf *b)
-{
-    sbuf_appendc(b, '{');
-}
-
-static void json_string(struct sbuf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    sbuf_appendc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k;
-        if (c == '"' || c == '\\') {
-            sbuf_appendc(b, '\\');
-            sbuf_appendc(b, (char)c);
-        } else if (c >= 0x80 && (k = dissect_utf8_len((const uint8_t *)s + i, n - i))) {
-            sbuf_append(b, s + i, k);       /* valid UTF-8 goes out as is */
-            i += k - 1;
-        } else if (c < 0x20 || c >= 0x7f) {
-            char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-            sbuf_append(b, esc, 6);
-        } else {
-            sbuf_appendc(b, (char)c);
-        }
-    }
-    sbuf_appendc(b, '"');
-}
-
-void json_field(struct sbuf *b, const char *name, const char *val, size_t vlen, int numeric)
-{
-    if (b->len > 0 && b->buf[b->len - 1] != '{')
-        sbuf_appendc(b, ',');
-    json_string(b, name, strlen(name));
-    sbuf_appendc(b, ':');
-    if (numeric)
-        sbuf_append(b, val, vlen);
-    else
-        json_string(b, val, vlen);
-}
-
-void json_field_u64(struct sbuf *b, const char *name, unsigned long long v)
-{
-    char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%llu", v);
-    json_field(b, name, buf, (size_t)n, 1);
-}
-
-void json_field_str(struct sbuf *b, const char *name, const char *val)
-{
-    json_field(b, name, val, strlen(val), 0);
-}
-
-void json_end(struct sbuf *b)
-{
-    sbuf_appendc(b, '}');
-}
-
-void json_field_cb(void *sbuf_arg, const char *name, const char *val, size_t vlen, int numeric)
-{
-    json_field((struct sbuf *)sbuf_arg, name, val, vlen, numeric);
 }

@@ -269,7 +269,7 @@ void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
     }
     lock_release(&s->lock);
     if (created)
-        flow_events_host_new(&w->events, p->ip_version, addr, p, is_src);
+        flow_events_host_new(&w->events, p->ip_version, addr, p, is_src, ts);
 }
 
 /* A flow that held a count on h ended. */

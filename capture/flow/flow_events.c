@@ -1,48 +1,45 @@
-/* flow_events.c - formats a capture thread's events as JSON and queues them for the loop thread (capture thread). */
+/* flow_events.c - builds a capture thread's events as typed fields and queues them for the loop thread (capture thread). */
 #include "capture/flow/flow_events.h"
+
+#include <string.h>
 
 #include "capture/cache/names.h"
 #include "capture/flow/fields.h"
 #include "capture/flow/l7.h"
 #include "dissectors/dns.h"
 #include "dissectors/radius.h"
-#include "resp/resp_writer.h"
-
-/* Queues b's text on channel ch (unless building it ran out of memory), then
- * frees b. */
-static void emit(struct event_queue *q, enum event_channel ch, struct sbuf *b)
-{
-    if (!b->oom) {
-        struct event *ev = event_new(ch, b->buf, b->len);
-        if (ev)
-            event_queue_push(q, ev);
-    }
-    sbuf_free(b);
-}
 
 /* ---- flows ---- */
+
+/* Adds the address addr of version ipver as a string field. */
+static void add_addr(struct event_builder *b, const char *name, uint8_t ipver, const uint8_t *addr)
+{
+    char a[ADDR_STR_MAX];
+    event_add_strn(b, name, a, addr_format(ipver, addr, a));
+}
+
+static void add_flow_key(struct event_builder *b, const struct flow_key *k)
+{
+    char name[FLOW_KEY_NAME_MAX];
+    event_add_strn(b, "key", name, flow_key_format(k, name));
+}
 
 void flow_events_flow_new(struct event_queue *q, const struct flow_key *k, uint64_t first_us)
 {
     if (!event_wanted(EV_FLOW_NEW))
         return;
-    char name[FLOW_KEY_NAME_MAX], a[ADDR_STR_MAX], t[32], nb[4];
-    struct sbuf b;
-    sbuf_init(&b);
-    flow_key_format(k, name);
-    json_begin(&b);
-    json_field_str(&b, "key", name);
-    json_field_str(&b, "proto", l4_proto_name(k->l4proto, nb));
-    addr_format(k->ipver, k->cli, a);
-    json_field_str(&b, "cli.ip", a);
-    json_field_u64(&b, "cli.port", k->cport);
-    addr_format(k->ipver, k->srv, a);
-    json_field_str(&b, "srv.ip", a);
-    json_field_u64(&b, "srv.port", k->sport);
-    json_field_u64(&b, "vlan", k->vlan);
-    json_field(&b, "first.seen", t, time_format(first_us, t), 1);
-    json_end(&b);
-    emit(q, EV_FLOW_NEW, &b);
+    char nb[4];
+    struct event_builder b;
+    event_build_begin(&b, EV_FLOW_NEW, first_us);
+    add_flow_key(&b, k);
+    event_add_str(&b, "proto", l4_proto_name(k->l4proto, nb));
+    add_addr(&b, "cli.ip", k->ipver, k->cli);
+    event_add_uint(&b, "cli.port", k->cport);
+    add_addr(&b, "srv.ip", k->ipver, k->srv);
+    event_add_uint(&b, "srv.port", k->sport);
+    event_add_uint(&b, "vlan", k->vlan);
+    event_add_time(&b, "first.seen", first_us);
+    event_queue_push_built(q, &b);
 }
 
 static const char *end_reason_name(enum flow_end_reason r)
@@ -55,151 +52,153 @@ static const char *end_reason_name(enum flow_end_reason r)
     }
 }
 
+/* A field_visitor adding each field of a flow to the builder in arg. */
+static void build_str(void *arg, const char *name, const char *s, size_t len)
+{
+    event_add_strn(arg, name, s, len);
+}
+
+static void build_uint(void *arg, const char *name, uint64_t v)
+{
+    event_add_uint(arg, name, v);
+}
+
+static void build_time(void *arg, const char *name, uint64_t us)
+{
+    event_add_time(arg, name, us);
+}
+
 void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct flow *f,
-                          enum flow_end_reason reason)
+                          enum flow_end_reason reason, uint64_t ts)
 {
     if (!event_wanted(EV_FLOW_END))
         return;
-    char name[FLOW_KEY_NAME_MAX];
-    struct sbuf b;
-    sbuf_init(&b);
-    flow_key_format(&f->key, name);
-    json_begin(&b);
-    json_field_str(&b, "key", name);
-    json_field_str(&b, "reason", end_reason_name(reason));
-    flow_fields_each(f, json_field_cb, &b);
+    struct event_builder b;
+    const struct field_visitor v = { build_str, build_uint, build_time, &b };
+    event_build_begin(&b, EV_FLOW_END, ts);
+    add_flow_key(&b, &f->key);
+    event_add_str(&b, "reason", end_reason_name(reason));
+    flow_fields_visit(f, &v);
     char user[NAME_USER_MAX];
     if (names_user_of(c, f->key.ipver, f->key.cli, user, sizeof(user)) == 0 ||
         names_user_of(c, f->key.ipver, f->key.srv, user, sizeof(user)) == 0)
-        json_field_str(&b, "user", user);
-    json_end(&b);
-    emit(q, EV_FLOW_END, &b);
+        event_add_str(&b, "user", user);
+    event_queue_push_built(q, &b);
 }
 
-void flow_events_flow_expired(struct event_queue *q, const struct flow_key *k)
+void flow_events_flow_expired(struct event_queue *q, const struct flow_key *k, uint64_t ts)
 {
     if (!event_wanted(EV_KEY_EXPIRED))
         return;
-    char name[FLOW_KEY_NAME_MAX];
-    struct event *ev = event_new(EV_KEY_EXPIRED, name, flow_key_format(k, name));
-    if (ev)
-        event_queue_push(q, ev);
+    struct event_builder b;
+    event_build_begin(&b, EV_KEY_EXPIRED, ts);
+    add_flow_key(&b, k);
+    event_queue_push_built(q, &b);
 }
 
 /* ---- hosts ---- */
 
-void flow_events_host_expired(struct event_queue *q, uint8_t ipver, const uint8_t *addr)
+void flow_events_host_expired(struct event_queue *q, uint8_t ipver, const uint8_t *addr, uint64_t ts)
 {
     if (!event_wanted(EV_KEY_EXPIRED))
         return;
     char name[ADDR_STR_MAX + 3] = "ip.";
-    struct event *ev = event_new(EV_KEY_EXPIRED, name, 3 + addr_format(ipver, addr, name + 3));
-    if (ev)
-        event_queue_push(q, ev);
+    struct event_builder b;
+    event_build_begin(&b, EV_KEY_EXPIRED, ts);
+    event_add_strn(&b, "key", name, 3 + addr_format(ipver, addr, name + 3));
+    event_queue_push_built(q, &b);
 }
 
 void flow_events_host_new(struct event_queue *q, uint8_t ipver, const uint8_t *addr,
-                          const struct decoded_pkt *p, int is_src)
+                          const struct decoded_pkt *p, int is_src, uint64_t ts)
 {
     if (!event_wanted(EV_HOST_NEW))
         return;
-    char a[ADDR_STR_MAX], m[18];
-    struct sbuf b;
-    sbuf_init(&b);
-    json_begin(&b);
-    addr_format(ipver, addr, a);
-    json_field_str(&b, "ip", a);
+    char m[18];
+    struct event_builder b;
+    event_build_begin(&b, EV_HOST_NEW, ts);
+    add_addr(&b, "ip", ipver, addr);
     if (p->has_mac) {
         mac_format(is_src ? p->src_mac : p->dst_mac, m);
-        json_field_str(&b, "mac", m);
+        event_add_str(&b, "mac", m);
     }
-    json_field_u64(&b, "vlan", p->vlan);
-    json_end(&b);
-    emit(q, EV_HOST_NEW, &b);
+    event_add_uint(&b, "vlan", p->vlan);
+    event_queue_push_built(q, &b);
 }
 
 /* ---- what the dissectors found ---- */
 
-/* Starts a transaction event of the flow: {"client":...,"server":... */
-static void event_begin_flow(struct sbuf *b, const struct app_actions *acts)
+/* Starts a transaction event of the flow: client, server. */
+static void event_begin_flow(struct event_builder *b, enum event_channel ch, const struct app_actions *acts,
+                             uint64_t ts)
 {
-    char cli[ADDR_STR_MAX], srv[ADDR_STR_MAX];
-    addr_format(acts->key.ipver, acts->key.cli, cli);
-    addr_format(acts->key.ipver, acts->key.srv, srv);
-    sbuf_init(b);
-    json_begin(b);
-    json_field_str(b, "client", cli);
-    json_field_str(b, "server", srv);
+    event_build_begin(b, ch, ts);
+    add_addr(b, "client", acts->key.ipver, acts->key.cli);
+    add_addr(b, "server", acts->key.ipver, acts->key.srv);
 }
 
-void flow_events_dns(struct event_queue *q, const struct app_actions *acts, const struct app_action *a)
+void flow_events_dns(struct event_queue *q, const struct app_actions *acts, const struct app_action *a,
+                     uint64_t ts)
 {
     if (!event_wanted(EV_DNS))
         return;
     char tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
-    struct sbuf b;
-    event_begin_flow(&b, acts);
-    json_field_str(&b, "qname", a->name);
-    json_field_str(&b, "qtype", dns_qtype_name(a->qtype, tb));
-    json_field_str(&b, "rcode", a->kind == ACT_DNS_TIMEOUT ? "TIMEOUT" : dns_rcode_name((uint8_t)a->rcode, rb));
+    struct event_builder b;
+    event_begin_flow(&b, EV_DNS, acts, ts);
+    event_add_str(&b, "qname", a->name);
+    event_add_str(&b, "qtype", dns_qtype_name(a->qtype, tb));
+    event_add_str(&b, "rcode", a->kind == ACT_DNS_TIMEOUT ? "TIMEOUT" : dns_rcode_name((uint8_t)a->rcode, rb));
     if (a->has_rtt)
-        json_field_u64(&b, "rtt.us", a->rtt_us);
-    json_field_u64(&b, "txid", a->txid);
-    json_end(&b);
-    emit(q, EV_DNS, &b);
+        event_add_uint(&b, "rtt.us", a->rtt_us);
+    event_add_uint(&b, "txid", a->txid);
+    event_queue_push_built(q, &b);
 }
 
-void flow_events_http(struct event_queue *q, const struct app_actions *acts, const struct app_action *a)
+void flow_events_http(struct event_queue *q, const struct app_actions *acts, const struct app_action *a,
+                      uint64_t ts)
 {
     if (!event_wanted(EV_HTTP))
         return;
-    struct sbuf b;
-    event_begin_flow(&b, acts);
-    json_field_str(&b, "method", a->method);
-    json_field_str(&b, "host", a->name);
-    json_field_str(&b, "url", a->url);
-    json_field_u64(&b, "status", a->status);
-    json_field_str(&b, "ua", a->ua);
-    json_end(&b);
-    emit(q, EV_HTTP, &b);
+    struct event_builder b;
+    event_begin_flow(&b, EV_HTTP, acts, ts);
+    event_add_str(&b, "method", a->method);
+    event_add_str(&b, "host", a->name);
+    event_add_str(&b, "url", a->url);
+    event_add_uint(&b, "status", a->status);
+    event_add_str(&b, "ua", a->ua);
+    event_queue_push_built(q, &b);
 }
 
-void flow_events_user(struct event_queue *q, const struct app_action *a, const char *ip)
+void flow_events_user(struct event_queue *q, const struct app_action *a, const char *ip, uint64_t ts)
 {
     enum event_channel ch = a->acct_status == RADIUS_ACCT_STOP ? EV_USER_LOGOUT : EV_USER_LOGIN;
     if (a->acct_status == RADIUS_ACCT_INTERIM || !event_wanted(ch))
         return;
-    char nas[ADDR_STR_MAX] = "";
-    struct sbuf b;
+    struct event_builder b;
+    event_build_begin(&b, ch, ts);
+    event_add_str(&b, "user", a->name);
+    event_add_str(&b, "ip", ip);
     if (a->has_nas)
-        addr_format(a->nas_ver, a->nas, nas);
-    sbuf_init(&b);
-    json_begin(&b);
-    json_field_str(&b, "user", a->name);
-    json_field_str(&b, "ip", ip);
-    json_field_str(&b, "nas", nas);
-    json_field_str(&b, "session", a->session);
-    json_end(&b);
-    emit(q, ch, &b);
+        add_addr(&b, "nas", a->nas_ver, a->nas);
+    else
+        event_add_str(&b, "nas", "");
+    event_add_str(&b, "session", a->session);
+    event_queue_push_built(q, &b);
 }
 
 void flow_events_alert(struct event_queue *q, const struct app_actions *acts, const struct app_action *a,
-                       const char *dns_query)
+                       const char *dns_query, uint64_t ts)
 {
     if (!event_wanted(EV_ALERT_WATCHLIST))
         return;
-    char key[FLOW_KEY_NAME_MAX];
-    struct sbuf b;
-    flow_key_format(&acts->key, key);
-    sbuf_init(&b);
-    json_begin(&b);
-    json_field_str(&b, "ip", a->name);
-    json_field_str(&b, "peer", a->url);
-    json_field_str(&b, "match", a->ua);
-    json_field_str(&b, "key", key);
-    json_field_str(&b, "l7", l7_name(acts->l7));
+    struct event_builder b;
+    event_build_begin(&b, EV_ALERT_WATCHLIST, ts);
+    event_add_str(&b, "ip", a->name);
+    event_add_str(&b, "peer", a->url);
+    event_add_str(&b, "match", a->ua);
+    add_flow_key(&b, &acts->key);
+    event_add_str(&b, "l7", l7_name(acts->l7));
     if (dns_query)
-        json_field_str(&b, "dns.query", dns_query);
-    json_end(&b);
-    emit(q, EV_ALERT_WATCHLIST, &b);
+        event_add_str(&b, "dns.query", dns_query);
+    event_queue_push_built(q, &b);
 }

@@ -1,4 +1,4 @@
-/* flow_events.h - builds the events a capture thread publishes (flow, host, key, dns, http, user, alert) and queues them. */
+/* flow_events.h - builds the events a capture thread publishes (flow, host, key, dns, http, user, alert) as data and queues them. */
 #ifndef FC_FLOW_EVENTS_H
 #define FC_FLOW_EVENTS_H
 
@@ -10,37 +10,40 @@
 #include "capture/flow/app.h"
 
 /*
- * Each function below builds one event and pushes it on q (the capture
- * thread's queue to the loop thread). It does nothing when no subscriber
- * wants the event's channel (event_wanted). An event that cannot be built or
- * queued (out of memory, queue full) is dropped: the event queue counts it.
- * Only the thread that owns q calls them.
+ * Each function below builds one event (typed fields, no text) stamped with
+ * the packet time ts and pushes it on q (the capture thread's queue to the
+ * loop thread). It does nothing when no sink wants the event's channel
+ * (event_wanted). An event that cannot be built or queued (out of memory,
+ * queue full) is dropped: the event queue counts it. Only the thread that
+ * owns q calls them.
  */
 
 /* flow.new: flow k, its first packet at first_us. */
 void flow_events_flow_new(struct event_queue *q, const struct flow_key *k, uint64_t first_us);
 /* flow.end: flow f of cache c (its fields, and the user of either address)
- * ends for reason. */
+ * ends for reason (ts: when the cache clock ended it). */
 void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct flow *f,
-                          enum flow_end_reason reason);
+                          enum flow_end_reason reason, uint64_t ts);
 /* key.expired for a flow's key k. */
-void flow_events_flow_expired(struct event_queue *q, const struct flow_key *k);
+void flow_events_flow_expired(struct event_queue *q, const struct flow_key *k, uint64_t ts);
 /* key.expired for the host key of addr ("ip.<addr>"). Safe under a shard
  * lock (the queue's lock is a leaf). */
-void flow_events_host_expired(struct event_queue *q, uint8_t ipver, const uint8_t *addr);
+void flow_events_host_expired(struct event_queue *q, uint8_t ipver, const uint8_t *addr, uint64_t ts);
 /* host.new: addr, first seen as the source (is_src) or destination of p. */
 void flow_events_host_new(struct event_queue *q, uint8_t ipver, const uint8_t *addr,
-                          const struct decoded_pkt *p, int is_src);
+                          const struct decoded_pkt *p, int is_src, uint64_t ts);
 /* dns: the answer (or timeout) a of the flow acts belong to. */
-void flow_events_dns(struct event_queue *q, const struct app_actions *acts, const struct app_action *a);
+void flow_events_dns(struct event_queue *q, const struct app_actions *acts, const struct app_action *a,
+                     uint64_t ts);
 /* http: the request and response a of the flow acts belong to. */
-void flow_events_http(struct event_queue *q, const struct app_actions *acts, const struct app_action *a);
+void flow_events_http(struct event_queue *q, const struct app_actions *acts, const struct app_action *a,
+                      uint64_t ts);
 /* user.login or user.logout for the RADIUS accounting a (none for an interim
  * update); ip: a's framed address as text, or "". */
-void flow_events_user(struct event_queue *q, const struct app_action *a, const char *ip);
+void flow_events_user(struct event_queue *q, const struct app_action *a, const char *ip, uint64_t ts);
 /* alert.watchlist: the watchlist hit a of the flow acts belong to; dns_query:
  * a DNS query name of the same packet, or NULL. */
 void flow_events_alert(struct event_queue *q, const struct app_actions *acts, const struct app_action *a,
-                       const char *dns_query);
+                       const char *dns_query, uint64_t ts);
 
 #endif

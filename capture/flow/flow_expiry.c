@@ -112,7 +112,7 @@ static void hosts_sweep(struct worker *w, uint64_t now, int full)
                 continue;
             }
             shard_unlink(s, &h->link, 0);
-            flow_events_host_expired(&w->events, h->ipver, h->addr);   /* safe under a shard lock */
+            flow_events_host_expired(&w->events, h->ipver, h->addr, now);   /* safe under a shard lock */
             host_clear(c, h);
             pool_free(&c->host_pool, h);
             atomic_fetch_add_explicit(&c->st.hosts_expired, 1, memory_order_relaxed);

@@ -22,20 +22,21 @@ void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason)
     struct cache *c = w->cache;
     uint16_t old = f->l7;
     struct app_actions acts;
+    uint64_t now = cache_now(c);
     if (l7_flow_finish(w->l7, c, f))
         aggr_l7_move(w, old, f->l7, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
     aggr_flow_ended(w, f);
     host_flow_ended(w, f->hosts[0]);
     host_flow_ended(w, f->hosts[1]);
-    flow_events_flow_end(&w->events, c, f, reason);
+    flow_events_flow_end(&w->events, c, f, reason, now);
     if (reason != FLOW_END_SHUTDOWN)
-        flow_events_flow_expired(&w->events, &f->key);
+        flow_events_flow_expired(&w->events, &f->key, now);
     acts.n = 0;
     acts.key = f->key;
     acts.l7 = f->l7;
     app_flow_end(c, f, &acts);
     if (acts.n)
-        worker_apply_actions(w, &acts, cache_now(c), NULL);
+        worker_apply_actions(w, &acts, now, NULL);
     pool_free(&c->flow_pool, f);
     atomic_fetch_sub_explicit(&c->st.flows_active, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->st.flows_expired, 1, memory_order_relaxed);

@@ -160,7 +160,7 @@ static void radius_apply(struct worker *w, const struct app_action *a, uint64_t 
         addr_format(a->ipver, a->ip, x.ipbuf);
         name_update(w, NK_IPUSER, x.ipbuf, ts, ipuser_apply, a, &x);
     }
-    flow_events_user(&w->events, a, x.ipbuf);
+    flow_events_user(&w->events, a, x.ipbuf, ts);
 }
 
 void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint64_t ts,
@@ -178,17 +178,17 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
         case ACT_DNS_RESPONSE:
             name_update_hashed(w, NK_DNS, a->name, ts, dns_name_response, a, NULL, h);
             if (!a->late)            /* its transaction was reported at its eviction */
-                flow_events_dns(&w->events, acts, a);
+                flow_events_dns(&w->events, acts, a, ts);
             break;
         case ACT_DNS_TIMEOUT:
-            flow_events_dns(&w->events, acts, a);
+            flow_events_dns(&w->events, acts, a, ts);
             break;
         case ACT_HTTP_REQUEST:
             name_update_hashed(w, NK_HTTP, a->name, ts, http_name_request, a, NULL, h);
             break;
         case ACT_HTTP_RESPONSE:
             name_update_hashed(w, NK_HTTP, a->name, ts, http_name_response, a, NULL, h);
-            flow_events_http(&w->events, acts, a);
+            flow_events_http(&w->events, acts, a, ts);
             break;
         case ACT_TLS_SNI:
         case ACT_TLS_BYTES:
@@ -198,7 +198,7 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
             radius_apply(w, a, ts);
             break;
         case ACT_WATCH_ALERT:
-            flow_events_alert(&w->events, acts, a, dns_query);
+            flow_events_alert(&w->events, acts, a, dns_query, ts);
             break;
         default:
             break;

@@ -728,6 +728,7 @@ void capture_totals_get(struct capture *cap, struct capture_totals *out)
         out->anomalies += atomic_load(&w->st.anomalies);
         out->frag_orphans += atomic_load(&w->st.frag_orphans);
         out->events_dropped += atomic_load(&w->events.dropped);
+        out->events_fields_dropped += atomic_load(&w->events.fields_dropped);
         for (int k = 1; k < DECODE_ANOMALY_KINDS; k++)
             out->anomaly[k] += atomic_load(&w->st.anomaly[k]);
     }

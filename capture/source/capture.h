@@ -61,6 +61,7 @@ uint64_t capture_read_errors(const struct capture *cap);
 /* Every worker's counters added up (INFO # Capture, the metrics endpoint). */
 struct capture_totals {
     uint64_t packets, bytes, ip_packets, not_ip, anomalies, frag_orphans, events_dropped;
+    uint64_t events_fields_dropped;  /* fields an event builder had no room for */
     uint64_t anomaly[DECODE_ANOMALY_KINDS];
 };
 

@@ -269,13 +269,15 @@ static void sec_capture(struct server *s, struct sbuf *b)
     sbuf_printf(b, "# Capture\r\ncapture_packets:%llu\r\ncapture_bytes:%llu\r\ncapture_ip_packets:%llu\r\n"
                 "capture_not_ip:%llu\r\ncapture_anomalies:%llu\r\ncapture_frag_orphans:%llu\r\n"
                 "capture_drops:%llu\r\ncapture_read_errors:%llu\r\ncapture_sources:%d\r\n"
-                "capture_sources_active:%d\r\ncapture_clock:%.3f\r\nevents_published:%llu\r\nevents_dropped:%llu\r\n",
+                "capture_sources_active:%d\r\ncapture_clock:%.3f\r\nevents_published:%llu\r\nevents_dropped:%llu\r\n"
+                "events_fields_dropped:%llu\r\n",
                 (unsigned long long)t.packets, (unsigned long long)t.bytes, (unsigned long long)t.ip_packets,
                 (unsigned long long)t.not_ip, (unsigned long long)t.anomalies, (unsigned long long)t.frag_orphans,
                 (unsigned long long)(s->cap ? capture_drops(s->cap) : 0),
                 (unsigned long long)(s->cap ? capture_read_errors(s->cap) : 0), nw,
                 s->cap ? capture_sources_active(s->cap) : 0, (double)cache_now(s->cache) / 1e6,
-                (unsigned long long)s->st.events_published, (unsigned long long)t.events_dropped);
+                (unsigned long long)s->st.events_published, (unsigned long long)t.events_dropped,
+                (unsigned long long)t.events_fields_dropped);
     for (int k = 1; k < DECODE_ANOMALY_KINDS; k++)
         sbuf_printf(b, "capture_anomaly_%s:%llu\r\n", decode_result_name(-k), (unsigned long long)t.anomaly[k]);
 }

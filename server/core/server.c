@@ -26,9 +26,10 @@ static void events_drain(struct server *s)
         size_t n;
         while ((n = event_queue_pop_many(&w->events, batch, EVENT_BATCH)) > 0) {
             for (size_t j = 0; j < n; j++) {
+                batch[j]->probe = s->cfg->probe_id;    /* where it was seen */
                 sink_deliver(&s->sinks, batch[j]);
                 s->st.events_published++;
-                free(batch[j]);
+                event_free(batch[j]);
             }
             total += n;
             if (total >= EVENTS_PER_WAKE) {

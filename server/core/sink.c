@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "server/core/event_text.h"
+
 int sink_register(struct sink_registry *r, const struct sink *sk)
 {
     if (r->n == SINKS_MAX)
@@ -14,16 +16,22 @@ int sink_register(struct sink_registry *r, const struct sink *sk)
 
 void sink_wanted_update(struct sink_registry *r)
 {
-    uint32_t mask = 0;
-    for (int i = 0; i < r->n; i++)
-        if (r->v[i].wanted)
-            mask |= r->v[i].wanted(r->v[i].arg);
+    uint32_t mask = 0, text = 0;
+    for (int i = 0; i < r->n; i++) {
+        uint32_t m = r->v[i].wanted ? r->v[i].wanted(r->v[i].arg) : 0;
+        mask |= m;
+        if (r->v[i].wants_text)
+            text |= m;
+    }
+    r->text_mask = text;
     if (atomic_load_explicit(&event_wanted_mask, memory_order_relaxed) != mask)   /* capture threads read it */
         atomic_store_explicit(&event_wanted_mask, mask, memory_order_relaxed);
 }
 
-void sink_deliver(const struct sink_registry *r, const struct event *ev)
+void sink_deliver(const struct sink_registry *r, struct event *ev)
 {
+    if ((r->text_mask >> ev->channel) & 1u)
+        event_text_make(ev);
     for (int i = 0; i < r->n; i++)
         if (r->v[i].on_event)
             r->v[i].on_event(r->v[i].arg, ev);

@@ -16,6 +16,9 @@ struct sink {
     const char *name;                /* also its INFO section: "cloud" gives "# Cloud" */
     /* The channels it wants produced (bit per enum event_channel). */
     uint32_t (*wanted)(void *arg);
+    /* 1: it reads ev->text (the JSON subscribers get) of the channels it wants, which is then made once,
+     * before the sinks see the event; 0: it reads only the typed fields. */
+    int wants_text;
     /* One event, lent for the call. Every drained event comes, whether this sink wanted it or not. */
     void (*on_event)(void *arg, const struct event *ev);
     /* The lines of its INFO section (the caller writes the "# Name" header). NULL: no section. */
@@ -32,6 +35,7 @@ struct sink {
 struct sink_registry {
     struct sink v[SINKS_MAX];
     int n;
+    uint32_t text_mask;              /* channels whose events get their text made (sinks with wants_text) */
     int shut_pending;                /* shutdowns not yet done (+1 while they are being started) */
     void (*shut_done)(void *arg);
     void *shut_arg;
@@ -41,12 +45,15 @@ struct sink_registry {
  * Returns 0, or -1 when SINKS_MAX are registered (nothing changed). Start-up, loop thread. */
 int sink_register(struct sink_registry *r, const struct sink *sk);
 
-/* Asks every sink what it wants and publishes the union to capture threads (event_wanted_mask).
- * Call it when a sink's wishes change; the event drain calls it too. Loop thread. */
+/* Asks every sink what it wants and publishes the union to capture threads (event_wanted_mask); notes
+ * the channels whose text a sink reads. Call it when a sink's wishes change; the event drain calls it
+ * too. Loop thread. */
 void sink_wanted_update(struct sink_registry *r);
 
-/* Hands ev to every sink in order (ev stays the caller's). Loop thread. */
-void sink_deliver(const struct sink_registry *r, const struct event *ev);
+/* Makes ev's text when a sink reads the text of its channel (event_text_make; out of memory: the text
+ * stays NULL and those sinks skip it), then hands ev to every sink in order (ev stays the caller's).
+ * Loop thread. */
+void sink_deliver(const struct sink_registry *r, struct event *ev);
 
 /* Hands the changed configuration to every sink that takes one. Loop thread. */
 void sink_reconfigure_all(const struct sink_registry *r, const struct fc_config *cfg);

@@ -231,15 +231,18 @@ int pubsub_publish(struct server *s, const char *channel, const char *payload, s
     return d.receivers;
 }
 
+/* Publishes ev's text on its channel (the drain made it, as pub/sub wants the text of the channels
+ * somebody listens to). */
 static void pubsub_sink_event(void *arg, const struct event *ev)
 {
-    pubsub_publish(arg, event_channel_name(ev->channel), ev->payload, ev->len);
+    if (ev->text)
+        pubsub_publish(arg, event_channel_name(ev->channel), ev->text, ev->text_len);
 }
 
 int pubsub_sink_register(struct server *s)
 {
-    const struct sink sk = { .name = "pubsub", .wanted = pubsub_sink_wanted, .on_event = pubsub_sink_event,
-                             .destroy = pubsub_sink_destroy, .arg = s };
+    const struct sink sk = { .name = "pubsub", .wanted = pubsub_sink_wanted, .wants_text = 1,
+                             .on_event = pubsub_sink_event, .destroy = pubsub_sink_destroy, .arg = s };
     return sink_register(&s->sinks, &sk);
 }
 

@@ -80,8 +80,9 @@ struct ev_fields {
  * ev_fields_close(f) follows either way. */
 static int ev_fields_open(struct ev_fields *f, const struct event *ev)
 {
-    f->buf = ev->len < sizeof(f->stackbuf) ? f->stackbuf : malloc(ev->len + 1);
-    f->n = f->buf ? cloud_json_parse(ev->payload, ev->len, f->buf, ev->len + 1, f->f, JSON_FIELDS_MAX) : -1;
+    size_t len = ev->text_len;
+    f->buf = !ev->text ? NULL : len < sizeof(f->stackbuf) ? f->stackbuf : malloc(len + 1);
+    f->n = f->buf ? cloud_json_parse(ev->text, len, f->buf, len + 1, f->f, JSON_FIELDS_MAX) : -1;
     return f->n < 0 ? -1 : 0;
 }
 
@@ -457,8 +458,10 @@ static void on_user(struct cloud *cl, int login, const struct ev_fields *f)
 static void publish(struct cloud *cl, const struct event *ev)
 {
     const char *ch = event_channel_name(ev->channel);
-    const char *argv[] = { "PUBLISH", ch, ev->payload };
-    size_t lens[] = { 7, strlen(ch), ev->len };
+    if (!ev->text)                      /* out of memory when the drain made it */
+        return;
+    const char *argv[] = { "PUBLISH", ch, ev->text };
+    size_t lens[] = { 7, strlen(ch), ev->text_len };
     cloud_engine_send(cl->eng, 3, argv, lens);
 }
 

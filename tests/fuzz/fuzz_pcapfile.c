@@ -119,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t k;
     while ((k = event_queue_pop_many(&w->events, ev, 64)) > 0)
         while (k > 0)
-            free(ev[--k]);
+            event_free(ev[--k]);
     cache_destroy(c);
     return 0;
 }

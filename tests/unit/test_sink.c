@@ -66,12 +66,16 @@ TEST_CASE(delivery_and_wanted)
     sink_wanted_update(&r);
     CHECK_INT(atomic_load(&event_wanted_mask), 1u << EV_DNS);
 
-    struct event *e1 = event_new(EV_DNS, "{}", 2), *e2 = event_new(EV_HTTP, "{}", 2);
+    struct event_builder eb;
+    event_build_begin(&eb, EV_DNS, 0);
+    struct event *e1 = event_build_end(&eb);
+    event_build_begin(&eb, EV_HTTP, 0);
+    struct event *e2 = event_build_end(&eb);
     order[0] = '\0';
     sink_deliver(&r, e1);
     sink_deliver(&r, e2);
-    free(e1);
-    free(e2);
+    event_free(e1);
+    event_free(e2);
     CHECK_STR(order, "abab");        /* every event to every sink, in registration order */
     CHECK_STR(a.seen, "34");
     CHECK_STR(b.seen, "34");
@@ -96,6 +100,35 @@ TEST_CASE(delivery_and_wanted)
     CHECK_INT(r.n, 0);
 }
 
+/* An event's text is made before delivery when a sink that reads text wants its channel, and only then. */
+TEST_CASE(text_made_for_the_sinks_that_read_it)
+{
+    struct sink_registry r;
+    struct event_builder eb;
+    memset(&r, 0, sizeof(r));
+    struct probe a = { .wants = 1u << EV_DNS, .tag = 'a' }, b = { .wants = 1u << EV_HTTP, .tag = 'b' };
+    struct sink sa = probe_sink("reads-text", &a), sb = probe_sink("reads-fields", &b);
+    sa.wants_text = 1;
+    CHECK_INT(sink_register(&r, &sa), 0);
+    CHECK_INT(sink_register(&r, &sb), 0);
+    sink_wanted_update(&r);
+    CHECK_INT(r.text_mask, 1u << EV_DNS);
+    event_build_begin(&eb, EV_DNS, 0);
+    event_add_str(&eb, "qname", "a.example");
+    struct event *dns = event_build_end(&eb);
+    event_build_begin(&eb, EV_HTTP, 0);
+    event_add_str(&eb, "host", "h.example");
+    struct event *http = event_build_end(&eb);
+    sink_deliver(&r, dns);
+    sink_deliver(&r, http);
+    CHECK(dns->text != NULL);
+    CHECK_MEM(dns->text, dns->text_len, "{\"qname\":\"a.example\"}", 21);
+    CHECK(http->text == NULL);                  /* only a sink reading fields wants http */
+    event_free(dns);
+    event_free(http);
+    sink_destroy_all(&r);
+}
+
 TEST_CASE(shutdown_without_sinks_and_full_registry)
 {
     struct sink_registry r;
@@ -114,6 +147,7 @@ TEST_CASE(shutdown_without_sinks_and_full_registry)
 int main(void)
 {
     RUN(delivery_and_wanted);
+    RUN(text_made_for_the_sinks_that_read_it);
     RUN(shutdown_without_sinks_and_full_registry);
     return CHECK_DONE("sink");
 }

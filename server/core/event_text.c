@@ -1,0 +1,42 @@
+/* event_text.c - the text form of a probe event (one line of JSON, or a key name), made once on the loop thread. */
+#include "server/core/event_text.h"
+
+#include "resp/json.h"
+
+/* ev's fields as one JSON object. */
+static void text_json(struct sbuf *b, const struct event *ev)
+{
+    char num[EVENT_NUM_TEXT_MAX];
+    size_t n;
+    json_begin(b);
+    for (unsigned i = 0; i < ev->nfields; i++) {
+        const struct event_field *f = &ev->f[i];
+        const char *v = event_field_text(ev, f, num, &n);
+        json_field(b, event_field_name(ev, f), v, n, f->type != EVF_STR);
+    }
+    json_end(b);
+}
+
+int event_text_make(struct event *ev)
+{
+    struct sbuf b;
+    if (ev->text)
+        return 0;
+    sbuf_init(&b);
+    sbuf_room(&b, ev->blob_len + 24u * ev->nfields + 64);   /* enough unless strings need escapes */
+    if (ev->channel == EV_KEY_EXPIRED) {
+        const char *key = event_get_str(ev, "key");
+        if (key)
+            sbuf_appends(&b, key);
+    } else {
+        text_json(&b, ev);
+    }
+    sbuf_appendc(&b, '\0');
+    if (b.oom) {
+        sbuf_free(&b);
+        return -1;
+    }
+    ev->text = b.buf;
+    ev->text_len = b.len - 1;
+    return 0;
+}
