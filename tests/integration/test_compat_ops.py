@@ -231,7 +231,7 @@ MONITORED = [
     ["GET", "proto.DNS"], ["HGET", "proto.DNS", "bytes"], ["AUTH", "x", "y"], ["AUTH", "a", "b", "c"],
     ["HELLO", "3", "AUTH", "a", "b", "SETNAME", "x"], ["HELLO", "2", "SETNAME", "y", "AUTH", "a", "b"],
     ["HELLO", "3", "BOGUS", "AUTH", "a", "b"], ["HELLO", "9", "AUTH", "a", "b"],
-    ["CLIENT", "GETNAME"], ["CONFIG", "GET", "maxclients"], ["SLOWLOG", "LEN"],
+    ["CLIENT", "GETNAME"], ["CONFIG", "GET", "maxclients"], ["LATENCY", "LATEST"],
     ["MULTI"], ["GET", "proto.DNS"], ["PING"], ["EXEC"], ["NOSUCH", "x"], ["GET"], ["ECHO", "a\x01\"b\\\n\t"],
     ["MULTI"], ["SHUTDOWN"], ["EXEC"], ["MULTI"], ["MONITOR"], ["EXEC"], ["OBJECT", "ENCODING", "proto.DNS"],
     ["COMMAND", "INFO", "get"], ["SUBSCRIBE", "ch"], ["UNSUBSCRIBE"], ["PUBLISH", "ch", "x"],
