@@ -18,7 +18,6 @@
 
 #include "server/replication/cloud_cluster.h"
 #include "server/replication/cloud_engine.h"
-#include "server/replication/cloud_json.h"
 
 enum {
     UCACHE_SIZE = 4096,                 /* user cache slots (direct mapped) */
@@ -26,7 +25,6 @@ enum {
     UCACHE_NEG_MS = 10000,
     UCACHE_PENDING_MS = 5000,
     LOOKUP_WAITERS = 16,
-    JSON_FIELDS_MAX = 64,
 };
 
 struct cloud;
@@ -66,59 +64,33 @@ static uint64_t now_ms(void)
 }
 
 /* ------------------------------------------------------------------ event fields
- * The one place that reads an event's fields: the mapping below asks for a field by name or walks
- * them all, and never sees how the event carries them (JSON text today). */
+ * The one place that reads an event's fields (typed, looked up by name: capture/events/events.h); the
+ * mapping below asks for a field by name or walks them all. */
 
-struct ev_fields {
-    struct cloud_json_field f[JSON_FIELDS_MAX];
-    int n;
-    char *buf;
-    char stackbuf[4096];
-};
-
-/* Reads ev's fields into f. Returns 0, or -1 when the payload is not a flat object.
- * ev_fields_close(f) follows either way. */
-static int ev_fields_open(struct ev_fields *f, const struct event *ev)
+/* The string field name (NUL-terminated), or NULL when the event has none. */
+static const char *ev_str(const struct event *ev, const char *name)
 {
-    size_t len = ev->text_len;
-    f->buf = !ev->text ? NULL : len < sizeof(f->stackbuf) ? f->stackbuf : malloc(len + 1);
-    f->n = f->buf ? cloud_json_parse(ev->text, len, f->buf, len + 1, f->f, JSON_FIELDS_MAX) : -1;
-    return f->n < 0 ? -1 : 0;
+    return event_get_str(ev, name);
 }
 
-static void ev_fields_close(struct ev_fields *f)
+/* The unsigned field name, or 0 when the event has none (*has says which, when has is not NULL). */
+static uint64_t ev_uint(const struct event *ev, const char *name, int *has)
 {
-    if (f->buf != f->stackbuf)
-        free(f->buf);
+    uint64_t v = 0;
+    int ok = event_get_uint(ev, name, &v);
+    if (has)
+        *has = ok;
+    return v;
 }
 
-/* The value of field name as text (NUL-terminated), or NULL when the event has no such field. */
-static const char *ev_text(const struct ev_fields *f, const char *name)
+/* The i-th field: its name and its value as text (a number written into buf). Returns 1, or 0 past the last. */
+static int ev_field_at(const struct event *ev, int i, const char **name, const char **val, size_t *vlen,
+                       char buf[EVENT_NUM_TEXT_MAX])
 {
-    const struct cloud_json_field *x = cloud_json_get(f->f, f->n, name);
-    return x ? x->val : NULL;
-}
-
-/* The value of field name when it is an unsigned integer (decimal text), else NULL. */
-static const char *ev_uint(const struct ev_fields *f, const char *name)
-{
-    const struct cloud_json_field *x = cloud_json_get(f->f, f->n, name);
-    if (!x || x->is_str || x->vlen == 0 || x->vlen > 19)
-        return NULL;
-    for (size_t i = 0; i < x->vlen; i++)
-        if (x->val[i] < '0' || x->val[i] > '9')
-            return NULL;
-    return x->val;
-}
-
-/* The i-th field (name, value text and its length). Returns 1, or 0 past the last one. */
-static int ev_field_at(const struct ev_fields *f, int i, const char **name, const char **val, size_t *vlen)
-{
-    if (i >= f->n)
+    if (i >= ev->nfields)
         return 0;
-    *name = f->f[i].name;
-    *val = f->f[i].val;
-    *vlen = f->f[i].vlen;
+    *name = event_field_name(ev, &ev->f[i]);
+    *val = event_field_text(ev, &ev->f[i], buf, vlen);
     return 1;
 }
 
@@ -132,8 +104,10 @@ static void sendv(struct cloud *cl, int argc, const char **argv)
     cloud_engine_send(cl->eng, argc, argv, lens);
 }
 
-static void hincr(struct cloud *cl, const char *key, const char *field, const char *val)
+static void hincr(struct cloud *cl, const char *key, const char *field, uint64_t by)
 {
+    char val[24];
+    snprintf(val, sizeof(val), "%" PRIu64, by);
     const char *argv[] = { "HINCRBY", key, field, val };
     sendv(cl, 4, argv);
 }
@@ -148,12 +122,6 @@ static void expire_key(struct cloud *cl, const char *key, uint64_t ttl)
     sendv(cl, 3, argv);
 }
 
-static const char *uint_or_zero(const struct ev_fields *f, const char *name)
-{
-    const char *v = ev_uint(f, name);
-    return v ? v : "0";
-}
-
 static int is_counter(const char *name)
 {
     return strcmp(name, "key") == 0 || strcmp(name, "reason") == 0 || strcmp(name, "bytes.c2s") == 0 ||
@@ -161,32 +129,31 @@ static int is_counter(const char *name)
 }
 
 /* HSET key of every descriptive field (all but the key, reason and counters). */
-static void hset_fields(struct cloud *cl, const char *key, const struct ev_fields *f)
+static void hset_fields(struct cloud *cl, const char *key, const struct event *ev)
 {
-    const char *argv[2 + 2 * JSON_FIELDS_MAX];
-    size_t lens[2 + 2 * JSON_FIELDS_MAX];
-    const char *name, *val;
-    size_t vlen;
+    const char *argv[2 + 2 * EVENT_FIELDS_MAX];
+    size_t lens[2 + 2 * EVENT_FIELDS_MAX];
+    char nums[EVENT_FIELDS_MAX][EVENT_NUM_TEXT_MAX];
+    const char *name;
     int argc = 2;
     argv[0] = "HSET";
     lens[0] = 4;
     argv[1] = key;
     lens[1] = strlen(key);
-    for (int i = 0; ev_field_at(f, i, &name, &val, &vlen); i++) {
+    for (int i = 0; ev_field_at(ev, i, &name, &argv[argc + 1], &lens[argc + 1], nums[i]); i++) {
         if (is_counter(name))
             continue;
         argv[argc] = name;
-        lens[argc++] = strlen(name);
-        argv[argc] = val;
-        lens[argc++] = vlen;
+        lens[argc] = strlen(name);
+        argc += 2;
     }
     if (argc > 2)
         cloud_engine_send(cl->eng, argc, argv, lens);
 }
 
 /* Counters of one endpoint: sent = its direction, rcvd = the other. */
-static void host_counters(struct cloud *cl, const char *ip, const char *bs, const char *ps, const char *br,
-                          const char *pr, const char *role)
+static void host_counters(struct cloud *cl, const char *ip, uint64_t bs, uint64_t ps, uint64_t br, uint64_t pr,
+                          const char *role)
 {
     char key[128];
     if (snprintf(key, sizeof(key), "ip.%s", ip) >= (int)sizeof(key))
@@ -195,69 +162,73 @@ static void host_counters(struct cloud *cl, const char *ip, const char *bs, cons
     hincr(cl, key, "pkts.sent", ps);
     hincr(cl, key, "bytes.rcvd", br);
     hincr(cl, key, "pkts.rcvd", pr);
-    hincr(cl, key, role, "1");
+    hincr(cl, key, role, 1);
     expire_key(cl, key, cl->host_ttl);
 }
 
-/* bytes / pkts / flows of an aggregate key (proto.<l7>, vlan.<id>, tls.<sni>). */
-static void aggregate(struct cloud *cl, const char *prefix, const char *name, const char *bytes, const char *pkts)
+/* bytes / pkts (with_pkts) / flows of an aggregate key (proto.<l7>, vlan.<id>, tls.<sni>, port.<l4>.<port>). */
+static void aggregate(struct cloud *cl, const char *prefix, const char *name, uint64_t bytes, uint64_t pkts,
+                      int with_pkts)
 {
     char key[320];
     if (!name || !*name || snprintf(key, sizeof(key), "%s%s", prefix, name) >= (int)sizeof(key))
         return;
-    if (bytes)
-        hincr(cl, key, "bytes", bytes);
-    if (pkts)
+    hincr(cl, key, "bytes", bytes);
+    if (with_pkts)
         hincr(cl, key, "pkts", pkts);
-    hincr(cl, key, "flows", "1");
+    hincr(cl, key, "flows", 1);
     expire_key(cl, key, cl->host_ttl);
 }
 
 /* port.<l4>.<server port> of a flow whose protocol has ports (tcp, udp, sctp). */
-static void port_aggregate(struct cloud *cl, const struct ev_fields *f, const char *bytes, const char *pkts)
+static void port_aggregate(struct cloud *cl, const struct event *ev, uint64_t bytes, uint64_t pkts)
 {
-    const char *l4 = ev_text(f, "proto"), *port = ev_text(f, "srv.port");
+    const char *l4 = ev_str(ev, "proto");
+    int has_port;
+    uint64_t port = ev_uint(ev, "srv.port", &has_port);
     char name[32];
-    if (!l4 || !port || (strcmp(l4, "tcp") != 0 && strcmp(l4, "udp") != 0 && strcmp(l4, "sctp") != 0) ||
-        snprintf(name, sizeof(name), "%s.%s", l4, port) >= (int)sizeof(name))
+    if (!l4 || !has_port || (strcmp(l4, "tcp") != 0 && strcmp(l4, "udp") != 0 && strcmp(l4, "sctp") != 0) ||
+        snprintf(name, sizeof(name), "%s.%" PRIu64, l4, port) >= (int)sizeof(name))
         return;
-    aggregate(cl, "port.", name, bytes, pkts);
+    aggregate(cl, "port.", name, bytes, pkts, 1);
 }
 
 /* One DNS transaction: dns.<qname> queries, responses, nxdomain, rcode.<NAME>, qtype.<TYPE>, rtt.us.sum. */
-static void on_dns(struct cloud *cl, const struct ev_fields *f)
+static void on_dns(struct cloud *cl, const struct event *ev)
 {
-    const char *q = ev_text(f, "qname"), *qtype = ev_text(f, "qtype"), *rcode = ev_text(f, "rcode");
-    const char *rtt = ev_uint(f, "rtt.us");
+    const char *q = ev_str(ev, "qname"), *qtype = ev_str(ev, "qtype"), *rcode = ev_str(ev, "rcode");
+    int has_rtt;
+    uint64_t rtt = ev_uint(ev, "rtt.us", &has_rtt);
     char key[320], field[96];
     if (!q || !*q || snprintf(key, sizeof(key), "dns.%s", q) >= (int)sizeof(key))
         return;
-    hincr(cl, key, "queries", "1");
+    hincr(cl, key, "queries", 1);
     if (qtype && *qtype && snprintf(field, sizeof(field), "qtype.%s", qtype) < (int)sizeof(field))
-        hincr(cl, key, field, "1");
+        hincr(cl, key, field, 1);
     if (rcode && *rcode && strcmp(rcode, "TIMEOUT") != 0) {     /* TIMEOUT: no answer */
-        hincr(cl, key, "responses", "1");
+        hincr(cl, key, "responses", 1);
         if (strcmp(rcode, "NXDOMAIN") == 0)
-            hincr(cl, key, "nxdomain", "1");
+            hincr(cl, key, "nxdomain", 1);
         if (snprintf(field, sizeof(field), "rcode.%s", rcode) < (int)sizeof(field))
-            hincr(cl, key, field, "1");
-        if (rtt)
+            hincr(cl, key, field, 1);
+        if (has_rtt)
             hincr(cl, key, "rtt.us.sum", rtt);
     }
     expire_key(cl, key, cl->host_ttl);
 }
 
 /* One HTTP request/response pair: http.<host> requests and status.<N>xx. */
-static void on_http(struct cloud *cl, const struct ev_fields *f)
+static void on_http(struct cloud *cl, const struct event *ev)
 {
-    const char *host = ev_text(f, "host"), *st = ev_uint(f, "status");
+    const char *host = ev_str(ev, "host");
+    uint64_t st = ev_uint(ev, "status", NULL);
     char key[320], field[16];
     if (!host || !*host || snprintf(key, sizeof(key), "http.%s", host) >= (int)sizeof(key))
         return;
-    hincr(cl, key, "requests", "1");
-    if (st && strlen(st) == 3 && st[0] >= '1' && st[0] <= '5') {
-        snprintf(field, sizeof(field), "status.%cxx", st[0]);
-        hincr(cl, key, field, "1");
+    hincr(cl, key, "requests", 1);
+    if (st >= 100 && st <= 599) {
+        snprintf(field, sizeof(field), "status.%uxx", (unsigned)(st / 100));
+        hincr(cl, key, field, 1);
     }
     expire_key(cl, key, cl->host_ttl);
 }
@@ -374,70 +345,71 @@ static void user_learn(struct cloud *cl, const char *ip, const char *user, uint6
 
 /* ------------------------------------------------------------------ events */
 
-static void on_flow_end(struct cloud *cl, const struct ev_fields *f)
+static void on_flow_end(struct cloud *cl, const struct event *ev)
 {
-    const char *key = ev_text(f, "key");
+    const char *key = ev_str(ev, "key");
     if (!key || strncmp(key, "flow.", 5) != 0) {
         cl->bad_events++;
         return;
     }
-    const char *bc = uint_or_zero(f, "bytes.c2s"), *bs = uint_or_zero(f, "bytes.s2c");
-    const char *pc = uint_or_zero(f, "pkts.c2s"), *ps = uint_or_zero(f, "pkts.s2c");
+    uint64_t bc = ev_uint(ev, "bytes.c2s", NULL), bs = ev_uint(ev, "bytes.s2c", NULL);
+    uint64_t pc = ev_uint(ev, "pkts.c2s", NULL), ps = ev_uint(ev, "pkts.s2c", NULL);
     hincr(cl, key, "bytes.c2s", bc);
     hincr(cl, key, "bytes.s2c", bs);
     hincr(cl, key, "pkts.c2s", pc);
     hincr(cl, key, "pkts.s2c", ps);
-    hset_fields(cl, key, f);
+    hset_fields(cl, key, ev);
     expire_key(cl, key, cl->flow_ttl);
 
-    const char *cli = ev_text(f, "cli.ip"), *srv = ev_text(f, "srv.ip");
+    const char *cli = ev_str(ev, "cli.ip"), *srv = ev_str(ev, "srv.ip");
     if (cli)
         host_counters(cl, cli, bc, pc, bs, ps, "flows.client");
     if (srv)
         host_counters(cl, srv, bs, ps, bc, pc, "flows.server");
 
-    char bytes[24], pkts[24];
-    snprintf(bytes, sizeof(bytes), "%llu", strtoull(bc, NULL, 10) + strtoull(bs, NULL, 10));
-    snprintf(pkts, sizeof(pkts), "%llu", strtoull(pc, NULL, 10) + strtoull(ps, NULL, 10));
-    aggregate(cl, "proto.", ev_text(f, "l7"), bytes, pkts);
-    const char *vlan = ev_text(f, "vlan");
-    aggregate(cl, "vlan.", vlan ? vlan : "0", bytes, pkts);
-    aggregate(cl, "tls.", ev_text(f, "tls.sni"), bytes, NULL);
-    port_aggregate(cl, f, bytes, pkts);
+    char vlan[24];
+    snprintf(vlan, sizeof(vlan), "%" PRIu64, ev_uint(ev, "vlan", NULL));
+    aggregate(cl, "proto.", ev_str(ev, "l7"), bc + bs, pc + ps, 1);
+    aggregate(cl, "vlan.", vlan, bc + bs, pc + ps, 1);
+    aggregate(cl, "tls.", ev_str(ev, "tls.sni"), bc + bs, 0, 0);
+    port_aggregate(cl, ev, bc + bs, pc + ps);
 
-    if (cli && !ev_text(f, "user"))
+    if (cli && !ev_str(ev, "user"))
         user_lookup(cl, cli, key);
 }
 
 /* RADIUS Start / Stop: the ipuser.<ip> mapping and the user.<name> hash. */
-static void on_user(struct cloud *cl, int login, const struct ev_fields *f)
+static void on_user(struct cloud *cl, int login, const struct event *ev)
 {
-    const char *user = ev_text(f, "user"), *ip = ev_text(f, "ip");
+    const char *user = ev_str(ev, "user"), *ip = ev_str(ev, "ip");
     char ukey[320], ikey[96], ts[32];
     if (!user || !*user || snprintf(ukey, sizeof(ukey), "user.%s", user) >= (int)sizeof(ukey))
         return;
     uint64_t t = now_ms();
     snprintf(ts, sizeof(ts), "%" PRIu64 ".%03u", t / 1000, (unsigned)(t % 1000));
-    const char *argv[2 + 2 * JSON_FIELDS_MAX];
-    size_t lens[2 + 2 * JSON_FIELDS_MAX];
-    const char *name, *val;
-    size_t vlen;
+    const char *argv[4 + 2 * EVENT_FIELDS_MAX];
+    size_t lens[4 + 2 * EVENT_FIELDS_MAX];
+    char nums[EVENT_FIELDS_MAX][EVENT_NUM_TEXT_MAX];
+    const char *name;
     int argc = 2;
     argv[0] = "HSET";
     argv[1] = ukey;
-    for (int i = 0; ev_field_at(f, i, &name, &val, &vlen); i++) {
+    for (int i = 0; ev_field_at(ev, i, &name, &argv[argc + 1], &lens[argc + 1], nums[i]); i++) {
         if (strcmp(name, "user") == 0)
             continue;
-        argv[argc++] = name;
-        argv[argc++] = val;
+        argv[argc] = name;
+        lens[argc] = strlen(name);
+        argc += 2;
     }
     const char *stamp = login ? "login" : "logout";
-    if (!ev_text(f, stamp)) {
-        argv[argc++] = stamp;
-        argv[argc++] = ts;
+    if (!event_field_get(ev, stamp)) {
+        argv[argc] = stamp;
+        lens[argc++] = strlen(stamp);
+        argv[argc] = ts;
+        lens[argc++] = strlen(ts);
     }
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
+    lens[0] = 4;
+    lens[1] = strlen(ukey);
     cloud_engine_send(cl->eng, argc, argv, lens);
     int has_ip = ip && snprintf(ikey, sizeof(ikey), "ipuser.%s", ip) < (int)sizeof(ikey);
     if (login) {
@@ -469,20 +441,13 @@ void cloud_on_event(struct cloud *cl, const struct event *ev)
 {
     if (!cl || cloud_engine_finished(cl->eng) || ev->channel == EV_KEY_EXPIRED)
         return;
-    if (ev->channel == EV_FLOW_END || ev->channel == EV_USER_LOGIN || ev->channel == EV_USER_LOGOUT ||
-        ev->channel == EV_DNS || ev->channel == EV_HTTP) {
-        struct ev_fields f;
-        if (ev_fields_open(&f, ev) != 0)
-            cl->bad_events++;
-        else if (ev->channel == EV_FLOW_END)
-            on_flow_end(cl, &f);
-        else if (ev->channel == EV_DNS)
-            on_dns(cl, &f);
-        else if (ev->channel == EV_HTTP)
-            on_http(cl, &f);
-        else
-            on_user(cl, ev->channel == EV_USER_LOGIN, &f);
-        ev_fields_close(&f);
+    switch (ev->channel) {
+    case EV_FLOW_END: on_flow_end(cl, ev); break;
+    case EV_DNS: on_dns(cl, ev); break;
+    case EV_HTTP: on_http(cl, ev); break;
+    case EV_USER_LOGIN: on_user(cl, 1, ev); break;
+    case EV_USER_LOGOUT: on_user(cl, 0, ev); break;
+    default: break;
     }
     publish(cl, ev);
 }

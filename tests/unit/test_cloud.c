@@ -1,78 +1,9 @@
-/* test_cloud.c - unit tests of the cloud replication's pure parts: flat JSON reader, hash slots, redirects. */
+/* test_cloud.c - unit tests of the cloud replication's pure parts: hash slots, host:port, redirects. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "server/replication/cloud_cluster.h"
-#include "server/replication/cloud_json.h"
 #include "tests/unit/check.h"
-
-static int parse(const char *s, char *buf, struct cloud_json_field *f, int max)
-{
-    return cloud_json_parse(s, strlen(s), buf, strlen(s) + 1, f, max);
-}
-
-TEST_CASE(json_flow_end)
-{
-    const char *s = "{\"key\":\"flow.tcp.10.0.0.1:40000-198.51.100.7:80\",\"reason\":\"idle\",\"cli.port\":40000,"
-                    "\"bytes.c2s\":123,\"first.seen\":1700000000.123,\"tcp.flags\":\"FSPA\"}";
-    char buf[512];
-    struct cloud_json_field f[16];
-    int n = parse(s, buf, f, 16);
-    CHECK_INT(n, 6);
-    CHECK_STR(cloud_json_get(f, n, "key")->val, "flow.tcp.10.0.0.1:40000-198.51.100.7:80");
-    CHECK_STR(cloud_json_get(f, n, "cli.port")->val, "40000");
-    CHECK_INT(cloud_json_get(f, n, "cli.port")->is_str, 0);
-    CHECK_INT(cloud_json_get(f, n, "tcp.flags")->is_str, 1);
-    CHECK_STR(cloud_json_get(f, n, "first.seen")->val, "1700000000.123");
-    CHECK(cloud_json_get(f, n, "user") == NULL);
-}
-
-TEST_CASE(json_escapes)
-{
-    const char *s = " { \"a\" : \"x\\\"y\\\\z\\/\\n\" , \"u\":\"\\u00e9\\ud83d\\ude00\", \"e\":\"\" } ";
-    char buf[128];
-    struct cloud_json_field f[4];
-    int n = parse(s, buf, f, 4);
-    CHECK_INT(n, 3);
-    CHECK_STR(f[0].val, "x\"y\\z/\n");
-    CHECK_INT(f[0].vlen, 7);
-    CHECK_STR(f[1].val, "\xc3\xa9\xf0\x9f\x98\x80");
-    CHECK_STR(f[2].val, "");
-    CHECK_INT(f[2].is_str, 1);
-}
-
-TEST_CASE(json_malformed)
-{
-    static const char *bad[] = { "", "[]", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":\"x}", "{\"a\":{}}",
-                                 "{\"a\":[1]}", "{\"a\":1 \"b\":2}", "{a:1}", "{\"a\":\"\\q\"}", "{\"a\":\"\\u12\"}" };
-    char buf[64];
-    struct cloud_json_field f[4];
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (parse(bad[i], buf, f, 4) != -1)
-            CHECK_STR(bad[i], "(should be rejected)");
-    CHECK_INT(parse("{}", buf, f, 4), 0);
-}
-
-TEST_CASE(json_more_fields_than_room)
-{
-    const char *s = "{\"a\":1,\"b\":\"two\",\"c\":3}";
-    char buf[64];
-    struct cloud_json_field f[2];
-    CHECK_INT(parse(s, buf, f, 2), 2);
-    CHECK_STR(f[1].val, "two");
-}
-
-TEST_CASE(json_buffer_is_enough)
-{
-    /* the output never exceeds the input: a buffer of len + 1 always suffices */
-    const char *s = "{\"k\":1,\"x\":\"\\u0041\",\"y\":\"\\ud83d\\ude00\"}";
-    size_t len = strlen(s);
-    char *buf = malloc(len + 1);
-    struct cloud_json_field f[4];
-    CHECK_INT(cloud_json_parse(s, len, buf, len + 1, f, 4), 3);
-    CHECK_STR(f[1].val, "A");
-    free(buf);
-}
 
 TEST_CASE(crc16_and_slots)
 {
@@ -134,11 +65,6 @@ TEST_CASE(redirects)
 
 int main(void)
 {
-    RUN(json_flow_end);
-    RUN(json_escapes);
-    RUN(json_malformed);
-    RUN(json_more_fields_than_room);
-    RUN(json_buffer_is_enough);
     RUN(crc16_and_slots);
     RUN(hostport);
     RUN(redirects);

@@ -1,5 +1,6 @@
 /* test_cloud_engine.c - the cloud delivery engine against fake Redis nodes on loopback ports picked at run time:
- * pipelined batches, a MOVED redirect followed, a dropped connection re-sent, GET on the sync connection. */
+ * pipelined batches, a MOVED redirect followed, a dropped connection re-sent, GET on the sync connection; and
+ * replication's mapping of typed events to the commands a node receives. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +9,13 @@
 #include <uv.h>
 
 #include "resp/resp_reader.h"
+#include "server/core/event_text.h"
+#include "server/replication/cloud.h"
 #include "server/replication/cloud_cluster.h"
 #include "server/replication/cloud_engine.h"
 #include "tests/unit/check.h"
 
-enum { LOG_MAX = 256, CONNS_MAX = 16, WAIT_MS = 5000 };
+enum { LOG_MAX = 256, LOG_LINE = 160, CONNS_MAX = 16, WAIT_MS = 5000 };
 
 struct fake_node;
 struct fake_conn {
@@ -34,7 +37,7 @@ struct fake_node {
     char redirect[128];              /* a reply the policy may hand out */
     int dropped;                     /* connections dropped by the policy */
     int redirected;                  /* redirects handed out */
-    char log[LOG_MAX][64];
+    char log[LOG_MAX][LOG_LINE];
     int nlog;
     int most_in_one_read;            /* data commands parsed from one read at most */
     struct fake_conn *conns[CONNS_MAX];
@@ -76,7 +79,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static int node_answer(struct fake_conn *c, int argc, struct resp_arg *argv)
 {
     struct fake_node *n = c->node;
-    char line[64] = "";
+    char line[LOG_LINE] = "";
     if (!strcasecmp(argv[0].ptr, "CLUSTER")) {
         conn_send(c, "-ERR This instance has cluster support disabled\r\n");
         return 0;
@@ -393,6 +396,106 @@ TEST_CASE(bad_node_address)
     CHECK_STR(err, "cloud '127.0.0.1': expected host:port");
 }
 
+/* ---- replication: events to commands ---- */
+
+static int node_logged_prefix(const struct fake_node *n, const char *prefix)
+{
+    int k = 0;
+    for (int i = 0; i < n->nlog; i++)
+        k += strncmp(n->log[i], prefix, strlen(prefix)) == 0;
+    return k;
+}
+
+static int persisted(void *arg)
+{
+    return node_logged(arg, "PERSIST user.al") > 0;
+}
+
+/* An event as the drain hands it to replication: its text made (replication reads the text), then lent. */
+static void deliver(struct cloud *cl, struct event_builder *b)
+{
+    struct event *ev = event_build_end(b);
+    CHECK_INT(event_text_make(ev), 0);
+    cloud_on_event(cl, ev);
+    event_free(ev);
+}
+
+TEST_CASE(events_become_commands)
+{
+    struct fake_node n;
+    struct event_builder b;
+    char err[128] = "";
+    node_start(&n, reply_ok);
+    const char *nodes[] = { addr_of(0, &n) };
+    struct cloud_config cfg = { .nodes = nodes, .nnodes = 1, .flush_ms = 5, .queue_max = 1 << 20,
+                                .flow_ttl = 30, .host_ttl = 300, .user_grace = 60, .probe_id = "t",
+                                .version = "test" };
+    struct cloud *cl = cloud_create(&loop, &cfg, err, sizeof(err));
+    CHECK_STR(err, "");
+
+    event_build_begin(&b, EV_FLOW_END, 1700000000000000ULL);
+    event_add_str(&b, "key", "flow.k");
+    event_add_str(&b, "reason", "idle");
+    event_add_str(&b, "proto", "udp");
+    event_add_str(&b, "cli.ip", "10.0.0.1");
+    event_add_str(&b, "srv.ip", "10.0.0.2");
+    event_add_uint(&b, "srv.port", 53);
+    event_add_uint(&b, "vlan", 7);
+    event_add_str(&b, "l7", "DNS");
+    event_add_uint(&b, "bytes.c2s", 100);
+    event_add_uint(&b, "bytes.s2c", 50);
+    event_add_uint(&b, "pkts.c2s", 2);
+    event_add_uint(&b, "pkts.s2c", 1);
+    event_add_time(&b, "first.seen", 1700000000123456ULL);
+    event_add_str(&b, "user", "al");
+    deliver(cl, &b);
+    event_build_begin(&b, EV_DNS, 1);
+    event_add_str(&b, "qname", "a.b");
+    event_add_str(&b, "qtype", "A");
+    event_add_str(&b, "rcode", "NXDOMAIN");
+    event_add_uint(&b, "rtt.us", 5);
+    deliver(cl, &b);
+    event_build_begin(&b, EV_HTTP, 1);
+    event_add_str(&b, "host", "h");
+    event_add_uint(&b, "status", 404);
+    deliver(cl, &b);
+    event_build_begin(&b, EV_USER_LOGIN, 1);
+    event_add_str(&b, "user", "al");
+    event_add_str(&b, "ip", "10.0.0.9");
+    event_add_str(&b, "nas", "");
+    event_add_str(&b, "session", "s1");
+    deliver(cl, &b);
+    CHECK(run_until(persisted, &n));
+
+    static const char *const want[] = {
+        "HINCRBY flow.k bytes.c2s 100", "HINCRBY flow.k pkts.s2c 1",
+        "EXPIRE flow.k 30",
+        "HINCRBY ip.10.0.0.1 bytes.sent 100", "HINCRBY ip.10.0.0.1 pkts.rcvd 1",
+        "HINCRBY ip.10.0.0.1 flows.client 1", "HINCRBY ip.10.0.0.2 bytes.sent 50",
+        "HINCRBY ip.10.0.0.2 flows.server 1", "HINCRBY proto.DNS bytes 150", "HINCRBY proto.DNS pkts 3",
+        "HINCRBY vlan.7 flows 1", "HINCRBY port.udp.53 bytes 150", "HINCRBY dns.a.b queries 1", "HINCRBY dns.a.b qtype.A 1",
+        "HINCRBY dns.a.b rcode.NXDOMAIN 1", "HINCRBY dns.a.b nxdomain 1", "HINCRBY dns.a.b rtt.us.sum 5",
+        "HINCRBY http.h requests 1", "HINCRBY http.h status.4xx 1", "SET ipuser.10.0.0.9 al",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (node_logged(&n, want[i]) != 1)
+            CHECK_STR(want[i], "(sent once)");
+    CHECK_INT(node_logged(&n, "HSET flow.k proto udp cli.ip 10.0.0.1 srv.ip 10.0.0.2 srv.port 53 vlan 7 l7 DNS "
+                              "first.seen 1700000000.123 user al"), 1);      /* numbers and times as text */
+    CHECK_INT(node_logged_prefix(&n, "HSET user.al ip 10.0.0.9 nas  session s1 login "), 1);
+    CHECK_INT(node_logged_prefix(&n, "GET"), 0);                   /* the flow had its user */
+    CHECK_INT(node_logged_prefix(&n, "PUBLISH flow.end {\"key\":\"flow.k\",\"reason\":\"idle\""), 1);
+    CHECK_INT(node_logged_prefix(&n, "PUBLISH http {\"host\":\"h\",\"status\":404"), 1);
+
+    done_flag = 0;
+    cloud_shutdown(cl, done_cb, &done_flag);
+    CHECK(run_until(flag_set, &done_flag));
+    node_stop(&n);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cloud_destroy(cl);
+    CHECK_INT(uv_loop_alive(&loop), 0);
+}
+
 int main(void)
 {
     uv_loop_init(&loop);
@@ -402,6 +505,7 @@ int main(void)
     RUN(get_on_sync_connection);
     RUN(queue_is_bounded);
     RUN(bad_node_address);
+    RUN(events_become_commands);
     CHECK_INT(uv_loop_close(&loop), 0);
     return CHECK_DONE("cloud_engine");
 }
