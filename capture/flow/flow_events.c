@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "capture/cache/latency.h"
 #include "capture/cache/names.h"
 #include "capture/flow/fields.h"
 #include "capture/flow/l7.h"
@@ -148,8 +149,10 @@ void flow_events_dns(struct event_queue *q, const struct app_actions *acts, cons
     event_add_str(&b, "qname", a->name);
     event_add_str(&b, "qtype", dns_qtype_name(a->qtype, tb));
     event_add_str(&b, "rcode", a->kind == ACT_DNS_TIMEOUT ? "TIMEOUT" : dns_rcode_name((uint8_t)a->rcode, rb));
-    if (a->has_rtt)
+    if (a->has_rtt) {                /* the sample, and the bucket it counts in on dns.<qname> */
         event_add_uint(&b, "rtt.us", a->rtt_us);
+        event_add_str(&b, "rtt.le", lat_bucket_name(lat_bucket_of(a->rtt_us)));
+    }
     event_add_uint(&b, "txid", a->txid);
     event_queue_push_built(q, &b);
 }
@@ -166,6 +169,10 @@ void flow_events_http(struct event_queue *q, const struct app_actions *acts, con
     event_add_str(&b, "url", a->url);
     event_add_uint(&b, "status", a->status);
     event_add_str(&b, "ua", a->ua);
+    if (a->has_rtt) {                /* the sample, and the bucket it counts in on http.<host> */
+        event_add_uint(&b, "service.us", a->rtt_us);
+        event_add_str(&b, "service.le", lat_bucket_name(lat_bucket_of(a->rtt_us)));
+    }
     event_queue_push_built(q, &b);
 }
 

@@ -2,10 +2,11 @@
  * the user-lookup cache and the heartbeat; delivery is cloud_engine.c's (loop thread).
  *
  * flow.end adds a flow's counters to flow.<key> (HINCRBY), copies its descriptive fields (HSET) and adds to
- * the hosts' ip.<addr> and the aggregates proto.<l7>, vlan.<id>, tls.<sni>, port.<l4>.<port>; dns and
- * http events count per name; user.login / user.logout keep user.<name> and ipuser.<addr>. Every event is
- * also PUBLISHed. A flow whose client has no user yet gets one from the cloud's ipuser.<addr> (GET on the
- * sync connection, cached).
+ * the hosts' ip.<addr> (the server's handshake round trip too) and the aggregates proto.<l7>, vlan.<id>,
+ * tls.<sni>, port.<l4>.<port>; dns and http events count per name, with their latency histograms, and add
+ * their answer time to the server's ip.<addr>; user.login / user.logout keep user.<name> and ipuser.<addr>.
+ * Every event is also PUBLISHed. A flow whose client has no user yet gets one from the cloud's ipuser.<addr>
+ * (GET on the sync connection, cached).
  */
 #include "server/replication/cloud.h"
 
@@ -151,9 +152,25 @@ static void hset_fields(struct cloud *cl, const char *key, const struct event *e
         cloud_engine_send(cl->eng, argc, argv, lens);
 }
 
-/* Counters of one endpoint: sent = its direction, rcvd = the other. */
+/* One latency sample of us microseconds on key: <what>.us.sum and <what>.count, and with le (the histogram
+ * bucket the probe counted it in, which the event names: "20", "inf") <what>.le.<le>. */
+static void latency_add(struct cloud *cl, const char *key, const char *what, uint64_t us, const char *le)
+{
+    char field[48];
+    snprintf(field, sizeof(field), "%s.us.sum", what);
+    hincr(cl, key, field, us);
+    snprintf(field, sizeof(field), "%s.count", what);
+    hincr(cl, key, field, 1);
+    if (le && *le && strlen(le) <= 8 && strspn(le, "0123456789inf") == strlen(le)) {
+        snprintf(field, sizeof(field), "%s.le.%s", what, le);
+        hincr(cl, key, field, 1);
+    }
+}
+
+/* Counters of one endpoint: sent = its direction, rcvd = the other; rtt: the flow's handshake round trip
+ * when the endpoint is its server and the probe saw it, else NULL. */
 static void host_counters(struct cloud *cl, const char *ip, uint64_t bs, uint64_t ps, uint64_t br, uint64_t pr,
-                          const char *role)
+                          const char *role, const uint64_t *rtt)
 {
     char key[128];
     if (snprintf(key, sizeof(key), "ip.%s", ip) >= (int)sizeof(key))
@@ -163,6 +180,8 @@ static void host_counters(struct cloud *cl, const char *ip, uint64_t bs, uint64_
     hincr(cl, key, "bytes.rcvd", br);
     hincr(cl, key, "pkts.rcvd", pr);
     hincr(cl, key, role, 1);
+    if (rtt)                            /* the server's handshake round trips: rtt.us.sum, rtt.count */
+        latency_add(cl, key, "rtt", *rtt, NULL);
     expire_key(cl, key, cl->host_ttl);
 }
 
@@ -193,7 +212,18 @@ static void port_aggregate(struct cloud *cl, const struct event *ev, uint64_t by
     aggregate(cl, "port.", name, bytes, pkts, 1);
 }
 
-/* One DNS transaction: dns.<qname> queries, responses, nxdomain, rcode.<NAME>, qtype.<TYPE>, rtt.us.sum. */
+/* A transaction's answer time on its server's ip.<addr> (service.us.sum, service.count). */
+static void server_service(struct cloud *cl, const struct event *ev, uint64_t us)
+{
+    const char *srv = ev_str(ev, "server");
+    char key[128];
+    if (!srv || snprintf(key, sizeof(key), "ip.%s", srv) >= (int)sizeof(key))
+        return;
+    latency_add(cl, key, "service", us, NULL);
+    expire_key(cl, key, cl->host_ttl);
+}
+
+/* One DNS transaction: dns.<qname> queries, responses, nxdomain, rcode.<NAME>, qtype.<TYPE>, rtt.*. */
 static void on_dns(struct cloud *cl, const struct event *ev)
 {
     const char *q = ev_str(ev, "qname"), *qtype = ev_str(ev, "qtype"), *rcode = ev_str(ev, "rcode");
@@ -212,16 +242,20 @@ static void on_dns(struct cloud *cl, const struct event *ev)
         if (snprintf(field, sizeof(field), "rcode.%s", rcode) < (int)sizeof(field))
             hincr(cl, key, field, 1);
         if (has_rtt)
-            hincr(cl, key, "rtt.us.sum", rtt);
+            latency_add(cl, key, "rtt", rtt, ev_str(ev, "rtt.le"));
     }
     expire_key(cl, key, cl->host_ttl);
+    if (has_rtt && rcode && strcmp(rcode, "TIMEOUT") != 0)
+        server_service(cl, ev, rtt);
 }
 
-/* One HTTP request/response pair: http.<host> requests and status.<N>xx. */
+/* One HTTP request/response pair: http.<host> requests, status.<N>xx and service.*. */
 static void on_http(struct cloud *cl, const struct event *ev)
 {
     const char *host = ev_str(ev, "host");
     uint64_t st = ev_uint(ev, "status", NULL);
+    int has_svc;
+    uint64_t svc = ev_uint(ev, "service.us", &has_svc);
     char key[320], field[16];
     if (!host || !*host || snprintf(key, sizeof(key), "http.%s", host) >= (int)sizeof(key))
         return;
@@ -230,7 +264,11 @@ static void on_http(struct cloud *cl, const struct event *ev)
         snprintf(field, sizeof(field), "status.%uxx", (unsigned)(st / 100));
         hincr(cl, key, field, 1);
     }
+    if (has_svc)
+        latency_add(cl, key, "service", svc, ev_str(ev, "service.le"));
     expire_key(cl, key, cl->host_ttl);
+    if (has_svc)
+        server_service(cl, ev, svc);
 }
 
 /* ------------------------------------------------------------------ user cache */
@@ -362,10 +400,12 @@ static void on_flow_end(struct cloud *cl, const struct event *ev)
     expire_key(cl, key, cl->flow_ttl);
 
     const char *cli = ev_str(ev, "cli.ip"), *srv = ev_str(ev, "srv.ip");
+    int has_rtt;
+    uint64_t rtt = ev_uint(ev, "rtt.us", &has_rtt);
     if (cli)
-        host_counters(cl, cli, bc, pc, bs, ps, "flows.client");
+        host_counters(cl, cli, bc, pc, bs, ps, "flows.client", NULL);
     if (srv)
-        host_counters(cl, srv, bs, ps, bc, pc, "flows.server");
+        host_counters(cl, srv, bs, ps, bc, pc, "flows.server", has_rtt ? &rtt : NULL);
 
     char vlan[24];
     snprintf(vlan, sizeof(vlan), "%" PRIu64, ev_uint(ev, "vlan", NULL));
