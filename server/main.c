@@ -15,6 +15,7 @@
 #include "server/core/config.h"
 #include "server/core/server.h"
 #include "server/core/sink.h"
+#include "server/export/export_sink.h"
 #include "server/core/supervise.h"
 #include "server/metrics/metrics.h"
 #include "server/pubsub/pubsub.h"
@@ -120,7 +121,9 @@ static int sinks_register(struct server *s, char *err, size_t errlen)
         .info = cloud_sink_info, .shutdown = cloud_sink_shutdown, .destroy = cloud_sink_destroy,
         .reconfigure = cloud_sink_reconfigure, .arg = cl,
     };
-    return sink_register(&s->sinks, &replication);     /* room was checked */
+    if (sink_register(&s->sinks, &replication) != 0)   /* room was checked */
+        return -1;
+    return export_sink_register(&s->sinks, s->loop, cfg, err, errlen);
 }
 
 /* What to try next, for the "ready" line: "; try: redis-cli -p 6380 KEYS 'ip.*'" with -h when

@@ -8,6 +8,8 @@
 
 #include "resp/resp_writer.h"
 #include "server/core/config.h"
+#include "server/core/sink.h"
+#include "server/export/export_event.h"
 #include "server/export/export_sender.h"
 
 #define FLUSH_MS 1000                /* a partly filled message waits at most this long */
@@ -23,7 +25,8 @@ struct export_sink {
     int n;
     int open;                        /* handles still closing at shutdown */
     int shutting;
-    uint64_t flows, shutdown_deadline;
+    uint64_t flows, bad_events, shutdown_deadline;
+    struct export_event_cache cache; /* what reading flow.end events remembers */
     enum export_protocol protocol;
     enum export_transport transport;
     void (*done)(void *arg);
@@ -109,8 +112,8 @@ void export_sink_info(struct export_sink *s, struct sbuf *b)
     }
     sbuf_printf(b, "export_collectors:%d\r\nexport_protocol:%s\r\nexport_transport:%s\r\n", s->n,
                 s->protocol == EXPORT_IPFIX ? "ipfix" : "netflow9", s->transport == EXPORT_TCP ? "tcp" : "udp");
-    sbuf_printf(b, "export_flows:%" PRIu64 "\r\nexport_records:%" PRIu64 "\r\nexport_drops:%" PRIu64 "\r\n",
-                s->flows, records, drops);
+    sbuf_printf(b, "export_flows:%" PRIu64 "\r\nexport_records:%" PRIu64 "\r\nexport_drops:%" PRIu64
+                   "\r\nexport_bad_events:%" PRIu64 "\r\n", s->flows, records, drops, s->bad_events);
     for (int i = 0; i < s->n; i++) {
         const struct export_sender *x = &s->x[i];
         sbuf_printf(b, "export_collector%d:target=%s,link=%s,records=%" PRIu64 ",drops=%" PRIu64
@@ -180,4 +183,46 @@ void export_sink_destroy(struct export_sink *s)
         return;
     free(s->x);
     free(s);
+}
+
+/* ---- the event sink ---- */
+
+static uint32_t export_wanted_cb(void *arg)
+{
+    (void)arg;
+    return 1u << EV_FLOW_END;
+}
+
+static void export_event_cb(void *arg, const struct event *ev)
+{
+    struct export_sink *s = arg;
+    struct export_record r;
+    if (ev->channel != EV_FLOW_END)
+        return;
+    if (export_record_from_event(ev, &r, &s->cache) != 0) {
+        s->bad_events++;
+        return;
+    }
+    export_sink_flow(s, &r);
+}
+
+static void export_info_cb(void *arg, struct sbuf *b) { export_sink_info(arg, b); }
+static void export_shutdown_cb(void *arg, void (*done)(void *), void *da) { export_sink_shutdown(arg, done, da); }
+static void export_destroy_cb(void *arg) { export_sink_destroy(arg); }
+
+int export_sink_register(struct sink_registry *reg, uv_loop_t *loop, const struct fc_config *cfg,
+                         char *err, size_t errlen)
+{
+    struct export_sink *s = export_sink_create(loop, cfg, err, errlen);
+    if (!s)
+        return err[0] ? -1 : 0;
+    const struct sink sk = {
+        .name = "export", .wanted = export_wanted_cb, .on_event = export_event_cb, .info = export_info_cb,
+        .shutdown = export_shutdown_cb, .destroy = export_destroy_cb, .arg = s,
+    };
+    if (sink_register(reg, &sk) != 0) {
+        snprintf(err, errlen, "too many event sinks");
+        return -1;                   /* start-up fails: the open handles go with the loop */
+    }
+    return 0;
 }

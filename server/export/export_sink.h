@@ -9,7 +9,15 @@
 
 struct fc_config;
 struct sbuf;
+struct sink_registry;
 struct export_sink;
+
+/* Creates the sink when `export` directives are set and registers it as the
+ * event sink "export" (INFO section "# Export"; it wants flow.end). Returns
+ * 0 (also when no collector is configured: nothing registered), or -1 with
+ * a message in err. Start-up, loop thread. */
+int export_sink_register(struct sink_registry *reg, uv_loop_t *loop, const struct fc_config *cfg,
+                         char *err, size_t errlen);
 
 /* Opens a sender per `export` directive (UDP ready at once, TCP connecting
  * in the background). Returns the sink, or NULL with a message in err
@@ -21,8 +29,8 @@ struct export_sink *export_sink_create(uv_loop_t *loop, const struct fc_config *
  * is down or slow costs drops, counted). Loop thread. */
 void export_sink_flow(struct export_sink *s, const struct export_record *r);
 
-/* INFO lines: export_flows, export_records, export_drops and one line per
- * collector. Loop thread. */
+/* INFO lines: export_flows, export_records, export_drops, export_bad_events
+ * and one line per collector. Loop thread. */
 void export_sink_info(struct export_sink *s, struct sbuf *b);
 
 /* Sends what is batched, waits (at most 2 s) for collectors that are up to
