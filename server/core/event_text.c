@@ -3,7 +3,7 @@
 
 #include "resp/json.h"
 
-/* ev's fields as one JSON object. */
+/* ev's fields as one JSON object, then its packet time (ts) and probe id (probe). */
 static void text_json(struct sbuf *b, const struct event *ev)
 {
     char num[EVENT_NUM_TEXT_MAX];
@@ -14,6 +14,11 @@ static void text_json(struct sbuf *b, const struct event *ev)
         const char *v = event_field_text(ev, f, num, &n);
         json_field(b, event_field_name(ev, f), v, n, f->type != EVF_STR);
     }
+    const struct event_field ts = { .type = EVF_TIME, .v.u = ev->ts_us };   /* when and where it was seen */
+    const char *v = event_field_text(ev, &ts, num, &n);
+    json_field(b, "ts", v, n, 1);
+    if (ev->probe)
+        json_field_str(b, "probe", ev->probe);
     json_end(b);
 }
 

@@ -1,5 +1,6 @@
 """test_cloud.py - replication to real Redis cloud nodes: exact totals (single node, two probes split by direction,
 3-master cluster, resharding, node restart), drops past cloud-queue-max, user lookups, AUTH, heartbeat."""
+import json
 import os
 import signal
 import subprocess
@@ -44,7 +45,7 @@ def wait_drained(port, timeout=30):
 # ---------------------------------------------------------------- single node
 def test_single_node_demo_exact(node, truth):
     sub = node.client().pubsub()
-    sub.subscribe("flow.end", "host.new")
+    sub.psubscribe("*")
     out = run_to_end("--pcap", DEMO_PCAP, "--pcap-end", "exit", "--cloud", node.addr(), "--probe-id", "t1")
     bad = mismatches([node], truth)
     assert not bad, fmt(bad) + "\n" + out[-2000:]
@@ -62,10 +63,13 @@ def test_single_node_demo_exact(node, truth):
         m = sub.get_message(timeout=0.2)
         if m is None and got["flow.end"] > 0:
             break
-        if m and m["type"] == "message":
-            got[m["channel"]] += 1
+        if m and m["type"] == "pmessage":
+            got[m["channel"]] = got.get(m["channel"], 0) + 1
+            e = json.loads(m["data"])      # the probe's own text: packet time and probe id included
+            assert e["probe"] == "t1" and truth["first_ts"] - 1 <= e["ts"] <= truth["first_ts"] + 3600, m
     assert got["host.new"] == len(truth["hosts"])
     assert got["flow.end"] >= len(truth["flows"])
+    assert {"dns", "http", "user.login", "user.logout", "flow.new"} <= set(got), got
     sub.close()
 
 
@@ -77,7 +81,7 @@ def test_descriptive_fields(node, truth):
     for f in ("proto", "cli.ip", "cli.port", "srv.ip", "srv.port", "vlan", "l7", "first.seen", "last.seen"):
         assert f in h, (f, h)
     assert h["proto"] == "tcp"
-    assert "key" not in h and "reason" not in h
+    assert "key" not in h and "reason" not in h and "ts" not in h and "probe" not in h
 
 
 def test_generated_capture_exact(node, tmp_path):

@@ -1,5 +1,7 @@
-"""test_events.py - dns / http / user.login / user.logout / flow.end events from a replay of the demo capture."""
+"""test_events.py - every channel's events (flow.new, flow.end, host.new, dns, http, user.login, user.logout,
+alert.watchlist, key expiry) from a replay of the demo capture: counts against its truth, ts and probe on each."""
 import json
+import re
 import time
 
 import pytest
@@ -8,19 +10,27 @@ from conftest import DEMO_PCAP, NO_EXPIRY, load_truth, DEMO_TRUTH
 from liveutil import Collector, delayed_copy
 
 SPEED = "10"            # demo: 60 s of traffic -> 6 s, plus a 2 s lead to subscribe
-CHANNELS = ("dns", "http", "user.login", "user.logout", "flow.end", "flow.new")
+PROBE = "probe-7"
+KEYEVENT = "__keyevent@0__:expired"
+JSON_CHANNELS = ("flow.new", "flow.end", "host.new", "dns", "http", "user.login", "user.logout", "alert.watchlist")
 
 
 @pytest.fixture(scope="module")
 def replay(tmp_path_factory):
     from conftest import Flowcached, tail
-    pcap = delayed_copy(DEMO_PCAP, tmp_path_factory.mktemp("ev") / "demo-lead.pcap")
-    fc = Flowcached("--pcap", pcap, "--pcap-speed", SPEED, "--pcap-end", "expire")
-    col = Collector(fc.client(), CHANNELS)
+    d = tmp_path_factory.mktemp("ev")
+    pcap = delayed_copy(DEMO_PCAP, d / "demo-lead.pcap")
+    wl = d / "watchlist.txt"
+    wl.write_text("10.0.1.53\n")        # one of the demo's DNS servers: alert.watchlist on its flows
+    fc = Flowcached("--pcap", pcap, "--pcap-speed", SPEED, "--pcap-end", "expire", "--probe-id", PROBE,
+                    "--watchlist", wl, "--notify-keyspace-events", "Ex")
+    col = Collector(fc.client(), patterns=("*",))
+    col.t0 = time.time()
     try:
         time.sleep(0.3)
         fc.wait_pcap_done(120)
         col.wait_quiet(2.0, 60)
+        col.t1 = time.time()
         yield col
     finally:
         col.close()
@@ -32,7 +42,29 @@ def test_every_message_is_one_json_line(replay):
     assert replay.msgs
     for ch, data in replay.msgs:
         assert "\n" not in data, (ch, data)
-        assert isinstance(json.loads(data), dict), (ch, data)
+        if ch != KEYEVENT:
+            assert isinstance(json.loads(data), dict), (ch, data)
+
+
+def test_every_channel_carries_ts_and_probe(replay):
+    """KEYSPACE.md: every message carries ts (packet time, seconds with milliseconds) and probe (the probe id);
+    the key-expiry channel carries the key name alone, as Redis."""
+    seen = set()
+    for ch, data in replay.msgs:
+        seen.add(ch)
+        if ch == KEYEVENT:
+            assert re.fullmatch(r"[a-z]+\.[^{}\s\"]+", data), data
+            continue
+        m = re.search(r',"ts":(\d+\.\d{3}),"probe":"([^"]*)"}$', data)
+        assert m and m.group(2) == PROBE, (ch, data)
+        e = json.loads(data)
+        ts = float(m.group(1))
+        assert replay.t0 - 5 <= ts <= replay.t1 + 5, (ch, data)     # replayed at speed: packet times are now
+        if ch == "flow.new":
+            assert e["ts"] == e["first.seen"], e
+        if ch == "flow.end":
+            assert e["ts"] >= e["last.seen"], e
+    assert seen == set(JSON_CHANNELS) | {KEYEVENT}, seen
 
 
 def test_dns_events_one_per_transaction(replay):

@@ -113,12 +113,14 @@ TEST_CASE(overflow_drops_and_counts)
 
 TEST_CASE(text_as_subscribers_see_it)
 {
-    struct event *ev = dns_event(5);
+    struct event *ev = dns_event(1700000001002999ULL);
+    ev->probe = "probe-\"1\"";                         /* the drain sets it */
     CHECK_INT(event_text_make(ev), 0);
     const char *t = ev->text;
     size_t n = ev->text_len;
     const char *want = "{\"client\":\"10.0.0.1\",\"server\":\"10.0.0.53\",\"qname\":\"example.com\","
-                       "\"rtt.us\":1234,\"delta\":-7,\"first.seen\":1700000000.123}";
+                       "\"rtt.us\":1234,\"delta\":-7,\"first.seen\":1700000000.123,"
+                       "\"ts\":1700000001.002,\"probe\":\"probe-\\\"1\\\"\"}";
     CHECK_MEM(t, n, want, strlen(want));
     CHECK_INT(event_text_make(ev), 0);
     CHECK(ev->text == t);                                /* made once */
@@ -131,15 +133,16 @@ TEST_CASE(text_as_subscribers_see_it)
     event_text_make(ev);
     t = ev->text;
     n = ev->text_len;
-    want = "{\"ua\":\"a\\\"b\\\\c\\u000a\\u0001\\u007f\\u00c3\"}";
+    want = "{\"ua\":\"a\\\"b\\\\c\\u000a\\u0001\\u007f\\u00c3\",\"ts\":0.000}";   /* no probe set */
     CHECK_MEM(t, n, want, strlen(want));
     event_free(ev);
 
     event_build_begin(&b, EV_KEY_EXPIRED, 0);
     event_add_str(&b, "key", "ip.10.0.0.1");
     ev = event_build_end(&b);
+    ev->probe = "p";
     event_text_make(ev);
-    CHECK_MEM(ev->text, ev->text_len, "ip.10.0.0.1", 11);                  /* the key name alone, as Redis */
+    CHECK_MEM(ev->text, ev->text_len, "ip.10.0.0.1", 11);   /* the key name alone, as Redis: no ts, no probe */
     event_free(ev);
 }
 
