@@ -55,6 +55,16 @@ def stop(proc, sig=signal.SIGTERM, grace=10.0):
             proc.wait()
 
 
+STARTED = []             # every collector process a test started, stopped after it whatever happened
+
+
+@pytest.fixture(autouse=True)
+def stop_collectors():
+    yield
+    while STARTED:
+        stop(STARTED.pop(), signal.SIGKILL)
+
+
 class Collector:
     """A collector process on a UDP port of 127.0.0.1; records() reads back what it stored."""
 
@@ -68,6 +78,7 @@ class Collector:
     def start(self):
         with open(self.log, "ab") as logf:
             self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=subprocess.STDOUT, cwd=str(self.dir))
+        STARTED.append(self.proc)
         deadline = time.monotonic() + 10
         while not udp_bound(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
