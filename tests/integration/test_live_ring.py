@@ -26,7 +26,7 @@ def ring():
 
 
 def comparable(keys):
-    return {k: v for k, v in keys.items() if "127.0.0.1" not in k and k not in SHARED and not k.startswith("proto.")}
+    return {k: v for k, v in keys.items() if "127.0.0.1" not in k and k not in SHARED and not k.startswith(("proto.", "port."))}
 
 
 def near(f, x, y):
