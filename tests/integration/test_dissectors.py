@@ -359,7 +359,7 @@ def http_oracle(pcap):
         if not host.startswith("[") and host.count(":") == 1:
             host = host.split(":")[0]          # flowcached keys http.<host> without the port
         hosts[host] += 1
-        urls.add(uri)
+        urls.add(fc_escape(uri.encode("utf-8", "surrogateescape")))   # tshark prints a backslash as is
         streams_with_host.add(stream)
     classes = collections.Counter()
     for code, stream in resp:
