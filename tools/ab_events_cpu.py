@@ -18,15 +18,9 @@ import subprocess
 import threading
 import time
 
+from toolutil import free_port
+
 TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def thread_cpu(pid):

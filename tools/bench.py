@@ -38,6 +38,8 @@ import subprocess
 import sys
 import time
 
+from toolutil import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "build", "bench")
 FC_LIBC = None          # build/plain-libc/flowcached copied beside the default build (see main)
@@ -92,14 +94,6 @@ def record(cmd):
 
 
 # ---------- processes ----------
-
-def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind((host, 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
 
 def start(cmd, logname, **kw):
     record(cmd)

@@ -18,8 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,16 +27,9 @@ from pathlib import Path
 
 import redis
 
+from toolutil import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port():
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            p = s.getsockname()[1]
-        if p not in (6379, 6380):
-            return p
 
 
 def wait_ping(port, proc, timeout=15):

@@ -13,7 +13,6 @@ result does not depend on the machine. TTLs are not printed (they follow the wal
 dump runs). Extra arguments after the capture go to flowcached (e.g. --flow-idle-timeout 1).
 """
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,13 +20,7 @@ import time
 
 import redis
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from toolutil import free_port
 
 
 def main():
