@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server/replication/cloud_cluster.h"
 
@@ -54,6 +55,17 @@ void cloud_cmd_free(struct cloud_cmd *c)
     free(c);
 }
 
+/* The argument that routes a command: argv[1], except for scripts (EVAL, EVALSHA, FCALL and their _RO
+ * forms: script numkeys key...), routed by their first key (argv[3]; none when numkeys is 0). -1: none. */
+static int cmd_key_index(int argc, const char **argv, const size_t *lens)
+{
+    static const char *const scripts[] = { "EVAL", "EVALSHA", "FCALL", "EVAL_RO", "EVALSHA_RO", "FCALL_RO" };
+    for (size_t i = 0; argc > 0 && i < sizeof(scripts) / sizeof(scripts[0]); i++)
+        if (lens[0] == strlen(scripts[i]) && strncasecmp(argv[0], scripts[i], lens[0]) == 0)
+            return argc > 3 && !(lens[2] == 1 && argv[2][0] == '0') ? 3 : -1;
+    return argc > 1 ? 1 : -1;
+}
+
 struct cloud_cmd *cloud_cmd_new(int kind, int argc, const char **argv, const size_t *lens)
 {
     size_t need = 32;
@@ -77,7 +89,8 @@ struct cloud_cmd *cloud_cmd_new(int kind, int argc, const char **argv, const siz
     c->len = o;
     c->kind = (uint8_t)kind;
     c->ask_node = -1;
-    c->slot = argc > 1 ? (uint16_t)cloud_key_slot(argv[1], lens[1]) : 0;
+    int k = cmd_key_index(argc, argv, lens);
+    c->slot = k > 0 ? (uint16_t)cloud_key_slot(argv[k], lens[k]) : 0;
     return c;
 }
 

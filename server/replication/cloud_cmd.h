@@ -10,7 +10,7 @@ struct cloud_cmd {
     char *buf;                       /* the RESP bytes, owned */
     size_t len;
     uint64_t sent_us;                /* set on the last command of a batch */
-    uint16_t slot;                   /* hash slot of argv[1], 0 without one */
+    uint16_t slot;                   /* hash slot of its key (argv[1]; a script's first key), 0 without one */
     int16_t ask_node;                /* node to send to after ASK, else -1 */
     uint8_t kind, redirects;         /* kind: the engine's enum */
     /* who waits for the reply (a GET), told once: see cloud_get_cb in cloud_engine.h */
@@ -23,7 +23,8 @@ struct cloud_cmdq {
     size_t n, bytes;                 /* commands and their RESP bytes */
 };
 
-/* Formats argv (lens bytes each) as one RESP command of the given kind. Returns it (the caller
+/* Formats argv (lens bytes each) as one RESP command of the given kind, routed by its key: argv[1], or
+ * for EVAL/EVALSHA/FCALL (and _RO) the first of its keys (argv[3]). Returns it (the caller
  * owns it: cloud_cmd_free), or NULL when memory runs out. Any thread. */
 struct cloud_cmd *cloud_cmd_new(int kind, int argc, const char **argv, const size_t *lens);
 

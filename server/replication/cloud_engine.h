@@ -41,7 +41,8 @@ typedef void (*cloud_get_cb)(void *arg, const char *val, size_t len, int status)
 struct cloud_engine *cloud_engine_create(uv_loop_t *loop, const struct cloud_engine_config *cfg,
                                          char *err, size_t errlen);
 
-/* Queues one data command (argv[1] is its key, which routes it; lens are the byte lengths): it is
+/* Queues one data command (argv[1] is its key, which routes it; a script's first key routes EVAL,
+ * EVALSHA and FCALL, whose keys must then share one hash slot; lens are the byte lengths): it is
  * written with the next batch and sent again after a reconnect until a node acknowledges it.
  * Never blocks; after an out-of-memory, past queue_max or once finished it is dropped and counted.
  * The engine keeps a copy: argv stays the caller's. Loop thread. */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "server/replication/cloud_cluster.h"
+#include "server/replication/cloud_cmd.h"
 #include "tests/unit/check.h"
 
 TEST_CASE(crc16_and_slots)
@@ -63,10 +64,32 @@ TEST_CASE(redirects)
             CHECK_STR(none[i], "(not a redirect)");
 }
 
+/* A command is routed by its key: argv[1], or a script's first key. */
+TEST_CASE(command_slots)
+{
+    const char *hset[] = { "HINCRBY", "dns.example.com", "queries", "1" };
+    const char *eval[] = { "EVAL", "return 1", "2", "x.{dns.example.com}", "dns.example.com" };
+    const char *fcall[] = { "fcall", "f", "1", "foo" };
+    const char *nokeys[] = { "EVAL", "return 1", "0" };
+    struct cloud_cmd *c[4] = { cloud_cmd_newv(0, 4, hset), NULL, cloud_cmd_newv(0, 4, fcall),
+                               cloud_cmd_newv(0, 3, nokeys) };
+    size_t lens[5];
+    for (int i = 0; i < 5; i++)
+        lens[i] = strlen(eval[i]);
+    c[1] = cloud_cmd_new(0, 5, eval, lens);
+    CHECK_INT(c[0]->slot, cloud_key_slot("dns.example.com", 15));
+    CHECK_INT(c[1]->slot, c[0]->slot);
+    CHECK_INT(c[2]->slot, cloud_key_slot("foo", 3));
+    CHECK_INT(c[3]->slot, 0);
+    for (int i = 0; i < 4; i++)
+        cloud_cmd_free(c[i]);
+}
+
 int main(void)
 {
     RUN(crc16_and_slots);
     RUN(hostport);
     RUN(redirects);
+    RUN(command_slots);
     return CHECK_DONE("cloud");
 }
