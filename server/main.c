@@ -17,6 +17,7 @@
 #include "server/core/sink.h"
 #include "server/export/export_sink.h"
 #include "server/core/supervise.h"
+#include "server/log/log.h"
 #include "server/metrics/metrics.h"
 #include "server/pubsub/pubsub.h"
 
@@ -149,9 +150,9 @@ static void tell_supervisor(const struct fc_config *cfg, const char *state)
 {
     int rc = supervise_notify((enum supervised_mode)cfg->supervised, state);
     if (rc < 0)
-        fprintf(stderr, "flowcached: supervised: cannot notify $NOTIFY_SOCKET: %s\n", strerror(errno));
+        log_msg(LL_WARNING, "supervised: cannot notify $NOTIFY_SOCKET: %s", strerror(errno));
     else if (rc == 0 && cfg->supervised == SUPERVISED_SYSTEMD && !strncmp(state, "READY", 5))
-        fprintf(stderr, "flowcached: supervised systemd, but NOTIFY_SOCKET is not set: nobody told\n");
+        log_msg(LL_WARNING, "supervised systemd, but NOTIFY_SOCKET is not set: nobody told");
 }
 
 /* Drops root for cfg->user once the capture devices and the listening
@@ -162,24 +163,24 @@ static int drop_privileges(const struct fc_config *cfg)
         return 0;
     struct passwd *pw = getpwnam(cfg->user);
     if (!pw) {
-        fprintf(stderr, "flowcached: user '%s' does not exist\n", cfg->user);
+        log_msg(LL_WARNING, "user '%s' does not exist", cfg->user);
         return -1;
     }
     if (getuid() != 0 && geteuid() != 0) {
         if (geteuid() == pw->pw_uid)
             return 0;
-        fprintf(stderr, "flowcached: cannot switch to user '%s': not running as root\n", cfg->user);
+        log_msg(LL_WARNING, "cannot switch to user '%s': not running as root", cfg->user);
         return -1;
     }
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-        fprintf(stderr, "flowcached: cannot switch to user '%s': %s\n", cfg->user, strerror(errno));
+        log_msg(LL_WARNING, "cannot switch to user '%s': %s", cfg->user, strerror(errno));
         return -1;
     }
     if (setuid(0) == 0) {
-        fprintf(stderr, "flowcached: privileges could not be dropped for good\n");
+        log_msg(LL_WARNING, "privileges could not be dropped for good");
         return -1;
     }
-    fprintf(stderr, "flowcached: running as user %s (uid %d)\n", pw->pw_name, (int)pw->pw_uid);
+    log_msg(LL_NOTICE, "running as user %s (uid %d)", pw->pw_name, (int)pw->pw_uid);
     return 0;
 }
 
@@ -200,17 +201,20 @@ int main(int argc, char **argv)
         free(cfg.requirepass);
         cfg.requirepass = NULL;
     }
-    if (cfg.logfile && *cfg.logfile) {
-        if (!freopen(cfg.logfile, "a", stderr)) {
-            fprintf(stdout, "flowcached: cannot open logfile '%s': %s\n", cfg.logfile, strerror(errno));
-            config_free(&cfg);
-            return 1;
-        }
-        setvbuf(stderr, NULL, _IOLBF, 0);    /* every message is one line: keep them whole */
+    /* From here on every message goes to the log (standard output unless logfile), as redis-server's;
+     * what went wrong before (the command line, the config file) went to standard error. */
+    const struct log_config lc = { cfg.logfile, cfg.loglevel, cfg.syslog_enabled, cfg.syslog_ident,
+                                   cfg.syslog_facility };
+    if (log_open(&lc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "flowcached: config error: %s\n", err);
+        config_free(&cfg);
+        return 1;
     }
+    log_msg(LL_NOTICE, "flowcached %s starting, pid %d, config %s", FLOWCACHED_VERSION, (int)getpid(),
+            cfg.config_file ? cfg.config_file : "(none: defaults and command line)");
     signal(SIGPIPE, SIG_IGN);
     if (l7_names_init() != 0) {
-        fprintf(stderr, "flowcached: nDPI initialisation failed\n");
+        log_msg(LL_WARNING, "nDPI initialisation failed");
         config_free(&cfg);
         return 1;
     }
@@ -222,22 +226,22 @@ int main(int argc, char **argv)
     s.cfg = &cfg;
     s.cache = cache_create(&cc);
     if (!s.cache || watchlist_init(&s.wl, cfg.watchlist) != 0) {
-        fprintf(stderr, "flowcached: out of memory creating the flow cache\n");
+        log_msg(LL_WARNING, "out of memory creating the flow cache");
         goto fail;
     }
     s.cache->wl = &s.wl;
     if (watchlist_load(&s.wl, err, sizeof(err)) != 0) {
-        fprintf(stderr, "flowcached: %s\n", err);
+        log_msg(LL_WARNING, "%s", err);
         goto fail;
     }
     if (build_capture(&s, err, sizeof(err)) != 0) {
-        fprintf(stderr, "flowcached: %s\n", err);
+        log_msg(LL_WARNING, "%s", err);
         goto fail;
     }
     s.hooks.dispatch = commands_dispatch;
     s.hooks.client_closing = commands_client_closing;
     if (sinks_register(&s, err, sizeof(err)) != 0) {
-        fprintf(stderr, "flowcached: %s\n", err);
+        log_msg(LL_WARNING, "%s", err);
         goto fail;
     }
     const struct metrics_hooks mh = { commands_stats_each, commands_error_replies, pubsub_count, l7_name, l7_count };
@@ -247,19 +251,20 @@ int main(int argc, char **argv)
         goto fail;
     }
     if (!watchlist_can_save(&s.wl, err, sizeof(err)))
-        fprintf(stderr, "flowcached: watchlist %s: SADD/SREM watchlist will fail, %s "
-                "(the list is loaded; SIGHUP reloads it)\n", cfg.watchlist, err);
+        log_msg(LL_WARNING, "watchlist %s: SADD/SREM watchlist will fail, %s "
+                "(the list is loaded; SIGHUP reloads it)", cfg.watchlist, err);
     char hint[320];
     ready_hint(&cfg, hint, sizeof(hint));
-    fprintf(stderr, "flowcached %s ready: RESP on %s:%d, %d pcap file(s), %d interface(s)%s\n",
+    log_msg(LL_NOTICE, "flowcached %s ready: RESP on %s:%d, %d pcap file(s), %d interface(s)%s",
             FLOWCACHED_VERSION, cfg.nbind ? cfg.bind[0] : "-", cfg.port, cfg.npcaps, cfg.ninterfaces, hint);
     tell_supervisor(&cfg, "READY=1\nSTATUS=ready, serving RESP");
     if (capture_start(s.cap, server_capture_done, &s) != 0) {
-        fprintf(stderr, "flowcached: cannot start capture threads\n");
+        log_msg(LL_WARNING, "cannot start capture threads");
         server_shutdown(&s, 1);
     }
     uv_run(s.loop, UV_RUN_DEFAULT);
     tell_supervisor(&cfg, "STOPPING=1");
+    log_msg(LL_NOTICE, "flowcached is now ready to exit, bye bye...");
     capture_destroy(s.cap);
     sink_destroy_all(&s.sinks);
     uv_loop_close(s.loop);
@@ -269,6 +274,7 @@ int main(int argc, char **argv)
     watchlist_destroy(&s.wl);
     config_free(&cfg);
     l7_names_free();
+    log_close();
     return s.exit_code;
 fail:
     capture_destroy(s.cap);
@@ -278,5 +284,6 @@ fail:
     watchlist_destroy(&s.wl);
     config_free(&cfg);
     l7_names_free();
+    log_close();
     return 1;
 }

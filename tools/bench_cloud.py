@@ -104,7 +104,7 @@ def throughput(fc, pcap, port, flush_ms):
     stop_flag.set()
     t.join()
     if r.returncode != 0:
-        raise RuntimeError("flowcached failed: %s" % r.stderr[-2000:])
+        raise RuntimeError("flowcached failed: %s" % (r.stdout + r.stderr)[-2000:])
     after = int(c.info("stats")["total_commands_processed"])
     cmds = after - before - len(samples) - 1          # minus the sampler's own INFO calls
     best = 0.0

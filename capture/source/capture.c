@@ -3,6 +3,7 @@
 #include "capture/source/afpacket.h"
 #include "capture/source/fanout.h"
 #include "capture/source/pcapfile.h"
+#include "server/log/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -410,7 +411,7 @@ static int read_file(struct source *s, int i, struct replay *rp)
         return 0;                    /* a pipe or standard input is read once, loop or not */
     r.p = open_file(path, s->fds[i], bpf, &iobuf, err, sizeof(err));
     if (!r.p) {
-        fprintf(stderr, "flowcached: %s\n", err);
+        log_msg(LL_WARNING, "%s", err);
         atomic_fetch_add(&s->read_errors, 1);
         return 0;
     }
@@ -453,7 +454,7 @@ static int read_file(struct source *s, int i, struct replay *rp)
         }
     }
     if (rc < 0) {
-        fprintf(stderr, "flowcached: pcap %s: %s (the packets before it were counted)\n", path,
+        log_msg(LL_WARNING, "pcap %s: %s (the packets before it were counted)", path,
                 file_reader_error(&r));
         atomic_fetch_add(&s->read_errors, 1);
     }
@@ -490,7 +491,7 @@ static int source_fanout_start(struct source *s, int wall_clock)
         return 0;
     s->fan = fanout_start(s->w, s->nworkers, wall_clock);
     if (!s->fan) {
-        fprintf(stderr, "flowcached: cannot start %d capture threads; using one\n", s->nworkers);
+        log_msg(LL_WARNING, "cannot start %d capture threads; using one", s->nworkers);
         s->nworkers = 1;
     }
     return 0;
@@ -542,10 +543,10 @@ static int live_reopen(struct source *s)
         }
         if (live_open(s, &s->cap->o, err, sizeof(err)) == 0) {
             s->ifindex = if_nametoindex(s->iface);
-            fprintf(stderr, "flowcached: interface %s: capturing again\n", s->iface);
+            log_msg(LL_NOTICE, "interface %s: capturing again", s->iface);
             return 0;
         }
-        fprintf(stderr, "flowcached: %s (retrying in %us)\n", err, delay);
+        log_msg(LL_WARNING, "%s (retrying in %us)", err, delay);
         if (delay < REOPEN_MAX_S)
             delay *= 2;
     }
@@ -571,7 +572,7 @@ static int live_read(struct source *s)
         int gone = (pfd.revents & (POLLHUP | POLLNVAL)) ||
                    (strcmp(s->iface, "any") != 0 && if_nametoindex(s->iface) == 0);
         if (gone) {
-            fprintf(stderr, "flowcached: interface %s: the device went away (%s); reopening\n", s->iface,
+            log_msg(LL_WARNING, "interface %s: the device went away (%s); reopening", s->iface,
                     soerr ? strerror(soerr) : "hang-up");
             return LIVE_GONE;
         }
@@ -594,7 +595,7 @@ static void live_set_realtime(const struct source *s)
     struct sched_param sp = { .sched_priority = 1 };
     int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
     if (rc != 0)
-        fprintf(stderr, "flowcached: interface %s: capture-realtime: SCHED_FIFO refused (%s); "
+        log_msg(LL_WARNING, "interface %s: capture-realtime: SCHED_FIFO refused (%s); "
                 "capturing at normal priority\n", s->iface, strerror(rc));
 }
 
@@ -627,7 +628,7 @@ static void *live_thread(void *arg)
         live_coalesce(s, rc);
         if (rc == PCAP_ERROR || rc == LIVE_GONE) {
             if (rc == PCAP_ERROR)
-                fprintf(stderr, "flowcached: interface %s: %s; reopening\n", s->iface, pcap_geterr(s->live));
+                log_msg(LL_WARNING, "interface %s: %s; reopening", s->iface, pcap_geterr(s->live));
             drops_base += live_drops(s);     /* a new handle counts from 0 */
             if (live_reopen(s) != 0)
                 break;
@@ -637,7 +638,7 @@ static void *live_thread(void *arg)
         if (now >= next_tick && s->ifindex && if_nametoindex(s->iface) != s->ifindex) {
             /* deleted (or deleted and re-created) without an error the socket could
              * report: the handle is bound to a device that no longer exists */
-            fprintf(stderr, "flowcached: interface %s: the device went away; reopening\n", s->iface);
+            log_msg(LL_WARNING, "interface %s: the device went away; reopening", s->iface);
             drops_base += live_drops(s);
             if (live_reopen(s) != 0)
                 break;

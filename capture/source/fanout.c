@@ -9,6 +9,7 @@
 
 #include "capture/cache/cache.h"
 #include "capture/decode/decode.h"
+#include "server/log/log.h"
 
 enum { RING_BYTES = 16 << 20, IDLE_SLEEP_NS = 50000, FULL_SLEEP_NS = 20000, TICK_US = 100000 };
 #define REC_WRAP UINT32_MAX
@@ -162,8 +163,8 @@ struct fanout *fanout_start(struct worker *workers, int n, int wall_clock)
             workers[i].group = f;    /* before its thread starts */
         } else {
             l->r.q = &l->own;
-            fprintf(stderr, "flowcached: over %d capture threads in all: expiry does not wait for this "
-                    "source's thread %d (results may depend on the thread count)\n", CACHE_QUEUES, i + 1);
+            log_msg(LL_WARNING, "over %d capture threads in all: expiry does not wait for this "
+                    "source's thread %d (results may depend on the thread count)", CACHE_QUEUES, i + 1);
         }
         l->r.buf = malloc(RING_BYTES);
         if (!l->r.buf || pthread_create(&l->thread, NULL, lane_thread, l) != 0) {

@@ -12,6 +12,7 @@
 #include "server/commands/cmd_internal.h"
 #include "server/core/server.h"
 #include "server/pubsub/pubsub.h"
+#include "server/log/log.h"
 
 /* Redis parameters flowcached has no directive for, with the values that describe it. CONFIG SET
  * accepts each with the value it has (harnesses send `save ""`, `appendonly no`); another value is
@@ -57,7 +58,7 @@ void cmd_config_get(struct client *c, int argc, struct resp_arg *argv)
 
 /* What capture threads, the cache and the sinks hold of the directives, taken from s->cfg again:
  * timeouts, max-flows and maxmemory (atomics read by capture threads), user-grace (each worker's),
- * the channels pub/sub wants (notify-keyspace-events), replication's flush period and TTLs. */
+ * the channels pub/sub wants (notify-keyspace-events), replication's flush period and TTLs, loglevel. */
 static void config_runtime_apply(struct server *s)
 {
     struct cache_config cc;
@@ -67,6 +68,7 @@ static void config_runtime_apply(struct server *s)
         atomic_store(&capture_worker(s->cap, i)->user_grace_us, s->cfg->user_grace * 1000000ULL);
     pubsub_wanted_update(s);
     sink_reconfigure_all(&s->sinks, s->cfg);
+    log_level_set(s->cfg->loglevel);
 }
 
 /* The changes that may fail once every value parsed: maxclients past the open files limit (Redis'
@@ -169,11 +171,11 @@ void cmd_config_rewrite(struct client *c, int argc, struct resp_arg *argv)
     }
     if (config_rewrite(c->srv->cfg) != 0) {
         int e = errno;
-        fprintf(stderr, "flowcached: CONFIG REWRITE failed: %s\n", strerror(e));
+        log_msg(LL_WARNING, "CONFIG REWRITE failed: %s", strerror(e));
         sbuf_printf(&c->out, "-ERR Rewriting config file: %s\r\n", strerror(e));
         return;
     }
-    fprintf(stderr, "flowcached: CONFIG REWRITE executed with success.\n");
+    log_msg(LL_NOTICE, "CONFIG REWRITE executed with success.");
     resp_simple(&c->out, "OK");
 }
 

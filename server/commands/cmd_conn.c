@@ -9,6 +9,7 @@
 #include "server/commands/commands.h"
 #include "server/pubsub/pubsub.h"
 #include "server/core/server.h"
+#include "server/log/log.h"
 
 void cmd_ping(struct client *c, int argc, struct resp_arg *argv)
 {
@@ -112,11 +113,11 @@ void cmd_auth(struct client *c, int argc, struct resp_arg *argv)
         resp_simple(&c->out, "OK");
     } else {
         c->srv->st.auth_failures++;
-        fprintf(stderr, "flowcached: AUTH failure from %s\n", c->addr);
+        log_msg(LL_WARNING, "AUTH failure from %s", c->addr);
         resp_error(&c->out, "WRONGPASS invalid username-password pair or user is disabled.");
         if (++c->auth_failures >= AUTH_FAILURES_MAX) {
             /* a password guesser must reconnect every AUTH_FAILURES_MAX tries (Redis never closes) */
-            fprintf(stderr, "flowcached: %d AUTH failures from %s on one connection: closing it\n",
+            log_msg(LL_WARNING, "%d AUTH failures from %s on one connection: closing it",
                     c->auth_failures, c->addr);
             client_close_after_reply(c);
         }

@@ -10,6 +10,7 @@
 #include "resp/glob.h"
 #include "server/commands/cmd_internal.h"
 #include "server/core/server.h"
+#include "server/log/log.h"
 
 static void reply_view_missing_or_type(struct client *c, enum kv_type t)
 {
@@ -390,7 +391,7 @@ static void watchlist_edit(struct client *c, int argc, struct resp_arg *argv, in
         int rc = add ? watchlist_add(wl, argv[i].ptr, argv[i].len, err, sizeof(err))
                      : watchlist_remove(wl, argv[i].ptr, argv[i].len, err, sizeof(err));
         if (rc < 0) {
-            fprintf(stderr, "flowcached: %s watchlist refused: %s\n", add ? "SADD" : "SREM", err);
+            log_msg(LL_WARNING, "%s watchlist refused: %s", add ? "SADD" : "SREM", err);
             char msg[300];
             snprintf(msg, sizeof(msg), "ERR %s", err);
             resp_error(&c->out, msg);     /* the path may hold any byte: CR/LF become spaces */

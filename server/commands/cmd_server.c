@@ -11,6 +11,7 @@
 #include "server/commands/info.h"
 #include "server/pubsub/pubsub.h"
 #include "server/core/server.h"
+#include "server/log/log.h"
 
 /* ---- INFO, TIME ---- */
 
@@ -61,7 +62,7 @@ void cmd_shutdown(struct client *c, int argc, struct resp_arg *argv)
         resp_error(&c->out, "ERR No shutdown in progress.");
         return;
     }
-    fprintf(stderr, "flowcached: SHUTDOWN asked by %s, shutting down\n", c->addr);
+    log_msg(LL_NOTICE, "SHUTDOWN asked by %s, shutting down", c->addr);
     server_shutdown(c->srv, 0);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "server/core/server_state.h"
+#include "server/log/log.h"
 
 enum { READ_CHUNK = 65536 };
 /* A client's turn: at most this many commands or this much time (a few big
@@ -184,6 +185,7 @@ void client_close(struct client *c)
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     c->closing = 1;
+    log_msg(LL_VERBOSE, "Client closed connection id=%llu addr=%s", (unsigned long long)c->id, c->addr);
     if (s->hooks.client_closing)
         s->hooks.client_closing(s, c);
     s->multi_bytes -= c->mq_bytes;       /* the queue itself goes with c in client_free_cb */
@@ -339,8 +341,8 @@ int client_querybuf_check(struct client *c, uint64_t extra)
     uint64_t qbuf = resp_reader_qbuf_len(&c->rd), limit = c->srv->cfg->client_query_buffer_limit;
     if (qbuf + c->mq_bytes + extra <= limit)
         return 0;
-    fprintf(stderr, "flowcached: Closing client that reached max query buffer length: id=%llu addr=%s "
-            "qbuf=%llu multi=%llu (client-query-buffer-limit %llu)\n", (unsigned long long)c->id, c->addr,
+    log_msg(LL_WARNING, "Closing client that reached max query buffer length: id=%llu addr=%s "
+            "qbuf=%llu multi=%llu (client-query-buffer-limit %llu)", (unsigned long long)c->id, c->addr,
             (unsigned long long)qbuf, (unsigned long long)(c->mq_bytes + extra), (unsigned long long)limit);
     resp_error(&c->out, "ERR max query buffer length reached");
     client_close_after_reply(c);
@@ -477,6 +479,7 @@ void client_connection_cb(uv_stream_t *listener, int status)
     s->clients = c;
     s->nclients++;
     s->st.connections_received++;
+    log_msg(LL_VERBOSE, "Accepted %s", c->addr);
     if (client_admission(c) == 0)
         uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
     client_flush_pending(s);

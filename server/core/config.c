@@ -12,6 +12,7 @@
 
 #include "capture/cache/cache.h"
 #include "server/core/config_int.h"
+#include "server/log/log.h"
 
 static const char *const pcap_end_choices[] = { "keep", "expire", "exit", NULL };
 static const char *const capture_reader_choices[] = { "packet-ring", "libpcap", NULL };
@@ -19,6 +20,7 @@ static const char *const export_protocol_choices[] = { "ipfix", "netflow9", NULL
 static const char *const export_transport_choices[] = { "udp", "tcp", NULL };
 static const char *const supervised_choices[] = { "no", "systemd", "auto", NULL };   /* enum supervised_mode */
 static const char *const protected_choices[] = { "no", "yes", "local", NULL };       /* enum protected_configs */
+static const char *const loglevel_choices[] = { "debug", "verbose", "notice", "warning", NULL };   /* enum log_level */
 
 #define OFF(f) offsetof(struct fc_config, f)
 static const struct directive directives[] = {
@@ -86,7 +88,13 @@ static const struct directive directives[] = {
     { "export-observation-domain", D_U64, OFF(export_observation_domain), 0, 0, 4294967295.0, NULL,
       "IPFIX observation domain / NetFlow v9 source id", 0 },
     { "probe-id", D_STR, OFF(probe_id), 0, 0, 0, NULL, "name of this probe (default: the host name)", 0 },
-    { "logfile", D_STR, OFF(logfile), 0, 0, 0, NULL, "log file ('' = stderr)", 0 },
+    { "loglevel", D_ENUM, OFF(loglevel), 0, 0, 0, loglevel_choices,
+      "least level logged: debug, verbose, notice or warning", DF_MUTABLE },
+    { "logfile", D_STR, OFF(logfile), 0, 0, 0, NULL, "log file, appended to ('' = standard output)", 0 },
+    { "syslog-enabled", D_BOOL, OFF(syslog_enabled), 0, 0, 1, NULL, "also send every log line to syslog", 0 },
+    { "syslog-ident", D_STR, OFF(syslog_ident), 0, 0, 0, NULL, "syslog identity", 0 },
+    { "syslog-facility", D_ENUM, OFF(syslog_facility), 0, 0, 0, log_syslog_facilities,
+      "syslog facility: user or local0..local7", 0 },
     { "user", D_STR, OFF(user), 0, 0, 0, NULL, "run as this user once capture files and devices are open", 0 },
     { "supervised", D_ENUM, OFF(supervised), 0, 0, 0, supervised_choices,
       "tell systemd when ready (sd_notify; auto: when NOTIFY_SOCKET is set)", 0 },
@@ -152,7 +160,10 @@ int config_defaults(struct fc_config *c)
     c->slowlog_max_len = 128;
     gethostname(host, sizeof(host) - 1);
     c->probe_id = strdup(host);
-    return c->bind[0] && c->probe_id ? 0 : -1;
+    c->loglevel = LL_NOTICE;
+    c->syslog_ident = strdup("flowcached");
+    c->syslog_facility = 1;          /* local0, as redis-server */
+    return c->bind[0] && c->probe_id && c->syslog_ident ? 0 : -1;
 }
 
 /* Parses a size ("64mb"); -1 when malformed, NaN, negative or above max
@@ -547,7 +558,9 @@ int config_usage(FILE *out)
         if (d->type == D_ENUM)
             for (int k = 0; d->choices[k] && used < sizeof(arg); k++)
                 used += (size_t)snprintf(arg + used, sizeof(arg) - used, "%s%s", k ? "|" : "", d->choices[k]);
-        else
+        if (d->type == D_ENUM && used > 30)
+            snprintf(arg, sizeof(arg), "<choice>");   /* too many to list: the meaning names them */
+        else if (d->type != D_ENUM)
             snprintf(arg, sizeof(arg), "%s", args[d->type]);
         config_directive_format(&c, d, 1, def, sizeof(def));
         snprintf(left, sizeof(left), "--%s %s", d->name, arg);

@@ -52,7 +52,10 @@ struct fc_config {
     int export_transport;            /* 0 udp, 1 tcp */
     uint64_t export_template_refresh, export_template_refresh_packets, export_observation_domain;
     uint64_t client_output_pubsub_hard, client_output_pubsub_soft, client_output_pubsub_soft_s;
-    char *logfile;
+    int loglevel;                    /* enum log_level */
+    char *logfile;                   /* "" = standard output */
+    int syslog_enabled, syslog_facility;
+    char *syslog_ident;
     char *user;                      /* drop to this user after opening capture devices */
     int supervised;                  /* enum supervised_mode */
     char *config_file;               /* absolute path of the file read, or NULL */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "server/core/client.h"
+#include "server/log/log.h"
 
 enum { EVENT_BATCH = 1024, EVENTS_PER_WAKE = 65536, CRON_MS = 100 };
 
@@ -105,7 +106,7 @@ void server_shutdown_finish(void *arg)
 static void signal_cb(uv_signal_t *h, int signum)
 {
     struct server *s = h->data;
-    fprintf(stderr, "flowcached: received %s, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    log_msg(LL_WARNING, "received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
     server_shutdown(s, 0);
 }
 
@@ -114,10 +115,12 @@ static void sighup_cb(uv_signal_t *h, int signum)
     struct server *s = h->data;
     char err[512];
     (void)signum;
+    if (log_reopen(err, sizeof(err)) != 0)      /* after logrotate moved the file away */
+        log_msg(LL_WARNING, "SIGHUP: %s (still logging to the old file)", err);
     if (watchlist_load(&s->wl, err, sizeof(err)) != 0)
-        fprintf(stderr, "flowcached: SIGHUP: %s (the previous watchlist stays)\n", err);
+        log_msg(LL_WARNING, "SIGHUP: %s (the previous watchlist stays)", err);
     else
-        fprintf(stderr, "flowcached: SIGHUP: watchlist reloaded, %zu entries\n", watchlist_size(&s->wl));
+        log_msg(LL_NOTICE, "SIGHUP: watchlist reloaded, %zu entries", watchlist_size(&s->wl));
 }
 
 static int listen_on(struct server *s, const char *host)
@@ -125,7 +128,7 @@ static int listen_on(struct server *s, const char *host)
     struct sockaddr_storage sa;
     if (uv_ip4_addr(host, s->cfg->port, (struct sockaddr_in *)&sa) != 0 &&
         uv_ip6_addr(host, s->cfg->port, (struct sockaddr_in6 *)&sa) != 0) {
-        fprintf(stderr, "flowcached: bad bind address '%s'\n", host);
+        log_msg(LL_WARNING, "bad bind address '%s'", host);
         return -1;
     }
     uv_tcp_t *l = &s->listeners[s->nlisteners];
@@ -136,7 +139,7 @@ static int listen_on(struct server *s, const char *host)
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)l, 511, client_connection_cb);
     if (rc != 0) {
-        fprintf(stderr, "flowcached: cannot listen on %s:%d: %s\n", host, s->cfg->port, uv_strerror(rc));
+        log_msg(LL_WARNING, "cannot listen on %s:%d: %s", host, s->cfg->port, uv_strerror(rc));
         uv_close((uv_handle_t *)l, NULL);
         return -1;
     }
@@ -173,7 +176,7 @@ int server_nofile_room(uint64_t maxclients, uint64_t *fits, int talk)
     struct rlimit up = { want, rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? rl.rlim_max : want };
     if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
         if (talk)
-            fprintf(stderr, "flowcached: raised the open files limit to %llu (was %llu) for maxclients %llu\n",
+            log_msg(LL_NOTICE, "raised the open files limit to %llu (was %llu) for maxclients %llu",
                     (unsigned long long)want, (unsigned long long)was, (unsigned long long)maxclients);
         return 0;
     }
@@ -184,14 +187,14 @@ int server_nofile_room(uint64_t maxclients, uint64_t *fits, int talk)
     if (got <= reserve) {
         *fits = 0;
         if (talk)
-            fprintf(stderr, "flowcached: the open files limit %llu leaves no room for clients (%llu kept for "
-                    "other files): raise 'ulimit -n' to at least %llu\n", (unsigned long long)got,
+            log_msg(LL_WARNING, "the open files limit %llu leaves no room for clients (%llu kept for "
+                    "other files): raise 'ulimit -n' to at least %llu", (unsigned long long)got,
                     (unsigned long long)reserve, (unsigned long long)want);
         return -1;
     }
     if (talk)
-        fprintf(stderr, "flowcached: maxclients %llu needs %llu open files but the limit is %llu (%s): maxclients "
-                "lowered to %llu; raise 'ulimit -n' for more\n", (unsigned long long)maxclients,
+        log_msg(LL_WARNING, "maxclients %llu needs %llu open files but the limit is %llu (%s): maxclients "
+                "lowered to %llu; raise 'ulimit -n' for more", (unsigned long long)maxclients,
                 (unsigned long long)want, (unsigned long long)got, strerror(why), (unsigned long long)(got - reserve));
     *fits = got - reserve;
     return 0;

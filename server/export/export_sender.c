@@ -1,5 +1,6 @@
 /* export_sender.c - a collector's link: UDP sends, TCP connect/write/reconnect, a bounded message queue (loop thread). */
 #include "server/export/export_sender.h"
+#include "server/log/log.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -264,7 +265,7 @@ static void tcp_connect_cb(uv_connect_t *req, int status)
     x->st.queued_bytes = 0;
     x->st.link = EXPORT_LINK_CONNECTING;     /* announce only queues */
     if (export_encoder_announce(&x->enc, now) != 0)
-        fprintf(stderr, "flowcached: export to %s: out of memory re-sending templates\n", x->target);
+        log_msg(LL_WARNING, "export to %s: out of memory re-sending templates", x->target);
     x->st.link = EXPORT_LINK_UP;
     if (waiting) {
         if (x->tail)

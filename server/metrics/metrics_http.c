@@ -7,6 +7,7 @@
 #include "server/core/server.h"
 #include "server/core/sink.h"
 #include "server/metrics/metrics_internal.h"
+#include "server/log/log.h"
 
 enum {
     REQUEST_MAX = 8192,        /* request line and headers; more is answered 431 */
@@ -260,7 +261,7 @@ static int metrics_listen(struct metrics *m, const char *host, int port)
     struct sockaddr_storage sa;
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)&sa) != 0 &&
         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&sa) != 0) {
-        fprintf(stderr, "flowcached: metrics: bad bind address '%s'\n", host);
+        log_msg(LL_WARNING, "metrics: bad bind address '%s'", host);
         return -1;
     }
     uv_tcp_t *l = &m->listeners[m->nlisteners++];
@@ -271,7 +272,7 @@ static int metrics_listen(struct metrics *m, const char *host, int port)
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)l, 64, listener_connection_cb);
     if (rc != 0) {
-        fprintf(stderr, "flowcached: metrics: cannot listen on %s:%d: %s\n", host, port, uv_strerror(rc));
+        log_msg(LL_WARNING, "metrics: cannot listen on %s:%d: %s", host, port, uv_strerror(rc));
         uv_close((uv_handle_t *)l, listener_closed_cb);
         return -1;
     }
@@ -285,7 +286,7 @@ int metrics_start(struct server *s, const struct metrics_hooks *hooks)
         return 0;
     struct metrics *m = calloc(1, sizeof(*m));
     if (!m) {
-        fprintf(stderr, "flowcached: metrics: out of memory\n");
+        log_msg(LL_WARNING, "metrics: out of memory");
         return -1;
     }
     m->s = s;
@@ -295,14 +296,14 @@ int metrics_start(struct server *s, const struct metrics_hooks *hooks)
         .name = "metrics", .shutdown = metrics_sink_shutdown, .destroy = metrics_sink_destroy, .arg = m,
     };
     if (sink_register(&s->sinks, &lifecycle) != 0) {
-        fprintf(stderr, "flowcached: metrics: too many event sinks\n");
+        log_msg(LL_WARNING, "metrics: too many event sinks");
         free(m);
         return -1;
     }
     for (int i = 0; i < cfg->nbind && i < LISTEN_MAX; i++)
         if (metrics_listen(m, cfg->bind[i], cfg->metrics_port) != 0)
             return -1;
-    fprintf(stderr, "flowcached: metrics on http://%s:%d/metrics\n", cfg->nbind ? cfg->bind[0] : "-",
+    log_msg(LL_NOTICE, "metrics on http://%s:%d/metrics", cfg->nbind ? cfg->bind[0] : "-",
             cfg->metrics_port);
     return 0;
 }

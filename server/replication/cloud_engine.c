@@ -20,6 +20,7 @@
 #include "server/replication/cloud_cluster.h"
 #include "server/replication/cloud_cmd.h"
 #include "server/replication/cloud_link.h"
+#include "server/log/log.h"
 
 enum {
     BATCH_CMDS = 1024,                  /* a batch is full: flush before the timer */
@@ -673,7 +674,7 @@ static void engine_finish(struct cloud_engine *e)
     size_t left = e->retry.n + e->pending.n + nin;
     if (left) {
         e->dropped += left;
-        fprintf(stderr, "flowcached: cloud: %zu command(s) not delivered at shutdown\n", left);
+        log_msg(LL_WARNING, "cloud: %zu command(s) not delivered at shutdown", left);
     }
     e->finished = 1;
     uv_close((uv_handle_t *)&e->flush_timer, NULL);
