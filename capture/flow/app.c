@@ -307,6 +307,7 @@ static int dns_timeout_report(struct app_actions *out, const struct dns_pending 
     a->qtype = pd->qtype;
     a->txid = pd->txid;
     a->rcode = -1;
+    a->query_us = pd->ts;
     str_copy(a->name, sizeof(a->name), pd->qname);
     return 0;
 }

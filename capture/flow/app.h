@@ -38,6 +38,7 @@ struct app_action {
                                         service time, request to response (first packets);
                                         TCP RTT: the handshake's rtt.us */
     uint64_t bytes;
+    uint64_t query_us;               /* DNS TIMEOUT: the packet time of the unanswered query */
     char name[APP_NAME_MAX];         /* qname / host / sni / user */
     char method[16];
     char url[APP_URL_MAX];

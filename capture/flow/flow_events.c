@@ -154,6 +154,8 @@ void flow_events_dns(struct event_queue *q, const struct app_actions *acts, cons
         event_add_str(&b, "rtt.le", lat_bucket_name(lat_bucket_of(a->rtt_us)));
     }
     event_add_uint(&b, "txid", a->txid);
+    if (a->kind == ACT_DNS_TIMEOUT)  /* the query's own time: the cloud matches it with another probe's answer */
+        event_add_time(&b, "query.ts", a->query_us);
     event_queue_push_built(q, &b);
 }
 

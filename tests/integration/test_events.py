@@ -78,6 +78,8 @@ def test_dns_events_one_per_transaction(replay):
         assert e["qtype"] in truth["dns_qtypes"]
         if e["rcode"] != "TIMEOUT":
             assert e["rcode"] in truth["dns_rcodes"] and int(e["rtt.us"]) >= 0, e
+        else:                           # the query's own packet time, before the verdict's
+            assert "rtt.us" not in e and truth["first_ts"] <= e["query.ts"] <= e["ts"], e
     rc = {}
     for e in ev:
         rc[e["rcode"]] = rc.get(e["rcode"], 0) + 1
