@@ -19,6 +19,9 @@
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23    /* Linux >= 4.20 */
 #endif
+#ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+#define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000   /* Linux >= 6.10 */
+#endif
 
 /* Why not libpcap: in immediate mode libpcap sizes every ring frame for the
  * largest packet the device can hand over (64 KB on lo and on devices with
@@ -34,7 +37,6 @@ enum {
     MIN_BLOCKS = 16,
     VLAN_LEN = 4,                  /* PACKET_RESERVE: room to put a stripped tag back */
     COPY_QUEUE = 32 << 20,         /* socket buffer for copies of large packets */
-    DEFAULT_RING = 64 << 20,
 };
 
 struct afp {
@@ -43,6 +45,7 @@ struct afp {
     size_t ring_len;
     unsigned nframes, next;
     unsigned snaplen;
+    int loopback;
     int skip_outgoing;             /* loopback without PACKET_IGNORE_OUTGOING */
     uint8_t *big;                  /* copies of large packets, VLAN_LEN bytes of headroom */
     size_t big_len;
@@ -107,7 +110,7 @@ static int set_filter(struct afp *a, const char *iface, const char *bpf, char *e
 /* Maps the largest ring the kernel grants, from ring_bytes down to MIN_BLOCKS blocks. */
 static int map_ring(struct afp *a, uint64_t ring_bytes, const char *iface, char *err, size_t errlen)
 {
-    uint64_t blocks = (ring_bytes ? ring_bytes : DEFAULT_RING) / BLOCK_SIZE;
+    uint64_t blocks = (ring_bytes ? ring_bytes : AFP_DEFAULT_RING) / BLOCK_SIZE;
     if (blocks < MIN_BLOCKS)
         blocks = MIN_BLOCKS;
     if (blocks > UINT32_MAX / (BLOCK_SIZE / FRAME_SIZE))
@@ -180,6 +183,7 @@ int afp_open(struct afp **out, const char *iface, unsigned snaplen, int promisc,
     }
     a->fd = fd;
     a->snaplen = snaplen;
+    a->loopback = loopback;
     if (sockopt_int(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V2) != 0 ||
         sockopt_int(fd, SOL_PACKET, PACKET_RESERVE, VLAN_LEN) != 0) {
         snprintf(err, errlen, "interface %s: TPACKET_V2: %s", iface, strerror(errno));
@@ -236,6 +240,44 @@ int afp_ignore_outgoing(int fd, const char *iface)
     if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0 || !(ifr.ifr_flags & IFF_LOOPBACK))
         return 0;
     return sockopt_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1) == 0 ? 1 : -1;
+}
+
+/* One PACKET_FANOUT request: join (or create, with the kernel choosing the
+ * id) the group of type CBPF with these flags. */
+static int fanout_set(int fd, unsigned id, unsigned flags)
+{
+    return sockopt_int(fd, SOL_PACKET, PACKET_FANOUT, (int)(id | (PACKET_FANOUT_CBPF | flags) << 16));
+}
+
+int afp_fanout_join(struct afp *a, int *group, const struct sock_filter *prog, unsigned short len,
+                    const char *iface, char *err, size_t errlen)
+{
+    unsigned flags = a->loopback ? PACKET_FANOUT_FLAG_IGNORE_OUTGOING : 0;
+    if (*group >= 0) {
+        flags = (unsigned)*group >> 16;
+        if (fanout_set(a->fd, (unsigned)*group & 0xffff, flags) != 0)
+            goto fail;
+    } else {
+        int rc = fanout_set(a->fd, 0, flags | PACKET_FANOUT_FLAG_UNIQUEID);
+        if (rc != 0 && flags) {      /* a kernel without the group flag: drop those copies here */
+            flags = 0;
+            rc = fanout_set(a->fd, 0, PACKET_FANOUT_FLAG_UNIQUEID);
+        }
+        int v = 0;
+        socklen_t vl = sizeof(v);
+        if (rc != 0 || getsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &v, &vl) != 0)
+            goto fail;
+        struct sock_fprog fp = { len, (struct sock_filter *)prog };
+        if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT_DATA, &fp, sizeof(fp)) != 0)
+            goto fail;
+        *group = (int)(((unsigned)v & 0xffff) | flags << 16);
+    }
+    if (a->loopback && !(flags & PACKET_FANOUT_FLAG_IGNORE_OUTGOING))
+        a->skip_outgoing = 1;        /* the socket's own PACKET_IGNORE_OUTGOING does not apply to a group */
+    return 0;
+fail:
+    snprintf(err, errlen, "interface %s: packet fanout: %s", iface, strerror(errno));
+    return -1;
 }
 
 int afp_fd(const struct afp *a)

@@ -7,6 +7,8 @@
 
 struct afp;
 
+enum { AFP_DEFAULT_RING = 64 << 20 };    /* ring bytes when afp_open is given 0 */
+
 /* Called once per frame, in arrival order. data holds caplen bytes of an
  * Ethernet frame (VLAN tag put back in place); wirelen is its length on the
  * wire. ts_us is the kernel's receive time in microseconds. */
@@ -20,6 +22,20 @@ typedef void (*afp_cb)(void *arg, uint64_t ts_us, const uint8_t *data, uint32_t 
  * Any thread; the handle is then used by one thread. */
 int afp_open(struct afp **out, const char *iface, unsigned snaplen, int promisc, uint64_t ring_bytes,
              const char *bpf, char *err, size_t errlen);
+
+struct sock_filter;
+
+/* Joins a (opened by afp_open, bound) to a PACKET_FANOUT_CBPF group, so the
+ * kernel hands each packet of the device to one socket of the group, the
+ * one of index prog's result modulo the group's size (sockets are numbered
+ * in the order they joined). *group < 0: creates the group, with an id the
+ * kernel chooses unique in the network namespace, sets prog (len
+ * instructions) on it and stores in *group what the next sockets join with;
+ * else joins *group. On loopback the group does not take the leaving copy of
+ * a packet (or this reader drops it, on a kernel before 6.10). Returns 0, or
+ * -1 with err filled (a stays open, outside any group). The thread that owns a. */
+int afp_fanout_join(struct afp *a, int *group, const struct sock_filter *prog, unsigned short len,
+                    const char *iface, char *err, size_t errlen);
 
 int afp_fd(const struct afp *a);            /* for poll(POLLIN) */
 

@@ -2,6 +2,7 @@
 #include "capture/source/capture.h"
 #include "capture/source/afpacket.h"
 #include "capture/source/fanout.h"
+#include "capture/source/live_fanout.h"
 #include "capture/source/pcapfile.h"
 #include "server/log/log.h"
 
@@ -34,10 +35,11 @@ struct source {
     char *iface;
     pcap_t *live;                /* live handle through libpcap (a file's handle is made by the thread) */
     struct afp *afp;             /* or through flowcached's own packet ring */
+    struct live_fanout *lf;      /* or one ring per worker, read by the workers */
     unsigned ifindex;            /* of the device the handle is bound to; 0 = not checked ("any") */
     pthread_t thread;
     int started;
-    _Atomic uint64_t drops, read_errors;
+    _Atomic uint64_t drops, read_errors, handoffs;
 };
 
 struct capture {
@@ -120,7 +122,12 @@ static pcap_t *open_live(const char *iface, const struct capture_opts *o, char *
 static int live_open(struct source *s, const struct capture_opts *o, char *err, size_t errlen)
 {
     if (o->batch_ms == 0 && o->reader == CAPTURE_READER_RING) {
-        int rc = afp_open(&s->afp, s->iface, (unsigned)o->snaplen, o->promisc, o->buffer_bytes, o->bpf,
+        struct live_fanout_opts lo = { (unsigned)o->snaplen, o->promisc, o->buffer_bytes, o->bpf,
+                                       o->coalesce_us, o->realtime };
+        int rc = live_fanout_open(&s->lf, s->iface, o->threads, &lo, err, errlen);
+        if (rc != 0)
+            return rc > 0 ? 0 : -1;
+        rc = afp_open(&s->afp, s->iface, (unsigned)o->snaplen, o->promisc, o->buffer_bytes, o->bpf,
                           err, errlen);
         if (rc != 0)
             return rc > 0 ? 0 : -1;
@@ -134,14 +141,18 @@ static void live_close(struct source *s)
     if (s->live)
         pcap_close(s->live);
     afp_close(s->afp);
+    live_fanout_close(s->lf);
     s->live = NULL;
     s->afp = NULL;
+    s->lf = NULL;
 }
 
 /* Drops of the open handle since it was opened. */
 static uint64_t live_drops(struct source *s)
 {
     struct pcap_stat ps;
+    if (s->lf)
+        return live_fanout_drops(s->lf);
     if (s->afp)
         return afp_drops(s->afp);
     if (s->live && pcap_stats(s->live, &ps) == 0)
@@ -584,21 +595,6 @@ static int live_read(struct source *s)
     return pcap_dispatch(s->live, LIVE_BATCH, live_cb, (u_char *)s);
 }
 
-/* capture-realtime: the reader runs at SCHED_FIFO priority 1, so a packet's
- * wake-up preempts ordinary processes instead of waiting for a CPU while the
- * ring fills. Needs root or CAP_SYS_NICE / RLIMIT_RTPRIO when the thread
- * starts (after `user` has dropped root): without it, a warning and normal
- * priority. The kernel's RT throttling (sched_rt_runtime_us) still leaves
- * other processes 5 % of each CPU. */
-static void live_set_realtime(const struct source *s)
-{
-    struct sched_param sp = { .sched_priority = 1 };
-    int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
-    if (rc != 0)
-        log_msg(LL_WARNING, "interface %s: capture-realtime: SCHED_FIFO refused (%s); "
-                "capturing at normal priority\n", s->iface, strerror(rc));
-}
-
 /* capture-coalesce-us: in immediate mode the kernel wakes the reader for
  * every packet that finds it asleep, and on a busy link that is nearly every
  * packet (a wake-up costs more CPU than handling a small packet). After a
@@ -616,12 +612,29 @@ static void live_coalesce(const struct source *s, int handled)
     nanosleep(&ts, NULL);
 }
 
+/* A source its workers read (live_fanout): this thread watches the device
+ * and reopens it when it goes away. Returns when stopping (0), or 1 when a
+ * reopened device is read through a single reader. */
+static int live_fanout_watch(struct source *s)
+{
+    while (s->lf) {
+        if (live_fanout_run(s->lf, s->w, &s->cap->stop, s->ifindex, &s->drops, &s->handoffs) <= 0)
+            return 0;
+        log_msg(LL_WARNING, "interface %s: the device went away; reopening", s->iface);
+        if (live_reopen(s) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 static void *live_thread(void *arg)
 {
     struct source *s = arg;
     uint64_t next_tick = 0, drops_base = 0;
+    if (s->lf && live_fanout_watch(s) == 0)
+        return NULL;
     if (s->cap->o.realtime)
-        live_set_realtime(s);
+        live_realtime_set(s->iface);
     source_fanout_start(s, 1);
     while (!atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
         int rc = live_read(s);
@@ -751,18 +764,26 @@ int capture_sources_active(const struct capture *cap)
     return n < 0 ? 0 : n;
 }
 
-uint64_t capture_drops(const struct capture *cap)
+/* One counter of struct source (its offset), summed over the sources. */
+static uint64_t sources_sum(const struct capture *cap, size_t off)
 {
     uint64_t n = 0;
     for (int i = 0; i < cap->nsrc; i++)
-        n += atomic_load(&cap->src[i].drops);
+        n += atomic_load((_Atomic uint64_t *)((char *)&cap->src[i] + off));
     return n;
+}
+
+uint64_t capture_drops(const struct capture *cap)
+{
+    return sources_sum(cap, offsetof(struct source, drops));
+}
+
+uint64_t capture_handoffs(const struct capture *cap)
+{
+    return sources_sum(cap, offsetof(struct source, handoffs));
 }
 
 uint64_t capture_read_errors(const struct capture *cap)
 {
-    uint64_t n = 0;
-    for (int i = 0; i < cap->nsrc; i++)
-        n += atomic_load(&cap->src[i].read_errors);
-    return n;
+    return sources_sum(cap, offsetof(struct source, read_errors));
 }

@@ -57,6 +57,9 @@ struct worker *capture_worker(struct capture *cap, int i);
 int capture_sources_active(const struct capture *cap);
 uint64_t capture_drops(const struct capture *cap);   /* kernel + interface drops */
 uint64_t capture_read_errors(const struct capture *cap);
+/* Live packets one worker read and handed to the worker owning their flow
+ * (capture-threads > 1 on a device read through per-worker packet rings). Any thread. */
+uint64_t capture_handoffs(const struct capture *cap);
 
 /* Every worker's counters added up (INFO # Capture, the metrics endpoint). */
 struct capture_totals {

@@ -1,11 +1,16 @@
-/* fanout.c - one source's packets spread over worker threads through lock-free single-producer rings (reader and worker threads). */
+/* fanout.c - one source's packets spread over worker threads through lock-free rings, and the lane hash the kernel runs too (reader and worker threads). */
 #include "capture/source/fanout.h"
 
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture/cache/cache.h"
 #include "capture/decode/decode.h"
@@ -33,8 +38,12 @@ struct ring {
 struct lane {
     struct fanout *fan;
     struct worker *w;
+    int index;
     struct ring r;
     struct cache_queue own;          /* unregistered fallback: expiry then ignores this lane */
+    pthread_mutex_t push_lock;       /* fanout_forward: several workers produce into this ring */
+    int wake_fd;                     /* fed lanes: eventfd written when a frame is queued to a sleeper */
+    _Atomic int sleeping;            /* fed lane waiting in its feed: producers wake it */
     pthread_t thread;
     int started;
 };
@@ -43,8 +52,71 @@ struct fanout {
     struct lane *lanes;
     int n;
     int wall_clock;
+    struct fanout_feed feed;         /* read == NULL: the lanes take frames from their rings only */
     _Atomic int done;                /* producer finished: drain and exit */
 };
+
+/* The lane hash (fanout.h). Its cBPF twin in fanout_lane_prog must compute
+ * the same value from the same words: the addresses as 32-bit big-endian
+ * words XORed together (symmetric: both directions, every fragment), then
+ * one multiply and a fold. */
+static uint32_t lane_mix(uint32_t x)
+{
+    x *= 0x9E3779B1u;
+    return x ^ (x >> 16);
+}
+
+static uint32_t be32_at(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+uint32_t fanout_lane_hash(const struct decoded_pkt *p)
+{
+    int words = p->ip_version == 6 ? 4 : 1;
+    uint32_t x = 0;
+    for (int i = 0; i < words; i++)
+        x ^= be32_at(p->src + 4 * i) ^ be32_at(p->dst + 4 * i);
+    return lane_mix(x);
+}
+
+int fanout_lane_prog(struct sock_filter *prog, int max)
+{
+    enum { NET = SKF_NET_OFF, LOOP = 3 * 7, MIX = 5 };   /* LOOP: IPv6 words 1..7; MIX: up to ret a */
+    /* A = skb->protocol: IPv4 XORs 2 words at the network header + 12, IPv6 8 words at + 8 */
+    struct sock_filter head[] = {
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 5),       /* else the IPv6 test */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET + 12),
+        BPF_STMT(BPF_MISC | BPF_TAX, 0),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET + 16),
+        BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+        BPF_JUMP(BPF_JMP | BPF_JA, 2 + LOOP, 0, 0),        /* to the mix */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 1 + LOOP + MIX),  /* else ret 0 */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET + 8),
+    };
+    struct sock_filter tail[] = {
+        BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9E3779B1u),
+        BPF_STMT(BPF_MISC | BPF_TAX, 0),
+        BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+        BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+        BPF_STMT(BPF_RET | BPF_A, 0),   /* the kernel takes it modulo the sockets in the group */
+        BPF_STMT(BPF_RET | BPF_K, 0),   /* not IP: the first socket */
+    };
+    int n = 0, nh = (int)(sizeof(head) / sizeof(head[0])), nt = (int)(sizeof(tail) / sizeof(tail[0]));
+    if (max < nh + LOOP + nt)
+        return -1;
+    for (int i = 0; i < nh; i++)
+        prog[n++] = head[i];
+    for (int k = 1; k < 8; k++) {   /* A ^= word k of the IPv6 source and destination */
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TAX, 0);
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(NET + 8 + 4 * k));
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0);
+    }
+    for (int i = 0; i < nt; i++)
+        prog[n++] = tail[i];
+    return n;
+}
 
 static uint64_t wall_now_us(void)
 {
@@ -122,20 +194,44 @@ static size_t lane_drain(struct lane *l)
     return frames;
 }
 
+/* A fed lane with nothing to do: tells producers it sleeps, then lets its
+ * feed wait (at most wait_ms) on the source and on the wake-up descriptor,
+ * unless a frame came meanwhile. */
+static void lane_wait(struct lane *l, int wait_ms)
+{
+    atomic_store(&l->sleeping, 1);
+    atomic_thread_fence(memory_order_seq_cst);   /* pairs with fanout_forward's fence */
+    if (atomic_load(&l->r.q->tail) == atomic_load(&l->r.q->head) && !atomic_load(&l->fan->done))
+        l->fan->feed.read(l->fan->feed.arg, l->index, l->wake_fd, wait_ms);
+    atomic_store(&l->sleeping, 0);
+    uint64_t v;
+    if (read(l->wake_fd, &v, sizeof(v)) < 0) {
+        /* nothing was written: EAGAIN */
+    }
+}
+
 static void *lane_thread(void *arg)
 {
     struct lane *l = arg;
+    const struct fanout_feed *feed = &l->fan->feed;
     uint64_t last_tick = wall_now_us();
     for (;;) {
-        if (lane_drain(l) > 0)
+        size_t got = lane_drain(l);
+        if (feed->read)
+            got += (size_t)feed->read(feed->arg, l->index, l->wake_fd, 0);
+        if (got > 0)
             continue;
         if (atomic_load_explicit(&l->fan->done, memory_order_acquire)) {
             lane_drain(l);           /* what came between the check and done */
             break;
         }
-        nap(IDLE_SLEEP_NS);
+        uint64_t now = wall_now_us();
+        if (feed->read)
+            lane_wait(l, now - last_tick >= TICK_US ? 1 : (int)((TICK_US - (now - last_tick)) / 1000) + 1);
+        else
+            nap(IDLE_SLEEP_NS);
         if (l->fan->wall_clock) {
-            uint64_t now = wall_now_us();
+            now = wall_now_us();
             if (now - last_tick >= TICK_US) {
                 worker_tick(l->w, now);
                 last_tick = now;
@@ -146,7 +242,32 @@ static void *lane_thread(void *arg)
     return NULL;
 }
 
-struct fanout *fanout_start(struct worker *workers, int n, int wall_clock)
+static int lane_init(struct fanout *f, int i, struct worker *w)
+{
+    struct lane *l = &f->lanes[i];
+    l->fan = f;
+    l->w = w;
+    l->index = i;
+    l->wake_fd = -1;
+    pthread_mutex_init(&l->push_lock, NULL);
+    l->r.q = cache_queue_add(w->cache, f);
+    if (l->r.q) {
+        w->group = f;                /* before its thread starts */
+    } else {
+        l->r.q = &l->own;
+        log_msg(LL_WARNING, "over %d capture threads in all: expiry does not wait for this "
+                "source's thread %d (results may depend on the thread count)", CACHE_QUEUES, i + 1);
+    }
+    l->r.buf = malloc(RING_BYTES);
+    if (f->feed.read && (l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        return -1;
+    if (!l->r.buf || pthread_create(&l->thread, NULL, lane_thread, l) != 0)
+        return -1;
+    l->started = 1;
+    return 0;
+}
+
+struct fanout *fanout_start_fed(struct worker *workers, int n, int wall_clock, const struct fanout_feed *feed)
 {
     struct fanout *f = calloc(1, sizeof(*f));
     if (!f)
@@ -154,41 +275,41 @@ struct fanout *fanout_start(struct worker *workers, int n, int wall_clock)
     f->lanes = calloc((size_t)n, sizeof(*f->lanes));
     f->n = n;
     f->wall_clock = wall_clock;
-    for (int i = 0; f->lanes && i < n; i++) {
-        struct lane *l = &f->lanes[i];
-        l->fan = f;
-        l->w = &workers[i];
-        l->r.q = cache_queue_add(workers[i].cache, f);
-        if (l->r.q) {
-            workers[i].group = f;    /* before its thread starts */
-        } else {
-            l->r.q = &l->own;
-            log_msg(LL_WARNING, "over %d capture threads in all: expiry does not wait for this "
-                    "source's thread %d (results may depend on the thread count)", CACHE_QUEUES, i + 1);
-        }
-        l->r.buf = malloc(RING_BYTES);
-        if (!l->r.buf || pthread_create(&l->thread, NULL, lane_thread, l) != 0) {
-            fanout_finish(f);
-            return NULL;
-        }
-        l->started = 1;
-    }
+    if (feed)
+        f->feed = *feed;
     if (!f->lanes) {
         free(f);
         return NULL;
     }
+    for (int i = 0; i < n; i++)
+        if (lane_init(f, i, &workers[i]) != 0) {
+            f->n = i + 1;
+            fanout_finish(f);
+            return NULL;
+        }
     return f;
 }
 
-/* Waits until the ring has `need` free bytes; returns -1 when stopping. */
+struct fanout *fanout_start(struct worker *workers, int n, int wall_clock)
+{
+    return fanout_start_fed(workers, n, wall_clock, NULL);
+}
+
+/* Waits until the ring has `need` free bytes; returns -1 when stopping, or
+ * at once when it has not (stop NULL: never waits). */
 static int ring_wait(struct ring *r, size_t tail, size_t need, _Atomic int *stop)
 {
     while (RING_BYTES - (tail - atomic_load_explicit(&r->q->head, memory_order_acquire)) < need) {
-        if (stop && atomic_load_explicit(stop, memory_order_relaxed))
+        if (!stop || atomic_load_explicit(stop, memory_order_relaxed))
             return -1;
         nap(FULL_SLEEP_NS);
     }
     return 0;
+}
+
+int fanout_lane_of(const struct decoded_pkt *p, int n)
+{
+    return n <= 1 ? 0 : (int)(fanout_lane_hash(p) % (uint32_t)n);
 }
 
 static int lane_of(const struct fanout *f, int dlt, const uint8_t *data, uint32_t caplen)
@@ -196,20 +317,20 @@ static int lane_of(const struct fanout *f, int dlt, const uint8_t *data, uint32_
     struct decoded_pkt p;
     if (f->n == 1 || decode_packet(dlt, data, caplen, &p, NULL) != DEC_OK)
         return 0;
-    uint64_t h = host_key_hash(p.ip_version, p.src) ^ host_key_hash(p.ip_version, p.dst);
-    return (int)((h >> 17) % (uint64_t)f->n);
+    return fanout_lane_of(&p, f->n);
 }
 
-void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
-                 uint32_t wirelen, _Atomic int *stop)
+/* Queues one record on r. Returns 0, or -1 when it did not wait for room
+ * (stop NULL) or was asked to stop: the frame is not queued. */
+static int ring_put(struct ring *r, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
+                    uint32_t wirelen, _Atomic int *stop)
 {
-    struct ring *r = &f->lanes[lane_of(f, dlt, data, caplen)].r;
     size_t need = rec_size(caplen);
     size_t tail = atomic_load_explicit(&r->q->tail, memory_order_relaxed);
     size_t pos = tail % RING_BYTES, rem = RING_BYTES - pos;
     if (rem < need) {                /* no room before the end: skip to the start */
         if (ring_wait(r, tail, rem, stop) != 0)
-            return;                  /* shutting down */
+            return -1;
         if (rem >= sizeof(struct rec)) {
             struct rec wrap = { 0, REC_WRAP, 0, 0, 0 };
             memcpy(r->buf + pos, &wrap, sizeof(wrap));
@@ -219,11 +340,35 @@ void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, ui
         pos = 0;
     }
     if (ring_wait(r, tail, need, stop) != 0)
-        return;
+        return -1;
     struct rec h = { ts, caplen, wirelen, dlt, 0 };
     memcpy(r->buf + pos, &h, sizeof(h));
     memcpy(r->buf + pos + sizeof(h), data, caplen);
     atomic_store_explicit(&r->q->tail, tail + need, memory_order_release);
+    return 0;
+}
+
+void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
+                 uint32_t wirelen, _Atomic int *stop)
+{
+    ring_put(&f->lanes[lane_of(f, dlt, data, caplen)].r, ts, dlt, data, caplen, wirelen, stop);
+}
+
+int fanout_forward(struct fanout *f, int lane, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
+                   uint32_t wirelen)
+{
+    struct lane *l = &f->lanes[lane];
+    pthread_mutex_lock(&l->push_lock);
+    int rc = ring_put(&l->r, ts, dlt, data, caplen, wirelen, NULL);
+    pthread_mutex_unlock(&l->push_lock);
+    atomic_thread_fence(memory_order_seq_cst);   /* the tail before the sleeper's flag */
+    if (rc == 0 && l->wake_fd >= 0 && atomic_load(&l->sleeping)) {
+        uint64_t one = 1;
+        if (write(l->wake_fd, &one, sizeof(one)) < 0) {
+            /* the counter is already set: the lane wakes anyway */
+        }
+    }
+    return rc;
 }
 
 void fanout_finish(struct fanout *f)
@@ -232,13 +377,25 @@ void fanout_finish(struct fanout *f)
         return;
     atomic_store_explicit(&f->done, 1, memory_order_release);
     for (int i = 0; f->lanes && i < f->n; i++) {
-        if (f->lanes[i].started)
-            pthread_join(f->lanes[i].thread, NULL);
-        if (f->lanes[i].r.q && f->lanes[i].r.q != &f->lanes[i].own) {
-            f->lanes[i].w->group = NULL;
-            cache_queue_drop(f->lanes[i].w->cache, f->lanes[i].r.q);
+        struct lane *l = &f->lanes[i];
+        uint64_t one = 1;
+        if (l->wake_fd >= 0 && write(l->wake_fd, &one, sizeof(one)) < 0) {
+            /* already set */
         }
-        free(f->lanes[i].r.buf);
+    }
+    for (int i = 0; f->lanes && i < f->n; i++) {
+        struct lane *l = &f->lanes[i];
+        if (l->started)
+            pthread_join(l->thread, NULL);
+        if (l->r.q && l->r.q != &l->own) {
+            l->w->group = NULL;
+            cache_queue_drop(l->w->cache, l->r.q);
+        }
+        if (l->wake_fd >= 0)
+            close(l->wake_fd);
+        if (l->fan)
+            pthread_mutex_destroy(&l->push_lock);
+        free(l->r.buf);
     }
     free(f->lanes);
     free(f);

@@ -1,4 +1,4 @@
-/* fanout.h - spreads one source's packets over several worker threads (reader thread -> worker threads). */
+/* fanout.h - spreads one source's packets over several worker threads (reader thread -> worker threads), and the lane hash the kernel runs too. */
 #ifndef FC_FANOUT_H
 #define FC_FANOUT_H
 
@@ -6,14 +6,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture/decode/decode.h"
 #include "capture/flow/worker.h"
 
 struct fanout;
+struct sock_filter;
+
+/* The lane hash: a 32-bit symmetric hash of the innermost address pair, the
+ * same for both directions of a flow and every fragment of a datagram. The
+ * owner of a packet is lane fanout_lane_of = hash % n. Any thread. */
+uint32_t fanout_lane_hash(const struct decoded_pkt *p);
+int fanout_lane_of(const struct decoded_pkt *p, int n);
+
+/* Writes into prog (room for max instructions) the classic BPF program that
+ * computes fanout_lane_hash from the IP header at the network offset, for a
+ * PACKET_FANOUT_CBPF group (the kernel takes the result modulo the sockets in
+ * the group): the same lane as fanout_lane_of for every IP packet that is
+ * not tunnelled, 0 for packets that are not IP. Returns the instruction
+ * count, or -1 when max is too small. Any thread. */
+int fanout_lane_prog(struct sock_filter *prog, int max);
+
+/* What feeds each lane besides its ring (live capture: lane i's own packet
+ * socket). read(arg, lane, wake_fd, wait_ms) hands lane's worker what its
+ * source holds, without blocking when wait_ms is 0; else it may first wait
+ * up to wait_ms for the source or for wake_fd to be readable (a frame was
+ * forwarded to the lane). Returns the frames it handled. Lane thread. */
+struct fanout_feed {
+    int (*read)(void *arg, int lane, int wake_fd, int wait_ms);
+    void *arg;
+};
 
 /* Starts n worker threads, one per workers[i] (not owned; they must outlive
  * the fanout). wall_clock: ticks follow the wall clock when idle (live
  * capture, paced replay). Returns NULL on failure. Reader thread. */
 struct fanout *fanout_start(struct worker *workers, int n, int wall_clock);
+/* fanout_start with lanes that also read from feed (copied; arg must outlive
+ * the fanout). Any thread. */
+struct fanout *fanout_start_fed(struct worker *workers, int n, int wall_clock, const struct fanout_feed *feed);
 
 /* Copies one frame to the worker that owns its address pair (both
  * directions of a flow, and every fragment, go to the same worker). Waits
@@ -21,6 +50,12 @@ struct fanout *fanout_start(struct worker *workers, int n, int wall_clock);
  * is shutting down: the frame is discarded). Reader thread only. */
 void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
                  uint32_t wirelen, _Atomic int *stop);
+
+/* Copies one frame into lane's ring, for a frame a fed lane read but
+ * another lane owns. Never waits: returns 0, or -1 when the ring is full
+ * (the frame is dropped; the caller counts it). Any lane thread. */
+int fanout_forward(struct fanout *f, int lane, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
+                   uint32_t wirelen);
 
 /* Let the workers finish what is queued, then join them and free f. */
 void fanout_finish(struct fanout *f);

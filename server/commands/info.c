@@ -278,6 +278,7 @@ static void sec_capture(struct server *s, struct sbuf *b)
                 s->cap ? capture_sources_active(s->cap) : 0, (double)cache_now(s->cache) / 1e6,
                 (unsigned long long)s->st.events_published, (unsigned long long)t.events_dropped,
                 (unsigned long long)t.events_fields_dropped);
+    sbuf_printf(b, "capture_handoffs:%llu\r\n", (unsigned long long)(s->cap ? capture_handoffs(s->cap) : 0));
     for (int k = 1; k < DECODE_ANOMALY_KINDS; k++)
         sbuf_printf(b, "capture_anomaly_%s:%llu\r\n", decode_result_name(-k), (unsigned long long)t.anomaly[k]);
 }

@@ -85,3 +85,89 @@ def run_in_netns(prefix, script, marker, env=None, timeout=240):
             except OSError:
                 pass
         subprocess.run(["ip", "netns", "del", ns])
+
+
+def near(f, x, y):
+    """Times may differ a little between the two readers: when a packet carries no receive timestamp the
+    kernel stamps it for each socket separately. *.seen are seconds (50 ms apart at most); round trips
+    and service times (*.us, and their sums *.us.sum) are microseconds between two such stamps (5 ms
+    apart at most)."""
+    if f.endswith(".seen"):
+        return abs(float(x or 0) - float(y or 0)) < 0.05
+    if f.endswith((".us", ".us.sum")) and x is not None and y is not None:
+        return abs(int(x) - int(y)) < 5000
+    return False
+
+
+def differences(a, b):
+    """Fields that differ between two dumps, times within what near() allows aside."""
+    out = {}
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k), b.get(k)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            d = {f: (va.get(f), vb.get(f)) for f in set(va) | set(vb)
+                 if va.get(f) != vb.get(f) and not near(f, va.get(f), vb.get(f))}
+            if d:
+                out[k] = d
+        elif va != vb:
+            out[k] = (va, vb)
+    return out
+
+
+def driver_result(prefix, script, marker, timeout=180):
+    """run_in_netns for a test module's fixture: skips the module when not root, without iproute2, or when no
+    namespace can be made."""
+    import os
+    import shutil
+    import pytest
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        pytest.skip("needs root and iproute2")
+    res = run_in_netns(prefix, script, marker, timeout=timeout)
+    if res is None:
+        pytest.skip("cannot create a network namespace")
+    return res
+
+
+def dump_keys(r):
+    """Every key of a redis client's server with its whole value (sets sorted)."""
+    out = {}
+    for k in r.scan_iter(count=1000):
+        t = r.type(k)
+        if t == "hash":
+            out[k] = r.hgetall(k)
+        elif t == "string":
+            out[k] = r.get(k)
+        elif t == "set":
+            out[k] = sorted(r.smembers(k))
+        else:
+            out[k] = t
+    return out
+
+
+def snapshot_instances(clients, timeout=20):
+    """Once every instance's packet count has been steady for a second: {name: {"capture": INFO capture_*
+    fields, "keys": dump_keys}} for clients {name: redis client}; closes the clients."""
+    last, deadline = None, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cur = [int(c.info("capture")["capture_packets"]) for c in clients.values()]
+        if cur == last:
+            break
+        last = cur
+        time.sleep(1.0)
+    time.sleep(0.3)                              # one more worker tick for folded counters
+    out = {}
+    for name, c in clients.items():
+        info = c.info("capture")
+        out[name] = {"capture": {k: v for k, v in info.items() if k.startswith("capture")}, "keys": dump_keys(c)}
+        c.close()
+    return out
+
+
+# keys that also count a driver's own RESP connections on 127.0.0.1 (polled at different moments per instance)
+SHARED = ("mac.00:00:00:00:00:00", "vlan.0")
+
+
+def comparable(keys):
+    """Keys of a live test's own traffic: not the RESP connections to the instances on 127.0.0.1 nor the
+    aggregates they feed."""
+    return {k: v for k, v in keys.items() if "127.0.0.1" not in k and k not in SHARED and not k.startswith(("proto.", "port."))}

@@ -8,6 +8,7 @@ import json, os, shutil, socket, struct, subprocess, sys, tempfile, threading, t
 sys.path.insert(0, os.path.dirname(__file__))
 import redis
 from conftest import wait_ping, free_port, stop_pid, flowcached_binary
+from liveutil import snapshot_instances
 
 FILTER = "vlan 42"
 INSTANCES = {"ring": ["--capture-reader", "packet-ring"], "libpcap": ["--capture-reader", "libpcap"],
@@ -70,21 +71,6 @@ def tcp_transfer():
     return got[0] if got else -1
 
 
-def dump(r):
-    out = {}
-    for k in r.scan_iter(count=1000):
-        t = r.type(k)
-        if t == "hash":
-            out[k] = r.hgetall(k)
-        elif t == "string":
-            out[k] = r.get(k)
-        elif t == "set":
-            out[k] = sorted(r.smembers(k))
-        else:
-            out[k] = t
-    return out
-
-
 d = tempfile.mkdtemp(prefix="fc-ring-")
 procs, res = {}, {"instances": {}}
 try:
@@ -109,19 +95,7 @@ try:
     s.close()
     res["tcp_received"] = tcp_transfer()
     clients = {name: redis.Redis(port=ports[name], decode_responses=True) for name in INSTANCES}
-    last, deadline = None, time.monotonic() + 20
-    while time.monotonic() < deadline:          # every instance's packet count steady for a second
-        cur = [int(c.info("capture")["capture_packets"]) for c in clients.values()]
-        if cur == last:
-            break
-        last = cur
-        time.sleep(1.0)
-    time.sleep(0.3)                              # one more worker tick for folded counters
-    for name, c in clients.items():
-        info = c.info("capture")
-        res["instances"][name] = {"capture": {k: v for k, v in info.items() if k.startswith("capture")},
-                                  "keys": dump(c)}
-        c.close()
+    res["instances"] = snapshot_instances(clients)
 finally:
     for name, p in procs.items():
         stop_pid(p)

@@ -3,57 +3,18 @@ against libpcap (capture-reader libpcap) on the same traffic: ring_driver.py run
 inside a network namespace made for the test, sends VLAN/QinQ-tagged and oversized frames through lo plus a 4 MB
 TCP transfer, and dumps every key. libpcap is the oracle: same keys, same fields, same values. Needs root and ip."""
 import os
-import shutil
 
 import pytest
 
-from liveutil import run_in_netns
+from liveutil import comparable, differences, driver_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TCP_BYTES = 4 << 20
-# keys that also count the driver's own RESP connections on 127.0.0.1 (polled at different moments per instance)
-SHARED = ("mac.00:00:00:00:00:00", "vlan.0")
 
 
 @pytest.fixture(scope="module")
 def ring():
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        pytest.skip("needs root and iproute2")
-    res = run_in_netns("fcring-", os.path.join(HERE, "ring_driver.py"), "RING-RESULT ", timeout=180)
-    if res is None:
-        pytest.skip("cannot create a network namespace")
-    return res
-
-
-def comparable(keys):
-    return {k: v for k, v in keys.items() if "127.0.0.1" not in k and k not in SHARED and not k.startswith(("proto.", "port."))}
-
-
-def near(f, x, y):
-    """Times may differ a little between the two readers: when a packet carries no receive timestamp the
-    kernel stamps it for each socket separately. *.seen are seconds (50 ms apart at most); round trips
-    and service times (*.us, and their sums *.us.sum) are microseconds between two such stamps (5 ms
-    apart at most)."""
-    if f.endswith(".seen"):
-        return abs(float(x or 0) - float(y or 0)) < 0.05
-    if f.endswith((".us", ".us.sum")) and x is not None and y is not None:
-        return abs(int(x) - int(y)) < 5000
-    return False
-
-
-def differences(a, b):
-    """Fields that differ between two dumps, times within what near() allows aside."""
-    out = {}
-    for k in sorted(set(a) | set(b)):
-        va, vb = a.get(k), b.get(k)
-        if isinstance(va, dict) and isinstance(vb, dict):
-            d = {f: (va.get(f), vb.get(f)) for f in set(va) | set(vb)
-                 if va.get(f) != vb.get(f) and not near(f, va.get(f), vb.get(f))}
-            if d:
-                out[k] = d
-        elif va != vb:
-            out[k] = (va, vb)
-    return out
+    return driver_result("fcring-", os.path.join(HERE, "ring_driver.py"), "RING-RESULT ")
 
 
 def test_no_drops(ring):
