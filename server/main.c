@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture/cache/names.h"
 #include "capture/source/capture.h"
 #include "capture/flow/l7.h"
 #include "server/commands/commands.h"
@@ -86,6 +87,20 @@ static void cloud_probe_stats(void *arg, struct cloud_probe_stats *out)
     out->clients = s->nclients;
 }
 
+/* A user the cloud named for ip: kept in the probe's own ipuser table (capture/cache/names.h). */
+static void cloud_user_learnt(void *arg, const char *ip, const char *user, uint64_t ttl_ms)
+{
+    struct server *s = arg;
+    names_ipuser_learn(s->cache, ip, user, ttl_ms * 1000);
+}
+
+/* A user the cloud says logged out of ip: the probe's mapping ends as after a RADIUS Stop seen here. */
+static void cloud_user_departed(void *arg, const char *ip, const char *user, uint64_t logout_us, uint64_t grace_ms)
+{
+    struct server *s = arg;
+    names_ipuser_logout(s->cache, ip, user, logout_us, grace_ms * 1000);
+}
+
 /* Replication's settings from the directives. */
 static struct cloud_config cloud_config_of(const struct fc_config *cfg, struct server *s)
 {
@@ -95,6 +110,7 @@ static struct cloud_config cloud_config_of(const struct fc_config *cfg, struct s
         .flush_ms = cfg->cloud_flush_ms, .queue_max = cfg->cloud_queue_max,
         .flow_ttl = cfg->flow_idle_timeout, .host_ttl = cfg->host_idle_timeout, .user_grace = cfg->user_grace,
         .probe_id = cfg->probe_id, .version = FLOWCACHED_VERSION, .stats = cloud_probe_stats, .stats_arg = s,
+        .user_learnt = cloud_user_learnt, .user_departed = cloud_user_departed, .users_arg = s,
     };
 }
 

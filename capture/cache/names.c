@@ -118,7 +118,8 @@ int names_get(struct cache *c, enum name_kind k, const char *name, size_t len, s
     return rc;
 }
 
-int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, char *out, size_t outcap)
+int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, char *out,
+                  size_t outcap)
 {
     char a[ADDR_STR_MAX];
     size_t n = addr_format(ipver, addr, a);
@@ -127,12 +128,70 @@ int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, char *out
     int rc = -1;
     lock_acquire(&s->lock);
     struct name_entry *e = names_find(c, s, h, NK_IPUSER, a, n, 0, 0, NULL);
-    if (e && name_alive(&c->cfg, e, cache_now(c))) {
+    if (e && name_alive(&c->cfg, e, cache_now(c)) &&
+        (!since_us || !e->u.ipuser.logout_us || since_us <= e->u.ipuser.logout_us)) {
         snprintf(out, outcap, "%s", e->u.ipuser.user);
         rc = 0;
     }
     lock_release(&s->lock);
     return rc;
+}
+
+/* The live NK_IPUSER entry of addr (created with create), its shard locked in *sp; NULL (nothing
+ * locked) when absent or out of memory. */
+static struct name_entry *ipuser_locked(struct cache *c, const char *addr, int create, struct cache_shard **sp)
+{
+    size_t n = strlen(addr);
+    if (n == 0 || n >= ADDR_STR_MAX)
+        return NULL;
+    uint64_t h = name_hash(NK_IPUSER, addr, n);
+    struct cache_shard *s = cache_shard_for(c->names, h);
+    lock_acquire(&s->lock);
+    struct name_entry *e = names_find(c, s, h, NK_IPUSER, addr, n, create, cache_now(c), NULL);
+    if (!e || (!create && !name_alive(&c->cfg, e, cache_now(c)))) {
+        lock_release(&s->lock);
+        return NULL;
+    }
+    *sp = s;
+    return e;
+}
+
+int names_ipuser_learn(struct cache *c, const char *addr, const char *user, uint64_t ttl_us)
+{
+    struct cache_shard *s;
+    if (strlen(user) >= NAME_USER_MAX)
+        return -1;
+    struct name_entry *e = ipuser_locked(c, addr, 1, &s);
+    if (!e)
+        return -1;
+    uint64_t now = cache_now(c);
+    if (e->u.ipuser.learnt || !e->u.ipuser.user[0]) {       /* a mapping of ours (RADIUS) wins */
+        snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%s", user);
+        e->u.ipuser.learnt = 1;
+        e->u.ipuser.logout_us = 0;
+        e->u.ipuser.delete_at_us = now + (ttl_us ? ttl_us : 1);
+        if (now > e->last_us)
+            e->last_us = now;
+        shard_touch(s, &e->link);
+    }
+    lock_release(&s->lock);
+    return 0;
+}
+
+int names_ipuser_logout(struct cache *c, const char *addr, const char *user, uint64_t ts_us, uint64_t grace_us)
+{
+    struct cache_shard *s;
+    struct name_entry *e = ipuser_locked(c, addr, 0, &s);
+    if (!e)
+        return 0;
+    int changed = 0;
+    if (!e->u.ipuser.logout_us && strcmp(e->u.ipuser.user, user) == 0) {
+        e->u.ipuser.logout_us = ts_us ? ts_us : cache_now(c);
+        e->u.ipuser.delete_at_us = e->u.ipuser.logout_us + (grace_us ? grace_us : 1);
+        changed = 1;
+    }
+    lock_release(&s->lock);
+    return changed;
 }
 
 uint32_t names_walk_step(struct cache *c, enum name_kind k, unsigned shard, uint32_t from,

@@ -52,7 +52,12 @@ struct name_entry {
         struct http_stats http;
         struct tls_stats tls;
         struct user_info user;       /* NK_USER */
-        struct { char user[NAME_USER_MAX]; uint64_t delete_at_us; } ipuser;   /* NK_IPUSER */
+        struct {                     /* NK_IPUSER */
+            char user[NAME_USER_MAX];
+            uint64_t delete_at_us;   /* logout + user-grace, or the end of a learnt mapping; 0 = persistent */
+            uint64_t logout_us;      /* the user's logout (packet time); 0 = logged in */
+            uint8_t learnt;          /* learnt from the cloud (names_ipuser_learn), not from RADIUS here */
+        } ipuser;
     } u;
     char name[];                     /* len bytes + NUL: qname, host, sni, user, address text */
 };
@@ -78,9 +83,23 @@ uint64_t name_expire_at(const struct cache_config *cfg, const struct name_entry 
  * out must hold sizeof(struct name_entry) + NAME_MAX_LEN + 1 bytes. */
 int names_get(struct cache *c, enum name_kind k, const char *name, size_t len, struct name_entry *out);
 
-/* The user name mapped to an address right now, copied into out (NUL-terminated).
- * Returns 0, or -1 when none. Any thread. */
-int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, char *out, size_t outcap);
+/* The user name mapped to an address right now, copied into out (NUL-terminated). With since_us
+ * (a flow's first packet time) a user who logged out before since_us does not count: a flow that
+ * starts after a logout is not the departed user's, while older flows keep the name through the
+ * grace period. since_us 0: any live mapping. Returns 0, or -1 when none. Any thread. */
+int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, char *out,
+                  size_t outcap);
+
+/* A mapping address -> user learnt from the cloud (the answer to GET ipuser.<addr>), kept for
+ * ttl_us of cache time from now, so the probe's flows, flow.end events and ip.<addr> show the
+ * user. A mapping this probe learnt from RADIUS itself (live, or logged out within its grace)
+ * wins and is left alone. Returns 0, or -1 (too long, out of memory; nothing changed). Loop thread. */
+int names_ipuser_learn(struct cache *c, const char *addr, const char *user, uint64_t ttl_us);
+
+/* The logout of user at addr at time ts_us, heard from the cloud (another probe saw it): a live
+ * mapping of addr to user ends ts_us + grace_us, and flows starting after ts_us are no longer
+ * labelled with it. Returns 1 when a mapping changed, else 0. Loop thread. */
+int names_ipuser_logout(struct cache *c, const char *addr, const char *user, uint64_t ts_us, uint64_t grace_us);
 
 /* cache_walk_step over names shard `shard` for the entries of kind k: a
  * shard without one is done at once, and a shard walked through its lists

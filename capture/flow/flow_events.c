@@ -81,8 +81,8 @@ void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct f
     event_add_str(&b, "reason", end_reason_name(reason));
     flow_fields_visit(f, &v);
     char user[NAME_USER_MAX];
-    if (names_user_of(c, f->key.ipver, f->key.cli, user, sizeof(user)) == 0 ||
-        names_user_of(c, f->key.ipver, f->key.srv, user, sizeof(user)) == 0)
+    if (names_user_of(c, f->key.ipver, f->key.cli, f->first_us, user, sizeof(user)) == 0 ||
+        names_user_of(c, f->key.ipver, f->key.srv, f->first_us, user, sizeof(user)) == 0)
         event_add_str(&b, "user", user);
     event_queue_push_built(q, &b);
 }
@@ -181,7 +181,7 @@ void flow_events_http(struct event_queue *q, const struct app_actions *acts, con
 void flow_events_user(struct event_queue *q, const struct app_action *a, const char *ip, uint64_t ts)
 {
     enum event_channel ch = a->acct_status == RADIUS_ACCT_STOP ? EV_USER_LOGOUT : EV_USER_LOGIN;
-    if (a->acct_status == RADIUS_ACCT_INTERIM || !event_wanted(ch))
+    if (!event_wanted(ch))
         return;
     struct event_builder b;
     event_build_begin(&b, ch, ts);
@@ -192,6 +192,8 @@ void flow_events_user(struct event_queue *q, const struct app_action *a, const c
     else
         event_add_str(&b, "nas", "");
     event_add_str(&b, "session", a->session);
+    if (a->acct_status == RADIUS_ACCT_INTERIM)  /* an Interim-Update: the user is still there */
+        event_add_str(&b, "acct", "interim");
     event_queue_push_built(q, &b);
 }
 

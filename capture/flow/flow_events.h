@@ -38,8 +38,8 @@ void flow_events_dns(struct event_queue *q, const struct app_actions *acts, cons
 /* http: the request and response a of the flow acts belong to. */
 void flow_events_http(struct event_queue *q, const struct app_actions *acts, const struct app_action *a,
                       uint64_t ts);
-/* user.login or user.logout for the RADIUS accounting a (none for an interim
- * update); ip: a's framed address as text, or "". */
+/* user.login (Start, or Interim-Update with "acct":"interim") or user.logout (Stop) for the
+ * RADIUS accounting a; ip: a's framed address as text, or "". */
 void flow_events_user(struct event_queue *q, const struct app_action *a, const char *ip, uint64_t ts);
 /* alert.watchlist: the watchlist hit a of the flow acts belong to; dns_query:
  * a DNS query name of the same packet, or NULL. */

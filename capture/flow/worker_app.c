@@ -142,14 +142,19 @@ static void ipuser_apply(struct name_entry *e, const struct app_action *a, void 
 {
     struct user_ctx *x = arg;
     if (a->acct_status == RADIUS_ACCT_STOP) {
-        if (strcmp(e->u.ipuser.user, a->name) == 0 || !e->u.ipuser.user[0])
+        if (strcmp(e->u.ipuser.user, a->name) == 0 || !e->u.ipuser.user[0]) {
             e->u.ipuser.delete_at_us = x->ts + x->w->user_grace_us;
+            e->u.ipuser.logout_us = x->ts;  /* flows starting later are not this user's */
+            e->u.ipuser.learnt = 0;
+        }
         if (!e->u.ipuser.user[0])
             snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%.*s", NAME_USER_MAX - 1, a->name);
         return;
     }
     snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%.*s", NAME_USER_MAX - 1, a->name);
     e->u.ipuser.delete_at_us = 0;
+    e->u.ipuser.logout_us = 0;
+    e->u.ipuser.learnt = 0;
 }
 
 static void radius_apply(struct worker *w, const struct app_action *a, uint64_t ts)

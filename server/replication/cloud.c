@@ -4,9 +4,9 @@
  * flow.end adds a flow's counters to flow.<key> (HINCRBY), copies its descriptive fields (HSET) and adds to
  * the hosts' ip.<addr> (the server's handshake round trip too) and the aggregates proto.<l7>, vlan.<id>,
  * tls.<sni>, port.<l4>.<port>; dns and http events count per name, with their latency histograms, and add
- * their answer time to the server's ip.<addr>; user.login / user.logout keep user.<name> and ipuser.<addr>.
- * Every event is also PUBLISHed. A flow whose client has no user yet gets one from the cloud's ipuser.<addr>
- * (GET on the sync connection, cached).
+ * their answer time to the server's ip.<addr>.
+ * Every event is also PUBLISHed. Users (RADIUS events, the lookup of a flow's client in the cloud's
+ * ipuser.<addr>) are cloud_users.c's.
  */
 #include "server/replication/cloud.h"
 
@@ -19,30 +19,7 @@
 
 #include "server/replication/cloud_cluster.h"
 #include "server/replication/cloud_engine.h"
-
-enum {
-    UCACHE_SIZE = 4096,                 /* user cache slots (direct mapped) */
-    UCACHE_POS_MS = 60000,
-    UCACHE_NEG_MS = 10000,
-    UCACHE_PENDING_MS = 5000,
-    LOOKUP_WAITERS = 16,
-};
-
-struct cloud;
-
-struct user_lookup {                   /* one GET ipuser.<ip> in flight */
-    struct cloud *cl;
-    char ip[64];
-    int nkeys;
-    char *keys[LOOKUP_WAITERS];        /* flow keys waiting for the answer */
-};
-
-struct ucache_entry {
-    char ip[64];
-    char *user;                        /* NULL: negative entry */
-    uint64_t expires_ms;
-    struct user_lookup *pending;       /* GET in flight */
-};
+#include "server/replication/cloud_users.h"
 
 struct cloud {
     struct cloud_engine *eng;
@@ -52,9 +29,9 @@ struct cloud {
     void (*probe_stats)(void *arg, struct cloud_probe_stats *out);
     void *probe_stats_arg;
     uint64_t flow_ttl, host_ttl, user_grace, start_ms;
-    struct ucache_entry *ucache;
+    struct cloud_users *users;         /* user lookups and RADIUS (cloud_users.c) */
     int shutting;
-    uint64_t sync_lookups, sync_hits, sync_cache_hits, sync_skipped, bad_events;
+    uint64_t bad_events;
 };
 
 static uint64_t now_ms(void)
@@ -82,17 +59,6 @@ static uint64_t ev_uint(const struct event *ev, const char *name, int *has)
     if (has)
         *has = ok;
     return v;
-}
-
-/* The i-th field: its name and its value as text (a number written into buf). Returns 1, or 0 past the last. */
-static int ev_field_at(const struct event *ev, int i, const char **name, const char **val, size_t *vlen,
-                       char buf[EVENT_NUM_TEXT_MAX])
-{
-    if (i >= ev->nfields)
-        return 0;
-    *name = event_field_name(ev, &ev->f[i]);
-    *val = event_field_text(ev, &ev->f[i], buf, vlen);
-    return 1;
 }
 
 /* ------------------------------------------------------------------ commands */
@@ -132,24 +98,7 @@ static int is_counter(const char *name)
 /* HSET key of every descriptive field (all but the key, reason and counters). */
 static void hset_fields(struct cloud *cl, const char *key, const struct event *ev)
 {
-    const char *argv[2 + 2 * EVENT_FIELDS_MAX];
-    size_t lens[2 + 2 * EVENT_FIELDS_MAX];
-    char nums[EVENT_FIELDS_MAX][EVENT_NUM_TEXT_MAX];
-    const char *name;
-    int argc = 2;
-    argv[0] = "HSET";
-    lens[0] = 4;
-    argv[1] = key;
-    lens[1] = strlen(key);
-    for (int i = 0; ev_field_at(ev, i, &name, &argv[argc + 1], &lens[argc + 1], nums[i]); i++) {
-        if (is_counter(name))
-            continue;
-        argv[argc] = name;
-        lens[argc] = strlen(name);
-        argc += 2;
-    }
-    if (argc > 2)
-        cloud_engine_send(cl->eng, argc, argv, lens);
+    cloud_send_hset_event(cl->eng, key, ev, is_counter, NULL, NULL);
 }
 
 /* One latency sample of us microseconds on key: <what>.us.sum and <what>.count, and with le (the histogram
@@ -271,116 +220,6 @@ static void on_http(struct cloud *cl, const struct event *ev)
         server_service(cl, ev, svc);
 }
 
-/* ------------------------------------------------------------------ user cache */
-
-static void lookup_free(struct user_lookup *lk)
-{
-    for (int i = 0; i < lk->nkeys; i++)
-        free(lk->keys[i]);
-    free(lk);
-}
-
-static struct ucache_entry *ucache_slot(struct cloud *cl, const char *ip)
-{
-    return &cl->ucache[cloud_crc16(ip, strlen(ip)) % UCACHE_SIZE];
-}
-
-static void user_apply(struct cloud *cl, const char *flow_key, const char *user)
-{
-    const char *argv[] = { "HSET", flow_key, "user", user };
-    sendv(cl, 4, argv);
-}
-
-/* The answer to GET ipuser.<ip>: cached (a miss too, for less long), applied to the waiting flows. */
-static void lookup_answer_cb(void *arg, const char *val, size_t len, int status)
-{
-    struct user_lookup *lk = arg;
-    struct cloud *cl = lk->cl;
-    struct ucache_entry *e = ucache_slot(cl, lk->ip);
-    if (status != 0) {                  /* no answer: the next flow of this client asks again */
-        if (e->pending == lk) {
-            e->pending = NULL;
-            e->expires_ms = 0;
-        }
-        lookup_free(lk);
-        return;
-    }
-    const char *user = val && len > 0 ? val : NULL;
-    if (user)
-        cl->sync_hits++;
-    if (e->pending == lk) {
-        free(e->user);
-        e->user = user ? strdup(user) : NULL;
-        e->expires_ms = now_ms() + (user ? UCACHE_POS_MS : UCACHE_NEG_MS);
-        e->pending = NULL;
-    }
-    for (int i = 0; user && i < lk->nkeys; i++)
-        user_apply(cl, lk->keys[i], user);
-    lookup_free(lk);
-}
-
-/* Asks the cloud for ip's user on the sync connection (answered later; nothing waits). */
-static void user_ask(struct cloud *cl, struct ucache_entry *e, const char *ip, const char *flow_key, uint64_t now)
-{
-    char key[96];
-    size_t iplen = strlen(ip);
-    struct user_lookup *lk = calloc(1, sizeof(*lk));
-    if (!lk || !(lk->keys[0] = strdup(flow_key))) {
-        free(lk);
-        return;
-    }
-    lk->cl = cl;
-    lk->nkeys = 1;
-    memcpy(lk->ip, ip, iplen + 1);
-    snprintf(key, sizeof(key), "ipuser.%s", ip);
-    struct ucache_entry old = *e;       /* the answer may come before cloud_engine_get returns */
-    memcpy(e->ip, ip, iplen + 1);
-    e->user = NULL;
-    e->pending = lk;
-    e->expires_ms = now + UCACHE_PENDING_MS;
-    if (cloud_engine_get(cl->eng, key, lookup_answer_cb, lk) != 0) {
-        *e = old;
-        lookup_free(lk);
-        cl->sync_skipped++;
-        return;
-    }
-    free(old.user);
-    cl->sync_lookups++;
-}
-
-/* Resolves the user of a flow's client: from the cache, else from the cloud. */
-static void user_lookup(struct cloud *cl, const char *ip, const char *flow_key)
-{
-    if (strlen(ip) >= sizeof(((struct user_lookup *)0)->ip))
-        return;
-    struct ucache_entry *e = ucache_slot(cl, ip);
-    uint64_t now = now_ms();
-    if (strcmp(e->ip, ip) == 0 && e->expires_ms > now) {
-        if (e->pending) {
-            if (e->pending->nkeys < LOOKUP_WAITERS && (e->pending->keys[e->pending->nkeys] = strdup(flow_key)))
-                e->pending->nkeys++;
-            return;
-        }
-        cl->sync_cache_hits++;
-        if (e->user)
-            user_apply(cl, flow_key, e->user);
-        return;
-    }
-    user_ask(cl, e, ip, flow_key, now);
-}
-
-/* A login seen by this probe: the cache knows the user at once. */
-static void user_learn(struct cloud *cl, const char *ip, const char *user, uint64_t now)
-{
-    struct ucache_entry *e = ucache_slot(cl, ip);
-    if (strlen(ip) < sizeof(e->ip) && !e->pending) {
-        snprintf(e->ip, sizeof(e->ip), "%s", ip);
-        free(e->user);
-        e->user = strdup(user);
-        e->expires_ms = now + UCACHE_POS_MS;
-    }
-}
-
 /* ------------------------------------------------------------------ events */
 
 static void on_flow_end(struct cloud *cl, const struct event *ev)
@@ -414,57 +253,7 @@ static void on_flow_end(struct cloud *cl, const struct event *ev)
     aggregate(cl, "tls.", ev_str(ev, "tls.sni"), bc + bs, 0, 0);
     port_aggregate(cl, ev, bc + bs, pc + ps);
 
-    if (cli && !ev_str(ev, "user"))
-        user_lookup(cl, cli, key);
-}
-
-/* RADIUS Start / Stop: the ipuser.<ip> mapping and the user.<name> hash. */
-static void on_user(struct cloud *cl, int login, const struct event *ev)
-{
-    const char *user = ev_str(ev, "user"), *ip = ev_str(ev, "ip");
-    char ukey[320], ikey[96], ts[32];
-    if (!user || !*user || snprintf(ukey, sizeof(ukey), "user.%s", user) >= (int)sizeof(ukey))
-        return;
-    uint64_t t = now_ms();
-    snprintf(ts, sizeof(ts), "%" PRIu64 ".%03u", t / 1000, (unsigned)(t % 1000));
-    const char *argv[4 + 2 * EVENT_FIELDS_MAX];
-    size_t lens[4 + 2 * EVENT_FIELDS_MAX];
-    char nums[EVENT_FIELDS_MAX][EVENT_NUM_TEXT_MAX];
-    const char *name;
-    int argc = 2;
-    argv[0] = "HSET";
-    argv[1] = ukey;
-    for (int i = 0; ev_field_at(ev, i, &name, &argv[argc + 1], &lens[argc + 1], nums[i]); i++) {
-        if (strcmp(name, "user") == 0)
-            continue;
-        argv[argc] = name;
-        lens[argc] = strlen(name);
-        argc += 2;
-    }
-    const char *stamp = login ? "login" : "logout";
-    if (!event_field_get(ev, stamp)) {
-        argv[argc] = stamp;
-        lens[argc++] = strlen(stamp);
-        argv[argc] = ts;
-        lens[argc++] = strlen(ts);
-    }
-    lens[0] = 4;
-    lens[1] = strlen(ukey);
-    cloud_engine_send(cl->eng, argc, argv, lens);
-    int has_ip = ip && snprintf(ikey, sizeof(ikey), "ipuser.%s", ip) < (int)sizeof(ikey);
-    if (login) {
-        if (has_ip) {
-            const char *sv[] = { "SET", ikey, user };
-            sendv(cl, 3, sv);
-            user_learn(cl, ip, user, t);
-        }
-        const char *pv[] = { "PERSIST", ukey };
-        sendv(cl, 2, pv);
-        return;
-    }
-    expire_key(cl, ukey, cl->user_grace ? cl->user_grace : 1);
-    if (has_ip)
-        expire_key(cl, ikey, cl->user_grace ? cl->user_grace : 1);
+    cloud_users_flow_end(cl->users, ev, key);
 }
 
 static void publish(struct cloud *cl, const struct event *ev)
@@ -482,11 +271,12 @@ void cloud_on_event(struct cloud *cl, const struct event *ev)
     if (!cl || cloud_engine_finished(cl->eng) || ev->channel == EV_KEY_EXPIRED)
         return;
     switch (ev->channel) {
+    case EV_FLOW_NEW: cloud_users_flow_new(cl->users, ev); break;
     case EV_FLOW_END: on_flow_end(cl, ev); break;
     case EV_DNS: on_dns(cl, ev); break;
     case EV_HTTP: on_http(cl, ev); break;
-    case EV_USER_LOGIN: on_user(cl, 1, ev); break;
-    case EV_USER_LOGOUT: on_user(cl, 0, ev); break;
+    case EV_USER_LOGIN: cloud_users_radius(cl->users, 1, ev); break;
+    case EV_USER_LOGOUT: cloud_users_radius(cl->users, 0, ev); break;
     default: break;
     }
     publish(cl, ev);
@@ -525,6 +315,13 @@ static void beat_cb(uv_timer_t *t)
 
 /* ------------------------------------------------------------------ life cycle */
 
+static struct cloud_users_config users_config_of(const struct cloud_config *cfg)
+{
+    return (struct cloud_users_config){ .host_ttl = cfg->host_ttl, .user_grace = cfg->user_grace,
+                                        .learnt = cfg->user_learnt, .departed = cfg->user_departed,
+                                        .arg = cfg->users_arg };
+}
+
 struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char *err, size_t errlen)
 {
     struct cloud_engine_config ec = {
@@ -532,19 +329,20 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
         .flush_ms = cfg->flush_ms, .queue_max = cfg->queue_max,
     };
     struct cloud *cl = calloc(1, sizeof(*cl));
-    if (cl)
-        cl->ucache = calloc(UCACHE_SIZE, sizeof(*cl->ucache));
-    if (!cl || !cl->ucache) {
-        if (cl)
-            free(cl->ucache);
-        free(cl);
+    if (!cl) {
         snprintf(err, errlen, "out of memory creating the cloud replication");
         return NULL;
     }
     cl->eng = cloud_engine_create(loop, &ec, err, errlen);
     if (!cl->eng) {
-        free(cl->ucache);
         free(cl);
+        return NULL;
+    }
+    struct cloud_users_config uc = users_config_of(cfg);
+    if (!(cl->users = cloud_users_create(cl->eng, &uc))) {
+        cloud_engine_destroy(cl->eng);
+        free(cl);
+        snprintf(err, errlen, "out of memory creating the cloud replication");
         return NULL;
     }
     snprintf(cl->beat_key, sizeof(cl->beat_key), "probe.%s", cfg->probe_id ? cfg->probe_id : "probe");
@@ -569,6 +367,8 @@ void cloud_reconfigure(struct cloud *cl, const struct cloud_config *cfg)
     cl->flow_ttl = cfg->flow_ttl;
     cl->host_ttl = cfg->host_ttl;
     cl->user_grace = cfg->user_grace;
+    struct cloud_users_config uc = users_config_of(cfg);
+    cloud_users_reconfigure(cl->users, &uc);
 }
 
 uint32_t cloud_wanted(const struct cloud *cl)
@@ -607,10 +407,11 @@ void cloud_info(struct cloud *cl, struct sbuf *b)
                    "cloud_last_batch_latency_us:%" PRIu64 "\r\ncloud_redirects_moved:%" PRIu64
                    "\r\ncloud_redirects_ask:%" PRIu64 "\r\n",
                 es.sent, es.dropped, es.errors, es.reconnects, es.last_batch_us, es.moved, es.asked);
+    struct cloud_users_stats us;
+    cloud_users_stats(cl->users, &us);
     sbuf_printf(b, "cloud_sync_lookups:%" PRIu64 "\r\ncloud_sync_hits:%" PRIu64 "\r\ncloud_sync_cache_hits:%" PRIu64
                    "\r\ncloud_sync_skipped:%" PRIu64 "\r\ncloud_bad_events:%" PRIu64 "\r\ncloud_last_error:%s\r\n",
-                cl->sync_lookups, cl->sync_hits, cl->sync_cache_hits, cl->sync_skipped, cl->bad_events,
-                es.last_error);
+                us.lookups, us.hits, us.cache_hits, us.skipped, cl->bad_events, es.last_error);
 }
 
 void cloud_destroy(struct cloud *cl)
@@ -618,8 +419,6 @@ void cloud_destroy(struct cloud *cl)
     if (!cl)
         return;
     cloud_engine_destroy(cl->eng);      /* first: GETs still waiting are answered into the cache */
-    for (int i = 0; i < UCACHE_SIZE; i++)
-        free(cl->ucache[i].user);
-    free(cl->ucache);
+    cloud_users_destroy(cl->users);
     free(cl);
 }

@@ -33,6 +33,13 @@ struct cloud_config {
     /* Fills the probe's figures for the heartbeat (every second). */
     void (*stats)(void *arg, struct cloud_probe_stats *out);
     void *stats_arg;
+    /* The cloud said who is at ip (GET ipuser.<ip>): the probe keeps the mapping ttl_ms so that its
+     * own flows, flow.end events and ip.<addr> show the user. NULL: nothing kept. Loop thread. */
+    void (*user_learnt)(void *arg, const char *ip, const char *user, uint64_t ttl_ms);
+    /* user left ip at logout_us (packet time; another probe saw it, or the cloud's user.<name> says
+     * so): the probe's flows that start later are not his; the mapping ends grace_ms later. NULL: ignored. */
+    void (*user_departed)(void *arg, const char *ip, const char *user, uint64_t logout_us, uint64_t grace_ms);
+    void *users_arg;
 };
 
 /* Creates the replication on loop and starts connecting (asynchronously: an unreachable node is

@@ -503,14 +503,13 @@ static void conn_on_reply(void *arg, struct cloud_link *l, struct redisReply *r)
 
 static const struct cloud_link_ops conn_ops = { conn_on_connect, conn_on_reply, conn_on_down };
 
-int cloud_engine_get(struct cloud_engine *e, const char *key, cloud_get_cb cb, void *arg)
+int cloud_engine_ask(struct cloud_engine *e, int argc, const char **argv, cloud_get_cb cb, void *arg)
 {
-    int idx = e->map_known ? e->slot_node[cloud_key_slot(key, strlen(key))] : -1;
+    int idx = e->map_known && argc >= 2 ? e->slot_node[cloud_key_slot(argv[1], strlen(argv[1]))] : -1;
     struct cloud_conn *cn = idx >= 0 ? &e->nodes[idx]->conn[ROLE_SYNC] : NULL;
     if (e->finished || !cn || !cn->ready || e->gets_inflight >= GETS_MAX)
         return -1;
-    const char *argv[] = { "GET", key };
-    struct cloud_cmd *c = cloud_cmd_newv(CMD_GET, 2, argv);
+    struct cloud_cmd *c = cloud_cmd_newv(CMD_GET, argc, argv);
     if (!c)
         return -1;
     c->waiter = cb;
@@ -521,6 +520,12 @@ int cloud_engine_get(struct cloud_engine *e, const char *key, cloud_get_cb cb, v
         return -1;
     }
     return 0;
+}
+
+int cloud_engine_get(struct cloud_engine *e, const char *key, cloud_get_cb cb, void *arg)
+{
+    const char *argv[] = { "GET", key };
+    return cloud_engine_ask(e, 2, argv, cb, arg);
 }
 
 /* ------------------------------------------------------------------ flush */

@@ -54,6 +54,10 @@ void cloud_engine_send(struct cloud_engine *e, int argc, const char **argv, cons
  * so set up what cb reads first); or -1, and cb is never called. Loop thread. */
 int cloud_engine_get(struct cloud_engine *e, const char *key, cloud_get_cb cb, void *arg);
 
+/* The same for any read command of at most 4 arguments whose reply is a string (argv[1] is its key,
+ * which routes it): HGET key field. */
+int cloud_engine_ask(struct cloud_engine *e, int argc, const char **argv, cloud_get_cb cb, void *arg);
+
 /* Fills *out. Loop thread. */
 void cloud_engine_stats(const struct cloud_engine *e, struct cloud_engine_stats *out);
 

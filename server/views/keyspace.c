@@ -120,7 +120,7 @@ static long long ttl_left(uint64_t expire_at, uint64_t now, int kept_alive)
 struct flow_view_ctx {
     struct kv_view *v;
     const struct cache_config *cfg;
-    uint64_t now, exp;
+    uint64_t now, exp, first_us;
     int live;
 };
 
@@ -132,25 +132,29 @@ static void flow_view_cb(const struct flow *f, void *arg)
     if (x->exp <= x->now)
         return;
     x->live = 1;
+    x->first_us = f->first_us;
     flow_fields_each(f, view_field_cb, x->v);
 }
 
-/* "user" of a flow or host: the RADIUS user of its client, else of its server. */
-static void view_add_user(struct cache *c, struct kv_view *v, uint8_t ver, const uint8_t *a, const uint8_t *b)
+/* "user" of a flow or host: the RADIUS user of its client, else of its server (for a flow, one who had
+ * not logged out when it started: since_us its first packet; 0 for a host). */
+static void view_add_user(struct cache *c, struct kv_view *v, uint8_t ver, const uint8_t *a, const uint8_t *b,
+                          uint64_t since_us)
 {
     char user[NAME_USER_MAX];
-    if (names_user_of(c, ver, a, user, sizeof(user)) == 0 || (b && names_user_of(c, ver, b, user, sizeof(user)) == 0))
+    if (names_user_of(c, ver, a, since_us, user, sizeof(user)) == 0 ||
+        (b && names_user_of(c, ver, b, since_us, user, sizeof(user)) == 0))
         view_field_cb(v, "user", user, strlen(user), 0);
 }
 
 static enum kv_type view_flow(struct cache *c, const char *key, size_t len, struct kv_view *v, uint64_t now)
 {
     struct flow_key k;
-    struct flow_view_ctx x = { v, &c->cfg, now, 0, 0 };
+    struct flow_view_ctx x = { v, &c->cfg, now, 0, 0, 0 };
     if (flow_key_parse(key, len, &k) != 0 || cache_flow_visit(c, &k, flow_view_cb, &x) != 0 || !x.live)
         return KV_NONE;
     v->ttl_ms = ttl_left(x.exp, now, 0);
-    view_add_user(c, v, k.ipver, k.cli, k.srv);
+    view_add_user(c, v, k.ipver, k.cli, k.srv, x.first_us);
     return KV_HASH;
 }
 
@@ -166,7 +170,7 @@ static enum kv_type view_host(struct cache *c, const char *key, size_t len, stru
         return KV_NONE;
     v->ttl_ms = ttl_left(exp, now, h.flows_active > 0);
     host_fields_each(&h, view_field_cb, v);
-    view_add_user(c, v, h.ipver, h.addr, NULL);
+    view_add_user(c, v, h.ipver, h.addr, NULL, 0);
     return KV_HASH;
 }
 
