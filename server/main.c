@@ -59,6 +59,7 @@ static int build_capture(struct server *s, char *err, size_t errlen)
         .realtime = cfg->capture_realtime, .reader = (enum capture_reader)cfg->capture_reader,
         .coalesce_us = cfg->capture_coalesce_us,
         .user_grace_us = cfg->user_grace * 1000000ULL, .wl = &s->wl, .threads = cfg->capture_threads,
+        .progress_s = cfg->pcap_progress,
     };
     s->cap = capture_create(&o, s->cache, err, errlen);
     if (!s->cap)

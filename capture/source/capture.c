@@ -2,8 +2,10 @@
 #include "capture/source/capture.h"
 #include "capture/source/afpacket.h"
 #include "capture/source/fanout.h"
+#include "capture/source/file_reader.h"
 #include "capture/source/live_fanout.h"
 #include "capture/source/pcapfile.h"
+#include "capture/source/progress.h"
 #include "server/log/log.h"
 
 #include <errno.h>
@@ -40,6 +42,7 @@ struct source {
     pthread_t thread;
     int started;
     _Atomic uint64_t drops, read_errors, handoffs;
+    uint64_t start_us;           /* file sources: wall clock when reading began (the summary line) */
 };
 
 struct capture {
@@ -56,9 +59,7 @@ struct capture {
 
 static uint64_t wall_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+    return file_progress_now_us();
 }
 
 static int set_filter(pcap_t *p, const char *bpf, char *err, size_t errlen)
@@ -370,46 +371,6 @@ static uint64_t replay_time(struct source *s, struct replay *rp, uint64_t ts)
     return rp->wall_start + (uint64_t)((double)rel / speed);
 }
 
-/* A file being read: libpcap's handle, and pcapfile for a classic pcap it
- * takes (NULL: libpcap reads the records), with the filter compiled for it
- * (libpcap applies its own). */
-struct file_reader {
-    pcap_t *p;
-    struct pcapfile *pf;
-    struct bpf_program prog;
-    int filtered;
-};
-
-/* The next record that passes the filter: 1, 0 at the end, -1 on error
- * (file_reader_error says what). */
-static int file_reader_next(struct file_reader *r, uint64_t *ts, const uint8_t **data, uint32_t *caplen,
-                            uint32_t *wirelen)
-{
-    if (!r->pf) {
-        struct pcap_pkthdr *h;
-        int rc = pcap_next_ex(r->p, &h, data);
-        if (rc != 1)
-            return rc == PCAP_ERROR ? -1 : 0;
-        *ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
-        *caplen = h->caplen;
-        *wirelen = h->len;
-        return 1;
-    }
-    for (;;) {
-        int rc = pcapfile_next(r->pf, ts, data, caplen, wirelen);
-        if (rc != 1 || !r->filtered)
-            return rc;
-        struct pcap_pkthdr h = { { 0, 0 }, *caplen, *wirelen };
-        if (pcap_offline_filter(&r->prog, &h, *data))
-            return 1;
-    }
-}
-
-static const char *file_reader_error(struct file_reader *r)
-{
-    return r->pf ? pcapfile_error(r->pf) : pcap_geterr(r->p);
-}
-
 /* Reads file i of the source to its end (from its start). Returns -1 when stopping. */
 static int read_file(struct source *s, int i, struct replay *rp)
 {
@@ -427,19 +388,12 @@ static int read_file(struct source *s, int i, struct replay *rp)
         return 0;
     }
     int dlt = pcap_datalink(r.p), rc, stopping = 0;
-    if (regular)
-        r.pf = pcapfile_open_fd(fcntl(s->fds[i], F_DUPFD_CLOEXEC, 0), dlt, pcap_snapshot(r.p));
-    if (r.pf && bpf && *bpf) {
-        if (pcap_compile(r.p, &r.prog, bpf, 1, PCAP_NETMASK_UNKNOWN) == 0) {
-            r.filtered = 1;
-        } else {                     /* open_file compiled it already: out of memory */
-            pcapfile_close(r.pf);
-            r.pf = NULL;
-        }
-    }
+    file_reader_use_pcapfile(&r, regular ? s->fds[i] : -1, bpf);
     uint64_t ts;
     const uint8_t *data, *next;
     uint32_t caplen, wirelen, next_caplen;
+    struct file_progress prog;
+    file_progress_start(&prog, path, s->fds[i], s->cap->o.speed, s->cap->o.progress_s);
     /* One worker fed directly: each packet's successor, whole in the reader's
      * buffer (which only moves at a later read), is decoded ahead. */
     struct worker_ahead ahead[2];
@@ -459,6 +413,7 @@ static int read_file(struct source *s, int i, struct replay *rp)
             source_packet(s, ts, dlt, data, caplen, wirelen);
         cur = !cur;
         have = next_have;
+        file_progress_packet(&prog, file_reader_offset, &r);
         if (atomic_load_explicit(&s->cap->stop, memory_order_relaxed)) {
             stopping = 1;
             break;
@@ -469,9 +424,9 @@ static int read_file(struct source *s, int i, struct replay *rp)
                 file_reader_error(&r));
         atomic_fetch_add(&s->read_errors, 1);
     }
-    if (r.filtered)
-        pcap_freecode(&r.prog);
-    pcapfile_close(r.pf);
+    if (!stopping)
+        file_progress_done(&prog);
+    file_reader_release(&r);
     pcap_close(r.p);
     free(iobuf);
     return stopping ? -1 : 0;
@@ -490,8 +445,18 @@ static void source_finished(struct source *s)
         worker_sweep_due(&s->w[0]);
         worker_finish_detection(&s->w[0]);   /* the file is over: detection is final */
     }
-    for (int i = 0; i < s->nworkers; i++)
+    struct file_summary sum = { .files = s->nfiles, .start_us = s->start_us,
+                                .flows = atomic_load(&cap->cache->st.flows_created),
+                                .flows_dropped = atomic_load(&cap->cache->st.flows_dropped),
+                                .read_errors = atomic_load(&s->read_errors) };
+    for (int i = 0; i < s->nworkers; i++) {
         worker_publish_stats(&s->w[i]);
+        sum.packets += atomic_load(&s->w[i].st.packets);
+        sum.bytes += atomic_load(&s->w[i].st.bytes);
+        sum.anomalies += atomic_load(&s->w[i].st.anomalies);
+        sum.events_dropped += atomic_load(&s->w[i].events.dropped);
+    }
+    file_summary_log(&sum);
     if (atomic_fetch_sub(&cap->active, 1) == 1 && cap->on_done)
         cap->on_done(cap->done_arg);
 }
@@ -513,6 +478,7 @@ static void *file_thread(void *arg)
     struct source *s = arg;
     struct replay rp = { 0 };
     int loop = 0;
+    s->start_us = wall_us();
     for (int i = 0; i < s->nfiles; i++)
         loop |= s->cap->o.loop && fd_regular(s->fds[i]);
     source_fanout_start(s, s->cap->o.speed > 0);

@@ -31,6 +31,7 @@ struct capture_opts {
     enum capture_reader reader;  /* live, immediate mode (capture-reader) */
     int coalesce_us;             /* live, immediate mode: pause after a burst (capture-coalesce-us) */
     int threads;                 /* capture-threads: workers per source */
+    double progress_s;           /* pcap-progress: seconds between progress lines of a file read (0 = none) */
     uint64_t user_grace_us;      /* RADIUS logout grace */
     struct watchlist *wl;        /* NULL = none */
 };

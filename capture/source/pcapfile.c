@@ -165,6 +165,11 @@ int pcapfile_peek(const struct pcapfile *f, const uint8_t **data, uint32_t *capl
     return 1;
 }
 
+uint64_t pcapfile_tell(const struct pcapfile *f)
+{
+    return (uint64_t)f->off - (f->len - f->pos);
+}
+
 const char *pcapfile_error(const struct pcapfile *f)
 {
     return f->err;

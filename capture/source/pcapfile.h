@@ -32,6 +32,9 @@ int pcapfile_next(struct pcapfile *f, uint64_t *ts_us, const uint8_t **data, uin
  * end, or broken: pcapfile_next tells). Changes nothing. */
 int pcapfile_peek(const struct pcapfile *f, const uint8_t **data, uint32_t *caplen);
 
+/* Bytes of the file consumed so far (the records returned and the header). */
+uint64_t pcapfile_tell(const struct pcapfile *f);
+
 const char *pcapfile_error(const struct pcapfile *f);
 void pcapfile_close(struct pcapfile *f);
 

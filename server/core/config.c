@@ -34,6 +34,8 @@ static const struct directive directives[] = {
     { "pcap-speed", D_DOUBLE, OFF(pcap_speed), 0, 0, 1e6, NULL, "0 = fast, 1 = recorded speed", 0 },
     { "pcap-loop", D_BOOL, OFF(pcap_loop), 0, 0, 1, NULL, "replay files forever", 0 },
     { "pcap-end", D_ENUM, OFF(pcap_end), 0, 0, 0, pcap_end_choices, "keep, expire or exit", 0 },
+    { "pcap-progress", D_DOUBLE, OFF(pcap_progress), 0, 0, 86400, NULL,
+      "seconds between progress lines of a file read (0 = none)", 0 },
     { "capture-threads", D_INT, OFF(capture_threads), 0, 1, 64, NULL, "worker threads per source", 0 },
     { "snaplen", D_INT, OFF(snaplen), 0, 64, 262144, NULL, "bytes captured per packet", 0 },
     { "capture-batch-ms", D_INT, OFF(capture_batch_ms), 0, 0, 1000, NULL,
@@ -134,6 +136,7 @@ int config_defaults(struct fc_config *c)
     c->bind[0] = strdup("127.0.0.1");
     c->nbind = 1;
     c->capture_threads = 1;
+    c->pcap_progress = 5;
     c->snaplen = 65535;
     c->promisc = 1;
     c->capture_buffer = 64ULL << 20;

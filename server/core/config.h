@@ -20,6 +20,7 @@ struct fc_config {
     double pcap_speed;
     int pcap_loop;
     int pcap_end;                    /* enum pcap_end_mode */
+    double pcap_progress;            /* seconds between progress lines of a file read, 0 = none */
     int capture_threads;
     int snaplen, promisc;
     int capture_batch_ms;            /* 0 = immediate mode */

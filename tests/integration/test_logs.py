@@ -1,11 +1,13 @@
 """test_logs.py - the log as redis-server writes it: the line format, loglevel (and CONFIG SET loglevel at run time,
 as redis-server answers it), logfile (and SIGHUP reopening it), syslog-enabled (to a syslog socket of its own when
-the test may make one), CONFIG REWRITE keeping the directives."""
+the test may make one), CONFIG REWRITE keeping the directives; capture files: progress lines every pcap-progress
+seconds, each file's end and a summary that agrees with INFO."""
 import os
 import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
 
@@ -190,3 +192,79 @@ def test_syslog_enabled_reaches_syslog(tmp_path):
     bye = [m for m in got if re.match(r"<%d>.*fc-syslog-test\[\d+\]: received SIGTERM" % (local3 + 4), m)]
     assert ready and bye, got
     assert " ready: " in (tmp_path / "stdout.log").read_text()      # standard output still has every line
+
+
+# ---------------------------------------------------------------- capture files: progress and summary
+
+def repeated_pcap(src, dst, times):
+    """dst: the records of the classic pcap src, times over, each pass one minute later than the last (a file long
+    enough to read for a while). Returns the number of records written."""
+    data = src.read_bytes()
+    assert data[:4] == b"\xd4\xc3\xb2\xa1", "little-endian microsecond pcap expected"
+    records, off = [], 24
+    while off + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack_from("<IIII", data, off)
+        records.append((sec, usec, orig, data[off + 16:off + 16 + incl]))
+        off += 16 + incl
+    span = records[-1][0] - records[0][0] + 60
+    with open(dst, "wb") as f:
+        f.write(data[:24])
+        for k in range(times):
+            for sec, usec, orig, body in records:
+                f.write(struct.pack("<IIII", sec + k * span, usec, len(body), orig) + body)
+    return len(records) * times
+
+
+PROGRESS = re.compile(r"^\d+:M .* \* pcap (\S+): (\d+) packets, ([\d.]+)% of ([\d.]+) MB, (\d+) packets/s$", re.M)
+SUMMARY = re.compile(r"^\d+:M .* \* pcap done: 1 file\(s\), (\d+) packets, (\d+) bytes, (\d+) flows in [\d.]+ s "
+                     r"\(\d+ packets/s\); (\d+) read errors, (\d+) events dropped, (\d+) flows dropped, "
+                     r"(\d+) decode anomalies$", re.M)
+
+
+def run_file(*args):
+    r = subprocess.run([str(flowcached_binary()), "--port", "0", "--pcap-end", "exit"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+    assert r.returncode == 0 and r.stderr == "", r.stdout[-3000:] + r.stderr[-3000:]
+    return r.stdout
+
+
+def test_a_file_run_logs_progress_and_a_summary(tmp_path):
+    big = tmp_path / "big.pcap"
+    n = repeated_pcap(DEMO_PCAP, big, 40)
+    out = run_file("--pcap", big, "--pcap-progress", "0.01")
+    steps = [(int(m.group(2)), float(m.group(3))) for m in PROGRESS.finditer(out) if m.group(1) == str(big)]
+    assert steps, out[-3000:]                          # about 120 000 packets: well over 10 ms to read
+    assert all(0 < p < n and 0 < pct <= 100 for p, pct in steps), steps
+    assert steps == sorted(steps) and len({p for p, _ in steps}) == len(steps), steps
+    size_mb = float(PROGRESS.search(out).group(4))
+    assert abs(size_mb - big.stat().st_size / 1e6) < 0.1, size_mb
+    assert re.search(r"^\d+:M .* \* pcap %s: read, %d packets in [\d.]+ s \(\d+ packets/s\)$" % (re.escape(str(big)), n),
+                     out, re.M), out[-3000:]
+    m = SUMMARY.search(out)
+    assert m and int(m.group(1)) == n and int(m.group(3)) > 0, out[-3000:]
+    assert m.group(4) == m.group(5) == m.group(6) == "0", m.group(0)
+    # the summary comes before the goodbye, and every line is a log line
+    assert out.index("pcap done:") < out.index("bye bye") and all(LINE.match(x) for x in log_lines(out))
+
+
+def test_the_summary_agrees_with_info(flowcached):
+    fc = flowcached("--pcap", DEMO_PCAP, "--pcap-end", "keep")
+    info = fc.wait_pcap_done()
+    m = wait_for(lambda: SUMMARY.search(fc.output()))
+    assert m, fc.output()
+    assert (int(m.group(1)), int(m.group(2)), int(m.group(3))) == \
+        (info["capture_packets"], info["capture_bytes"], info["flows_created"]), (m.group(0), info)
+
+
+def test_progress_lines_can_be_turned_off_and_are_verbose_when_paced(tmp_path):
+    big = tmp_path / "big.pcap"
+    repeated_pcap(DEMO_PCAP, big, 40)
+    out = run_file("--pcap", big, "--pcap-progress", "0")
+    assert not PROGRESS.search(out) and SUMMARY.search(out), out[-3000:]
+    # paced (the demo, 60 s of packets, at 200 times its speed): progress and the file's end are verbose lines
+    paced = ["--pcap", DEMO_PCAP, "--pcap-speed", "200", "--pcap-progress", "0.05"]
+    out = run_file(*paced)
+    assert " pcap %s: " % DEMO_PCAP not in out and SUMMARY.search(out), out[-3000:]
+    out = run_file(*paced, "--loglevel", "verbose")
+    assert re.search(r"^\d+:M .* - pcap %s: \d+ packets, [\d.]+%% of " % re.escape(str(DEMO_PCAP)), out, re.M), out
+    assert re.search(r"^\d+:M .* - pcap %s: read, \d+ packets" % re.escape(str(DEMO_PCAP)), out, re.M), out

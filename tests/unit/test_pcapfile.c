@@ -225,11 +225,14 @@ TEST_CASE(open_fd_leaves_the_offset)
     uint64_t ts;
     const uint8_t *d;
     uint32_t cap, len;
+    CHECK_INT((long)pcapfile_tell(f), 24);                 /* the progress lines' offset: the header read */
     CHECK_INT(pcapfile_next(f, &ts, &d, &cap, &len), 1);
     CHECK_INT((long)ts, 7000005);
+    CHECK_INT((long)pcapfile_tell(f), 24 + 16 + 60);
     CHECK_INT(pcapfile_next(f, &ts, &d, &cap, &len), 1);
     CHECK_INT((long)cap, 70);
     CHECK_INT(pcapfile_next(f, &ts, &d, &cap, &len), 0);
+    CHECK_INT((long)pcapfile_tell(f), (long)flen);          /* the whole file */
     pcapfile_close(f);
     CHECK_INT((long)lseek(fd, 0, SEEK_CUR), 24);
     close(fd);

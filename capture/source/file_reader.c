@@ -1,0 +1,63 @@
+/* file_reader.c - the records of a capture file being read, through pcapfile or libpcap (a file source's reader thread). */
+#include "capture/source/file_reader.h"
+#include "capture/source/pcapfile.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+
+void file_reader_use_pcapfile(struct file_reader *r, int fd, const char *bpf)
+{
+    if (fd >= 0)
+        r->pf = pcapfile_open_fd(fcntl(fd, F_DUPFD_CLOEXEC, 0), pcap_datalink(r->p), pcap_snapshot(r->p));
+    if (r->pf && bpf && *bpf) {
+        if (pcap_compile(r->p, &r->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) == 0) {
+            r->filtered = 1;
+        } else {                     /* the file was opened with it already: out of memory */
+            pcapfile_close(r->pf);
+            r->pf = NULL;
+        }
+    }
+}
+
+int file_reader_next(struct file_reader *r, uint64_t *ts, const uint8_t **data, uint32_t *caplen, uint32_t *wirelen)
+{
+    if (!r->pf) {
+        struct pcap_pkthdr *h;
+        int rc = pcap_next_ex(r->p, &h, data);
+        if (rc != 1)
+            return rc == PCAP_ERROR ? -1 : 0;
+        *ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
+        *caplen = h->caplen;
+        *wirelen = h->len;
+        return 1;
+    }
+    for (;;) {
+        int rc = pcapfile_next(r->pf, ts, data, caplen, wirelen);
+        if (rc != 1 || !r->filtered)
+            return rc;
+        struct pcap_pkthdr h = { { 0, 0 }, *caplen, *wirelen };
+        if (pcap_offline_filter(&r->prog, &h, *data))
+            return 1;
+    }
+}
+
+const char *file_reader_error(struct file_reader *r)
+{
+    return r->pf ? pcapfile_error(r->pf) : pcap_geterr(r->p);
+}
+
+uint64_t file_reader_offset(void *arg)
+{
+    struct file_reader *r = arg;
+    long off = r->pf ? -1 : pcap_file(r->p) ? ftell(pcap_file(r->p)) : -1;
+    return r->pf ? pcapfile_tell(r->pf) : off > 0 ? (uint64_t)off : 0;
+}
+
+void file_reader_release(struct file_reader *r)
+{
+    if (r->filtered)
+        pcap_freecode(&r->prog);
+    r->filtered = 0;
+    pcapfile_close(r->pf);
+    r->pf = NULL;
+}
