@@ -199,10 +199,9 @@ static size_t lane_drain(struct lane *l)
  * unless a frame came meanwhile. */
 static void lane_wait(struct lane *l, int wait_ms)
 {
-    atomic_store(&l->sleeping, 1);
-    atomic_thread_fence(memory_order_seq_cst);   /* pairs with fanout_forward's fence */
+    atomic_store(&l->sleeping, 1);   /* seq_cst, then the tail: see fanout_forward */
     if (atomic_load(&l->r.q->tail) == atomic_load(&l->r.q->head) && !atomic_load(&l->fan->done))
-        l->fan->feed.read(l->fan->feed.arg, l->index, l->wake_fd, wait_ms);
+        l->fan->feed.read(l->fan->feed.arg, l->fan, l->index, l->wake_fd, wait_ms);
     atomic_store(&l->sleeping, 0);
     uint64_t v;
     if (read(l->wake_fd, &v, sizeof(v)) < 0) {
@@ -218,7 +217,7 @@ static void *lane_thread(void *arg)
     for (;;) {
         size_t got = lane_drain(l);
         if (feed->read)
-            got += (size_t)feed->read(feed->arg, l->index, l->wake_fd, 0);
+            got += (size_t)feed->read(feed->arg, l->fan, l->index, l->wake_fd, 0);
         if (got > 0)
             continue;
         if (atomic_load_explicit(&l->fan->done, memory_order_acquire)) {
@@ -361,7 +360,9 @@ int fanout_forward(struct fanout *f, int lane, uint64_t ts, int dlt, const uint8
     pthread_mutex_lock(&l->push_lock);
     int rc = ring_put(&l->r, ts, dlt, data, caplen, wirelen, NULL);
     pthread_mutex_unlock(&l->push_lock);
-    atomic_thread_fence(memory_order_seq_cst);   /* the tail before the sleeper's flag */
+    /* A seq_cst read-modify-write of the tail, then the flag; the lane stores
+     * the flag, then reads the tail (seq_cst): one of them sees the other. */
+    atomic_fetch_add(&l->r.q->tail, 0);
     if (rc == 0 && l->wake_fd >= 0 && atomic_load(&l->sleeping)) {
         uint64_t one = 1;
         if (write(l->wake_fd, &one, sizeof(one)) < 0) {

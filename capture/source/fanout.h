@@ -27,12 +27,13 @@ int fanout_lane_of(const struct decoded_pkt *p, int n);
 int fanout_lane_prog(struct sock_filter *prog, int max);
 
 /* What feeds each lane besides its ring (live capture: lane i's own packet
- * socket). read(arg, lane, wake_fd, wait_ms) hands lane's worker what its
- * source holds, without blocking when wait_ms is 0; else it may first wait
- * up to wait_ms for the source or for wake_fd to be readable (a frame was
- * forwarded to the lane). Returns the frames it handled. Lane thread. */
+ * socket). read(arg, f, lane, wake_fd, wait_ms) hands lane's worker what its
+ * source holds (frames it does not own go to fanout_forward on f), without
+ * blocking when wait_ms is 0; else it may first wait up to wait_ms for the
+ * source or for wake_fd to be readable (a frame was forwarded to the lane).
+ * Returns the frames it handled. Lane thread. */
 struct fanout_feed {
-    int (*read)(void *arg, int lane, int wake_fd, int wait_ms);
+    int (*read)(void *arg, struct fanout *f, int lane, int wake_fd, int wait_ms);
     void *arg;
 };
 

@@ -40,6 +40,7 @@ struct lf_lane {
     struct live_fanout *lf;
     struct afp *afp;
     struct worker *w;
+    struct fanout *fan;              /* set by the lane's thread from its feed call */
     int index;
     int rt_tried;                    /* capture-realtime asked for this thread */
     uint64_t next_stats;
@@ -120,7 +121,7 @@ static void lane_frame(void *arg, uint64_t ts, const uint8_t *data, uint32_t cap
         worker_packet_ahead(l->w, ts, &a, wirelen);
         return;
     }
-    if (fanout_forward(l->lf->fan, owner, ts, DLT_EN10MB, data, caplen, wirelen) == 0)
+    if (fanout_forward(l->fan, owner, ts, DLT_EN10MB, data, caplen, wirelen) == 0)
         atomic_fetch_add_explicit(&l->handoffs, 1, memory_order_relaxed);
     else
         atomic_fetch_add_explicit(&l->refused, 1, memory_order_relaxed);
@@ -149,10 +150,11 @@ static int lane_poll(struct lf_lane *l, int wake_fd, int wait_ms)
 }
 
 /* The fanout feed of lane `lane` (fanout.h). */
-static int lane_read(void *arg, int lane, int wake_fd, int wait_ms)
+static int lane_read(void *arg, struct fanout *f, int lane, int wake_fd, int wait_ms)
 {
     struct live_fanout *lf = arg;
     struct lf_lane *l = &lf->lanes[lane];
+    l->fan = f;
     if (lf->o.realtime && !l->rt_tried) {
         l->rt_tried = 1;
         live_realtime_set(lf->iface);

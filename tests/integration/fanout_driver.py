@@ -132,6 +132,6 @@ try:
 finally:
     for n, p in procs.items():
         stop_pid(p)
-        res.setdefault("logs", {})[str(n)] = open(os.path.join(d, "t%d.log" % n), errors="replace").read()[-1500:]
+        res.setdefault("logs", {})[str(n)] = open(os.path.join(d, "t%d.log" % n), errors="replace").read()[-4000:]
     shutil.rmtree(d, ignore_errors=True)
 print("FANOUT-RESULT " + json.dumps(res))

@@ -10,6 +10,7 @@ import struct
 
 import pytest
 
+from conftest import sanitizer_report
 from liveutil import comparable, differences, driver_result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,3 +61,8 @@ def test_only_tunnelled_packets_change_worker(fan):
                    if lane("10.8.%d.%d" % (i // 200, i % 200 + 1), "10.7.0.1", n) != lane(outer[0], outer[1], n))
         assert want > 0
         assert int(fan["instances"][str(n)]["capture"]["capture_handoffs"]) == want, n
+
+
+def test_no_sanitizer_report(fan):
+    for n, log in fan["logs"].items():
+        assert not sanitizer_report(log), (n, log)
