@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "capture/cache/names.h"
+#include "capture/cache/watchlist.h"
 #include "capture/source/capture.h"
 #include "capture/flow/l7.h"
 #include "server/commands/commands.h"
@@ -102,6 +103,20 @@ static void cloud_user_departed(void *arg, const char *ip, const char *user, uin
     names_ipuser_logout(s->cache, ip, user, logout_us, grace_ms * 1000);
 }
 
+/* The cloud's watchlist set: the probe's list becomes it (and its file, when one is configured). */
+static void cloud_watch_apply(void *arg, const char *members, size_t len)
+{
+    struct server *s = arg;
+    char err[256];
+    if (watchlist_replace(&s->wl, members, len, err, sizeof(err)) < 0)
+        fprintf(stderr, "flowcached: shared watchlist not applied: %s\n", err);
+}
+
+static void cloud_watch_share_cb(void *arg, int add, const char *text) { cloud_watch_share(arg, add, text); }
+
+/* The probe's own entries (its file) join the shared list when it starts. */
+static void cloud_watch_push_cb(void *arg, const char *text) { cloud_watch_share(arg, 1, text); }
+
 /* Replication's settings from the directives. */
 static struct cloud_config cloud_config_of(const struct fc_config *cfg, struct server *s)
 {
@@ -112,6 +127,7 @@ static struct cloud_config cloud_config_of(const struct fc_config *cfg, struct s
         .flow_ttl = cfg->flow_idle_timeout, .host_ttl = cfg->host_idle_timeout, .user_grace = cfg->user_grace,
         .probe_id = cfg->probe_id, .version = FLOWCACHED_VERSION, .stats = cloud_probe_stats, .stats_arg = s,
         .user_learnt = cloud_user_learnt, .user_departed = cloud_user_departed, .users_arg = s,
+        .watch_apply = cloud_watch_apply, .watch_arg = s,
     };
 }
 
@@ -134,6 +150,11 @@ static int sinks_register(struct server *s, char *err, size_t errlen)
     struct cloud *cl = NULL;
     if (cfg->ncloud > 0 && !(cl = cloud_create(s->loop, &cc, err, errlen)))
         return -1;
+    if (cl) {                           /* the watchlist is the cloud's set, shared by every probe */
+        s->watch_share = cloud_watch_share_cb;
+        s->watch_share_arg = cl;
+        watchlist_each(&s->wl, cloud_watch_push_cb, cl);
+    }
     const struct sink replication = {
         .name = "cloud", .wanted = cloud_sink_wanted, .wants_text = 1, .on_event = cloud_sink_event,
         .info = cloud_sink_info, .shutdown = cloud_sink_shutdown, .destroy = cloud_sink_destroy,

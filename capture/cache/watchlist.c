@@ -324,6 +324,57 @@ int watchlist_remove(struct watchlist *wl, const char *s, size_t len, char *err,
     return 1;
 }
 
+int watchlist_replace(struct watchlist *wl, const char *text, size_t len, char *err, size_t errlen)
+{
+    struct watch_entry *v = NULL, e;
+    size_t n = 0, cap = 0;
+    int changed = 0;
+    for (size_t at = 0; at < len;) {         /* the new list: the members that parse */
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        int dup = 0;
+        if (watch_entry_parse(text + at, end - at, &e) == 0) {
+            for (size_t i = 0; i < n && !dup; i++)
+                dup = strcmp(v[i].text, e.text) == 0;
+            if (!dup && list_push(&v, &n, &cap, &e) != 0) {
+                free(v);
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            changed += !dup && list_find(wl, e.text) < 0;
+        }
+        at = end + 1;
+    }
+    for (size_t i = 0; i < wl->n; i++) {     /* and what it drops */
+        int kept = 0;
+        for (size_t j = 0; j < n && !kept; j++)
+            kept = strcmp(v[j].text, wl->v[i].text) == 0;
+        changed += !kept;
+    }
+    if (!changed) {
+        free(v);
+        return 0;
+    }
+    pthread_rwlock_wrlock(&wl->lock);
+    struct watch_entry *old = wl->v;
+    size_t oldn = wl->n, oldcap = wl->cap;
+    wl->v = v;
+    wl->n = n;
+    wl->cap = cap;
+    pthread_rwlock_unlock(&wl->lock);
+    if (watchlist_save(wl, err, errlen) != 0) {
+        pthread_rwlock_wrlock(&wl->lock);
+        wl->v = old;
+        wl->n = oldn;
+        wl->cap = oldcap;
+        pthread_rwlock_unlock(&wl->lock);
+        free(v);
+        return -1;
+    }
+    free(old);
+    return changed;
+}
+
 static int prefix_match(const struct watch_entry *e, const uint8_t *addr)
 {
     unsigned full = e->plen / 8, rest = e->plen % 8;

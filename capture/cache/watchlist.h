@@ -58,6 +58,12 @@ int watchlist_repath(struct watchlist *wl, const char *path, char *err, size_t e
 int watchlist_add(struct watchlist *wl, const char *s, size_t len, char *err, size_t errlen);
 int watchlist_remove(struct watchlist *wl, const char *s, size_t len, char *err, size_t errlen);
 
+/* Make the list the members of text (len bytes, one per line: the cloud's watchlist set, read with
+ * SMEMBERS), written back once; a member that is not an address or CIDR is skipped. Returns how many
+ * entries came or went (0: the list was already that, nothing written), or -1 with err (out of
+ * memory, a failed write; the list is then unchanged). Loop thread. */
+int watchlist_replace(struct watchlist *wl, const char *text, size_t len, char *err, size_t errlen);
+
 /* Does addr fall in a listed prefix? Copies the entry's text into match.
  * Returns 1 or 0. Any thread (read lock). */
 int watchlist_match(struct watchlist *wl, uint8_t ver, const uint8_t *addr, char match[WATCH_TEXT_MAX]);

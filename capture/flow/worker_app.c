@@ -168,6 +168,8 @@ static void radius_apply(struct worker *w, const struct app_action *a, uint64_t 
     flow_events_user(&w->events, a, x.ipbuf, ts);
 }
 
+static void watch_dns_query(struct worker *w, const struct app_actions *acts, const char *qname, uint64_t ts);
+
 void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint64_t ts,
                           const uint64_t *hashes)
 {
@@ -179,6 +181,7 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
         case ACT_DNS_QUERY:
             dns_query = a->name;
             name_update_hashed(w, NK_DNS, a->name, ts, dns_name_query, a, NULL, h);
+            watch_dns_query(w, acts, a->name, ts);
             break;
         case ACT_DNS_RESPONSE:
             name_update_hashed(w, NK_DNS, a->name, ts, dns_name_response, a, NULL, h);
@@ -281,28 +284,49 @@ void worker_host_apply_actions(struct host *h, const struct app_actions *acts, i
 
 /* ---- watchlist ---- */
 
+/* Does flow key k touch a listed address? Fills a (an ACT_WATCH_ALERT: name the listed address, url
+ * its peer, ua the entry) and returns 1, else 0. */
+static int watch_hit(struct watchlist *wl, const struct flow_key *k, struct app_action *a)
+{
+    char match[WATCH_TEXT_MAX];
+    const uint8_t *hit = NULL, *peer = NULL;
+    if (watchlist_match(wl, k->ipver, k->cli, match)) {
+        hit = k->cli;
+        peer = k->srv;
+    } else if (watchlist_match(wl, k->ipver, k->srv, match)) {
+        hit = k->srv;
+        peer = k->cli;
+    }
+    if (!hit)
+        return 0;
+    memset(a, 0, sizeof(*a));
+    a->kind = ACT_WATCH_ALERT;
+    addr_format(k->ipver, hit, a->name);
+    addr_format(k->ipver, peer, a->url);
+    snprintf(a->ua, sizeof(a->ua), "%s", match);
+    return 1;
+}
+
 /* A new flow touching a listed address raises one alert (applied with the
  * packet's other actions, so a DNS query's name rides along). */
 void watch_check(struct worker *w, struct pkt_result *r)
 {
-    char match[WATCH_TEXT_MAX];
-    const struct flow_key *k = &r->key;
-    const uint8_t *hit = NULL, *peer = NULL;
-    if (!w->wl)
+    struct app_action a;
+    if (!w->wl || r->acts.n >= APP_ACTIONS_MAX || !watch_hit(w->wl, &r->key, &a))
         return;
-    if (watchlist_match(w->wl, k->ipver, k->cli, match)) {
-        hit = k->cli;
-        peer = k->srv;
-    } else if (watchlist_match(w->wl, k->ipver, k->srv, match)) {
-        hit = k->srv;
-        peer = k->cli;
-    }
-    if (!hit || r->acts.n >= APP_ACTIONS_MAX)
+    r->acts.a[r->acts.n++] = a;
+}
+
+/* Every DNS query from or to a listed address is an alert of its own, with its name (the first one
+ * of a new flow rides on the flow's alert, which is among acts). */
+static void watch_dns_query(struct worker *w, const struct app_actions *acts, const char *qname, uint64_t ts)
+{
+    struct app_action a;
+    if (!w->wl || !event_wanted(EV_ALERT_WATCHLIST))
         return;
-    struct app_action *a = &r->acts.a[r->acts.n++];
-    memset(a, 0, sizeof(*a));
-    a->kind = ACT_WATCH_ALERT;
-    addr_format(k->ipver, hit, a->name);      /* name: the listed address, url: its peer, ua: the entry */
-    addr_format(k->ipver, peer, a->url);
-    snprintf(a->ua, sizeof(a->ua), "%s", match);
+    for (int i = 0; i < acts->n; i++)
+        if (acts->a[i].kind == ACT_WATCH_ALERT)
+            return;
+    if (watch_hit(w->wl, &acts->key, &a))
+        flow_events_alert(&w->events, acts, &a, qname, ts);
 }

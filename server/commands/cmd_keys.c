@@ -366,6 +366,22 @@ void cmd_smembers(struct client *c, int argc, struct resp_arg *argv) { (void)arg
 void cmd_scard(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, argv, SET_CARD); }
 void cmd_sismember(struct client *c, int argc, struct resp_arg *argv) { (void)argc; set_reply(c, argv, SET_ISMEMBER); }
 
+/* One entry added or removed here goes on to the shared list (its canonical text, or as it was given
+ * when it is not an address: so that an entry the cloud holds in error can be removed). */
+static void watchlist_share(struct client *c, const char *s, size_t len, int add)
+{
+    struct watch_entry e;
+    if (!c->srv->watch_share)
+        return;
+    if (watch_entry_parse(s, len, &e) != 0) {
+        if (add || len >= sizeof(e.text) || memchr(s, 0, len))
+            return;
+        memcpy(e.text, s, len);
+        e.text[len] = 0;
+    }
+    c->srv->watch_share(c->srv->watch_share_arg, add, e.text);
+}
+
 /* SADD / SREM: the only writes accepted, and only on the watchlist key. */
 static void watchlist_edit(struct client *c, int argc, struct resp_arg *argv, int add)
 {
@@ -376,7 +392,7 @@ static void watchlist_edit(struct client *c, int argc, struct resp_arg *argv, in
         resp_error(&c->out, err_readonly);
         return;
     }
-    if (!wl->path) {
+    if (!wl->path && !c->srv->watch_share) {
         resp_error(&c->out, "ERR no watchlist file is configured (directive 'watchlist')");
         return;
     }
@@ -398,6 +414,7 @@ static void watchlist_edit(struct client *c, int argc, struct resp_arg *argv, in
             return;
         }
         changed += rc;
+        watchlist_share(c, argv[i].ptr, argv[i].len, add);
     }
     resp_int(&c->out, changed);
 }

@@ -48,6 +48,10 @@ struct server {
     uv_async_t done_async;           /* capture threads: every file read */
     uv_signal_t sig_term, sig_int, sig_hup;
     struct watchlist wl;             /* the `watchlist` key; capture threads match against it */
+    /* An SADD (add) or SREM of one entry accepted here goes on to the shared list (the cloud's set);
+     * NULL when the watchlist is not shared. Loop thread. */
+    void (*watch_share)(void *arg, int add, const char *text);
+    void *watch_share_arg;
     uv_timer_t cron;
     struct client *clients;          /* doubly linked */
     uint64_t nclients, next_client_id;

@@ -20,6 +20,9 @@
 #include "server/replication/cloud_cluster.h"
 #include "server/replication/cloud_engine.h"
 #include "server/replication/cloud_users.h"
+#include "server/replication/cloud_watch.h"
+
+enum { WATCH_POLL_MS = 500 };           /* the shared watchlist is read back this often */
 
 struct cloud {
     struct cloud_engine *eng;
@@ -30,6 +33,7 @@ struct cloud {
     void *probe_stats_arg;
     uint64_t flow_ttl, host_ttl, user_grace, start_ms;
     struct cloud_users *users;         /* user lookups and RADIUS (cloud_users.c) */
+    struct cloud_watch *watch;         /* the shared watchlist (cloud_watch.c), NULL when not shared */
     int shutting;
     uint64_t bad_events;
 };
@@ -345,6 +349,8 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
         snprintf(err, errlen, "out of memory creating the cloud replication");
         return NULL;
     }
+    if (cfg->watch_apply)
+        cl->watch = cloud_watch_create(loop, cl->eng, WATCH_POLL_MS, cfg->watch_apply, cfg->watch_arg);
     snprintf(cl->beat_key, sizeof(cl->beat_key), "probe.%s", cfg->probe_id ? cfg->probe_id : "probe");
     cl->version = cfg->version;
     cl->probe_stats = cfg->stats;
@@ -387,7 +393,14 @@ void cloud_shutdown(struct cloud *cl, void (*done)(void *arg), void *arg)
     uv_timer_stop(&cl->beat_timer);
     beat_cb(&cl->beat_timer);           /* a last heartbeat with the final counts */
     uv_close((uv_handle_t *)&cl->beat_timer, NULL);
+    cloud_watch_stop(cl->watch);
     cloud_engine_shutdown(cl->eng, done, arg);
+}
+
+void cloud_watch_share(struct cloud *cl, int add, const char *member)
+{
+    if (cl && !cl->shutting)
+        cloud_watch_edit(cl->watch, add, member);
 }
 
 void cloud_info(struct cloud *cl, struct sbuf *b)
@@ -408,7 +421,11 @@ void cloud_info(struct cloud *cl, struct sbuf *b)
                    "\r\ncloud_redirects_ask:%" PRIu64 "\r\n",
                 es.sent, es.dropped, es.errors, es.reconnects, es.last_batch_us, es.moved, es.asked);
     struct cloud_users_stats us;
+    uint64_t polls, edits;
     cloud_users_stats(cl->users, &us);
+    cloud_watch_stats(cl->watch, &polls, &edits);
+    sbuf_printf(b, "cloud_watchlist_shared:%d\r\ncloud_watchlist_polls:%" PRIu64 "\r\ncloud_watchlist_edits:%" PRIu64
+                   "\r\n", cl->watch != NULL, polls, edits);
     sbuf_printf(b, "cloud_sync_lookups:%" PRIu64 "\r\ncloud_sync_hits:%" PRIu64 "\r\ncloud_sync_cache_hits:%" PRIu64
                    "\r\ncloud_sync_skipped:%" PRIu64 "\r\ncloud_bad_events:%" PRIu64 "\r\ncloud_last_error:%s\r\n",
                 us.lookups, us.hits, us.cache_hits, us.skipped, cl->bad_events, es.last_error);
@@ -420,5 +437,6 @@ void cloud_destroy(struct cloud *cl)
         return;
     cloud_engine_destroy(cl->eng);      /* first: GETs still waiting are answered into the cache */
     cloud_users_destroy(cl->users);
+    cloud_watch_destroy(cl->watch);
     free(cl);
 }

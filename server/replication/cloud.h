@@ -40,6 +40,10 @@ struct cloud_config {
      * so): the probe's flows that start later are not his; the mapping ends grace_ms later. NULL: ignored. */
     void (*user_departed)(void *arg, const char *ip, const char *user, uint64_t logout_us, uint64_t grace_ms);
     void *users_arg;
+    /* The cloud's watchlist set, one member a line: the probe makes its list that (polled every
+     * 500 ms). NULL: the watchlist is not shared. Loop thread. */
+    void (*watch_apply)(void *arg, const char *members, size_t len);
+    void *watch_arg;
 };
 
 /* Creates the replication on loop and starts connecting (asynchronously: an unreachable node is
@@ -52,6 +56,10 @@ uint32_t cloud_wanted(const struct cloud *cl);
 
 /* One probe event: queues the cloud commands it implies; never blocks. NULL is allowed. Loop thread. */
 void cloud_on_event(struct cloud *cl, const struct event *ev);
+
+/* SADD (add) or SREM of member on this probe's watchlist: the cloud's set gets it too. NULL is
+ * allowed. Loop thread. */
+void cloud_watch_share(struct cloud *cl, int add, const char *member);
 
 /* INFO "# Cloud" lines (the caller wrote the header); "cloud_enabled:0" for NULL. Loop thread. */
 void cloud_info(struct cloud *cl, struct sbuf *b);

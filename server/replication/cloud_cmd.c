@@ -101,3 +101,14 @@ struct cloud_cmd *cloud_cmd_newv(int kind, int argc, const char **argv)
         lens[i] = strlen(argv[i]);
     return cloud_cmd_new(kind, argc, argv, lens);
 }
+
+struct cloud_cmd *cloud_cmd_function_load(const char *code, const struct cloud_cmd *to)
+{
+    const char *argv[] = { "FUNCTION", "LOAD", "REPLACE", code };
+    struct cloud_cmd *c = cloud_cmd_newv(to->kind, 4, argv);
+    if (c) {
+        c->slot = to->slot;
+        c->ask_node = to->ask_node;
+    }
+    return c;
+}

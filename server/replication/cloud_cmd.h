@@ -31,6 +31,10 @@ struct cloud_cmd *cloud_cmd_new(int kind, int argc, const char **argv, const siz
 /* The same for at most 4 NUL-terminated arguments. */
 struct cloud_cmd *cloud_cmd_newv(int kind, int argc, const char **argv);
 
+/* FUNCTION LOAD REPLACE code, routed as `to` is (same slot, same ASK node), so that it reaches the node
+ * that answered `to` "Function not found" ahead of `to` itself. Returns it, or NULL (out of memory). */
+struct cloud_cmd *cloud_cmd_function_load(const char *code, const struct cloud_cmd *to);
+
 /* Frees c (NULL is allowed); its waiter, if any, is not told. */
 void cloud_cmd_free(struct cloud_cmd *c);
 

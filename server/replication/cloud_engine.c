@@ -59,6 +59,7 @@ struct cloud_node {
     int resolved, resolving;
     uv_getaddrinfo_t gai;
     struct cloud_conn conn[2];
+    uint64_t functions_ms;             /* when the function library was last sent to it */
 };
 
 struct cloud_engine {
@@ -73,6 +74,7 @@ struct cloud_engine {
     uv_timer_t flush_timer, shut_timer;
     uv_prepare_t prep;
     char *auth;                        /* formatted AUTH command or NULL */
+    const char *functions;             /* FUNCTION LOAD code for FCALLs (the caller's), or NULL */
     size_t auth_len;
     uint64_t queue_max;
     int gets_inflight;
@@ -430,6 +432,18 @@ static void on_data_error(struct cloud_engine *e, struct cloud_cmd *c, redisRepl
         cloud_cmdq_push(&e->retry, c);
         return;
     }
+    if (k == CLOUD_REDIR_NONE && err_is(r, "ERR Function not found") && e->functions && c->redirects < MAX_REDIRECTS) {
+        c->redirects++;                         /* this node lacks the library: load it, then retry */
+        int idx = c->ask_node >= 0 ? c->ask_node : e->slot_node[c->slot];
+        struct cloud_node *n = idx >= 0 ? e->nodes[idx] : NULL;
+        struct cloud_cmd *load = NULL;
+        if (n && mono_ms() - n->functions_ms >= RETRY_HOLD_MS && (load = cloud_cmd_function_load(e->functions, c))) {
+            n->functions_ms = mono_ms();
+            cloud_cmdq_push(&e->retry, load);
+        }
+        cloud_cmdq_push(&e->retry, c);
+        return;
+    }
     e->errors++;
     snprintf(e->last_error, sizeof(e->last_error), "%.*s", (int)(r->len < 100 ? r->len : 100), r->str);
     cloud_cmd_free(c);
@@ -442,6 +456,13 @@ static void on_get_reply(struct cloud_engine *e, struct cloud_cmd *c, redisReply
         return;
     }
     e->gets_inflight--;
+    if (r->type == REDIS_REPLY_ARRAY) {         /* SMEMBERS: the strings joined by '\n' */
+        size_t len = 0;
+        char *text = cloud_reply_join(r, &len);
+        c->waiter(c->waiter_arg, text, len, text ? 0 : -1);
+        free(text);
+        return;
+    }
     int str = r->type == REDIS_REPLY_STRING;
     c->waiter(c->waiter_arg, str ? r->str : NULL, str ? r->len : 0, 0);
 }
@@ -661,6 +682,11 @@ struct cloud_engine *cloud_engine_create(uv_loop_t *loop, const struct cloud_eng
     }
     e->nseeds = e->nnodes;
     return e;
+}
+
+void cloud_engine_set_functions(struct cloud_engine *e, const char *code)
+{
+    e->functions = code;
 }
 
 void cloud_engine_set_flush_ms(struct cloud_engine *e, uint64_t ms)

@@ -54,8 +54,9 @@ void cloud_engine_send(struct cloud_engine *e, int argc, const char **argv, cons
  * so set up what cb reads first); or -1, and cb is never called. Loop thread. */
 int cloud_engine_get(struct cloud_engine *e, const char *key, cloud_get_cb cb, void *arg);
 
-/* The same for any read command of at most 4 arguments whose reply is a string (argv[1] is its key,
- * which routes it): HGET key field. */
+/* The same for any command of at most 4 arguments (argv[1] is its key, which routes it): HGET key
+ * field, SMEMBERS key (an array of strings comes as its elements joined by '\n', "" when empty),
+ * SADD key member (a reply that is no string: val NULL, status 0). */
 int cloud_engine_ask(struct cloud_engine *e, int argc, const char **argv, cloud_get_cb cb, void *arg);
 
 /* Fills *out. Loop thread. */
@@ -73,6 +74,11 @@ void cloud_engine_shutdown(struct cloud_engine *e, void (*done)(void *arg), void
  * loop has closed the engine's handles (after cloud_engine_shutdown's done, and uv_run returned).
  * NULL is allowed. */
 void cloud_engine_destroy(struct cloud_engine *e);
+
+/* The Redis 7 function library (FUNCTION LOAD code, "#!lua name=..."; the caller's, for the engine's
+ * life) that FCALLs queued by cloud_engine_send call: a node that answers "Function not found" gets
+ * FUNCTION LOAD REPLACE code and the call again. Loop thread. */
+void cloud_engine_set_functions(struct cloud_engine *e, const char *code);
 
 /* Flush every ms (0 counts as 1) from now on. Loop thread. */
 void cloud_engine_set_flush_ms(struct cloud_engine *e, uint64_t ms);

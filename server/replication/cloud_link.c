@@ -3,6 +3,7 @@
 
 #include <hiredis/hiredis.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { LINK_READ_BUF = 64 * 1024 };
 
@@ -183,4 +184,25 @@ void cloud_link_close(struct cloud_link *l)
     if (!l || l->closing)
         return;
     link_release(l);
+}
+
+char *cloud_reply_join(const struct redisReply *r, size_t *len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING)
+            n += r->element[i]->len + 1;
+    char *out = malloc(n + 1), *p = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING) {
+            if (p != out)
+                *p++ = '\n';
+            memcpy(p, r->element[i]->str, r->element[i]->len);
+            p += r->element[i]->len;
+        }
+    *p = 0;
+    *len = (size_t)(p - out);
+    return out;
 }

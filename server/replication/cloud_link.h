@@ -34,6 +34,10 @@ int cloud_link_write(struct cloud_link *l, char *buf, size_t len);
 /* Bytes handed to cloud_link_write and not yet written to the socket. */
 size_t cloud_link_write_pending(const struct cloud_link *l);
 
+/* The string elements of an array reply (SMEMBERS) joined by '\n', NUL-terminated, *len its length
+ * ("" for none). Returns it (the caller frees it), or NULL when memory runs out. Pure. */
+char *cloud_reply_join(const struct redisReply *r, size_t *len);
+
 /* Close without calling any callback; memory is released once libuv has
  * closed the handles. NULL is allowed. */
 void cloud_link_close(struct cloud_link *l);

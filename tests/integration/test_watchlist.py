@@ -94,23 +94,27 @@ def test_sighup_reload(flowcached, tmp_path):
 
 
 def test_alert_events(flowcached, tmp_path):
-    """One alert.watchlist per flow touching a listed address (here: the resolver 10.0.0.53 and one HTTP client);
-    DNS flows carry dns.query."""
+    """One alert.watchlist per flow touching a listed address (here: the resolver 10.0.0.53 and one HTTP client),
+    and one per DNS query of such a flow (with dns.query; the first query rides on the flow's alert)."""
     truth = load_truth(DEMO_TRUTH)
     wl = tmp_path / "wl.txt"
     write_list(wl, ["10.0.0.53"])
     pcap = delayed_copy(DEMO_PCAP, tmp_path / "lead.pcap")
     fc = flowcached("--watchlist", wl, "--pcap", pcap, "--pcap-speed", "10", "--pcap-end", "keep", *NO_EXPIRY)
-    col = Collector(fc.client(), ("alert.watchlist",))
+    col = Collector(fc.client(), ("alert.watchlist", "dns"))
     try:
         fc.wait_pcap_done(60)
         col.wait_quiet(1.5, 30)
         alerts = col.json_of("alert.watchlist")
+        queries = len([d for d in col.json_of("dns") if "10.0.0.53" in (d["server"], d["client"])])
     finally:
         col.close()
     touching = [k for k in truth["flows"] if "-10.0.0.53:" in k or ".10.0.0.53:" in k.split("-")[0]]
-    assert len(alerts) == len(touching) > 0
     assert {a["key"] for a in alerts} == set(touching)
+    plain = [a["key"] for a in alerts if "dns.query" not in a]      # flow alerts whose first packet had no query
+    assert len(plain) == len(set(plain))
+    # every answered query of the resolver has its alert (unanswered ones too, which have no dns event yet)
+    assert len([a for a in alerts if "dns.query" in a]) >= queries > len(touching) // 2
     for a in alerts:
         assert a["ip"] == "10.0.0.53" and a["match"] == "10.0.0.53" and a["peer"] and a["l7"], a
         if a["key"].endswith(":53") and a["key"].startswith("flow.udp."):
