@@ -125,6 +125,7 @@ static struct cloud_config cloud_config_of(const struct fc_config *cfg, struct s
         .user = cfg->cloud_user, .password = cfg->cloud_password,
         .flush_ms = cfg->cloud_flush_ms, .queue_max = cfg->cloud_queue_max,
         .flow_ttl = cfg->flow_idle_timeout, .host_ttl = cfg->host_idle_timeout, .user_grace = cfg->user_grace,
+        .dns_window = cfg->cloud_dns_window,
         .probe_id = cfg->probe_id, .version = FLOWCACHED_VERSION, .stats = cloud_probe_stats, .stats_arg = s,
         .user_learnt = cloud_user_learnt, .user_departed = cloud_user_departed, .users_arg = s,
         .watch_apply = cloud_watch_apply, .watch_arg = s,

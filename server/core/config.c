@@ -79,6 +79,8 @@ static const struct directive directives[] = {
     { "cloud-user", D_STR, OFF(cloud_user), 0, 0, 0, NULL, "AUTH user", 0 },
     { "cloud-flush-ms", D_U64, OFF(cloud_flush_ms), 0, 1, 60000, NULL, "ms between batches to the cloud", DF_MUTABLE },
     { "cloud-queue-max", D_MEM, OFF(cloud_queue_max), 0, 0, 1e12, NULL, "bytes queued at most", 0 },
+    { "cloud-dns-window", D_U64, OFF(cloud_dns_window), 0, 1, 86400, NULL,
+      "s a DNS query or answer seen alone waits in the cloud for the other side", DF_MUTABLE },
     { "export", D_LIST, OFF(export_to), OFF(nexport), 0, CONFIG_LIST_MAX, NULL, "host:port of a flow collector", 0 },
     { "export-protocol", D_ENUM, OFF(export_protocol), 0, 0, 0, export_protocol_choices, "ipfix or netflow9", 0 },
     { "export-transport", D_ENUM, OFF(export_transport), 0, 0, 0, export_transport_choices,
@@ -153,6 +155,7 @@ int config_defaults(struct fc_config *c)
     c->protected_mode = 1;
     c->cloud_flush_ms = 100;
     c->cloud_queue_max = 64ULL << 20;
+    c->cloud_dns_window = 120;
     c->export_template_refresh = 60;
     c->export_template_refresh_packets = 20;
     c->export_observation_domain = 1;

@@ -46,6 +46,7 @@ struct fc_config {
     int ncloud;
     char *cloud_password, *cloud_user;
     uint64_t cloud_flush_ms, cloud_queue_max;
+    uint64_t cloud_dns_window;       /* s: a one-sided DNS sighting waits for the other probe's side */
     char *probe_id;
     char *export_to[CONFIG_LIST_MAX];   /* flow collectors, host:port */
     int nexport;

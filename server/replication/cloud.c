@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "server/replication/cloud_cluster.h"
+#include "server/replication/cloud_dns.h"
 #include "server/replication/cloud_engine.h"
 #include "server/replication/cloud_users.h"
 #include "server/replication/cloud_watch.h"
@@ -26,6 +27,7 @@ enum { WATCH_POLL_MS = 500 };           /* the shared watchlist is read back thi
 
 struct cloud {
     struct cloud_engine *eng;
+    struct cloud_dns *dns;             /* DNS transactions split across probes (cloud_dns.c) */
     uv_timer_t beat_timer;
     char beat_key[300];                /* probe.<id> */
     const char *version;
@@ -176,19 +178,44 @@ static void server_service(struct cloud *cl, const struct event *ev, uint64_t us
     expire_key(cl, key, cl->host_ttl);
 }
 
-/* One DNS transaction: dns.<qname> queries, responses, nxdomain, rcode.<NAME>, qtype.<TYPE>, rtt.*. */
-static void on_dns(struct cloud *cl, const struct event *ev)
+/* The client's side of a DNS sighting on ip.<client>, as the probe counts it: dns.queries for a query it
+ * saw, dns.nxdomain for an NXDOMAIN answer it saw. */
+static void dns_client(struct cloud *cl, const struct event *ev, int query, int nxdomain)
+{
+    const char *cli = ev_str(ev, "client");
+    char key[128];
+    if (!cli || (!query && !nxdomain) || snprintf(key, sizeof(key), "ip.%s", cli) >= (int)sizeof(key))
+        return;
+    if (query)
+        hincr(cl, key, "dns.queries", 1);
+    if (nxdomain)
+        hincr(cl, key, "dns.nxdomain", 1);
+    expire_key(cl, key, cl->host_ttl);
+}
+
+/* One `dns` event. A query counts where it was seen (queries, qtype.<TYPE>), an answer where it was seen
+ * (responses, nxdomain, rcode.<NAME>), so probes that each saw one side add up to the truth. A transaction
+ * this probe saw whole adds its rtt.* here; one it saw one side of is cloud_dns.c's (counted and matched
+ * with the other side by a script in the cloud, published there): returns 1 then, 0 when the caller
+ * publishes the event. */
+static int on_dns(struct cloud *cl, const struct event *ev)
 {
     const char *q = ev_str(ev, "qname"), *qtype = ev_str(ev, "qtype"), *rcode = ev_str(ev, "rcode");
     int has_rtt;
     uint64_t rtt = ev_uint(ev, "rtt.us", &has_rtt);
+    int timeout = rcode && strcmp(rcode, "TIMEOUT") == 0, answer = rcode && !timeout;
     char key[320], field[96];
+    dns_client(cl, ev, timeout || has_rtt, answer && strcmp(rcode, "NXDOMAIN") == 0);
+    if (cloud_dns_on_event(cl->dns, ev, cl->host_ttl))
+        return 1;
     if (!q || !*q || snprintf(key, sizeof(key), "dns.%s", q) >= (int)sizeof(key))
-        return;
-    hincr(cl, key, "queries", 1);
-    if (qtype && *qtype && snprintf(field, sizeof(field), "qtype.%s", qtype) < (int)sizeof(field))
-        hincr(cl, key, field, 1);
-    if (rcode && *rcode && strcmp(rcode, "TIMEOUT") != 0) {     /* TIMEOUT: no answer */
+        return 0;
+    if (timeout || has_rtt) {           /* this probe saw the query */
+        hincr(cl, key, "queries", 1);
+        if (qtype && *qtype && snprintf(field, sizeof(field), "qtype.%s", qtype) < (int)sizeof(field))
+            hincr(cl, key, field, 1);
+    }
+    if (answer) {
         hincr(cl, key, "responses", 1);
         if (strcmp(rcode, "NXDOMAIN") == 0)
             hincr(cl, key, "nxdomain", 1);
@@ -198,8 +225,9 @@ static void on_dns(struct cloud *cl, const struct event *ev)
             latency_add(cl, key, "rtt", rtt, ev_str(ev, "rtt.le"));
     }
     expire_key(cl, key, cl->host_ttl);
-    if (has_rtt && rcode && strcmp(rcode, "TIMEOUT") != 0)
+    if (has_rtt && answer)
         server_service(cl, ev, rtt);
+    return 0;
 }
 
 /* One HTTP request/response pair: http.<host> requests, status.<N>xx and service.*. */
@@ -277,7 +305,10 @@ void cloud_on_event(struct cloud *cl, const struct event *ev)
     switch (ev->channel) {
     case EV_FLOW_NEW: cloud_users_flow_new(cl->users, ev); break;
     case EV_FLOW_END: on_flow_end(cl, ev); break;
-    case EV_DNS: on_dns(cl, ev); break;
+    case EV_DNS:
+        if (on_dns(cl, ev))
+            return;                     /* published by the cloud once matched or judged */
+        break;
     case EV_HTTP: on_http(cl, ev); break;
     case EV_USER_LOGIN: cloud_users_radius(cl->users, 1, ev); break;
     case EV_USER_LOGOUT: cloud_users_radius(cl->users, 0, ev); break;
@@ -359,6 +390,7 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
     cl->host_ttl = cfg->host_ttl;
     cl->user_grace = cfg->user_grace;
     cl->start_ms = now_ms();
+    cl->dns = cloud_dns_create(loop, cl->eng, cfg->probe_id, cfg->dns_window);
     uv_timer_init(loop, &cl->beat_timer);
     cl->beat_timer.data = cl;
     uv_timer_start(&cl->beat_timer, beat_cb, 0, 1000);
@@ -375,6 +407,7 @@ void cloud_reconfigure(struct cloud *cl, const struct cloud_config *cfg)
     cl->user_grace = cfg->user_grace;
     struct cloud_users_config uc = users_config_of(cfg);
     cloud_users_reconfigure(cl->users, &uc);
+    cloud_dns_set_window(cl->dns, cfg->dns_window);
 }
 
 uint32_t cloud_wanted(const struct cloud *cl)
@@ -394,6 +427,7 @@ void cloud_shutdown(struct cloud *cl, void (*done)(void *arg), void *arg)
     beat_cb(&cl->beat_timer);           /* a last heartbeat with the final counts */
     uv_close((uv_handle_t *)&cl->beat_timer, NULL);
     cloud_watch_stop(cl->watch);
+    cloud_dns_shutdown(cl->dns);        /* its due verdicts go with the last batch */
     cloud_engine_shutdown(cl->eng, done, arg);
 }
 
@@ -429,6 +463,7 @@ void cloud_info(struct cloud *cl, struct sbuf *b)
     sbuf_printf(b, "cloud_sync_lookups:%" PRIu64 "\r\ncloud_sync_hits:%" PRIu64 "\r\ncloud_sync_cache_hits:%" PRIu64
                    "\r\ncloud_sync_skipped:%" PRIu64 "\r\ncloud_bad_events:%" PRIu64 "\r\ncloud_last_error:%s\r\n",
                 us.lookups, us.hits, us.cache_hits, us.skipped, cl->bad_events, es.last_error);
+    cloud_dns_info(cl->dns, b);
 }
 
 void cloud_destroy(struct cloud *cl)
@@ -438,5 +473,6 @@ void cloud_destroy(struct cloud *cl)
     cloud_engine_destroy(cl->eng);      /* first: GETs still waiting are answered into the cache */
     cloud_users_destroy(cl->users);
     cloud_watch_destroy(cl->watch);
+    cloud_dns_destroy(cl->dns);
     free(cl);
 }

@@ -28,6 +28,8 @@ struct cloud_config {
     uint64_t flow_ttl;               /* s: EXPIRE of flow.<key> (0: none) */
     uint64_t host_ttl;               /* s: EXPIRE of ip.<addr>, dns., http. and aggregate keys (0: none) */
     uint64_t user_grace;             /* s: a logged-out user's keys expire after it (0: 1 s) */
+    uint64_t dns_window;             /* s: a DNS query or answer seen alone waits this long in the cloud for
+                                        the other side, seen by another probe (0: 1 s) */
     const char *probe_id;            /* the heartbeat's key is probe.<id> (NULL: probe.probe) */
     const char *version;             /* the heartbeat's version field */
     /* Fills the probe's figures for the heartbeat (every second). */
@@ -68,7 +70,7 @@ void cloud_info(struct cloud *cl, struct sbuf *b);
  * NULL or when already shut down). Loop thread. */
 void cloud_shutdown(struct cloud *cl, void (*done)(void *arg), void *arg);
 
-/* Takes what may change at run time from cfg: flush_ms, flow_ttl, host_ttl, user_grace (the rest is
+/* Takes what may change at run time from cfg: flush_ms, flow_ttl, host_ttl, user_grace, dns_window (the rest is
  * ignored). NULL is allowed. Loop thread. */
 void cloud_reconfigure(struct cloud *cl, const struct cloud_config *cfg);
 

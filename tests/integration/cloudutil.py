@@ -292,3 +292,21 @@ def stop_and_check(proc, log):
     assert not sanitizer_report(text), text[-6000:]
     assert rc in (0, -signal.SIGTERM), "flowcached exited with %s:\n%s" % (rc, text[-4000:])
     return text
+
+
+# ---------------------------------------------------------------- fixtures (import them into a test module)
+@pytest.fixture
+def node():
+    """One redis-server, stopped after the test."""
+    n = RedisNode()
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def cluster():
+    """A 3-master Redis Cluster, stopped after the test."""
+    nodes = make_cluster(3)
+    yield nodes
+    for n in nodes:
+        n.close()

@@ -11,23 +11,8 @@ import pytest
 import redis
 
 from conftest import DEMO_PCAP, GEN_DEMO, NO_EXPIRY, PYTHON, load_truth
-from cloudutil import (RedisNode, fmt, info, make_cluster, mismatches, run_to_end, split_pcap, start_bg,
-                       stop_and_check, wait_for)
-
-
-@pytest.fixture
-def node():
-    n = RedisNode()
-    yield n
-    n.close()
-
-
-@pytest.fixture
-def cluster():
-    nodes = make_cluster(3)
-    yield nodes
-    for n in nodes:
-        n.close()
+from cloudutil import (RedisNode, cluster, fmt, info, make_cluster, mismatches, node, run_to_end,  # noqa: F401
+                       split_pcap, start_bg, stop_and_check, wait_for)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,249 @@
+/* cloud_dns.c - matches DNS queries and answers seen by different probes with a script in the cloud; deferred verdicts (loop thread). */
+#include "server/replication/cloud_dns.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/log/log.h"
+
+enum {
+    VERDICTS_MAX = 1 << 18,          /* sightings awaiting their verdict; past it the oldest is undecided */
+    KEY_MARGIN_S = 30,               /* a waiting key outlives its verdict by this much (queue delays) */
+    TICK_MS = 1000,
+};
+
+/*
+ * KEYS[1] the waiting key, KEYS[2] dns.<qname>. ARGV: side (q: a query alone, r: an answer alone, v: a
+ * verdict), the sighting's packet time (us), the waiting key's TTL, dns.<qname>'s TTL (0: none), the
+ * event's JSON, the probe id, and the qtype (q), rcode (r) or the side judged (v). A waiting key holds
+ * s (side), t (time), p (probe), j (JSON). Returns 1 when it published (matched or judged), else 0.
+ */
+static const char MATCH_LUA[] =
+    "local k,d,side,t,ttl=KEYS[1],KEYS[2],ARGV[1],ARGV[2],tonumber(ARGV[4])\n"
+    "local js,probe,what=ARGV[5],ARGV[6],ARGV[7]\n"
+    "local o=redis.call('HMGET',k,'s','t','p','j')\n"
+    "if side=='v' then\n"
+    " if o[1]==what and o[2]==t and o[3]==probe then\n"
+    "  redis.call('DEL',k) redis.call('PUBLISH','dns',o[4]) return 1 end\n"
+    " return 0\n"
+    "end\n"
+    "if side=='q' then\n"
+    " redis.call('HINCRBY',d,'queries',1) redis.call('HINCRBY',d,'qtype.'..what,1)\n"
+    "else\n"
+    " redis.call('HINCRBY',d,'responses',1) redis.call('HINCRBY',d,'rcode.'..what,1)\n"
+    " if what=='NXDOMAIN' then redis.call('HINCRBY',d,'nxdomain',1) end\n"
+    "end\n"
+    "if ttl>0 then redis.call('EXPIRE',d,ttl) end\n"
+    "if not o[1] then\n"
+    " redis.call('HSET',k,'s',side,'t',t,'p',probe,'j',js) redis.call('EXPIRE',k,ARGV[3]) return 0\n"
+    "end\n"
+    "if o[1]==side then return 0 end\n"
+    "local qt,rt,rj,qp\n"
+    "if side=='q' then qt,rt,rj,qp=t,o[2],o[4],probe else qt,rt,rj,qp=o[2],t,js,o[3] end\n"
+    "local us=tonumber(rt)-tonumber(qt) if us<0 then us=0 end\n"
+    "local le='inf'\n"
+    "for _,b in ipairs({1,2,5,10,20,50,100,200,500,1000,2000,5000}) do\n"
+    " if us<=b*1000 then le=tostring(b) break end end\n"
+    "local s=string.format('%d',us)\n"
+    "redis.call('HINCRBY',d,'rtt.us.sum',s) redis.call('HINCRBY',d,'rtt.count',1)\n"
+    "redis.call('HINCRBY',d,'rtt.le.'..le,1) redis.call('DEL',k)\n"
+    "local i=string.find(rj,',\"ts\":',1,true) or #rj\n"
+    "redis.call('PUBLISH','dns',string.sub(rj,1,i-1)..',\"rtt.us\":'..s..',\"rtt.le\":\"'..le..\n"
+    " '\",\"query.probe\":'..cjson.encode(qp)..string.sub(rj,i))\n"
+    "return 1\n";
+
+/* A sighting of this probe waiting in the cloud, judged at due_ms. */
+struct verdict {
+    struct verdict *next;
+    uint64_t due_ms;
+    char side;                       /* 'q' or 'r' */
+    char t[24];                      /* its packet time, as the script stored it */
+    char keys[];                     /* the waiting key, NUL, dns.<qname>, NUL */
+};
+
+struct cloud_dns {
+    struct cloud_engine *eng;
+    uv_timer_t timer;
+    char probe[256];
+    uint64_t window_s;
+    struct verdict *head, *tail;
+    size_t waiting;
+    int stopped;
+    uint64_t sightings, undecided;
+};
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* EVAL of the script: side, t, the two keys, dns.<qname>'s TTL, the JSON and what. */
+static void script_send(struct cloud_dns *d, const char *key, const char *dkey, char side, const char *t,
+                        uint64_t host_ttl, const char *json, size_t json_len, const char *what)
+{
+    char s[2] = { side, 0 }, kttl[24], dttl[24];
+    snprintf(kttl, sizeof(kttl), "%" PRIu64, d->window_s + KEY_MARGIN_S);
+    snprintf(dttl, sizeof(dttl), "%" PRIu64, host_ttl);
+    const char *argv[] = { "EVAL", MATCH_LUA, "2", key, dkey, s, t, kttl, dttl, json, d->probe, what };
+    size_t lens[sizeof(argv) / sizeof(argv[0])];
+    for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
+        lens[i] = argv[i] == json ? json_len : strlen(argv[i]);
+    cloud_engine_send(d->eng, (int)(sizeof(argv) / sizeof(argv[0])), argv, lens);
+}
+
+static void verdict_send(struct cloud_dns *d, struct verdict *v)
+{
+    const char *dkey = v->keys + strlen(v->keys) + 1;
+    char side[2] = { v->side, 0 };
+    script_send(d, v->keys, dkey, 'v', v->t, 0, "", 0, side);
+}
+
+/* Takes the oldest verdict (the caller frees it), or NULL when none waits. */
+static struct verdict *verdict_take(struct cloud_dns *d)
+{
+    struct verdict *v = d->head;
+    if (v) {
+        d->head = v->next;
+        d->tail = d->head ? d->tail : NULL;
+        d->waiting--;
+    }
+    return v;
+}
+
+/* Sends the verdicts due by now. */
+static void verdicts_due(struct cloud_dns *d, uint64_t now)
+{
+    while (d->head && d->head->due_ms <= now) {
+        struct verdict *v = verdict_take(d);
+        verdict_send(d, v);
+        free(v);
+    }
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    struct cloud_dns *d = t->data;
+    verdicts_due(d, wall_ms());
+}
+
+/* Remembers a sighting sent to the cloud, to judge it after the window. */
+static void verdict_queue(struct cloud_dns *d, const char *key, const char *dkey, char side, const char *t)
+{
+    size_t kl = strlen(key) + 1, dl = strlen(dkey) + 1;
+    struct verdict *v = malloc(sizeof(*v) + kl + dl);
+    if (!v) {
+        d->undecided++;
+        return;
+    }
+    v->next = NULL;
+    v->due_ms = wall_ms() + d->window_s * 1000;
+    v->side = side;
+    snprintf(v->t, sizeof(v->t), "%s", t);
+    memcpy(v->keys, key, kl);
+    memcpy(v->keys + kl, dkey, dl);
+    if (d->waiting >= VERDICTS_MAX) {           /* the oldest goes undecided */
+        free(verdict_take(d));
+        d->undecided++;
+    }
+    if (d->tail)
+        d->tail->next = v;
+    else
+        d->head = v;
+    d->tail = v;
+    d->waiting++;
+}
+
+/* The sighting's packet time in microseconds: the query's (query.ts) for a TIMEOUT, else the event's. */
+static int sighting_time(const struct event *ev, char side, uint64_t *us)
+{
+    if (side == 'r') {
+        *us = ev->ts_us;
+        return ev->ts_us != 0;
+    }
+    const struct event_field *f = event_field_get(ev, "query.ts");
+    if (!f || f->type != EVF_TIME)
+        return 0;
+    *us = f->v.u;
+    return 1;
+}
+
+int cloud_dns_on_event(struct cloud_dns *d, const struct event *ev, uint64_t host_ttl)
+{
+    const char *rcode = event_get_str(ev, "rcode"), *q = event_get_str(ev, "qname");
+    const char *cli = event_get_str(ev, "client"), *srv = event_get_str(ev, "server");
+    const char *qtype = event_get_str(ev, "qtype");
+    uint64_t txid, us, rtt;
+    if (!d || !ev->text || !rcode || !q || !*q || !cli || !srv || !qtype ||
+        event_get_uint(ev, "rtt.us", &rtt) || !event_get_uint(ev, "txid", &txid) || strpbrk(q, "{}"))
+        return 0;                               /* seen whole, or not matchable */
+    char side = strcmp(rcode, "TIMEOUT") == 0 ? 'q' : 'r';
+    char key[1400], dkey[1100], t[24];
+    if (!sighting_time(ev, side, &us) ||
+        snprintf(dkey, sizeof(dkey), "dns.%s", q) >= (int)sizeof(dkey) ||
+        snprintf(key, sizeof(key), "dnstx.%s.%s.%" PRIu64 ".{%s}", cli, srv, txid, dkey) >= (int)sizeof(key))
+        return 0;
+    snprintf(t, sizeof(t), "%" PRIu64, us);
+    script_send(d, key, dkey, side, t, host_ttl, ev->text, ev->text_len, side == 'q' ? qtype : rcode);
+    d->sightings++;
+    if (d->stopped)                             /* shutting down: no verdict will follow */
+        d->undecided++;
+    else
+        verdict_queue(d, key, dkey, side, t);
+    return 1;
+}
+
+struct cloud_dns *cloud_dns_create(uv_loop_t *loop, struct cloud_engine *eng, const char *probe_id,
+                                   uint64_t window_s)
+{
+    struct cloud_dns *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->eng = eng;
+    snprintf(d->probe, sizeof(d->probe), "%s", probe_id ? probe_id : "probe");
+    cloud_dns_set_window(d, window_s);
+    uv_timer_init(loop, &d->timer);
+    d->timer.data = d;
+    uv_timer_start(&d->timer, tick_cb, TICK_MS, TICK_MS);
+    return d;
+}
+
+void cloud_dns_set_window(struct cloud_dns *d, uint64_t window_s)
+{
+    if (d)
+        d->window_s = window_s ? window_s : 1;
+}
+
+void cloud_dns_info(const struct cloud_dns *d, struct sbuf *b)
+{
+    if (!d)
+        return;
+    sbuf_printf(b, "cloud_dns_sightings:%" PRIu64 "\r\ncloud_dns_verdicts_waiting:%zu\r\ncloud_dns_undecided:%" PRIu64
+                   "\r\n", d->sightings, d->waiting, d->undecided);
+}
+
+void cloud_dns_shutdown(struct cloud_dns *d)
+{
+    if (!d || d->stopped)
+        return;
+    d->stopped = 1;
+    uv_timer_stop(&d->timer);
+    uv_close((uv_handle_t *)&d->timer, NULL);
+    verdicts_due(d, wall_ms());                 /* what is due goes out with the last batch */
+    if (d->waiting)
+        log_msg(LL_WARNING, "cloud: %zu DNS sightings left undecided (their verdict was not due)", d->waiting);
+    d->undecided += d->waiting;
+}
+
+void cloud_dns_destroy(struct cloud_dns *d)
+{
+    if (!d)
+        return;
+    while (d->head)
+        free(verdict_take(d));
+    free(d);
+}
