@@ -52,7 +52,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/replay/%)
 
-.PHONY: all deps run check layout-check test unit-test fuzz-replay integration-test bench fuzz fuzz-build clean demo flowcached install
+.PHONY: all deps run check layout-check test unit-test fuzz-replay integration-test bench bench-scaling fuzz fuzz-build clean demo flowcached install
 
 all: flowcached
 
@@ -125,6 +125,12 @@ bench:
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory MALLOC=libc all
 	$(PY) tools/bench.py
+
+# capture-threads 1..cores on the item-1 file and live through a veth pair (tools/bench_scaling.py --help)
+bench-scaling:
+	@./tools/deps.sh bench
+	$(MAKE) --no-print-directory all
+	$(PY) tools/bench_scaling.py --live
 
 # libFuzzer targets: make fuzz CC=clang  (binaries in build/fuzz/)
 fuzz:

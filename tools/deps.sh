@@ -25,7 +25,7 @@ TEST="redis-server python3 python3-redis python3-pytest tshark iproute2 dnsmasq 
 freeradius-utils python3-matplotlib libredis-perl nfdump pmacct valgrind prometheus-redis-exporter chromium
 nodejs npm systemd groff-base prometheus tcl"
 # make bench: redis-server and redis-benchmark, ndpiReader, softflowd, dnsmasq + dnsperf, perf.
-BENCH="redis-server python3 python3-redis libndpi-bin softflowd dnsmasq dnsperf linux-perf"
+BENCH="redis-server python3 python3-redis libndpi-bin softflowd dnsmasq dnsperf linux-perf tcpreplay"
 # make fuzz CC=clang: clang and its libFuzzer runtime.
 FUZZ="clang libclang-rt-14-dev"
 

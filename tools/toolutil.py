@@ -1,5 +1,8 @@
 """toolutil.py - small helpers the scripts in tools/ share (import toolutil: tools/ is the script's folder)."""
+import os
 import socket
+import subprocess
+import uuid
 
 
 def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
@@ -10,3 +13,22 @@ def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
             port = s.getsockname()[1]
         if port not in (6379, 6380):
             return port
+
+
+def netns_run(prefix, argv, timeout, env=None):
+    """Runs argv inside a network namespace made for it (named prefix + random hex), then kills whatever is left
+    in that namespace and deletes it. Returns the CompletedProcess (text output), or None when no namespace can
+    be made (not root, no iproute2). Raises subprocess.TimeoutExpired after timeout seconds."""
+    ns = prefix + uuid.uuid4().hex[:8]
+    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode != 0:
+        return None
+    try:
+        return subprocess.run(["ip", "netns", "exec", ns] + list(argv), capture_output=True, text=True,
+                              timeout=timeout, env=dict(os.environ, **(env or {})))
+    finally:
+        for pid in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split():
+            try:
+                os.kill(int(pid), 9)      # only processes started inside our own namespace
+            except OSError:
+                pass
+        subprocess.run(["ip", "netns", "del", ns])

@@ -67,24 +67,15 @@ def run_in_netns(prefix, script, marker, env=None, timeout=240):
     namespace and delete it. Returns the JSON object the script printed after marker, or None when no namespace
     can be made; raises AssertionError with the script's output when it printed none."""
     import os
-    import subprocess
-    import uuid
-    ns = prefix + uuid.uuid4().hex[:8]
-    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode != 0:
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+    from toolutil import netns_run
+    p = netns_run(prefix, ["/usr/bin/python3", script], timeout, env)
+    if p is None:
         return None
-    try:
-        p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", script], capture_output=True, text=True,
-                           timeout=timeout, env=dict(os.environ, **(env or {})))
-        line = [l for l in p.stdout.splitlines() if l.startswith(marker)]
-        assert line, "driver failed:\n%s\n%s" % (p.stdout[-3000:], p.stderr[-3000:])
-        return json.loads(line[-1][len(marker):])
-    finally:
-        for pid in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split():
-            try:
-                os.kill(int(pid), 9)      # only processes started inside our own namespace
-            except OSError:
-                pass
-        subprocess.run(["ip", "netns", "del", ns])
+    line = [l for l in p.stdout.splitlines() if l.startswith(marker)]
+    assert line, "driver failed:\n%s\n%s" % (p.stdout[-3000:], p.stderr[-3000:])
+    return json.loads(line[-1][len(marker):])
 
 
 def near(f, x, y):
