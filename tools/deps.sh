@@ -15,6 +15,7 @@ goal=${1:-run}
 RUN="build-essential pkg-config libpcap-dev libuv1-dev libndpi-dev libhiredis-dev libjemalloc-dev redis-tools"
 # The tests: redis-server (reference and cloud nodes), pytest + redis-py, tshark (dissector oracle,
 # editcap), the live-capture lab (iproute2 namespaces, dnsmasq, dnsperf, nginx, curl, radclient),
+# SIPp (sip-tester: calls with RTP media) and net-snmp (snmpd, snmp: snmpget / snmpwalk) for test_voip.py,
 # the examples (matplotlib, Perl Redis), the flow collectors of the export tests (nfdump's nfcapd,
 # pmacct's nfacctd), valgrind, redis_exporter and Chromium for the dashboards,
 # node/npm for node-redis, ioredis and Redis Commander (npm ci in tests/clients, from the npm
@@ -23,7 +24,7 @@ RUN="build-essential pkg-config libpcap-dev libuv1-dev libndpi-dev libhiredis-de
 # REDIS_SRC, a Redis 7.0 source tree).
 TEST="redis-server python3 python3-redis python3-pytest tshark iproute2 dnsmasq dnsperf nginx-light curl
 freeradius-utils python3-matplotlib libredis-perl nfdump pmacct valgrind prometheus-redis-exporter chromium
-nodejs npm systemd groff-base prometheus tcl"
+nodejs npm systemd groff-base prometheus tcl sip-tester snmpd snmp"
 # make bench: redis-server and redis-benchmark, ndpiReader, softflowd, dnsmasq + dnsperf, perf.
 BENCH="redis-server python3 python3-redis libndpi-bin softflowd dnsmasq dnsperf linux-perf tcpreplay"
 # make fuzz CC=clang: clang and its libFuzzer runtime.

@@ -1,4 +1,4 @@
-/* names.h - name-keyed tables of the cache: dns.<qname>, http.<host>, tls.<sni>, user.<name>, ipuser.<addr>. */
+/* names.h - name-keyed tables of the cache: dns.<qname>, http.<host>, tls.<sni>, user.<name>, ipuser.<addr>, sip.<Call-ID>, snmp.<agent>. */
 #ifndef FC_NAMES_H
 #define FC_NAMES_H
 
@@ -9,7 +9,8 @@
 #include "capture/cache/latency.h"
 
 /* Kinds of name entries; one sharded table holds them all, keyed by kind + name. */
-enum name_kind { NK_DNS = 0, NK_HTTP, NK_TLS, NK_USER, NK_IPUSER, NK_KINDS };
+/* NK_SIPMEDIA is the media index (SDP endpoint "ip:port" -> Call-ID): no key family shows it. */
+enum name_kind { NK_DNS = 0, NK_HTTP, NK_TLS, NK_USER, NK_IPUSER, NK_SIP, NK_SIPMEDIA, NK_SNMP, NK_KINDS };
 _Static_assert(NK_KINDS <= CACHE_NAME_KINDS, "cache.name_kinds counts every kind");
 
 #define DNS_RCODES 16
@@ -42,6 +43,46 @@ struct user_info {
     uint64_t delete_at_us;           /* logout + user-grace; 0 = persistent */
 };
 
+/* A SIP call (sip.<Call-ID>): what its INVITE dialog and its media showed. */
+#define SIP_CALL_URI_MAX 88              /* From / To URI text kept, NUL included (cut to fit) */
+#define SIP_CALL_CODEC_MAX 24
+#define SIP_CALL_ID_MAX 256              /* a Call-ID's escaped text + NUL (dissectors/sip.h SIP_TEXT_MAX) */
+enum sip_call_state { SIPC_NONE = 0, SIPC_TRYING, SIPC_RINGING, SIPC_ANSWERED, SIPC_ENDED, SIPC_FAILED,
+                      SIPC_CANCELLED };
+enum { SIPC_CALLER = 0, SIPC_CALLEE = 1 };  /* index of a party: media[], rtp[] (media it sent) */
+
+struct sip_media_ep { uint8_t ver; uint8_t ip[16]; uint16_t port; };    /* ver 0: not known */
+struct sip_rtp_sum { uint64_t pkts, lost, jitter_us; };                 /* jitter: the latest */
+
+struct sip_call {
+    uint64_t invite_us, answer_us, end_us;   /* 0: not yet */
+    struct sip_rtp_sum rtp[2];       /* media sent by the caller, by the callee */
+    uint16_t status;                 /* latest final response to the INVITE (0: none) */
+    uint8_t state;                   /* enum sip_call_state */
+    uint8_t ipver;
+    uint8_t caller_ip[16], callee_ip[16];
+    struct sip_media_ep media[2];    /* the SDP endpoint of each party */
+    char codec[SIP_CALL_CODEC_MAX];
+    char from[SIP_CALL_URI_MAX], to[SIP_CALL_URI_MAX];
+};
+
+/* The media index: one SDP endpoint's call (name "ip:port", "[v6]:port"). */
+struct sip_media_ref {
+    struct sip_media_ep peer;        /* the other party's endpoint when known (ver 0: not) */
+    uint8_t party;                   /* SIPC_CALLER or SIPC_CALLEE: whose SDP named it */
+    uint8_t pt;                      /* the codec's payload type, and its clock rate (0: unknown) */
+    uint32_t clock;
+    char call_id[SIP_CALL_ID_MAX];
+};
+
+/* snmp.<agent-ip>. pdu[] counts each PDU type (dissectors/snmp.h SNMP_PDU_GET .. REPORT). */
+#define SNMP_PDU_TYPES 9
+struct snmp_stats {
+    uint64_t requests, responses, traps, errors, timeouts;
+    struct lat_hist rtt;             /* request to response: rtt.us.sum rtt.count rtt.le.<bound> */
+    uint64_t pdu[SNMP_PDU_TYPES];
+};
+
 struct name_entry {
     struct centry link;
     uint8_t kind;
@@ -58,9 +99,16 @@ struct name_entry {
             uint64_t logout_us;      /* the user's logout (packet time); 0 = logged in */
             uint8_t learnt;          /* learnt from the cloud (names_ipuser_learn), not from RADIUS here */
         } ipuser;
+        struct sip_call sip;         /* NK_SIP */
+        struct sip_media_ref media;  /* NK_SIPMEDIA */
+        struct snmp_stats snmp;      /* NK_SNMP */
     } u;
     char name[];                     /* len bytes + NUL: qname, host, sni, user, address text */
 };
+
+/* The new kinds do not make an entry larger than a DNS name's. */
+_Static_assert(sizeof(struct sip_call) <= sizeof(struct dns_stats), "a call fits a DNS name's room");
+_Static_assert(sizeof(struct sip_media_ref) <= sizeof(struct dns_stats), "a media ref fits a DNS name's room");
 
 /* The entries live in the cache's `names` shards (CT_NAME). */
 uint64_t name_hash(enum name_kind k, const char *name, size_t len);

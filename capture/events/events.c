@@ -16,6 +16,8 @@ static const char *const channel_names[EV_CHANNELS] = {
     [EV_USER_LOGOUT] = "user.logout",
     [EV_ALERT_WATCHLIST] = "alert.watchlist",
     [EV_KEY_EXPIRED] = "__keyevent@0__:expired",
+    [EV_SIP] = "sip",
+    [EV_SNMP] = "snmp",
 };
 
 const char *event_channel_name(enum event_channel ch)

@@ -18,6 +18,8 @@ enum event_channel {
     EV_USER_LOGOUT,
     EV_ALERT_WATCHLIST,
     EV_KEY_EXPIRED,      /* __keyevent@0__:expired */
+    EV_SIP,              /* a SIP call's state changed */
+    EV_SNMP,             /* an SNMP transaction (or trap) */
     EV_CHANNELS
 };
 

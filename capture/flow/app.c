@@ -7,15 +7,16 @@
 #include <string.h>
 
 #include "capture/cache/names.h"
+#include "capture/flow/app_glue.h"
 #include "capture/flow/field_visitor.h"
 #include "dissectors/dns.h"
 #include "dissectors/http.h"
-#include "dissectors/radius.h"
 #include "dissectors/tls.h"
 
-enum app_proto { APP_UNSET = 0, APP_NONE, APP_DNS, APP_HTTP, APP_TLS, APP_RADIUS };
+enum app_proto { APP_UNSET = 0, APP_NONE, APP_DNS, APP_HTTP, APP_TLS, APP_RADIUS, APP_SIP, APP_RTP, APP_SNMP };
 enum { DNS_PORT = 53, MDNS_PORT = 5353, HTTP_PORT = 80, HTTP_ALT_PORT = 8080, TLS_PORT = 443,
-       RADIUS_AUTH = 1812, RADIUS_ACCT = 1813, RADIUS_OLD_AUTH = 1645, RADIUS_OLD_ACCT = 1646 };
+       RADIUS_AUTH = 1812, RADIUS_ACCT = 1813, RADIUS_OLD_AUTH = 1645, RADIUS_OLD_ACCT = 1646,
+       SIP_PORT = 5060, SNMP_PORT = 161, SNMP_TRAP_PORT = 162 };
 enum { DNS_PENDING_MAX = 4, TLS_BUF_MAX = 16384, TLS_TLS_RECORD = 0x16, TLS_MAJOR = 0x03 };
 
 struct dns_pending {
@@ -44,6 +45,8 @@ struct app_state {
     struct app_http *http;
     uint8_t *tls_buf;                /* ClientHello bytes until the SNI is known */
     uint32_t tls_len;
+    struct app_voip *voip;           /* SIP over TCP, or an RTP flow's call (app_voip.c) */
+    struct app_snmp_state *snmp;     /* SNMP requests awaiting their response (app_snmp.c) */
 };
 
 /* Shown strings of a flow, kept NUL-terminated in s[] in this order. */
@@ -78,8 +81,7 @@ struct flow_ext {
 
 /* ---- helpers ---- */
 
-/* Copies src into dst (capacity cap), cut to fit, always terminated. */
-static void str_copy(char *dst, size_t cap, const char *src)
+void app_str_copy(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);
     if (n >= cap)
@@ -210,7 +212,7 @@ static size_t state_size(const struct app_state *st)
         n += sizeof(*st->http);
     if (st->tls_buf)
         n += TLS_BUF_MAX;
-    return n;
+    return n + app_voip_size(st->voip) + app_snmp_size(st->snmp);
 }
 
 static struct app_state *state_of(struct cache *c, struct flow_ext *x)
@@ -233,6 +235,8 @@ static void state_free(struct cache *c, struct flow_ext *x)
     free(st->dtcp);
     free(st->http);
     free(st->tls_buf);
+    app_voip_free(st->voip);
+    app_snmp_free(st->snmp);
     free(st);
     x->st = NULL;
 }
@@ -242,7 +246,7 @@ static void state_free(struct cache *c, struct flow_ext *x)
 static void state_trim(struct cache *c, struct flow_ext *x)
 {
     const struct app_state *st = x->st;
-    if (st && !st->npend && !st->ngone && !st->dtcp && !st->http && !st->tls_buf)
+    if (st && !st->npend && !st->ngone && !st->dtcp && !st->http && !st->tls_buf && !st->voip && !st->snmp)
         state_free(c, x);
 }
 
@@ -271,7 +275,12 @@ static enum app_proto app_choose(const struct flow *f, const struct decoded_pkt 
             return APP_DNS;
         if (port_is(k, RADIUS_ACCT, RADIUS_AUTH) || port_is(k, RADIUS_OLD_ACCT, RADIUS_OLD_AUTH))
             return APP_RADIUS;
-        return APP_NONE;
+        if (port_is(k, SIP_PORT, SIP_PORT))
+            return APP_SIP;
+        if (port_is(k, SNMP_PORT, SNMP_TRAP_PORT))
+            return APP_SNMP;
+        int guess = app_voip_guess(k->l4proto, p->payload, p->payload_len);     /* by content */
+        return guess == VOIP_SIP ? APP_SIP : guess == VOIP_SNMP ? APP_SNMP : APP_NONE;
     }
     if (k->l4proto != IPPROTO_TCP)
         return APP_NONE;
@@ -281,6 +290,8 @@ static enum app_proto app_choose(const struct flow *f, const struct decoded_pkt 
         return APP_HTTP;
     if (k->sport == TLS_PORT)
         return APP_TLS;
+    if (k->sport == SIP_PORT || app_voip_guess(k->l4proto, p->payload, p->payload_len) == VOIP_SIP)
+        return APP_SIP;
     if (p->payload_len >= 3 && p->payload[0] == TLS_TLS_RECORD && p->payload[1] == TLS_MAJOR)
         return APP_TLS;
     if (p->payload_len >= 4 && looks_like_http_request(p->payload, p->payload_len))
@@ -308,7 +319,7 @@ static int dns_timeout_report(struct app_actions *out, const struct dns_pending 
     a->txid = pd->txid;
     a->rcode = -1;
     a->query_us = pd->ts;
-    str_copy(a->name, sizeof(a->name), pd->qname);
+    app_str_copy(a->name, sizeof(a->name), pd->qname);
     return 0;
 }
 
@@ -352,7 +363,7 @@ static void dns_query_seen(struct dns_ctx *x, const struct dns_msg *m)
     if (a) {
         a->qtype = m->qtype;
         a->txid = m->txid;
-        str_copy(a->name, sizeof(a->name), m->qname);
+        app_str_copy(a->name, sizeof(a->name), m->qname);
     }
 }
 
@@ -402,7 +413,7 @@ static void dns_response_seen(struct dns_ctx *x, const struct dns_msg *m)
         a->rcode = (int16_t)m->rcode;
         a->has_rtt = e->lat == LAT_DNS;
         a->rtt_us = e->app_us;
-        str_copy(a->name, sizeof(a->name), m->qname);
+        app_str_copy(a->name, sizeof(a->name), m->qname);
     }
 }
 
@@ -495,10 +506,10 @@ static void http_message(void *arg, const struct http_msg *m)
     a->status = (uint16_t)m->status;
     a->has_rtt = (uint8_t)has_svc;
     a->rtt_us = svc;
-    str_copy(a->method, sizeof(a->method), m->is_request ? m->method : (method ? method : ""));
-    str_copy(a->name, sizeof(a->name), m->is_request ? m->host : (host ? host : ""));
-    str_copy(a->url, sizeof(a->url), m->is_request ? m->url : (url ? url : ""));
-    str_copy(a->ua, sizeof(a->ua), m->is_request ? m->ua : (ua ? ua : ""));
+    app_str_copy(a->method, sizeof(a->method), m->is_request ? m->method : (method ? method : ""));
+    app_str_copy(a->name, sizeof(a->name), m->is_request ? m->host : (host ? host : ""));
+    app_str_copy(a->url, sizeof(a->url), m->is_request ? m->url : (url ? url : ""));
+    app_str_copy(a->ua, sizeof(a->ua), m->is_request ? m->ua : (ua ? ua : ""));
 }
 
 static void app_http(struct cache *c, struct flow *f, const uint8_t *data, uint32_t len, int c2s,
@@ -582,46 +593,7 @@ static void app_tls(struct cache *c, struct flow *f, const uint8_t *data, uint32
     struct app_action *a = app_action_add(out, ACT_TLS_SNI);
     if (a) {
         a->bytes = f->bytes[0] + f->bytes[1];
-        str_copy(a->name, sizeof(a->name), sni);
-    }
-}
-
-/* ---- RADIUS ---- */
-
-static void app_radius(const struct decoded_pkt *p, struct app_actions *out)
-{
-    struct radius_msg m;
-    if (radius_parse(p->payload, p->payload_len, &m) != DISSECT_OK ||
-        m.code != RADIUS_ACCOUNTING_REQUEST || m.acct_status == 0 || !m.user[0] ||
-        strlen(m.user) >= NAME_USER_MAX)
-        return;
-    struct app_action *a = app_action_add(out, ACT_RADIUS);
-    if (!a)
-        return;
-    a->acct_status = m.acct_status;
-    str_copy(a->name, sizeof(a->name), m.user);
-    str_copy(a->session, sizeof(a->session), m.session_id);
-    if (m.has_framed_ip) {
-        a->has_ip = 1;
-        a->ipver = 4;
-        memcpy(a->ip, m.framed_ip, 4);
-    } else if (m.has_framed_ip6) {
-        a->has_ip = 1;
-        a->ipver = 6;
-        memcpy(a->ip, m.framed_ip6, 16);
-    }
-    if (m.has_nas_ip) {
-        a->has_nas = 1;
-        a->nas_ver = 4;
-        memcpy(a->nas, m.nas_ip, 4);
-    } else if (m.has_nas_ip6) {
-        a->has_nas = 1;
-        a->nas_ver = 6;
-        memcpy(a->nas, m.nas_ip6, 16);
-    } else {
-        a->has_nas = 1;              /* the NAS is the sender when it does not say */
-        a->nas_ver = p->ip_version;
-        memcpy(a->nas, p->src, 16);
+        app_str_copy(a->name, sizeof(a->name), sni);
     }
 }
 
@@ -652,6 +624,36 @@ static uint32_t tcp_new_bytes(struct flow_ext *x, const struct decoded_pkt *p, i
     return len;
 }
 
+/* ---- SIP, RTP, SNMP (app_voip.c, app_snmp.c) ---- */
+
+static void app_sip(struct cache *c, struct flow *f, const uint8_t *data, uint32_t len, int c2s,
+                    struct app_actions *out)
+{
+    struct app_voip *none = NULL, **v = &none;      /* SIP over UDP keeps no state */
+    struct app_state *st = f->key.l4proto == IPPROTO_TCP ? state_of(c, f->ext) : NULL;
+    if (st)
+        v = &st->voip;
+    if ((st || f->key.l4proto != IPPROTO_TCP) && app_sip_packet(c, v, f, data, len, c2s, out) < 0) {
+        f->ext->app = APP_NONE;      /* not SIP after all: stop looking */
+        state_free(c, f->ext);
+    }
+}
+
+/* An RTP-looking flow the media index names becomes APP_RTP; returns 1 then. */
+static int app_rtp_attach(struct cache *c, struct flow *f)
+{
+    struct app_voip *v = app_rtp_link(c, f);
+    struct app_state *st = v && ext_of(c, f) ? state_of(c, f->ext) : NULL;
+    if (!st) {
+        budget_release(&c->budget, app_voip_size(v));
+        app_voip_free(v);
+        return 0;
+    }
+    st->voip = v;
+    f->ext->app = APP_RTP;
+    return 1;
+}
+
 /* ---- entry points ---- */
 
 void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *p, int c2s,
@@ -661,6 +663,9 @@ void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *
         goto bytes;
     if (!f->ext || f->ext->app == APP_UNSET) {
         enum app_proto ap = app_choose(f, p);
+        if (ap == APP_NONE && app_voip_guess(f->key.l4proto, p->payload, p->payload_len) == VOIP_RTP &&
+            app_rtp_attach(c, f))
+            ap = APP_RTP;
         if (ap == APP_NONE || ap == APP_UNSET) {
             if (f->ext)
                 f->ext->app = (uint8_t)ap;
@@ -671,7 +676,7 @@ void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *
         f->ext->app = (uint8_t)ap;
     }
     if (f->ext->app == APP_RADIUS) {
-        app_radius(p, out);
+        app_radius_packet(p, out);
         goto bytes;
     }
     const uint8_t *data = p->payload;
@@ -682,6 +687,12 @@ void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *
     case APP_DNS: app_dns(c, f, data, len, c2s, ts, out); break;
     case APP_HTTP: app_http(c, f, data, len, c2s, ts, out); break;
     case APP_TLS: app_tls(c, f, data, len, c2s, ts, out); break;
+    case APP_SIP: app_sip(c, f, data, len, c2s, out); break;
+    case APP_RTP: app_rtp_packet(f->ext->st ? f->ext->st->voip : NULL, data, len, c2s, ts, out); break;
+    case APP_SNMP:
+        if (state_of(c, f->ext))
+            app_snmp_packet(c, &f->ext->st->snmp, data, len, c2s, ts, out);
+        break;
     default: break;
     }
     state_trim(c, f->ext);
@@ -691,7 +702,7 @@ bytes:;
         struct app_action *a = app_action_add(out, ACT_TLS_BYTES);
         if (a) {
             a->bytes = p->l3_len;
-            str_copy(a->name, sizeof(a->name), sni);
+            app_str_copy(a->name, sizeof(a->name), sni);
         }
     }
 }
@@ -704,6 +715,8 @@ void app_flow_end(struct cache *c, struct flow *f, struct app_actions *out)
     for (int i = 0; e->st && i < e->st->npend; i++)
         if (dns_timeout_report(out, &e->st->pend[i]) < 0)
             break;
+    if (e->st)
+        app_snmp_end(e->st->snmp, out);
     state_free(c, e);
     budget_release(&c->budget, ext_size(e));
     app_flow_release(f);
@@ -748,6 +761,7 @@ void app_flow_fields(const struct flow_ext *x, const struct field_visitor *v)
     for (unsigned i = XS_HTTP_UA; i <= XS_TLS_SNI; i++)
         if (s[i])
             v->str(v->arg, names[i], s[i], strlen(s[i]));
+    app_voip_fields(x->st ? x->st->voip : NULL, v);
 }
 
 void app_flow_latency_fields(const struct flow_ext *x, const struct field_visitor *v)

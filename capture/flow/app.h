@@ -1,4 +1,4 @@
-/* app.h - application-layer glue: routes flow payloads to the DNS, HTTP, TLS and RADIUS parsers (capture threads). */
+/* app.h - application-layer glue: routes flow payloads to the DNS, HTTP, TLS, RADIUS, SIP, RTP and SNMP parsers (capture threads). */
 #ifndef FC_APP_H
 #define FC_APP_H
 
@@ -22,6 +22,38 @@ enum app_act {
     ACT_DNS_QUERY = 1, ACT_DNS_RESPONSE, ACT_DNS_TIMEOUT,
     ACT_HTTP_REQUEST, ACT_HTTP_RESPONSE, ACT_TLS_SNI, ACT_TLS_BYTES,
     ACT_RADIUS, ACT_WATCH_ALERT, ACT_TCP_RTT,
+    ACT_SIP,                         /* a SIP message of an INVITE dialog (name: Call-ID) */
+    ACT_RTP,                         /* media of a call (name: Call-ID): what to add to it */
+    ACT_SNMP,                        /* an SNMP request, response, trap or timeout */
+};
+
+/* SDP endpoint of a SIP message (family 0: none). */
+struct app_media { uint8_t ver; uint8_t ip[16]; uint16_t port, rtcp_port; uint8_t pt; uint32_t clock; };
+
+/* ACT_SIP: the message; url holds the From URI, ua the To URI. */
+struct app_sip {
+    uint8_t is_request, method, cseq_method, c2s;   /* enum sip_method; c2s: sent client to server */
+    struct app_media media;
+    char codec[24];
+};
+
+/* ACT_RTP: what one packet changed on its direction of the flow. */
+struct app_rtp {
+    uint8_t party;                   /* the sender: SIPC_CALLER or SIPC_CALLEE */
+    int64_t dpkts, dlost;            /* change since the last report */
+    uint64_t jitter_us;
+};
+
+enum app_snmp_kind { SNMPA_REQUEST = 1, SNMPA_RESPONSE, SNMPA_TRAP, SNMPA_TIMEOUT };
+/* ACT_SNMP: one message, or a request given up on. */
+struct app_snmp {
+    uint8_t kind;                    /* enum app_snmp_kind */
+    uint8_t pdu;                     /* the message's PDU type (a timeout: its request's) */
+    uint8_t req_pdu;                 /* a matched response: its request's PDU type */
+    uint8_t agent_srv;               /* the agent is the flow's server (else its client) */
+    uint8_t version;
+    int64_t request_id;              /* v3: msgID */
+    int64_t error_status;
 };
 
 /* One thing a packet taught us, applied to the name tables, hosts and
@@ -39,6 +71,11 @@ struct app_action {
                                         TCP RTT: the handshake's rtt.us */
     uint64_t bytes;
     uint64_t query_us;               /* DNS TIMEOUT: the packet time of the unanswered query */
+    union {                          /* zeroed by app_action_add; by kind: */
+        struct app_sip sip;
+        struct app_rtp rtp;
+        struct app_snmp snmp;
+    } u;
     char name[APP_NAME_MAX];         /* qname / host / sni / user */
     char method[16];
     char url[APP_URL_MAX];
@@ -54,6 +91,9 @@ struct app_actions {
     uint16_t l7;
     struct app_action a[APP_ACTIONS_MAX];
 };
+
+/* Copies src into dst (capacity cap > 0), cut to fit, always terminated. Pure. */
+void app_str_copy(char *dst, size_t cap, const char *src);
 
 /* Appends an action of kind to out, its fixed fields zeroed and strings
  * empty; NULL when out is full (the action is lost). Capture thread. */

@@ -120,33 +120,33 @@ void flow_fields_visit(const struct flow *f, const struct field_visitor *v)
 }
 
 /* The text form of a typed field: what field_fn callers (hash replies) get. */
-struct text_arg {
-    field_fn fn;
-    void *arg;
-};
-
 static void text_str(void *arg, const char *name, const char *s, size_t len)
 {
-    struct text_arg *t = arg;
+    struct field_text *t = arg;
     t->fn(t->arg, name, s, len, 0);
 }
 
 static void text_uint(void *arg, const char *name, uint64_t v)
 {
-    struct text_arg *t = arg;
+    struct field_text *t = arg;
     emit_u64(t->fn, t->arg, name, v);
 }
 
 static void text_time(void *arg, const char *name, uint64_t us)
 {
-    struct text_arg *t = arg;
+    struct field_text *t = arg;
     emit_time(t->fn, t->arg, name, us);
+}
+
+struct field_visitor field_visitor_text(struct field_text *t)
+{
+    return (struct field_visitor){ text_str, text_uint, text_time, t };
 }
 
 void flow_fields_each(const struct flow *f, field_fn fn, void *arg)
 {
-    struct text_arg t = { fn, arg };
-    const struct field_visitor v = { text_str, text_uint, text_time, &t };
+    struct field_text t = { fn, arg };
+    const struct field_visitor v = field_visitor_text(&t);
     flow_fields_visit(f, &v);
 }
 

@@ -9,6 +9,7 @@
 #include "capture/flow/l7.h"
 #include "dissectors/dns.h"
 #include "dissectors/radius.h"
+#include "dissectors/snmp.h"
 
 /* ---- flows ---- */
 
@@ -211,5 +212,43 @@ void flow_events_alert(struct event_queue *q, const struct app_actions *acts, co
     event_add_str(&b, "l7", l7_name(acts->l7));
     if (dns_query)
         event_add_str(&b, "dns.query", dns_query);
+    event_queue_push_built(q, &b);
+}
+
+/* ---- SIP calls and SNMP transactions ---- */
+
+void flow_events_sip(struct event_queue *q, const char *call_id, const struct sip_call *call, uint64_t ts)
+{
+    if (!event_wanted(EV_SIP))
+        return;
+    struct event_builder b;
+    const struct field_visitor v = { build_str, build_uint, build_time, &b };
+    event_build_begin(&b, EV_SIP, ts);
+    event_add_str(&b, "call-id", call_id);
+    sip_call_fields_visit(call, &v);
+    event_queue_push_built(q, &b);
+}
+
+void flow_events_snmp(struct event_queue *q, const struct app_actions *acts, const struct app_action *a,
+                      uint64_t ts)
+{
+    if (!event_wanted(EV_SNMP))
+        return;
+    const struct app_snmp *m = &a->u.snmp;
+    const struct flow_key *k = &acts->key;
+    struct event_builder b;
+    event_build_begin(&b, EV_SNMP, ts);
+    add_addr(&b, "agent", k->ipver, m->agent_srv ? k->srv : k->cli);
+    add_addr(&b, "manager", k->ipver, m->agent_srv ? k->cli : k->srv);
+    int matched = m->kind == SNMPA_TIMEOUT || (m->kind == SNMPA_RESPONSE && a->has_rtt);
+    event_add_str(&b, "pdu", snmp_pdu_name(matched ? m->req_pdu : m->pdu));
+    event_add_uint(&b, "version", m->version == SNMP_V1 ? 1 : m->version == SNMP_V2C ? 2 : 3);
+    event_add_int(&b, "request-id", m->request_id);
+    if (m->kind == SNMPA_TIMEOUT)
+        event_add_str(&b, "error", "timeout");
+    else if (m->kind == SNMPA_RESPONSE)
+        event_add_str(&b, "error", snmp_error_name(m->error_status));
+    if (a->has_rtt)
+        event_add_uint(&b, "rtt.us", a->rtt_us);
     event_queue_push_built(q, &b);
 }

@@ -1,4 +1,4 @@
-/* flow_events.h - builds the events a capture thread publishes (flow, host, key, dns, http, user, alert) as data and queues them. */
+/* flow_events.h - builds the events a capture thread publishes (flow, host, key, dns, http, user, alert, sip, snmp) as data and queues them. */
 #ifndef FC_FLOW_EVENTS_H
 #define FC_FLOW_EVENTS_H
 
@@ -45,5 +45,13 @@ void flow_events_user(struct event_queue *q, const struct app_action *a, const c
  * a DNS query name of the same packet, or NULL. */
 void flow_events_alert(struct event_queue *q, const struct app_actions *acts, const struct app_action *a,
                        const char *dns_query, uint64_t ts);
+
+/* sip: call call_id (its sip.<Call-ID> fields) changed state. */
+struct sip_call;
+void flow_events_sip(struct event_queue *q, const char *call_id, const struct sip_call *call, uint64_t ts);
+/* snmp: the transaction a (ACT_SNMP: a response, a trap, or a request given
+ * up on) of the flow acts belong to. */
+void flow_events_snmp(struct event_queue *q, const struct app_actions *acts, const struct app_action *a,
+                      uint64_t ts);
 
 #endif

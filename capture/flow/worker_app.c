@@ -15,19 +15,20 @@ enum { RCODE_NXDOMAIN = 3 };
 
 static int action_name_kind(const struct app_action *a);
 
-/* Runs fn on the name entry (created when missing) under its shard lock; hash
- * is name_hash(k, name) when the caller has it, else NULL. */
-static void name_update_hashed(struct worker *w, enum name_kind k, const char *name, uint64_t ts,
-                               void (*fn)(struct name_entry *e, const struct app_action *a, void *arg),
-                               const struct app_action *a, void *arg, const uint64_t *hash)
+/* worker_name_update with the name's hash when the caller has it (hash:
+ * name_hash(k, name), else NULL). */
+static int name_update_hashed(struct worker *w, enum name_kind k, const char *name, uint64_t ts, int create,
+                              worker_name_fn fn, const struct app_action *a, void *arg, const uint64_t *hash)
 {
     size_t len = strlen(name);
     if (len == 0 || len > NAME_MAX_LEN)
-        return;
+        return 0;
     uint64_t h = hash ? *hash : name_hash(k, name, len);
     struct cache_shard *s = cache_shard_for(w->cache->names, h);
     lock_acquire(&s->lock);
-    struct name_entry *e = names_find(w->cache, s, h, k, name, len, 1, ts, w->group);
+    struct name_entry *e = names_find(w->cache, s, h, k, name, len, create, ts, w->group);
+    if (e && !create && !name_alive(&w->cache->cfg, e, cache_now(w->cache)))
+        e = NULL;                    /* expired, waiting for the sweeper */
     if (e) {
         if (ts > e->last_us)
             e->last_us = ts;
@@ -35,13 +36,19 @@ static void name_update_hashed(struct worker *w, enum name_kind k, const char *n
         shard_touch(s, &e->link);
     }
     lock_release(&s->lock);
+    return e != NULL;
 }
 
-static void name_update(struct worker *w, enum name_kind k, const char *name, uint64_t ts,
-                        void (*fn)(struct name_entry *e, const struct app_action *a, void *arg),
+int worker_name_update(struct worker *w, enum name_kind k, const char *name, uint64_t ts, int create,
+                       worker_name_fn fn, const struct app_action *a, void *arg)
+{
+    return name_update_hashed(w, k, name, ts, create, fn, a, arg, NULL);
+}
+
+static void name_update(struct worker *w, enum name_kind k, const char *name, uint64_t ts, worker_name_fn fn,
                         const struct app_action *a, void *arg)
 {
-    name_update_hashed(w, k, name, ts, fn, a, arg, NULL);
+    name_update_hashed(w, k, name, ts, 1, fn, a, arg, NULL);
 }
 
 /* ---- DNS ---- */
@@ -180,11 +187,11 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
         switch (a->kind) {
         case ACT_DNS_QUERY:
             dns_query = a->name;
-            name_update_hashed(w, NK_DNS, a->name, ts, dns_name_query, a, NULL, h);
+            name_update_hashed(w, NK_DNS, a->name, ts, 1, dns_name_query, a, NULL, h);
             watch_dns_query(w, acts, a->name, ts);
             break;
         case ACT_DNS_RESPONSE:
-            name_update_hashed(w, NK_DNS, a->name, ts, dns_name_response, a, NULL, h);
+            name_update_hashed(w, NK_DNS, a->name, ts, 1, dns_name_response, a, NULL, h);
             if (!a->late)            /* its transaction was reported at its eviction */
                 flow_events_dns(&w->events, acts, a, ts);
             break;
@@ -192,21 +199,24 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
             flow_events_dns(&w->events, acts, a, ts);
             break;
         case ACT_HTTP_REQUEST:
-            name_update_hashed(w, NK_HTTP, a->name, ts, http_name_request, a, NULL, h);
+            name_update_hashed(w, NK_HTTP, a->name, ts, 1, http_name_request, a, NULL, h);
             break;
         case ACT_HTTP_RESPONSE:
-            name_update_hashed(w, NK_HTTP, a->name, ts, http_name_response, a, NULL, h);
+            name_update_hashed(w, NK_HTTP, a->name, ts, 1, http_name_response, a, NULL, h);
             flow_events_http(&w->events, acts, a, ts);
             break;
         case ACT_TLS_SNI:
         case ACT_TLS_BYTES:
-            name_update_hashed(w, NK_TLS, a->name, ts, tls_name, a, NULL, h);
+            name_update_hashed(w, NK_TLS, a->name, ts, 1, tls_name, a, NULL, h);
             break;
         case ACT_RADIUS:
             radius_apply(w, a, ts);
             break;
         case ACT_WATCH_ALERT:
             flow_events_alert(&w->events, acts, a, dns_query, ts);
+            break;
+        case ACT_SIP: case ACT_RTP: case ACT_SNMP:
+            worker_voip_apply(w, acts, a, ts);
             break;
         default:
             break;

@@ -10,6 +10,7 @@
  *   flow_account.c hosts, MACs and the VLAN/L7/port aggregates, counted per worker
  *                  and folded into the cache at each tick
  *   worker_app.c   applies what the dissectors found (name tables, host fields)
+ *   worker_voip.c  the same for SIP calls, their media and SNMP agents
  *   frag.c         the IP fragment table (frag.h)
  *   flow_events.c  every event's text (flow_events.h)
  * This header does not include worker.h (whose module would then include
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "capture/cache/cache.h"
+#include "capture/cache/names.h"
 #include "capture/decode/decode.h"
 #include "capture/flow/app.h"
 
@@ -103,7 +105,19 @@ void worker_prefetch_actions(struct worker *w, const struct app_actions *acts, u
  * times. Caller holds h's shard lock (taken while the flow's lock is held,
  * so the flow's host reference needs no second lookup). */
 void worker_host_apply_actions(struct host *h, const struct app_actions *acts, int client, uint64_t ts);
+/* Runs fn(e, a, arg) on the live name entry of kind k (made when missing
+ * and create is set) under its shard lock, after setting its last use to ts.
+ * Returns 1 when fn ran, 0 when there is no such entry (or no room). */
+typedef void (*worker_name_fn)(struct name_entry *e, const struct app_action *a, void *arg);
+int worker_name_update(struct worker *w, enum name_kind k, const char *name, uint64_t ts, int create,
+                       worker_name_fn fn, const struct app_action *a, void *arg);
 /* A new flow (r) touching a watchlisted address gets one alert action. */
 void watch_check(struct worker *w, struct pkt_result *r);
+
+/* ---- worker_voip.c ---- */
+
+/* Applies an ACT_SIP, ACT_RTP or ACT_SNMP of acts at ts: sip.<Call-ID>, the
+ * media index, snmp.<agent>, and the sip / snmp events. */
+void worker_voip_apply(struct worker *w, const struct app_actions *acts, const struct app_action *a, uint64_t ts);
 
 #endif

@@ -295,7 +295,8 @@ static void sec_flows(struct server *s, struct sbuf *b)
                 (unsigned long long)atomic_load(&st->hosts_expired), (unsigned long long)budget_used(&s->cache->budget),
                 (unsigned long long)s->cache->cfg.max_flows, (unsigned long long)s->cache->cfg.max_names,
                 (unsigned long long)atomic_load(&st->dns_queries_evicted));
-    static const char *const families[NK_KINDS] = { "dns", "http", "tls", "user", "ipuser" };
+    static const char *const families[NK_KINDS] = { "dns", "http", "tls", "user", "ipuser", "sip", "sipmedia",
+                                                     "snmp" };
     for (int k = 0; k < NK_KINDS; k++)
         sbuf_printf(b, "names_dropped_%s:%llu\r\n", families[k],
                     (unsigned long long)atomic_load(&st->names_dropped[k]));

@@ -38,7 +38,8 @@ static const struct {
     { "http.", 5, CT_NAME, NK_HTTP, KV_HASH, KEY_WORK }, { "tls.", 4, CT_NAME, NK_TLS, KV_HASH, KEY_WORK },
     { "user.", 5, CT_NAME, NK_USER, KV_HASH, KEY_WORK },
     { "ipuser.", 7, CT_NAME, NK_IPUSER, KV_STRING, KEY_WORK },
-    { "port.", 5, CT_PORT, -1, KV_HASH, KEY_WORK },
+    { "port.", 5, CT_PORT, -1, KV_HASH, KEY_WORK }, { "sip.", 4, CT_NAME, NK_SIP, KV_HASH, KEY_WORK },
+    { "snmp.", 5, CT_NAME, NK_SNMP, KV_HASH, KEY_WORK },
 };
 static const char watchlist_key[] = "watchlist";
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
@@ -303,6 +304,15 @@ static enum kv_type view_name(struct cache *c, enum name_kind k, const char *key
     case NK_IPUSER:
         sbuf_appends(&v->data, u.e.u.ipuser.user);
         return KV_STRING;
+    case NK_SIP: case NK_SNMP: {
+        struct field_text t = { view_field_cb, v };
+        const struct field_visitor fv = field_visitor_text(&t);
+        if (k == NK_SIP)
+            sip_call_fields_visit(&u.e.u.sip, &fv);
+        else
+            snmp_fields_visit(&u.e.u.snmp, &fv);
+        break;
+    }
     default: return KV_NONE;
     }
     return KV_HASH;
