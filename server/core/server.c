@@ -68,12 +68,26 @@ void server_capture_done(void *arg)
 
 /* ---- cron, signals, shutdown ---- */
 
+/* At loglevel debug, every 5 s, a line of figures, as redis-server's cron logs its clients and keys. */
+static void cron_debug_line(struct server *s, uint64_t now_ms)
+{
+    if (!log_level_enabled(LL_DEBUG) || now_ms - s->debug_line_ms < 5000)
+        return;
+    s->debug_line_ms = now_ms;
+    log_msg(LL_DEBUG, "%llu clients connected, %llu flows and %llu hosts in the cache, %llu events published",
+            (unsigned long long)s->nclients, (unsigned long long)atomic_load(&s->cache->st.flows_active),
+            (unsigned long long)atomic_load(&s->cache->st.hosts_active),
+            (unsigned long long)s->st.events_published);
+}
+
 static void cron_cb(uv_timer_t *t)
 {
     struct server *s = t->data;
+    uint64_t now = server_mstime();
     client_close_slow_subscribers(s);
-    client_close_idle(s, server_mstime());
+    client_close_idle(s, now);
     events_drain(s);
+    cron_debug_line(s, now);
 }
 
 static void close_walk_cb(uv_handle_t *h, void *arg)

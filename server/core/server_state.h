@@ -70,6 +70,7 @@ struct server {
     struct sink_registry sinks;      /* who consumes capture events (pub/sub, replication...), set up by main.c */
     struct server_stats st;
     uint64_t start_ms;
+    uint64_t debug_line_ms;          /* when cron last logged its debug line */
     int shutting_down;
     int exit_code;
     char run_id[41];

@@ -78,6 +78,15 @@ def test_loglevel_hides_lower_lines_and_config_set_changes_it(flowcached):
     assert fc.output()[mark:] == "", fc.output()[mark:]
 
 
+def test_loglevel_debug_adds_a_line_of_figures_every_5_seconds(flowcached):
+    fc = flowcached("--pcap", DEMO_PCAP, "--pcap-end", "keep", "--loglevel", "debug")
+    fc.wait_pcap_done()
+    pat = re.compile(r"^\d+:M .* \. (\d+) clients connected, (\d+) flows and (\d+) hosts in the cache, \d+ events published$",
+                     re.M)
+    m = wait_for(lambda: pat.search(fc.output()), timeout=15)
+    assert m and int(m.group(1)) >= 1 and int(m.group(3)) > 0, fc.output()
+
+
 def test_config_set_loglevel_answers_as_redis(flowcached, redis_server):
     fc = flowcached()
     got, want = fc.client(), redis_server
