@@ -109,7 +109,7 @@ static void cloud_watch_apply(void *arg, const char *members, size_t len)
     struct server *s = arg;
     char err[256];
     if (watchlist_replace(&s->wl, members, len, err, sizeof(err)) < 0)
-        fprintf(stderr, "flowcached: shared watchlist not applied: %s\n", err);
+        log_msg(LL_WARNING, "shared watchlist not applied: %s", err);
 }
 
 static void cloud_watch_share_cb(void *arg, int add, const char *text) { cloud_watch_share(arg, add, text); }
