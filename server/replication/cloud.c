@@ -1,7 +1,9 @@
 /* cloud.c - replication of probe events to cloud Redis nodes: each event mapped to the commands it implies,
- * the user-lookup cache and the heartbeat; delivery is cloud_engine.c's (loop thread).
+ * and the heartbeat; users are cloud_users.c's, the shared watchlist cloud_watch.c's, delivery
+ * cloud_engine.c's (loop thread).
  *
- * flow.end adds a flow's counters to flow.<key> (HINCRBY), copies its descriptive fields (HSET) and adds to
+ * flow.end adds a flow's counters to flow.<key> (HINCRBY), copies its descriptive fields (HSET), merges its
+ * times and TCP flags with other probes' (cloud_merge.c) and adds to
  * the hosts' ip.<addr> (the server's handshake round trip too) and the aggregates proto.<l7>, vlan.<id>,
  * tls.<sni>, port.<l4>.<port>; dns and http events count per name, with their latency histograms, and add
  * their answer time to the server's ip.<addr>.
@@ -20,6 +22,7 @@
 #include "server/replication/cloud_cluster.h"
 #include "server/replication/cloud_dns.h"
 #include "server/replication/cloud_engine.h"
+#include "server/replication/cloud_merge.h"
 #include "server/replication/cloud_users.h"
 #include "server/replication/cloud_watch.h"
 
@@ -98,10 +101,12 @@ static void expire_key(struct cloud *cl, const char *key, uint64_t ttl)
 static int is_counter(const char *name)
 {
     return strcmp(name, "key") == 0 || strcmp(name, "reason") == 0 || strcmp(name, "bytes.c2s") == 0 ||
-           strcmp(name, "bytes.s2c") == 0 || strcmp(name, "pkts.c2s") == 0 || strcmp(name, "pkts.s2c") == 0;
+           strcmp(name, "bytes.s2c") == 0 || strcmp(name, "pkts.c2s") == 0 || strcmp(name, "pkts.s2c") == 0 ||
+           cloud_merge_field(name);
 }
 
-/* HSET key of every descriptive field (all but the key, reason and counters). */
+/* HSET key of every descriptive field (all but the key, reason, counters and the merged times and flags:
+ * cloud_merge.c). */
 static void hset_fields(struct cloud *cl, const char *key, const struct event *ev)
 {
     cloud_send_hset_event(cl->eng, key, ev, is_counter, NULL, NULL);
@@ -268,6 +273,7 @@ static void on_flow_end(struct cloud *cl, const struct event *ev)
     hincr(cl, key, "pkts.c2s", pc);
     hincr(cl, key, "pkts.s2c", ps);
     hset_fields(cl, key, ev);
+    cloud_merge_flow(cl->eng, key, ev);
     expire_key(cl, key, cl->flow_ttl);
 
     const char *cli = ev_str(ev, "cli.ip"), *srv = ev_str(ev, "srv.ip");
@@ -373,6 +379,7 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
         free(cl);
         return NULL;
     }
+    cloud_engine_set_functions(cl->eng, cloud_merge_library);
     struct cloud_users_config uc = users_config_of(cfg);
     if (!(cl->users = cloud_users_create(cl->eng, &uc))) {
         cloud_engine_destroy(cl->eng);

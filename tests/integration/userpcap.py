@@ -27,7 +27,7 @@ def udp(src, dst, sport, dport, payload):
     return ipv4(src, dst, 17, struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload)
 
 
-TCP_FLAGS = {"F": 1, "S": 2, "R": 4, "P": 8, "A": 16}
+TCP_FLAGS = {"F": 1, "S": 2, "R": 4, "P": 8, "A": 16, "U": 32}
 
 
 def tcp(src, dst, sport, dport, flags, seq=1, ack=0, payload=b""):

@@ -481,7 +481,8 @@ TEST_CASE(events_become_commands)
         if (node_logged(&n, want[i]) != 1)
             CHECK_STR(want[i], "(sent once)");
     CHECK_INT(node_logged(&n, "HSET flow.k proto udp cli.ip 10.0.0.1 srv.ip 10.0.0.2 srv.port 53 vlan 7 l7 DNS "
-                              "first.seen 1700000000.123 user al"), 1);      /* numbers and times as text */
+                              "user al"), 1);      /* numbers as text; times and flags are merged: */
+    CHECK_INT(node_logged_prefix(&n, "FCALL flowcached_flow_merge 1 flow.k 1700000000.123 "), 1);
     CHECK_INT(node_logged_prefix(&n, "HSET user.al ip 10.0.0.9 nas  session s1 login "), 1);
     CHECK_INT(node_logged_prefix(&n, "GET"), 0);                   /* the flow had its user */
     CHECK_INT(node_logged_prefix(&n, "PUBLISH flow.end {\"key\":\"flow.k\",\"reason\":\"idle\""), 1);
