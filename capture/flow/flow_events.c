@@ -248,7 +248,9 @@ void flow_events_snmp(struct event_queue *q, const struct app_actions *acts, con
         event_add_str(&b, "error", "timeout");
     else if (m->kind == SNMPA_RESPONSE)
         event_add_str(&b, "error", snmp_error_name(m->error_status));
-    if (a->has_rtt)
+    if (a->has_rtt) {                /* the sample, and the bucket it counts in on snmp.<agent> */
         event_add_uint(&b, "rtt.us", a->rtt_us);
+        event_add_str(&b, "rtt.le", lat_bucket_name(lat_bucket_of(a->rtt_us)));
+    }
     event_queue_push_built(q, &b);
 }

@@ -24,6 +24,7 @@
 #include "server/replication/cloud_engine.h"
 #include "server/replication/cloud_merge.h"
 #include "server/replication/cloud_users.h"
+#include "server/replication/cloud_voip.h"
 #include "server/replication/cloud_watch.h"
 
 enum { WATCH_POLL_MS = 500 };           /* the shared watchlist is read back this often */
@@ -292,6 +293,7 @@ static void on_flow_end(struct cloud *cl, const struct event *ev)
     port_aggregate(cl, ev, bc + bs, pc + ps);
 
     cloud_users_flow_end(cl->users, ev, key);
+    cloud_voip_flow_end(cl->eng, ev, cl->host_ttl);
 }
 
 static void publish(struct cloud *cl, const struct event *ev)
@@ -318,6 +320,8 @@ void cloud_on_event(struct cloud *cl, const struct event *ev)
     case EV_HTTP: on_http(cl, ev); break;
     case EV_USER_LOGIN: cloud_users_radius(cl->users, 1, ev); break;
     case EV_USER_LOGOUT: cloud_users_radius(cl->users, 0, ev); break;
+    case EV_SIP: cloud_voip_sip(cl->eng, ev, cl->host_ttl); break;
+    case EV_SNMP: cloud_voip_snmp(cl->eng, ev, cl->host_ttl); break;
     default: break;
     }
     publish(cl, ev);

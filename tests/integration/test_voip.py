@@ -394,3 +394,24 @@ def test_snmpd_live(tmp_path):
         if fc:
             fc.stop()
     fc.check_clean()
+
+
+# ---------------------------------------------------------------- the cloud
+
+def test_cloud_calls_and_agents(built, redis_server):
+    """A cloud node gets the probe's sip.<Call-ID> (its media quality summed from the RTP flows' flow.end) and
+    snmp.<agent> with the same field names."""
+    from cloudutil import run_to_end
+    run_to_end("--pcap", built, "--pcap-end", "exit", "--flow-idle-timeout", "2", "--cloud",
+               "127.0.0.1:%d" % redis_server.port, "--probe-id", "p-cloud")
+    c = redis_server
+    h = c.hgetall("sip.call-1@a.example")
+    assert (h["state"], h["status"], h["from"], h["codec"]) == ("ended", "200", "sip:alice@a.example", "PCMU"), h
+    assert h["media"] == "%s:%d,%s:%d" % (CALLER, CALLER_RTP, CALLEE, CALLEE_RTP), h
+    assert (h["rtp.pkts"], h["rtp.lost"]) == (str(200 - len(LOST)), str(len(LOST))), h
+    assert int(h["rtp.jitter.us"]) > 0 and c.ttl("sip.call-1@a.example") > 0, h
+    assert c.hget("sip.cancel-1@a.example", "state") == "cancelled"
+    h = c.hgetall("snmp." + AGENT)
+    want = {"requests": "4", "responses": "3", "errors": "1", "timeouts": "1", "traps": "1", "rtt.count": "3",
+            "rtt.us.sum": "12000", "pdu.get": "4", "pdu.response": "3", "pdu.trapv2": "1"}
+    assert {k: h.get(k) for k in want} == want, h
