@@ -85,24 +85,75 @@ const char *l4_proto_name(uint8_t proto, char buf[4])
     }
 }
 
+/* Dotted quad of a[0..3] into out, NUL-terminated; returns its length. */
+static size_t v4_format(const uint8_t *a, char *out)
+{
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (v >= 100)
+            out[n++] = (char)('0' + v / 100);
+        if (v >= 10)
+            out[n++] = (char)('0' + v / 10 % 10);
+        out[n++] = (char)('0' + v % 10);
+        out[n++] = i < 3 ? '.' : '\0';
+    }
+    return n - 1;
+}
+
+/* inet_ntop(AF_INET6) by hand, byte for byte what glibc writes (RFC 5952: the first longest run of
+ * two or more zero words as "::", lower-case hex; IPv4-compatible and -mapped addresses end in a
+ * dotted quad), without its sprintf per word. Returns the length written (NUL-terminated). */
+static size_t v6_format(const uint8_t *a, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned w[8];
+    int best = -1, best_len = 0, cur = -1, cur_len = 0;
+    for (int i = 0; i < 8; i++) {
+        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+        if (w[i] == 0) {
+            if (cur < 0)
+                cur = i, cur_len = 0;
+            cur_len++;
+        } else if (cur >= 0) {
+            if (best < 0 || cur_len > best_len)
+                best = cur, best_len = cur_len;
+            cur = -1;
+        }
+    }
+    if (cur >= 0 && (best < 0 || cur_len > best_len))
+        best = cur, best_len = cur_len;
+    if (best >= 0 && best_len < 2)
+        best = -1;
+    size_t n = 0;
+    for (int i = 0; i < 8; i++) {
+        if (best >= 0 && i >= best && i < best + best_len) {
+            if (i == best)
+                out[n++] = ':';
+            continue;
+        }
+        if (i)
+            out[n++] = ':';
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+            return n + v4_format(a + 12, out + n);
+        int started = 0;
+        for (int sh = 12; sh >= 0; sh -= 4) {
+            unsigned d = (w[i] >> sh) & 15;
+            if (d || started || sh == 0) {
+                out[n++] = hex[d];
+                started = 1;
+            }
+        }
+    }
+    if (best >= 0 && best + best_len == 8)
+        out[n++] = ':';
+    out[n] = '\0';
+    return n;
+}
+
 size_t addr_format(uint8_t ipver, const uint8_t *addr, char *out)
 {
-    if (ipver != 6) {                /* dotted quad by hand: inet_ntop goes through sprintf */
-        size_t n = 0;
-        for (int i = 0; i < 4; i++) {
-            unsigned v = addr[i];
-            if (v >= 100)
-                out[n++] = (char)('0' + v / 100);
-            if (v >= 10)
-                out[n++] = (char)('0' + v / 10 % 10);
-            out[n++] = (char)('0' + v % 10);
-            out[n++] = i < 3 ? '.' : '\0';
-        }
-        return n - 1;
-    }
-    if (!inet_ntop(AF_INET6, addr, out, ADDR_STR_MAX))
-        out[0] = '\0';
-    return strlen(out);
+    return ipver != 6 ? v4_format(addr, out) : v6_format(addr, out);
 }
 
 static size_t endpoint_format(uint8_t ipver, const uint8_t *addr, uint16_t port, char *out)

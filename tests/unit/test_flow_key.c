@@ -170,9 +170,40 @@ TEST_CASE(address_and_mac_canonical_forms)
     CHECK_INT(mac_parse_canonical("02-00-00-00-00-0a", 17, m), -1);
 }
 
+/* addr_format writes IPv6 by hand: it must be what inet_ntop writes, byte for byte (keys and hash
+ * fields are made of it). Zero runs of every length and place, mapped and compatible IPv4. */
+TEST_CASE(ipv6_text_is_inet_ntop)
+{
+    uint8_t a[16];
+    char mine[ADDR_STR_MAX], libc[INET6_ADDRSTRLEN];
+    unsigned seed = 12345, bad = 0;
+    for (unsigned it = 0; it < 200000; it++) {
+        for (int i = 0; i < 16; i++) {
+            seed = seed * 1103515245u + 12345u;
+            a[i] = (uint8_t)(seed >> 16);
+        }
+        for (int w = 0; w < 8; w++)          /* words zeroed more often as it grows */
+            if ((it >> (w % 4)) % 3 != 0 || (it % 8) > (unsigned)w)
+                a[2 * w] = a[2 * w + 1] = 0;
+        if (it % 11 == 0) {
+            memset(a, 0, 10);
+            a[10] = a[11] = 0xff;
+        }
+        if (it % 13 == 0)
+            memset(a, 0, 12 + it % 5);
+        inet_ntop(AF_INET6, a, libc, sizeof(libc));
+        if (addr_format(6, a, mine) != strlen(libc) || strcmp(mine, libc) != 0) {
+            if (bad++ < 5)
+                CHECK_FAIL_("addr_format %s, inet_ntop %s", mine, libc);
+        }
+    }
+    CHECK_INT(bad, 0);
+}
+
 int main(void)
 {
     RUN(syn_sender_is_client_even_on_low_port);
+    RUN(ipv6_text_is_inet_ntop);
     RUN(well_known_port_is_server_both_directions);
     RUN(known_service_above_1024_and_lower_pair);
     RUN(every_known_service_port_is_found_and_neighbours_are_not);
