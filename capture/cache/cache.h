@@ -161,6 +161,9 @@ struct cache_queue {
     char pad1[64 - sizeof(size_t) - sizeof(int) - sizeof(void *)];
 };
 
+/* Slots of the counting filter in front of the ipuser.<addr> names. */
+#define CACHE_IPUSER_FILTER 16384
+
 struct cache {
     struct cache_config cfg;
     struct cache_shard flows[CACHE_SHARDS];
@@ -169,6 +172,9 @@ struct cache {
     struct cache_shard names[CACHE_SHARDS];  /* dns./http./tls./user./ipuser. (capture/names.h) */
     uint32_t name_kinds[CACHE_SHARDS][CACHE_NAME_KINDS];   /* entries of each kind in each names
                                                                shard, under its lock (names.c) */
+    _Atomic uint32_t ipuser_filter[CACHE_IPUSER_FILTER];   /* NK_IPUSER entries by slot of their name
+                                        hash (names.c): names_user_of skips the table for an address
+                                        whose slot is 0, as most are */
     struct pool flow_pool, host_pool;        /* where flows and hosts live (capture/pool.h) */
     pthread_mutex_t aggr_lock;       /* l7[], vlan[] and port[] */
     struct aggr l7[L7_MAX];

@@ -7,6 +7,12 @@
 
 #include "capture/cache/flow_key.h"
 
+/* The ipuser filter's slot of a name hash (high bits: the shards and buckets use the low ones). */
+static unsigned ipuser_slot(uint64_t hash)
+{
+    return (unsigned)(hash >> 48) % CACHE_IPUSER_FILTER;
+}
+
 uint64_t name_hash(enum name_kind k, const char *name, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)k;        /* FNV-1a, then a final mix */
@@ -83,6 +89,8 @@ struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t h
     n->first_us = n->last_us = ts;
     shard_insert(s, &n->link);
     c->name_kinds[shard][k]++;
+    if (k == NK_IPUSER)
+        atomic_fetch_add_explicit(&c->ipuser_filter[ipuser_slot(hash)], 1, memory_order_relaxed);
     return n;
 }
 
@@ -124,6 +132,8 @@ int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t 
     char a[ADDR_STR_MAX];
     size_t n = addr_format(ipver, addr, a);
     uint64_t h = name_hash(NK_IPUSER, a, n);
+    if (atomic_load_explicit(&c->ipuser_filter[ipuser_slot(h)], memory_order_relaxed) == 0)
+        return -1;                   /* no user there: spares the table's cache misses (flow.end asks twice) */
     struct cache_shard *s = cache_shard_for(c->names, h);
     int rc = -1;
     lock_acquire(&s->lock);
@@ -224,6 +234,8 @@ static void name_free(struct cache *c, unsigned shard, struct name_entry *n)
 {
     shard_unlink(&c->names[shard], &n->link, 0);
     c->name_kinds[shard][n->kind]--;
+    if (n->kind == NK_IPUSER)
+        atomic_fetch_sub_explicit(&c->ipuser_filter[ipuser_slot(n->link.hash)], 1, memory_order_relaxed);
     budget_release(&c->budget, sizeof(*n) + n->len + 1);
     free(n);
 }

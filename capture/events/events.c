@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Atomic uint32_t event_wanted_mask;
+_Atomic uint32_t event_wanted_mask, event_fields_mask, event_raw_mask;
 
 static const char *const channel_names[EV_CHANNELS] = {
     [EV_FLOW_NEW] = "flow.new",
@@ -30,6 +30,37 @@ const char *event_channel_name(enum event_channel ch)
 static const char *blob_of(const struct event *ev)
 {
     return (const char *)(ev->f + ev->nfields);
+}
+
+/* Offset of the binary record from f[]: after the fields and the blob, 8-aligned. */
+static size_t raw_offset(size_t nfields, size_t blob_len)
+{
+    return (nfields * sizeof(struct event_field) + blob_len + 7) & ~(size_t)7;
+}
+
+const void *event_raw(const struct event *ev, size_t *len)
+{
+    if (!ev->raw_len)
+        return NULL;
+    if (len)
+        *len = ev->raw_len;
+    return (const char *)ev->f + raw_offset(ev->nfields, ev->blob_len);
+}
+
+const void *event_raw_next(const struct event *ev, size_t *off, size_t *len)
+{
+    size_t all = 0;
+    const char *raw = event_raw(ev, &all);
+    uint32_t n;
+    if (!raw || *off + EVENT_RAW_HDR > all)
+        return NULL;
+    memcpy(&n, raw + *off, sizeof(n));
+    if (event_raw_frame(n) > all - *off)
+        return NULL;
+    *len = n;
+    const void *rec = raw + *off + EVENT_RAW_HDR;
+    *off += event_raw_frame(n);
+    return rec;
 }
 
 const char *event_field_name(const struct event *ev, const struct event_field *f)
@@ -201,10 +232,22 @@ void event_add_time(struct event_builder *b, const char *name, uint64_t us)
 
 struct event *event_build_end(const struct event_builder *b)
 {
+    return event_build_end_raw(b, NULL, 0, 0);
+}
+
+struct event *event_build_end_raw(const struct event_builder *b, const void *raw, size_t raw_len, int no_fields)
+{
     size_t fsize = b->nfields * sizeof(struct event_field);
-    struct event *ev = malloc(sizeof(*ev) + fsize + b->blob_len);
+    size_t roff = raw_offset(b->nfields, b->blob_len);
+    if (!raw || raw_len > UINT32_MAX)
+        raw_len = 0;
+    struct event *ev = malloc(sizeof(*ev) + (raw_len ? roff + raw_len : fsize + b->blob_len));
     if (!ev)
         return NULL;
+    ev->raw_len = (uint32_t)raw_len;
+    ev->no_fields = (uint8_t)(no_fields != 0);
+    if (raw_len)
+        memcpy((char *)ev->f + roff, raw, raw_len);
     ev->channel = b->channel;
     ev->nfields = (uint16_t)b->nfields;
     ev->dropped = (uint16_t)(b->dropped > UINT16_MAX ? UINT16_MAX : b->dropped);
@@ -236,6 +279,8 @@ int event_queue_init(struct event_queue *q, uint32_t cap)
 
 void event_queue_destroy(struct event_queue *q)
 {
+    event_free(q->batch);
+    q->batch = NULL;
     if (!q->ring)
         return;
     while (q->head != q->tail)
@@ -267,7 +312,13 @@ int event_queue_push(struct event_queue *q, struct event *ev)
 
 int event_queue_push_built(struct event_queue *q, const struct event_builder *b)
 {
-    struct event *ev = event_build_end(b);
+    return event_queue_push_built_raw(q, b, NULL, 0, 0);
+}
+
+int event_queue_push_built_raw(struct event_queue *q, const struct event_builder *b, const void *raw,
+                               size_t raw_len, int no_fields)
+{
+    struct event *ev = event_build_end_raw(b, raw, raw_len, no_fields);
     if (!ev) {
         atomic_fetch_add_explicit(&q->dropped, 1, memory_order_relaxed);
         return -1;
@@ -275,6 +326,49 @@ int event_queue_push_built(struct event_queue *q, const struct event_builder *b)
     if (b->dropped)
         atomic_fetch_add_explicit(&q->fields_dropped, b->dropped, memory_order_relaxed);
     return event_queue_push(q, ev);
+}
+
+/* ---- batched binary records ---- */
+
+void event_queue_batch_flush(struct event_queue *q)
+{
+    struct event *ev = q->batch;
+    if (!ev)
+        return;
+    q->batch = NULL;
+    event_queue_push(q, ev);
+}
+
+void *event_queue_batch_room(struct event_queue *q, enum event_channel ch, uint64_t ts, size_t max)
+{
+    size_t need = event_raw_frame(max);
+    if (q->batch && (q->batch->channel != ch || q->batch->raw_len + need > q->batch_cap))
+        event_queue_batch_flush(q);
+    if (!q->batch) {
+        size_t cap = need > EVENT_BATCH_BYTES ? need : EVENT_BATCH_BYTES;
+        struct event *ev = malloc(sizeof(*ev) + cap);
+        if (!ev) {
+            atomic_fetch_add_explicit(&q->dropped, 1, memory_order_relaxed);
+            return NULL;
+        }
+        memset(ev, 0, sizeof(*ev));
+        ev->channel = ch;
+        ev->ts_us = ts;
+        ev->no_fields = 1;           /* nfields 0, blob 0: the records start at f */
+        q->batch = ev;
+        q->batch_cap = cap;
+    }
+    return (char *)q->batch->f + q->batch->raw_len + EVENT_RAW_HDR;
+}
+
+void event_queue_batch_commit(struct event_queue *q, size_t len)
+{
+    char *at = (char *)q->batch->f + q->batch->raw_len;
+    uint32_t n = (uint32_t)len;
+    memcpy(at, &n, sizeof(n));
+    memset(at + sizeof(n), 0, EVENT_RAW_HDR - sizeof(n));
+    memset(at + EVENT_RAW_HDR + len, 0, event_raw_frame(len) - EVENT_RAW_HDR - len);
+    q->batch->raw_len += (uint32_t)event_raw_frame(len);
 }
 
 size_t event_queue_pop_many(struct event_queue *q, struct event **out, size_t max)

@@ -57,13 +57,27 @@ struct event {
     uint16_t nfields;
     uint16_t dropped;        /* fields the builder had no room for */
     uint32_t blob_len;
+    uint32_t raw_len;        /* bytes of its binary record (event_raw), 0: none */
+    uint8_t no_fields;       /* 1: only the binary record was made (no sink reads the fields) */
     uint64_t ts_us;          /* packet time (0: none) */
     const char *probe;       /* the probe's id: set by the loop thread's drain (NULL before), borrowed */
     char *text;              /* its text (JSON, or a key name), made by the loop thread before the sinks see it
                                 when one of them reads text (server/core/sink.c); else NULL; freed with it */
     size_t text_len;
-    struct event_field f[];  /* nfields, then blob_len bytes */
+    struct event_field f[];  /* nfields, then blob_len bytes, then (8-aligned) raw_len bytes */
 };
+
+/* ev's binary records (flow.end: struct flow_end_rec, capture/flow/flow_end_rec.h), each framed
+ * by event_raw_frame, *len their size; NULL when it has none. Lent: lives as long as ev. Pure. */
+const void *event_raw(const struct event *ev, size_t *len);
+
+/* The framing of one binary record: its length, then the record, 8-aligned, padded to 8. */
+enum { EVENT_RAW_HDR = 8 };
+static inline size_t event_raw_frame(size_t len) { return EVENT_RAW_HDR + ((len + 7) & ~(size_t)7); }
+
+/* The next binary record of ev from *off (0 to start), which it advances; *len its length.
+ * NULL after the last one (or at a frame that does not fit). Pure; any thread. */
+const void *event_raw_next(const struct event *ev, size_t *off, size_t *len);
 
 /* The field named name (first of that name), or NULL. Pure; any thread. */
 const struct event_field *event_field_get(const struct event *ev, const char *name);
@@ -120,6 +134,10 @@ void event_add_time(struct event_builder *b, const char *name, uint64_t us);
 /* The event built so far, in one new allocation the caller owns; NULL when
  * memory runs out. b is left as it was. */
 struct event *event_build_end(const struct event_builder *b);
+/* The same with a binary record of raw_len bytes copied after the fields
+ * (raw NULL: none); no_fields marks an event whose fields were not made
+ * because no sink reads them (b then holds none). */
+struct event *event_build_end_raw(const struct event_builder *b, const void *raw, size_t raw_len, int no_fields);
 
 /* Which channels somebody listens to. Written by the loop thread, read by
  * capture threads (relaxed): a channel nobody wants costs one load. */
@@ -128,6 +146,22 @@ extern _Atomic uint32_t event_wanted_mask;
 static inline int event_wanted(enum event_channel ch)
 {
     return (atomic_load_explicit(&event_wanted_mask, memory_order_relaxed) >> ch) & 1u;
+}
+
+/* Of those, the channels some sink reads the typed fields (or text) of, and
+ * the channels some sink reads the binary record of (only flow.end has
+ * one). Written by the loop thread with event_wanted_mask, read by capture
+ * threads: an event gets only what somebody reads. */
+extern _Atomic uint32_t event_fields_mask, event_raw_mask;
+
+static inline int event_wants_fields(enum event_channel ch)
+{
+    return (atomic_load_explicit(&event_fields_mask, memory_order_relaxed) >> ch) & 1u;
+}
+
+static inline int event_wants_raw(enum event_channel ch)
+{
+    return (atomic_load_explicit(&event_raw_mask, memory_order_relaxed) >> ch) & 1u;
 }
 
 /* ---- the queue ---- */
@@ -142,6 +176,8 @@ struct event_queue {
     _Atomic uint64_t fields_dropped; /* fields builders had no room for, in events pushed */
     void (*notify)(void *arg);       /* wakes the consumer; called outside the lock */
     void *notify_arg;
+    struct event *batch;             /* producer's: binary records not queued yet (event_queue_batch_*) */
+    size_t batch_cap;                /* bytes batch has room for after its header */
 };
 
 /* Returns 0, or -1 when memory runs out. cap is rounded up to a power of 2. */
@@ -157,6 +193,25 @@ int event_queue_push(struct event_queue *q, struct event *ev);
 /* Builds b's event and pushes it. An event that cannot be allocated is
  * counted in `dropped`. Returns 0, or -1 when it was dropped. Producer thread. */
 int event_queue_push_built(struct event_queue *q, const struct event_builder *b);
+/* The same with a binary record (event_build_end_raw). */
+int event_queue_push_built_raw(struct event_queue *q, const struct event_builder *b, const void *raw,
+                               size_t raw_len, int no_fields);
+
+/*
+ * Binary records without fields, gathered into one event per EVENT_BATCH_BYTES
+ * (flow.end for sinks that read only records, when no sink reads fields): one
+ * allocation and one hand-off for hundreds of records. event_queue_batch_room
+ * gives room for a record of up to max bytes in the open batch of channel ch
+ * (ts: the packet time, kept from its first record), queuing the open batch
+ * first when it is full or of another channel; NULL when memory runs out (the
+ * record is then counted as a dropped event). event_queue_batch_commit keeps
+ * the len bytes written there. event_queue_batch_flush queues the open batch:
+ * the capture thread calls it at each tick and at its end. Producer thread.
+ */
+enum { EVENT_BATCH_BYTES = 64 * 1024 };
+void *event_queue_batch_room(struct event_queue *q, enum event_channel ch, uint64_t ts, size_t max);
+void event_queue_batch_commit(struct event_queue *q, size_t len);
+void event_queue_batch_flush(struct event_queue *q);
 
 /* Moves up to max events into out (ownership moves to the caller).
  * Returns how many. Consumer thread only. */

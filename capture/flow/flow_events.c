@@ -6,6 +6,7 @@
 #include "capture/cache/latency.h"
 #include "capture/cache/names.h"
 #include "capture/flow/fields.h"
+#include "capture/flow/flow_end_rec.h"
 #include "capture/flow/l7.h"
 #include "dissectors/dns.h"
 #include "dissectors/radius.h"
@@ -70,22 +71,114 @@ static void build_time(void *arg, const char *name, uint64_t us)
     event_add_time(arg, name, us);
 }
 
+_Static_assert((int)FER_IDLE == (int)FLOW_END_IDLE && (int)FER_LIFETIME == (int)FLOW_END_LIFETIME &&
+               (int)FER_TCP == (int)FLOW_END_TCP && (int)FER_SHUTDOWN == (int)FLOW_END_SHUTDOWN,
+               "flow_end_rec.h restates enum flow_end_reason");
+
+/* A field_visitor putting the application fields export sends into a record (the others pass by). */
+struct rec_arg {
+    struct flow_end_rec *r;
+    size_t *len;
+};
+
+static void rec_str(void *arg, const char *name, const char *s, size_t len)
+{
+    static const char *const names[FES_USER] = { "dns.query", "http.host", "http.url", "tls.sni" };
+    struct rec_arg *a = arg;
+    for (int k = 0; k < FES_USER; k++)
+        if (strcmp(name, names[k]) == 0)
+            flow_end_rec_put(a->r, a->len, (enum flow_end_str)k, s, len);
+}
+
+static void rec_uint(void *arg, const char *name, uint64_t v)
+{
+    struct flow_end_rec *r = ((struct rec_arg *)arg)->r;
+    uint32_t v32 = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+    if (strcmp(name, "http.status") == 0) {
+        r->http_status = (uint16_t)v;
+    } else if (strcmp(name, "http.service.us") == 0) {
+        r->lat |= FEL_HTTP;
+        r->http_service_us = v32;
+    } else if (strcmp(name, "tls.handshake.us") == 0) {
+        r->lat |= FEL_TLS;
+        r->tls_handshake_us = v32;
+    } else if (strcmp(name, "dns.rtt.us") == 0) {
+        r->lat |= FEL_DNS;
+        r->dns_rtt_us = v32;
+    }
+}
+
+static void rec_time(void *arg, const char *name, uint64_t us)
+{
+    (void)arg, (void)name, (void)us;
+}
+
+/* The binary record of f (flow_end_rec.h) into r (FLOW_END_REC_MAX bytes); returns its size. */
+static size_t flow_end_rec_make(const struct flow *f, enum flow_end_reason reason, const char *user,
+                                uint32_t ingress_if, struct flow_end_rec *r)
+{
+    size_t len = sizeof(*r);
+    memset(r, 0, sizeof(*r));
+    r->key = f->key;
+    r->reason = (uint8_t)reason;
+    r->tcp_flags = f->tcp_flags;
+    r->l7 = f->l7;
+    r->ingress_if = ingress_if;
+    memcpy(r->bytes, f->bytes, sizeof(r->bytes));
+    memcpy(r->pkts, f->pkts, sizeof(r->pkts));
+    r->first_us = f->first_us;
+    r->last_us = f->last_us;
+    if (f->hs >= FLOW_HS_SYNACK) {   /* as flow_fields_visit shows them */
+        r->lat |= FEL_RTT_SERVER;
+        r->rtt_server_us = f->rtt_server_us;
+    }
+    if (f->hs == FLOW_HS_DONE) {
+        r->lat |= FEL_RTT;
+        r->rtt_client_us = f->hs_mark;
+        r->rtt_us = (uint64_t)f->rtt_server_us + f->hs_mark;
+    }
+    struct rec_arg a = { r, &len };
+    const struct field_visitor v = { rec_str, rec_uint, rec_time, &a };
+    app_flow_fields(f->ext, &v);     /* the application's fields, as the hash shows them */
+    app_flow_latency_fields(f->ext, &v);
+    if (user)
+        flow_end_rec_put(r, &len, FES_USER, user, strlen(user));
+    return len;
+}
+
 void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct flow *f,
-                          enum flow_end_reason reason, uint64_t ts)
+                          enum flow_end_reason reason, uint32_t ingress_if, uint64_t ts)
 {
     if (!event_wanted(EV_FLOW_END))
         return;
+    char user[NAME_USER_MAX];
+    int has_user = names_user_of(c, f->key.ipver, f->key.cli, f->first_us, user, sizeof(user)) == 0 ||
+                   names_user_of(c, f->key.ipver, f->key.srv, f->first_us, user, sizeof(user)) == 0;
+    if (!event_wants_fields(EV_FLOW_END)) {  /* records only: into the open batch, no text at all */
+        void *at = event_queue_batch_room(q, EV_FLOW_END, ts, FLOW_END_REC_MAX);
+        if (at)
+            event_queue_batch_commit(q, flow_end_rec_make(f, reason, has_user ? user : NULL, ingress_if, at));
+        return;
+    }
     struct event_builder b;
     const struct field_visitor v = { build_str, build_uint, build_time, &b };
     event_build_begin(&b, EV_FLOW_END, ts);
     add_flow_key(&b, &f->key);
     event_add_str(&b, "reason", end_reason_name(reason));
     flow_fields_visit(f, &v);
-    char user[NAME_USER_MAX];
-    if (names_user_of(c, f->key.ipver, f->key.cli, f->first_us, user, sizeof(user)) == 0 ||
-        names_user_of(c, f->key.ipver, f->key.srv, f->first_us, user, sizeof(user)) == 0)
+    if (has_user)
         event_add_str(&b, "user", user);
-    event_queue_push_built(q, &b);
+    if (!event_wants_raw(EV_FLOW_END)) {
+        event_queue_push_built(q, &b);
+        return;
+    }
+    _Alignas(8) char rec[EVENT_RAW_HDR + FLOW_END_REC_MAX + 8];   /* one framed record */
+    uint32_t len = (uint32_t)flow_end_rec_make(f, reason, has_user ? user : NULL, ingress_if,
+                                               (struct flow_end_rec *)(rec + EVENT_RAW_HDR));
+    memset(rec, 0, EVENT_RAW_HDR);
+    memcpy(rec, &len, sizeof(len));
+    memset(rec + EVENT_RAW_HDR + len, 0, event_raw_frame(len) - EVENT_RAW_HDR - len);
+    event_queue_push_built_raw(q, &b, rec, event_raw_frame(len), 0);
 }
 
 void flow_events_flow_expired(struct event_queue *q, const struct flow_key *k, uint64_t ts)

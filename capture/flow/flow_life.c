@@ -28,7 +28,7 @@ void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason)
     aggr_flow_ended(w, f);
     host_flow_ended(w, f->hosts[0]);
     host_flow_ended(w, f->hosts[1]);
-    flow_events_flow_end(&w->events, c, f, reason, now);
+    flow_events_flow_end(&w->events, c, f, reason, 0, now);
     if (reason != FLOW_END_SHUTDOWN)
         flow_events_flow_expired(&w->events, &f->key, now);
     acts.n = 0;

@@ -182,6 +182,7 @@ void worker_publish_stats(struct worker *w)
     const struct decode_stats *d = &w->dstats;
     uint64_t total = 0;
     worker_fold(w);
+    event_queue_batch_flush(&w->events);     /* records gathered since the last tick go now */
     atomic_store_explicit(&w->st.ip_packets, d->ip_packets, memory_order_relaxed);
     atomic_store_explicit(&w->st.not_ip, d->not_ip, memory_order_relaxed);
     for (int i = 1; i < DECODE_ANOMALY_KINDS; i++) {

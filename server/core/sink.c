@@ -16,24 +16,36 @@ int sink_register(struct sink_registry *r, const struct sink *sk)
 
 void sink_wanted_update(struct sink_registry *r)
 {
-    uint32_t mask = 0, text = 0;
+    uint32_t mask = 0, text = 0, fields = 0, raw = 0;
     for (int i = 0; i < r->n; i++) {
         uint32_t m = r->v[i].wanted ? r->v[i].wanted(r->v[i].arg) : 0;
         mask |= m;
         if (r->v[i].wants_text)
             text |= m;
+        if (r->v[i].reads_raw)
+            raw |= m & (1u << EV_FLOW_END);          /* the one channel with a binary record */
+        else
+            fields |= m;
     }
+    fields |= mask & ~raw;           /* a raw reader of a channel without a record reads its fields */
     r->text_mask = text;
-    if (atomic_load_explicit(&event_wanted_mask, memory_order_relaxed) != mask)   /* capture threads read it */
+    r->fields_mask = fields;
+    /* capture threads read these: the fields and record masks first, so a channel they see wanted
+     * never lacks what its readers need (a sink that starts reading fields gets them from then on) */
+    if (atomic_load_explicit(&event_fields_mask, memory_order_relaxed) != fields)
+        atomic_store_explicit(&event_fields_mask, fields, memory_order_relaxed);
+    if (atomic_load_explicit(&event_raw_mask, memory_order_relaxed) != raw)
+        atomic_store_explicit(&event_raw_mask, raw, memory_order_relaxed);
+    if (atomic_load_explicit(&event_wanted_mask, memory_order_relaxed) != mask)
         atomic_store_explicit(&event_wanted_mask, mask, memory_order_relaxed);
 }
 
 void sink_deliver(const struct sink_registry *r, struct event *ev)
 {
-    if ((r->text_mask >> ev->channel) & 1u)
+    if (!ev->no_fields && ((r->text_mask >> ev->channel) & 1u))
         event_text_make(ev);
     for (int i = 0; i < r->n; i++)
-        if (r->v[i].on_event)
+        if (r->v[i].on_event && (!ev->no_fields || r->v[i].reads_raw))
             r->v[i].on_event(r->v[i].arg, ev);
 }
 

@@ -19,6 +19,10 @@ struct sink {
     /* 1: it reads ev->text (the JSON subscribers get) of the channels it wants, which is then made once,
      * before the sinks see the event; 0: it reads only the typed fields. */
     int wants_text;
+    /* 1: it reads only the binary record of the channels it wants that have one (flow.end: struct
+     * flow_end_rec), never their fields; capture threads then make the fields only for other sinks,
+     * and events without fields reach only sinks like it. */
+    int reads_raw;
     /* One event, lent for the call. Every drained event comes, whether this sink wanted it or not. */
     void (*on_event)(void *arg, const struct event *ev);
     /* The lines of its INFO section (the caller writes the "# Name" header). NULL: no section. */
@@ -36,6 +40,7 @@ struct sink_registry {
     struct sink v[SINKS_MAX];
     int n;
     uint32_t text_mask;              /* channels whose events get their text made (sinks with wants_text) */
+    uint32_t fields_mask;            /* channels some sink reads the fields of (not reads_raw) */
     int shut_pending;                /* shutdowns not yet done (+1 while they are being started) */
     void (*shut_done)(void *arg);
     void *shut_arg;
@@ -45,13 +50,15 @@ struct sink_registry {
  * Returns 0, or -1 when SINKS_MAX are registered (nothing changed). Start-up, loop thread. */
 int sink_register(struct sink_registry *r, const struct sink *sk);
 
-/* Asks every sink what it wants and publishes the union to capture threads (event_wanted_mask); notes
- * the channels whose text a sink reads. Call it when a sink's wishes change; the event drain calls it
- * too. Loop thread. */
+/* Asks every sink what it wants and publishes the union to capture threads (event_wanted_mask), with
+ * which of those some sink reads the fields of (event_fields_mask) or the binary record of
+ * (event_raw_mask); notes the channels whose text a sink reads. Call it when a sink's wishes change;
+ * the event drain calls it too. Loop thread. */
 void sink_wanted_update(struct sink_registry *r);
 
 /* Makes ev's text when a sink reads the text of its channel (event_text_make; out of memory: the text
- * stays NULL and those sinks skip it), then hands ev to every sink in order (ev stays the caller's).
+ * stays NULL and those sinks skip it), then hands ev to every sink in order (ev stays the caller's);
+ * an event made without fields (ev->no_fields) goes only to the sinks that read binary records.
  * Loop thread. */
 void sink_deliver(const struct sink_registry *r, struct event *ev);
 

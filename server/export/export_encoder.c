@@ -1,6 +1,7 @@
 /* export_encoder.c - IPFIX and NetFlow v9 messages: headers, template, options and data sets, batching (the thread owning the encoder). */
 #include "server/export/export_encoder.h"
 
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +16,16 @@ static uint8_t *put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] =
 
 static uint8_t *put32(uint8_t *p, uint32_t v)
 {
-    p = put16(p, (uint16_t)(v >> 16));
-    return put16(p, (uint16_t)v);
+    v = htobe32(v);
+    memcpy(p, &v, 4);
+    return p + 4;
 }
 
 static uint8_t *put64(uint8_t *p, uint64_t v)
 {
-    p = put32(p, (uint32_t)(v >> 32));
-    return put32(p, (uint32_t)v);
+    v = htobe64(v);
+    memcpy(p, &v, 8);
+    return p + 8;
 }
 
 static int is_ipfix(const struct export_encoder *e) { return e->o.protocol == EXPORT_IPFIX; }
@@ -102,6 +105,49 @@ static uint8_t *put_value(struct export_encoder *e, uint8_t *p, const struct exp
     }
 }
 
+/* The fields every data template starts with (export_ie.c), in order: put_base writes them
+ * without going through put_value for each. */
+static const uint8_t base_values[] = {
+    XV_SRC_ADDR, XV_DST_ADDR, XV_SRC_PORT, XV_DST_PORT, XV_PROTO, XV_TCP_FLAGS, XV_OCTETS, XV_PACKETS,
+    XV_START_MS, XV_END_MS, XV_VLAN, XV_INGRESS_IF, XV_OBS_POINT, XV_END_REASON, XV_DIRECTION,
+};
+#define NBASE (sizeof(base_values) / sizeof(base_values[0]))
+
+/* How many of template t's first fields put_base writes: NBASE when they are base_values with the
+ * lengths put_base writes, else 0 (every field then goes through put_value). */
+static uint8_t base_count(const struct export_field *f, int n)
+{
+    static const uint8_t lens[NBASE] = { 0, 0, 2, 2, 1, 1, 8, 8, 8, 8, 2, 4, 4, 1, 1 };
+    if (n < (int)NBASE)
+        return 0;
+    for (size_t i = 0; i < NBASE; i++)
+        if (f[i].value != base_values[i] || (lens[i] ? f[i].len != lens[i] : f[i].len != f[0].len) ||
+            (i < 2 && f[i].len != 4 && f[i].len != 16))
+            return 0;
+    return NBASE;
+}
+
+/* put_value for base_values, one after the other; alen: the address length (4 or 16). */
+static uint8_t *put_base(uint8_t *p, const struct export_record *r, int dir, uint16_t alen)
+{
+    memcpy(p, dir ? r->srv : r->cli, alen);
+    memcpy(p + alen, dir ? r->cli : r->srv, alen);
+    p += 2 * alen;
+    p = put16(p, dir ? r->srv_port : r->cli_port);
+    p = put16(p, dir ? r->cli_port : r->srv_port);
+    p = put8(p, r->proto);
+    p = put8(p, r->tcp_flags);
+    p = put64(p, r->octets[dir]);
+    p = put64(p, r->packets[dir]);
+    p = put64(p, r->start_ms);
+    p = put64(p, r->end_ms);
+    p = put16(p, r->vlan);
+    p = put32(p, r->ingress_if);
+    p = put32(p, r->obs_point);
+    p = put8(p, r->end_reason);
+    return put8(p, (uint8_t)(dir + 1));
+}
+
 static unsigned groups_of(const struct export_record *r, int dir)
 {
     if (dir)                         /* the strings ride on the initiator's record only */
@@ -114,7 +160,7 @@ static unsigned groups_of(const struct export_record *r, int dir)
 static size_t data_len(const struct export_encoder *e, unsigned t, const struct export_record *r)
 {
     size_t n = e->fixed_len[t];
-    for (int i = 0; i < e->nfields[t]; i++) {
+    for (int i = e->nbase[t]; i < e->nfields[t]; i++) {    /* the base fields have fixed lengths */
         const struct export_field *f = &e->fields[t][i];
         if (f->len != EXPORT_VARLEN)
             continue;
@@ -332,7 +378,12 @@ static int put_record(struct export_encoder *e, const struct export_record *r, i
         set_open(e, tid);
     }
     uint8_t *p = tail(e);
-    for (int i = 0; i < e->nfields[t]; i++)
+    int i = 0;
+    if (e->nbase[t]) {
+        p = put_base(p, r, dir, e->fields[t][0].len);
+        i = e->nbase[t];
+    }
+    for (; i < e->nfields[t]; i++)
         p = put_value(e, p, &e->fields[t][i], r, dir);
     e->cur->len = (uint32_t)(p - e->cur->buf);
     e->cur->flow_records++;
@@ -414,6 +465,7 @@ int export_encoder_init(struct export_encoder *e, const struct export_encoder_op
     for (unsigned t = 0; t < EXPORT_TEMPLATES; t++) {
         int n = export_template_fields(o->protocol, t, e->fields[t]);
         e->nfields[t] = (uint8_t)n;
+        e->nbase[t] = base_count(e->fields[t], n);
         for (int i = 0; i < n; i++)
             if (e->fields[t][i].len != EXPORT_VARLEN)
                 e->fixed_len[t] = (uint16_t)(e->fixed_len[t] + e->fields[t][i].len);

@@ -11,6 +11,9 @@
 #define EXPORT_MSG_MIN 1400          /* smallest message size accepted */
 #define EXPORT_MSG_MAX 65535         /* the 16-bit length field of IPFIX */
 #define EXPORT_MSG_UDP 1452          /* fits one IPv6 (or IPv4) packet on a 1500-byte link */
+/* UDP, when the path's MTU allows (export_sender.c): one 9000-byte jumbo frame, and under the
+ * 10000-byte datagram pmacct's nfacctd reads (a larger one reaches it cut short) */
+#define EXPORT_MSG_UDP_BIG 8952
 #define EXPORT_MSG_TCP 16384
 
 /* One finished message; whoever receives it owns it (free() it). */
@@ -42,6 +45,7 @@ struct export_encoder {
     struct export_encoder_opts o;
     struct export_field fields[EXPORT_TEMPLATES][EXPORT_FIELDS_MAX];
     uint8_t nfields[EXPORT_TEMPLATES];
+    uint8_t nbase[EXPORT_TEMPLATES];     /* leading fields written by the fast path (export_encoder.c) */
     uint16_t fixed_len[EXPORT_TEMPLATES];    /* data record bytes without variable parts */
     struct export_field app_fields[4];
     int napp_fields, napp_scope;

@@ -1,9 +1,10 @@
-/* export_event.c - a flow.end event's typed fields as an export record, in one pass over the fields (loop thread). */
+/* export_event.c - a flow.end event as an export record: from its binary record, or in one pass over its typed fields (loop thread). */
 #include "server/export/export_event.h"
 
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "capture/flow/flow_end_rec.h"
 #include "capture/flow/l7.h"
 
 /* What the record takes from each field of flow.end (fields.c, flow_events.c). */
@@ -195,4 +196,53 @@ int export_record_from_event(const struct event *ev, struct export_record *r, st
         seen |= 1u << slot;
     }
     return (seen & REQUIRED) == REQUIRED ? 0 : -1;
+}
+
+_Static_assert(EXPORT_DNS_QNAME_MAX <= FLOW_END_STR_MAX && EXPORT_HTTP_HOST_MAX <= FLOW_END_STR_MAX &&
+               EXPORT_HTTP_URL_MAX <= FLOW_END_STR_MAX && EXPORT_TLS_SNI_MAX <= FLOW_END_STR_MAX &&
+               EXPORT_USER_MAX <= FLOW_END_STR_MAX, "the binary record keeps what the export sends");
+
+static struct export_str rec_str(const struct flow_end_rec *fe, size_t len, enum flow_end_str k)
+{
+    size_t n = 0;
+    const char *s = flow_end_rec_str(fe, len, k, &n);
+    return (struct export_str){ s, (uint16_t)(s ? n : 0) };
+}
+
+static const uint8_t rec_end_reason[] = {
+    [FER_IDLE] = EXPORT_END_IDLE, [FER_LIFETIME] = EXPORT_END_ACTIVE,
+    [FER_TCP] = EXPORT_END_FIN, [FER_SHUTDOWN] = EXPORT_END_FORCED,
+};
+
+int export_record_from_rec(const void *raw, size_t len, struct export_record *r)
+{
+    const struct flow_end_rec *fe = raw;
+    memset(r, 0, sizeof(*r));
+    if (!raw || len < sizeof(*fe) || (fe->key.ipver != 4 && fe->key.ipver != 6))
+        return -1;
+    r->ipver = fe->key.ipver;
+    r->proto = fe->key.l4proto;
+    r->tcp_flags = fe->tcp_flags;
+    r->end_reason = fe->reason < sizeof(rec_end_reason) ? rec_end_reason[fe->reason] : EXPORT_END_FORCED;
+    r->vlan = fe->key.vlan;
+    r->cli_port = fe->key.cport;
+    r->srv_port = fe->key.sport;
+    memcpy(r->cli, fe->key.cli, 16);
+    memcpy(r->srv, fe->key.srv, 16);
+    for (int d = 0; d < 2; d++) {
+        r->octets[d] = fe->bytes[d];
+        r->packets[d] = fe->pkts[d];
+    }
+    r->start_ms = fe->first_us / 1000;
+    r->end_ms = fe->last_us / 1000;
+    const char *app = l7_name(fe->l7);
+    r->app_name = (struct export_str){ app, (uint16_t)strlen(app) };
+    r->app_id = fe->l7 < l7_count() ? fe->l7 : 0;
+    r->http_status = fe->http_status;
+    r->dns_qname = rec_str(fe, len, FES_DNS_QUERY);
+    r->http_host = rec_str(fe, len, FES_HTTP_HOST);
+    r->http_url = rec_str(fe, len, FES_HTTP_URL);
+    r->tls_sni = rec_str(fe, len, FES_TLS_SNI);
+    r->user = rec_str(fe, len, FES_USER);
+    return 0;
 }

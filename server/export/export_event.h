@@ -1,4 +1,4 @@
-/* export_event.h - a flow.end event's typed fields as an export record (loop thread). */
+/* export_event.h - a flow.end event (its binary record or its typed fields) as an export record (loop thread). */
 #ifndef FC_EXPORT_EVENT_H
 #define FC_EXPORT_EVENT_H
 
@@ -22,5 +22,10 @@ struct export_event_cache {
  * field the record needs is missing or malformed (r is then unusable).
  * cache (zeroed before first use) belongs to the calling thread. */
 int export_record_from_event(const struct event *ev, struct export_record *r, struct export_event_cache *cache);
+
+/* Fills r from a flow.end's binary record (event_raw: raw, len bytes). The
+ * record borrows raw's strings. Returns 0, or -1 when raw is too short or
+ * malformed (r is then unusable). Pure; any thread. */
+int export_record_from_rec(const void *raw, size_t len, struct export_record *r);
 
 #endif

@@ -26,6 +26,7 @@ struct export_sink {
     int open;                        /* handles still closing at shutdown */
     int shutting;
     uint64_t flows, bad_events, shutdown_deadline;
+    int64_t wall_off;                /* wall clock minus uv_now(), ms: set at each flush */
     struct export_event_cache cache; /* what reading flow.end events remembers */
     enum export_protocol protocol;
     enum export_transport transport;
@@ -33,9 +34,16 @@ struct export_sink {
     void *done_arg;
 };
 
+/* The wall clock in ms, as of the loop's last tick: a clock read per flow showed in profiles. */
+static uint64_t sink_now(const struct export_sink *s)
+{
+    return (uint64_t)((int64_t)uv_now(s->loop) + s->wall_off);
+}
+
 static void flush_all(struct export_sink *s)
 {
     uint64_t now = export_wall_ms();
+    s->wall_off = (int64_t)now - (int64_t)uv_now(s->loop);
     for (int i = 0; i < s->n; i++)
         export_sender_flush(&s->x[i], now);
 }
@@ -69,6 +77,7 @@ struct export_sink *export_sink_create(uv_loop_t *loop, const struct fc_config *
     s->protocol = (enum export_protocol)cfg->export_protocol;
     s->transport = (enum export_transport)cfg->export_transport;
     uint64_t now = export_wall_ms();
+    s->wall_off = (int64_t)now - (int64_t)uv_now(loop);
     for (int i = 0; i < cfg->nexport; i++) {
         struct export_sender_opts o = {
             .target = cfg->export_to[i], .transport = s->transport, .protocol = s->protocol,
@@ -92,7 +101,7 @@ void export_sink_flow(struct export_sink *s, const struct export_record *r)
 {
     if (s->shutting)
         return;
-    uint64_t now = export_wall_ms();
+    uint64_t now = sink_now(s);
     s->flows++;
     for (int i = 0; i < s->n; i++)
         export_sender_add(&s->x[i], r, now);
@@ -197,13 +206,23 @@ static void export_event_cb(void *arg, const struct event *ev)
 {
     struct export_sink *s = arg;
     struct export_record r;
+    size_t off = 0, len = 0;
+    const void *rec;
     if (ev->channel != EV_FLOW_END)
         return;
-    if (export_record_from_event(ev, &r, &s->cache) != 0) {
-        s->bad_events++;
+    if (!ev->raw_len) {              /* made before the sink read records (or by a test) */
+        if (export_record_from_event(ev, &r, &s->cache) == 0)
+            export_sink_flow(s, &r);
+        else
+            s->bad_events++;
         return;
     }
-    export_sink_flow(s, &r);
+    while ((rec = event_raw_next(ev, &off, &len)) != NULL) {
+        if (export_record_from_rec(rec, len, &r) == 0)
+            export_sink_flow(s, &r);
+        else
+            s->bad_events++;
+    }
 }
 
 static void export_info_cb(void *arg, struct sbuf *b) { export_sink_info(arg, b); }
@@ -217,7 +236,7 @@ int export_sink_register(struct sink_registry *reg, uv_loop_t *loop, const struc
     if (!s)
         return err[0] ? -1 : 0;
     const struct sink sk = {
-        .name = "export", .wanted = export_wanted_cb, .on_event = export_event_cb, .info = export_info_cb,
+        .name = "export", .wanted = export_wanted_cb, .reads_raw = 1, .on_event = export_event_cb, .info = export_info_cb,
         .shutdown = export_shutdown_cb, .destroy = export_destroy_cb, .arg = s,
     };
     if (sink_register(reg, &sk) != 0) {

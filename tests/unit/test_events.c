@@ -243,6 +243,77 @@ TEST_CASE(queue_full_drops_and_destroy_frees)
     event_queue_destroy(&q);                            /* frees the 12 left (ASan would see a leak) */
 }
 
+/* Records without fields go out in batches: each comes back whole and in order, a full batch
+ * or another channel starts the next one, flush queues what is open, destroy frees it. */
+TEST_CASE(record_batches)
+{
+    struct event_queue q;
+    struct event *out[8];
+    char rec[300];
+    CHECK_INT(event_queue_init(&q, 64), 0);
+    CHECK_INT(event_queue_pop_many(&q, out, 8), 0);
+    size_t per = (size_t)EVENT_BATCH_BYTES / event_raw_frame(sizeof(rec));
+    for (size_t i = 0; i < per + 3; i++) {                  /* one full batch and three more */
+        void *at = event_queue_batch_room(&q, EV_FLOW_END, 1000 + i, sizeof(rec));
+        CHECK(at != NULL && ((uintptr_t)at & 7) == 0);
+        memset(rec, (int)(i & 0xff), sizeof(rec));
+        size_t len = sizeof(rec) - 3;                       /* padded to the frame of sizeof(rec) */
+        memcpy(at, rec, len);
+        event_queue_batch_commit(&q, len);
+    }
+    CHECK_INT(event_queue_pop_many(&q, out, 8), 1);         /* the full one went when the next did not fit */
+    event_queue_batch_flush(&q);
+    event_queue_batch_flush(&q);                            /* nothing open: nothing queued */
+    CHECK_INT(event_queue_pop_many(&q, out + 1, 7), 1);
+    size_t i = 0;
+    for (int e = 0; e < 2; e++) {
+        size_t off = 0, len = 0;
+        const unsigned char *r;
+        CHECK(out[e]->no_fields && out[e]->nfields == 0 && out[e]->channel == EV_FLOW_END);
+        CHECK_INT(out[e]->ts_us, 1000 + (e ? per : 0));     /* its first record's time */
+        while ((r = event_raw_next(out[e], &off, &len)) != NULL) {
+            CHECK_INT(len, sizeof(rec) - 3);
+            CHECK(r[0] == (i & 0xff) && r[len - 1] == (i & 0xff));
+            i++;
+        }
+        event_free(out[e]);
+    }
+    CHECK_INT(i, per + 3);
+    CHECK(event_queue_batch_room(&q, EV_FLOW_END, 1, 8) != NULL);
+    event_queue_batch_commit(&q, 8);
+    CHECK(event_queue_batch_room(&q, EV_DNS, 2, 8) != NULL);  /* another channel: the open one is queued */
+    event_queue_batch_commit(&q, 8);
+    CHECK_INT(event_queue_pop_many(&q, out, 8), 1);
+    CHECK_INT(out[0]->channel, EV_FLOW_END);
+    event_free(out[0]);
+    event_queue_destroy(&q);                                /* frees the open batch */
+}
+
+/* A record beside the fields: the fields read as before, the record after them. */
+TEST_CASE(record_beside_fields)
+{
+    struct event_builder b;
+    _Alignas(8) char rec[EVENT_RAW_HDR + 16] = { 0 };
+    uint32_t n = 5;
+    memcpy(rec, &n, 4);
+    memcpy(rec + EVENT_RAW_HDR, "abcde", 5);
+    event_build_begin(&b, EV_FLOW_END, 7);
+    event_add_str(&b, "key", "flow.x");                     /* a blob whose end is not 8-aligned */
+    event_add_uint(&b, "n", 3);
+    struct event *ev = event_build_end_raw(&b, rec, event_raw_frame(5), 0);
+    CHECK_STR(event_get_str(ev, "key"), "flow.x");
+    size_t off = 0, len = 0;
+    const char *r = event_raw_next(ev, &off, &len);
+    CHECK(r && ((uintptr_t)r & 7) == 0);
+    CHECK_MEM(r, len, "abcde", 5);
+    CHECK(event_raw_next(ev, &off, &len) == NULL);
+    CHECK(!ev->no_fields);
+    event_free(ev);
+    ev = event_build_end(&b);
+    CHECK(event_raw(ev, &len) == NULL);
+    event_free(ev);
+}
+
 int main(void)
 {
     RUN(build_and_lookup);
@@ -252,5 +323,7 @@ int main(void)
     RUN(field_text);
     RUN(queue_hands_over_in_order);
     RUN(queue_full_drops_and_destroy_frees);
+    RUN(record_batches);
+    RUN(record_beside_fields);
     return CHECK_DONE("test_events");
 }

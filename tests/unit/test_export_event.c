@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/flow/flow_end_rec.h"
 #include "capture/flow/l7.h"
 #include "server/export/export_event.h"
 #include "tests/unit/check.h"
@@ -39,32 +40,38 @@ static struct event *flow_end(const char *cli, const char *srv, const char *prot
     return event_build_end(&b);
 }
 
+/* The record of the DNS flow both tests below describe. */
+static void check_dns_flow(const struct export_record *r)
+{
+    CHECK_INT(r->ipver, 4);
+    CHECK_INT(r->proto, 17);
+    CHECK(memcmp(r->cli, "\x0a\x00\x00\x01", 4) == 0);
+    CHECK(memcmp(r->srv, "\xc0\x00\x02\x35", 4) == 0);
+    CHECK_INT(r->cli_port, 40000);
+    CHECK_INT(r->srv_port, 53);
+    CHECK_INT(r->vlan, 42);
+    CHECK_INT(r->octets[0], 180);
+    CHECK_INT(r->octets[1], 1200);
+    CHECK_INT(r->packets[0], 3);
+    CHECK_INT(r->packets[1], 2);
+    CHECK_INT(r->start_ms, 1700000000123ULL);
+    CHECK_INT(r->end_ms, 1700000001500ULL);
+    CHECK_INT(r->tcp_flags, 0x13);           /* S A F */
+    CHECK_INT(r->end_reason, EXPORT_END_FIN);
+    CHECK_MEM(r->app_name.s, r->app_name.len, "DNS", 3);
+    CHECK_INT(r->app_id, l7_id_by_name("DNS", 3));
+    CHECK_MEM(r->dns_qname.s, r->dns_qname.len, "www.example.com", 15);
+    CHECK_MEM(r->user.s, r->user.len, "alice", 5);
+    CHECK_INT(r->http_status, 200);
+    CHECK_INT(r->http_host.len, 0);
+}
+
 TEST_CASE(ipv4_flow_with_names)
 {
     struct export_record r;
     struct event *ev = flow_end("10.0.0.1", "192.0.2.53", "udp", "DNS", 1);
     CHECK_INT(export_record_from_event(ev, &r, &apps), 0);
-    CHECK_INT(r.ipver, 4);
-    CHECK_INT(r.proto, 17);
-    CHECK(memcmp(r.cli, "\x0a\x00\x00\x01", 4) == 0);
-    CHECK(memcmp(r.srv, "\xc0\x00\x02\x35", 4) == 0);
-    CHECK_INT(r.cli_port, 40000);
-    CHECK_INT(r.srv_port, 53);
-    CHECK_INT(r.vlan, 42);
-    CHECK_INT(r.octets[0], 180);
-    CHECK_INT(r.octets[1], 1200);
-    CHECK_INT(r.packets[0], 3);
-    CHECK_INT(r.packets[1], 2);
-    CHECK_INT(r.start_ms, 1700000000123ULL);
-    CHECK_INT(r.end_ms, 1700000001500ULL);
-    CHECK_INT(r.tcp_flags, 0x13);            /* S A F */
-    CHECK_INT(r.end_reason, EXPORT_END_FIN);
-    CHECK_MEM(r.app_name.s, r.app_name.len, "DNS", 3);
-    CHECK_INT(r.app_id, l7_id_by_name("DNS", 3));
-    CHECK_MEM(r.dns_qname.s, r.dns_qname.len, "www.example.com", 15);
-    CHECK_MEM(r.user.s, r.user.len, "alice", 5);
-    CHECK_INT(r.http_status, 200);
-    CHECK_INT(r.http_host.len, 0);
+    check_dns_flow(&r);
     event_free(ev);
 }
 
@@ -152,11 +159,48 @@ TEST_CASE(app_ids_through_the_cache)
         }
 }
 
+/* The binary record capture threads make when only the export reads flow.end: the same record. */
+TEST_CASE(from_the_binary_record)
+{
+    _Alignas(8) char buf[FLOW_END_REC_MAX];
+    struct flow_end_rec *fe = (struct flow_end_rec *)buf;
+    struct export_record r;
+    size_t len = sizeof(*fe);
+    memset(fe, 0, sizeof(*fe));
+    inet_pton(AF_INET, "10.0.0.1", fe->key.cli);
+    inet_pton(AF_INET, "192.0.2.53", fe->key.srv);
+    fe->key.ipver = 4;
+    fe->key.l4proto = 17;
+    fe->key.cport = 40000;
+    fe->key.sport = 53;
+    fe->key.vlan = 42;
+    fe->reason = FER_TCP;
+    fe->tcp_flags = 0x13;
+    fe->l7 = (uint16_t)l7_id_by_name("DNS", 3);
+    fe->bytes[0] = 180;
+    fe->bytes[1] = 1200;
+    fe->pkts[0] = 3;
+    fe->pkts[1] = 2;
+    fe->first_us = 1700000000123456ULL;
+    fe->last_us = 1700000001500000ULL;
+    fe->http_status = 200;
+    flow_end_rec_put(fe, &len, FES_DNS_QUERY, "www.example.com", 15);
+    flow_end_rec_put(fe, &len, FES_USER, "alice", 5);
+    CHECK_INT(export_record_from_rec(fe, len, &r), 0);
+    check_dns_flow(&r);
+    CHECK_INT(export_record_from_rec(fe, len - 3, &r), 0);      /* a string past the end is left out */
+    CHECK_INT(r.user.len, 0);
+    CHECK_INT(export_record_from_rec(fe, sizeof(*fe) - 1, &r), -1);
+    fe->key.ipver = 5;
+    CHECK_INT(export_record_from_rec(fe, len, &r), -1);
+}
+
 int main(void)
 {
     if (l7_names_init() != 0)
         return 1;
     RUN(ipv4_flow_with_names);
+    RUN(from_the_binary_record);
     RUN(ipv6_and_numeric_protocol);
     RUN(refuses_what_it_cannot_export);
     RUN(field_order_changes);

@@ -144,9 +144,47 @@ TEST_CASE(shutdown_without_sinks_and_full_registry)
     CHECK_INT(r.n, SINKS_MAX);
 }
 
+/* A sink that reads only flow.end's records: capture threads then make no fields for flow.end
+ * unless another sink reads them, and events without fields reach only it. */
+TEST_CASE(record_readers)
+{
+    struct sink_registry r;
+    memset(&r, 0, sizeof(r));
+    memset(order, 0, sizeof(order));
+    struct probe x = { .wants = (1u << EV_FLOW_END) | (1u << EV_DNS), .tag = 'x' };
+    struct probe y = { .wants = 1u << EV_HTTP, .tag = 'y' };
+    struct sink sx = probe_sink("export", &x), sy = probe_sink("other", &y);
+    sx.reads_raw = 1;
+    CHECK_INT(sink_register(&r, &sx), 0);
+    CHECK_INT(sink_register(&r, &sy), 0);
+    sink_wanted_update(&r);
+    CHECK_INT(atomic_load(&event_wanted_mask), (1u << EV_FLOW_END) | (1u << EV_DNS) | (1u << EV_HTTP));
+    CHECK_INT(atomic_load(&event_raw_mask), 1u << EV_FLOW_END);
+    CHECK_INT(atomic_load(&event_fields_mask), (1u << EV_DNS) | (1u << EV_HTTP));  /* dns has no record */
+    y.wants |= 1u << EV_FLOW_END;                   /* somebody reads flow.end's fields now */
+    sink_wanted_update(&r);
+    CHECK_INT(atomic_load(&event_fields_mask), (1u << EV_DNS) | (1u << EV_HTTP) | (1u << EV_FLOW_END));
+    struct event_queue q;
+    struct event *ev = NULL;
+    CHECK_INT(event_queue_init(&q, 16), 0);
+    CHECK(event_queue_batch_room(&q, EV_FLOW_END, 1, 8) != NULL);
+    event_queue_batch_commit(&q, 8);
+    event_queue_batch_flush(&q);
+    CHECK_INT(event_queue_pop_many(&q, &ev, 1), 1);
+    sink_deliver(&r, ev);                            /* no fields: the record reader only, no text */
+    CHECK_STR(order, "x");
+    CHECK(ev->text == NULL);
+    event_free(ev);
+    event_queue_destroy(&q);
+    sink_destroy_all(&r);
+    sink_wanted_update(&r);
+    CHECK_INT(atomic_load(&event_raw_mask), 0);
+}
+
 int main(void)
 {
     RUN(delivery_and_wanted);
+    RUN(record_readers);
     RUN(text_made_for_the_sinks_that_read_it);
     RUN(shutdown_without_sinks_and_full_registry);
     return CHECK_DONE("sink");
