@@ -196,11 +196,13 @@ def make_dummy(ns, dev):
     nsrun(ns, "ip", "neigh", "replace", "10.99.0.2", "lladdr", "02:00:00:00:99:02", "dev", dev)
 
 
-def test_interface_down_and_recreated(netns):
+@pytest.mark.parametrize("threads", ["1", "2"])   # 2: one packet socket per worker (PACKET_FANOUT)
+def test_interface_down_and_recreated(netns, threads):
     dev = "fcdummy0"
     make_dummy(netns, dev)
     port = free_port()
-    p = Proc("--bind", "127.0.0.1", "--interface", dev, "--promisc", "no", port=port, wait=False,
+    p = Proc("--bind", "127.0.0.1", "--interface", dev, "--promisc", "no", "--capture-threads", threads,
+             port=port, wait=False,
              prefix=["ip", "netns", "exec", netns])
     events = []
     try:
