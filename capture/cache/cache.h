@@ -57,8 +57,10 @@ struct flow {
     uint8_t hs;                      /* enum flow_hs: the handshake seen so far (rtt.*) */
     uint8_t tcp_flags;               /* OR of every packet's flags */
     uint8_t fin_mask;                /* 1: client FIN, 2: server FIN */
-    uint8_t closed;                  /* FIN both ways or RST: on the closed list */
-    uint8_t detect_done;
+    uint8_t closed : 1;              /* FIN both ways or RST: on the closed list */
+    uint8_t detect_done : 1;
+    uint8_t src;                     /* 1 + index of the capture source whose packet made the flow
+                                        (0 = none): the export's observation point and interface */
     uint32_t hs_mark;                /* FLOW_HS_SYN / _SYNACK: low 32 bits of the time (us) of the
                                         last SYN / SYN-ACK; FLOW_HS_DONE: rtt.client.us */
     uint32_t rtt_server_us;          /* rtt.server.us, from FLOW_HS_SYNACK on */
@@ -161,6 +163,9 @@ struct cache_queue {
     char pad1[64 - sizeof(size_t) - sizeof(int) - sizeof(void *)];
 };
 
+/* Capture sources whose interface index the cache keeps (src_ifindex). */
+#define CACHE_SOURCES_MAX 255
+
 /* Slots of the counting filter in front of the ipuser.<addr> names. */
 #define CACHE_IPUSER_FILTER 16384
 
@@ -172,6 +177,8 @@ struct cache {
     struct cache_shard names[CACHE_SHARDS];  /* dns./http./tls./user./ipuser. (capture/names.h) */
     uint32_t name_kinds[CACHE_SHARDS][CACHE_NAME_KINDS];   /* entries of each kind in each names
                                                                shard, under its lock (names.c) */
+    _Atomic uint32_t src_ifindex[CACHE_SOURCES_MAX];   /* capture source i's interface index (0: a
+                                        file, or not known): set by capture/source at each open */
     _Atomic uint32_t ipuser_filter[CACHE_IPUSER_FILTER];   /* NK_IPUSER entries by slot of their name
                                         hash (names.c): names_user_of skips the table for an address
                                         whose slot is 0, as most are */

@@ -41,7 +41,10 @@ struct flow_end_rec {
     uint8_t lat;                     /* FEL_* */
     uint16_t l7;                     /* nDPI protocol id */
     uint16_t http_status;            /* 0 = none */
-    uint32_t ingress_if;             /* the capture source's interface index, 0 = none (a file) */
+    uint32_t ingress_if;             /* interface index of the capture source that made the flow
+                                        (if_nametoindex), 0 = none (a file) */
+    uint32_t obs_point;              /* 1 + index of that source in the configuration (every --pcap
+                                        file together, then each interface), 0 = none */
     uint64_t bytes[2], pkts[2];      /* [0] client->server, [1] server->client; layer-3 bytes */
     uint64_t first_us, last_us;
     uint64_t rtt_us;                 /* the latencies FEL_* says were measured */

@@ -114,8 +114,8 @@ static void rec_time(void *arg, const char *name, uint64_t us)
 }
 
 /* The binary record of f (flow_end_rec.h) into r (FLOW_END_REC_MAX bytes); returns its size. */
-static size_t flow_end_rec_make(const struct flow *f, enum flow_end_reason reason, const char *user,
-                                uint32_t ingress_if, struct flow_end_rec *r)
+static size_t flow_end_rec_make(const struct cache *c, const struct flow *f, enum flow_end_reason reason,
+                                const char *user, struct flow_end_rec *r)
 {
     size_t len = sizeof(*r);
     memset(r, 0, sizeof(*r));
@@ -123,7 +123,9 @@ static size_t flow_end_rec_make(const struct flow *f, enum flow_end_reason reaso
     r->reason = (uint8_t)reason;
     r->tcp_flags = f->tcp_flags;
     r->l7 = f->l7;
-    r->ingress_if = ingress_if;
+    r->obs_point = f->src;
+    if (f->src)
+        r->ingress_if = atomic_load_explicit(&c->src_ifindex[f->src - 1], memory_order_relaxed);
     memcpy(r->bytes, f->bytes, sizeof(r->bytes));
     memcpy(r->pkts, f->pkts, sizeof(r->pkts));
     r->first_us = f->first_us;
@@ -147,7 +149,7 @@ static size_t flow_end_rec_make(const struct flow *f, enum flow_end_reason reaso
 }
 
 void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct flow *f,
-                          enum flow_end_reason reason, uint32_t ingress_if, uint64_t ts)
+                          enum flow_end_reason reason, uint64_t ts)
 {
     if (!event_wanted(EV_FLOW_END))
         return;
@@ -157,7 +159,7 @@ void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct f
     if (!event_wants_fields(EV_FLOW_END)) {  /* records only: into the open batch, no text at all */
         void *at = event_queue_batch_room(q, EV_FLOW_END, ts, FLOW_END_REC_MAX);
         if (at)
-            event_queue_batch_commit(q, flow_end_rec_make(f, reason, has_user ? user : NULL, ingress_if, at));
+            event_queue_batch_commit(q, flow_end_rec_make(c, f, reason, has_user ? user : NULL, at));
         return;
     }
     struct event_builder b;
@@ -173,7 +175,7 @@ void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct f
         return;
     }
     _Alignas(8) char rec[EVENT_RAW_HDR + FLOW_END_REC_MAX + 8];   /* one framed record */
-    uint32_t len = (uint32_t)flow_end_rec_make(f, reason, has_user ? user : NULL, ingress_if,
+    uint32_t len = (uint32_t)flow_end_rec_make(c, f, reason, has_user ? user : NULL,
                                                (struct flow_end_rec *)(rec + EVENT_RAW_HDR));
     memset(rec, 0, EVENT_RAW_HDR);
     memcpy(rec, &len, sizeof(len));

@@ -22,11 +22,11 @@
 void flow_events_flow_new(struct event_queue *q, const struct flow_key *k, uint64_t first_us);
 /* flow.end: flow f of cache c (its fields, and the user of either address)
  * ends for reason (ts: when the cache clock ended it). Its fields are made
- * when a sink reads them, its binary record (flow_end_rec.h, with
- * ingress_if: the capture source's interface index, 0 none) when a sink
- * reads that. */
+ * when a sink reads them, its binary record (flow_end_rec.h, with the
+ * capture source that made the flow and its interface) when a sink reads
+ * that. */
 void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct flow *f,
-                          enum flow_end_reason reason, uint32_t ingress_if, uint64_t ts);
+                          enum flow_end_reason reason, uint64_t ts);
 /* key.expired for a flow's key k. */
 void flow_events_flow_expired(struct event_queue *q, const struct flow_key *k, uint64_t ts);
 /* key.expired for the host key of addr ("ip.<addr>"). Safe under a shard

@@ -28,7 +28,7 @@ void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason)
     aggr_flow_ended(w, f);
     host_flow_ended(w, f->hosts[0]);
     host_flow_ended(w, f->hosts[1]);
-    flow_events_flow_end(&w->events, c, f, reason, 0, now);
+    flow_events_flow_end(&w->events, c, f, reason, now);
     if (reason != FLOW_END_SHUTDOWN)
         flow_events_flow_expired(&w->events, &f->key, now);
     acts.n = 0;
@@ -54,6 +54,7 @@ static struct flow *flow_create(struct worker *w, struct cache_shard *s, uint64_
         return NULL;
     f->link.hash = hash;
     f->key = *k;
+    f->src = w->src;
     f->first_us = f->last_us = ts;
     shard_insert(s, &f->link);
     atomic_fetch_add_explicit(&c->st.flows_active, 1, memory_order_relaxed);

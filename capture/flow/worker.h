@@ -23,6 +23,7 @@ struct worker_pend;
 
 struct worker {
     int id;
+    uint8_t src;                     /* 1 + index of its capture source (flow.src), 0 = none */
     struct cache *cache;
     struct l7_module *l7;
     struct event_queue events;       /* to the loop thread */

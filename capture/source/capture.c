@@ -243,6 +243,15 @@ static int file_open_checked(const char *path, const char *bpf, char *err, size_
     return fd;
 }
 
+/* The interface index of live source s, kept too in the cache for its flows' export records. */
+static void source_ifindex_set(struct capture *cap, struct source *s, unsigned ifindex)
+{
+    long i = s - cap->src;
+    s->ifindex = ifindex;
+    if (i >= 0 && i < CACHE_SOURCES_MAX)
+        atomic_store_explicit(&cap->cache->src_ifindex[i], ifindex, memory_order_relaxed);
+}
+
 /* One worker per capture thread of the source (capture-threads). */
 static int source_workers_init(struct capture *cap, struct source *s, const struct capture_opts *o)
 {
@@ -255,6 +264,7 @@ static int source_workers_init(struct capture *cap, struct source *s, const stru
         if (worker_init(&s->w[i], cap->nworkers_total + i, cap->cache) != 0)
             return -1;
         s->w[i].user_grace_us = o->user_grace_us;
+        s->w[i].src = cap->nsrc < CACHE_SOURCES_MAX ? (uint8_t)(cap->nsrc + 1) : 0;
         s->w[i].wl = o->wl;
         s->nworkers++;
     }
@@ -299,7 +309,7 @@ struct capture *capture_create(const struct capture_opts *o, struct cache *c, ch
             capture_destroy(cap);
             return NULL;
         }
-        s->ifindex = if_nametoindex(o->ifaces[i]);
+        source_ifindex_set(cap, s, if_nametoindex(o->ifaces[i]));
         if (source_workers_init(cap, s, o) != 0)
             goto oom;
         cap->nsrc++;
@@ -519,7 +529,7 @@ static int live_reopen(struct source *s)
             nanosleep(&ts, NULL);
         }
         if (live_open(s, &s->cap->o, err, sizeof(err)) == 0) {
-            s->ifindex = if_nametoindex(s->iface);
+            source_ifindex_set(s->cap, s, if_nametoindex(s->iface));
             log_msg(LL_NOTICE, "interface %s: capturing again", s->iface);
             return 0;
         }

@@ -239,6 +239,8 @@ int export_record_from_rec(const void *raw, size_t len, struct export_record *r)
     r->app_name = (struct export_str){ app, (uint16_t)strlen(app) };
     r->app_id = fe->l7 < l7_count() ? fe->l7 : 0;
     r->http_status = fe->http_status;
+    r->ingress_if = fe->ingress_if;
+    r->obs_point = fe->obs_point;
     r->dns_qname = rec_str(fe, len, FES_DNS_QUERY);
     r->http_host = rec_str(fe, len, FES_HTTP_HOST);
     r->http_url = rec_str(fe, len, FES_HTTP_URL);

@@ -45,8 +45,8 @@ struct export_record {
     uint8_t cli[16], srv[16];
     uint64_t octets[2], packets[2];
     uint64_t start_ms, end_ms;       /* Unix epoch milliseconds */
-    uint32_t ingress_if;             /* capture source index + 1, 0 = unknown */
-    uint32_t obs_point;              /* observation point id, 0 = none */
+    uint32_t ingress_if;             /* interface index of the capture source, 0 = none (a file) */
+    uint32_t obs_point;              /* capture source: 1 + its index in the configuration, 0 = none */
     uint16_t app_id;                 /* nDPI protocol id (0 = Unknown) */
     uint16_t http_status;            /* 0 = none */
     struct export_str app_name;      /* nDPI's protocol name */

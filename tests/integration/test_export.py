@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GEN_DEMO, PYTHON, flowcached_binary, load_truth, sanitizer_report, tail
+from ipfix_reader import Reader
 
 NFCAPD = shutil.which("nfcapd")
 NFDUMP = shutil.which("nfdump")
@@ -370,6 +371,29 @@ def test_flowcached_into_collector(flowcached, tmp_path, capture, collector, pro
     names = {"6": "TCP", "17": "UDP"}        # nfdump -N shows numbers, nfacctd names
     apps = {(names.get(r["proto"], r["proto"].upper()), min(r["sport"], r["dport"])): r["app"] for r in recs}
     assert apps.get(("UDP", 53)) == "DNS" and apps.get(("TCP", 80)) == "HTTP" and apps.get(("TCP", 443)) == "TLS", apps
+
+
+def collect_flowcached(flowcached, pcap, protocol, *extra):
+    """flowcached on pcap, exporting to ipfix_reader's collector: (its flows' records, fc)."""
+    col = Reader()
+    try:
+        fc = run_flowcached(flowcached, pcap, "127.0.0.1:%d" % col.port, protocol, *extra)
+        fc.stop()                        # sends what is batched
+        time.sleep(0.3)
+    finally:
+        col.close()
+    assert not sanitizer_report(tail(fc.log, 1 << 20))
+    recs = col.records()
+    assert len(recs) == int(fc.final_info["export_records"])
+    return recs, fc
+
+
+@pytest.mark.parametrize("protocol", ["ipfix", "netflow9"])
+def test_observation_point_and_interface(flowcached, capture, protocol):
+    """A capture file is capture source 1 and has no interface: every record carries observationPointId 1 and
+    ingressInterface 0 (README, "Flow export")."""
+    recs, _ = collect_flowcached(flowcached, capture[0], protocol)
+    assert recs and all(r[(0, 138)] == 1 and r[(0, 10)] == 0 for r in recs), recs[:2]
 
 
 @needs_nfdump

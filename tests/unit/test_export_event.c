@@ -184,10 +184,14 @@ TEST_CASE(from_the_binary_record)
     fe->first_us = 1700000000123456ULL;
     fe->last_us = 1700000001500000ULL;
     fe->http_status = 200;
+    fe->ingress_if = 7;
+    fe->obs_point = 2;
     flow_end_rec_put(fe, &len, FES_DNS_QUERY, "www.example.com", 15);
     flow_end_rec_put(fe, &len, FES_USER, "alice", 5);
     CHECK_INT(export_record_from_rec(fe, len, &r), 0);
     check_dns_flow(&r);
+    CHECK_INT(r.ingress_if, 7);
+    CHECK_INT(r.obs_point, 2);
     CHECK_INT(export_record_from_rec(fe, len - 3, &r), 0);      /* a string past the end is left out */
     CHECK_INT(r.user.len, 0);
     CHECK_INT(export_record_from_rec(fe, sizeof(*fe) - 1, &r), -1);
