@@ -23,6 +23,7 @@
 #include "server/replication/cloud_dns.h"
 #include "server/replication/cloud_engine.h"
 #include "server/replication/cloud_merge.h"
+#include "server/replication/cloud_sub.h"
 #include "server/replication/cloud_users.h"
 #include "server/replication/cloud_voip.h"
 #include "server/replication/cloud_watch.h"
@@ -40,6 +41,7 @@ struct cloud {
     uint64_t flow_ttl, host_ttl, user_grace, start_ms;
     struct cloud_users *users;         /* user lookups and RADIUS (cloud_users.c) */
     struct cloud_watch *watch;         /* the shared watchlist (cloud_watch.c), NULL when not shared */
+    struct cloud_sub *sub;             /* user.logout heard from the cloud (cloud_sub.c), or NULL */
     int shutting;
     uint64_t bad_events;
 };
@@ -360,6 +362,12 @@ static void beat_cb(uv_timer_t *t)
 
 /* ------------------------------------------------------------------ life cycle */
 
+static void heard_logout_cb(void *arg, const char *ip, const char *user, uint64_t ts_us)
+{
+    struct cloud *cl = arg;
+    cloud_users_heard_logout(cl->users, ip, user, ts_us);
+}
+
 static struct cloud_users_config users_config_of(const struct cloud_config *cfg)
 {
     return (struct cloud_users_config){ .host_ttl = cfg->host_ttl, .user_grace = cfg->user_grace,
@@ -391,6 +399,8 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
         snprintf(err, errlen, "out of memory creating the cloud replication");
         return NULL;
     }
+    if (cfg->user_departed)             /* logouts other probes see end this probe's mappings at once */
+        cl->sub = cloud_sub_create(loop, cfg->nodes[0], cfg->user, cfg->password, cfg->probe_id, heard_logout_cb, cl);
     if (cfg->watch_apply)
         cl->watch = cloud_watch_create(loop, cl->eng, WATCH_POLL_MS, cfg->watch_apply, cfg->watch_arg);
     snprintf(cl->beat_key, sizeof(cl->beat_key), "probe.%s", cfg->probe_id ? cfg->probe_id : "probe");
@@ -438,6 +448,8 @@ void cloud_shutdown(struct cloud *cl, void (*done)(void *arg), void *arg)
     beat_cb(&cl->beat_timer);           /* a last heartbeat with the final counts */
     uv_close((uv_handle_t *)&cl->beat_timer, NULL);
     cloud_watch_stop(cl->watch);
+    cloud_sub_close(cl->sub);
+    cl->sub = NULL;
     cloud_dns_shutdown(cl->dns);        /* its due verdicts go with the last batch */
     cloud_engine_shutdown(cl->eng, done, arg);
 }
@@ -470,7 +482,8 @@ void cloud_info(struct cloud *cl, struct sbuf *b)
     cloud_users_stats(cl->users, &us);
     cloud_watch_stats(cl->watch, &polls, &edits);
     sbuf_printf(b, "cloud_watchlist_shared:%d\r\ncloud_watchlist_polls:%" PRIu64 "\r\ncloud_watchlist_edits:%" PRIu64
-                   "\r\n", cl->watch != NULL, polls, edits);
+                   "\r\ncloud_logouts_heard:%" PRIu64 "\r\n",
+                cl->watch != NULL, polls, edits, cloud_sub_messages(cl->sub));
     sbuf_printf(b, "cloud_sync_lookups:%" PRIu64 "\r\ncloud_sync_hits:%" PRIu64 "\r\ncloud_sync_cache_hits:%" PRIu64
                    "\r\ncloud_sync_skipped:%" PRIu64 "\r\ncloud_bad_events:%" PRIu64 "\r\ncloud_last_error:%s\r\n",
                 us.lookups, us.hits, us.cache_hits, us.skipped, cl->bad_events, es.last_error);
