@@ -89,10 +89,15 @@ int live_fanout_open(struct live_fanout **out, const char *iface, int n, const s
         l->lf = lf;
         l->index = i;
         int rc = afp_open(&l->afp, iface, o->snaplen, o->promisc, ring, o->bpf, err, errlen);
-        if (rc <= 0 || afp_fanout_join(l->afp, &group, prog, (unsigned short)len, iface, err, errlen) != 0) {
-            lf->n += rc > 0;
+        if (rc > 0 && afp_fanout_join(l->afp, &group, prog, (unsigned short)len, iface, err, errlen) != 0) {
+            /* a kernel without PACKET_FANOUT_CBPF (before 4.2): one reader spreads the frames */
+            log_msg(LL_WARNING, "%s; one reader thread feeds the capture threads instead", err);
+            rc = 0;
+            lf->n++;
+        }
+        if (rc <= 0) {
             live_fanout_close(lf);
-            return rc == 0 ? 0 : -1;
+            return rc;
         }
     }
     *out = lf;

@@ -21,9 +21,10 @@ struct live_fanout_opts {
 
 /* Opens n (>= 2) packet sockets with their rings on iface and joins them to
  * one new fanout group whose kernel program sends each packet to the socket
- * of its lane (fanout_lane_prog). Returns 1 and *out, 0 when flowcached's
- * own ring does not handle the device (the caller reads it with libpcap and
- * spreads frames itself), -1 with err filled. Nothing is left open unless 1
+ * of its lane (fanout_lane_prog). Returns 1 and *out; 0 when flowcached's
+ * own ring does not handle the device or the kernel has no such group (said
+ * in the log): the caller reads the device with one reader and spreads the
+ * frames itself; -1 with err filled. Nothing is left open unless 1
  * is returned. Any thread, before live_fanout_start. */
 int live_fanout_open(struct live_fanout **out, const char *iface, int n, const struct live_fanout_opts *o,
                      char *err, size_t errlen);
