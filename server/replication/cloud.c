@@ -19,6 +19,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "dissectors/http.h"
 #include "server/replication/cloud_cluster.h"
 #include "server/replication/cloud_dns.h"
 #include "server/replication/cloud_engine.h"
@@ -148,6 +149,38 @@ static void host_counters(struct cloud *cl, const char *ip, uint64_t bs, uint64_
     expire_key(cl, key, cl->host_ttl);
 }
 
+/* A tagged flow's counters on its endpoint's ip.<addr> vlan.<id>.* fields, as the probe keeps them (an
+ * untagged flow, vlan 0, has none there). */
+static void host_vlan(struct cloud *cl, const char *ip, uint64_t vlan, uint64_t bs, uint64_t ps, uint64_t br,
+                      uint64_t pr)
+{
+    static const char *const what[] = { "bytes.sent", "pkts.sent", "bytes.rcvd", "pkts.rcvd" };
+    const uint64_t by[] = { bs, ps, br, pr };
+    char key[128], field[48];
+    if (!vlan || !ip || snprintf(key, sizeof(key), "ip.%s", ip) >= (int)sizeof(key))
+        return;
+    for (int i = 0; i < 4; i++) {
+        snprintf(field, sizeof(field), "vlan.%" PRIu64 ".%s", vlan, what[i]);
+        hincr(cl, key, field, by[i]);
+    }
+}
+
+/* An HTTP request's client on ip.<addr>: http.requests and, from its User-Agent, os (the latest wins, as
+ * on the probe). */
+static void host_http(struct cloud *cl, const char *ip, const char *ua)
+{
+    char key[128];
+    const char *os = ua && *ua ? http_ua_os(ua) : NULL;
+    if (!ip || snprintf(key, sizeof(key), "ip.%s", ip) >= (int)sizeof(key))
+        return;
+    hincr(cl, key, "http.requests", 1);
+    if (os) {
+        const char *argv[] = { "HSET", key, "os", os };
+        sendv(cl, 4, argv);
+    }
+    expire_key(cl, key, cl->host_ttl);
+}
+
 /* bytes / pkts (with_pkts) / flows of an aggregate key (proto.<l7>, vlan.<id>, tls.<sni>, port.<l4>.<port>). */
 static void aggregate(struct cloud *cl, const char *prefix, const char *name, uint64_t bytes, uint64_t pkts,
                       int with_pkts)
@@ -258,6 +291,7 @@ static void on_http(struct cloud *cl, const struct event *ev)
     expire_key(cl, key, cl->host_ttl);
     if (has_svc)
         server_service(cl, ev, svc);
+    host_http(cl, ev_str(ev, "client"), ev_str(ev, "ua"));
 }
 
 /* ------------------------------------------------------------------ events */
@@ -286,9 +320,12 @@ static void on_flow_end(struct cloud *cl, const struct event *ev)
         host_counters(cl, cli, bc, pc, bs, ps, "flows.client", NULL);
     if (srv)
         host_counters(cl, srv, bs, ps, bc, pc, "flows.server", has_rtt ? &rtt : NULL);
+    uint64_t vid = ev_uint(ev, "vlan", NULL);
+    host_vlan(cl, cli, vid, bc, pc, bs, ps);
+    host_vlan(cl, srv, vid, bs, ps, bc, pc);
 
     char vlan[24];
-    snprintf(vlan, sizeof(vlan), "%" PRIu64, ev_uint(ev, "vlan", NULL));
+    snprintf(vlan, sizeof(vlan), "%" PRIu64, vid);
     aggregate(cl, "proto.", ev_str(ev, "l7"), bc + bs, pc + ps, 1);
     aggregate(cl, "vlan.", vlan, bc + bs, pc + ps, 1);
     aggregate(cl, "tls.", ev_str(ev, "tls.sni"), bc + bs, 0, 0);

@@ -203,3 +203,48 @@ def test_first_probe_stops_before_the_second_runs(node, capture):
 
 def test_split_probes_cluster(cluster, capture):
     check_cloud(cluster, capture["truth"], run_together(cluster, capture))
+
+
+# ---------------------------------------------------------------- the cloud's view equals the probe's
+# Fields a probe shows that the cloud leaves out, and why (README "The cloud's keys"):
+PROBE_ONLY = {
+    "ip": {"first.seen", "last.seen",   # the earliest / latest across probes needs a min/max write per host per flow
+           "flows.active",              # a gauge of the probe's live flows, not a sum across probes
+           "mac"},                      # the latest source MAC of the host's packets: no event carries it
+    "proto": {"flows.active"}, "port": {"flows.active"},
+    "dns": {"rtt.us.avg"},              # an average does not add up; rtt.us.sum / rtt.count do
+}
+PROBE_ONLY_FAMILIES = {"mac"}           # per-packet MAC counters: no event carries them (see README)
+
+
+def test_cloud_host_view_equals_the_probe(node, capture):
+    """One probe, the whole capture: every field it shows on ip.* (dns.queries, dns.nxdomain, http.requests,
+    os, vlan.<id>.*, rtt.*, service.*...), dns.*, http.*, tls.*, proto.*, port.*, vlan.* is in the cloud with
+    the same value, but for the probe-only fields listed above."""
+    proc, port, log = start_bg("--pcap", capture["pcap"], "--pcap-end", "expire", *NO_EXPIRY, "--cloud",
+                               node.addr(), "--cloud-dns-window", "1")
+    try:
+        wait_done(port)
+        wait_verdicts(port)
+        time.sleep(1)
+        assert int(info(port)["cloud_dropped_commands"]) == 0
+        p = redis.Redis(port=port, decode_responses=True, socket_timeout=10)
+        probe_keys = {k: p.hgetall(k) for k in p.keys("*") if p.type(k) == "hash"}
+    finally:
+        stop_and_check(proc, log)
+    c = node.client()
+    bad, families = [], set()
+    for k, want in probe_keys.items():
+        fam = k.split(".", 1)[0]
+        if fam in PROBE_ONLY_FAMILIES or fam == "flow":      # flows have ended: the probe shows none
+            continue
+        families.add(fam)
+        got = c.hgetall(k)
+        for f, v in want.items():
+            if f not in PROBE_ONLY.get(fam, ()) and got.get(f, "0") != v:     # a zero counter may be absent
+                bad.append((k, f, v, got.get(f)))
+    assert not bad, "%d differences, first: %s" % (len(bad), bad[:10])
+    assert {"ip", "dns", "http", "tls", "proto", "port", "vlan"} <= families
+    fields = {f for k, h in probe_keys.items() if k.startswith("ip.") for f in h}
+    assert {"dns.queries", "dns.nxdomain", "http.requests", "os", "rtt.us.sum", "rtt.count"} <= fields
+    assert any(f.startswith("vlan.") for f in fields)
