@@ -149,17 +149,19 @@ static void host_counters(struct cloud *cl, const char *ip, uint64_t bs, uint64_
     expire_key(cl, key, cl->host_ttl);
 }
 
-/* A tagged flow's counters on its endpoint's ip.<addr> vlan.<id>.* fields, as the probe keeps them (an
- * untagged flow, vlan 0, has none there). */
-static void host_vlan(struct cloud *cl, const char *ip, uint64_t vlan, uint64_t bs, uint64_t ps, uint64_t br,
-                      uint64_t pr)
+/* The rest of a flow's endpoint ip.<addr>, as the probe keeps it: first.seen / last.seen through the merge
+ * function (the earliest and the latest across flows and probes) and, for a tagged flow, its counters on
+ * vlan.<id>.* (an untagged flow, vlan 0, has none there). */
+static void host_flow_end(struct cloud *cl, const char *ip, const struct event *ev, uint64_t vlan, uint64_t bs,
+                          uint64_t ps, uint64_t br, uint64_t pr)
 {
     static const char *const what[] = { "bytes.sent", "pkts.sent", "bytes.rcvd", "pkts.rcvd" };
     const uint64_t by[] = { bs, ps, br, pr };
     char key[128], field[48];
-    if (!vlan || !ip || snprintf(key, sizeof(key), "ip.%s", ip) >= (int)sizeof(key))
+    if (!ip || snprintf(key, sizeof(key), "ip.%s", ip) >= (int)sizeof(key))
         return;
-    for (int i = 0; i < 4; i++) {
+    cloud_merge_times(cl->eng, key, ev);
+    for (int i = 0; vlan && i < 4; i++) {
         snprintf(field, sizeof(field), "vlan.%" PRIu64 ".%s", vlan, what[i]);
         hincr(cl, key, field, by[i]);
     }
@@ -321,8 +323,8 @@ static void on_flow_end(struct cloud *cl, const struct event *ev)
     if (srv)
         host_counters(cl, srv, bs, ps, bc, pc, "flows.server", has_rtt ? &rtt : NULL);
     uint64_t vid = ev_uint(ev, "vlan", NULL);
-    host_vlan(cl, cli, vid, bc, pc, bs, ps);
-    host_vlan(cl, srv, vid, bs, ps, bc, pc);
+    host_flow_end(cl, cli, ev, vid, bc, pc, bs, ps);
+    host_flow_end(cl, srv, ev, vid, bs, ps, bc, pc);
 
     char vlan[24];
     snprintf(vlan, sizeof(vlan), "%" PRIu64, vid);

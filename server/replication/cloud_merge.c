@@ -17,16 +17,18 @@
 const char cloud_merge_library[] =
     "#!lua name=flowcached\n"
     "local function merge(keys, args)\n"
-    "  local k, f, l, fl = keys[1], args[1], args[2], args[3] or ''\n"
+    "  local k, f, l, fl = keys[1], args[1], args[2], args[3]\n"
     "  local o = redis.call('HMGET', k, 'first.seen', 'last.seen', 'tcp.flags')\n"
     "  local set = {}\n"
     "  if f ~= '' and (not o[1] or tonumber(f) < tonumber(o[1])) then set[#set + 1] = 'first.seen'; set[#set + 1] = f end\n"
     "  if l ~= '' and (not o[2] or tonumber(l) > tonumber(o[2])) then set[#set + 1] = 'last.seen'; set[#set + 1] = l end\n"
-    "  local have, u = (o[3] or '') .. fl, ''\n"
-    "  for c in string.gmatch('FSRPAUEC', '.') do\n"
-    "    if string.find(have, c, 1, true) then u = u .. c end\n"
+    "  if fl then\n"
+    "    local have, u = (o[3] or '') .. fl, ''\n"
+    "    for c in string.gmatch('FSRPAUEC', '.') do\n"
+    "      if string.find(have, c, 1, true) then u = u .. c end\n"
+    "    end\n"
+    "    if o[3] ~= u then set[#set + 1] = 'tcp.flags'; set[#set + 1] = u end\n"
     "  end\n"
-    "  if o[3] ~= u then set[#set + 1] = 'tcp.flags'; set[#set + 1] = u end\n"
     "  if #set > 0 then redis.call('HSET', k, unpack(set)) end\n"
     "  return #set / 2\n"
     "end\n"
@@ -49,7 +51,8 @@ static const char *field_text(const struct event *ev, const char *name, char buf
     return s;
 }
 
-void cloud_merge_flow(struct cloud_engine *eng, const char *key, const struct event *ev)
+/* FCALL flowcached_flow_merge on key with ev's first.seen, last.seen and, with flags, tcp.flags. */
+static void merge_call(struct cloud_engine *eng, const char *key, const struct event *ev, int flags)
 {
     char fb[EVENT_NUM_TEXT_MAX], lb[EVENT_NUM_TEXT_MAX], tb[EVENT_NUM_TEXT_MAX];
     const char *argv[7] = { "FCALL", "flowcached_flow_merge", "1", key };
@@ -57,5 +60,15 @@ void cloud_merge_flow(struct cloud_engine *eng, const char *key, const struct ev
     argv[4] = field_text(ev, "first.seen", fb, &lens[4]);
     argv[5] = field_text(ev, "last.seen", lb, &lens[5]);
     argv[6] = field_text(ev, "tcp.flags", tb, &lens[6]);
-    cloud_engine_send(eng, 7, argv, lens);
+    cloud_engine_send(eng, flags ? 7 : 6, argv, lens);
+}
+
+void cloud_merge_flow(struct cloud_engine *eng, const char *key, const struct event *ev)
+{
+    merge_call(eng, key, ev, 1);
+}
+
+void cloud_merge_times(struct cloud_engine *eng, const char *key, const struct event *ev)
+{
+    merge_call(eng, key, ev, 0);
 }

@@ -17,4 +17,8 @@ int cloud_merge_field(const char *name);
  * atomic on the node (a cluster routes it by the key). Loop thread. */
 void cloud_merge_flow(struct cloud_engine *eng, const char *key, const struct event *ev);
 
+/* The same for a host's ip.<addr> (key) with the flow.end event's times only: the earliest first.seen and
+ * the latest last.seen of its flows, across probes. Loop thread. */
+void cloud_merge_times(struct cloud_engine *eng, const char *key, const struct event *ev);
+
 #endif
