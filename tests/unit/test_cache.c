@@ -1,8 +1,12 @@
-/* test_cache.c - capture/cache/cache.c: tenants of flows freed through the hooks at cache_destroy. */
+/* test_cache.c - capture/cache/cache.c: tenants of flows freed through the hooks at cache_destroy;
+ * names.c: users learnt from the cloud and their logouts; watchlist.c: the list made the cloud's set. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "capture/cache/cache.h"
+#include "capture/cache/names.h"
+#include "capture/cache/watchlist.h"
 #include "check.h"
 
 struct seen {
@@ -96,10 +100,68 @@ TEST_CASE(destroy_without_hooks_frees_the_flows)
     cache_destroy(c);
 }
 
+/* A user learnt from the cloud labels flows that started before his logout, not those after it; the
+ * mapping ends a grace after the logout, and only the named user's logout counts. */
+TEST_CASE(learnt_user_and_logout)
+{
+    struct cache *c = test_cache(NULL);
+    if (!c)
+        return;
+    const uint8_t a[4] = { 10, 0, 0, 7 };
+    char u[NAME_USER_MAX];
+    uint64_t t0 = 1700000000000000ULL;
+    cache_clock_advance(c, t0);
+    CHECK_INT(names_user_of(c, 4, a, 0, u, sizeof(u)), -1);
+    CHECK_INT(names_ipuser_learn(c, "10.0.0.7", "alice", 60000000), 0);
+    CHECK_INT(names_user_of(c, 4, a, t0 + 1, u, sizeof(u)), 0);
+    CHECK_STR(u, "alice");
+    CHECK_INT(names_ipuser_logout(c, "10.0.0.7", "bob", t0 + 5000000, 300000000), 0);   /* not his */
+    CHECK_INT(names_ipuser_logout(c, "10.0.0.7", "alice", t0 + 5000000, 300000000), 1);
+    CHECK_INT(names_user_of(c, 4, a, t0 + 1, u, sizeof(u)), 0);            /* an older flow keeps her */
+    CHECK_INT(names_user_of(c, 4, a, t0 + 6000000, u, sizeof(u)), -1);     /* a newer one does not */
+    CHECK_INT(names_user_of(c, 4, a, 0, u, sizeof(u)), 0);                 /* the host: through the grace */
+    cache_clock_advance(c, t0 + 5000000 + 300000001);
+    CHECK_INT(names_user_of(c, 4, a, t0 + 1, u, sizeof(u)), -1);           /* the grace is over */
+    CHECK_INT(names_ipuser_learn(c, "10.0.0.7", "carol", 60000000), 0);    /* a new mapping starts clean */
+    CHECK_INT(names_user_of(c, 4, a, t0 + 400000000, u, sizeof(u)), 0);
+    CHECK_STR(u, "carol");
+    cache_destroy(c);
+}
+
+static void join_text(void *arg, const char *text)
+{
+    strcat(arg, text);
+    strcat(arg, " ");
+}
+
+/* watchlist_replace: the members that parse (canonical, once each), how many came or went. */
+TEST_CASE(watchlist_becomes_the_cloud_set)
+{
+    struct watchlist wl;
+    char err[128], got[256] = "";
+    const uint8_t in[4] = { 10, 1, 2, 3 }, out[4] = { 10, 9, 0, 1 };
+    char m[WATCH_TEXT_MAX];
+    CHECK_INT(watchlist_init(&wl, NULL), 0);
+    const char *set = "10.1.0.0/16\nnot-an-address\n192.0.2.7\n10.1.0.0/16";
+    CHECK_INT(watchlist_replace(&wl, set, strlen(set), err, sizeof(err)), 2);
+    CHECK_INT(watchlist_replace(&wl, set, strlen(set), err, sizeof(err)), 0);     /* already that */
+    CHECK_INT(watchlist_match(&wl, 4, in, m), 1);
+    CHECK_STR(m, "10.1.0.0/16");
+    CHECK_INT(watchlist_match(&wl, 4, out, m), 0);
+    CHECK_INT(watchlist_replace(&wl, "192.0.2.7", 9, err, sizeof(err)), 1);       /* the /16 went */
+    watchlist_each(&wl, join_text, got);
+    CHECK_STR(got, "192.0.2.7 ");
+    CHECK_INT(watchlist_replace(&wl, "", 0, err, sizeof(err)), 1);
+    CHECK_INT((int)watchlist_size(&wl), 0);
+    watchlist_destroy(&wl);
+}
+
 int main(void)
 {
     RUN(destroy_calls_the_hook_once_per_live_flow);
     RUN(destroy_of_an_empty_cache_calls_no_hook);
     RUN(destroy_without_hooks_frees_the_flows);
+    RUN(learnt_user_and_logout);
+    RUN(watchlist_becomes_the_cloud_set);
     return CHECK_DONE("cache");
 }
