@@ -20,12 +20,16 @@ enum { FER_IDLE = 0, FER_LIFETIME, FER_TCP, FER_SHUTDOWN };
 
 /* Which latencies were measured (bits of lat): the flow fields of KEYSPACE.md. */
 enum {
-    FEL_RTT = 1,                     /* rtt.us, rtt.client.us */
-    FEL_RTT_SERVER = 2,              /* rtt.server.us */
+    FEL_RTT_SERVER = 1,              /* rtt.server.us */
+    FEL_RTT = 2,                     /* rtt.us, rtt.client.us */
     FEL_HTTP = 4,                    /* http.service.us */
     FEL_TLS = 8,                     /* tls.handshake.us */
     FEL_DNS = 16,                    /* dns.rtt.us */
 };
+
+/* The latency values, in this order: rtt.us, rtt.server.us, rtt.client.us, http.service.us,
+ * tls.handshake.us, dns.rtt.us. */
+enum flow_end_lat { FEV_RTT = 0, FEV_RTT_SERVER, FEV_RTT_CLIENT, FEV_HTTP_SVC, FEV_TLS_HS, FEV_DNS_RTT, FEV_N };
 
 /*
  * The flow fields a binary reader needs (the export), without formatting:
@@ -47,8 +51,7 @@ struct flow_end_rec {
                                         file together, then each interface), 0 = none */
     uint64_t bytes[2], pkts[2];      /* [0] client->server, [1] server->client; layer-3 bytes */
     uint64_t first_us, last_us;
-    uint64_t rtt_us;                 /* the latencies FEL_* says were measured */
-    uint32_t rtt_server_us, rtt_client_us, http_service_us, tls_handshake_us, dns_rtt_us;
+    uint64_t lat_us[FEV_N];          /* by enum flow_end_lat; 0 when lat says not measured */
     uint16_t str_off[FES_N], str_len[FES_N];    /* len 0: absent */
 };
 

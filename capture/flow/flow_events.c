@@ -92,20 +92,18 @@ static void rec_str(void *arg, const char *name, const char *s, size_t len)
 
 static void rec_uint(void *arg, const char *name, uint64_t v)
 {
+    static const struct { const char *name; uint8_t value, bit; } lats[] = {
+        { "http.service.us", FEV_HTTP_SVC, FEL_HTTP }, { "tls.handshake.us", FEV_TLS_HS, FEL_TLS },
+        { "dns.rtt.us", FEV_DNS_RTT, FEL_DNS },
+    };
     struct flow_end_rec *r = ((struct rec_arg *)arg)->r;
-    uint32_t v32 = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-    if (strcmp(name, "http.status") == 0) {
+    if (strcmp(name, "http.status") == 0)
         r->http_status = (uint16_t)v;
-    } else if (strcmp(name, "http.service.us") == 0) {
-        r->lat |= FEL_HTTP;
-        r->http_service_us = v32;
-    } else if (strcmp(name, "tls.handshake.us") == 0) {
-        r->lat |= FEL_TLS;
-        r->tls_handshake_us = v32;
-    } else if (strcmp(name, "dns.rtt.us") == 0) {
-        r->lat |= FEL_DNS;
-        r->dns_rtt_us = v32;
-    }
+    for (size_t i = 0; i < sizeof(lats) / sizeof(lats[0]); i++)
+        if (strcmp(name, lats[i].name) == 0) {
+            r->lat |= lats[i].bit;
+            r->lat_us[lats[i].value] = v;
+        }
 }
 
 static void rec_time(void *arg, const char *name, uint64_t us)
@@ -132,12 +130,12 @@ static size_t flow_end_rec_make(const struct cache *c, const struct flow *f, enu
     r->last_us = f->last_us;
     if (f->hs >= FLOW_HS_SYNACK) {   /* as flow_fields_visit shows them */
         r->lat |= FEL_RTT_SERVER;
-        r->rtt_server_us = f->rtt_server_us;
+        r->lat_us[FEV_RTT_SERVER] = f->rtt_server_us;
     }
     if (f->hs == FLOW_HS_DONE) {
         r->lat |= FEL_RTT;
-        r->rtt_client_us = f->hs_mark;
-        r->rtt_us = (uint64_t)f->rtt_server_us + f->hs_mark;
+        r->lat_us[FEV_RTT_CLIENT] = f->hs_mark;
+        r->lat_us[FEV_RTT] = (uint64_t)f->rtt_server_us + f->hs_mark;
     }
     struct rec_arg a = { r, &len };
     const struct field_visitor v = { rec_str, rec_uint, rec_time, &a };

@@ -93,6 +93,10 @@ static uint8_t *put_value(struct export_encoder *e, uint8_t *p, const struct exp
             p = put8(p, 5);
         return put32(put8(p, EXPORT_APP_ENGINE), r->app_id);
     case XV_HTTP_STATUS: return put16(p, r->http_status);
+    case XV_RTT: case XV_RTT_SERVER: case XV_RTT_CLIENT: case XV_HTTP_SVC: case XV_TLS_HS: case XV_DNS_RTT: {
+        uint64_t v = r->lat_us[f->value - XV_RTT];  /* the elements' order is enum export_lat_value's */
+        return f->len == 8 ? put64(p, v) : put32(p, v > UINT32_MAX ? UINT32_MAX : (uint32_t)v);
+    }
     case XV_SCOPE_DOMAIN: return put32(p, e->o.domain);
     case XV_APP_DESC: {              /* fixed length: the options record */
         char desc[32];
@@ -148,20 +152,27 @@ static uint8_t *put_base(uint8_t *p, const struct export_record *r, int dir, uin
     return put8(p, (uint8_t)(dir + 1));
 }
 
+_Static_assert((EXPORT_LAT_RTT_SERVER << EXPORT_LAT_SHIFT) == EXPORT_HAS_RTT_SERVER &&
+               (EXPORT_LAT_RTT << EXPORT_LAT_SHIFT) == EXPORT_HAS_RTT &&
+               (EXPORT_LAT_HTTP << EXPORT_LAT_SHIFT) == EXPORT_HAS_HTTP_SVC &&
+               (EXPORT_LAT_TLS << EXPORT_LAT_SHIFT) == EXPORT_HAS_TLS_HS &&
+               (EXPORT_LAT_DNS << EXPORT_LAT_SHIFT) == EXPORT_HAS_DNS_RTT, "latency bits are template groups");
+
 static unsigned groups_of(const struct export_record *r, int dir)
 {
     if (dir)                         /* the strings ride on the initiator's record only */
         return 0;
     return (r->dns_qname.len ? EXPORT_HAS_DNS : 0u) |
            (r->http_host.len || r->http_url.len || r->http_status ? EXPORT_HAS_HTTP : 0u) |
-           (r->tls_sni.len ? EXPORT_HAS_TLS : 0u) | (r->user.len ? EXPORT_HAS_USER : 0u);
+           (r->tls_sni.len ? EXPORT_HAS_TLS : 0u) | (r->user.len ? EXPORT_HAS_USER : 0u) |
+           ((unsigned)(r->lat & 0x1f) << EXPORT_LAT_SHIFT);
 }
 
-static size_t data_len(const struct export_encoder *e, unsigned t, const struct export_record *r)
+static size_t data_len(const struct export_tpl *tp, const struct export_record *r)
 {
-    size_t n = e->fixed_len[t];
-    for (int i = e->nbase[t]; i < e->nfields[t]; i++) {    /* the base fields have fixed lengths */
-        const struct export_field *f = &e->fields[t][i];
+    size_t n = tp->fixed_len;
+    for (int i = tp->nbase; i < tp->nfields; i++) {         /* the base fields have fixed lengths */
+        const struct export_field *f = &tp->fields[i];
         if (f->len != EXPORT_VARLEN)
             continue;
         if (f->value == XV_APP_ID) {
@@ -215,21 +226,42 @@ static uint8_t *put_fields(uint8_t *p, const struct export_field *f, int n)
     return p;
 }
 
+static int bit_get(const uint8_t *bits, unsigned i) { return (bits[i / 8] >> (i % 8)) & 1; }
+static void bit_set(uint8_t *bits, unsigned i) { bits[i / 8] |= (uint8_t)(1u << (i % 8)); }
+
 static size_t template_set_len(const struct export_encoder *e, unsigned t)
 {
-    return SET_HDR + 4 + fields_len(e->fields[t], e->nfields[t]) + PAD_MAX;
+    return SET_HDR + 4 + fields_len(e->tpl[t]->fields, e->tpl[t]->nfields) + PAD_MAX;
+}
+
+/* Template t, made now when it is the first record to need it; NULL when memory runs out. */
+static struct export_tpl *tpl_get(struct export_encoder *e, unsigned t)
+{
+    struct export_tpl *tp = e->tpl[t];
+    if (tp)
+        return tp;
+    if (!(tp = calloc(1, sizeof(*tp))))
+        return NULL;
+    int n = export_template_fields(e->o.protocol, t, tp->fields);
+    tp->nfields = (uint8_t)n;
+    tp->nbase = base_count(tp->fields, n);
+    for (int i = 0; i < n; i++)
+        if (tp->fields[i].len != EXPORT_VARLEN)
+            tp->fixed_len = (uint16_t)(tp->fixed_len + tp->fields[i].len);
+    return e->tpl[t] = tp;
 }
 
 static void put_template(struct export_encoder *e, unsigned t)
 {
     set_close(e);
     set_open(e, is_ipfix(e) ? 2 : 0);
-    uint8_t *p = put16(put16(tail(e), (uint16_t)(EXPORT_TEMPLATE_ID_BASE + t)), e->nfields[t]);
-    p = put_fields(p, e->fields[t], e->nfields[t]);
+    const struct export_tpl *tp = e->tpl[t];
+    uint8_t *p = put16(put16(tail(e), export_template_id(t)), tp->nfields);
+    p = put_fields(p, tp->fields, tp->nfields);
     e->cur->len = (uint32_t)(p - e->cur->buf);
     set_close(e);
-    e->announced |= 1u << t;
-    e->used |= 1u << t;
+    bit_set(e->announced, t);
+    bit_set(e->used, t);
     e->cur_all_records++;
 }
 
@@ -350,13 +382,16 @@ static void msg_finish(struct export_encoder *e, uint64_t now_ms)
 static int put_record(struct export_encoder *e, const struct export_record *r, int dir, uint64_t now_ms)
 {
     unsigned t = export_template_index(r->ipver, groups_of(r, dir));
-    uint16_t tid = (uint16_t)(EXPORT_TEMPLATE_ID_BASE + t);
-    size_t need = data_len(e, t, r);
+    uint16_t tid = export_template_id(t);
+    const struct export_tpl *tp = tpl_get(e, t);
+    if (!tp)
+        return -1;
+    size_t need = data_len(tp, r);
     int need_tpl, need_app;
     for (;;) {
         if (!e->cur && msg_begin(e, now_ms) != 0)
             return -1;
-        need_tpl = !(e->announced & (1u << t));
+        need_tpl = !bit_get(e->announced, t);
         need_app = !app_announced(e, r->app_id);
         size_t total = need + PAD_MAX + (e->open_set != tid || need_tpl || need_app ? SET_HDR : 0) +
                        (need_tpl ? template_set_len(e, t) : 0) + (need_app ? app_len(e, !e->app_tpl_announced) : 0);
@@ -379,12 +414,12 @@ static int put_record(struct export_encoder *e, const struct export_record *r, i
     }
     uint8_t *p = tail(e);
     int i = 0;
-    if (e->nbase[t]) {
-        p = put_base(p, r, dir, e->fields[t][0].len);
-        i = e->nbase[t];
+    if (tp->nbase) {
+        p = put_base(p, r, dir, tp->fields[0].len);
+        i = tp->nbase;
     }
-    for (; i < e->nfields[t]; i++)
-        p = put_value(e, p, &e->fields[t][i], r, dir);
+    for (; i < tp->nfields; i++)
+        p = put_value(e, p, &tp->fields[i], r, dir);
     e->cur->len = (uint32_t)(p - e->cur->buf);
     e->cur->flow_records++;
     e->cur->data_records++;
@@ -416,7 +451,7 @@ void export_encoder_flush(struct export_encoder *e, uint64_t now_ms)
 
 void export_encoder_forget(struct export_encoder *e)
 {
-    e->announced = 0;
+    memset(e->announced, 0, sizeof(e->announced));
     e->app_tpl_announced = 0;
     memset(e->apps_announced, 0, sizeof(e->apps_announced));
     e->msgs_since_refresh = 0;
@@ -436,7 +471,7 @@ int export_encoder_announce(struct export_encoder *e, uint64_t now_ms)
     export_encoder_forget(e);
     e->refresh_ms = now_ms;
     for (unsigned t = 0; t < EXPORT_TEMPLATES; t++)
-        if ((e->used >> t) & 1) {
+        if (bit_get(e->used, t)) {
             if (room_for(e, template_set_len(e, t), now_ms) != 0)
                 return -1;
             put_template(e, t);
@@ -462,14 +497,6 @@ int export_encoder_init(struct export_encoder *e, const struct export_encoder_op
         o->max_message < EXPORT_MSG_MIN || o->max_message > EXPORT_MSG_MAX)
         return -1;
     e->o = *o;
-    for (unsigned t = 0; t < EXPORT_TEMPLATES; t++) {
-        int n = export_template_fields(o->protocol, t, e->fields[t]);
-        e->nfields[t] = (uint8_t)n;
-        e->nbase[t] = base_count(e->fields[t], n);
-        for (int i = 0; i < n; i++)
-            if (e->fields[t][i].len != EXPORT_VARLEN)
-                e->fixed_len[t] = (uint16_t)(e->fixed_len[t] + e->fields[t][i].len);
-    }
     e->napp_fields = export_app_template_fields(o->protocol, e->app_fields, &e->napp_scope);
     e->start_ms = e->refresh_ms = now_ms;
     e->open_set = -1;
@@ -482,6 +509,10 @@ void export_encoder_destroy(struct export_encoder *e)
     free(e->apps);
     e->cur = NULL;
     e->apps = NULL;
+    for (unsigned t = 0; t < EXPORT_TEMPLATES; t++) {
+        free(e->tpl[t]);
+        e->tpl[t] = NULL;
+    }
 }
 
 void export_msg_stamp(struct export_msg *m, uint32_t *seq)

@@ -41,15 +41,21 @@ struct export_encoder_opts {
 
 struct export_app { uint16_t id; char name[EXPORT_APP_NAME_MAX + 1]; };
 
+/* One data template, made when a record first needs it. */
+struct export_tpl {
+    struct export_field fields[EXPORT_FIELDS_MAX];
+    uint8_t nfields;
+    uint8_t nbase;                   /* leading fields written by the fast path (export_encoder.c) */
+    uint16_t fixed_len;              /* data record bytes without variable parts */
+};
+
 struct export_encoder {
     struct export_encoder_opts o;
-    struct export_field fields[EXPORT_TEMPLATES][EXPORT_FIELDS_MAX];
-    uint8_t nfields[EXPORT_TEMPLATES];
-    uint8_t nbase[EXPORT_TEMPLATES];     /* leading fields written by the fast path (export_encoder.c) */
-    uint16_t fixed_len[EXPORT_TEMPLATES];    /* data record bytes without variable parts */
+    struct export_tpl *tpl[EXPORT_TEMPLATES];  /* by export_template_index; NULL until used */
     struct export_field app_fields[4];
     int napp_fields, napp_scope;
-    uint32_t announced, used;        /* data templates sent since the last refresh / ever */
+    uint8_t announced[EXPORT_TEMPLATES / 8];   /* data templates sent since the last refresh (bits) */
+    uint8_t used[EXPORT_TEMPLATES / 8];        /* ... ever */
     uint8_t app_tpl_announced;
     uint8_t apps_announced[65536 / 8];  /* application names sent since the last refresh */
     struct export_app *apps;         /* every application seen (for export_encoder_announce) */

@@ -11,13 +11,15 @@
 enum ev_slot {
     S_PROTO, S_CLI_IP, S_CLI_PORT, S_SRV_IP, S_SRV_PORT, S_VLAN, S_L7, S_BYTES_C2S, S_BYTES_S2C,
     S_PKTS_C2S, S_PKTS_S2C, S_FIRST, S_LAST, S_TCP_FLAGS, S_REASON, S_DNS_QUERY, S_HTTP_HOST,
-    S_HTTP_URL, S_HTTP_STATUS, S_TLS_SNI, S_USER, S_SLOTS
+    S_HTTP_URL, S_HTTP_STATUS, S_TLS_SNI, S_USER, S_RTT, S_RTT_SERVER, S_RTT_CLIENT, S_HTTP_SVC, S_TLS_HS,
+    S_DNS_RTT, S_SLOTS
 };
 
 static const char *const slot_names[S_SLOTS] = {
     "proto", "cli.ip", "cli.port", "srv.ip", "srv.port", "vlan", "l7", "bytes.c2s", "bytes.s2c",
     "pkts.c2s", "pkts.s2c", "first.seen", "last.seen", "tcp.flags", "reason", "dns.query", "http.host",
-    "http.url", "http.status", "tls.sni", "user",
+    "http.url", "http.status", "tls.sni", "user", "rtt.us", "rtt.server.us", "rtt.client.us", "http.service.us",
+    "tls.handshake.us", "dns.rtt.us",
 };
 
 /* Fields every flow.end carries. */
@@ -111,6 +113,15 @@ static struct export_str str_field(const struct event *ev, const struct event_fi
     return (struct export_str){ s, (uint16_t)(len > 0xffff ? 0xffff : len) };
 }
 
+/* A latency field (S_RTT .. S_DNS_RTT) into the record. */
+static void take_latency(struct export_record *r, int slot, uint64_t u)
+{
+    static const uint8_t bit[EXPORT_LATS] = { EXPORT_LAT_RTT, EXPORT_LAT_RTT_SERVER, EXPORT_LAT_RTT,
+                                              EXPORT_LAT_HTTP, EXPORT_LAT_TLS, EXPORT_LAT_DNS };
+    r->lat |= bit[slot - S_RTT];     /* the slots are in enum export_lat_value's order */
+    r->lat_us[slot - S_RTT] = u;
+}
+
 /* One field into the record; -1 when its value is not of the expected type. */
 static int take(struct export_record *r, const struct event *ev, const struct event_field *f, int slot,
                 struct export_event_cache *cache)
@@ -154,7 +165,8 @@ static int take(struct export_record *r, const struct event *ev, const struct ev
     case S_PKTS_S2C: r->packets[1] = u; break;
     case S_FIRST: r->start_ms = u / 1000; break;
     case S_LAST: r->end_ms = u / 1000; break;
-    default: r->http_status = (uint16_t)u; break;   /* S_HTTP_STATUS */
+    case S_HTTP_STATUS: r->http_status = (uint16_t)u; break;
+    default: take_latency(r, slot, u); break;
     }
     return 0;
 }
@@ -209,6 +221,19 @@ static struct export_str rec_str(const struct flow_end_rec *fe, size_t len, enum
     return (struct export_str){ s, (uint16_t)(s ? n : 0) };
 }
 
+_Static_assert((int)FEL_RTT_SERVER == (int)EXPORT_LAT_RTT_SERVER && (int)FEL_RTT == (int)EXPORT_LAT_RTT &&
+               (int)FEL_HTTP == (int)EXPORT_LAT_HTTP && (int)FEL_TLS == (int)EXPORT_LAT_TLS &&
+               (int)FEL_DNS == (int)EXPORT_LAT_DNS && (int)FEV_N == (int)EXPORT_LATS &&
+               (int)FEV_DNS_RTT == (int)EXPORT_DNS_RTT && (int)FEV_HTTP_SVC == (int)EXPORT_HTTP_SVC,
+               "one set of latency bits and values");
+
+/* The latencies the record says were measured (a value not measured is 0 in both). */
+static void rec_latency(const struct flow_end_rec *fe, struct export_record *r)
+{
+    r->lat = fe->lat & (FEL_RTT_SERVER | FEL_RTT | FEL_HTTP | FEL_TLS | FEL_DNS);
+    memcpy(r->lat_us, fe->lat_us, sizeof(r->lat_us));
+}
+
 static const uint8_t rec_end_reason[] = {
     [FER_IDLE] = EXPORT_END_IDLE, [FER_LIFETIME] = EXPORT_END_ACTIVE,
     [FER_TCP] = EXPORT_END_FIN, [FER_SHUTDOWN] = EXPORT_END_FORCED,
@@ -240,6 +265,7 @@ int export_record_from_rec(const void *raw, size_t len, struct export_record *r)
     r->app_id = fe->l7 < l7_count() ? fe->l7 : 0;
     r->http_status = fe->http_status;
     r->ingress_if = fe->ingress_if;
+    rec_latency(fe, r);
     r->obs_point = fe->obs_point;
     r->dns_qname = rec_str(fe, len, FES_DNS_QUERY);
     r->http_host = rec_str(fe, len, FES_HTTP_HOST);

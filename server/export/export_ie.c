@@ -11,7 +11,9 @@ struct ie_def {
     uint16_t id;
     uint16_t len_ipfix, len_v9;
     uint8_t enterprise;              /* 1: flowcached's own element (EXPORT_PEN) */
-    uint8_t value, group, ipver;
+    uint8_t value;
+    uint16_t group;
+    uint8_t ipver;
 };
 
 /* Order on the wire: the base fields, then each group's fields. */
@@ -44,6 +46,13 @@ static const struct ie_def ies[] = {
     { 4, 2, 2, 1, XV_HTTP_STATUS, EXPORT_HAS_HTTP, 0 },
     { 5, EXPORT_VARLEN, 64, 1, XV_TLS_SNI, EXPORT_HAS_TLS, 0 },
     { 6, EXPORT_VARLEN, 32, 1, XV_USER, EXPORT_HAS_USER, 0 },
+    /* latency (README, "Flow export"): IANA has no element for these */
+    { 7, 8, 8, 1, XV_RTT, EXPORT_HAS_RTT, 0 },
+    { 8, 4, 4, 1, XV_RTT_SERVER, EXPORT_HAS_RTT_SERVER, 0 },
+    { 9, 4, 4, 1, XV_RTT_CLIENT, EXPORT_HAS_RTT, 0 },
+    { 10, 4, 4, 1, XV_HTTP_SVC, EXPORT_HAS_HTTP_SVC, 0 },
+    { 11, 4, 4, 1, XV_TLS_HS, EXPORT_HAS_TLS_HS, 0 },
+    { 12, 4, 4, 1, XV_DNS_RTT, EXPORT_HAS_DNS_RTT, 0 },
 };
 
 static const struct export_enterprise_ie enterprise[] = {
@@ -53,6 +62,12 @@ static const struct export_enterprise_ie enterprise[] = {
     { 4, "httpStatusCode", "unsigned16", 2, 2 },
     { 5, "tlsServerName", "string", 64, EXPORT_TLS_SNI_MAX },
     { 6, "userName", "string", 32, EXPORT_USER_MAX },
+    { 7, "tcpRttMicroseconds", "unsigned64", 8, 8 },
+    { 8, "tcpRttServerMicroseconds", "unsigned32", 4, 4 },
+    { 9, "tcpRttClientMicroseconds", "unsigned32", 4, 4 },
+    { 10, "httpServiceMicroseconds", "unsigned32", 4, 4 },
+    { 11, "tlsHandshakeMicroseconds", "unsigned32", 4, 4 },
+    { 12, "dnsRttMicroseconds", "unsigned32", 4, 4 },
 };
 
 const struct export_enterprise_ie *export_enterprise_ies(int *n)
@@ -75,8 +90,8 @@ static struct export_field field_of(enum export_protocol p, const struct ie_def 
 
 int export_template_fields(enum export_protocol p, unsigned index, struct export_field *out)
 {
-    int ipver = index >= EXPORT_GROUPS ? 6 : 4, n = 0;
-    unsigned groups = index % EXPORT_GROUPS;
+    int ipver = index % 32 >= 16 ? 6 : 4, n = 0;       /* export_template_index, backwards */
+    unsigned groups = (index % 16) | (index / 32) << 4;
     for (size_t i = 0; i < sizeof(ies) / sizeof(ies[0]) && n < EXPORT_FIELDS_MAX; i++) {
         const struct ie_def *d = &ies[i];
         if ((d->ipver && d->ipver != ipver) || (d->group && !(d->group & groups)))

@@ -23,17 +23,34 @@ enum {
     EXPORT_HAS_HTTP = 2,
     EXPORT_HAS_TLS = 4,
     EXPORT_HAS_USER = 8,
+    EXPORT_HAS_RTT_SERVER = 16,      /* the latencies: EXPORT_LAT_* << 4 (export_record.h) */
+    EXPORT_HAS_RTT = 32,
+    EXPORT_HAS_HTTP_SVC = 64,
+    EXPORT_HAS_TLS_HS = 128,
+    EXPORT_HAS_DNS_RTT = 256,
 };
-#define EXPORT_GROUPS 16             /* every combination of the groups */
-#define EXPORT_TEMPLATES (2 * EXPORT_GROUPS)   /* x IPv4 / IPv6 */
-#define EXPORT_TEMPLATE_ID_BASE 256  /* data template id = base + index */
+#define EXPORT_LAT_SHIFT 4
+#define EXPORT_GROUPS 512            /* every combination of the groups */
+#define EXPORT_TEMPLATES (2 * EXPORT_GROUPS)   /* x IPv4 / IPv6; each made on first use */
+#define EXPORT_TEMPLATE_ID_BASE 256  /* data template id: export_template_id */
 #define EXPORT_APP_TEMPLATE_ID 320   /* options template: applicationId -> name */
 #define EXPORT_FIELDS_MAX 32
 
-/* Index of the data template for an address family and a group mask. */
+/* Index of the data template for an address family and a group mask: the
+ * strings' groups and the family in the low 5 bits (the templates of
+ * flows without latency keep the ids they had before it), the latencies
+ * above. */
 static inline unsigned export_template_index(int ipver, unsigned groups)
 {
-    return (ipver == 6 ? EXPORT_GROUPS : 0) + (groups & (EXPORT_GROUPS - 1));
+    groups &= EXPORT_GROUPS - 1;
+    return (groups & 15) + (ipver == 6 ? 16u : 0u) + 32 * (groups >> 4);
+}
+
+/* The template id of index t: from EXPORT_TEMPLATE_ID_BASE, stepping over EXPORT_APP_TEMPLATE_ID. */
+static inline uint16_t export_template_id(unsigned t)
+{
+    unsigned id = EXPORT_TEMPLATE_ID_BASE + t;
+    return (uint16_t)(id >= EXPORT_APP_TEMPLATE_ID ? id + 1 : id);
 }
 
 /* What the encoder writes for a field. */
@@ -42,7 +59,7 @@ enum export_value {
     XV_OCTETS, XV_PACKETS, XV_START_MS, XV_END_MS, XV_VLAN, XV_INGRESS_IF,
     XV_OBS_POINT, XV_END_REASON, XV_DIRECTION, XV_APP_ID, XV_APP_NAME,
     XV_DNS_QNAME, XV_HTTP_HOST, XV_HTTP_URL, XV_HTTP_STATUS, XV_TLS_SNI, XV_USER,
-    XV_SCOPE_DOMAIN, XV_APP_DESC,
+    XV_SCOPE_DOMAIN, XV_APP_DESC, XV_RTT, XV_RTT_SERVER, XV_RTT_CLIENT, XV_HTTP_SVC, XV_TLS_HS, XV_DNS_RTT,
 };
 
 /* One field of a template as it goes on the wire. */

@@ -13,6 +13,20 @@ enum export_end_reason {
     EXPORT_END_RESOURCES = 5,        /* lackOfResources */
 };
 
+/* Latencies a record carries (lat): the flow fields of KEYSPACE.md's latency section. */
+enum {
+    EXPORT_LAT_RTT_SERVER = 1,       /* rtt.server.us */
+    EXPORT_LAT_RTT = 2,              /* rtt.client.us and rtt.us */
+    EXPORT_LAT_HTTP = 4,             /* http.service.us */
+    EXPORT_LAT_TLS = 8,              /* tls.handshake.us */
+    EXPORT_LAT_DNS = 16,             /* dns.rtt.us */
+};
+
+/* The latency values of a record, in the order of their elements (export_ie.c, 7-12). */
+enum export_lat_value {
+    EXPORT_RTT = 0, EXPORT_RTT_SERVER, EXPORT_RTT_CLIENT, EXPORT_HTTP_SVC, EXPORT_TLS_HS, EXPORT_DNS_RTT, EXPORT_LATS
+};
+
 /* A string the record borrows (not owned, not NUL-terminated): len 0 = absent. */
 struct export_str {
     const char *s;
@@ -49,6 +63,8 @@ struct export_record {
     uint32_t obs_point;              /* capture source: 1 + its index in the configuration, 0 = none */
     uint16_t app_id;                 /* nDPI protocol id (0 = Unknown) */
     uint16_t http_status;            /* 0 = none */
+    uint8_t lat;                     /* EXPORT_LAT_*: the latencies below that were measured */
+    uint64_t lat_us[EXPORT_LATS];    /* microseconds, by enum export_lat_value */
     struct export_str app_name;      /* nDPI's protocol name */
     struct export_str dns_qname, http_host, http_url, tls_sni, user;
 };

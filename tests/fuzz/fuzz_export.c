@@ -8,7 +8,8 @@
 
 /* Input: byte 0 = options (bit 0 NetFlow v9, bit 1 announce half-way,
  * bits 2-7 message size), then records, each taking the next bytes for its
- * fields and string lengths, its strings pointing into the input. */
+ * fields and string lengths, its strings pointing into the input, then a
+ * latency mask and, when it is not 0, the six latencies. */
 
 struct cursor { const uint8_t *p; size_t left; };
 
@@ -62,6 +63,11 @@ static void take_record(struct cursor *c, struct export_record *r)
     if (f & 32) { r->http_host = take_str(c); r->http_url = take_str(c); }
     if (f & 64) r->tls_sni = take_str(c);
     if (f & 128) r->user = take_str(c);
+    r->lat = (uint8_t)take(c, 1);    /* any bits: the encoder keeps the five it knows */
+    if (r->lat) {
+        for (int k = 0; k < EXPORT_LATS; k++)
+            r->lat_us[k] = take(c, k == EXPORT_RTT ? 5 : 4);   /* past 32 bits: saturated (rtt.us: kept) */
+    }
 }
 
 static struct xd_state st;

@@ -71,7 +71,8 @@ def _record(buf, off, fields):
                 off += 2
         v = bytes(buf[off:off + flen])
         off += flen
-        rec[(pen, fid)] = int.from_bytes(v, "big") if flen in (1, 2, 4, 8) and fid not in (8, 12) else v
+        addr = not pen and fid in (8, 12)          # IPv4 addresses stay bytes
+        rec[(pen, fid)] = int.from_bytes(v, "big") if flen in (1, 2, 4, 8) and not addr else v
     return rec, off
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GEN_DEMO, PYTHON, flowcached_binary, load_truth, sanitizer_report, tail
-from ipfix_reader import Reader
+from conftest import GEN_DEMO, NO_EXPIRY, PYTHON, ROOT, flowcached_binary, load_truth, sanitizer_report, tail
+from ipfix_reader import PEN, Reader
 
 NFCAPD = shutil.which("nfcapd")
 NFDUMP = shutil.which("nfdump")
@@ -394,6 +394,48 @@ def test_observation_point_and_interface(flowcached, capture, protocol):
     ingressInterface 0 (README, "Flow export")."""
     recs, _ = collect_flowcached(flowcached, capture[0], protocol)
     assert recs and all(r[(0, 138)] == 1 and r[(0, 10)] == 0 for r in recs), recs[:2]
+
+
+# flowcached's latency elements (README, "Flow export") and the flow fields they carry
+LATENCY_IES = {"rtt.us": 7, "rtt.server.us": 8, "rtt.client.us": 9, "http.service.us": 10, "tls.handshake.us": 11,
+               "dns.rtt.us": 12}
+
+
+def record_flow(rec):
+    """(client, client port, server, server port, vlan) of an initiator record, addresses as text."""
+    v6 = (0, 27) in rec
+    src, dst = (rec[(0, 27)], rec[(0, 28)]) if v6 else (rec[(0, 8)], rec[(0, 12)])
+    fam = socket.AF_INET6 if v6 else socket.AF_INET
+    return (socket.inet_ntop(fam, src), rec[(0, 7)], socket.inet_ntop(fam, dst), rec[(0, 11)], rec[(0, 58)])
+
+
+@pytest.mark.parametrize("protocol", ["ipfix", "netflow9"])
+def test_latency_elements_equal_the_flow_hashes(flowcached, tmp_path, protocol):
+    """tools/gen_latency.py's capture (known handshake, HTTP, TLS and DNS timings; IPv4, IPv6, VLAN; a flow seen
+    one way only): each flow's latency elements, read back from the messages, are exactly its hash's rtt.us,
+    rtt.server.us, rtt.client.us, http.service.us, tls.handshake.us and dns.rtt.us; a field the hash lacks is not
+    sent; the hashes match the capture's truth."""
+    pcap, truth_path = tmp_path / "latency.pcap", tmp_path / "latency.truth.json"
+    subprocess.run([PYTHON, str(ROOT / "tools" / "gen_latency.py"), str(pcap), str(truth_path)], check=True,
+                   capture_output=True, timeout=120)
+    truth = json.loads(truth_path.read_text())
+    fc = flowcached("--pcap", pcap, "--pcap-end", "keep", *NO_EXPIRY)
+    fc.wait_pcap_done()
+    client, hashes = fc.client(), {}
+    for key in client.keys("flow.*"):
+        h = client.hgetall(key)
+        flow = (h["cli.ip"], int(h["cli.port"]), h["srv.ip"], int(h["srv.port"]), int(h["vlan"]))
+        hashes[flow] = {f: int(h[f]) for f in LATENCY_IES if f in h}
+        if key in truth["flows"]:
+            assert {f: v for f, v in hashes[flow].items() if f != "dns.rtt.us"} == truth["flows"][key], key
+    fc.stop()
+    recs, _ = collect_flowcached(flowcached, pcap, protocol, *NO_EXPIRY)
+    exported = {record_flow(r): {f: r[(PEN, ie)] for f, ie in LATENCY_IES.items() if (PEN, ie) in r}
+                for r in recs if r[(0, 239)] == 1}
+    assert exported == hashes
+    measured = {f for v in hashes.values() for f in v}
+    assert measured == set(LATENCY_IES), measured      # the capture has every kind
+    assert all(not (PEN, ie) in r for r in recs if r[(0, 239)] == 2 for ie in LATENCY_IES.values())
 
 
 @needs_nfdump
