@@ -1,6 +1,7 @@
 /* app.c - application-layer glue: picks a parser per flow, keeps its bounded state, reports actions (capture threads). */
 #include "capture/flow/app.h"
 
+#include <ndpi_protocol_ids.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,19 @@ static int looks_like_http_request(const uint8_t *p, size_t len)
     return 0;
 }
 
+/* The parser of a flow nDPI names, whatever its ports (content, not port: README). */
+static enum app_proto app_by_l7(const struct flow *f)
+{
+    int udp = f->key.l4proto == IPPROTO_UDP;
+    switch (f->l7) {
+    case NDPI_PROTOCOL_DNS: return APP_DNS;
+    case NDPI_PROTOCOL_SIP: return APP_SIP;
+    case NDPI_PROTOCOL_RADIUS: return udp ? APP_RADIUS : APP_NONE;
+    case NDPI_PROTOCOL_SNMP: return udp ? APP_SNMP : APP_NONE;
+    default: return APP_NONE;
+    }
+}
+
 static enum app_proto app_choose(const struct flow *f, const struct decoded_pkt *p)
 {
     const struct flow_key *k = &f->key;
@@ -279,8 +293,12 @@ static enum app_proto app_choose(const struct flow *f, const struct decoded_pkt 
             return APP_SIP;
         if (port_is(k, SNMP_PORT, SNMP_TRAP_PORT))
             return APP_SNMP;
-        int guess = app_voip_guess(k->l4proto, p->payload, p->payload_len);     /* by content */
-        return guess == VOIP_SIP ? APP_SIP : guess == VOIP_SNMP ? APP_SNMP : APP_NONE;
+        static const uint8_t by_guess[] = { [GUESS_SIP] = APP_SIP, [GUESS_RTP] = APP_RTP,
+                                            [GUESS_SNMP] = APP_SNMP, [GUESS_DNS] = APP_DNS, [GUESS_RADIUS] = APP_RADIUS };
+        int guess = app_guess(k->l4proto, p->payload, p->payload_len);     /* by content, then nDPI's name */
+        if (guess == GUESS_DNS && f->l7 != NDPI_PROTOCOL_UNKNOWN && f->l7 != NDPI_PROTOCOL_DNS)
+            guess = GUESS_NONE;      /* DNS-shaped, but nDPI knows it: NetBIOS, LLMNR, mDNS... */
+        return guess != GUESS_NONE ? (enum app_proto)by_guess[guess] : app_by_l7(f);
     }
     if (k->l4proto != IPPROTO_TCP)
         return APP_NONE;
@@ -290,13 +308,15 @@ static enum app_proto app_choose(const struct flow *f, const struct decoded_pkt 
         return APP_HTTP;
     if (k->sport == TLS_PORT)
         return APP_TLS;
-    if (k->sport == SIP_PORT || app_voip_guess(k->l4proto, p->payload, p->payload_len) == VOIP_SIP)
+    if (k->sport == SIP_PORT || app_guess(k->l4proto, p->payload, p->payload_len) == GUESS_SIP)
         return APP_SIP;
     if (p->payload_len >= 3 && p->payload[0] == TLS_TLS_RECORD && p->payload[1] == TLS_MAJOR)
         return APP_TLS;
     if (p->payload_len >= 4 && looks_like_http_request(p->payload, p->payload_len))
         return APP_HTTP;
-    return p->payload_len ? APP_NONE : APP_UNSET;    /* decide on the first payload */
+    if (!p->payload_len)
+        return APP_UNSET;            /* decide on the first payload */
+    return app_by_l7(f);
 }
 
 /* ---- DNS ---- */
@@ -663,9 +683,8 @@ void app_flow_packet(struct cache *c, struct flow *f, const struct decoded_pkt *
         goto bytes;
     if (!f->ext || f->ext->app == APP_UNSET) {
         enum app_proto ap = app_choose(f, p);
-        if (ap == APP_NONE && app_voip_guess(f->key.l4proto, p->payload, p->payload_len) == VOIP_RTP &&
-            app_rtp_attach(c, f))
-            ap = APP_RTP;
+        if (ap == APP_RTP && !app_rtp_attach(c, f))
+            ap = APP_NONE;           /* RTP-looking, but no call's SDP names it (yet) */
         if (ap == APP_NONE || ap == APP_UNSET) {
             if (f->ext)
                 f->ext->app = (uint8_t)ap;

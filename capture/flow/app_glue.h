@@ -1,4 +1,4 @@
-/* app_glue.h - per-flow glue of the parsers app.c routes to beyond DNS/HTTP/TLS: RADIUS, SIP, RTP, SNMP (capture threads). */
+/* app_glue.h - per-flow glue of the parsers app.c routes to beyond DNS/HTTP/TLS (RADIUS, SIP, RTP, SNMP), and payload guesses (capture threads). */
 #ifndef FC_APP_GLUE_H
 #define FC_APP_GLUE_H
 
@@ -24,11 +24,12 @@ struct app_snmp_state;               /* SNMP requests awaiting their response */
  * ACT_RADIUS in out (app_radius.c). */
 void app_radius_packet(const struct decoded_pkt *p, struct app_actions *out);
 
-/* What a UDP or TCP payload looks like: VOIP_SIP (a SIP start line), VOIP_RTP
- * (UDP, RTP or RTCP version 2 header), VOIP_SNMP (UDP, a whole SNMP message),
- * else VOIP_NONE. Pure. */
-enum { VOIP_NONE = 0, VOIP_SIP, VOIP_RTP, VOIP_SNMP };
-int app_voip_guess(uint8_t l4proto, const uint8_t *p, size_t len);
+/* What a payload looks like when its ports say nothing (app_guess.c): GUESS_SIP (a SIP start line, UDP
+ * or TCP); on UDP also GUESS_RTP (an RTP or RTCP version 2 header), GUESS_SNMP (a whole SNMP message),
+ * GUESS_RADIUS (an Accounting-Request whose length and attributes agree) and GUESS_DNS (a standard query
+ * with one question, nothing after it but an EDNS OPT record); else GUESS_NONE. Pure. */
+enum { GUESS_NONE = 0, GUESS_SIP, GUESS_RTP, GUESS_SNMP, GUESS_DNS, GUESS_RADIUS };
+int app_guess(uint8_t l4proto, const uint8_t *p, size_t len);
 
 /* "a.b.c.d:port" or "[v6]:port" (the media index's names) into out, which
  * holds ADDR_STR_MAX + 8 bytes. Returns the length. Pure. */

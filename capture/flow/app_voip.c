@@ -11,10 +11,8 @@
 #include "capture/flow/field_visitor.h"
 #include "dissectors/rtp.h"
 #include "dissectors/sip.h"
-#include "dissectors/snmp.h"
 
-enum { RTP_PROBE_EVERY = 64,        /* an unlinked RTP-looking flow asks the media index this often */
-       BER_SEQUENCE = 0x30 };
+enum { RTP_PROBE_EVERY = 64 };       /* an unlinked RTP-looking flow asks the media index this often */
 
 /* A linked RTP/RTCP flow: its call, which party sends from its client side,
  * and the quality of each direction ([0] client to server). */
@@ -31,27 +29,6 @@ struct app_voip {
     struct sip_stream *tcp;          /* [2]: SIP over TCP, one per direction; else NULL */
     struct voip_rtp *rtp;            /* an RTP flow's link; else NULL */
 };
-
-int app_voip_guess(uint8_t l4proto, const uint8_t *p, size_t len)
-{
-    if (len >= RTP_HEADER_LEN && l4proto == IPPROTO_UDP && (p[0] & 0xc0) == 0x80)
-        return VOIP_RTP;
-    if (l4proto == IPPROTO_UDP && len && p[0] == BER_SEQUENCE) {
-        struct snmp_msg m;
-        return snmp_parse(p, len, &m) == DISSECT_OK ? VOIP_SNMP : VOIP_NONE;
-    }
-    if (len < 12 || p[0] < 'A' || p[0] > 'Z')
-        return VOIP_NONE;
-    if (memcmp(p, "SIP/2.0 ", 8) == 0)
-        return VOIP_SIP;
-    /* "METHOD sip:...", "METHOD sips:..." or "METHOD tel:..." */
-    const uint8_t *sp = memchr(p, ' ', len < 17 ? len : 17);
-    if (!sp || (size_t)(sp - p) + 6 > len)
-        return VOIP_NONE;
-    sp++;
-    return memcmp(sp, "sip:", 4) == 0 || memcmp(sp, "sips:", 5) == 0 || memcmp(sp, "tel:", 4) == 0
-        ? VOIP_SIP : VOIP_NONE;
-}
 
 size_t app_voip_size(const struct app_voip *v)
 {
