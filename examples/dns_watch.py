@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""dns_watch.py - suspicious-IP DNS monitor: prints the DNS names queried by (or from) watchlisted addresses.
+"""dns_watch.py - suspicious-IP DNS monitor: prints each DNS query made by (or to) a watchlisted address.
 
 usage: dns_watch.py [--host 127.0.0.1] [--port 6380] [--seconds N] [--add IP/CIDR ...]
-Listens on alert.watchlist (flowcached's `watchlist` directive must name a file); --add SADDs entries first."""
+Listens on alert.watchlist, one message per query (flowcached's `watchlist` directive must name a file, or
+`cloud` be set: then the list is the cloud's, and a cloud node's alert.watchlist has every probe's queries);
+--add SADDs entries first."""
 import argparse, json, time
 import redis
 
