@@ -34,6 +34,7 @@ enum { WATCH_POLL_MS = 500 };           /* the shared watchlist is read back thi
 struct cloud {
     struct cloud_engine *eng;
     struct cloud_dns *dns;             /* DNS transactions split across probes (cloud_dns.c) */
+    char *functions;                   /* the function library the engine loads on the nodes */
     uv_timer_t beat_timer;
     char beat_key[300];                /* probe.<id> */
     const char *version;
@@ -239,7 +240,7 @@ static void dns_client(struct cloud *cl, const struct event *ev, int query, int 
 /* One `dns` event. A query counts where it was seen (queries, qtype.<TYPE>), an answer where it was seen
  * (responses, nxdomain, rcode.<NAME>), so probes that each saw one side add up to the truth. A transaction
  * this probe saw whole adds its rtt.* here; one it saw one side of is cloud_dns.c's (counted and matched
- * with the other side by a script in the cloud, published there): returns 1 then, 0 when the caller
+ * with the other side by a function in the cloud, published there): returns 1 then, 0 when the caller
  * publishes the event. */
 static int on_dns(struct cloud *cl, const struct event *ev)
 {
@@ -430,10 +431,16 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
         free(cl);
         return NULL;
     }
-    cloud_engine_set_functions(cl->eng, cloud_merge_library);
+    size_t ml = strlen(cloud_merge_library), dl = strlen(cloud_dns_library);
+    if ((cl->functions = malloc(ml + dl + 1))) {  /* one library: the flow merge's and the DNS matching's */
+        memcpy(cl->functions, cloud_merge_library, ml);
+        memcpy(cl->functions + ml, cloud_dns_library, dl + 1);
+    }
+    cloud_engine_set_functions(cl->eng, cl->functions ? cl->functions : cloud_merge_library);
     struct cloud_users_config uc = users_config_of(cfg);
     if (!(cl->users = cloud_users_create(cl->eng, &uc))) {
         cloud_engine_destroy(cl->eng);
+        free(cl->functions);
         free(cl);
         snprintf(err, errlen, "out of memory creating the cloud replication");
         return NULL;
@@ -537,5 +544,6 @@ void cloud_destroy(struct cloud *cl)
     cloud_users_destroy(cl->users);
     cloud_watch_destroy(cl->watch);
     cloud_dns_destroy(cl->dns);
+    free(cl->functions);
     free(cl);
 }

@@ -1,4 +1,4 @@
-/* cloud_dns.c - matches DNS queries and answers seen by different probes with a script in the cloud; deferred verdicts (loop thread). */
+/* cloud_dns.c - matches DNS queries and answers seen by different probes with a function in the cloud; deferred verdicts (loop thread). */
 #include "server/replication/cloud_dns.h"
 
 #include <inttypes.h>
@@ -16,14 +16,16 @@ enum {
 };
 
 /*
- * KEYS[1] the waiting key, KEYS[2] dns.<qname>. ARGV: side (q: a query alone, r: an answer alone, v: a
- * verdict), the sighting's packet time (us), the waiting key's TTL, dns.<qname>'s TTL (0: none), the
- * event's JSON, the probe id, and the qtype (q), rcode (r) or the side judged (v). A waiting key holds
- * s (side), t (time), p (probe), j (JSON). Returns 1 when it published (matched or judged), else 0.
+ * flowcached_dns_match, a function of the probe's library (FCALL; cloud_dns_library). keys[1] the waiting
+ * key, keys[2] dns.<qname>. args: side (q: a query alone, r: an answer alone, v: a verdict), the sighting's
+ * packet time (us), the waiting key's TTL, dns.<qname>'s TTL (0: none), the event's JSON, the probe id,
+ * and the qtype (q), rcode (r) or the side judged (v). A waiting key holds s (side), t (time), p (probe),
+ * j (JSON). Returns 1 when it published (matched or judged), else 0.
  */
-static const char MATCH_LUA[] =
-    "local k,d,side,t,ttl=KEYS[1],KEYS[2],ARGV[1],ARGV[2],tonumber(ARGV[4])\n"
-    "local js,probe,what=ARGV[5],ARGV[6],ARGV[7]\n"
+const char cloud_dns_library[] =
+    "local function dns_match(keys, args)\n"
+    "local k,d,side,t,ttl=keys[1],keys[2],args[1],args[2],tonumber(args[4])\n"
+    "local js,probe,what=args[5],args[6],args[7]\n"
     "local o=redis.call('HMGET',k,'s','t','p','j')\n"
     "if side=='v' then\n"
     " if o[1]==what and o[2]==t and o[3]==probe then\n"
@@ -38,7 +40,7 @@ static const char MATCH_LUA[] =
     "end\n"
     "if ttl>0 then redis.call('EXPIRE',d,ttl) end\n"
     "if not o[1] then\n"
-    " redis.call('HSET',k,'s',side,'t',t,'p',probe,'j',js) redis.call('EXPIRE',k,ARGV[3]) return 0\n"
+    " redis.call('HSET',k,'s',side,'t',t,'p',probe,'j',js) redis.call('EXPIRE',k,args[3]) return 0\n"
     "end\n"
     "if o[1]==side then return 0 end\n"
     "local qt,rt,rj,qp\n"
@@ -53,14 +55,16 @@ static const char MATCH_LUA[] =
     "local i=string.find(rj,',\"ts\":',1,true) or #rj\n"
     "redis.call('PUBLISH','dns',string.sub(rj,1,i-1)..',\"rtt.us\":'..s..',\"rtt.le\":\"'..le..\n"
     " '\",\"query.probe\":'..cjson.encode(qp)..string.sub(rj,i))\n"
-    "return 1\n";
+    "return 1\n"
+    "end\n"
+    "redis.register_function('flowcached_dns_match', dns_match)\n";
 
 /* A sighting of this probe waiting in the cloud, judged at due_ms. */
 struct verdict {
     struct verdict *next;
     uint64_t due_ms;
     char side;                       /* 'q' or 'r' */
-    char t[24];                      /* its packet time, as the script stored it */
+    char t[24];                      /* its packet time, as the function stored it */
     char keys[];                     /* the waiting key, NUL, dns.<qname>, NUL */
 };
 
@@ -82,14 +86,14 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* EVAL of the script: side, t, the two keys, dns.<qname>'s TTL, the JSON and what. */
-static void script_send(struct cloud_dns *d, const char *key, const char *dkey, char side, const char *t,
+/* FCALL flowcached_dns_match: side, t, the two keys, dns.<qname>'s TTL, the JSON and what. */
+static void match_send(struct cloud_dns *d, const char *key, const char *dkey, char side, const char *t,
                         uint64_t host_ttl, const char *json, size_t json_len, const char *what)
 {
     char s[2] = { side, 0 }, kttl[24], dttl[24];
     snprintf(kttl, sizeof(kttl), "%" PRIu64, d->window_s + KEY_MARGIN_S);
     snprintf(dttl, sizeof(dttl), "%" PRIu64, host_ttl);
-    const char *argv[] = { "EVAL", MATCH_LUA, "2", key, dkey, s, t, kttl, dttl, json, d->probe, what };
+    const char *argv[] = { "FCALL", "flowcached_dns_match", "2", key, dkey, s, t, kttl, dttl, json, d->probe, what };
     size_t lens[sizeof(argv) / sizeof(argv[0])];
     for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
         lens[i] = argv[i] == json ? json_len : strlen(argv[i]);
@@ -100,7 +104,7 @@ static void verdict_send(struct cloud_dns *d, struct verdict *v)
 {
     const char *dkey = v->keys + strlen(v->keys) + 1;
     char side[2] = { v->side, 0 };
-    script_send(d, v->keys, dkey, 'v', v->t, 0, "", 0, side);
+    match_send(d, v->keys, dkey, 'v', v->t, 0, "", 0, side);
 }
 
 /* Takes the oldest verdict (the caller frees it), or NULL when none waits. */
@@ -188,7 +192,7 @@ int cloud_dns_on_event(struct cloud_dns *d, const struct event *ev, uint64_t hos
         snprintf(key, sizeof(key), "dnstx.%s.%s.%" PRIu64 ".{%s}", cli, srv, txid, dkey) >= (int)sizeof(key))
         return 0;
     snprintf(t, sizeof(t), "%" PRIu64, us);
-    script_send(d, key, dkey, side, t, host_ttl, ev->text, ev->text_len, side == 'q' ? qtype : rcode);
+    match_send(d, key, dkey, side, t, host_ttl, ev->text, ev->text_len, side == 'q' ? qtype : rcode);
     d->sightings++;
     if (d->stopped)                             /* shutting down: no verdict will follow */
         d->undecided++;

@@ -12,8 +12,8 @@
 /*
  * A probe that saw a DNS query without its answer reports a `dns` event with rcode TIMEOUT (and the
  * query's time, query.ts); one that saw an answer without its query reports the answer without rtt.us.
- * Each such one-sided sighting becomes one server-side script on the cloud (EVAL on the node of
- * dns.<qname>): it counts the sighting on dns.<qname> (a query: queries, qtype.<T>; an answer: responses,
+ * Each such one-sided sighting becomes one call of a server-side function on the cloud (FCALL
+ * flowcached_dns_match on the node of dns.<qname>, loaded by the engine with the probe's library): it counts the sighting on dns.<qname> (a query: queries, qtype.<T>; an answer: responses,
  * rcode.<R>, nxdomain) and looks for the other side in a short-lived key
  * dnstx.<client>.<server>.<txid>.{dns.<qname>} (the hash tag puts it in dns.<qname>'s slot). Found: one
  * transaction; its response time (answer's packet time - query's) is added to dns.<qname> rtt.*, the key
@@ -25,13 +25,16 @@
 
 struct cloud_dns;
 
+/* The Lua of flowcached_dns_match, for the probe's function library (after its "#!lua name=" line). */
+extern const char cloud_dns_library[];
+
 /* A matcher sending through eng (borrowed; it must outlive the matcher), publishing as probe_id, whose
  * sightings wait window_s seconds (0 counts as 1). Returns it, or NULL when memory runs out. Loop thread. */
 struct cloud_dns *cloud_dns_create(uv_loop_t *loop, struct cloud_engine *eng, const char *probe_id,
                                    uint64_t window_s);
 
 /* One `dns` event. Returns 1 when it was one-sided and is now the matcher's (counted on dns.<qname>
- * through the script, published when matched or at its verdict: the caller neither counts nor publishes
+ * through the function, published when matched or at its verdict: the caller neither counts nor publishes
  * it), 0 when the caller maps it (a transaction this probe saw whole, or one the cloud cannot match: no
  * text, no query time, a name with a brace). host_ttl: EXPIRE of dns.<qname> (0: none). Loop thread. */
 int cloud_dns_on_event(struct cloud_dns *d, const struct event *ev, uint64_t host_ttl);
