@@ -38,6 +38,39 @@ def udp_frame(src, sport, dst, dport, payload):
     return b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + ip + udp
 
 
+def tcp_frame(src, sport, dst, dport, seq, ack, flags, payload=b""):
+    tcp = struct.pack(">HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 65535, 0, 0)
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0, 64, 6, 0, ip4(src), ip4(dst))
+    return b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + ip + tcp + payload
+
+
+def tcp_call_frames(call_id, t, cport=45060):
+    """An INVITE dialog over one TCP connection to port 5060: the INVITE split over two segments, the 180 and
+    the 200 in one segment, ACK and BYE in one, then the 200 to the BYE."""
+    inv = "INVITE sip:bob@b.example SIP/2.0"
+    up_msgs = [sip(inv, call_id, 1, "INVITE", sdp(CALLER, 44000))]
+    down = [sip("SIP/2.0 180 Ringing", call_id, 1, "INVITE") + sip("SIP/2.0 200 OK", call_id, 1, "INVITE",
+                                                                  sdp(CALLEE, 54000))]
+    up2 = sip("ACK sip:bob@b.example SIP/2.0", call_id, 1, "ACK") + sip("BYE sip:bob@b.example SIP/2.0",
+                                                                         call_id, 2, "BYE")
+    down2 = sip("SIP/2.0 200 OK", call_id, 2, "BYE")
+    cs, ss = 1000, 5000
+    fr = [(t, tcp_frame(CALLER, cport, CALLEE, 5060, cs, 0, 0x02)),
+          (t + 0.001, tcp_frame(CALLEE, 5060, CALLER, cport, ss, cs + 1, 0x12)),
+          (t + 0.002, tcp_frame(CALLER, cport, CALLEE, 5060, cs + 1, ss + 1, 0x10))]
+    cs, ss = cs + 1, ss + 1
+    half = len(up_msgs[0]) // 2
+    for i, part in enumerate((up_msgs[0][:half], up_msgs[0][half:])):
+        fr.append((t + 0.01 + 0.001 * i, tcp_frame(CALLER, cport, CALLEE, 5060, cs, ss, 0x18, part)))
+        cs += len(part)
+    fr.append((t + 0.1, tcp_frame(CALLEE, 5060, CALLER, cport, ss, cs, 0x18, down[0])))
+    ss += len(down[0])
+    fr.append((t + 0.2, tcp_frame(CALLER, cport, CALLEE, 5060, cs, ss, 0x18, up2)))
+    cs += len(up2)
+    fr.append((t + 0.21, tcp_frame(CALLEE, 5060, CALLER, cport, ss, cs, 0x18, down2)))
+    return fr
+
+
 def write_pcap(path, frames):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
@@ -415,3 +448,14 @@ def test_cloud_calls_and_agents(built, redis_server):
     want = {"requests": "4", "responses": "3", "errors": "1", "timeouts": "1", "traps": "1", "rtt.count": "3",
             "rtt.us.sum": "12000", "pdu.get": "4", "pdu.response": "3", "pdu.trapv2": "1"}
     assert {k: h.get(k) for k in want} == want, h
+
+
+def test_call_over_tcp(tmp_path, flowcached):
+    pcap = write_pcap(tmp_path / "tcp.pcap", tcp_call_frames("tcp-1@a.example", T0))
+    fc = flowcached("--pcap", pcap)
+    fc.wait_pcap_done()
+    h = fc.client().hgetall("sip.tcp-1@a.example")
+    assert (h.get("state"), h.get("status"), h.get("media")) == ("ended", "200", "%s:44000,%s:54000" % (
+        CALLER, CALLEE)), h
+    # a message's time is its last segment's: the INVITE completes at +11 ms, the 200 comes at +100 ms
+    assert h["setup.ms"] == "89" and h["duration.ms"] == "100", h
