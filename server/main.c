@@ -103,6 +103,13 @@ static void cloud_user_departed(void *arg, const char *ip, const char *user, uin
     names_ipuser_logout(s->cache, ip, user, logout_us, grace_ms * 1000);
 }
 
+/* A media endpoint the cloud says belongs to a call: the probe's RTP flows to it are that call's media. */
+static void cloud_media_learnt(void *arg, const char *ep, const char *call_id)
+{
+    struct server *s = arg;
+    names_sipmedia_learn(s->cache, ep, call_id);
+}
+
 /* The cloud's watchlist set: the probe's list becomes it (and its file, when one is configured). */
 static void cloud_watch_apply(void *arg, const char *members, size_t len)
 {
@@ -129,6 +136,7 @@ static struct cloud_config cloud_config_of(const struct fc_config *cfg, struct s
         .probe_id = cfg->probe_id, .version = FLOWCACHED_VERSION, .stats = cloud_probe_stats, .stats_arg = s,
         .user_learnt = cloud_user_learnt, .user_departed = cloud_user_departed, .users_arg = s,
         .watch_apply = cloud_watch_apply, .watch_arg = s,
+        .media_learnt = cloud_media_learnt, .media_arg = s,
     };
 }
 

@@ -188,6 +188,25 @@ int names_ipuser_learn(struct cache *c, const char *addr, const char *user, uint
     return 0;
 }
 
+int names_sipmedia_learn(struct cache *c, const char *ep, const char *call_id)
+{
+    size_t n = strlen(ep);
+    if (strlen(call_id) >= SIP_CALL_ID_MAX || n > NAME_MAX_LEN)
+        return -1;
+    uint64_t h = name_hash(NK_SIPMEDIA, ep, n), now = cache_now(c);
+    struct cache_shard *s = cache_shard_for(c->names, h);
+    lock_acquire(&s->lock);
+    struct name_entry *e = names_find(c, s, h, NK_SIPMEDIA, ep, n, 1, now, NULL);
+    if (e && !e->u.media.call_id[0]) {          /* new (or expired): an SDP seen here wins */
+        snprintf(e->u.media.call_id, sizeof(e->u.media.call_id), "%s", call_id);
+        if (now > e->last_us)
+            e->last_us = now;
+        shard_touch(s, &e->link);
+    }
+    lock_release(&s->lock);
+    return e ? 0 : -1;
+}
+
 int names_ipuser_logout(struct cache *c, const char *addr, const char *user, uint64_t ts_us, uint64_t grace_us)
 {
     struct cache_shard *s;

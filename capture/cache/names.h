@@ -143,6 +143,10 @@ int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t 
  * user. A mapping this probe learnt from RADIUS itself (live, or logged out within its grace)
  * wins and is left alone. Returns 0, or -1 (too long, out of memory; nothing changed). Loop thread. */
 int names_ipuser_learn(struct cache *c, const char *addr, const char *user, uint64_t ttl_us);
+/* The cloud said SDP endpoint ep ("ip:port", "[v6]:port") belongs to call call_id (sipmedia.<ep>, written
+ * by the probe that saw the signalling): the media index gets it (party and codec unknown), unless it
+ * holds ep already. Returns 0, or -1 (no room, call_id too long). Loop thread (any thread). */
+int names_sipmedia_learn(struct cache *c, const char *ep, const char *call_id);
 
 /* The logout of user at addr at time ts_us, heard from the cloud (another probe saw it): a live
  * mapping of addr to user ends ts_us + grace_us, and flows starting after ts_us are no longer

@@ -49,9 +49,9 @@ void app_snmp_free(struct app_snmp_state *s);
 int app_sip_packet(struct cache *c, struct app_voip **v, const struct flow *f, const uint8_t *data,
                    uint32_t len, int c2s, struct app_actions *out);
 
-/* Looks up the media index for the endpoints of UDP flow f (on its first
- * packet and every 64th after, until one matches). Returns the state of a
- * flow now linked to its call (charged), or NULL. */
+/* Looks up the media index for the endpoints of UDP flow f (at its packets
+ * 1, 2, 4 ... 64, then every 64th, until one matches). Returns the state of
+ * a flow now linked to its call (charged), or NULL. */
 struct app_voip *app_rtp_link(struct cache *c, const struct flow *f);
 
 /* One packet of linked RTP/RTCP flow f: its quality, and an ACT_RTP adding

@@ -12,7 +12,9 @@
 #include "dissectors/rtp.h"
 #include "dissectors/sip.h"
 
-enum { RTP_PROBE_EVERY = 64 };       /* an unlinked RTP-looking flow asks the media index this often */
+/* An unlinked RTP-looking flow asks the media index at its packets 1, 2, 4 ... 64, then every 64th (an
+ * answer from the cloud, sipmedia.<ep>, arrives a few packets after the first). */
+enum { RTP_PROBE_EVERY = 64 };
 
 /* A linked RTP/RTCP flow: its call, which party sends from its client side,
  * and the quality of each direction ([0] client to server). */
@@ -154,7 +156,7 @@ struct app_voip *app_rtp_link(struct cache *c, const struct flow *f)
     const struct flow_key *k = &f->key;
     uint64_t pkts = f->pkts[0] + f->pkts[1];
     struct sip_media_ref ref, cref;
-    if (k->l4proto != IPPROTO_UDP || (pkts != 1 && pkts % RTP_PROBE_EVERY != 0))
+    if (k->l4proto != IPPROTO_UDP || ((pkts & (pkts - 1)) != 0 && pkts % RTP_PROBE_EVERY != 0))
         return NULL;
     int srv_hit = media_lookup(c, k->ipver, k->srv, k->sport, &ref) == 0;
     int cli_hit = media_lookup(c, k->ipver, k->cli, k->cport, &cref) == 0;

@@ -42,6 +42,7 @@ struct cloud {
     void *probe_stats_arg;
     uint64_t flow_ttl, host_ttl, user_grace, start_ms;
     struct cloud_users *users;         /* user lookups and RADIUS (cloud_users.c) */
+    struct cloud_voip_lookup media;    /* sipmedia.<ep> answers go there (cloud_voip.c) */
     struct cloud_watch *watch;         /* the shared watchlist (cloud_watch.c), NULL when not shared */
     struct cloud_sub *sub;             /* user.logout heard from the cloud (cloud_sub.c), or NULL */
     int shutting;
@@ -353,7 +354,10 @@ void cloud_on_event(struct cloud *cl, const struct event *ev)
     if (!cl || cloud_engine_finished(cl->eng) || ev->channel == EV_KEY_EXPIRED)
         return;
     switch (ev->channel) {
-    case EV_FLOW_NEW: cloud_users_flow_new(cl->users, ev); break;
+    case EV_FLOW_NEW:
+        cloud_users_flow_new(cl->users, ev);
+        cloud_voip_flow_new(cl->eng, &cl->media, ev);
+        break;
     case EV_FLOW_END: on_flow_end(cl, ev); break;
     case EV_DNS:
         if (on_dns(cl, ev))
@@ -456,6 +460,7 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
     cl->flow_ttl = cfg->flow_ttl;
     cl->host_ttl = cfg->host_ttl;
     cl->user_grace = cfg->user_grace;
+    cl->media = (struct cloud_voip_lookup){ cfg->media_learnt, cfg->media_arg };
     cl->start_ms = now_ms();
     cl->dns = cloud_dns_create(loop, cl->eng, cfg->probe_id, cfg->dns_window);
     uv_timer_init(loop, &cl->beat_timer);

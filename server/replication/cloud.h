@@ -46,6 +46,10 @@ struct cloud_config {
      * 500 ms). NULL: the watchlist is not shared. Loop thread. */
     void (*watch_apply)(void *arg, const char *members, size_t len);
     void *watch_arg;
+    /* The cloud said which call media endpoint ep ("ip:port") belongs to (sipmedia.<ep>, looked up for
+     * the probe's new UDP flows between high ports). NULL: not looked up. Loop thread. */
+    void (*media_learnt)(void *arg, const char *ep, const char *call_id);
+    void *media_arg;
 };
 
 /* Creates the replication on loop and starts connecting (asynchronously: an unreachable node is

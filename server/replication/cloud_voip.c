@@ -3,12 +3,13 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/replication/cloud_engine.h"
 #include "server/replication/cloud_users.h"
 
-enum { KEY_MAX = 320 };
+enum { KEY_MAX = 320, EP_MAX = 64, RTP_PORT_MIN = 1024 };
 
 static void voip_send(struct cloud_engine *eng, const char *cmd, const char *key, const char *field,
                       const char *val)
@@ -49,13 +50,77 @@ static int sip_skip(const char *name)
     return strcmp(name, "call-id") == 0 || strncmp(name, "rtp.", 4) == 0;
 }
 
+/* SET sipmedia.<ep> call_id EX ttl for each endpoint of media ("ep,ep"). */
+static void media_keys(struct cloud_engine *eng, const char *media, const char *call_id, uint64_t ttl)
+{
+    char key[KEY_MAX], t[24];
+    snprintf(t, sizeof(t), "%" PRIu64, ttl ? ttl : 1);
+    for (const char *p = media; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n && n < EP_MAX) {
+            snprintf(key, sizeof(key), "sipmedia.%.*s", (int)n, p);
+            const char *argv[] = { "SET", key, call_id, "EX", t };
+            size_t lens[] = { 3, strlen(key), strlen(call_id), 2, strlen(t) };
+            cloud_engine_send(eng, 5, argv, lens);
+        }
+        p = end ? end + 1 : NULL;
+    }
+}
+
 void cloud_voip_sip(struct cloud_engine *eng, const struct event *ev, uint64_t ttl)
 {
     char key[KEY_MAX];
-    if (call_key(event_get_str(ev, "call-id"), key) != 0)
+    const char *call_id = event_get_str(ev, "call-id");
+    if (call_key(call_id, key) != 0)
         return;
     cloud_send_hset_event(eng, key, ev, sip_skip, NULL, NULL);
     voip_expire(eng, key, ttl);
+    media_keys(eng, event_get_str(ev, "media"), call_id, ttl);
+}
+
+/* One GET sipmedia.<ep> in flight. */
+struct media_get {
+    struct cloud_voip_lookup lk;
+    char ep[EP_MAX];
+};
+
+static void media_answer_cb(void *arg, const char *val, size_t len, int status)
+{
+    struct media_get *g = arg;
+    if (status == 0 && val && len && len == strlen(val))
+        g->lk.learnt(g->lk.arg, g->ep, val);
+    free(g);
+}
+
+static void media_ask(struct cloud_engine *eng, const struct cloud_voip_lookup *lk, const char *ip, uint64_t port)
+{
+    char key[KEY_MAX];
+    struct media_get *g = malloc(sizeof(*g));
+    if (!g)
+        return;
+    g->lk = *lk;
+    if (snprintf(g->ep, sizeof(g->ep), strchr(ip, ':') ? "[%s]:%" PRIu64 : "%s:%" PRIu64, ip, port) >=
+        (int)sizeof(g->ep)) {
+        free(g);
+        return;
+    }
+    snprintf(key, sizeof(key), "sipmedia.%s", g->ep);
+    if (cloud_engine_get(eng, key, media_answer_cb, g) != 0)
+        free(g);
+}
+
+void cloud_voip_flow_new(struct cloud_engine *eng, const struct cloud_voip_lookup *lk, const struct event *ev)
+{
+    const char *proto = event_get_str(ev, "proto"), *cli = event_get_str(ev, "cli.ip");
+    const char *srv = event_get_str(ev, "srv.ip");
+    uint64_t cport = 0, sport = 0;
+    if (!lk->learnt || !proto || strcmp(proto, "udp") != 0 || !cli || !srv ||
+        !event_get_uint(ev, "cli.port", &cport) || !event_get_uint(ev, "srv.port", &sport) ||
+        cport < RTP_PORT_MIN || sport < RTP_PORT_MIN)
+        return;
+    media_ask(eng, lk, srv, sport);
+    media_ask(eng, lk, cli, cport);
 }
 
 void cloud_voip_flow_end(struct cloud_engine *eng, const struct event *ev, uint64_t ttl)

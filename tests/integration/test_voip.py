@@ -459,3 +459,26 @@ def test_call_over_tcp(tmp_path, flowcached):
         CALLER, CALLEE)), h
     # a message's time is its last segment's: the INVITE completes at +11 ms, the 200 comes at +100 ms
     assert h["setup.ms"] == "89" and h["duration.ms"] == "100", h
+
+
+def test_cloud_media_seen_by_another_probe(tmp_path, redis_server):
+    """Signalling seen by one probe, media by another: the second finds the call through the cloud's
+    sipmedia.<ip>:<port> and the cloud's call carries the media's figures (and the media flow its call)."""
+    from cloudutil import run_to_end
+    frames = call_frames("split-1@a.example", T0, lost=LOST)
+    sig = write_pcap(tmp_path / "sig.pcap", [f for f in frames if f[1][34:36] == b"\x13\xc4"])   # port 5060
+    media = write_pcap(tmp_path / "media.pcap", [f for f in frames if f[1][34:36] != b"\x13\xc4"])
+    cloud = "127.0.0.1:%d" % redis_server.port
+    run_to_end("--pcap", sig, "--pcap-end", "exit", "--cloud", cloud, "--probe-id", "p-sig")
+    c = redis_server
+    assert c.get("sipmedia.%s:%d" % (CALLER, CALLER_RTP)) == "split-1@a.example"
+    assert c.get("sipmedia.%s:%d" % (CALLEE, CALLEE_RTP)) == "split-1@a.example"
+    assert "rtp.pkts" not in c.hgetall("sip.split-1@a.example")
+    lead = delayed_copy(media, tmp_path / "media-lead.pcap", lead_s=1.0)
+    run_to_end("--pcap", lead, "--pcap-speed", "1", "--pcap-end", "exit", "--cloud", cloud, "--probe-id", "p-media")
+    h = c.hgetall("sip.split-1@a.example")
+    # linked at the flow's 2nd (or 4th) packet: the cloud's answer to its first packet's lookup came meanwhile
+    assert 200 - len(LOST) - 3 <= int(h["rtp.pkts"]) < 200 - len(LOST), h
+    assert h["rtp.lost"] == str(len(LOST)) and h["state"] == "ended", h
+    flows = [c.hgetall(k) for k in c.scan_iter("flow.udp.*")]
+    assert [f.get("sip.call-id") for f in flows if f["cli.port"] != "5060"] == ["split-1@a.example"], flows
