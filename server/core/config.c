@@ -80,7 +80,7 @@ static const struct directive directives[] = {
     { "cloud-flush-ms", D_U64, OFF(cloud_flush_ms), 0, 1, 60000, NULL, "ms between batches to the cloud", DF_MUTABLE },
     { "cloud-queue-max", D_MEM, OFF(cloud_queue_max), 0, 0, 1e12, NULL, "bytes queued at most", 0 },
     { "cloud-dns-window", D_U64, OFF(cloud_dns_window), 0, 1, 86400, NULL,
-      "s a DNS query or answer seen alone waits in the cloud for the other side", DF_MUTABLE },
+      "seconds a DNS query or answer seen alone waits in the cloud for the other side", DF_MUTABLE },
     { "export", D_LIST, OFF(export_to), OFF(nexport), 0, CONFIG_LIST_MAX, NULL, "host:port of a flow collector", 0 },
     { "export-protocol", D_ENUM, OFF(export_protocol), 0, 0, 0, export_protocol_choices, "ipfix or netflow9", 0 },
     { "export-transport", D_ENUM, OFF(export_transport), 0, 0, 0, export_transport_choices,
