@@ -179,9 +179,9 @@ struct cache {
                                                                shard, under its lock (names.c) */
     _Atomic uint32_t src_ifindex[CACHE_SOURCES_MAX];   /* capture source i's interface index (0: a
                                         file, or not known): set by capture/source at each open */
-    _Atomic uint32_t ipuser_filter[CACHE_IPUSER_FILTER];   /* NK_IPUSER entries by slot of their name
-                                        hash (names.c): names_user_of skips the table for an address
-                                        whose slot is 0, as most are */
+    _Atomic uint32_t ipuser_filter[CACHE_IPUSER_FILTER];   /* NK_IPUSER entries by a hash of their
+                                        binary address (names.c): names_user_of skips the table for an
+                                        address whose slot is 0, as most are */
     struct pool flow_pool, host_pool;        /* where flows and hosts live (capture/pool.h) */
     pthread_mutex_t aggr_lock;       /* l7[], vlan[] and port[] */
     struct aggr l7[L7_MAX];

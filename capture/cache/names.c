@@ -7,10 +7,25 @@
 
 #include "capture/cache/flow_key.h"
 
-/* The ipuser filter's slot of a name hash (high bits: the shards and buckets use the low ones). */
-static unsigned ipuser_slot(uint64_t hash)
+/* The ipuser filter's slot of an address, from its binary form: names_user_of reads it before it
+ * formats the address, so an address without a user costs neither the text nor the table. */
+static unsigned ipuser_slot(uint8_t ipver, const uint8_t *addr)
 {
-    return (unsigned)(hash >> 48) % CACHE_IPUSER_FILTER;
+    uint64_t a = 0, b = 0;           /* IPv4: 4 bytes (callers may hold no more) */
+    memcpy(&a, addr, ipver == 6 ? 8 : 4);
+    if (ipver == 6)
+        memcpy(&b, addr + 8, 8);
+    return (unsigned)(hash_mix64(a ^ hash_mix64(b + ipver)) >> 40) % CACHE_IPUSER_FILTER;
+}
+
+/* Counts the ipuser.<addr> entry named name in or out (delta +1 / -1) of the filter. */
+static void ipuser_filter_add(struct cache *c, const char *name, size_t len, int delta)
+{
+    uint8_t a[16] = { 0 };
+    int ver = addr_parse_canonical(name, len, a);
+    if (ver)                         /* other names never match a lookup, which formats the address */
+        atomic_fetch_add_explicit(&c->ipuser_filter[ipuser_slot((uint8_t)ver, a)], (uint32_t)delta,
+                                  memory_order_relaxed);
 }
 
 uint64_t name_hash(enum name_kind k, const char *name, size_t len)
@@ -90,7 +105,7 @@ struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t h
     shard_insert(s, &n->link);
     c->name_kinds[shard][k]++;
     if (k == NK_IPUSER)
-        atomic_fetch_add_explicit(&c->ipuser_filter[ipuser_slot(hash)], 1, memory_order_relaxed);
+        ipuser_filter_add(c, name, len, 1);
     return n;
 }
 
@@ -130,10 +145,10 @@ int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t 
                   size_t outcap)
 {
     char a[ADDR_STR_MAX];
+    if (atomic_load_explicit(&c->ipuser_filter[ipuser_slot(ipver, addr)], memory_order_relaxed) == 0)
+        return -1;                   /* no user there (flow.end asks for both ends of every flow) */
     size_t n = addr_format(ipver, addr, a);
     uint64_t h = name_hash(NK_IPUSER, a, n);
-    if (atomic_load_explicit(&c->ipuser_filter[ipuser_slot(h)], memory_order_relaxed) == 0)
-        return -1;                   /* no user there: spares the table's cache misses (flow.end asks twice) */
     struct cache_shard *s = cache_shard_for(c->names, h);
     int rc = -1;
     lock_acquire(&s->lock);
@@ -254,7 +269,7 @@ static void name_free(struct cache *c, unsigned shard, struct name_entry *n)
     shard_unlink(&c->names[shard], &n->link, 0);
     c->name_kinds[shard][n->kind]--;
     if (n->kind == NK_IPUSER)
-        atomic_fetch_sub_explicit(&c->ipuser_filter[ipuser_slot(n->link.hash)], 1, memory_order_relaxed);
+        ipuser_filter_add(c, n->name, n->len, -1);
     budget_release(&c->budget, sizeof(*n) + n->len + 1);
     free(n);
 }

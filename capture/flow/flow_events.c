@@ -83,11 +83,18 @@ struct rec_arg {
 
 static void rec_str(void *arg, const char *name, const char *s, size_t len)
 {
-    static const char *const names[FES_USER] = { "dns.query", "http.host", "http.url", "tls.sni" };
     struct rec_arg *a = arg;
-    for (int k = 0; k < FES_USER; k++)
-        if (strcmp(name, names[k]) == 0)
-            flow_end_rec_put(a->r, a->len, (enum flow_end_str)k, s, len);
+    int k = -1;
+    switch (name[0]) {               /* one test per field: a flow shows up to a dozen strings */
+    case 'd': k = strcmp(name, "dns.query") == 0 ? FES_DNS_QUERY : -1; break;
+    case 'h':
+        k = strcmp(name, "http.host") == 0 ? FES_HTTP_HOST : strcmp(name, "http.url") == 0 ? FES_HTTP_URL : -1;
+        break;
+    case 't': k = strcmp(name, "tls.sni") == 0 ? FES_TLS_SNI : -1; break;
+    default: break;
+    }
+    if (k >= 0)
+        flow_end_rec_put(a->r, a->len, (enum flow_end_str)k, s, len);
 }
 
 static void rec_uint(void *arg, const char *name, uint64_t v)
