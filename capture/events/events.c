@@ -47,6 +47,16 @@ const void *event_raw(const struct event *ev, size_t *len)
     return (const char *)ev->f + raw_offset(ev->nfields, ev->blob_len);
 }
 
+size_t event_raw_frame_close(void *frame, size_t len)
+{
+    char *at = frame;
+    uint32_t n = (uint32_t)len;
+    memcpy(at, &n, sizeof(n));
+    memset(at + sizeof(n), 0, EVENT_RAW_HDR - sizeof(n));
+    memset(at + EVENT_RAW_HDR + len, 0, event_raw_frame(len) - EVENT_RAW_HDR - len);
+    return event_raw_frame(len);
+}
+
 const void *event_raw_next(const struct event *ev, size_t *off, size_t *len)
 {
     size_t all = 0;
@@ -363,12 +373,7 @@ void *event_queue_batch_room(struct event_queue *q, enum event_channel ch, uint6
 
 void event_queue_batch_commit(struct event_queue *q, size_t len)
 {
-    char *at = (char *)q->batch->f + q->batch->raw_len;
-    uint32_t n = (uint32_t)len;
-    memcpy(at, &n, sizeof(n));
-    memset(at + sizeof(n), 0, EVENT_RAW_HDR - sizeof(n));
-    memset(at + EVENT_RAW_HDR + len, 0, event_raw_frame(len) - EVENT_RAW_HDR - len);
-    q->batch->raw_len += (uint32_t)event_raw_frame(len);
+    q->batch->raw_len += (uint32_t)event_raw_frame_close((char *)q->batch->f + q->batch->raw_len, len);
 }
 
 size_t event_queue_pop_many(struct event_queue *q, struct event **out, size_t max)

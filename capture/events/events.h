@@ -74,6 +74,9 @@ const void *event_raw(const struct event *ev, size_t *len);
 /* The framing of one binary record: its length, then the record, 8-aligned, padded to 8. */
 enum { EVENT_RAW_HDR = 8 };
 static inline size_t event_raw_frame(size_t len) { return EVENT_RAW_HDR + ((len + 7) & ~(size_t)7); }
+/* Frames the len-byte record already written at frame + EVENT_RAW_HDR: writes the header and zeroes the
+ * padding. Returns the frame's size (event_raw_frame(len)). Pure; any thread. */
+size_t event_raw_frame_close(void *frame, size_t len);
 
 /* The next binary record of ev from *off (0 to start), which it advances; *len its length.
  * NULL after the last one (or at a frame that does not fit). Pure; any thread. */

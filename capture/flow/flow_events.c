@@ -180,12 +180,9 @@ void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct f
         return;
     }
     _Alignas(8) char rec[EVENT_RAW_HDR + FLOW_END_REC_MAX + 8];   /* one framed record */
-    uint32_t len = (uint32_t)flow_end_rec_make(c, f, reason, has_user ? user : NULL,
-                                               (struct flow_end_rec *)(rec + EVENT_RAW_HDR));
-    memset(rec, 0, EVENT_RAW_HDR);
-    memcpy(rec, &len, sizeof(len));
-    memset(rec + EVENT_RAW_HDR + len, 0, event_raw_frame(len) - EVENT_RAW_HDR - len);
-    event_queue_push_built_raw(q, &b, rec, event_raw_frame(len), 0);
+    size_t len = flow_end_rec_make(c, f, reason, has_user ? user : NULL,
+                                   (struct flow_end_rec *)(rec + EVENT_RAW_HDR));
+    event_queue_push_built_raw(q, &b, rec, event_raw_frame_close(rec, len), 0);
 }
 
 void flow_events_flow_expired(struct event_queue *q, const struct flow_key *k, uint64_t ts)
