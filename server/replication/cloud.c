@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <uv.h>
 
 #include "dissectors/http.h"
@@ -24,6 +23,7 @@
 #include "server/replication/cloud_dns.h"
 #include "server/replication/cloud_engine.h"
 #include "server/replication/cloud_merge.h"
+#include "server/replication/cloud_send.h"
 #include "server/replication/cloud_sub.h"
 #include "server/replication/cloud_users.h"
 #include "server/replication/cloud_voip.h"
@@ -49,13 +49,6 @@ struct cloud {
     uint64_t bad_events;
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------------ event fields
  * The one place that reads an event's fields (typed, looked up by name: capture/events/events.h); the
  * mapping below asks for a field by name or walks them all. */
@@ -78,32 +71,6 @@ static uint64_t ev_uint(const struct event *ev, const char *name, int *has)
 
 /* ------------------------------------------------------------------ commands */
 
-static void sendv(struct cloud *cl, int argc, const char **argv)
-{
-    size_t lens[16];
-    for (int i = 0; i < argc && i < 16; i++)
-        lens[i] = strlen(argv[i]);
-    cloud_engine_send(cl->eng, argc, argv, lens);
-}
-
-static void hincr(struct cloud *cl, const char *key, const char *field, uint64_t by)
-{
-    char val[24];
-    snprintf(val, sizeof(val), "%" PRIu64, by);
-    const char *argv[] = { "HINCRBY", key, field, val };
-    sendv(cl, 4, argv);
-}
-
-static void expire_key(struct cloud *cl, const char *key, uint64_t ttl)
-{
-    if (!ttl)
-        return;
-    char s[24];
-    snprintf(s, sizeof(s), "%" PRIu64, ttl);
-    const char *argv[] = { "EXPIRE", key, s };
-    sendv(cl, 3, argv);
-}
-
 static int is_counter(const char *name)
 {
     return strcmp(name, "key") == 0 || strcmp(name, "reason") == 0 || strcmp(name, "bytes.c2s") == 0 ||
@@ -124,12 +91,12 @@ static void latency_add(struct cloud *cl, const char *key, const char *what, uin
 {
     char field[48];
     snprintf(field, sizeof(field), "%s.us.sum", what);
-    hincr(cl, key, field, us);
+    cloud_send_hincrby(cl->eng, key, field, us);
     snprintf(field, sizeof(field), "%s.count", what);
-    hincr(cl, key, field, 1);
+    cloud_send_hincrby(cl->eng, key, field, 1);
     if (le && *le && strlen(le) <= 8 && strspn(le, "0123456789inf") == strlen(le)) {
         snprintf(field, sizeof(field), "%s.le.%s", what, le);
-        hincr(cl, key, field, 1);
+        cloud_send_hincrby(cl->eng, key, field, 1);
     }
 }
 
@@ -141,14 +108,14 @@ static void host_counters(struct cloud *cl, const char *ip, uint64_t bs, uint64_
     char key[128];
     if (snprintf(key, sizeof(key), "ip.%s", ip) >= (int)sizeof(key))
         return;
-    hincr(cl, key, "bytes.sent", bs);
-    hincr(cl, key, "pkts.sent", ps);
-    hincr(cl, key, "bytes.rcvd", br);
-    hincr(cl, key, "pkts.rcvd", pr);
-    hincr(cl, key, role, 1);
+    cloud_send_hincrby(cl->eng, key, "bytes.sent", bs);
+    cloud_send_hincrby(cl->eng, key, "pkts.sent", ps);
+    cloud_send_hincrby(cl->eng, key, "bytes.rcvd", br);
+    cloud_send_hincrby(cl->eng, key, "pkts.rcvd", pr);
+    cloud_send_hincrby(cl->eng, key, role, 1);
     if (rtt)                            /* the server's handshake round trips: rtt.us.sum, rtt.count */
         latency_add(cl, key, "rtt", *rtt, NULL);
-    expire_key(cl, key, cl->host_ttl);
+    cloud_send_expire(cl->eng, key, cl->host_ttl);
 }
 
 /* The rest of a flow's endpoint ip.<addr>, as the probe keeps it: first.seen / last.seen through the merge
@@ -165,7 +132,7 @@ static void host_flow_end(struct cloud *cl, const char *ip, const struct event *
     cloud_merge_times(cl->eng, key, ev);
     for (int i = 0; vlan && i < 4; i++) {
         snprintf(field, sizeof(field), "vlan.%" PRIu64 ".%s", vlan, what[i]);
-        hincr(cl, key, field, by[i]);
+        cloud_send_hincrby(cl->eng, key, field, by[i]);
     }
 }
 
@@ -177,12 +144,12 @@ static void host_http(struct cloud *cl, const char *ip, const char *ua)
     const char *os = ua && *ua ? http_ua_os(ua) : NULL;
     if (!ip || snprintf(key, sizeof(key), "ip.%s", ip) >= (int)sizeof(key))
         return;
-    hincr(cl, key, "http.requests", 1);
+    cloud_send_hincrby(cl->eng, key, "http.requests", 1);
     if (os) {
         const char *argv[] = { "HSET", key, "os", os };
-        sendv(cl, 4, argv);
+        cloud_send_args(cl->eng, 4, argv);
     }
-    expire_key(cl, key, cl->host_ttl);
+    cloud_send_expire(cl->eng, key, cl->host_ttl);
 }
 
 /* bytes / pkts (with_pkts) / flows of an aggregate key (proto.<l7>, vlan.<id>, tls.<sni>, port.<l4>.<port>). */
@@ -192,11 +159,11 @@ static void aggregate(struct cloud *cl, const char *prefix, const char *name, ui
     char key[320];
     if (!name || !*name || snprintf(key, sizeof(key), "%s%s", prefix, name) >= (int)sizeof(key))
         return;
-    hincr(cl, key, "bytes", bytes);
+    cloud_send_hincrby(cl->eng, key, "bytes", bytes);
     if (with_pkts)
-        hincr(cl, key, "pkts", pkts);
-    hincr(cl, key, "flows", 1);
-    expire_key(cl, key, cl->host_ttl);
+        cloud_send_hincrby(cl->eng, key, "pkts", pkts);
+    cloud_send_hincrby(cl->eng, key, "flows", 1);
+    cloud_send_expire(cl->eng, key, cl->host_ttl);
 }
 
 /* port.<l4>.<server port> of a flow whose protocol has ports (tcp, udp, sctp). */
@@ -220,7 +187,7 @@ static void server_service(struct cloud *cl, const struct event *ev, uint64_t us
     if (!srv || snprintf(key, sizeof(key), "ip.%s", srv) >= (int)sizeof(key))
         return;
     latency_add(cl, key, "service", us, NULL);
-    expire_key(cl, key, cl->host_ttl);
+    cloud_send_expire(cl->eng, key, cl->host_ttl);
 }
 
 /* The client's side of a DNS sighting on ip.<client>, as the probe counts it: dns.queries for a query it
@@ -232,10 +199,10 @@ static void dns_client(struct cloud *cl, const struct event *ev, int query, int 
     if (!cli || (!query && !nxdomain) || snprintf(key, sizeof(key), "ip.%s", cli) >= (int)sizeof(key))
         return;
     if (query)
-        hincr(cl, key, "dns.queries", 1);
+        cloud_send_hincrby(cl->eng, key, "dns.queries", 1);
     if (nxdomain)
-        hincr(cl, key, "dns.nxdomain", 1);
-    expire_key(cl, key, cl->host_ttl);
+        cloud_send_hincrby(cl->eng, key, "dns.nxdomain", 1);
+    cloud_send_expire(cl->eng, key, cl->host_ttl);
 }
 
 /* One `dns` event. A query counts where it was seen (queries, qtype.<TYPE>), an answer where it was seen
@@ -256,20 +223,20 @@ static int on_dns(struct cloud *cl, const struct event *ev)
     if (!q || !*q || snprintf(key, sizeof(key), "dns.%s", q) >= (int)sizeof(key))
         return 0;
     if (timeout || has_rtt) {           /* this probe saw the query */
-        hincr(cl, key, "queries", 1);
+        cloud_send_hincrby(cl->eng, key, "queries", 1);
         if (qtype && *qtype && snprintf(field, sizeof(field), "qtype.%s", qtype) < (int)sizeof(field))
-            hincr(cl, key, field, 1);
+            cloud_send_hincrby(cl->eng, key, field, 1);
     }
     if (answer) {
-        hincr(cl, key, "responses", 1);
+        cloud_send_hincrby(cl->eng, key, "responses", 1);
         if (strcmp(rcode, "NXDOMAIN") == 0)
-            hincr(cl, key, "nxdomain", 1);
+            cloud_send_hincrby(cl->eng, key, "nxdomain", 1);
         if (snprintf(field, sizeof(field), "rcode.%s", rcode) < (int)sizeof(field))
-            hincr(cl, key, field, 1);
+            cloud_send_hincrby(cl->eng, key, field, 1);
         if (has_rtt)
             latency_add(cl, key, "rtt", rtt, ev_str(ev, "rtt.le"));
     }
-    expire_key(cl, key, cl->host_ttl);
+    cloud_send_expire(cl->eng, key, cl->host_ttl);
     if (has_rtt && answer)
         server_service(cl, ev, rtt);
     return 0;
@@ -285,14 +252,14 @@ static void on_http(struct cloud *cl, const struct event *ev)
     char key[320], field[16];
     if (!host || !*host || snprintf(key, sizeof(key), "http.%s", host) >= (int)sizeof(key))
         return;
-    hincr(cl, key, "requests", 1);
+    cloud_send_hincrby(cl->eng, key, "requests", 1);
     if (st >= 100 && st <= 599) {
         snprintf(field, sizeof(field), "status.%uxx", (unsigned)(st / 100));
-        hincr(cl, key, field, 1);
+        cloud_send_hincrby(cl->eng, key, field, 1);
     }
     if (has_svc)
         latency_add(cl, key, "service", svc, ev_str(ev, "service.le"));
-    expire_key(cl, key, cl->host_ttl);
+    cloud_send_expire(cl->eng, key, cl->host_ttl);
     if (has_svc)
         server_service(cl, ev, svc);
     host_http(cl, ev_str(ev, "client"), ev_str(ev, "ua"));
@@ -309,13 +276,13 @@ static void on_flow_end(struct cloud *cl, const struct event *ev)
     }
     uint64_t bc = ev_uint(ev, "bytes.c2s", NULL), bs = ev_uint(ev, "bytes.s2c", NULL);
     uint64_t pc = ev_uint(ev, "pkts.c2s", NULL), ps = ev_uint(ev, "pkts.s2c", NULL);
-    hincr(cl, key, "bytes.c2s", bc);
-    hincr(cl, key, "bytes.s2c", bs);
-    hincr(cl, key, "pkts.c2s", pc);
-    hincr(cl, key, "pkts.s2c", ps);
+    cloud_send_hincrby(cl->eng, key, "bytes.c2s", bc);
+    cloud_send_hincrby(cl->eng, key, "bytes.s2c", bs);
+    cloud_send_hincrby(cl->eng, key, "pkts.c2s", pc);
+    cloud_send_hincrby(cl->eng, key, "pkts.s2c", ps);
     hset_fields(cl, key, ev);
     cloud_merge_flow(cl->eng, key, ev);
-    expire_key(cl, key, cl->flow_ttl);
+    cloud_send_expire(cl->eng, key, cl->flow_ttl);
 
     const char *cli = ev_str(ev, "cli.ip"), *srv = ev_str(ev, "srv.ip");
     int has_rtt;
@@ -385,7 +352,7 @@ static void beat_cb(uv_timer_t *t)
     cloud_engine_stats(cl->eng, &es);
     if (cl->probe_stats)
         cl->probe_stats(cl->probe_stats_arg, &ps);
-    uint64_t ms = now_ms();
+    uint64_t ms = cloud_wall_ms();
     snprintf(now, sizeof(now), "%" PRIu64 ".%03u", ms / 1000, (unsigned)(ms % 1000));
     snprintf(up, sizeof(up), "%" PRIu64, (ms - cl->start_ms) / 1000);
     snprintf(q, sizeof(q), "%zu", es.queued + es.inflight);
@@ -401,7 +368,7 @@ static void beat_cb(uv_timer_t *t)
     for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
         lens[i] = strlen(argv[i]);
     cloud_engine_send(cl->eng, (int)(sizeof(argv) / sizeof(argv[0])), argv, lens);
-    expire_key(cl, cl->beat_key, 3);
+    cloud_send_expire(cl->eng, cl->beat_key, 3);
 }
 
 /* ------------------------------------------------------------------ life cycle */
@@ -461,7 +428,7 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
     cl->host_ttl = cfg->host_ttl;
     cl->user_grace = cfg->user_grace;
     cl->media = (struct cloud_voip_lookup){ cfg->media_learnt, cfg->media_arg };
-    cl->start_ms = now_ms();
+    cl->start_ms = cloud_wall_ms();
     cl->dns = cloud_dns_create(loop, cl->eng, cfg->probe_id, cfg->dns_window);
     uv_timer_init(loop, &cl->beat_timer);
     cl->beat_timer.data = cl;

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "server/log/log.h"
+#include "server/replication/cloud_send.h"
 
 enum {
     VERDICTS_MAX = 1 << 18,          /* sightings awaiting their verdict; past it the oldest is undecided */
@@ -79,13 +79,6 @@ struct cloud_dns {
     uint64_t sightings, undecided;
 };
 
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* FCALL flowcached_dns_match: side, t, the two keys, dns.<qname>'s TTL, the JSON and what. */
 static void match_send(struct cloud_dns *d, const char *key, const char *dkey, char side, const char *t,
                         uint64_t host_ttl, const char *json, size_t json_len, const char *what)
@@ -132,7 +125,7 @@ static void verdicts_due(struct cloud_dns *d, uint64_t now)
 static void tick_cb(uv_timer_t *t)
 {
     struct cloud_dns *d = t->data;
-    verdicts_due(d, wall_ms());
+    verdicts_due(d, cloud_wall_ms());
 }
 
 /* Remembers a sighting sent to the cloud, to judge it after the window. */
@@ -145,7 +138,7 @@ static void verdict_queue(struct cloud_dns *d, const char *key, const char *dkey
         return;
     }
     v->next = NULL;
-    v->due_ms = wall_ms() + d->window_s * 1000;
+    v->due_ms = cloud_wall_ms() + d->window_s * 1000;
     v->side = side;
     snprintf(v->t, sizeof(v->t), "%s", t);
     memcpy(v->keys, key, kl);
@@ -237,7 +230,7 @@ void cloud_dns_shutdown(struct cloud_dns *d)
     d->stopped = 1;
     uv_timer_stop(&d->timer);
     uv_close((uv_handle_t *)&d->timer, NULL);
-    verdicts_due(d, wall_ms());                 /* what is due goes out with the last batch */
+    verdicts_due(d, cloud_wall_ms());                 /* what is due goes out with the last batch */
     if (d->waiting)
         log_msg(LL_WARNING, "cloud: %zu DNS sightings left undecided (their verdict was not due)", d->waiting);
     d->undecided += d->waiting;

@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "server/replication/cloud_cluster.h"
 #include "server/replication/cloud_engine.h"
+#include "server/replication/cloud_send.h"
 
 enum {
     UCACHE_SIZE = 4096,                 /* user cache slots (direct mapped) */
@@ -51,34 +51,16 @@ struct cloud_users {
     struct cloud_users_stats st;
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static uint64_t grace_ms(const struct cloud_users *u)
 {
     return (u->cfg.user_grace ? u->cfg.user_grace : 1) * 1000;
 }
 
+/* Queues the command a0..a(argc-1) (argc <= 4; the rest NULL). */
 static void send4(struct cloud_users *u, int argc, const char *a0, const char *a1, const char *a2, const char *a3)
 {
     const char *argv[] = { a0, a1, a2, a3 };
-    size_t lens[4];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    cloud_engine_send(u->eng, argc, argv, lens);
-}
-
-static void expire_key(struct cloud_users *u, const char *key, uint64_t ttl)
-{
-    char s[24];
-    if (!ttl)
-        return;
-    snprintf(s, sizeof(s), "%" PRIu64, ttl);
-    send4(u, 3, "EXPIRE", key, s, NULL);
+    cloud_send_args(u->eng, argc, argv);
 }
 
 /* A time field of ev in microseconds (0 when absent). */
@@ -159,7 +141,7 @@ static void lookup_finish(struct user_lookup *lk, const char *user, uint64_t log
         free(e->user);
         e->user = user ? strdup(user) : NULL;
         e->logout_us = logout_us;
-        e->expires_ms = now_ms() + (!user ? UCACHE_NEG_MS : logout_us ? grace_ms(u) : UCACHE_POS_MS);
+        e->expires_ms = cloud_wall_ms() + (!user ? UCACHE_NEG_MS : logout_us ? grace_ms(u) : UCACHE_POS_MS);
         e->pending = NULL;
     }
     for (int i = 0; user && i < lk->nkeys; i++)
@@ -247,7 +229,7 @@ static void user_lookup(struct cloud_users *u, const char *ip, const char *flow_
     if (strlen(ip) >= IP_TEXT_MAX)
         return;
     struct ucache_entry *e = ucache_slot(u, ip);
-    uint64_t now = now_ms();
+    uint64_t now = cloud_wall_ms();
     if (strcmp(e->ip, ip) != 0 || e->expires_ms <= now) {
         user_ask(u, e, ip, flow_key, since_us, now);
         return;
@@ -277,7 +259,7 @@ static void user_seen(struct cloud_users *u, const char *ip, const char *user, u
     free(e->user);
     e->user = strdup(user);
     e->logout_us = logout_us;
-    e->expires_ms = now_ms() + (logout_us ? grace_ms(u) : UCACHE_POS_MS);
+    e->expires_ms = cloud_wall_ms() + (logout_us ? grace_ms(u) : UCACHE_POS_MS);
 }
 
 void cloud_users_flow_new(struct cloud_users *u, const struct event *ev)
@@ -301,7 +283,7 @@ void cloud_users_heard_logout(struct cloud_users *u, const char *ip, const char 
     struct ucache_entry *e = ucache_slot(u, ip);
     if (!e->pending && strcmp(e->ip, ip) == 0 && e->user && strcmp(e->user, user) == 0 && !e->logout_us) {
         e->logout_us = logout_us;
-        e->expires_ms = now_ms() + grace_ms(u);
+        e->expires_ms = cloud_wall_ms() + grace_ms(u);
     }
     if (u->cfg.departed)
         u->cfg.departed(u->cfg.arg, ip, user, logout_us, grace_ms(u));
@@ -351,7 +333,7 @@ void cloud_users_radius(struct cloud_users *u, int login, const struct event *ev
     if (!u || !user || !*user || snprintf(ukey, sizeof(ukey), "user.%s", user) >= (int)sizeof(ukey))
         return;
     int interim = acct && strcmp(acct, "interim") == 0;
-    uint64_t t = ev->ts_us ? ev->ts_us / 1000 : now_ms();     /* packet time */
+    uint64_t t = ev->ts_us ? ev->ts_us / 1000 : cloud_wall_ms();     /* packet time */
     snprintf(ts, sizeof(ts), "%" PRIu64 ".%03u", t / 1000, (unsigned)(t % 1000));
     const char *stamp = interim ? NULL : login ? "login" : "logout";
     if (stamp && event_field_get(ev, stamp))
@@ -366,15 +348,15 @@ void cloud_users_radius(struct cloud_users *u, int login, const struct event *ev
         if (has_ip) {
             send4(u, 3, "SET", ikey, user, NULL);
             send4(u, 4, "HSET", hkey, "user", user);
-            expire_key(u, hkey, u->cfg.host_ttl);
+            cloud_send_expire(u->eng, hkey, u->cfg.host_ttl);
             user_seen(u, ip, user, 0);
         }
         send4(u, 2, "PERSIST", ukey, NULL, NULL);
         return;
     }
-    expire_key(u, ukey, grace);
+    cloud_send_expire(u->eng, ukey, grace);
     if (has_ip) {
-        expire_key(u, ikey, grace);
+        cloud_send_expire(u->eng, ikey, grace);
         user_seen(u, ip, user, ev->ts_us ? ev->ts_us : t * 1000);
     }
 }

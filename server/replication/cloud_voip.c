@@ -7,35 +7,10 @@
 #include <string.h>
 
 #include "server/replication/cloud_engine.h"
+#include "server/replication/cloud_send.h"
 #include "server/replication/cloud_users.h"
 
 enum { KEY_MAX = 320, EP_MAX = 64, RTP_PORT_MIN = 1024 };
-
-static void voip_send(struct cloud_engine *eng, const char *cmd, const char *key, const char *field,
-                      const char *val)
-{
-    const char *argv[] = { cmd, key, field, val };
-    size_t lens[] = { strlen(cmd), strlen(key), field ? strlen(field) : 0, val ? strlen(val) : 0 };
-    cloud_engine_send(eng, field ? 4 : 2, argv, lens);
-}
-
-static void voip_hincr(struct cloud_engine *eng, const char *key, const char *field, uint64_t by)
-{
-    char v[24];
-    snprintf(v, sizeof(v), "%" PRIu64, by);
-    voip_send(eng, "HINCRBY", key, field, v);
-}
-
-static void voip_expire(struct cloud_engine *eng, const char *key, uint64_t ttl)
-{
-    char v[24];
-    if (!ttl)
-        return;
-    snprintf(v, sizeof(v), "%" PRIu64, ttl);
-    const char *argv[] = { "EXPIRE", key, v };
-    size_t lens[] = { 6, strlen(key), strlen(v) };
-    cloud_engine_send(eng, 3, argv, lens);
-}
 
 /* "sip.<Call-ID>" into key; 0, or -1 when the event names no call or the name does not fit. */
 static int call_key(const char *call_id, char key[KEY_MAX])
@@ -61,8 +36,7 @@ static void media_keys(struct cloud_engine *eng, const char *media, const char *
         if (n && n < EP_MAX) {
             snprintf(key, sizeof(key), "sipmedia.%.*s", (int)n, p);
             const char *argv[] = { "SET", key, call_id, "EX", t };
-            size_t lens[] = { 3, strlen(key), strlen(call_id), 2, strlen(t) };
-            cloud_engine_send(eng, 5, argv, lens);
+            cloud_send_args(eng, 5, argv);
         }
         p = end ? end + 1 : NULL;
     }
@@ -75,7 +49,7 @@ void cloud_voip_sip(struct cloud_engine *eng, const struct event *ev, uint64_t t
     if (call_key(call_id, key) != 0)
         return;
     cloud_send_hset_event(eng, key, ev, sip_skip, NULL, NULL);
-    voip_expire(eng, key, ttl);
+    cloud_send_expire(eng, key, ttl);
     media_keys(eng, event_get_str(ev, "media"), call_id, ttl);
 }
 
@@ -130,13 +104,14 @@ void cloud_voip_flow_end(struct cloud_engine *eng, const struct event *ev, uint6
     if (call_key(event_get_str(ev, "sip.call-id"), key) != 0 || !event_get_uint(ev, "rtp.pkts", &pkts))
         return;
     event_get_uint(ev, "rtp.lost", &lost);
-    voip_hincr(eng, key, "rtp.pkts", pkts);
-    voip_hincr(eng, key, "rtp.lost", lost);
+    cloud_send_hincrby(eng, key, "rtp.pkts", pkts);
+    cloud_send_hincrby(eng, key, "rtp.lost", lost);
     if (event_get_uint(ev, "rtp.jitter.us", &jitter)) {
         snprintf(v, sizeof(v), "%" PRIu64, jitter);
-        voip_send(eng, "HSET", key, "rtp.jitter.us", v);
+        const char *argv[] = { "HSET", key, "rtp.jitter.us", v };
+        cloud_send_args(eng, 4, argv);
     }
-    voip_expire(eng, key, ttl);
+    cloud_send_expire(eng, key, ttl);
 }
 
 void cloud_voip_snmp(struct cloud_engine *eng, const struct event *ev, uint64_t ttl)
@@ -150,27 +125,27 @@ void cloud_voip_snmp(struct cloud_engine *eng, const struct event *ev, uint64_t 
         return;
     snprintf(field, sizeof(field), "pdu.%s", pdu);
     if (!error) {                    /* a trap or an inform */
-        voip_hincr(eng, key, "traps", 1);
-        voip_hincr(eng, key, field, 1);
+        cloud_send_hincrby(eng, key, "traps", 1);
+        cloud_send_hincrby(eng, key, field, 1);
     } else if (strcmp(error, "timeout") == 0) {
-        voip_hincr(eng, key, "requests", 1);
-        voip_hincr(eng, key, "timeouts", 1);
-        voip_hincr(eng, key, field, 1);
+        cloud_send_hincrby(eng, key, "requests", 1);
+        cloud_send_hincrby(eng, key, "timeouts", 1);
+        cloud_send_hincrby(eng, key, field, 1);
     } else {                         /* a response, with its request when matched */
         if (matched) {
-            voip_hincr(eng, key, "requests", 1);
-            voip_hincr(eng, key, field, 1);
-            voip_hincr(eng, key, "rtt.us.sum", rtt);
-            voip_hincr(eng, key, "rtt.count", 1);
+            cloud_send_hincrby(eng, key, "requests", 1);
+            cloud_send_hincrby(eng, key, field, 1);
+            cloud_send_hincrby(eng, key, "rtt.us.sum", rtt);
+            cloud_send_hincrby(eng, key, "rtt.count", 1);
             if (le && strlen(le) <= 8 && strspn(le, "0123456789inf") == strlen(le)) {
                 snprintf(field, sizeof(field), "rtt.le.%s", le);
-                voip_hincr(eng, key, field, 1);
+                cloud_send_hincrby(eng, key, field, 1);
             }
         }
-        voip_hincr(eng, key, "responses", 1);
-        voip_hincr(eng, key, "pdu.response", 1);
+        cloud_send_hincrby(eng, key, "responses", 1);
+        cloud_send_hincrby(eng, key, "pdu.response", 1);
         if (strcmp(error, "noError") != 0)
-            voip_hincr(eng, key, "errors", 1);
+            cloud_send_hincrby(eng, key, "errors", 1);
     }
-    voip_expire(eng, key, ttl);
+    cloud_send_expire(eng, key, ttl);
 }
