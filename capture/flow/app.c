@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "capture/cache/names.h"
+#include "capture/flow/app_ext.h"
 #include "capture/flow/app_glue.h"
 #include "capture/flow/field_visitor.h"
 #include "dissectors/dns.h"
@@ -18,67 +19,8 @@ enum app_proto { APP_UNSET = 0, APP_NONE, APP_DNS, APP_HTTP, APP_TLS, APP_RADIUS
 enum { DNS_PORT = 53, MDNS_PORT = 5353, HTTP_PORT = 80, HTTP_ALT_PORT = 8080, TLS_PORT = 443,
        RADIUS_AUTH = 1812, RADIUS_ACCT = 1813, RADIUS_OLD_AUTH = 1645, RADIUS_OLD_ACCT = 1646,
        SIP_PORT = 5060, SNMP_PORT = 161, SNMP_TRAP_PORT = 162 };
-enum { DNS_PENDING_MAX = 4, TLS_BUF_MAX = 16384, TLS_TLS_RECORD = 0x16, TLS_MAJOR = 0x03 };
+enum { TLS_BUF_MAX = 16384, TLS_TLS_RECORD = 0x16, TLS_MAJOR = 0x03 };
 
-struct dns_pending {
-    uint16_t txid, qtype;
-    uint64_t ts;
-    char *qname;                     /* malloc'd */
-};
-
-/* An HTTP connection's parser, and the time of the first packet of each
- * request still awaiting its response (http.service.us), oldest first. */
-struct app_http {
-    struct http_conn conn;
-    uint64_t req_ts[HTTP_PENDING_MAX];
-    uint8_t nreq;
-};
-
-/* Parser state of one flow, allocated while a parser is mid-way (a DNS query
- * awaiting its answer, an HTTP head, a ClientHello, a DNS/TCP stream) and
- * freed as soon as it is not needed: an idle flow keeps none. */
-struct app_state {
-    struct dns_pending pend[DNS_PENDING_MAX];
-    uint16_t ngone;                  /* queries evicted (reported as TIMEOUT) whose answer
-                                        may still come */
-    uint8_t npend;
-    struct dns_tcp_stream *dtcp;     /* [2], DNS over TCP only */
-    struct app_http *http;
-    uint8_t *tls_buf;                /* ClientHello bytes until the SNI is known */
-    uint32_t tls_len;
-    struct app_voip *voip;           /* SIP over TCP, or an RTP flow's call (app_voip.c) */
-    struct app_snmp_state *snmp;     /* SNMP requests awaiting their response (app_snmp.c) */
-};
-
-/* Shown strings of a flow, kept NUL-terminated in s[] in this order. */
-enum ext_str { XS_DNS_QUERY = 0, XS_HTTP_METHOD, XS_HTTP_HOST, XS_HTTP_URL, XS_HTTP_UA, XS_TLS_SNI, XS_N };
-
-/* What app_us of a flow_ext holds. */
-enum ext_lat {
-    LAT_NONE = 0,
-    LAT_DNS,                         /* dns.rtt.us: the last query to its response */
-    LAT_HTTP,                        /* http.service.us: the last answered request's first
-                                        packet to its response's first packet */
-    LAT_TLS,                         /* tls.handshake.us: ClientHello to ServerHello */
-    LAT_TLS_WAIT,                    /* the ClientHello's time mark, awaiting the ServerHello */
-};
-
-/* What a flow's dissectors found (32 bytes + its strings, one allocation). */
-struct flow_ext {
-    struct app_state *st;            /* parser state, NULL when none is needed */
-    uint32_t next_seq[2];            /* TCP: next byte expected per direction (0 c2s, 1 s2c) */
-    uint32_t app_us;                 /* the flow's application latency (enum ext_lat): one
-                                        field, since a flow has one application */
-    uint16_t dns_qtype;
-    int16_t dns_rcode;               /* -1 = no response yet */
-    uint16_t http_status;
-    uint8_t seq_known;               /* bit d: next_seq[d] is set */
-    uint8_t lat;                     /* enum ext_lat */
-    uint8_t app;                     /* enum app_proto chosen for the flow */
-    uint8_t app_done;                /* the dissector has nothing more to learn from this flow */
-    uint8_t strs;                    /* bit (1 << enum ext_str) per string present in s[] */
-    char s[];
-};
 
 /* ---- helpers ---- */
 
@@ -110,17 +52,6 @@ struct app_action *app_action_add(struct app_actions *out, enum app_act kind)
     return a;
 }
 
-/* The string k of x, or NULL when not set. */
-static const char *ext_str(const struct flow_ext *x, enum ext_str k)
-{
-    if (!x || !(x->strs & (1u << k)))
-        return NULL;
-    const char *p = x->s;
-    for (unsigned i = 0; i < (unsigned)k; i++)
-        if (x->strs & (1u << i))
-            p += strlen(p) + 1;
-    return p;
-}
 
 /* Bytes of x's allocation (what the cache's memory counts for it). */
 static size_t ext_size(const struct flow_ext *x)
@@ -749,43 +680,4 @@ void app_flow_release(struct flow *f)
     state_free(NULL, e);
     free(e);
     f->ext = NULL;
-}
-
-void app_flow_fields(const struct flow_ext *x, const struct field_visitor *v)
-{
-    char tb[DNS_TYPE_NAME_MAX], rb[DNS_RCODE_NAME_MAX];
-    static const char *const names[] = { "dns.query", "http.method", "http.host", "http.url", "http.ua",
-                                         "tls.sni" };
-    const char *s[XS_TLS_SNI + 1];
-    if (!x)
-        return;
-    for (unsigned i = 0; i <= XS_TLS_SNI; i++)
-        s[i] = ext_str(x, (enum ext_str)i);
-    if (s[XS_DNS_QUERY]) {
-        v->str(v->arg, names[XS_DNS_QUERY], s[XS_DNS_QUERY], strlen(s[XS_DNS_QUERY]));
-        const char *t = dns_qtype_name(x->dns_qtype, tb);
-        v->str(v->arg, "dns.qtype", t, strlen(t));
-        if (x->dns_rcode >= 0) {
-            const char *r = dns_rcode_name((uint8_t)x->dns_rcode, rb);
-            v->str(v->arg, "dns.rcode", r, strlen(r));
-        }
-        if (x->lat == LAT_DNS)
-            v->uint(v->arg, "dns.rtt.us", x->app_us);
-    }
-    for (unsigned i = XS_HTTP_METHOD; i <= XS_HTTP_URL; i++)
-        if (s[i])
-            v->str(v->arg, names[i], s[i], strlen(s[i]));
-    if (x->http_status)
-        v->uint(v->arg, "http.status", x->http_status);
-    for (unsigned i = XS_HTTP_UA; i <= XS_TLS_SNI; i++)
-        if (s[i])
-            v->str(v->arg, names[i], s[i], strlen(s[i]));
-    app_voip_fields(x->st ? x->st->voip : NULL, v);
-}
-
-void app_flow_latency_fields(const struct flow_ext *x, const struct field_visitor *v)
-{
-    if (!x || (x->lat != LAT_HTTP && x->lat != LAT_TLS))
-        return;
-    v->uint(v->arg, x->lat == LAT_HTTP ? "http.service.us" : "tls.handshake.us", x->app_us);
 }

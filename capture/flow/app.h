@@ -14,8 +14,8 @@
 #define APP_ACTIONS_MAX 8
 
 /* What a flow's dissectors found, shown as hash fields of flow.<key>
- * (app_flow_fields): one allocation per flow, private to app.c, freed with
- * the flow and counted in the cache's memory. */
+ * (app_flow_fields): one allocation per flow, defined in app_ext.h for app.c
+ * and app_fields.c only, freed with the flow and counted in the cache's memory. */
 struct flow_ext;
 
 enum app_act {
