@@ -119,5 +119,12 @@ void app_flow_fields(const struct flow_ext *x, const struct field_visitor *v);
 /* The application latency of f->ext, when measured: http.service.us or
  * tls.handshake.us (dns.rtt.us is among app_flow_fields' DNS fields). */
 void app_flow_latency_fields(const struct flow_ext *x, const struct field_visitor *v);
+/* What flow export takes from f->ext (x may be NULL: nothing), straight into flow.end's binary
+ * record r of *len bytes (FLOW_END_REC_MAX room; *len grows by the strings): dns.query,
+ * http.host, http.url, tls.sni, http.status and the latency, exactly as app_flow_fields and
+ * app_flow_latency_fields show them, without formatting or naming any field. Capture thread
+ * (or whoever holds the flow). */
+struct flow_end_rec;
+void app_flow_end_rec(const struct flow_ext *x, struct flow_end_rec *r, size_t *len);
 
 #endif

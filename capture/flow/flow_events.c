@@ -75,49 +75,6 @@ _Static_assert((int)FER_IDLE == (int)FLOW_END_IDLE && (int)FER_LIFETIME == (int)
                (int)FER_TCP == (int)FLOW_END_TCP && (int)FER_SHUTDOWN == (int)FLOW_END_SHUTDOWN,
                "flow_end_rec.h restates enum flow_end_reason");
 
-/* A field_visitor putting the application fields export sends into a record (the others pass by). */
-struct rec_arg {
-    struct flow_end_rec *r;
-    size_t *len;
-};
-
-static void rec_str(void *arg, const char *name, const char *s, size_t len)
-{
-    struct rec_arg *a = arg;
-    int k = -1;
-    switch (name[0]) {               /* one test per field: a flow shows up to a dozen strings */
-    case 'd': k = strcmp(name, "dns.query") == 0 ? FES_DNS_QUERY : -1; break;
-    case 'h':
-        k = strcmp(name, "http.host") == 0 ? FES_HTTP_HOST : strcmp(name, "http.url") == 0 ? FES_HTTP_URL : -1;
-        break;
-    case 't': k = strcmp(name, "tls.sni") == 0 ? FES_TLS_SNI : -1; break;
-    default: break;
-    }
-    if (k >= 0)
-        flow_end_rec_put(a->r, a->len, (enum flow_end_str)k, s, len);
-}
-
-static void rec_uint(void *arg, const char *name, uint64_t v)
-{
-    static const struct { const char *name; uint8_t value, bit; } lats[] = {
-        { "http.service.us", FEV_HTTP_SVC, FEL_HTTP }, { "tls.handshake.us", FEV_TLS_HS, FEL_TLS },
-        { "dns.rtt.us", FEV_DNS_RTT, FEL_DNS },
-    };
-    struct flow_end_rec *r = ((struct rec_arg *)arg)->r;
-    if (strcmp(name, "http.status") == 0)
-        r->http_status = (uint16_t)v;
-    for (size_t i = 0; i < sizeof(lats) / sizeof(lats[0]); i++)
-        if (strcmp(name, lats[i].name) == 0) {
-            r->lat |= lats[i].bit;
-            r->lat_us[lats[i].value] = v;
-        }
-}
-
-static void rec_time(void *arg, const char *name, uint64_t us)
-{
-    (void)arg, (void)name, (void)us;
-}
-
 /* The binary record of f (flow_end_rec.h) into r (FLOW_END_REC_MAX bytes); returns its size. */
 static size_t flow_end_rec_make(const struct cache *c, const struct flow *f, enum flow_end_reason reason,
                                 const char *user, struct flow_end_rec *r)
@@ -144,10 +101,7 @@ static size_t flow_end_rec_make(const struct cache *c, const struct flow *f, enu
         r->lat_us[FEV_RTT_CLIENT] = f->hs_mark;
         r->lat_us[FEV_RTT] = (uint64_t)f->rtt_server_us + f->hs_mark;
     }
-    struct rec_arg a = { r, &len };
-    const struct field_visitor v = { rec_str, rec_uint, rec_time, &a };
-    app_flow_fields(f->ext, &v);     /* the application's fields, as the hash shows them */
-    app_flow_latency_fields(f->ext, &v);
+    app_flow_end_rec(f->ext, r, &len);   /* the application's fields, as the hash shows them */
     if (user)
         flow_end_rec_put(r, &len, FES_USER, user, strlen(user));
     return len;
