@@ -94,6 +94,12 @@ struct mac_entry {
     uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
     uint64_t first_us, last_us;
     uint64_t ip_us;                  /* packet time of `ip`: the newest wins */
+    /* What the `mac` event has reported (capture/flow/flow_account.c): counters so far and the
+     * ip_us it carried; dirty: counted on since (the dirty entries are the tail of the shard's LRU
+     * list, as counting on an entry moves it there, and a report takes them all). */
+    uint64_t rep_bytes_sent, rep_bytes_rcvd, rep_pkts_sent, rep_pkts_rcvd;
+    uint64_t rep_ip_us;
+    uint8_t dirty;
 };
 
 /* flows_active sums every worker's folds: below 0 for a moment when one worker

@@ -18,6 +18,7 @@ static const char *const channel_names[EV_CHANNELS] = {
     [EV_KEY_EXPIRED] = "__keyevent@0__:expired",
     [EV_SIP] = "sip",
     [EV_SNMP] = "snmp",
+    [EV_MAC] = "mac",
 };
 
 const char *event_channel_name(enum event_channel ch)

@@ -20,6 +20,7 @@ enum event_channel {
     EV_KEY_EXPIRED,      /* __keyevent@0__:expired */
     EV_SIP,              /* a SIP call's state changed */
     EV_SNMP,             /* an SNMP transaction (or trap) */
+    EV_MAC,              /* a MAC's counters since its previous report (the cloud sums them) */
     EV_CHANNELS
 };
 

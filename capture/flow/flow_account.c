@@ -17,6 +17,10 @@ struct aggr_pend {
 
 enum { MAC_PEND_SLOTS = 16 };
 
+/* Each worker reports the MACs counted on since (the `mac` event) at most this often, in cache time, and
+ * at the end of a file; a MAC that expires is reported first. */
+enum { MAC_REPORT_US = 1000000 };
+
 /* Counters of one MAC not yet folded into its cache entry. */
 struct mac_pend {
     uint8_t mac[6], used, has_ip, ipver;
@@ -34,6 +38,7 @@ struct worker_pend {
     struct aggr_pend port[PORT_IDS]; /* 12 MB of zeroed pages, resident where ports were seen */
     uint32_t port_used[PORT_IDS];
     struct mac_pend mac[MAC_PEND_SLOTS];
+    uint64_t macs_reported;          /* cache clock of this worker's last macs_report */
 };
 
 struct worker_pend *worker_pend_new(void)
@@ -273,15 +278,60 @@ void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
 }
 
 /* A flow that held a count on h ended. */
-void host_flow_ended(struct worker *w, struct host *h)
+void host_flow_ended(struct worker *w, struct host *h, struct flow_end_macs *macs, int i)
 {
+    macs->has[i] = 0;
     if (!h)
         return;
     struct cache_shard *s = cache_shard_for(w->cache->hosts, h->link.hash);
     lock_acquire(&s->lock);
     if (h->flows_active > 0)
         h->flows_active--;
+    if (h->has_mac) {
+        memcpy(macs->mac[i], h->mac, 6);
+        macs->seen_us[i] = h->mac_us;
+        macs->has[i] = 1;
+    }
     lock_release(&s->lock);
+}
+
+void mac_report(struct worker *w, struct mac_entry *m, uint64_t now)
+{
+    struct flow_events_mac r = {
+        .mac = m->mac, .bytes_sent = m->bytes_sent - m->rep_bytes_sent, .bytes_rcvd = m->bytes_rcvd - m->rep_bytes_rcvd,
+        .pkts_sent = m->pkts_sent - m->rep_pkts_sent, .pkts_rcvd = m->pkts_rcvd - m->rep_pkts_rcvd,
+        .first_us = m->first_us, .last_us = m->last_us,
+    };
+    if (m->has_ip && m->ip_us != m->rep_ip_us) {
+        r.ipver = m->ipver;
+        r.ip = m->ip;
+        r.ip_us = m->ip_us;
+    }
+    flow_events_mac(&w->events, &r, now);
+    m->rep_bytes_sent = m->bytes_sent;
+    m->rep_bytes_rcvd = m->bytes_rcvd;
+    m->rep_pkts_sent = m->pkts_sent;
+    m->rep_pkts_rcvd = m->pkts_rcvd;
+    m->rep_ip_us = m->ip_us;
+    m->dirty = 0;
+}
+
+void macs_report(struct worker *w, uint64_t now, int all)
+{
+    struct cache *c = w->cache;
+    struct worker_pend *pd = w->pend;
+    if (!pd || !event_wanted(EV_MAC) || (!all && pd->macs_reported && now < pd->macs_reported + MAC_REPORT_US))
+        return;
+    pd->macs_reported = now;
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        struct cache_shard *s = &c->macs[i];
+        if (!s->lru_tail)
+            continue;
+        lock_acquire(&s->lock);   /* every dirty entry: the tail stays the dirty ones */
+        for (struct centry *e = s->lru_tail; e && ((struct mac_entry *)e)->dirty; e = e->lprev)
+            mac_report(w, (struct mac_entry *)e, now);
+        lock_release(&s->lock);
+    }
 }
 
 /* Adds one slot of pending MAC counters to its cache entry (made when
@@ -296,6 +346,8 @@ static void mac_flush(struct worker *w, struct mac_pend *d)
     struct mac_entry *m = shard_find_mac(s, hash, mac);
     if (m && mac_expire_at(&c->cfg, m) <= d->first_now) {
         struct centry link = m->link;
+        if (m->dirty)                   /* its last counts go before it starts again */
+            mac_report(w, m, d->first_now);
         memset(m, 0, sizeof(*m));
         m->link = link;
         memcpy(m->mac, mac, 6);
@@ -326,6 +378,7 @@ static void mac_flush(struct worker *w, struct mac_pend *d)
             m->has_ip = 1;
             m->ip_us = d->ip_us;
         }
+        m->dirty = 1;
         shard_touch(s, &m->link);
     }
     lock_release(&s->lock);

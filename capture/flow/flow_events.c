@@ -107,8 +107,22 @@ static size_t flow_end_rec_make(const struct cache *c, const struct flow *f, enu
     return len;
 }
 
+/* cli.mac / srv.mac and the packet time each was seen, of the flow's hosts that show one. */
+static void add_end_macs(struct event_builder *b, const struct flow_end_macs *macs)
+{
+    static const char *const names[2][2] = { { "cli.mac", "cli.mac.seen.us" }, { "srv.mac", "srv.mac.seen.us" } };
+    char m[18];
+    for (int i = 0; macs && i < 2; i++) {
+        if (!macs->has[i])
+            continue;
+        mac_format(macs->mac[i], m);
+        event_add_str(b, names[i][0], m);
+        event_add_uint(b, names[i][1], macs->seen_us[i]);
+    }
+}
+
 void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct flow *f,
-                          enum flow_end_reason reason, uint64_t ts)
+                          enum flow_end_reason reason, uint64_t ts, const struct flow_end_macs *macs)
 {
     if (!event_wanted(EV_FLOW_END))
         return;
@@ -129,6 +143,7 @@ void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct f
     flow_fields_visit(f, &v);
     if (has_user)
         event_add_str(&b, "user", user);
+    add_end_macs(&b, macs);
     if (!event_wants_raw(EV_FLOW_END)) {
         event_queue_push_built(q, &b);
         return;
@@ -159,6 +174,28 @@ void flow_events_host_expired(struct event_queue *q, uint8_t ipver, const uint8_
     struct event_builder b;
     event_build_begin(&b, EV_KEY_EXPIRED, ts);
     event_add_strn(&b, "key", name, 3 + addr_format(ipver, addr, name + 3));
+    event_queue_push_built(q, &b);
+}
+
+void flow_events_mac(struct event_queue *q, const struct flow_events_mac *r, uint64_t ts)
+{
+    if (!event_wanted(EV_MAC))
+        return;
+    char m[18];
+    struct event_builder b;
+    event_build_begin(&b, EV_MAC, ts);
+    mac_format(r->mac, m);
+    event_add_str(&b, "mac", m);
+    event_add_uint(&b, "bytes.sent", r->bytes_sent);
+    event_add_uint(&b, "bytes.rcvd", r->bytes_rcvd);
+    event_add_uint(&b, "pkts.sent", r->pkts_sent);
+    event_add_uint(&b, "pkts.rcvd", r->pkts_rcvd);
+    event_add_time(&b, "first.seen", r->first_us);
+    event_add_time(&b, "last.seen", r->last_us);
+    if (r->ip) {
+        add_addr(&b, "ip", r->ipver, r->ip);
+        event_add_uint(&b, "ip.seen.us", r->ip_us);
+    }
     event_queue_push_built(q, &b);
 }
 

@@ -25,13 +25,33 @@ void flow_events_flow_new(struct event_queue *q, const struct flow_key *k, uint6
  * when a sink reads them, its binary record (flow_end_rec.h, with the
  * capture source that made the flow and its interface) when a sink reads
  * that. */
+struct flow_end_macs {
+    uint8_t has[2];                  /* [0] the client's, [1] the server's: the host shows a MAC */
+    uint8_t mac[2][6];               /* its ip.<addr> `mac` when the flow ended */
+    uint64_t seen_us[2];             /* the packet time that MAC was last seen */
+};
+/* macs (or NULL) adds cli.mac / srv.mac and the packet time each was seen
+ * (cli.mac.seen.us / srv.mac.seen.us, microseconds) to the fields: the
+ * cloud keeps the newest of each host's MAC across flows and probes. */
 void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct flow *f,
-                          enum flow_end_reason reason, uint64_t ts);
+                          enum flow_end_reason reason, uint64_t ts, const struct flow_end_macs *macs);
 /* key.expired for a flow's key k. */
 void flow_events_flow_expired(struct event_queue *q, const struct flow_key *k, uint64_t ts);
 /* key.expired for the host key of addr ("ip.<addr>"). Safe under a shard
  * lock (the queue's lock is a leaf). */
 void flow_events_host_expired(struct event_queue *q, uint8_t ipver, const uint8_t *addr, uint64_t ts);
+/* mac: one MAC's counters since its previous `mac` event, its first and last
+ * packet times, and its ip (with the packet time it was seen) when that is
+ * newer than the previous event's (ip NULL: unchanged or none). Safe under a
+ * shard lock (the queue's lock is a leaf). */
+struct flow_events_mac {
+    const uint8_t *mac;
+    uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
+    uint64_t first_us, last_us, ip_us;
+    const uint8_t *ip;
+    uint8_t ipver;
+};
+void flow_events_mac(struct event_queue *q, const struct flow_events_mac *r, uint64_t ts);
 /* host.new: addr, first seen as the source (is_src) or destination of p. */
 void flow_events_host_new(struct event_queue *q, uint8_t ipver, const uint8_t *addr,
                           const struct decoded_pkt *p, int is_src, uint64_t ts);

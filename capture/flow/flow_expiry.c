@@ -136,6 +136,8 @@ static void macs_sweep(struct worker *w, uint64_t now, int full)
                     break;
                 continue;
             }
+            if (((struct mac_entry *)e)->dirty)
+                mac_report(w, (struct mac_entry *)e, now);     /* its last counts */
             shard_unlink(s, e, 0);
             free(e);
             budget_release(&c->budget, sizeof(struct mac_entry));
@@ -152,6 +154,7 @@ static void sweep(struct worker *w, int full)
     worker_fold(w);                  /* first: the sweeps below read what it adds */
     flows_sweep(w, until, full ? SWEEP_DUE_FULL : SWEEP_DUE);
     hosts_sweep(w, until, full);
+    macs_report(w, until, full);
     macs_sweep(w, until, full);
     names_sweep(w->cache, until, full);
     worker_publish_stats(w);
@@ -174,5 +177,7 @@ void worker_sweep_due(struct worker *w)
 void worker_expire_all(struct worker *w)
 {
     flows_sweep(w, cache_now(w->cache), SWEEP_ALL);
+    worker_fold(w);
+    macs_report(w, cache_now(w->cache), 1);
     worker_publish_stats(w);
 }

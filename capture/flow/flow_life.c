@@ -26,9 +26,10 @@ void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason)
     if (l7_flow_finish(w->l7, c, f))
         aggr_l7_move(w, old, f->l7, f->bytes[0] + f->bytes[1], f->pkts[0] + f->pkts[1]);
     aggr_flow_ended(w, f);
-    host_flow_ended(w, f->hosts[0]);
-    host_flow_ended(w, f->hosts[1]);
-    flow_events_flow_end(&w->events, c, f, reason, now);
+    struct flow_end_macs macs;
+    host_flow_ended(w, f->hosts[0], &macs, 0);
+    host_flow_ended(w, f->hosts[1], &macs, 1);
+    flow_events_flow_end(&w->events, c, f, reason, now, &macs);
     if (reason != FLOW_END_SHUTDOWN)
         flow_events_flow_expired(&w->events, &f->key, now);
     acts.n = 0;

@@ -80,12 +80,21 @@ void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct 
 void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
                   int role, uint64_t ts, struct host **ref, const struct app_actions *acts,
                   int client, uint64_t hash);
-/* A flow that held a count on h (or NULL) ended. */
-void host_flow_ended(struct worker *w, struct host *h);
+/* A flow that held a count on h (or NULL) ended: its client's (i 0) or server's (1) MAC, as the
+ * host shows it, goes into macs (has[i] 0 when it has none). */
+struct flow_end_macs;
+void host_flow_ended(struct worker *w, struct host *h, struct flow_end_macs *macs, int i);
 /* Counts p on its source (is_src) or destination MAC. */
 void mac_account(struct worker *w, const struct decoded_pkt *p, int is_src, uint64_t ts);
 /* Makes every pending MAC, VLAN, L7 and port counter visible in the cache. */
 void worker_fold(struct worker *w);
+/* The `mac` event of m: its counters since its previous one (at `now`, cache clock), its times and
+ * its ip when that changed; m then counts as reported. Caller holds m's shard lock. */
+void mac_report(struct worker *w, struct mac_entry *m, uint64_t now);
+/* Reports every MAC counted on since its previous report, when this worker's previous
+ * macs_report is a second (of cache time) old or all is set; nothing when no sink wants the
+ * `mac` channel. */
+void macs_report(struct worker *w, uint64_t now, int all);
 
 /* ---- worker_app.c ---- */
 

@@ -1,5 +1,5 @@
 """test_events.py - every channel's events (flow.new, flow.end, host.new, dns, http, user.login, user.logout,
-alert.watchlist, key expiry) from a replay of the demo capture: counts against its truth, ts and probe on each."""
+alert.watchlist, mac, key expiry) from a replay of the demo capture: counts against its truth, ts and probe on each."""
 import json
 import re
 import time
@@ -12,7 +12,8 @@ from liveutil import Collector, delayed_copy
 SPEED = "10"            # demo: 60 s of traffic -> 6 s, plus a 2 s lead to subscribe
 PROBE = "probe-7"
 KEYEVENT = "__keyevent@0__:expired"
-JSON_CHANNELS = ("flow.new", "flow.end", "host.new", "dns", "http", "user.login", "user.logout", "alert.watchlist")
+JSON_CHANNELS = ("flow.new", "flow.end", "host.new", "dns", "http", "user.login", "user.logout", "alert.watchlist",
+                 "mac")
 
 
 @pytest.fixture(scope="module")
