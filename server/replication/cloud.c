@@ -6,7 +6,8 @@
  * times and TCP flags with other probes' (cloud_merge.c) and adds to
  * the hosts' ip.<addr> (the server's handshake round trip too) and the aggregates proto.<l7>, vlan.<id>,
  * tls.<sni>, port.<l4>.<port>; dns and http events count per name, with their latency histograms, and add
- * their answer time to the server's ip.<addr>.
+ * their answer time to the server's ip.<addr>; mac events (a MAC's counters since the probe's previous
+ * report) add up on mac.<mac>, and the hosts' MACs ride on flow.end to ip.<addr> mac.
  * Every event is also PUBLISHed. Users (RADIUS events, the lookup of a flow's client in the cloud's
  * ipuser.<addr>) are cloud_users.c's.
  */
@@ -71,9 +72,17 @@ static uint64_t ev_uint(const struct event *ev, const char *name, int *has)
 
 /* ------------------------------------------------------------------ commands */
 
+/* Fields of flow.end that are not the flow's own: its hosts' MACs (cli.mac, cli.mac.seen.us, srv.mac...),
+ * which go to ip.<addr>. */
+static int is_host_mac(const char *name)
+{
+    return (strncmp(name, "cli.mac", 7) == 0 || strncmp(name, "srv.mac", 7) == 0) &&
+           (name[7] == '\0' || name[7] == '.');
+}
+
 static int is_counter(const char *name)
 {
-    return strcmp(name, "key") == 0 || strcmp(name, "reason") == 0 || strcmp(name, "bytes.c2s") == 0 ||
+    return is_host_mac(name) || strcmp(name, "key") == 0 || strcmp(name, "reason") == 0 || strcmp(name, "bytes.c2s") == 0 ||
            strcmp(name, "bytes.s2c") == 0 || strcmp(name, "pkts.c2s") == 0 || strcmp(name, "pkts.s2c") == 0 ||
            cloud_merge_field(name);
 }
@@ -118,18 +127,19 @@ static void host_counters(struct cloud *cl, const char *ip, uint64_t bs, uint64_
     cloud_send_expire(cl->eng, key, cl->host_ttl);
 }
 
-/* The rest of a flow's endpoint ip.<addr>, as the probe keeps it: first.seen / last.seen through the merge
- * function (the earliest and the latest across flows and probes) and, for a tagged flow, its counters on
- * vlan.<id>.* (an untagged flow, vlan 0, has none there). */
-static void host_flow_end(struct cloud *cl, const char *ip, const struct event *ev, uint64_t vlan, uint64_t bs,
-                          uint64_t ps, uint64_t br, uint64_t pr)
+/* The rest of a flow's endpoint ip.<addr>, as the probe keeps it: first.seen / last.seen and its MAC (from,
+ * "cli.mac" or "srv.mac": the newest by packet time wins) through the merge function (the earliest and the
+ * latest across flows and probes) and, for a tagged flow, its counters on vlan.<id>.* (an untagged flow,
+ * vlan 0, has none there). */
+static void host_flow_end(struct cloud *cl, const char *ip, const char *from, const struct event *ev,
+                          uint64_t vlan, uint64_t bs, uint64_t ps, uint64_t br, uint64_t pr)
 {
     static const char *const what[] = { "bytes.sent", "pkts.sent", "bytes.rcvd", "pkts.rcvd" };
     const uint64_t by[] = { bs, ps, br, pr };
     char key[128], field[48];
     if (!ip || snprintf(key, sizeof(key), "ip.%s", ip) >= (int)sizeof(key))
         return;
-    cloud_merge_times(cl->eng, key, ev);
+    cloud_merge_host(cl->eng, key, ev, from, "mac");
     for (int i = 0; vlan && i < 4; i++) {
         snprintf(field, sizeof(field), "vlan.%" PRIu64 ".%s", vlan, what[i]);
         cloud_send_hincrby(cl->eng, key, field, by[i]);
@@ -292,8 +302,8 @@ static void on_flow_end(struct cloud *cl, const struct event *ev)
     if (srv)
         host_counters(cl, srv, bs, ps, bc, pc, "flows.server", has_rtt ? &rtt : NULL);
     uint64_t vid = ev_uint(ev, "vlan", NULL);
-    host_flow_end(cl, cli, ev, vid, bc, pc, bs, ps);
-    host_flow_end(cl, srv, ev, vid, bs, ps, bc, pc);
+    host_flow_end(cl, cli, "cli.mac", ev, vid, bc, pc, bs, ps);
+    host_flow_end(cl, srv, "srv.mac", ev, vid, bs, ps, bc, pc);
 
     char vlan[24];
     snprintf(vlan, sizeof(vlan), "%" PRIu64, vid);
@@ -304,6 +314,27 @@ static void on_flow_end(struct cloud *cl, const struct event *ev)
 
     cloud_users_flow_end(cl->users, ev, key);
     cloud_voip_flow_end(cl->eng, ev, cl->host_ttl);
+}
+
+/* One `mac` event: a MAC's counters since the probe's previous report add to mac.<mac>; its times and ip
+ * (the newest by packet time wins) go through the merge function. Not published: a probe's reports are
+ * its own bookkeeping, the cloud's mac.<mac> is the sum. */
+static void on_mac(struct cloud *cl, const struct event *ev)
+{
+    static const char *const counters[] = { "bytes.sent", "bytes.rcvd", "pkts.sent", "pkts.rcvd" };
+    const char *mac = ev_str(ev, "mac");
+    char key[32];
+    if (!mac || snprintf(key, sizeof(key), "mac.%s", mac) >= (int)sizeof(key)) {
+        cl->bad_events++;
+        return;
+    }
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        uint64_t v = ev_uint(ev, counters[i], NULL);
+        if (v)
+            cloud_send_hincrby(cl->eng, key, counters[i], v);
+    }
+    cloud_merge_host(cl->eng, key, ev, "ip", "ip");
+    cloud_send_expire(cl->eng, key, cl->host_ttl);
 }
 
 static void publish(struct cloud *cl, const struct event *ev)
@@ -335,6 +366,9 @@ void cloud_on_event(struct cloud *cl, const struct event *ev)
     case EV_USER_LOGOUT: cloud_users_radius(cl->users, 0, ev); break;
     case EV_SIP: cloud_voip_sip(cl->eng, ev, cl->host_ttl); break;
     case EV_SNMP: cloud_voip_snmp(cl->eng, ev, cl->host_ttl); break;
+    case EV_MAC:
+        on_mac(cl, ev);
+        return;
     default: break;
     }
     publish(cl, ev);

@@ -7,32 +7,53 @@
  * flow at once cannot interleave. The library is loaded by the engine on each node that lacks it
  * ("Function not found": FUNCTION LOAD REPLACE, then the call again), so it is sent once per node, not
  * with every call, and survives a node restart with its data (functions persist with RDB/AOF).
+ *
+ * A host (ip.<addr>, from flow.end) and a MAC (mac.<mac>, from the `mac` event) go through
+ * flowcached_host_merge: the same times, and one value whose newest sighting wins across flows and probes
+ * (ip.<addr> mac, mac.<mac> ip), kept with its packet time in microseconds (<field>.seen.us).
  */
 #include "server/replication/cloud_merge.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "server/replication/cloud_engine.h"
 
 const char cloud_merge_library[] =
     "#!lua name=flowcached\n"
-    "local function merge(keys, args)\n"
-    "  local k, f, l, fl = keys[1], args[1], args[2], args[3]\n"
-    "  local o = redis.call('HMGET', k, 'first.seen', 'last.seen', 'tcp.flags')\n"
-    "  local set = {}\n"
+    "local function times(k, f, l, set)\n"
+    "  local o = redis.call('HMGET', k, 'first.seen', 'last.seen')\n"
     "  if f ~= '' and (not o[1] or tonumber(f) < tonumber(o[1])) then set[#set + 1] = 'first.seen'; set[#set + 1] = f end\n"
     "  if l ~= '' and (not o[2] or tonumber(l) > tonumber(o[2])) then set[#set + 1] = 'last.seen'; set[#set + 1] = l end\n"
+    "end\n"
+    "local function merge(keys, args)\n"
+    "  local k, fl, set = keys[1], args[3], {}\n"
+    "  times(k, args[1], args[2], set)\n"
     "  if fl then\n"
-    "    local have, u = (o[3] or '') .. fl, ''\n"
+    "    local o = redis.call('HGET', k, 'tcp.flags')\n"
+    "    local have, u = (o or '') .. fl, ''\n"
     "    for c in string.gmatch('FSRPAUEC', '.') do\n"
     "      if string.find(have, c, 1, true) then u = u .. c end\n"
     "    end\n"
-    "    if o[3] ~= u then set[#set + 1] = 'tcp.flags'; set[#set + 1] = u end\n"
+    "    if o ~= u then set[#set + 1] = 'tcp.flags'; set[#set + 1] = u end\n"
     "  end\n"
     "  if #set > 0 then redis.call('HSET', k, unpack(set)) end\n"
     "  return #set / 2\n"
     "end\n"
-    "redis.register_function('flowcached_flow_merge', merge)\n";
+    "local function host_merge(keys, args)\n"
+    "  local k, fld, v, t, set = keys[1], args[3], args[4], args[5], {}\n"
+    "  times(k, args[1], args[2], set)\n"
+    "  if fld and v ~= '' then\n"
+    "    local o = redis.call('HGET', k, fld .. '.seen.us')\n"
+    "    if not o or tonumber(t) >= tonumber(o) then\n"
+    "      set[#set + 1] = fld; set[#set + 1] = v; set[#set + 1] = fld .. '.seen.us'; set[#set + 1] = t\n"
+    "    end\n"
+    "  end\n"
+    "  if #set > 0 then redis.call('HSET', k, unpack(set)) end\n"
+    "  return #set / 2\n"
+    "end\n"
+    "redis.register_function('flowcached_flow_merge', merge)\n"
+    "redis.register_function('flowcached_host_merge', host_merge)\n";
 
 int cloud_merge_field(const char *name)
 {
@@ -51,8 +72,8 @@ static const char *field_text(const struct event *ev, const char *name, char buf
     return s;
 }
 
-/* FCALL flowcached_flow_merge on key with ev's first.seen, last.seen and, with flags, tcp.flags. */
-static void merge_call(struct cloud_engine *eng, const char *key, const struct event *ev, int flags)
+/* FCALL flowcached_flow_merge on key with ev's first.seen, last.seen and tcp.flags. */
+void cloud_merge_flow(struct cloud_engine *eng, const char *key, const struct event *ev)
 {
     char fb[EVENT_NUM_TEXT_MAX], lb[EVENT_NUM_TEXT_MAX], tb[EVENT_NUM_TEXT_MAX];
     const char *argv[7] = { "FCALL", "flowcached_flow_merge", "1", key };
@@ -60,15 +81,26 @@ static void merge_call(struct cloud_engine *eng, const char *key, const struct e
     argv[4] = field_text(ev, "first.seen", fb, &lens[4]);
     argv[5] = field_text(ev, "last.seen", lb, &lens[5]);
     argv[6] = field_text(ev, "tcp.flags", tb, &lens[6]);
-    cloud_engine_send(eng, flags ? 7 : 6, argv, lens);
+    cloud_engine_send(eng, 7, argv, lens);
 }
 
-void cloud_merge_flow(struct cloud_engine *eng, const char *key, const struct event *ev)
+void cloud_merge_host(struct cloud_engine *eng, const char *key, const struct event *ev, const char *from,
+                      const char *field)
 {
-    merge_call(eng, key, ev, 1);
-}
-
-void cloud_merge_times(struct cloud_engine *eng, const char *key, const struct event *ev)
-{
-    merge_call(eng, key, ev, 0);
+    char fb[EVENT_NUM_TEXT_MAX], lb[EVENT_NUM_TEXT_MAX], vb[EVENT_NUM_TEXT_MAX], tb[EVENT_NUM_TEXT_MAX];
+    char seen[64];
+    const char *argv[9] = { "FCALL", "flowcached_host_merge", "1", key };
+    size_t lens[9] = { 5, 21, 1, strlen(key) };
+    int argc = 6;
+    argv[4] = field_text(ev, "first.seen", fb, &lens[4]);
+    argv[5] = field_text(ev, "last.seen", lb, &lens[5]);
+    if (from && event_get_str(ev, from) && snprintf(seen, sizeof(seen), "%s.seen.us", from) < (int)sizeof(seen) &&
+        event_field_get(ev, seen)) {
+        argv[6] = field;
+        lens[6] = strlen(field);
+        argv[7] = field_text(ev, from, vb, &lens[7]);
+        argv[8] = field_text(ev, seen, tb, &lens[8]);
+        argc = 9;
+    }
+    cloud_engine_send(eng, argc, argv, lens);
 }

@@ -17,8 +17,11 @@ int cloud_merge_field(const char *name);
  * atomic on the node (a cluster routes it by the key). Loop thread. */
 void cloud_merge_flow(struct cloud_engine *eng, const char *key, const struct event *ev);
 
-/* The same for a host's ip.<addr> (key) with the flow.end event's times only: the earliest first.seen and
- * the latest last.seen of its flows, across probes. Loop thread. */
-void cloud_merge_times(struct cloud_engine *eng, const char *key, const struct event *ev);
+/* FCALL flowcached_host_merge on a host's ip.<addr> or a MAC's mac.<mac> (key) with the event's times (the
+ * earliest first.seen and the latest last.seen across events and probes) and, when ev has the string field
+ * `from` and `from`.seen.us (microseconds), `field` set to that string if no newer one is there (the time is
+ * kept in `field`.seen.us). from NULL: the times alone. One call, one key, atomic on the node. Loop thread. */
+void cloud_merge_host(struct cloud_engine *eng, const char *key, const struct event *ev, const char *from,
+                      const char *field);
 
 #endif

@@ -208,18 +208,16 @@ def test_split_probes_cluster(cluster, capture):
 # ---------------------------------------------------------------- the cloud's view equals the probe's
 # Fields a probe shows that the cloud leaves out, and why (README "The cloud's keys"):
 PROBE_ONLY = {
-    "ip": {"flows.active",              # a gauge of the probe's live flows, not a sum across probes
-           "mac"},                      # the latest source MAC of the host's packets: no event carries it
+    "ip": {"flows.active"},             # a gauge of the probe's live flows, not a sum across probes
     "proto": {"flows.active"}, "port": {"flows.active"},
     "dns": {"rtt.us.avg"},              # an average does not add up; rtt.us.sum / rtt.count do
 }
-PROBE_ONLY_FAMILIES = {"mac"}           # per-packet MAC counters: no event carries them (see README)
 
 
 def test_cloud_host_view_equals_the_probe(node, capture):
-    """One probe, the whole capture: every field it shows on ip.* (dns.queries, dns.nxdomain, http.requests,
-    os, vlan.<id>.*, rtt.*, service.*...), dns.*, http.*, tls.*, proto.*, port.*, vlan.* is in the cloud with
-    the same value, but for the probe-only fields listed above."""
+    """One probe, the whole capture: every field it shows on ip.* (mac, dns.queries, dns.nxdomain, http.requests,
+    os, vlan.<id>.*, rtt.*, service.*...), mac.*, dns.*, http.*, tls.*, proto.*, port.*, vlan.* is in the cloud
+    with the same value, but for the probe-only fields listed above."""
     proc, port, log = start_bg("--pcap", capture["pcap"], "--pcap-end", "expire", *NO_EXPIRY, "--cloud",
                                node.addr(), "--cloud-dns-window", "1")
     try:
@@ -235,17 +233,19 @@ def test_cloud_host_view_equals_the_probe(node, capture):
     bad, families = [], set()
     for k, want in probe_keys.items():
         fam = k.split(".", 1)[0]
-        if fam in PROBE_ONLY_FAMILIES or fam == "flow":      # flows have ended: the probe shows none
+        if fam == "flow":               # flows have ended: the probe shows none
             continue
         families.add(fam)
         got = c.hgetall(k)
         for f, v in want.items():
-            if f in ("first.seen", "last.seen") and fam != "ip":
+            if f in ("first.seen", "last.seen") and fam not in ("ip", "mac"):
                 continue                # dns.* http.* ...: the probe's name-table times, not replicated
             if f not in PROBE_ONLY.get(fam, ()) and got.get(f, "0") != v:     # a zero counter may be absent
                 bad.append((k, f, v, got.get(f)))
     assert not bad, "%d differences, first: %s" % (len(bad), bad[:10])
-    assert {"ip", "dns", "http", "tls", "proto", "port", "vlan"} <= families
+    assert {"ip", "mac", "dns", "http", "tls", "proto", "port", "vlan"} <= families
     fields = {f for k, h in probe_keys.items() if k.startswith("ip.") for f in h}
-    assert {"dns.queries", "dns.nxdomain", "http.requests", "os", "rtt.us.sum", "rtt.count", "first.seen"} <= fields
+    assert {"mac", "dns.queries", "dns.nxdomain", "http.requests", "os", "rtt.us.sum", "rtt.count",
+            "first.seen"} <= fields
+    assert {"ip", "first.seen"} <= {f for k, h in probe_keys.items() if k.startswith("mac.") for f in h}
     assert any(f.startswith("vlan.") for f in fields)
