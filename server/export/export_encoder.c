@@ -34,25 +34,30 @@ static uint8_t *tail(struct export_encoder *e) { return e->cur->buf + e->cur->le
 
 /* ---- the value of each field ---- */
 
-static struct export_str str_of(const struct export_record *r, uint8_t value, uint16_t *cap)
+/* Where each string value (XV_APP_NAME .. XV_USER) is in a record, and the longest sent. */
+static const struct { uint16_t off, cap; } str_at[XV_USER + 1] = {
+    [XV_APP_NAME] = { offsetof(struct export_record, app_name), EXPORT_APP_NAME_MAX },
+    [XV_DNS_QNAME] = { offsetof(struct export_record, dns_qname), EXPORT_DNS_QNAME_MAX },
+    [XV_HTTP_HOST] = { offsetof(struct export_record, http_host), EXPORT_HTTP_HOST_MAX },
+    [XV_HTTP_URL] = { offsetof(struct export_record, http_url), EXPORT_HTTP_URL_MAX },
+    [XV_TLS_SNI] = { offsetof(struct export_record, tls_sni), EXPORT_TLS_SNI_MAX },
+    [XV_USER] = { offsetof(struct export_record, user), EXPORT_USER_MAX },
+};
+
+/* String value `value` of r, cut to what is sent (*n: its length, 0 when absent). */
+static const char *str_of(const struct export_record *r, uint8_t value, uint16_t *n)
 {
-    switch (value) {
-    case XV_APP_NAME: *cap = EXPORT_APP_NAME_MAX; return r->app_name;
-    case XV_DNS_QNAME: *cap = EXPORT_DNS_QNAME_MAX; return r->dns_qname;
-    case XV_HTTP_HOST: *cap = EXPORT_HTTP_HOST_MAX; return r->http_host;
-    case XV_HTTP_URL: *cap = EXPORT_HTTP_URL_MAX; return r->http_url;
-    case XV_TLS_SNI: *cap = EXPORT_TLS_SNI_MAX; return r->tls_sni;
-    default: *cap = EXPORT_USER_MAX; return r->user;
-    }
+    const struct export_str *s = (const struct export_str *)((const char *)r + str_at[value].off);
+    *n = s->s ? (s->len < str_at[value].cap ? s->len : str_at[value].cap) : 0;
+    return s->s;
 }
 
 /* A string field: IPFIX variable length (RFC 7011 7), or fixed and padded
  * with zeros, at least one (collectors written in C read it as a C string). */
 static uint8_t *put_str(uint8_t *p, const struct export_field *f, const struct export_record *r)
 {
-    uint16_t cap;
-    struct export_str s = str_of(r, f->value, &cap);
-    uint16_t n = s.s ? (s.len < cap ? s.len : cap) : 0;
+    uint16_t n;
+    const char *s = str_of(r, f->value, &n);
     if (f->len == EXPORT_VARLEN) {
         if (n < 255)
             p = put8(p, (uint8_t)n);
@@ -62,15 +67,15 @@ static uint8_t *put_str(uint8_t *p, const struct export_field *f, const struct e
         n = (uint16_t)(f->len - 1);
     }
     if (n)
-        memcpy(p, s.s, n);
+        memcpy(p, s, n);
     if (f->len == EXPORT_VARLEN)
         return p + n;
     memset(p + n, 0, f->len - n);
     return p + f->len;
 }
 
-static uint8_t *put_value(struct export_encoder *e, uint8_t *p, const struct export_field *f,
-                          const struct export_record *r, int dir)
+static uint8_t *put_value(uint8_t *p, const struct export_field *f, const struct export_record *r,
+                          int dir)
 {
     switch (f->value) {
     case XV_SRC_ADDR: memcpy(p, dir ? r->srv : r->cli, f->len); return p + f->len;
@@ -97,15 +102,24 @@ static uint8_t *put_value(struct export_encoder *e, uint8_t *p, const struct exp
         uint64_t v = r->lat_us[f->value - XV_RTT];  /* the elements' order is enum export_lat_value's */
         return f->len == 8 ? put64(p, v) : put32(p, v > UINT32_MAX ? UINT32_MAX : (uint32_t)v);
     }
+    default: return put_str(p, f, r);
+    }
+}
+
+/* put_value for the options record's fields, with the two only it has. */
+static uint8_t *put_option_value(struct export_encoder *e, uint8_t *p, const struct export_field *f,
+                                 const struct export_record *r)
+{
+    switch (f->value) {
     case XV_SCOPE_DOMAIN: return put32(p, e->o.domain);
-    case XV_APP_DESC: {              /* fixed length: the options record */
+    case XV_APP_DESC: {              /* fixed length */
         char desc[32];
         int n = snprintf(desc, sizeof(desc), "nDPI id %u", (unsigned)r->app_id);
         memset(p, 0, f->len);
         memcpy(p, desc, (size_t)n < f->len ? (size_t)n : f->len - 1u);
         return p + f->len;
     }
-    default: return put_str(p, f, r);
+    default: return put_value(p, f, r, 0);
     }
 }
 
@@ -134,8 +148,14 @@ static uint8_t base_count(const struct export_field *f, int n)
 /* put_value for base_values, one after the other; alen: the address length (4 or 16). */
 static uint8_t *put_base(uint8_t *p, const struct export_record *r, int dir, uint16_t alen)
 {
-    memcpy(p, dir ? r->srv : r->cli, alen);
-    memcpy(p + alen, dir ? r->cli : r->srv, alen);
+    const uint8_t *src = dir ? r->srv : r->cli, *dst = dir ? r->cli : r->srv;
+    if (alen == 4) {                 /* constant sizes: two moves each, no memcpy call */
+        memcpy(p, src, 4);
+        memcpy(p + 4, dst, 4);
+    } else {
+        memcpy(p, src, 16);
+        memcpy(p + 16, dst, 16);
+    }
     p += 2 * alen;
     p = put16(p, dir ? r->srv_port : r->cli_port);
     p = put16(p, dir ? r->cli_port : r->srv_port);
@@ -170,19 +190,11 @@ static unsigned groups_of(const struct export_record *r, int dir)
 
 static size_t data_len(const struct export_tpl *tp, const struct export_record *r)
 {
-    size_t n = tp->fixed_len;
-    for (int i = tp->nbase; i < tp->nfields; i++) {         /* the base fields have fixed lengths */
-        const struct export_field *f = &tp->fields[i];
-        if (f->len != EXPORT_VARLEN)
-            continue;
-        if (f->value == XV_APP_ID) {
-            n += 1 + 5;
-            continue;
-        }
-        uint16_t cap;
-        struct export_str s = str_of(r, f->value, &cap);
-        size_t len = s.s ? (s.len < cap ? s.len : cap) : 0;
-        n += (len < 255 ? 1 : 3) + len;
+    size_t n = tp->min_len;
+    for (int i = 0; i < tp->nvar; i++) {    /* the variable-length strings: a length byte (3 from 255) */
+        uint16_t len;
+        str_of(r, tp->var[i], &len);
+        n += (len < 255 ? 1u : 3u) + len;
     }
     return n;
 }
@@ -245,9 +257,15 @@ static struct export_tpl *tpl_get(struct export_encoder *e, unsigned t)
     int n = export_template_fields(e->o.protocol, t, tp->fields);
     tp->nfields = (uint8_t)n;
     tp->nbase = base_count(tp->fields, n);
-    for (int i = 0; i < n; i++)
-        if (tp->fields[i].len != EXPORT_VARLEN)
-            tp->fixed_len = (uint16_t)(tp->fixed_len + tp->fields[i].len);
+    for (int i = 0; i < n; i++) {
+        const struct export_field *f = &tp->fields[i];
+        if (f->len != EXPORT_VARLEN)
+            tp->min_len = (uint16_t)(tp->min_len + f->len);
+        else if (f->value == XV_APP_ID)
+            tp->min_len = (uint16_t)(tp->min_len + 1 + 5);     /* put_value writes it so */
+        else if (tp->nvar < EXPORT_TPL_VARS)
+            tp->var[tp->nvar++] = f->value;
+    }
     return e->tpl[t] = tp;
 }
 
@@ -303,7 +321,7 @@ static void put_app(struct export_encoder *e, const struct export_record *r)
     set_open(e, EXPORT_APP_TEMPLATE_ID);
     uint8_t *p = tail(e);
     for (int i = 0; i < e->napp_fields; i++)
-        p = put_value(e, p, &e->app_fields[i], r, 0);
+        p = put_option_value(e, p, &e->app_fields[i], r);
     e->cur->len = (uint32_t)(p - e->cur->buf);
     set_close(e);
     e->apps_announced[r->app_id / 8] |= (uint8_t)(1u << (r->app_id % 8));
@@ -419,7 +437,7 @@ static int put_record(struct export_encoder *e, const struct export_record *r, i
         i = tp->nbase;
     }
     for (; i < tp->nfields; i++)
-        p = put_value(e, p, &tp->fields[i], r, dir);
+        p = put_value(p, &tp->fields[i], r, dir);
     e->cur->len = (uint32_t)(p - e->cur->buf);
     e->cur->flow_records++;
     e->cur->data_records++;

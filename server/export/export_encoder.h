@@ -41,12 +41,16 @@ struct export_encoder_opts {
 
 struct export_app { uint16_t id; char name[EXPORT_APP_NAME_MAX + 1]; };
 
+#define EXPORT_TPL_VARS 8          /* variable-length strings a template may have */
+
 /* One data template, made when a record first needs it. */
 struct export_tpl {
     struct export_field fields[EXPORT_FIELDS_MAX];
     uint8_t nfields;
     uint8_t nbase;                   /* leading fields written by the fast path (export_encoder.c) */
-    uint16_t fixed_len;              /* data record bytes without variable parts */
+    uint8_t nvar;                    /* variable-length strings (IPFIX), their values in var[] */
+    uint16_t min_len;                /* data record bytes without those strings */
+    uint8_t var[EXPORT_TPL_VARS];    /* enum export_value of each, in template order */
 };
 
 struct export_encoder {
