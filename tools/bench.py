@@ -21,7 +21,7 @@ Every figure is measured here, in one command, against a reference run side by s
 Writes the table, the machine facts and the commands to BENCHMARKS.md.
 
 usage: tools/bench.py [--quick] [--only 1,2,...,8] [--profile] [--flowcached PATH] [--no-write]
-(--only 4b: item 4's KEYS/SCAN rows alone, over the item-2 cache)
+(--only 4b: item 4's KEYS/SCAN rows alone, over the item-2 cache; --only 4a: its serving rows alone)
 CPU-time figures (user+sys of the measured process, from wait4) are the ones judged, because
 the machine is shared and wall time depends on what else runs; wall time is printed beside them.
 """
@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -858,6 +859,39 @@ def bench_csv(port, nreq, pipeline, args):
     return dict(rps=float(f[1]), p50=float(f[4]), p99=float(f[6]))
 
 
+def children_cpu_s():
+    """CPU seconds (user + system) of the children waited for so far (redis-benchmark's own)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def server_syscalls(pid, port, nreq, pipeline, args):
+    """One more redis-benchmark run with `perf stat` counting the server's system calls (all threads);
+    returns (syscalls, epoll_wait calls) per request, or None without perf. Not one of the timed runs:
+    the tracepoints cost time."""
+    if shutil.which("perf") is None:
+        return None
+    out = os.path.join(OUT, "serve-syscalls.txt")
+    perf = subprocess.Popen(["perf", "stat", "-x,", "-o", out, "-e",
+                             "raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait", "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    try:
+        bench_csv(port, nreq, pipeline, args)
+    finally:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(timeout=10)
+    got = {}
+    with open(out) as f:
+        for line in f:
+            x = line.split(",")
+            if len(x) > 3 and x[0].isdigit():
+                got[x[2].split(":")[-1]] = int(x[0]) / nreq
+    if len(got) != 2:
+        return None
+    return got["sys_enter"], got["sys_enter_epoll_wait"]
+
+
 def proc_cpu_s(pid):
     """CPU seconds (user + system, all threads) a process has used so far."""
     with open("/proc/%d/stat" % pid) as f:
@@ -898,19 +932,24 @@ def item4a(fc, mid, quick):
         if sk:
             tests.append(("GET", ["GET", sk]))
         # the machine is shared: one run each is noise; runs alternate flowcached / redis-server
-        # (same flags, same key) and each side reports its median req/s and median p99
-        reps = 1 if quick else 5
+        # (same flags, same key; flowcached first, then redis first, ...) and each side reports its
+        # median req/s and median p99
+        reps = 1 if quick else 7
         med = lambda v: sorted(v)[len(v) // 2]
         for name, args in tests:
             for pl in (1, 16):
                 n = (20000 if quick else 100000) * (4 if pl == 16 else 1)
                 ra, rb = [], []
                 cpu = [0.0, 0.0]     # server CPU seconds over all runs: independent of the machine's load
-                for _ in range(reps):
-                    for side, (pt, pid, out) in enumerate(((port, p.pid, ra), (rport, rp.pid, rb))):
-                        c0 = proc_cpu_s(pid)
+                ccpu = [0.0, 0.0]    # redis-benchmark's CPU seconds against each side
+                for i in range(reps):
+                    pair = ((0, port, p.pid, ra), (1, rport, rp.pid, rb))
+                    # who goes first alternates too (ABBA): the run after the other side's is not the same
+                    for side, pt, pid, out in (pair if i % 2 == 0 else pair[::-1]):
+                        c0, k0 = proc_cpu_s(pid), children_cpu_s()
                         out.append(bench_csv(pt, n, pl, args))
                         cpu[side] += proc_cpu_s(pid) - c0
+                        ccpu[side] += children_cpu_s() - k0
                 a = dict(rps=med([x["rps"] for x in ra]), p99=med([x["p99"] for x in ra]))
                 b = dict(rps=med([x["rps"] for x in rb]), p99=med([x["p99"] for x in rb]))
                 note("%s -P %d req/s, %d alternating runs: flowcached %s; redis %s" % (
@@ -923,6 +962,13 @@ def item4a(fc, mid, quick):
                 row("4", "%s -P %d server CPU us per request, whole process incl. capture (ratio: redis / flowcached)" % (name, pl),
                     "%.2f" % us[0], "redis %.2f" % us[1], "%.2fx" % (us[1] / us[0]) if us[0] else "-",
                     "-", "-")
+                cus = [c * 1e6 / (n * reps) for c in ccpu]
+                row("4", "%s -P %d redis-benchmark's own CPU us per request against each (one thread: its limit)" % (name, pl),
+                    "%.2f" % cus[0], "redis %.2f" % cus[1], "-", "-", "-")
+                sa, sb = server_syscalls(p.pid, port, n, pl, args), server_syscalls(rp.pid, rport, n, pl, args)
+                if sa and sb:
+                    note("%s -P %d server system calls per request (epoll_wait among them), one more run each under "
+                         "perf stat: flowcached %.3f (%.3f), redis %.3f (%.3f)" % (name, pl, sa[0], sa[1], sb[0], sb[1]))
         after = c.info("all")
         d = {k: int(after.get(k, 0)) - int(before.get(k, 0)) for k in
              ("capture_packets", "capture_drops", "flows_dropped", "events_dropped")}
@@ -1446,7 +1492,7 @@ def write_md(facts, args, top, elapsed):
 def main():
     ap = argparse.ArgumentParser(description="flowcached benchmarks (make bench)")
     ap.add_argument("--quick", action="store_true", help="smaller inputs, one repetition (~3 min)")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8", help="items to run, e.g. 1,4 (4b: KEYS/SCAN only)")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8", help="items to run, e.g. 1,4 (4b: KEYS/SCAN only, 4a: serving only)")
     ap.add_argument("--profile", action="store_true", help="also perf-record flowcached on the item-1 file")
     ap.add_argument("--flowcached", default=os.path.join(ROOT, "build", "plain", "flowcached"))
     ap.add_argument("--flowcached-libc", default=os.path.join(ROOT, "build", "plain-libc", "flowcached"),
@@ -1482,7 +1528,7 @@ def main():
                              50000 if q else 200000)
     if only & {"1", "3"}:
         small, small_truth = gen_traffic("small", 3000, 500, 2000, 20.0)
-    if "4" in only:
+    if only & {"4", "4a"}:
         mid, _ = gen_traffic("mid", 40000, 5000, 20000, 60.0)
     nflows = 200000 if q else 1000000
     top = None
@@ -1490,6 +1536,7 @@ def main():
              ("2", lambda: item2_4b(fc, bins, nflows, True, bool(only & {"4", "4b"}))),
              ("3", lambda: item3(fc, big, reps, small)),
              ("4", lambda: item4a(fc, mid, q)),
+             ("4a", lambda: item4a(fc, mid, q)),
              ("4b", lambda: item2_4b(fc, bins, nflows, False, True)),
              ("5", lambda: item5(fc, q)),
              ("6", lambda: item6(fc, q)),
@@ -1497,8 +1544,8 @@ def main():
              ("8", lambda: item8(fc, bins, big, reps))]
     try:
         for k, fn in steps:
-            if k not in only or (k == "4b" and only & {"2", "4"}):
-                continue                 # 4b (KEYS/SCAN over the item-2 cache) also runs with 2 and 4
+            if k not in only or (k == "4b" and only & {"2", "4"}) or (k == "4a" and "4" in only):
+                continue                 # 4b (KEYS/SCAN over the item-2 cache) also runs with 2 and 4, 4a with 4
             if k == "4" and "2" not in only:
                 item2_4b(fc, bins, nflows, False, True)
             log("== item %s" % k)
