@@ -29,6 +29,12 @@ size_t dissect_utf8_len(const uint8_t *p, size_t n)
     return len;
 }
 
+/* A byte that stands for itself: printable ASCII other than '\\'. */
+static inline int escape_plain(uint8_t b)
+{
+    return b >= 0x20 && b < 0x7f && b != '\\';
+}
+
 int dissect_escape_append(char *dst, size_t cap, size_t *dlen,
                           const uint8_t *src, size_t n, int lower)
 {
@@ -37,6 +43,21 @@ int dissect_escape_append(char *dst, size_t cap, size_t *dlen,
     int rc = 0;
     for (size_t i = 0; i < n;) {
         uint8_t b = src[i];
+        if (escape_plain(b)) {       /* the common case: a run of printable ASCII, copied at once */
+            size_t end = i + 1;
+            while (end < n && escape_plain(src[end]))
+                end++;
+            size_t room = cap > o + 1 ? cap - 1 - o : 0;
+            size_t m = end - i <= room ? end - i : room;
+            for (size_t j = 0; j < m; j++) {
+                uint8_t c = src[i + j];
+                dst[o + j] = (char)(lower && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+            }
+            o += m;
+            if (i + m < end) { rc = -1; break; }
+            i = end;
+            continue;
+        }
         size_t k = dissect_utf8_len(src + i, n - i);
         if (k) {
             if (o + k >= cap) { rc = -1; break; }
