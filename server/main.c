@@ -121,6 +121,11 @@ static void cloud_watch_apply(void *arg, const char *members, size_t len)
 
 static void cloud_watch_share_cb(void *arg, int add, const char *text) { cloud_watch_share(arg, add, text); }
 
+/* A DNS query seen alone reaches the probe's subscribers with the cloud's verdict, not at once. */
+static int cloud_holds_cb(void *arg, const struct event *ev) { return cloud_holds(arg, ev); }
+
+static void cloud_dns_local(void *arg, const char *json, size_t len) { pubsub_publish(arg, event_channel_name(EV_DNS), json, len); }
+
 /* The probe's own entries (its file) join the shared list when it starts. */
 static void cloud_watch_push_cb(void *arg, const char *text) { cloud_watch_share(arg, 1, text); }
 
@@ -137,6 +142,7 @@ static struct cloud_config cloud_config_of(const struct fc_config *cfg, struct s
         .user_learnt = cloud_user_learnt, .user_departed = cloud_user_departed, .users_arg = s,
         .watch_apply = cloud_watch_apply, .watch_arg = s,
         .media_learnt = cloud_media_learnt, .media_arg = s,
+        .dns_local = cloud_dns_local, .dns_local_arg = s,
     };
 }
 
@@ -162,6 +168,8 @@ static int sinks_register(struct server *s, char *err, size_t errlen)
     if (cl) {                           /* the watchlist is the cloud's set, shared by every probe */
         s->watch_share = cloud_watch_share_cb;
         s->watch_share_arg = cl;
+        s->pubsub_hold = cloud_holds_cb;
+        s->pubsub_hold_arg = cl;
         watchlist_each(&s->wl, cloud_watch_push_cb, cl);
     }
     const struct sink replication = {

@@ -347,6 +347,11 @@ static void publish(struct cloud *cl, const struct event *ev)
     cloud_engine_send(cl->eng, 3, argv, lens);
 }
 
+int cloud_holds(const struct cloud *cl, const struct event *ev)
+{
+    return cl && ev->channel == EV_DNS && !cloud_engine_finished(cl->eng) && cloud_dns_holds(cl->dns, ev);
+}
+
 void cloud_on_event(struct cloud *cl, const struct event *ev)
 {
     if (!cl || cloud_engine_finished(cl->eng) || ev->channel == EV_KEY_EXPIRED)
@@ -463,7 +468,7 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
     cl->user_grace = cfg->user_grace;
     cl->media = (struct cloud_voip_lookup){ cfg->media_learnt, cfg->media_arg };
     cl->start_ms = cloud_wall_ms();
-    cl->dns = cloud_dns_create(loop, cl->eng, cfg->probe_id, cfg->dns_window);
+    cl->dns = cloud_dns_create(loop, cl->eng, cfg->probe_id, cfg->dns_window, cfg->dns_local, cfg->dns_local_arg);
     uv_timer_init(loop, &cl->beat_timer);
     cl->beat_timer.data = cl;
     uv_timer_start(&cl->beat_timer, beat_cb, 0, 1000);

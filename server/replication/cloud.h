@@ -50,6 +50,10 @@ struct cloud_config {
      * the probe's new UDP flows between high ports). NULL: not looked up. Loop thread. */
     void (*media_learnt)(void *arg, const char *ep, const char *call_id);
     void *media_arg;
+    /* Publishes json on the probe's own `dns` channel: the cloud's verdict of a query this probe saw
+     * alone (cloud_holds). NULL: such queries are not held. Loop thread. */
+    void (*dns_local)(void *arg, const char *json, size_t len);
+    void *dns_local_arg;
 };
 
 /* Creates the replication on loop and starts connecting (asynchronously: an unreachable node is
@@ -62,6 +66,10 @@ uint32_t cloud_wanted(const struct cloud *cl);
 
 /* One probe event: queues the cloud commands it implies; never blocks. NULL is allowed. Loop thread. */
 void cloud_on_event(struct cloud *cl, const struct event *ev);
+
+/* 1 when ev must not go to the probe's own subscribers now: replication publishes it there later (a DNS
+ * query seen alone, whose verdict the cloud gives; see cloud_dns.h). 0 for NULL. Loop thread. */
+int cloud_holds(const struct cloud *cl, const struct event *ev);
 
 /* SADD (add) or SREM of member on this probe's watchlist: the cloud's set gets it too. NULL is
  * allowed. Loop thread. */

@@ -96,8 +96,10 @@ struct cloud_cmd *cloud_cmd_new(int kind, int argc, const char **argv, const siz
 
 struct cloud_cmd *cloud_cmd_newv(int kind, int argc, const char **argv)
 {
-    size_t lens[4];
-    for (int i = 0; i < argc && i < 4; i++)
+    size_t lens[CLOUD_CMD_ARGS_MAX];
+    if (argc > CLOUD_CMD_ARGS_MAX)
+        return NULL;
+    for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     return cloud_cmd_new(kind, argc, argv, lens);
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum { CLOUD_CMD_ARGS_MAX = 16 };
+
 struct cloud_cmd {
     struct cloud_cmd *next;
     char *buf;                       /* the RESP bytes, owned */
@@ -28,7 +30,7 @@ struct cloud_cmdq {
  * owns it: cloud_cmd_free), or NULL when memory runs out. Any thread. */
 struct cloud_cmd *cloud_cmd_new(int kind, int argc, const char **argv, const size_t *lens);
 
-/* The same for at most 4 NUL-terminated arguments. */
+/* The same for at most CLOUD_CMD_ARGS_MAX NUL-terminated arguments (more: NULL). */
 struct cloud_cmd *cloud_cmd_newv(int kind, int argc, const char **argv);
 
 /* FUNCTION LOAD REPLACE code, routed as `to` is (same slot, same ASK node), so that it reaches the node

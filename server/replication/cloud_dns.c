@@ -13,6 +13,7 @@ enum {
     VERDICTS_MAX = 1 << 18,          /* sightings awaiting their verdict; past it the oldest is undecided */
     KEY_MARGIN_S = 30,               /* a waiting key outlives its verdict by this much (queue delays) */
     TICK_MS = 1000,
+    ASK_TRIES = 10,                  /* ticks a held query's verdict may wait to be asked */
 };
 
 /*
@@ -20,7 +21,10 @@ enum {
  * key, keys[2] dns.<qname>. args: side (q: a query alone, r: an answer alone, v: a verdict), the sighting's
  * packet time (us), the waiting key's TTL, dns.<qname>'s TTL (0: none), the event's JSON, the probe id,
  * and the qtype (q), rcode (r) or the side judged (v). A waiting key holds s (side), t (time), p (probe),
- * j (JSON). Returns 1 when it published (matched or judged), else 0.
+ * j (JSON), and for each query matched there m.<query's probe>.<query's time> (the merged event, until that
+ * probe's verdict takes it). Returns 1 when a sighting matched, 0 when it waits; a verdict returns the event
+ * the query's probe publishes on its own channel (the merged one, or its TIMEOUT as the cloud published it)
+ * or 0 (nothing waits: judged already, or never arrived).
  */
 const char cloud_dns_library[] =
     "local function dns_match(keys, args)\n"
@@ -28,8 +32,11 @@ const char cloud_dns_library[] =
     "local js,probe,what=args[5],args[6],args[7]\n"
     "local o=redis.call('HMGET',k,'s','t','p','j')\n"
     "if side=='v' then\n"
+    " local mf='m.'..probe..'.'..t\n"
+    " local m=what=='q' and redis.call('HGET',k,mf)\n"
+    " if m then redis.call('HDEL',k,mf) return m end\n"
     " if o[1]==what and o[2]==t and o[3]==probe then\n"
-    "  redis.call('DEL',k) redis.call('PUBLISH','dns',o[4]) return 1 end\n"
+    "  redis.call('HDEL',k,'s','t','p','j') redis.call('PUBLISH','dns',o[4]) return o[4] end\n"
     " return 0\n"
     "end\n"
     "if side=='q' then\n"
@@ -51,19 +58,32 @@ const char cloud_dns_library[] =
     " if us<=b*1000 then le=tostring(b) break end end\n"
     "local s=string.format('%d',us)\n"
     "redis.call('HINCRBY',d,'rtt.us.sum',s) redis.call('HINCRBY',d,'rtt.count',1)\n"
-    "redis.call('HINCRBY',d,'rtt.le.'..le,1) redis.call('DEL',k)\n"
+    "redis.call('HINCRBY',d,'rtt.le.'..le,1) redis.call('HDEL',k,'s','t','p','j')\n"
     "local i=string.find(rj,',\"ts\":',1,true) or #rj\n"
-    "redis.call('PUBLISH','dns',string.sub(rj,1,i-1)..',\"rtt.us\":'..s..',\"rtt.le\":\"'..le..\n"
-    " '\",\"query.probe\":'..cjson.encode(qp)..string.sub(rj,i))\n"
+    "local m=string.sub(rj,1,i-1)..',\"rtt.us\":'..s..',\"rtt.le\":\"'..le..\n"
+    " '\",\"query.probe\":'..cjson.encode(qp)..string.sub(rj,i)\n"
+    "redis.call('PUBLISH','dns',m)\n"
+    "redis.call('HSET',k,'m.'..qp..'.'..qt,m) redis.call('EXPIRE',k,args[3])\n"
     "return 1\n"
     "end\n"
     "redis.register_function('flowcached_dns_match', dns_match)\n";
+
+/* A one-sided sighting read from a `dns` event. */
+struct sighting {
+    char side;                       /* 'q' or 'r' */
+    const char *what;                /* its qtype (q) or rcode (r), the event's */
+    char key[1400], dkey[1100], t[24];
+};
 
 /* A sighting of this probe waiting in the cloud, judged at due_ms. */
 struct verdict {
     struct verdict *next;
     uint64_t due_ms;
+    struct cloud_dns *d;
+    char *json;                      /* a query's own TIMEOUT event, held from the probe's channel, or NULL */
+    size_t json_len;
     char side;                       /* 'q' or 'r' */
+    uint8_t tries;                   /* asks of the verdict that could not be sent */
     char t[24];                      /* its packet time, as the function stored it */
     char keys[];                     /* the waiting key, NUL, dns.<qname>, NUL */
 };
@@ -76,7 +96,10 @@ struct cloud_dns {
     struct verdict *head, *tail;
     size_t waiting;
     int stopped;
-    uint64_t sightings, undecided;
+    void (*local)(void *arg, const char *json, size_t len);
+    void *local_arg;
+    size_t asking;                   /* verdicts asked, answer not yet in */
+    uint64_t sightings, undecided, local_merged, local_timeouts, local_unverified;
 };
 
 /* FCALL flowcached_dns_match: side, t, the two keys, dns.<qname>'s TTL, the JSON and what. */
@@ -93,11 +116,65 @@ static void match_send(struct cloud_dns *d, const char *key, const char *dkey, c
     cloud_engine_send(d->eng, (int)(sizeof(argv) / sizeof(argv[0])), argv, lens);
 }
 
+static void verdict_free(struct verdict *v)
+{
+    if (v) {
+        free(v->json);
+        free(v);
+    }
+}
+
+/* The verdict of v sent through the data connection, its answer not read (an answer alone, or a query
+ * whose verdict could not be asked). */
 static void verdict_send(struct cloud_dns *d, struct verdict *v)
 {
     const char *dkey = v->keys + strlen(v->keys) + 1;
     char side[2] = { v->side, 0 };
     match_send(d, v->keys, dkey, 'v', v->t, 0, "", 0, side);
+}
+
+/* A held query the cloud could not judge: published on the probe's channel as this probe saw it. */
+static void verdict_unverified(struct cloud_dns *d, struct verdict *v)
+{
+    d->local_unverified++;
+    d->local(d->local_arg, v->json, v->json_len);
+}
+
+/* The cloud's verdict of a held query: the merged event or its TIMEOUT, published on the probe's channel;
+ * no answer: the verdict goes again through the data connection and the probe's own TIMEOUT out. */
+static void verdict_answer_cb(void *arg, const char *val, size_t len, int status)
+{
+    struct verdict *v = arg;
+    struct cloud_dns *d = v->d;
+    d->asking--;
+    if (d->stopped || cloud_engine_finished(d->eng)) {
+        verdict_free(v);                        /* shutting down: no subscriber is left */
+        return;
+    }
+    if (status == 0 && val && len > 0) {
+        if (memmem(val, len, "\"query.probe\":", 14))
+            d->local_merged++;
+        else
+            d->local_timeouts++;
+        d->local(d->local_arg, val, len);
+    } else {
+        verdict_send(d, v);
+        verdict_unverified(d, v);
+    }
+    verdict_free(v);
+}
+
+/* Asks the cloud for the verdict of a held query (the function's reply). Returns 0 when asked (v is the
+ * answer's), -1 when it could not be sent now (v stays the caller's). */
+static int verdict_ask(struct cloud_dns *d, struct verdict *v)
+{
+    const char *dkey = v->keys + strlen(v->keys) + 1;
+    const char *argv[] = { "FCALL", "flowcached_dns_match", "2", v->keys, dkey, "v", v->t, "0", "0", "", d->probe, "q" };
+    d->asking++;
+    if (cloud_engine_ask(d->eng, (int)(sizeof(argv) / sizeof(argv[0])), argv, verdict_answer_cb, v) == 0)
+        return 0;
+    d->asking--;
+    return -1;
 }
 
 /* Takes the oldest verdict (the caller frees it), or NULL when none waits. */
@@ -112,13 +189,31 @@ static struct verdict *verdict_take(struct cloud_dns *d)
     return v;
 }
 
-/* Sends the verdicts due by now. */
+/* Puts v back in front (its ask is tried again at the next tick). */
+static void verdict_requeue(struct cloud_dns *d, struct verdict *v)
+{
+    v->next = d->head;
+    d->head = v;
+    d->tail = d->tail ? d->tail : v;
+    d->waiting++;
+}
+
+/* Sends the verdicts due by now. A held query's verdict is asked (its answer is published on the
+ * probe's channel); one that cannot be asked waits for the next tick, ASK_TRIES times at most. */
 static void verdicts_due(struct cloud_dns *d, uint64_t now)
 {
     while (d->head && d->head->due_ms <= now) {
         struct verdict *v = verdict_take(d);
+        if (v->json && !d->stopped && verdict_ask(d, v) == 0)
+            continue;
+        if (v->json && !d->stopped && ++v->tries < ASK_TRIES) {
+            verdict_requeue(d, v);
+            return;
+        }
         verdict_send(d, v);
-        free(v);
+        if (v->json && !d->stopped)
+            verdict_unverified(d, v);
+        verdict_free(v);
     }
 }
 
@@ -128,23 +223,30 @@ static void tick_cb(uv_timer_t *t)
     verdicts_due(d, cloud_wall_ms());
 }
 
-/* Remembers a sighting sent to the cloud, to judge it after the window. */
-static void verdict_queue(struct cloud_dns *d, const char *key, const char *dkey, char side, const char *t)
+/* Remembers a sighting sent to the cloud, to judge it after the window; json (NULL: none) is a query's own
+ * event held from the probe's channel until then. Returns 0, or -1 when memory ran out (nothing kept). */
+static int verdict_queue(struct cloud_dns *d, const struct sighting *sg, const char *json, size_t json_len)
 {
-    size_t kl = strlen(key) + 1, dl = strlen(dkey) + 1;
-    struct verdict *v = malloc(sizeof(*v) + kl + dl);
-    if (!v) {
-        d->undecided++;
-        return;
+    size_t kl = strlen(sg->key) + 1, dl = strlen(sg->dkey) + 1;
+    struct verdict *v = calloc(1, sizeof(*v) + kl + dl);
+    if (!v || (json && !(v->json = malloc(json_len)))) {
+        free(v);
+        return -1;
     }
-    v->next = NULL;
+    if (json)
+        memcpy(v->json, json, json_len);
+    v->json_len = json_len;
+    v->d = d;
     v->due_ms = cloud_wall_ms() + d->window_s * 1000;
-    v->side = side;
-    snprintf(v->t, sizeof(v->t), "%s", t);
-    memcpy(v->keys, key, kl);
-    memcpy(v->keys + kl, dkey, dl);
+    v->side = sg->side;
+    snprintf(v->t, sizeof(v->t), "%s", sg->t);
+    memcpy(v->keys, sg->key, kl);
+    memcpy(v->keys + kl, sg->dkey, dl);
     if (d->waiting >= VERDICTS_MAX) {           /* the oldest goes undecided */
-        free(verdict_take(d));
+        struct verdict *old = verdict_take(d);
+        if (old->json)
+            verdict_unverified(d, old);
+        verdict_free(old);
         d->undecided++;
     }
     if (d->tail)
@@ -153,6 +255,7 @@ static void verdict_queue(struct cloud_dns *d, const char *key, const char *dkey
         d->head = v;
     d->tail = v;
     d->waiting++;
+    return 0;
 }
 
 /* The sighting's packet time in microseconds: the query's (query.ts) for a TIMEOUT, else the event's. */
@@ -169,38 +272,63 @@ static int sighting_time(const struct event *ev, char side, uint64_t *us)
     return 1;
 }
 
-int cloud_dns_on_event(struct cloud_dns *d, const struct event *ev, uint64_t host_ttl)
+/* Fills *sg from a `dns` event. Returns 1 when it is a one-sided sighting the cloud can match, else 0. */
+static int sighting_of(const struct event *ev, struct sighting *sg)
 {
     const char *rcode = event_get_str(ev, "rcode"), *q = event_get_str(ev, "qname");
     const char *cli = event_get_str(ev, "client"), *srv = event_get_str(ev, "server");
     const char *qtype = event_get_str(ev, "qtype");
     uint64_t txid, us, rtt;
-    if (!d || !ev->text || !rcode || !q || !*q || !cli || !srv || !qtype ||
+    if (ev->channel != EV_DNS || !ev->text || !rcode || !q || !*q || !cli || !srv || !qtype ||
         event_get_uint(ev, "rtt.us", &rtt) || !event_get_uint(ev, "txid", &txid) || strpbrk(q, "{}"))
         return 0;                               /* seen whole, or not matchable */
-    char side = strcmp(rcode, "TIMEOUT") == 0 ? 'q' : 'r';
-    char key[1400], dkey[1100], t[24];
-    if (!sighting_time(ev, side, &us) ||
-        snprintf(dkey, sizeof(dkey), "dns.%s", q) >= (int)sizeof(dkey) ||
-        snprintf(key, sizeof(key), "dnstx.%s.%s.%" PRIu64 ".{%s}", cli, srv, txid, dkey) >= (int)sizeof(key))
+    sg->side = strcmp(rcode, "TIMEOUT") == 0 ? 'q' : 'r';
+    sg->what = sg->side == 'q' ? qtype : rcode;
+    if (!sighting_time(ev, sg->side, &us) ||
+        snprintf(sg->dkey, sizeof(sg->dkey), "dns.%s", q) >= (int)sizeof(sg->dkey) ||
+        snprintf(sg->key, sizeof(sg->key), "dnstx.%s.%s.%" PRIu64 ".{%s}", cli, srv, txid, sg->dkey) >=
+            (int)sizeof(sg->key))
         return 0;
-    snprintf(t, sizeof(t), "%" PRIu64, us);
-    match_send(d, key, dkey, side, t, host_ttl, ev->text, ev->text_len, side == 'q' ? qtype : rcode);
+    snprintf(sg->t, sizeof(sg->t), "%" PRIu64, us);
+    return 1;
+}
+
+int cloud_dns_holds(const struct cloud_dns *d, const struct event *ev)
+{
+    struct sighting sg;
+    return d && d->local && !d->stopped && sighting_of(ev, &sg) && sg.side == 'q';
+}
+
+int cloud_dns_on_event(struct cloud_dns *d, const struct event *ev, uint64_t host_ttl)
+{
+    struct sighting sg;
+    if (!d || !sighting_of(ev, &sg))
+        return 0;
+    match_send(d, sg.key, sg.dkey, sg.side, sg.t, host_ttl, ev->text, ev->text_len, sg.what);
     d->sightings++;
-    if (d->stopped)                             /* shutting down: no verdict will follow */
+    int held = d->local && sg.side == 'q';
+    if (d->stopped) {                           /* shutting down: no verdict will follow */
         d->undecided++;
-    else
-        verdict_queue(d, key, dkey, side, t);
+    } else if (verdict_queue(d, &sg, held ? ev->text : NULL, ev->text_len) < 0) {
+        d->undecided++;
+        if (held) {                             /* the probe's channel gets it as it was seen */
+            d->local_unverified++;
+            d->local(d->local_arg, ev->text, ev->text_len);
+        }
+    }
     return 1;
 }
 
 struct cloud_dns *cloud_dns_create(uv_loop_t *loop, struct cloud_engine *eng, const char *probe_id,
-                                   uint64_t window_s)
+                                   uint64_t window_s, void (*local)(void *arg, const char *json, size_t len),
+                                   void *local_arg)
 {
     struct cloud_dns *d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
     d->eng = eng;
+    d->local = local;
+    d->local_arg = local_arg;
     snprintf(d->probe, sizeof(d->probe), "%s", probe_id ? probe_id : "probe");
     cloud_dns_set_window(d, window_s);
     uv_timer_init(loop, &d->timer);
@@ -220,7 +348,10 @@ void cloud_dns_info(const struct cloud_dns *d, struct sbuf *b)
     if (!d)
         return;
     sbuf_printf(b, "cloud_dns_sightings:%" PRIu64 "\r\ncloud_dns_verdicts_waiting:%zu\r\ncloud_dns_undecided:%" PRIu64
-                   "\r\n", d->sightings, d->waiting, d->undecided);
+                   "\r\ncloud_dns_local_merged:%" PRIu64 "\r\ncloud_dns_local_timeouts:%" PRIu64
+                   "\r\ncloud_dns_local_unverified:%" PRIu64 "\r\n",
+                d->sightings, d->waiting + d->asking, d->undecided, d->local_merged, d->local_timeouts,
+                d->local_unverified);
 }
 
 void cloud_dns_shutdown(struct cloud_dns *d)
@@ -241,6 +372,6 @@ void cloud_dns_destroy(struct cloud_dns *d)
     if (!d)
         return;
     while (d->head)
-        free(verdict_take(d));
+        verdict_free(verdict_take(d));
     free(d);
 }

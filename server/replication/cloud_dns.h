@@ -21,6 +21,12 @@
  * window, plus a margin). After the window the probe that wrote it sends a verdict: if it still waits, it
  * is deleted and published as it was (a TIMEOUT, or an answer nobody asked on a probe). A probe that
  * stops before its verdicts are due leaves them undecided (counted; the sighting's counters are in).
+ *
+ * The probe's own `dns` channel: a query seen alone is held from it (cloud_dns_holds) until its verdict,
+ * which the probe asks on the synchronous connection: the function answers the merged event when another
+ * probe saw the answer (kept for it in the waiting key as m.<probe>.<query time>), else the TIMEOUT it
+ * published, and that goes out on the probe's channel. No answer (the cloud unreachable, the key gone):
+ * the verdict goes again through the data connection and the probe's own TIMEOUT out ("unverified").
  */
 
 struct cloud_dns;
@@ -29,9 +35,16 @@ struct cloud_dns;
 extern const char cloud_dns_library[];
 
 /* A matcher sending through eng (borrowed; it must outlive the matcher), publishing as probe_id, whose
- * sightings wait window_s seconds (0 counts as 1). Returns it, or NULL when memory runs out. Loop thread. */
+ * sightings wait window_s seconds (0 counts as 1). local(local_arg, json, len) publishes a held query's
+ * verdict on the probe's own `dns` channel (NULL: nothing is held). Returns it, or NULL when memory runs
+ * out. Loop thread. */
 struct cloud_dns *cloud_dns_create(uv_loop_t *loop, struct cloud_engine *eng, const char *probe_id,
-                                   uint64_t window_s);
+                                   uint64_t window_s, void (*local)(void *arg, const char *json, size_t len),
+                                   void *local_arg);
+
+/* 1 when ev is a query seen alone whose publication on the probe's own channel waits for the cloud's
+ * verdict (cloud_dns_on_event will take it and publish it through local), else 0. NULL d: 0. Loop thread. */
+int cloud_dns_holds(const struct cloud_dns *d, const struct event *ev);
 
 /* One `dns` event. Returns 1 when it was one-sided and is now the matcher's (counted on dns.<qname>
  * through the function, published when matched or at its verdict: the caller neither counts nor publishes
@@ -42,7 +55,10 @@ int cloud_dns_on_event(struct cloud_dns *d, const struct event *ev, uint64_t hos
 /* Sightings from now on wait window_s seconds. */
 void cloud_dns_set_window(struct cloud_dns *d, uint64_t window_s);
 
-/* INFO lines: cloud_dns_sightings (sent to the cloud), cloud_dns_verdicts_waiting, cloud_dns_undecided. */
+/* INFO lines: cloud_dns_sightings (sent to the cloud), cloud_dns_verdicts_waiting (queued or asked),
+ * cloud_dns_undecided, and of the held queries cloud_dns_local_merged (answered on another probe),
+ * cloud_dns_local_timeouts (unanswered, as the cloud judged) and cloud_dns_local_unverified (published as
+ * seen here, the cloud not having judged them). */
 void cloud_dns_info(const struct cloud_dns *d, struct sbuf *b);
 
 /* Stops the verdict timer (verdicts not yet due stay undecided); the loop closes it. Loop thread. */

@@ -526,13 +526,15 @@ static const struct cloud_link_ops conn_ops = { conn_on_connect, conn_on_reply, 
 
 int cloud_engine_ask(struct cloud_engine *e, int argc, const char **argv, cloud_get_cb cb, void *arg)
 {
-    int idx = e->map_known && argc >= 2 ? e->slot_node[cloud_key_slot(argv[1], strlen(argv[1]))] : -1;
-    struct cloud_conn *cn = idx >= 0 ? &e->nodes[idx]->conn[ROLE_SYNC] : NULL;
-    if (e->finished || !cn || !cn->ready || e->gets_inflight >= GETS_MAX)
+    if (e->finished || !e->map_known || argc < 2 || e->gets_inflight >= GETS_MAX)
         return -1;
     struct cloud_cmd *c = cloud_cmd_newv(CMD_GET, argc, argv);
-    if (!c)
+    int idx = c ? e->slot_node[c->slot] : -1;
+    struct cloud_conn *cn = idx >= 0 ? &e->nodes[idx]->conn[ROLE_SYNC] : NULL;
+    if (!cn || !cn->ready) {
+        cloud_cmd_free(c);
         return -1;
+    }
     c->waiter = cb;
     c->waiter_arg = arg;
     e->gets_inflight++;

@@ -54,9 +54,10 @@ void cloud_engine_send(struct cloud_engine *e, int argc, const char **argv, cons
  * so set up what cb reads first); or -1, and cb is never called. Loop thread. */
 int cloud_engine_get(struct cloud_engine *e, const char *key, cloud_get_cb cb, void *arg);
 
-/* The same for any command of at most 4 arguments (argv[1] is its key, which routes it): HGET key
- * field, SMEMBERS key (an array of strings comes as its elements joined by '\n', "" when empty),
- * SADD key member (a reply that is no string: val NULL, status 0). */
+/* The same for any command of at most 16 (CLOUD_CMD_ARGS_MAX) NUL-terminated arguments, routed by its key
+ * as cloud_engine_send routes (argv[1]; a script's first key for FCALL): HGET key field, SMEMBERS key
+ * (an array of strings comes as its elements joined by '\n', "" when empty), SADD key member, FCALL (a
+ * reply that is no string: val NULL, status 0). */
 int cloud_engine_ask(struct cloud_engine *e, int argc, const char **argv, cloud_get_cb cb, void *arg);
 
 /* Fills *out. Loop thread. */

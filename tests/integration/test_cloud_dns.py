@@ -31,9 +31,9 @@ def capture(tmp_path_factory):
     return {"pcap": pcap, "up": up, "down": down, "truth": truth}
 
 
-def probe(pcap, nodes, name, window):
+def probe(pcap, nodes, name, window, *extra):
     return start_bg("--pcap", pcap, "--pcap-end", "expire", "--cloud", nodes[0].addr(), "--probe-id", name,
-                    "--cloud-dns-window", str(window))
+                    "--cloud-dns-window", str(window), *extra)
 
 
 def wait_done(port):
@@ -172,6 +172,47 @@ def test_split_probes_one_after_the_other(node, capture, first):
             stop_and_check(proc, log)
     check_cloud([node], capture["truth"], drain(sub))
     sub.close()
+
+
+def test_probe_channel_has_no_false_timeout(node, capture):
+    """A probe's own `dns` channel: a query it saw alone is published with the cloud's verdict, after the
+    window: the merged transaction (rcode, rtt.us, query.probe = this probe) when the other probe saw the
+    answer, a TIMEOUT only for the queries nobody answered. The capture (55 s) is replayed at 20 times its
+    speed, so that the subscriptions are in before the first flow ends."""
+    fast = ("--pcap-speed", "20")
+    procs = [probe(capture["up"], [node], "up", WINDOW, *fast), probe(capture["down"], [node], "down", WINDOW, *fast)]
+    subs = {}
+    try:
+        for (_, port, _), name in zip(procs, ("up", "down")):
+            subs[name] = redis.Redis(port=port, socket_timeout=10).pubsub()
+            subs[name].subscribe("dns")
+        for _, port, _ in procs:
+            wait_done(port)
+        for _, port, _ in procs:
+            wait_verdicts(port)
+        infos = [info(port) for _, port, _ in procs]
+        got = {name: drain(sub) for name, sub in subs.items()}
+    finally:
+        for proc, _, log in procs:
+            stop_and_check(proc, log)
+    truth = capture["truth"]
+    answers, unanswered = sum(truth["dns_rcodes"].values()), truth["sessions_by_kind"]["dns_udp_unanswered"]
+    timeouts = [m for ms in got.values() for m in ms if m["rcode"] == "TIMEOUT"]
+    merged = {name: [m for m in ms if "query.probe" in m] for name, ms in got.items()}
+    assert len(timeouts) == unanswered, "false (or lost) TIMEOUTs on the probes' own channels"
+    assert sum(len(v) for v in merged.values()) == answers
+    for name, ms in merged.items():
+        assert all(m["query.probe"] == name and m["probe"] != name and "rtt.us" in m for m in ms)
+    rc = {}
+    for ms in merged.values():
+        for m in ms:
+            rc[m["rcode"]] = rc.get(m["rcode"], 0) + 1
+    assert rc == truth["dns_rcodes"]
+    assert sum(int(i["cloud_dns_local_merged"]) for i in infos) == answers
+    assert sum(int(i["cloud_dns_local_timeouts"]) for i in infos) == unanswered
+    assert all(int(i["cloud_dns_local_unverified"]) == 0 for i in infos)
+    for n in [node]:
+        assert not n.client().keys("dnstx.*")
 
 
 def test_first_probe_stops_before_the_second_runs(node, capture):
