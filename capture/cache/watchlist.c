@@ -35,6 +35,14 @@ int watchlist_init(struct watchlist *wl, const char *path)
     return 0;
 }
 
+/* Ends a change of the entries: publishes their count (watchlist_match reads
+ * it without the lock), then unlocks. Caller holds the write lock. */
+static void wl_unlock_write(struct watchlist *wl)
+{
+    atomic_store_explicit(&wl->nlive, wl->n, memory_order_release);
+    pthread_rwlock_unlock(&wl->lock);
+}
+
 /* The directory to open wl->name in. */
 static int wl_dir(const struct watchlist *wl)
 {
@@ -83,7 +91,7 @@ int watchlist_repath(struct watchlist *wl, const char *path, char *err, size_t e
     wl->v = next.v;
     wl->n = next.n;
     wl->cap = next.cap;
-    pthread_rwlock_unlock(&wl->lock);
+    wl_unlock_write(wl);
     next.v = v;
     next.n = n;
     next.cap = cap;
@@ -206,7 +214,7 @@ int watchlist_load(struct watchlist *wl, char *err, size_t errlen)
     wl->v = v;
     wl->n = n;
     wl->cap = cap;
-    pthread_rwlock_unlock(&wl->lock);
+    wl_unlock_write(wl);
     return 0;
 }
 
@@ -290,7 +298,7 @@ int watchlist_add(struct watchlist *wl, const char *s, size_t len, char *err, si
         return 0;
     pthread_rwlock_wrlock(&wl->lock);
     int rc = list_push(&wl->v, &wl->n, &wl->cap, &e);
-    pthread_rwlock_unlock(&wl->lock);
+    wl_unlock_write(wl);
     if (rc != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -298,7 +306,7 @@ int watchlist_add(struct watchlist *wl, const char *s, size_t len, char *err, si
     if (watchlist_save(wl, err, errlen) != 0) {
         pthread_rwlock_wrlock(&wl->lock);
         wl->n--;
-        pthread_rwlock_unlock(&wl->lock);
+        wl_unlock_write(wl);
         return -1;
     }
     return 1;
@@ -314,11 +322,11 @@ int watchlist_remove(struct watchlist *wl, const char *s, size_t len, char *err,
         return 0;
     pthread_rwlock_wrlock(&wl->lock);
     wl->v[i] = wl->v[--wl->n];
-    pthread_rwlock_unlock(&wl->lock);
+    wl_unlock_write(wl);
     if (watchlist_save(wl, err, errlen) != 0) {
         pthread_rwlock_wrlock(&wl->lock);
         list_push(&wl->v, &wl->n, &wl->cap, &e);
-        pthread_rwlock_unlock(&wl->lock);
+        wl_unlock_write(wl);
         return -1;
     }
     return 1;
@@ -361,13 +369,13 @@ int watchlist_replace(struct watchlist *wl, const char *text, size_t len, char *
     wl->v = v;
     wl->n = n;
     wl->cap = cap;
-    pthread_rwlock_unlock(&wl->lock);
+    wl_unlock_write(wl);
     if (watchlist_save(wl, err, errlen) != 0) {
         pthread_rwlock_wrlock(&wl->lock);
         wl->v = old;
         wl->n = oldn;
         wl->cap = oldcap;
-        pthread_rwlock_unlock(&wl->lock);
+        wl_unlock_write(wl);
         free(v);
         return -1;
     }
@@ -389,8 +397,8 @@ static int prefix_match(const struct watch_entry *e, const uint8_t *addr)
 int watchlist_match(struct watchlist *wl, uint8_t ver, const uint8_t *addr, char match[WATCH_TEXT_MAX])
 {
     int found = 0;
-    if (!wl)
-        return 0;
+    if (!wl || atomic_load_explicit(&wl->nlive, memory_order_acquire) == 0)
+        return 0;                    /* empty, the usual case: no lock per new flow */
     pthread_rwlock_rdlock(&wl->lock);
     for (size_t i = 0; i < wl->n && !found; i++)
         if (wl->v[i].ver == ver && prefix_match(&wl->v[i], addr)) {

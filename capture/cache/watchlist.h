@@ -3,6 +3,7 @@
 #define FC_WATCHLIST_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@ struct watchlist {
     pthread_rwlock_t lock;
     struct watch_entry *v;
     size_t n, cap;
+    _Atomic size_t nlive;            /* n as of the last change, read without the lock */
     char *path;                      /* file it is kept in, NULL = none */
     int dirfd;                       /* its directory, opened by watchlist_init; -1 = not opened */
     const char *name;                /* the file relative to dirfd (path itself when dirfd is -1) */
