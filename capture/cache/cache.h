@@ -172,8 +172,9 @@ struct cache_queue {
 /* Capture sources whose interface index the cache keeps (src_ifindex). */
 #define CACHE_SOURCES_MAX 255
 
-/* Slots of the counting filter in front of the ipuser.<addr> names. */
-#define CACHE_IPUSER_FILTER 16384
+/* Slots of the counting filter in front of the ipuser.<addr> names (1 MB): with tens of
+ * thousands of learnt users a smaller one is mostly non-zero and stops saving lookups. */
+#define CACHE_IPUSER_FILTER (1u << 18)
 
 struct cache {
     struct cache_config cfg;

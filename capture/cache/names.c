@@ -155,7 +155,11 @@ int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t 
     struct name_entry *e = names_find(c, s, h, NK_IPUSER, a, n, 0, 0, NULL);
     if (e && name_alive(&c->cfg, e, cache_now(c)) &&
         (!since_us || !e->u.ipuser.logout_us || since_us <= e->u.ipuser.logout_us)) {
-        snprintf(out, outcap, "%s", e->u.ipuser.user);
+        size_t ul = strlen(e->u.ipuser.user);    /* flow.end asks per flow: no formatter */
+        if (ul >= outcap)
+            ul = outcap - 1;
+        memcpy(out, e->u.ipuser.user, ul);
+        out[ul] = '\0';
         rc = 0;
     }
     lock_release(&s->lock);
