@@ -52,24 +52,27 @@ static const char *str_of(const struct export_record *r, uint8_t value, uint16_t
     return s->s;
 }
 
-/* A string field: IPFIX variable length (RFC 7011 7), or fixed and padded
- * with zeros, at least one (collectors written in C read it as a C string). */
+/* n bytes of s as an IPFIX variable-length value (RFC 7011 7): its length in one byte, or 255 and two. */
+static inline uint8_t *put_varlen(uint8_t *p, const char *s, uint16_t n)
+{
+    p = n < 255 ? put8(p, (uint8_t)n) : put16(put8(p, 255), n);
+    if (n)
+        memcpy(p, s, n);
+    return p + n;
+}
+
+/* A string field: IPFIX variable length, or fixed and padded with zeros,
+ * at least one (collectors written in C read it as a C string). */
 static uint8_t *put_str(uint8_t *p, const struct export_field *f, const struct export_record *r)
 {
     uint16_t n;
     const char *s = str_of(r, f->value, &n);
-    if (f->len == EXPORT_VARLEN) {
-        if (n < 255)
-            p = put8(p, (uint8_t)n);
-        else
-            p = put16(put8(p, 255), n);
-    } else if (n >= f->len) {
+    if (f->len == EXPORT_VARLEN)
+        return put_varlen(p, s, n);
+    if (n >= f->len)
         n = (uint16_t)(f->len - 1);
-    }
     if (n)
         memcpy(p, s, n);
-    if (f->len == EXPORT_VARLEN)
-        return p + n;
     memset(p + n, 0, f->len - n);
     return p + f->len;
 }
@@ -436,8 +439,16 @@ static int put_record(struct export_encoder *e, const struct export_record *r, i
         p = put_base(p, r, dir, tp->fields[0].len);
         i = tp->nbase;
     }
-    for (; i < tp->nfields; i++)
-        p = put_value(p, &tp->fields[i], r, dir);
+    for (; i < tp->nfields; i++) {
+        const struct export_field *f = &tp->fields[i];
+        if (f->len == EXPORT_VARLEN && f->value != XV_APP_ID) {     /* most of what follows the base */
+            uint16_t n;
+            const char *s = str_of(r, f->value, &n);
+            p = put_varlen(p, s, n);
+        } else {
+            p = put_value(p, f, r, dir);
+        }
+    }
     e->cur->len = (uint32_t)(p - e->cur->buf);
     e->cur->flow_records++;
     e->cur->data_records++;
