@@ -325,8 +325,6 @@ void macs_report(struct worker *w, uint64_t now, int all)
     pd->macs_reported = now;
     for (int i = 0; i < CACHE_SHARDS; i++) {
         struct cache_shard *s = &c->macs[i];
-        if (!s->lru_tail)
-            continue;
         lock_acquire(&s->lock);   /* every dirty entry: the tail stays the dirty ones */
         for (struct centry *e = s->lru_tail; e && ((struct mac_entry *)e)->dirty; e = e->lprev)
             mac_report(w, (struct mac_entry *)e, now);

@@ -68,12 +68,12 @@ def cloud_differences(node, want_macs, want_ips):
     return bad
 
 
-def run(node, capture, together):
+def run(node, capture, together, threads):
     procs = []
     try:
         for name in ("up", "down"):
             procs.append(start_bg("--pcap", capture[name], "--pcap-end", "expire", *NO_EXPIRY, "--cloud",
-                                  node.addr(), "--probe-id", name))
+                                  node.addr(), "--probe-id", name, "--capture-threads", threads))
             if not together:
                 wait_drained(procs[-1][1])
                 time.sleep(1)
@@ -87,11 +87,13 @@ def run(node, capture, together):
             stop_and_check(proc, log)
 
 
-@pytest.mark.parametrize("together", [True, False], ids=["same_time", "one_after_the_other"])
-def test_split_probes_mac_view(node, capture, together):
+@pytest.mark.parametrize("together,threads", [(True, 1), (False, 1), (True, 2)],
+                         ids=["same_time", "one_after_the_other", "same_time_2_threads"])
+def test_split_probes_mac_view(node, capture, together, threads):
+    """With 2 capture threads per probe, each thread reports the MACs it counted on."""
     want_macs, want_ips = probe_view(capture["pcap"])
     assert len(want_macs) > 5 and len(want_ips) > 5
-    run(node, capture, together)
+    run(node, capture, together, threads)
     bad = cloud_differences(node, want_macs, want_ips)
     assert not bad, "%d differences, first: %s" % (len(bad), bad[:10])
     c = node.client()
