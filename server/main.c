@@ -121,10 +121,14 @@ static void cloud_watch_apply(void *arg, const char *members, size_t len)
 
 static void cloud_watch_share_cb(void *arg, int add, const char *text) { cloud_watch_share(arg, add, text); }
 
-/* A DNS query seen alone reaches the probe's subscribers with the cloud's verdict, not at once. */
+/* Events replication holds (a DNS query seen alone, a flow.end whose user is being looked up) reach the
+ * probe's subscribers when it publishes them, not at once. */
 static int cloud_holds_cb(void *arg, const struct event *ev) { return cloud_holds(arg, ev); }
 
-static void cloud_dns_local(void *arg, const char *json, size_t len) { pubsub_publish(arg, event_channel_name(EV_DNS), json, len); }
+static void cloud_local_publish(void *arg, const char *channel, const char *json, size_t len)
+{
+    pubsub_publish(arg, channel, json, len);
+}
 
 /* The probe's own entries (its file) join the shared list when it starts. */
 static void cloud_watch_push_cb(void *arg, const char *text) { cloud_watch_share(arg, 1, text); }
@@ -142,7 +146,7 @@ static struct cloud_config cloud_config_of(const struct fc_config *cfg, struct s
         .user_learnt = cloud_user_learnt, .user_departed = cloud_user_departed, .users_arg = s,
         .watch_apply = cloud_watch_apply, .watch_arg = s,
         .media_learnt = cloud_media_learnt, .media_arg = s,
-        .dns_local = cloud_dns_local, .dns_local_arg = s,
+        .local_publish = cloud_local_publish, .local_arg = s,
     };
 }
 

@@ -277,12 +277,13 @@ static void on_http(struct cloud *cl, const struct event *ev)
 
 /* ------------------------------------------------------------------ events */
 
-static void on_flow_end(struct cloud *cl, const struct event *ev)
+/* One flow.end. Returns 1 when it is held for its user (cloud_users.c publishes it), else 0. */
+static int on_flow_end(struct cloud *cl, const struct event *ev)
 {
     const char *key = ev_str(ev, "key");
     if (!key || strncmp(key, "flow.", 5) != 0) {
         cl->bad_events++;
-        return;
+        return 0;
     }
     uint64_t bc = ev_uint(ev, "bytes.c2s", NULL), bs = ev_uint(ev, "bytes.s2c", NULL);
     uint64_t pc = ev_uint(ev, "pkts.c2s", NULL), ps = ev_uint(ev, "pkts.s2c", NULL);
@@ -312,8 +313,9 @@ static void on_flow_end(struct cloud *cl, const struct event *ev)
     aggregate(cl, "tls.", ev_str(ev, "tls.sni"), bc + bs, 0, 0);
     port_aggregate(cl, ev, bc + bs, pc + ps);
 
-    cloud_users_flow_end(cl->users, ev, key);
+    int held = cloud_users_flow_end(cl->users, ev, key);
     cloud_voip_flow_end(cl->eng, ev, cl->host_ttl);
+    return held;
 }
 
 /* One `mac` event: a MAC's counters since the probe's previous report add to mac.<mac>; its times and ip
@@ -349,7 +351,10 @@ static void publish(struct cloud *cl, const struct event *ev)
 
 int cloud_holds(const struct cloud *cl, const struct event *ev)
 {
-    return cl && ev->channel == EV_DNS && !cloud_engine_finished(cl->eng) && cloud_dns_holds(cl->dns, ev);
+    if (!cl || cloud_engine_finished(cl->eng))
+        return 0;
+    return ev->channel == EV_DNS ? cloud_dns_holds(cl->dns, ev)
+                                 : ev->channel == EV_FLOW_END && cloud_users_holds(cl->users, ev);
 }
 
 void cloud_on_event(struct cloud *cl, const struct event *ev)
@@ -361,7 +366,10 @@ void cloud_on_event(struct cloud *cl, const struct event *ev)
         cloud_users_flow_new(cl->users, ev);
         cloud_voip_flow_new(cl->eng, &cl->media, ev);
         break;
-    case EV_FLOW_END: on_flow_end(cl, ev); break;
+    case EV_FLOW_END:
+        if (on_flow_end(cl, ev))
+            return;                     /* published with its user once the cloud answers */
+        break;
     case EV_DNS:
         if (on_dns(cl, ev))
             return;                     /* published by the cloud once matched or judged */
@@ -422,7 +430,8 @@ static struct cloud_users_config users_config_of(const struct cloud_config *cfg)
 {
     return (struct cloud_users_config){ .host_ttl = cfg->host_ttl, .user_grace = cfg->user_grace,
                                         .learnt = cfg->user_learnt, .departed = cfg->user_departed,
-                                        .arg = cfg->users_arg };
+                                        .arg = cfg->users_arg, .local_publish = cfg->local_publish,
+                                        .local_arg = cfg->local_arg };
 }
 
 struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char *err, size_t errlen)
@@ -468,7 +477,7 @@ struct cloud *cloud_create(uv_loop_t *loop, const struct cloud_config *cfg, char
     cl->user_grace = cfg->user_grace;
     cl->media = (struct cloud_voip_lookup){ cfg->media_learnt, cfg->media_arg };
     cl->start_ms = cloud_wall_ms();
-    cl->dns = cloud_dns_create(loop, cl->eng, cfg->probe_id, cfg->dns_window, cfg->dns_local, cfg->dns_local_arg);
+    cl->dns = cloud_dns_create(loop, cl->eng, cfg->probe_id, cfg->dns_window, cfg->local_publish, cfg->local_arg);
     uv_timer_init(loop, &cl->beat_timer);
     cl->beat_timer.data = cl;
     uv_timer_start(&cl->beat_timer, beat_cb, 0, 1000);
@@ -542,8 +551,9 @@ void cloud_info(struct cloud *cl, struct sbuf *b)
                    "\r\ncloud_logouts_heard:%" PRIu64 "\r\n",
                 cl->watch != NULL, polls, edits, cloud_sub_messages(cl->sub));
     sbuf_printf(b, "cloud_sync_lookups:%" PRIu64 "\r\ncloud_sync_hits:%" PRIu64 "\r\ncloud_sync_cache_hits:%" PRIu64
-                   "\r\ncloud_sync_skipped:%" PRIu64 "\r\ncloud_bad_events:%" PRIu64 "\r\ncloud_last_error:%s\r\n",
-                us.lookups, us.hits, us.cache_hits, us.skipped, cl->bad_events, es.last_error);
+                   "\r\ncloud_sync_skipped:%" PRIu64 "\r\ncloud_flow_end_users_added:%" PRIu64 "\r\ncloud_bad_events:%" PRIu64
+                   "\r\ncloud_last_error:%s\r\n",
+                us.lookups, us.hits, us.cache_hits, us.skipped, us.flow_end_users, cl->bad_events, es.last_error);
     cloud_dns_info(cl->dns, b);
 }
 

@@ -50,10 +50,11 @@ struct cloud_config {
      * the probe's new UDP flows between high ports). NULL: not looked up. Loop thread. */
     void (*media_learnt)(void *arg, const char *ep, const char *call_id);
     void *media_arg;
-    /* Publishes json on the probe's own `dns` channel: the cloud's verdict of a query this probe saw
-     * alone (cloud_holds). NULL: such queries are not held. Loop thread. */
-    void (*dns_local)(void *arg, const char *json, size_t len);
-    void *dns_local_arg;
+    /* Publishes json on the probe's own channel: an event replication held (cloud_holds): the cloud's
+     * verdict of a DNS query this probe saw alone, a flow.end whose client's user was being looked up.
+     * NULL: nothing is held. Loop thread. */
+    void (*local_publish)(void *arg, const char *channel, const char *json, size_t len);
+    void *local_arg;
 };
 
 /* Creates the replication on loop and starts connecting (asynchronously: an unreachable node is
@@ -68,7 +69,8 @@ uint32_t cloud_wanted(const struct cloud *cl);
 void cloud_on_event(struct cloud *cl, const struct event *ev);
 
 /* 1 when ev must not go to the probe's own subscribers now: replication publishes it there later (a DNS
- * query seen alone, whose verdict the cloud gives; see cloud_dns.h). 0 for NULL. Loop thread. */
+ * query seen alone, whose verdict the cloud gives, see cloud_dns.h; a flow.end without a user whose
+ * client's user is being looked up in the cloud, see cloud_users.h). 0 for NULL. Loop thread. */
 int cloud_holds(const struct cloud *cl, const struct event *ev);
 
 /* SADD (add) or SREM of member on this probe's watchlist: the cloud's set gets it too. NULL is

@@ -96,7 +96,7 @@ struct cloud_dns {
     struct verdict *head, *tail;
     size_t waiting;
     int stopped;
-    void (*local)(void *arg, const char *json, size_t len);
+    void (*local)(void *arg, const char *channel, const char *json, size_t len);
     void *local_arg;
     size_t asking;                   /* verdicts asked, answer not yet in */
     uint64_t sightings, undecided, local_merged, local_timeouts, local_unverified;
@@ -137,7 +137,7 @@ static void verdict_send(struct cloud_dns *d, struct verdict *v)
 static void verdict_unverified(struct cloud_dns *d, struct verdict *v)
 {
     d->local_unverified++;
-    d->local(d->local_arg, v->json, v->json_len);
+    d->local(d->local_arg, "dns", v->json, v->json_len);
 }
 
 /* The cloud's verdict of a held query: the merged event or its TIMEOUT, published on the probe's channel;
@@ -156,7 +156,7 @@ static void verdict_answer_cb(void *arg, const char *val, size_t len, int status
             d->local_merged++;
         else
             d->local_timeouts++;
-        d->local(d->local_arg, val, len);
+        d->local(d->local_arg, "dns", val, len);
     } else {
         verdict_send(d, v);
         verdict_unverified(d, v);
@@ -313,14 +313,15 @@ int cloud_dns_on_event(struct cloud_dns *d, const struct event *ev, uint64_t hos
         d->undecided++;
         if (held) {                             /* the probe's channel gets it as it was seen */
             d->local_unverified++;
-            d->local(d->local_arg, ev->text, ev->text_len);
+            d->local(d->local_arg, "dns", ev->text, ev->text_len);
         }
     }
     return 1;
 }
 
 struct cloud_dns *cloud_dns_create(uv_loop_t *loop, struct cloud_engine *eng, const char *probe_id,
-                                   uint64_t window_s, void (*local)(void *arg, const char *json, size_t len),
+                                   uint64_t window_s,
+                                   void (*local)(void *arg, const char *channel, const char *json, size_t len),
                                    void *local_arg)
 {
     struct cloud_dns *d = calloc(1, sizeof(*d));

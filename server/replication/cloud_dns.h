@@ -36,10 +36,11 @@ extern const char cloud_dns_library[];
 
 /* A matcher sending through eng (borrowed; it must outlive the matcher), publishing as probe_id, whose
  * sightings wait window_s seconds (0 counts as 1). local(local_arg, json, len) publishes a held query's
- * verdict on the probe's own `dns` channel (NULL: nothing is held). Returns it, or NULL when memory runs
+ * verdict on the probe's own `dns` channel (channel "dns") (NULL: nothing is held). Returns it, or NULL when memory runs
  * out. Loop thread. */
 struct cloud_dns *cloud_dns_create(uv_loop_t *loop, struct cloud_engine *eng, const char *probe_id,
-                                   uint64_t window_s, void (*local)(void *arg, const char *json, size_t len),
+                                   uint64_t window_s,
+                                   void (*local)(void *arg, const char *channel, const char *json, size_t len),
                                    void *local_arg);
 
 /* 1 when ev is a query seen alone whose publication on the probe's own channel waits for the cloud's

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resp/json.h"
 #include "server/replication/cloud_cluster.h"
 #include "server/replication/cloud_engine.h"
 #include "server/replication/cloud_send.h"
@@ -34,6 +35,7 @@ struct user_lookup {                   /* one GET ipuser.<ip> (then HGET user.<n
     int nkeys;
     char *keys[LOOKUP_WAITERS];        /* flow keys that ended while it was asked */
     uint64_t since[LOOKUP_WAITERS];    /* their first packet times (us) */
+    char *held[LOOKUP_WAITERS];        /* their flow.end (JSON, NUL-terminated) held until the answer, or NULL */
 };
 
 struct ucache_entry {
@@ -122,10 +124,39 @@ static struct ucache_entry *ucache_slot(struct cloud_users *u, const char *ip)
 
 static void lookup_free(struct user_lookup *lk)
 {
-    for (int i = 0; i < lk->nkeys; i++)
+    for (int i = 0; i < lk->nkeys; i++) {
         free(lk->keys[i]);
+        free(lk->held[i]);
+    }
     free(lk->user);
     free(lk);
+}
+
+/* Publishes held, a flow.end held for its lookup, on the probe's channel and the cloud's, with user
+ * (NULL: none) added before its "ts" (the event's own members come first). */
+static void held_publish(struct cloud_users *u, const char *held, const char *user)
+{
+    if (cloud_engine_finished(u->eng))  /* shut down: no subscriber is left */
+        return;
+    struct sbuf b;
+    sbuf_init(&b);
+    size_t n = strlen(held);
+    const char *ts = user ? strstr(held, ",\"ts\":") : NULL;
+    size_t cut = ts ? (size_t)(ts - held) : n;
+    if (user && !ts && n > 0 && held[n - 1] == '}')
+        cut = n - 1;
+    if (user && cut < n) {
+        sbuf_append(&b, held, cut);
+        json_field_str(&b, "user", user);
+        sbuf_append(&b, held + cut, n - cut);
+        sbuf_appendc(&b, 0);
+    }
+    const char *js = user && cut < n && !b.oom ? b.buf : held;
+    u->st.flow_end_users += js != held;
+    u->cfg.local_publish(u->cfg.local_arg, "flow.end", js, strlen(js));
+    const char *argv[] = { "PUBLISH", "flow.end", js };
+    cloud_send_args(u->eng, 3, argv);
+    sbuf_free(&b);
 }
 
 /* The lookup's verdict: user (NULL: nobody) logged out at logout_us; cached, kept, applied. */
@@ -144,9 +175,13 @@ static void lookup_finish(struct user_lookup *lk, const char *user, uint64_t log
         e->expires_ms = cloud_wall_ms() + (!user ? UCACHE_NEG_MS : logout_us ? grace_ms(u) : UCACHE_POS_MS);
         e->pending = NULL;
     }
-    for (int i = 0; user && i < lk->nkeys; i++)
-        if (user_counts(logout_us, lk->since[i]))
-            user_apply(u, lk->keys[i], lk->ip, user);
+    for (int i = 0; i < lk->nkeys; i++) {
+        const char *his = user && user_counts(logout_us, lk->since[i]) ? user : NULL;
+        if (his)
+            user_apply(u, lk->keys[i], lk->ip, his);
+        if (lk->held[i])
+            held_publish(u, lk->held[i], his);
+    }
     lookup_free(lk);
 }
 
@@ -158,6 +193,9 @@ static void lookup_fail(struct user_lookup *lk)
         e->pending = NULL;
         e->expires_ms = 0;
     }
+    for (int i = 0; i < lk->nkeys; i++)
+        if (lk->held[i])
+            held_publish(lk->u, lk->held[i], NULL);
     lookup_free(lk);
 }
 
@@ -223,30 +261,38 @@ static void user_ask(struct cloud_users *u, struct ucache_entry *e, const char *
     u->st.lookups++;
 }
 
-/* Resolves the user of a flow's client (started at since_us): from the cache, else from the cloud. */
-static void user_lookup(struct cloud_users *u, const char *ip, const char *flow_key, uint64_t since_us)
+/* Resolves the user of a flow's client (started at since_us): from the cache, else from the cloud. held:
+ * the flow's flow.end (cloud_users_holds said so), published with the user at once when the cache has
+ * him, else once the lookup in flight answers; or NULL. Returns 1 when it took held. */
+static int user_lookup(struct cloud_users *u, const char *ip, const char *flow_key, uint64_t since_us,
+                       const char *held)
 {
     if (strlen(ip) >= IP_TEXT_MAX)
-        return;
+        return 0;
     struct ucache_entry *e = ucache_slot(u, ip);
     uint64_t now = cloud_wall_ms();
     if (strcmp(e->ip, ip) != 0 || e->expires_ms <= now) {
         user_ask(u, e, ip, flow_key, since_us, now);
-        return;
+        return 0;
     }
     struct user_lookup *lk = e->pending;
     if (lk) {
-        if (flow_key && lk->nkeys < LOOKUP_WAITERS && (lk->keys[lk->nkeys] = strdup(flow_key)))
-            lk->since[lk->nkeys++] = since_us;
-        return;
+        int i = lk->nkeys;
+        if (!flow_key || i >= LOOKUP_WAITERS || !(lk->keys[i] = strdup(flow_key)))
+            return 0;
+        lk->since[lk->nkeys++] = since_us;
+        return held && (lk->held[i] = strdup(held)) != NULL;
     }
     u->st.cache_hits++;
     if (!e->user || !user_counts(e->logout_us, since_us))
-        return;
+        return 0;
     if (flow_key)
         user_apply(u, flow_key, ip, e->user);
     else
         user_keep(u, ip, e->user, e->logout_us);
+    if (held)                           /* answered after the flow.end was made: it gets the user now */
+        held_publish(u, held, e->user);
+    return held != NULL;
 }
 
 /* This probe saw user log in at ip (logout_us 0) or out: the cache knows at once. */
@@ -266,14 +312,32 @@ void cloud_users_flow_new(struct cloud_users *u, const struct event *ev)
 {
     const char *cli = event_get_str(ev, "cli.ip");
     if (u && cli)
-        user_lookup(u, cli, NULL, ev->ts_us);
+        user_lookup(u, cli, NULL, ev->ts_us, NULL);
 }
 
-void cloud_users_flow_end(struct cloud_users *u, const struct event *ev, const char *key)
+int cloud_users_holds(const struct cloud_users *u, const struct event *ev)
 {
     const char *cli = event_get_str(ev, "cli.ip");
-    if (u && cli && !event_get_str(ev, "user"))
-        user_lookup(u, cli, key, ev_time(ev, "first.seen"));
+    if (!u || !u->cfg.local_publish || ev->channel != EV_FLOW_END || !ev->text || !cli ||
+        event_get_str(ev, "user") || strlen(cli) >= IP_TEXT_MAX)
+        return 0;
+    const struct ucache_entry *e = ucache_slot((struct cloud_users *)u, cli);
+    if (strcmp(e->ip, cli) != 0 || e->expires_ms <= cloud_wall_ms())
+        return 0;
+    return e->pending ? e->pending->nkeys < LOOKUP_WAITERS
+                      : e->user && user_counts(e->logout_us, ev_time(ev, "first.seen"));
+}
+
+int cloud_users_flow_end(struct cloud_users *u, const struct event *ev, const char *key)
+{
+    const char *cli = event_get_str(ev, "cli.ip");
+    if (!u || !cli || event_get_str(ev, "user"))
+        return 0;
+    int hold = cloud_users_holds(u, ev);
+    if (user_lookup(u, cli, key, ev_time(ev, "first.seen"), hold ? ev->text : NULL) || !hold)
+        return hold;
+    u->cfg.local_publish(u->cfg.local_arg, "flow.end", ev->text, ev->text_len);   /* out of memory */
+    return 0;
 }
 
 void cloud_users_heard_logout(struct cloud_users *u, const char *ip, const char *user, uint64_t logout_us)
@@ -387,7 +451,7 @@ void cloud_users_reconfigure(struct cloud_users *u, const struct cloud_users_con
 
 void cloud_users_stats(const struct cloud_users *u, struct cloud_users_stats *out)
 {
-    *out = u ? u->st : (struct cloud_users_stats){ 0, 0, 0, 0 };
+    *out = u ? u->st : (struct cloud_users_stats){ 0 };
 }
 
 void cloud_users_destroy(struct cloud_users *u)

@@ -18,10 +18,13 @@ struct cloud_users_config {
     /* user left ip at logout_us (packet time): flows starting later are not his (NULL: ignored). */
     void (*departed)(void *arg, const char *ip, const char *user, uint64_t logout_us, uint64_t grace_ms);
     void *arg;
+    /* Publishes a held flow.end on the probe's own channel (NULL: flow.end is never held). */
+    void (*local_publish)(void *arg, const char *channel, const char *json, size_t len);
+    void *local_arg;
 };
 
 /* What INFO shows. */
-struct cloud_users_stats { uint64_t lookups, hits, cache_hits, skipped; };
+struct cloud_users_stats { uint64_t lookups, hits, cache_hits, skipped, flow_end_users; };
 
 /* The user half of the replication, sending through eng. Returns it, or NULL when memory runs out. */
 struct cloud_users *cloud_users_create(struct cloud_engine *eng, const struct cloud_users_config *cfg);
@@ -32,9 +35,16 @@ void cloud_users_reconfigure(struct cloud_users *u, const struct cloud_users_con
 /* flow.new: the client's user is looked up now, so that the probe knows it before the flow ends. */
 void cloud_users_flow_new(struct cloud_users *u, const struct event *ev);
 
+/* 1 when ev is a flow.end without a user whose client's user replication knows better than the capture
+ * did when it made the event: the lookup of its flow.new is not answered yet (its publication, on the
+ * probe's channel and the cloud's, waits for the answer, a few milliseconds, and carries the user then),
+ * or it was answered since (published at once with the user). 0 otherwise, and for NULL. */
+int cloud_users_holds(const struct cloud_users *u, const struct event *ev);
 /* flow.end of the flow key with no user in the event: the cloud's flow.<key> and ip.<client> get the
- * client's user once it is known (when the flow started before that user's logout). */
-void cloud_users_flow_end(struct cloud_users *u, const struct event *ev, const char *key);
+ * client's user once it is known (when the flow started before that user's logout). Returns 1 when the
+ * event is held (cloud_users_holds) and published later, with the user, on the probe's channel and the
+ * cloud's (the caller does not PUBLISH it), else 0. */
+int cloud_users_flow_end(struct cloud_users *u, const struct event *ev, const char *key);
 
 /* user.login (Start, or Interim-Update: "acct":"interim") or user.logout seen by this probe:
  * ipuser.<ip>, user.<name> with packet times, ip.<ip> user. */

@@ -126,3 +126,50 @@ def test_logout_on_another_probe_while_both_run(node, tmp_path):
     finally:
         stop_and_check(a, la)
         stop_and_check(b, lb)
+
+
+def test_flow_end_waits_for_the_user(node, tmp_path):
+    """Flows that end before the cloud answered who their client is (one packet each, the capture's last
+    ones, expired at its end): their flow.end, on the probe's own channel and the cloud's, still carries the
+    user (held for the answer, a few milliseconds); a client nobody logged in at has none."""
+    rng = random.Random(SEED + 2)
+    users = [("dave%02d.%04d" % (i, rng.randrange(10000)), "10.77.2.%d" % (10 + i)) for i in range(8)]
+    write_pcap(tmp_path / "a.pcap", [radius_packet(T0 + i * 0.1, i + 1, n, ip, "start")
+                                     for i, (n, ip) in enumerate(users)])
+    run_to_end("--pcap", tmp_path / "a.pcap", "--pcap-end", "exit", "--cloud", node.addr(), "--probe-id", "A")
+    stranger = "10.77.2.99"
+    pk = udp_exchange(T0, "10.77.2.98", SRV_B, 1, 2, n=1)[:1]           # B starts; its flows come 2 s later
+    for i, (_, ip) in enumerate(users + [("", stranger)]):
+        pk += udp_exchange(T0 + 2, ip, SRV_B, 55000 + i, 8000, n=1)[:1]
+    write_pcap(tmp_path / "b.pcap", pk)
+    cloud_ends, stop = [], threading.Event()
+    t = threading.Thread(target=collect, args=(node.client(), "flow.end", cloud_ends, stop), daemon=True)
+    t.start()
+    wait_for(lambda: cloud_ends, 5, what="subscribed")
+    cloud_ends.clear()
+    proc, port, log = start_bg("--pcap", tmp_path / "b.pcap", "--pcap-speed", "1", "--pcap-end", "expire",
+                               "--cloud", node.addr(), "--probe-id", "B")
+    local_ends, lstop = [], threading.Event()
+    lt = threading.Thread(target=collect, args=(redis.Redis(port=port, decode_responses=True), "flow.end",
+                                                local_ends, lstop), daemon=True)
+    lt.start()
+    try:
+        wait_for(lambda: local_ends, 5, what="subscribed on B")
+        p = redis.Redis(port=port, decode_responses=True, socket_timeout=10)
+        wait_for(lambda: int(p.info()["capture_sources_active"]) == 0, 30, what="B done")
+        want = {flow_key(ip, 55000 + i, SRV_B, 8000): name for i, (name, ip) in enumerate(users)}
+        want[flow_key(stranger, 55000 + len(users), SRV_B, 8000)] = None
+        got = {}
+        for ends in (local_ends, cloud_ends):
+            wait_for(lambda: len({e["key"] for e in ends[1:] if e["key"] in want}) == len(want), 10,
+                     what="B's flow.end")
+            got = {e["key"]: e.get("user") for e in ends[1:] if e["key"] in want}
+            assert got == want
+        added = int(p.info("cloud")["cloud_flow_end_users_added"])
+    finally:
+        lstop.set()
+        stop.set()
+        lt.join(5)
+        stop_and_check(proc, log)
+    t.join(5)
+    print("flow.end events that got their user from replication:", added, "of", len(users))
