@@ -383,11 +383,11 @@ static void mac_flush(struct worker *w, struct mac_pend *d)
     memset(d, 0, sizeof(*d));
 }
 
-/* Counts one packet on a MAC in the worker's pending slots (a few MACs, the
- * routers', carry most traffic); a slot taken by another MAC is flushed first. */
-void mac_account(struct worker *w, const struct decoded_pkt *p, int is_src, uint64_t ts)
+/* The worker's pending slot of mac, ready to count a packet seen at ts (a
+ * few MACs, the routers', carry most traffic); a slot taken by another MAC
+ * is flushed first. */
+static struct mac_pend *mac_pend_slot(struct worker *w, const uint8_t *mac, uint64_t ts)
 {
-    const uint8_t *mac = is_src ? p->src_mac : p->dst_mac;
     unsigned slot = (unsigned)(mac[5] ^ (mac[4] << 1) ^ (mac[3] << 2)) % MAC_PEND_SLOTS;
     struct mac_pend *d = &w->pend->mac[slot];
     if (d->used && memcmp(d->mac, mac, 6) != 0)
@@ -398,15 +398,26 @@ void mac_account(struct worker *w, const struct decoded_pkt *p, int is_src, uint
         d->first_ts = ts;
         d->first_now = cache_expiry_now(w->cache, w->group);
     }
-    if (is_src) { d->bytes_sent += p->l3_len; d->pkts_sent++; }
-    else { d->bytes_rcvd += p->l3_len; d->pkts_rcvd++; }
     if (ts > d->last_us) d->last_us = ts;
-    if (is_src && ts >= d->ip_us && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+    return d;
+}
+
+/* Counts one packet on its source MAC (which also learns the packet's
+ * source address), then on its destination MAC. */
+void macs_account(struct worker *w, const struct decoded_pkt *p, uint64_t ts)
+{
+    struct mac_pend *d = mac_pend_slot(w, p->src_mac, ts);
+    d->bytes_sent += p->l3_len;
+    d->pkts_sent++;
+    if (ts >= d->ip_us && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
         memcpy(d->ip, p->src, 16);
         d->ipver = p->ip_version;
         d->has_ip = 1;
         d->ip_us = ts;
     }
+    d = mac_pend_slot(w, p->dst_mac, ts);
+    d->bytes_rcvd += p->l3_len;
+    d->pkts_rcvd++;
 }
 
 static void macs_fold(struct worker *w)

@@ -131,10 +131,8 @@ static void packet_decoded(struct worker *w, uint64_t ts, struct worker_ahead *a
         if (rc == UPD_DROPPED) {
             atomic_fetch_add_explicit(&c->st.flows_dropped, 1, memory_order_relaxed);
         } else {
-            if (p->has_mac) {
-                mac_account(w, p, 1, ts);
-                mac_account(w, p, 0, ts);
-            }
+            if (p->has_mac)
+                macs_account(w, p, ts);
             aggr_account(w, &r, p->l3_len, ts);
             if (r.is_new) {
                 flow_events_flow_new(&w->events, &r.key, r.first_us);

@@ -84,8 +84,8 @@ void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
  * host shows it, goes into macs (has[i] 0 when it has none). */
 struct flow_end_macs;
 void host_flow_ended(struct worker *w, struct host *h, struct flow_end_macs *macs, int i);
-/* Counts p on its source (is_src) or destination MAC. */
-void mac_account(struct worker *w, const struct decoded_pkt *p, int is_src, uint64_t ts);
+/* Counts p on its source MAC, then on its destination MAC. */
+void macs_account(struct worker *w, const struct decoded_pkt *p, uint64_t ts);
 /* Makes every pending MAC, VLAN, L7 and port counter visible in the cache. */
 void worker_fold(struct worker *w);
 /* The `mac` event of m: its counters since its previous one (at `now`, cache clock), its times and
