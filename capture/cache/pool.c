@@ -34,7 +34,7 @@ int pool_init(struct pool *p, struct budget *b, size_t size)
     p->budget = b;
     p->size = (uint32_t)size;
     p->per_chunk = (uint32_t)((POOL_CHUNK - POOL_HDR) / size);
-    pthread_mutex_init(&p->lock, NULL);
+    lock_init(&p->lock);
     return 0;
 }
 
@@ -42,7 +42,7 @@ int pool_init(struct pool *p, struct budget *b, size_t size)
 
 void pool_destroy(struct pool *p)
 {
-    pthread_mutex_destroy(&p->lock);
+    (void)p;                         /* every object was its own calloc, freed by pool_free */
 }
 
 void *pool_alloc(struct pool *p)
@@ -54,9 +54,9 @@ void *pool_alloc(struct pool *p)
         budget_release(p->budget, p->size);
         return NULL;
     }
-    pthread_mutex_lock(&p->lock);
+    lock_acquire(&p->lock);
     p->live++;
-    pthread_mutex_unlock(&p->lock);
+    lock_release(&p->lock);
     return o;
 }
 
@@ -66,9 +66,9 @@ void pool_free(struct pool *p, void *o)
         return;
     free(o);
     budget_release(p->budget, p->size);
-    pthread_mutex_lock(&p->lock);
+    lock_acquire(&p->lock);
     p->live--;
-    pthread_mutex_unlock(&p->lock);
+    lock_release(&p->lock);
 }
 
 #else
@@ -157,7 +157,6 @@ void pool_destroy(struct pool *p)
         munmap(p->regions[i], POOL_REGION);
     free(p->regions);
     budget_release(p->budget, p->chunks * POOL_CHUNK);
-    pthread_mutex_destroy(&p->lock);
     memset(p, 0, sizeof(*p));
 }
 
@@ -182,24 +181,24 @@ static void *chunk_take(struct pool *p, struct pool_chunk *k)
 
 void *pool_alloc(struct pool *p)
 {
-    pthread_mutex_lock(&p->lock);
+    lock_acquire(&p->lock);
     struct pool_chunk *k = p->avail;
     if (!k) {
         if (budget_reserve(p->budget, POOL_CHUNK) != 0) {
-            pthread_mutex_unlock(&p->lock);
+            lock_release(&p->lock);
             return NULL;
         }
         k = chunk_get(p);
         if (!k) {
             budget_release(p->budget, POOL_CHUNK);
-            pthread_mutex_unlock(&p->lock);
+            lock_release(&p->lock);
             return NULL;
         }
         p->chunks++;
         avail_link(p, k);
     }
     void *o = chunk_take(p, k);
-    pthread_mutex_unlock(&p->lock);
+    lock_release(&p->lock);
     return o;
 }
 
@@ -208,7 +207,7 @@ void pool_free(struct pool *p, void *o)
     if (!o)
         return;
     struct pool_chunk *k = (struct pool_chunk *)((uintptr_t)o & ~(uintptr_t)(POOL_CHUNK - 1));
-    pthread_mutex_lock(&p->lock);
+    lock_acquire(&p->lock);
     memcpy(o, &k->free, sizeof(void *));
     k->free = o;
     k->live--;
@@ -221,7 +220,7 @@ void pool_free(struct pool *p, void *o)
         chunk_put(p, k);
         budget_release(p->budget, POOL_CHUNK);
     }
-    pthread_mutex_unlock(&p->lock);
+    lock_release(&p->lock);
 }
 
 #endif

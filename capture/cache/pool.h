@@ -2,11 +2,11 @@
 #ifndef FC_POOL_H
 #define FC_POOL_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "capture/cache/budget.h"
+#include "capture/cache/lock.h"
 
 /*
  * Why: a flow or host lives for minutes while detection and parser state come
@@ -32,7 +32,7 @@
 struct pool_chunk;
 
 struct pool {
-    pthread_mutex_t lock;
+    struct lock lock;                /* a futex lock: two atomic operations a call, as the shards' */
     struct budget *budget;           /* memory accounting (not owned) */
     uint32_t size;                   /* slot size: the object's, rounded up to 8 */
     uint32_t per_chunk;              /* slots in one chunk */
