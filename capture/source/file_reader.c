@@ -2,13 +2,15 @@
 #include "capture/source/file_reader.h"
 #include "capture/source/pcapfile.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 
 void file_reader_use_pcapfile(struct file_reader *r, int fd, const char *bpf)
 {
+    /* fd itself, not a dup: pread leaves its offset alone, and ThreadSanitizer sees neither
+     * fcntl(F_DUPFD) nor libuv's raw close syscall, so a dup whose number the loop had used
+     * for a client socket was reported as a data race on every file read */
     if (fd >= 0)
-        r->pf = pcapfile_open_fd(fcntl(fd, F_DUPFD_CLOEXEC, 0), pcap_datalink(r->p), pcap_snapshot(r->p));
+        r->pf = pcapfile_borrow_fd(fd, pcap_datalink(r->p), pcap_snapshot(r->p));
     if (r->pf && bpf && *bpf) {
         if (pcap_compile(r->p, &r->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) == 0) {
             r->filtered = 1;

@@ -18,7 +18,8 @@ struct file_reader {
 };
 
 /* Lets pcapfile read r->p's records when it takes the file: fd (a regular file's descriptor, -1 for none:
- * a dup is made) with the filter bpf (NULL or "" for none). On any failure libpcap goes on reading. */
+ * read as it is, so it must stay open until file_reader_release) with the filter bpf (NULL or "" for none).
+ * On any failure libpcap goes on reading. */
 void file_reader_use_pcapfile(struct file_reader *r, int fd, const char *bpf);
 
 /* The next record that passes the filter: 1, 0 at the end, -1 on error

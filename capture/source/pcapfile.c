@@ -18,7 +18,7 @@
 enum { BUF_SIZE = 1 << 20, FILE_HDR = 24, REC_HDR = 16, MAX_SNAPLEN = 262144 };
 
 struct pcapfile {
-    int fd;
+    int fd, own_fd;                  /* own_fd: pcapfile_close closes fd */
     off_t off;                       /* file offset of buf + len: pread, so a shared descriptor's offset is left alone */
     int swapped, nsec;
     uint32_t snapshot;
@@ -63,7 +63,20 @@ struct pcapfile *pcapfile_open(const char *path, int dlt, int snapshot)
     return pcapfile_open_fd(open(path, O_RDONLY | O_CLOEXEC), dlt, snapshot);
 }
 
+static struct pcapfile *pcapfile_start(int fd, int own_fd, int dlt, int snapshot);
+
 struct pcapfile *pcapfile_open_fd(int fd, int dlt, int snapshot)
+{
+    return pcapfile_start(fd, 1, dlt, snapshot);
+}
+
+struct pcapfile *pcapfile_borrow_fd(int fd, int dlt, int snapshot)
+{
+    return pcapfile_start(fd, 0, dlt, snapshot);
+}
+
+/* pcapfile_open_fd (own_fd 1) and pcapfile_borrow_fd (own_fd 0). */
+static struct pcapfile *pcapfile_start(int fd, int own_fd, int dlt, int snapshot)
 {
     /* the link types flowcached decodes, whose largest packet is 262 144
      * bytes and whose headers libpcap leaves as they are in the file (it
@@ -72,11 +85,12 @@ struct pcapfile *pcapfile_open_fd(int fd, int dlt, int snapshot)
                 dlt == DLT_LOOP, cooked = dlt == DLT_LINUX_SLL || dlt == DLT_LINUX_SLL2;
     struct pcapfile *f = fd >= 0 && (plain || cooked) && snapshot > 0 ? calloc(1, sizeof(*f)) : NULL;
     if (!f) {
-        if (fd >= 0)
+        if (fd >= 0 && own_fd)
             close(fd);
         return NULL;
     }
     f->fd = fd;
+    f->own_fd = own_fd;
     f->buf = malloc(BUF_SIZE);
     f->snapshot = (uint32_t)snapshot;
     if (f->fd < 0 || !f->buf || fill(f, FILE_HDR) < FILE_HDR)
@@ -179,7 +193,7 @@ void pcapfile_close(struct pcapfile *f)
 {
     if (!f)
         return;
-    if (f->fd >= 0)
+    if (f->fd >= 0 && f->own_fd)
         close(f->fd);
     free(f->buf);
     free(f);

@@ -20,6 +20,10 @@ struct pcapfile *pcapfile_open(const char *path, int dlt, int snapshot);
  * shares, is left where it was. */
 struct pcapfile *pcapfile_open_fd(int fd, int dlt, int snapshot);
 
+/* The same on a descriptor that stays the caller's: never closed here, and
+ * it must stay open until pcapfile_close. */
+struct pcapfile *pcapfile_borrow_fd(int fd, int dlt, int snapshot);
+
 /* The next record: 1 with the packet (data valid until the next call),
  * 0 at the end of the file, -1 on a broken record (pcapfile_error says what,
  * in libpcap's words). Timestamps in microseconds. */

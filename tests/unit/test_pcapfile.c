@@ -240,6 +240,29 @@ TEST_CASE(open_fd_leaves_the_offset)
     CHECK(pcapfile_open_fd(open(path, O_RDONLY), 147, 65535) == NULL);   /* a link type it leaves to libpcap */
 }
 
+/* A borrowed descriptor is read the same and stays open, refused or closed. */
+TEST_CASE(borrow_fd_leaves_the_descriptor_open)
+{
+    header(0xa1b2c3d4, 2, 4, 65535, 0);
+    record(7, 5, 60, 60, 0, 1);
+    save(flen);
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    struct pcapfile *f = pcapfile_borrow_fd(fd, 1, 65535);
+    CHECK(f != NULL);
+    uint64_t ts;
+    const uint8_t *d;
+    uint32_t cap, len;
+    CHECK_INT(pcapfile_next(f, &ts, &d, &cap, &len), 1);
+    CHECK_INT((long)ts, 7000005);
+    CHECK_INT(pcapfile_next(f, &ts, &d, &cap, &len), 0);
+    pcapfile_close(f);
+    CHECK_INT((long)lseek(fd, 0, SEEK_CUR), 0);             /* still open, offset untouched */
+    CHECK(pcapfile_borrow_fd(fd, 147, 65535) == NULL);
+    CHECK_INT((long)lseek(fd, 0, SEEK_CUR), 0);
+    close(fd);
+}
+
 /* Compares every capture file in dir; adds to *files and *handled. */
 static void compare_dir(const char *dir, int *files, int *handled)
 {
@@ -289,6 +312,7 @@ int main(void)
     RUN(peek_shows_the_next_record);
     RUN(left_to_libpcap);
     RUN(open_fd_leaves_the_offset);
+    RUN(borrow_fd_leaves_the_descriptor_open);
     RUN(shared_captures);
     unlink(path);
     return CHECK_DONE("pcapfile");
