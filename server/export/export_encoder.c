@@ -12,7 +12,12 @@
 #define PAD_MAX 3                    /* NetFlow v9 pads each set to 4 bytes */
 
 static uint8_t *put8(uint8_t *p, uint8_t v) { *p = v; return p + 1; }
-static uint8_t *put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; return p + 2; }
+static uint8_t *put16(uint8_t *p, uint16_t v)
+{
+    v = htobe16(v);
+    memcpy(p, &v, 2);
+    return p + 2;
+}
 
 static uint8_t *put32(uint8_t *p, uint32_t v)
 {
@@ -77,8 +82,10 @@ static uint8_t *put_str(uint8_t *p, const struct export_field *f, const struct e
     return p + f->len;
 }
 
-static uint8_t *put_value(uint8_t *p, const struct export_field *f, const struct export_record *r,
-                          int dir)
+/* Field f of r for direction dir at p; returns the end. Inlined into put_record's loop: as a call it
+ * cost about a third of a record's encoding. */
+static inline __attribute__((always_inline)) uint8_t *put_value(uint8_t *p, const struct export_field *f,
+                                                                const struct export_record *r, int dir)
 {
     switch (f->value) {
     case XV_SRC_ADDR: memcpy(p, dir ? r->srv : r->cli, f->len); return p + f->len;
