@@ -1,7 +1,8 @@
 /* cloud_sub.c - a subscription to the cloud's user.logout channel, reconnected when lost (loop thread).
  *
  * One connection to the first seed node (a Redis Cluster forwards every PUBLISH to all its nodes, so one
- * node hears them all): AUTH when configured, SUBSCRIBE user.logout, then each message's JSON gives the
+ * node hears them all; a host name is resolved with uv_getaddrinfo, off the loop thread, before the first
+ * connection, as the delivery engine does): AUTH when configured, SUBSCRIBE user.logout, then each message's JSON gives the
  * logout's user, ip, ts and probe. A logout seen by another probe ends this probe's learnt mapping of that
  * address at once (cloud_users_heard_logout), instead of when its lookup cache next asks.
  */
@@ -20,7 +21,11 @@ enum { SUB_RETRY_MS = 1000, SUB_CONNECT_MS = 2000, JSON_STR_MAX = 512 };
 
 struct cloud_sub {
     uv_loop_t *loop;
+    char host[256];
+    int port;
     struct sockaddr_storage addr;
+    int resolved, resolving, closing, timer_open;
+    uv_getaddrinfo_t gai;
     struct cloud_link *link;
     uv_timer_t retry;
     char *hello;                       /* AUTH (when set) and SUBSCRIBE, as RESP */
@@ -124,10 +129,49 @@ static void sub_on_down(void *arg, struct cloud_link *l, int status)
 
 static const struct cloud_link_ops sub_ops = { sub_on_connect, sub_on_reply, sub_on_down };
 
+/* Frees s once it is closed, its timer closed and no name resolution is in flight. */
+static void sub_free_maybe(struct cloud_sub *s)
+{
+    if (s->closing && !s->timer_open && !s->resolving) {
+        free(s->hello);
+        free(s);
+    }
+}
+
+static void sub_gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct cloud_sub *s = req->data;
+    s->resolving = 0;
+    if (status == 0 && res && res->ai_addrlen <= sizeof(s->addr)) {
+        memcpy(&s->addr, res->ai_addr, res->ai_addrlen);
+        s->resolved = 1;
+    }
+    uv_freeaddrinfo(res);
+    if (s->closing)
+        sub_free_maybe(s);
+    else
+        uv_timer_start(&s->retry, sub_retry_cb, s->resolved ? 0 : SUB_RETRY_MS, 0);
+}
+
+/* Starts resolving the node's name. Returns 0, or -1 when it could not start. */
+static int sub_resolve(struct cloud_sub *s)
+{
+    char port[16];
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    snprintf(port, sizeof(port), "%d", s->port);
+    s->gai.data = s;
+    if (uv_getaddrinfo(s->loop, &s->gai, sub_gai_cb, s->host, port, &hints) != 0)
+        return -1;
+    s->resolving = 1;
+    return 0;
+}
+
 static void sub_retry_cb(uv_timer_t *t)
 {
     struct cloud_sub *s = t->data;
-    if (!s->link)
+    if (s->link || s->resolving || (!s->resolved && sub_resolve(s) == 0))
+        return;
+    if (s->resolved)
         s->link = cloud_link_open(s->loop, (const struct sockaddr *)&s->addr, SUB_CONNECT_MS, &sub_ops, s);
     if (!s->link)
         uv_timer_start(&s->retry, sub_retry_cb, SUB_RETRY_MS, 0);
@@ -159,14 +203,17 @@ struct cloud_sub *cloud_sub_create(uv_loop_t *loop, const char *node, const char
     int port;
     struct cloud_sub *s = calloc(1, sizeof(*s));
     if (!s || cloud_parse_hostport(node, strlen(node), host, sizeof(host), &port) != 0 ||
-        (uv_ip4_addr(host, port, (struct sockaddr_in *)&s->addr) != 0 &&
-         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&s->addr) != 0) ||
         sub_hello(s, user, password) != 0) {
         if (s)
             free(s->hello);
         free(s);
         return NULL;
     }
+    s->resolved = uv_ip4_addr(host, port, (struct sockaddr_in *)&s->addr) == 0 ||
+                  uv_ip6_addr(host, port, (struct sockaddr_in6 *)&s->addr) == 0;
+    memcpy(s->host, host, sizeof(s->host));
+    s->port = port;
+    s->timer_open = 1;
     s->loop = loop;
     s->cb = cb;
     s->arg = arg;
@@ -185,16 +232,19 @@ uint64_t cloud_sub_messages(const struct cloud_sub *s)
 static void sub_closed_cb(uv_handle_t *h)
 {
     struct cloud_sub *s = h->data;
-    free(s->hello);
-    free(s);
+    s->timer_open = 0;
+    sub_free_maybe(s);
 }
 
 void cloud_sub_close(struct cloud_sub *s)
 {
     if (!s)
         return;
+    s->closing = 1;
     cloud_link_close(s->link);
     s->link = NULL;
+    if (s->resolving)
+        uv_cancel((uv_req_t *)&s->gai);
     uv_timer_stop(&s->retry);
     uv_close((uv_handle_t *)&s->retry, sub_closed_cb);
 }

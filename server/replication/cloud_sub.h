@@ -11,9 +11,9 @@ struct cloud_sub;
 /* user left ip at ts_us (the logout's packet time), as another probe saw it. */
 typedef void (*cloud_sub_logout_cb)(void *arg, const char *ip, const char *user, uint64_t ts_us);
 
-/* Subscribes to user.logout on the seed node "host:port" (an IP literal; a name is not resolved: then
- * nothing is subscribed and NULL is returned), after AUTH [user] password when password is set, and
- * again after a lost connection. Messages whose probe is probe_id are this probe's own and skipped.
+/* Subscribes to user.logout on the seed node "host:port" (an IP address, or a name resolved with
+ * uv_getaddrinfo before the first connection, again until it resolves), after AUTH [user] password when
+ * password is set, and again after a lost connection. Messages whose probe is probe_id are this probe's own and skipped.
  * Strings are copied. Returns it, or NULL. Loop thread. */
 struct cloud_sub *cloud_sub_create(uv_loop_t *loop, const char *node, const char *user, const char *password,
                                    const char *probe_id, cloud_sub_logout_cb cb, void *arg);

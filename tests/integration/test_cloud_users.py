@@ -103,10 +103,12 @@ def test_users_across_two_probes(node, tmp_path):
         assert by_key[key].get("user") == want, by_key[key]
 
 
-def test_logout_on_another_probe_while_both_run(node, tmp_path):
+@pytest.mark.parametrize("b_node", ["address", "name"])
+def test_logout_on_another_probe_while_both_run(node, tmp_path, b_node):
     """Probes A (RADIUS) and B (traffic) run at the same time at recorded speed: B learns the user of a client
     when its first flow starts, A sees the logout, and B's flow that starts after it is not labelled (B hears
-    the logout on the cloud's user.logout channel), while B's earlier flow keeps the name."""
+    the logout on the cloud's user.logout channel), while B's earlier flow keeps the name. B is given the
+    cloud node as an address, or as a host name (localhost:PORT, resolved for the subscription too)."""
     name, ip = "carol.%04d" % random.Random(SEED + 1).randrange(10000), "10.77.1.10"
     write_pcap(tmp_path / "a.pcap", [radius_packet(T0, 1, name, ip, "start"),
                                      radius_packet(T0 + 2.5, 2, name, ip, "stop"),
@@ -114,9 +116,10 @@ def test_logout_on_another_probe_while_both_run(node, tmp_path):
     write_pcap(tmp_path / "b.pcap", udp_exchange(T0 + 1, ip, SRV_B, 54000, 8000, n=2) +
                udp_exchange(T0 + 4, ip, SRV_B, 54001, 8000, n=2) + [(T0 + 5.5, udp_exchange(T0, "10.77.1.98",
                                                                                         SRV_B, 3, 4, n=1)[0][1])])
-    seeds = ("--cloud", node.addr(), "--pcap-speed", "1", "--pcap-end", "keep")
-    a, pa, la = start_bg("--pcap", tmp_path / "a.pcap", "--probe-id", "A", *seeds)
-    b, pb, lb = start_bg("--pcap", tmp_path / "b.pcap", "--probe-id", "B", *seeds)
+    seeds = ("--pcap-speed", "1", "--pcap-end", "keep")
+    b_addr = node.addr() if b_node == "address" else "localhost:%d" % node.port
+    a, pa, la = start_bg("--pcap", tmp_path / "a.pcap", "--probe-id", "A", "--cloud", node.addr(), *seeds)
+    b, pb, lb = start_bg("--pcap", tmp_path / "b.pcap", "--probe-id", "B", "--cloud", b_addr, *seeds)
     try:
         p = redis.Redis(port=pb, decode_responses=True, socket_timeout=10)
         wait_for(lambda: int(p.info()["capture_sources_active"]) == 0, 30, what="B done")
