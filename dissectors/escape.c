@@ -43,19 +43,19 @@ int dissect_escape_append(char *dst, size_t cap, size_t *dlen,
     int rc = 0;
     for (size_t i = 0; i < n;) {
         uint8_t b = src[i];
-        if (escape_plain(b)) {       /* the common case: a run of printable ASCII, copied at once */
-            size_t end = i + 1;
-            while (end < n && escape_plain(src[end]))
-                end++;
-            size_t room = cap > o + 1 ? cap - 1 - o : 0;
-            size_t m = end - i <= room ? end - i : room;
-            for (size_t j = 0; j < m; j++) {
-                uint8_t c = src[i + j];
-                dst[o + j] = (char)(lower && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+        if (escape_plain(b)) {       /* the common case: a run of printable ASCII, copied in one pass */
+            size_t room = cap > o + 1 ? cap - 1 - o : 0, j = 0;
+            size_t lim = n - i < room ? n - i : room;
+            if (lower) {
+                for (uint8_t c; j < lim && escape_plain(c = src[i + j]); j++)
+                    dst[o + j] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+            } else {
+                for (uint8_t c; j < lim && escape_plain(c = src[i + j]); j++)
+                    dst[o + j] = (char)c;
             }
-            o += m;
-            if (i + m < end) { rc = -1; break; }
-            i = end;
+            o += j;
+            i += j;
+            if (i < n && j == room) { rc = -1; break; }   /* whatever comes next does not fit */
             continue;
         }
         size_t k = dissect_utf8_len(src + i, n - i);
