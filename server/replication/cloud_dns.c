@@ -17,7 +17,10 @@ enum {
 };
 
 /*
- * flowcached_dns_match, a function of the probe's library (FCALL; cloud_dns_library). keys[1] the waiting
+ * flowcached_dns_match2, a function of the probe's library (FCALL; cloud_dns_library). It is also registered
+ * under the earlier version's name, flowcached_dns_match: probes of that version keep working with this
+ * library, and this version's calls reach a node that still has the earlier library as "Function not
+ * found", which loads this one (the earlier function neither kept the merged event nor answered a verdict). keys[1] the waiting
  * key, keys[2] dns.<qname>. args: side (q: a query alone, r: an answer alone, v: a verdict), the sighting's
  * packet time (us), the waiting key's TTL, dns.<qname>'s TTL (0: none), the event's JSON, the probe id,
  * and the qtype (q), rcode (r) or the side judged (v). A waiting key holds s (side), t (time), p (probe),
@@ -66,7 +69,10 @@ const char cloud_dns_library[] =
     "redis.call('HSET',k,'m.'..qp..'.'..qt,m) redis.call('EXPIRE',k,args[3])\n"
     "return 1\n"
     "end\n"
+    "redis.register_function('flowcached_dns_match2', dns_match)\n"
     "redis.register_function('flowcached_dns_match', dns_match)\n";
+
+#define DNS_MATCH "flowcached_dns_match2"
 
 /* A one-sided sighting read from a `dns` event. */
 struct sighting {
@@ -102,14 +108,14 @@ struct cloud_dns {
     uint64_t sightings, undecided, local_merged, local_timeouts, local_unverified;
 };
 
-/* FCALL flowcached_dns_match: side, t, the two keys, dns.<qname>'s TTL, the JSON and what. */
+/* FCALL flowcached_dns_match2: side, t, the two keys, dns.<qname>'s TTL, the JSON and what. */
 static void match_send(struct cloud_dns *d, const char *key, const char *dkey, char side, const char *t,
                         uint64_t host_ttl, const char *json, size_t json_len, const char *what)
 {
     char s[2] = { side, 0 }, kttl[24], dttl[24];
     snprintf(kttl, sizeof(kttl), "%" PRIu64, d->window_s + KEY_MARGIN_S);
     snprintf(dttl, sizeof(dttl), "%" PRIu64, host_ttl);
-    const char *argv[] = { "FCALL", "flowcached_dns_match", "2", key, dkey, s, t, kttl, dttl, json, d->probe, what };
+    const char *argv[] = { "FCALL", DNS_MATCH, "2", key, dkey, s, t, kttl, dttl, json, d->probe, what };
     size_t lens[sizeof(argv) / sizeof(argv[0])];
     for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
         lens[i] = argv[i] == json ? json_len : strlen(argv[i]);
@@ -169,7 +175,7 @@ static void verdict_answer_cb(void *arg, const char *val, size_t len, int status
 static int verdict_ask(struct cloud_dns *d, struct verdict *v)
 {
     const char *dkey = v->keys + strlen(v->keys) + 1;
-    const char *argv[] = { "FCALL", "flowcached_dns_match", "2", v->keys, dkey, "v", v->t, "0", "0", "", d->probe, "q" };
+    const char *argv[] = { "FCALL", DNS_MATCH, "2", v->keys, dkey, "v", v->t, "0", "0", "", d->probe, "q" };
     d->asking++;
     if (cloud_engine_ask(d->eng, (int)(sizeof(argv) / sizeof(argv[0])), argv, verdict_answer_cb, v) == 0)
         return 0;

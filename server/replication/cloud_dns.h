@@ -13,7 +13,7 @@
  * A probe that saw a DNS query without its answer reports a `dns` event with rcode TIMEOUT (and the
  * query's time, query.ts); one that saw an answer without its query reports the answer without rtt.us.
  * Each such one-sided sighting becomes one call of a server-side function on the cloud (FCALL
- * flowcached_dns_match on the node of dns.<qname>, loaded by the engine with the probe's library): it counts the sighting on dns.<qname> (a query: queries, qtype.<T>; an answer: responses,
+ * flowcached_dns_match2 on the node of dns.<qname>, loaded by the engine with the probe's library): it counts the sighting on dns.<qname> (a query: queries, qtype.<T>; an answer: responses,
  * rcode.<R>, nxdomain) and looks for the other side in a short-lived key
  * dnstx.<client>.<server>.<txid>.{dns.<qname>} (the hash tag puts it in dns.<qname>'s slot). Found: one
  * transaction; its response time (answer's packet time - query's) is added to dns.<qname> rtt.*, the key
@@ -31,7 +31,7 @@
 
 struct cloud_dns;
 
-/* The Lua of flowcached_dns_match, for the probe's function library (after its "#!lua name=" line). */
+/* The Lua of flowcached_dns_match2, for the probe's function library (after its "#!lua name=" line). */
 extern const char cloud_dns_library[];
 
 /* A matcher sending through eng (borrowed; it must outlive the matcher), publishing as probe_id, whose
