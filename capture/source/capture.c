@@ -677,6 +677,17 @@ void capture_stop(struct capture *cap)
     }
 }
 
+void capture_end_flows(struct capture *cap)
+{
+    if (!cap)
+        return;
+    for (int i = 0; i < cap->nsrc; i++)
+        if (cap->src[i].nworkers > 0 && !cap->src[i].started) {
+            worker_expire_all(&cap->src[i].w[0]);     /* the cache is shared: one sweep ends them all */
+            return;
+        }
+}
+
 void capture_destroy(struct capture *cap)
 {
     if (!cap)

@@ -51,6 +51,12 @@ int capture_start(struct capture *cap, void (*on_done)(void *arg), void *arg);
 
 /* Ask every thread to stop and join them. Idempotent. Loop thread. */
 void capture_stop(struct capture *cap);
+
+/* Ends every flow still in the cache, reason shutdown: each one's flow.end
+ * (and so its export records) goes into the first worker's event queue, to
+ * be drained next; what does not fit (65536 events) is counted dropped.
+ * Call after capture_stop, at shutdown. Loop thread; NULL cap: nothing. */
+void capture_end_flows(struct capture *cap);
 void capture_destroy(struct capture *cap);
 
 int capture_worker_count(const struct capture *cap);

@@ -104,6 +104,7 @@ void server_shutdown(struct server *s, int exit_code)
     s->shutting_down = 1;
     s->exit_code = exit_code;
     capture_stop(s->cap);
+    capture_end_flows(s->cap);       /* live flows end now: flow.end and export records, reason shutdown */
     events_drain(s);
     while (s->clients)
         client_close(s->clients);
