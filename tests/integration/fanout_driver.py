@@ -8,7 +8,7 @@ import json, os, shutil, socket, struct, subprocess, sys, tempfile, threading, t
 sys.path.insert(0, os.path.dirname(__file__))
 import redis
 from conftest import wait_ping, free_port, stop_pid, flowcached_binary
-from liveutil import snapshot_instances
+from liveutil import ipv4, snapshot_instances
 
 THREADS = (1, 2, 3)
 UDP_FLOWS, UDP_ROUNDS = 120, 5          # each round: one datagram out, one echoed back
@@ -16,20 +16,6 @@ V6_FLOWS = 40
 TCP_FLOWS, TCP_BYTES = 30, 20000
 GRE_FLOWS, GRE_FRAMES = 60, 4
 GRE_OUTER = ("10.9.0.1", "10.9.0.2")
-
-
-def checksum(b):
-    b += b"\0" * (len(b) % 2)
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def ipv4(proto, src, dst, payload):
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 7, 0, 64, proto, 0, socket.inet_aton(src),
-                    socket.inet_aton(dst))
-    return h[:10] + struct.pack("!H", checksum(h)) + h[12:] + payload
 
 
 def gre_frame(inner_src, inner_dst, sport):

@@ -1,8 +1,25 @@
 """liveutil.py - helpers shared by the event, watchlist, example and live tests."""
 import json
+import socket
 import struct
 import threading
 import time
+
+
+def checksum(b):
+    """The Internet checksum (RFC 1071) of b."""
+    b += b"\0" * (len(b) % 2)
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ipv4(proto, src, dst, payload):
+    """An IPv4 packet (no options, checksum set) carrying payload."""
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 7, 0, 64, proto, 0, socket.inet_aton(src),
+                    socket.inet_aton(dst))
+    return h[:10] + struct.pack("!H", checksum(h)) + h[12:] + payload
 
 
 def delayed_copy(src, dst, lead_s=20.0):
