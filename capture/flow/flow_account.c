@@ -334,7 +334,7 @@ void macs_report(struct worker *w, uint64_t now, int all)
 
 /* Adds one slot of pending MAC counters to its cache entry (made when
  * missing) and empties the slot. */
-static void mac_flush(struct worker *w, struct mac_pend *d)
+__attribute__((cold, noinline)) static void mac_flush(struct worker *w, struct mac_pend *d)
 {
     struct cache *c = w->cache;
     const uint8_t *mac = d->mac;
@@ -386,7 +386,7 @@ static void mac_flush(struct worker *w, struct mac_pend *d)
 /* The worker's pending slot of mac, ready to count a packet seen at ts (a
  * few MACs, the routers', carry most traffic); a slot taken by another MAC
  * is flushed first. */
-static struct mac_pend *mac_pend_slot(struct worker *w, const uint8_t *mac, uint64_t ts)
+static inline struct mac_pend *mac_pend_slot(struct worker *w, const uint8_t *mac, uint64_t ts)
 {
     unsigned slot = (unsigned)(mac[5] ^ (mac[4] << 1) ^ (mac[3] << 2)) % MAC_PEND_SLOTS;
     struct mac_pend *d = &w->pend->mac[slot];
