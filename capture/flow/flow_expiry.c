@@ -65,7 +65,14 @@ static struct flow *flows_collect_due_full(struct cache *c, struct cache_shard *
     return (struct flow *)first;
 }
 
-static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode)
+/* What a sweep calls after each batch of ended flows, when its caller also
+ * consumes the worker's event queue (NULL fn: nothing). */
+struct sweep_drain {
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode, const struct sweep_drain *d)
 {
     struct flow *batch[SWEEP_BATCH];
     for (int i = 0; i < CACHE_SHARDS; i++) {
@@ -87,6 +94,10 @@ static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode)
                 }
                 flow_end(w, batch[j], mode == SWEEP_ALL ? FLOW_END_SHUTDOWN
                                                         : flow_end_reason_of(&w->cache->cfg, batch[j]));
+            }
+            if (n && d->fn) {
+                event_queue_batch_flush(&w->events);
+                d->fn(d->arg);
             }
         } while (n == SWEEP_BATCH);
     }
@@ -152,7 +163,7 @@ static void sweep(struct worker *w, int full)
 {
     uint64_t until = cache_expiry_now(w->cache, w->group);
     worker_fold(w);                  /* first: the sweeps below read what it adds */
-    flows_sweep(w, until, full ? SWEEP_DUE_FULL : SWEEP_DUE);
+    flows_sweep(w, until, full ? SWEEP_DUE_FULL : SWEEP_DUE, &(struct sweep_drain){ 0 });
     hosts_sweep(w, until, full);
     macs_report(w, until, full);
     macs_sweep(w, until, full);
@@ -176,7 +187,12 @@ void worker_sweep_due(struct worker *w)
 
 void worker_expire_all(struct worker *w)
 {
-    flows_sweep(w, cache_now(w->cache), SWEEP_ALL);
+    worker_expire_all_drained(w, NULL, NULL);
+}
+
+void worker_expire_all_drained(struct worker *w, void (*drain)(void *arg), void *arg)
+{
+    flows_sweep(w, cache_now(w->cache), SWEEP_ALL, &(struct sweep_drain){ drain, arg });
     worker_fold(w);
     macs_report(w, cache_now(w->cache), 1);
     worker_publish_stats(w);

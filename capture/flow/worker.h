@@ -95,6 +95,12 @@ void worker_sweep_due(struct worker *w);
  * aggregates stay. */
 void worker_expire_all(struct worker *w);
 
+/* worker_expire_all for a caller that also consumes w's event queue (the
+ * loop thread at shutdown, the capture threads joined): drain(arg) runs
+ * after each batch of ended flows (at most 256), so however many flows the
+ * cache holds, their flow.end events do not overflow the queue. */
+void worker_expire_all_drained(struct worker *w, void (*drain)(void *arg), void *arg);
+
 /* ---- the end of a capture (flow_life.c) ---- */
 
 /* Give nDPI's final answer (its guess) for every flow still undetected, as

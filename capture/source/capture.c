@@ -677,13 +677,13 @@ void capture_stop(struct capture *cap)
     }
 }
 
-void capture_end_flows(struct capture *cap)
+void capture_end_flows(struct capture *cap, void (*drain)(void *arg), void *arg)
 {
     if (!cap)
         return;
     for (int i = 0; i < cap->nsrc; i++)
         if (cap->src[i].nworkers > 0 && !cap->src[i].started) {
-            worker_expire_all(&cap->src[i].w[0]);     /* the cache is shared: one sweep ends them all */
+            worker_expire_all_drained(&cap->src[i].w[0], drain, arg);   /* the cache is shared: one sweep */
             return;
         }
 }

@@ -53,10 +53,11 @@ int capture_start(struct capture *cap, void (*on_done)(void *arg), void *arg);
 void capture_stop(struct capture *cap);
 
 /* Ends every flow still in the cache, reason shutdown: each one's flow.end
- * (and so its export records) goes into the first worker's event queue, to
- * be drained next; what does not fit (65536 events) is counted dropped.
+ * (and so its export records) goes into the first worker's event queue, and
+ * drain(arg) (the caller's queue consumer) runs after each batch of at most
+ * 256 flows, so none is lost to a full queue however many the cache holds.
  * Call after capture_stop, at shutdown. Loop thread; NULL cap: nothing. */
-void capture_end_flows(struct capture *cap);
+void capture_end_flows(struct capture *cap, void (*drain)(void *arg), void *arg);
 void capture_destroy(struct capture *cap);
 
 int capture_worker_count(const struct capture *cap);

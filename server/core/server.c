@@ -90,6 +90,12 @@ static void cron_cb(uv_timer_t *t)
     cron_debug_line(s, now);
 }
 
+/* capture_end_flows' drain: the flow.end events of each batch leave the queue. */
+static void events_drain_cb(void *arg)
+{
+    events_drain(arg);
+}
+
 static void close_walk_cb(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -104,7 +110,7 @@ void server_shutdown(struct server *s, int exit_code)
     s->shutting_down = 1;
     s->exit_code = exit_code;
     capture_stop(s->cap);
-    capture_end_flows(s->cap);       /* live flows end now: flow.end and export records, reason shutdown */
+    capture_end_flows(s->cap, events_drain_cb, s);   /* live flows end now, reason shutdown */
     events_drain(s);
     while (s->clients)
         client_close(s->clients);
