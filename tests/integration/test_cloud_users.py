@@ -110,17 +110,23 @@ def test_logout_on_another_probe_while_both_run(node, tmp_path, b_node):
     the logout on the cloud's user.logout channel), while B's earlier flow keeps the name. B is given the
     cloud node as an address, or as a host name (localhost:PORT, resolved for the subscription too)."""
     name, ip = "carol.%04d" % random.Random(SEED + 1).randrange(10000), "10.77.1.10"
+    # B starts once A's login is in the cloud, so however slowly either process starts (sanitizer builds, a
+    # loaded machine) B's first flow (1 s into B) comes before the logout (4 s into A), with >= 1.5 s to
+    # spare unless B takes that long to start, and its second flow (7 s into B) 3 s after it.
     write_pcap(tmp_path / "a.pcap", [radius_packet(T0, 1, name, ip, "start"),
-                                     radius_packet(T0 + 2.5, 2, name, ip, "stop"),
+                                     radius_packet(T0 + 4, 2, name, ip, "stop"),
                                      (T0 + 5, udp_exchange(T0 + 5, "10.77.1.99", SRV_A, 1, 2, n=1)[0][1])])
     write_pcap(tmp_path / "b.pcap", udp_exchange(T0 + 1, ip, SRV_B, 54000, 8000, n=2) +
-               udp_exchange(T0 + 4, ip, SRV_B, 54001, 8000, n=2) + [(T0 + 5.5, udp_exchange(T0, "10.77.1.98",
+               udp_exchange(T0 + 7, ip, SRV_B, 54001, 8000, n=2) + [(T0 + 7.5, udp_exchange(T0, "10.77.1.98",
                                                                                         SRV_B, 3, 4, n=1)[0][1])])
     seeds = ("--pcap-speed", "1", "--pcap-end", "keep")
     b_addr = node.addr() if b_node == "address" else "localhost:%d" % node.port
     a, pa, la = start_bg("--pcap", tmp_path / "a.pcap", "--probe-id", "A", "--cloud", node.addr(), *seeds)
-    b, pb, lb = start_bg("--pcap", tmp_path / "b.pcap", "--probe-id", "B", "--cloud", b_addr, *seeds)
+    b = None
     try:
+        cloud = node.client()
+        wait_for(lambda: cloud.get("ipuser." + ip) == name, 10, what="A's login in the cloud")
+        b, pb, lb = start_bg("--pcap", tmp_path / "b.pcap", "--probe-id", "B", "--cloud", b_addr, *seeds)
         p = redis.Redis(port=pb, decode_responses=True, socket_timeout=10)
         wait_for(lambda: int(p.info()["capture_sources_active"]) == 0, 30, what="B done")
         assert int(p.info("cloud")["cloud_logouts_heard"]) >= 1
@@ -128,7 +134,8 @@ def test_logout_on_another_probe_while_both_run(node, tmp_path, b_node):
         assert p.hget(flow_key(ip, 54001, SRV_B, 8000), "user") is None        # started after it
     finally:
         stop_and_check(a, la)
-        stop_and_check(b, lb)
+        if b:
+            stop_and_check(b, lb)
 
 
 def test_flow_end_waits_for_the_user(node, tmp_path):
