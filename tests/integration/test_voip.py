@@ -477,8 +477,10 @@ def test_cloud_media_seen_by_another_probe(tmp_path, redis_server):
     lead = delayed_copy(media, tmp_path / "media-lead.pcap", lead_s=1.0)
     run_to_end("--pcap", lead, "--pcap-speed", "1", "--pcap-end", "exit", "--cloud", cloud, "--probe-id", "p-media")
     h = c.hgetall("sip.split-1@a.example")
-    # linked at the flow's 2nd (or 4th) packet: the cloud's answer to its first packet's lookup came meanwhile
-    assert 200 - len(LOST) - 3 <= int(h["rtp.pkts"]) < 200 - len(LOST), h
+    # linked once the cloud answered the lookup of the flow's first packet: the packets before that (one
+    # every 20 ms at recorded speed; 1-3 on an idle machine) are not the call's. Up to 0.5 s of lookup
+    # latency is allowed, so a loaded machine or a sanitizer build does not fail the test.
+    assert 200 - len(LOST) - 25 <= int(h["rtp.pkts"]) < 200 - len(LOST), h
     assert h["rtp.lost"] == str(len(LOST)) and h["state"] == "ended", h
     flows = [c.hgetall(k) for k in c.scan_iter("flow.udp.*")]
     assert [f.get("sip.call-id") for f in flows if f["cli.port"] != "5060"] == ["split-1@a.example"], flows
