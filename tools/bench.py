@@ -514,7 +514,8 @@ def item1(fc, bins, big, reps, small, small_truth):
     if r_sf:
         row("1", "offline Mpps vs softflowd 1.1 (CPU; wall)", "%s; %s" % (fmt(fcm), fmt(fcw)),
             "%s; %s" % (fmt(mpps(r_sf, "cpu")), fmt(mpps(r_sf, "wall"))),
-            "%.2fx; %.2fx" % (fcm / mpps(r_sf, "cpu"), fcw / mpps(r_sf, "wall")), "-", "-")
+            "%.2fx; %.2fx" % (fcm / mpps(r_sf, "cpu"), fcw / mpps(r_sf, "wall")), ">= 1x (CPU)",
+            "yes" if fcm >= mpps(r_sf, "cpu") else "NO")         # issue 20 goal 1: a probe with no DPI
     row("1", "peak RSS on the item-1 file (MB)", fmt(r_fc["maxrss_kb"] / 1024), "ndpiReader %s" % fmt(r_nd["maxrss_kb"] / 1024),
         "%.2fx" % (r_fc["maxrss_kb"] / r_nd["maxrss_kb"]), "-", "-")
     if r_libc:
@@ -846,8 +847,11 @@ def item3(fc, big, reps, small):
     # capture-threads: one reader fans frames out to N workers by address pair
     r4 = median_run([fc, "--pcap", big, "--pcap-end", "exit", "--port", "0", "--capture-threads", "2"],
                     "fc-threads2.log", reps)
-    row("3", "--capture-threads 2 vs 1 on the item-1 file (wall s; speedup)", fmt(r4["wall"]),
-        "1 thread %s" % fmt(r1["wall"]), "%.2fx" % (r1["wall"] / r4["wall"]), "> 1x on 2 idle cores", "-")
+    speed, cpu = r1["wall"] / r4["wall"], r4["cpu"] / r1["cpu"]      # same packets: CPU ratio = CPU per packet
+    row("3", "--capture-threads 2 vs 1 on the item-1 file (wall s; speedup | CPU per packet vs 1 worker)",
+        "%s; %.2fx | %.2fx" % (fmt(r4["wall"]), speed, cpu), "1 worker %s s wall" % fmt(r1["wall"]),
+        "%.2fx | %.2fx" % (speed, cpu), ">= 1.7x | <= 1.1x (2 idle cores)",
+        "yes" if speed >= 1.7 and cpu <= 1.1 else "NO")
     note("Scaling: all --pcap files form one source; --capture-threads N gives it one reader thread that "
          "decodes just enough to hash the innermost address pair and N worker threads fed through lock-free "
          "rings (capture/source/fanout.c); each --interface is its own source. On this 2-core machine the reader and "
