@@ -94,21 +94,6 @@ static void hset_fields(struct cloud *cl, const char *key, const struct event *e
     cloud_send_hset_event(cl->eng, key, ev, is_counter, NULL, NULL);
 }
 
-/* One latency sample of us microseconds on key: <what>.us.sum and <what>.count, and with le (the histogram
- * bucket the probe counted it in, which the event names: "20", "inf") <what>.le.<le>. */
-static void latency_add(struct cloud *cl, const char *key, const char *what, uint64_t us, const char *le)
-{
-    char field[48];
-    snprintf(field, sizeof(field), "%s.us.sum", what);
-    cloud_send_hincrby(cl->eng, key, field, us);
-    snprintf(field, sizeof(field), "%s.count", what);
-    cloud_send_hincrby(cl->eng, key, field, 1);
-    if (le && *le && strlen(le) <= 8 && strspn(le, "0123456789inf") == strlen(le)) {
-        snprintf(field, sizeof(field), "%s.le.%s", what, le);
-        cloud_send_hincrby(cl->eng, key, field, 1);
-    }
-}
-
 /* Counters of one endpoint: sent = its direction, rcvd = the other; rtt: the flow's handshake round trip
  * when the endpoint is its server and the probe saw it, else NULL. */
 static void host_counters(struct cloud *cl, const char *ip, uint64_t bs, uint64_t ps, uint64_t br, uint64_t pr,
@@ -123,7 +108,7 @@ static void host_counters(struct cloud *cl, const char *ip, uint64_t bs, uint64_
     cloud_send_hincrby(cl->eng, key, "pkts.rcvd", pr);
     cloud_send_hincrby(cl->eng, key, role, 1);
     if (rtt)                            /* the server's handshake round trips: rtt.us.sum, rtt.count */
-        latency_add(cl, key, "rtt", *rtt, NULL);
+        cloud_send_latency(cl->eng, key, "rtt", *rtt, NULL);
     cloud_send_expire(cl->eng, key, cl->host_ttl);
 }
 
@@ -196,7 +181,7 @@ static void server_service(struct cloud *cl, const struct event *ev, uint64_t us
     char key[128];
     if (!srv || snprintf(key, sizeof(key), "ip.%s", srv) >= (int)sizeof(key))
         return;
-    latency_add(cl, key, "service", us, NULL);
+    cloud_send_latency(cl->eng, key, "service", us, NULL);
     cloud_send_expire(cl->eng, key, cl->host_ttl);
 }
 
@@ -244,7 +229,7 @@ static int on_dns(struct cloud *cl, const struct event *ev)
         if (snprintf(field, sizeof(field), "rcode.%s", rcode) < (int)sizeof(field))
             cloud_send_hincrby(cl->eng, key, field, 1);
         if (has_rtt)
-            latency_add(cl, key, "rtt", rtt, ev_str(ev, "rtt.le"));
+            cloud_send_latency(cl->eng, key, "rtt", rtt, ev_str(ev, "rtt.le"));
     }
     cloud_send_expire(cl->eng, key, cl->host_ttl);
     if (has_rtt && answer)
@@ -268,7 +253,7 @@ static void on_http(struct cloud *cl, const struct event *ev)
         cloud_send_hincrby(cl->eng, key, field, 1);
     }
     if (has_svc)
-        latency_add(cl, key, "service", svc, ev_str(ev, "service.le"));
+        cloud_send_latency(cl->eng, key, "service", svc, ev_str(ev, "service.le"));
     cloud_send_expire(cl->eng, key, cl->host_ttl);
     if (has_svc)
         server_service(cl, ev, svc);

@@ -1,4 +1,4 @@
-/* cloud_send.c - small command helpers over the delivery engine: NUL-terminated arguments, HINCRBY, EXPIRE, the wall clock (loop thread). */
+/* cloud_send.c - small command helpers over the delivery engine: NUL-terminated arguments, HINCRBY, latency sums, EXPIRE, the wall clock (loop thread). */
 #include "server/replication/cloud_send.h"
 
 #include <inttypes.h>
@@ -29,6 +29,19 @@ void cloud_send_hincrby(struct cloud_engine *eng, const char *key, const char *f
     snprintf(val, sizeof(val), "%" PRIu64, by);
     const char *argv[] = { "HINCRBY", key, field, val };
     cloud_send_args(eng, 4, argv);
+}
+
+void cloud_send_latency(struct cloud_engine *eng, const char *key, const char *what, uint64_t us, const char *le)
+{
+    char field[48];
+    snprintf(field, sizeof(field), "%s.us.sum", what);
+    cloud_send_hincrby(eng, key, field, us);
+    snprintf(field, sizeof(field), "%s.count", what);
+    cloud_send_hincrby(eng, key, field, 1);
+    if (le && *le && strlen(le) <= 8 && strspn(le, "0123456789inf") == strlen(le)) {
+        snprintf(field, sizeof(field), "%s.le.%s", what, le);
+        cloud_send_hincrby(eng, key, field, 1);
+    }
 }
 
 void cloud_send_expire(struct cloud_engine *eng, const char *key, uint64_t ttl)

@@ -19,6 +19,11 @@ void cloud_send_args(struct cloud_engine *eng, int argc, const char **argv);
 /* Queues HINCRBY key field by. Loop thread. */
 void cloud_send_hincrby(struct cloud_engine *eng, const char *key, const char *field, uint64_t by);
 
+/* One latency sample of us microseconds on key: <what>.us.sum and <what>.count, and with le (the histogram
+ * bucket the probe counted it in, as the event names it: "20", "inf"; anything else is not a bucket)
+ * <what>.le.<le>. Loop thread. */
+void cloud_send_latency(struct cloud_engine *eng, const char *key, const char *what, uint64_t us, const char *le);
+
 /* Queues EXPIRE key ttl (seconds); nothing when ttl is 0 (no TTL wanted). Loop thread. */
 void cloud_send_expire(struct cloud_engine *eng, const char *key, uint64_t ttl);
 

@@ -135,12 +135,7 @@ void cloud_voip_snmp(struct cloud_engine *eng, const struct event *ev, uint64_t 
         if (matched) {
             cloud_send_hincrby(eng, key, "requests", 1);
             cloud_send_hincrby(eng, key, field, 1);
-            cloud_send_hincrby(eng, key, "rtt.us.sum", rtt);
-            cloud_send_hincrby(eng, key, "rtt.count", 1);
-            if (le && strlen(le) <= 8 && strspn(le, "0123456789inf") == strlen(le)) {
-                snprintf(field, sizeof(field), "rtt.le.%s", le);
-                cloud_send_hincrby(eng, key, field, 1);
-            }
+            cloud_send_latency(eng, key, "rtt", rtt, le);
         }
         cloud_send_hincrby(eng, key, "responses", 1);
         cloud_send_hincrby(eng, key, "pdu.response", 1);
