@@ -122,7 +122,7 @@ static void cloud_watch_apply(void *arg, const char *members, size_t len)
 static void cloud_watch_share_cb(void *arg, int add, const char *text) { cloud_watch_share(arg, add, text); }
 
 /* Events replication holds (a DNS query seen alone, a flow.end whose user is being looked up) reach the
- * probe's subscribers when it publishes them, not at once. */
+ * probe's subscribers when it publishes them, not at once (sink_deliver sets ev->held). */
 static int cloud_holds_cb(void *arg, const struct event *ev) { return cloud_holds(arg, ev); }
 
 static void cloud_local_publish(void *arg, const char *channel, const char *json, size_t len)
@@ -172,12 +172,11 @@ static int sinks_register(struct server *s, char *err, size_t errlen)
     if (cl) {                           /* the watchlist is the cloud's set, shared by every probe */
         s->watch_share = cloud_watch_share_cb;
         s->watch_share_arg = cl;
-        s->pubsub_hold = cloud_holds_cb;
-        s->pubsub_hold_arg = cl;
         watchlist_each(&s->wl, cloud_watch_push_cb, cl);
     }
     const struct sink replication = {
-        .name = "cloud", .wanted = cloud_sink_wanted, .wants_text = 1, .on_event = cloud_sink_event,
+        .name = "cloud", .wanted = cloud_sink_wanted, .wants_text = 1, .holds = cloud_holds_cb,
+        .on_event = cloud_sink_event,
         .info = cloud_sink_info, .shutdown = cloud_sink_shutdown, .destroy = cloud_sink_destroy,
         .reconfigure = cloud_sink_reconfigure, .arg = cl,
     };

@@ -257,6 +257,7 @@ struct event *event_build_end_raw(const struct event_builder *b, const void *raw
         return NULL;
     ev->raw_len = (uint32_t)raw_len;
     ev->no_fields = (uint8_t)(no_fields != 0);
+    ev->held = 0;
     if (raw_len)
         memcpy((char *)ev->f + roff, raw, raw_len);
     ev->channel = b->channel;

@@ -60,6 +60,8 @@ struct event {
     uint32_t blob_len;
     uint32_t raw_len;        /* bytes of its binary record (event_raw), 0: none */
     uint8_t no_fields;       /* 1: only the binary record was made (no sink reads the fields) */
+    uint8_t held;            /* 1: a sink publishes it on the probe's own channel later, not at once
+                                (set by the loop thread's sink_deliver before any sink sees it) */
     uint64_t ts_us;          /* packet time (0: none) */
     const char *probe;       /* the probe's id: set by the loop thread's drain (NULL before), borrowed */
     char *text;              /* its text (JSON, or a key name), made by the loop thread before the sinks see it

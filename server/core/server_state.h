@@ -52,10 +52,6 @@ struct server {
      * NULL when the watchlist is not shared. Loop thread. */
     void (*watch_share)(void *arg, int add, const char *text);
     void *watch_share_arg;
-    /* 1 when the pub/sub sink must not publish ev now: another sink publishes it on the probe's channel
-     * later (replication: a DNS query seen alone waits for the cloud's verdict). NULL: none. Loop thread. */
-    int (*pubsub_hold)(void *arg, const struct event *ev);
-    void *pubsub_hold_arg;
     uv_timer_t cron;
     struct client *clients;          /* doubly linked */
     uint64_t nclients, next_client_id;

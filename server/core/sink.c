@@ -44,6 +44,9 @@ void sink_deliver(const struct sink_registry *r, struct event *ev)
 {
     if (!ev->no_fields && ((r->text_mask >> ev->channel) & 1u))
         event_text_make(ev);
+    ev->held = 0;
+    for (int i = 0; i < r->n && ev->text && !ev->held; i++)
+        ev->held = r->v[i].holds && r->v[i].holds(r->v[i].arg, ev);
     for (int i = 0; i < r->n; i++)
         if (r->v[i].on_event && (!ev->no_fields || r->v[i].reads_raw))
             r->v[i].on_event(r->v[i].arg, ev);

@@ -23,6 +23,10 @@ struct sink {
      * flow_end_rec), never their fields; capture threads then make the fields only for other sinks,
      * and events without fields reach only sinks like it. */
     int reads_raw;
+    /* 1 when this sink takes ev over and publishes it on the probe's own channel later (pub/sub then
+     * does not publish it now). Asked once per event, before any sink's on_event, so every sink reads
+     * the same decision in ev->held whatever their order. NULL: it never holds. */
+    int (*holds)(void *arg, const struct event *ev);
     /* One event, lent for the call. Every drained event comes, whether this sink wanted it or not. */
     void (*on_event)(void *arg, const struct event *ev);
     /* The lines of its INFO section (the caller writes the "# Name" header). NULL: no section. */
@@ -57,7 +61,8 @@ int sink_register(struct sink_registry *r, const struct sink *sk);
 void sink_wanted_update(struct sink_registry *r);
 
 /* Makes ev's text when a sink reads the text of its channel (event_text_make; out of memory: the text
- * stays NULL and those sinks skip it), then hands ev to every sink in order (ev stays the caller's);
+ * stays NULL and those sinks skip it), sets ev->held from the sinks' holds (only an event with its text
+ * can be held), then hands ev to every sink in order (ev stays the caller's);
  * an event made without fields (ev->no_fields) goes only to the sinks that read binary records.
  * Loop thread. */
 void sink_deliver(const struct sink_registry *r, struct event *ev);

@@ -232,11 +232,11 @@ int pubsub_publish(struct server *s, const char *channel, const char *payload, s
 }
 
 /* Publishes ev's text on its channel (the drain made it, as pub/sub wants the text of the channels
- * somebody listens to), unless a sink holds it to publish later (pubsub_hold). */
+ * somebody listens to), unless a sink holds it to publish later (ev->held, struct sink holds). */
 static void pubsub_sink_event(void *arg, const struct event *ev)
 {
     struct server *s = arg;
-    if (ev->text && !(s->pubsub_hold && s->pubsub_hold(s->pubsub_hold_arg, ev)))
+    if (ev->text && !ev->held)
         pubsub_publish(s, event_channel_name(ev->channel), ev->text, ev->text_len);
 }
 

@@ -312,7 +312,7 @@ int cloud_dns_on_event(struct cloud_dns *d, const struct event *ev, uint64_t hos
         return 0;
     match_send(d, sg.key, sg.dkey, sg.side, sg.t, host_ttl, ev->text, ev->text_len, sg.what);
     d->sightings++;
-    int held = d->local && sg.side == 'q';
+    int held = ev->held;                        /* cloud_dns_holds, asked once by sink_deliver */
     if (d->stopped) {                           /* shutting down: no verdict will follow */
         d->undecided++;
     } else if (verdict_queue(d, &sg, held ? ev->text : NULL, ev->text_len) < 0) {

@@ -50,7 +50,9 @@ int cloud_dns_holds(const struct cloud_dns *d, const struct event *ev);
 /* One `dns` event. Returns 1 when it was one-sided and is now the matcher's (counted on dns.<qname>
  * through the function, published when matched or at its verdict: the caller neither counts nor publishes
  * it), 0 when the caller maps it (a transaction this probe saw whole, or one the cloud cannot match: no
- * text, no query time, a name with a brace). host_ttl: EXPIRE of dns.<qname> (0: none). Loop thread. */
+ * text, no query time, a name with a brace). A query with ev->held set (sink_deliver asked
+ * cloud_dns_holds) is published on the probe's channel at its verdict. host_ttl: EXPIRE of dns.<qname>
+ * (0: none). Loop thread. */
 int cloud_dns_on_event(struct cloud_dns *d, const struct event *ev, uint64_t host_ttl);
 
 /* Sightings from now on wait window_s seconds. */

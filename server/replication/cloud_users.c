@@ -333,7 +333,7 @@ int cloud_users_flow_end(struct cloud_users *u, const struct event *ev, const ch
     const char *cli = event_get_str(ev, "cli.ip");
     if (!u || !cli || event_get_str(ev, "user"))
         return 0;
-    int hold = cloud_users_holds(u, ev);
+    int hold = ev->held;                /* cloud_users_holds, asked once by sink_deliver */
     if (user_lookup(u, cli, key, ev_time(ev, "first.seen"), hold ? ev->text : NULL) || !hold)
         return hold;
     u->cfg.local_publish(u->cfg.local_arg, "flow.end", ev->text, ev->text_len);   /* out of memory */

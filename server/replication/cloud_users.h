@@ -42,7 +42,7 @@ void cloud_users_flow_new(struct cloud_users *u, const struct event *ev);
 int cloud_users_holds(const struct cloud_users *u, const struct event *ev);
 /* flow.end of the flow key with no user in the event: the cloud's flow.<key> and ip.<client> get the
  * client's user once it is known (when the flow started before that user's logout). Returns 1 when the
- * event is held (cloud_users_holds) and published later, with the user, on the probe's channel and the
+ * event is held (ev->held: sink_deliver asked cloud_users_holds) and published later, with the user, on the probe's channel and the
  * cloud's (the caller does not PUBLISH it), else 0. */
 int cloud_users_flow_end(struct cloud_users *u, const struct event *ev, const char *key);
 

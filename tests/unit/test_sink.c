@@ -129,6 +129,55 @@ TEST_CASE(text_made_for_the_sinks_that_read_it)
     sink_destroy_all(&r);
 }
 
+/* A sink that holds the events with a "hold" field, and notes ev->held as each sink saw it. */
+static int holds_asked;
+static char held_seen[16];
+
+static int hold_first(void *arg, const struct event *ev)
+{
+    (void)arg;
+    holds_asked++;
+    return event_get_str(ev, "hold") != NULL;
+}
+
+static void note_held(void *arg, const struct event *ev)
+{
+    size_t n = strlen(held_seen);
+    held_seen[n] = (char)(((struct probe *)arg)->tag + (ev->held ? 'A' - 'a' : 0));
+    held_seen[n + 1] = '\0';
+}
+
+TEST_CASE(hold_decided_once_before_any_sink)
+{
+    struct sink_registry r = { .n = 0 };
+    struct event_builder eb;
+    struct probe pub = { .tag = 'p' }, rep = { .tag = 'r' };
+    struct sink sk[2] = { probe_sink("cloud", &rep), probe_sink("pubsub", &pub) };
+    for (int i = 0; i < 2; i++) {                  /* the holder first: pub/sub still reads its decision */
+        sk[i].wants_text = 1;
+        sk[i].on_event = note_held;
+        sk[i].holds = i == 0 ? hold_first : NULL;
+        ((struct probe *)sk[i].arg)->wants = 1u << EV_FLOW_END;
+        CHECK_INT(sink_register(&r, &sk[i]), 0);
+    }
+    sink_wanted_update(&r);
+    event_build_begin(&eb, EV_FLOW_END, 0);
+    event_add_str(&eb, "hold", "1");
+    struct event *held = event_build_end(&eb);
+    event_build_begin(&eb, EV_FLOW_END, 0);
+    event_add_str(&eb, "key", "flow.x");
+    struct event *plain = event_build_end(&eb);
+    holds_asked = 0;
+    held_seen[0] = '\0';
+    sink_deliver(&r, held);
+    sink_deliver(&r, plain);
+    CHECK_STR(held_seen, "RPrp");                  /* both sinks saw the same decision, per event */
+    CHECK_INT(holds_asked, 2);                     /* asked once an event, not once a sink */
+    event_free(held);
+    event_free(plain);
+    sink_destroy_all(&r);
+}
+
 TEST_CASE(shutdown_without_sinks_and_full_registry)
 {
     struct sink_registry r;
@@ -186,6 +235,7 @@ int main(void)
     RUN(delivery_and_wanted);
     RUN(record_readers);
     RUN(text_made_for_the_sinks_that_read_it);
+    RUN(hold_decided_once_before_any_sink);
     RUN(shutdown_without_sinks_and_full_registry);
     return CHECK_DONE("sink");
 }
