@@ -38,6 +38,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 from toolutil import free_port
@@ -838,6 +839,36 @@ def threads_same(fc, small):
         str(len(diff)), "%d keys" % len(a), "-", "0", "yes" if not diff else "NO")
 
 
+def run_pair(cmd, logname):
+    """Runs two copies of cmd at once; returns (wall of the later one, CPU s of both)."""
+    out = [None, None]
+
+    def one(i):
+        out[i] = run_timed(cmd, "%s.%d" % (logname, i))
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for r in out:
+        if r["rc"] != 0:
+            raise RuntimeError("%s exited %d: %s" % (cmdline(cmd), r["rc"], r["out"][-500:]))
+    return max(r["wall"] for r in out), sum(r["cpu"] for r in out)
+
+
+def machine_scaling(fc, big, reps, r1):
+    """The machine's own two-core scaling, the ceiling for goal 2 here: two independent one-worker
+    processes on the item-1 file at once against one alone (r1). A program that scales perfectly
+    finishes twice the packets in the same wall time at the same CPU per packet."""
+    cmd = [fc, "--pcap", big, "--pcap-end", "exit", "--port", "0"]
+    pairs = [run_pair(cmd, "fc-pair.log") for _ in range(reps)]
+    wall, cpu = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+    speed, per_pkt = 2 * r1["wall"] / wall, cpu / (2 * r1["cpu"])
+    row("3", "machine reference: 2 one-worker processes at once vs 1 alone (wall s; throughput | CPU per packet)",
+        "%s; %.2fx | %.2fx" % (fmt(wall), speed, per_pkt), "1 process %s s wall" % fmt(r1["wall"]),
+        "%.2fx | %.2fx" % (speed, per_pkt), "(ceiling for the row above)", "-")
+
+
 def item3(fc, big, reps, small):
     r1 = median_run([fc, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-scale1.log", reps)
     r2 = median_run([fc, "--pcap", big, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-scale2.log", reps)
@@ -852,6 +883,7 @@ def item3(fc, big, reps, small):
         "%s; %.2fx | %.2fx" % (fmt(r4["wall"]), speed, cpu), "1 worker %s s wall" % fmt(r1["wall"]),
         "%.2fx | %.2fx" % (speed, cpu), ">= 1.7x | <= 1.1x (2 idle cores)",
         "yes" if speed >= 1.7 and cpu <= 1.1 else "NO")
+    machine_scaling(fc, big, reps, r1)
     note("Scaling: all --pcap files form one source; --capture-threads N gives it one reader thread that "
          "decodes just enough to hash the innermost address pair and N worker threads fed through lock-free "
          "rings (capture/source/fanout.c); each --interface is its own source. On this 2-core machine the reader and "
