@@ -39,21 +39,31 @@ static uint8_t *tail(struct export_encoder *e) { return e->cur->buf + e->cur->le
 
 /* ---- the value of each field ---- */
 
-/* Where each string value (XV_APP_NAME .. XV_USER) is in a record, and the longest sent. */
-static const struct { uint16_t off, cap; } str_at[XV_USER + 1] = {
-    [XV_APP_NAME] = { offsetof(struct export_record, app_name), EXPORT_APP_NAME_MAX },
-    [XV_DNS_QNAME] = { offsetof(struct export_record, dns_qname), EXPORT_DNS_QNAME_MAX },
-    [XV_HTTP_HOST] = { offsetof(struct export_record, http_host), EXPORT_HTTP_HOST_MAX },
-    [XV_HTTP_URL] = { offsetof(struct export_record, http_url), EXPORT_HTTP_URL_MAX },
-    [XV_TLS_SNI] = { offsetof(struct export_record, tls_sni), EXPORT_TLS_SNI_MAX },
-    [XV_USER] = { offsetof(struct export_record, user), EXPORT_USER_MAX },
+/* The variable-length strings of a record, by slot: each cut to what is sent, measured once (data_len). */
+enum { SS_APP_NAME, SS_DNS_QNAME, SS_HTTP_HOST, SS_HTTP_URL, SS_TLS_SNI, SS_USER, SS_N };
+struct rec_strs { const char *s[SS_N]; uint16_t n[SS_N]; };
+
+/* Where each slot's string is in a record, and the longest sent. */
+static const struct { uint16_t off, cap; } slot_at[SS_N] = {
+    [SS_APP_NAME] = { offsetof(struct export_record, app_name), EXPORT_APP_NAME_MAX },
+    [SS_DNS_QNAME] = { offsetof(struct export_record, dns_qname), EXPORT_DNS_QNAME_MAX },
+    [SS_HTTP_HOST] = { offsetof(struct export_record, http_host), EXPORT_HTTP_HOST_MAX },
+    [SS_HTTP_URL] = { offsetof(struct export_record, http_url), EXPORT_HTTP_URL_MAX },
+    [SS_TLS_SNI] = { offsetof(struct export_record, tls_sni), EXPORT_TLS_SNI_MAX },
+    [SS_USER] = { offsetof(struct export_record, user), EXPORT_USER_MAX },
 };
 
-/* String value `value` of r, cut to what is sent (*n: its length, 0 when absent). */
-static const char *str_of(const struct export_record *r, uint8_t value, uint16_t *n)
+/* The slot of each string value, plus one (0: not a string). */
+static const uint8_t slot_of_value[XV_USER + 1] = {
+    [XV_APP_NAME] = SS_APP_NAME + 1, [XV_DNS_QNAME] = SS_DNS_QNAME + 1, [XV_HTTP_HOST] = SS_HTTP_HOST + 1,
+    [XV_HTTP_URL] = SS_HTTP_URL + 1, [XV_TLS_SNI] = SS_TLS_SNI + 1, [XV_USER] = SS_USER + 1,
+};
+
+/* String slot k of r, cut to what is sent (*n: its length, 0 when absent). */
+static inline const char *slot_str(const struct export_record *r, int k, uint16_t *n)
 {
-    const struct export_str *s = (const struct export_str *)((const char *)r + str_at[value].off);
-    *n = s->s ? (s->len < str_at[value].cap ? s->len : str_at[value].cap) : 0;
+    const struct export_str *s = (const struct export_str *)((const char *)r + slot_at[k].off);
+    *n = s->s ? (s->len < slot_at[k].cap ? s->len : slot_at[k].cap) : 0;
     return s->s;
 }
 
@@ -66,26 +76,35 @@ static inline uint8_t *put_varlen(uint8_t *p, const char *s, uint16_t n)
     return p + n;
 }
 
-/* A string field: IPFIX variable length, or fixed and padded with zeros,
- * at least one (collectors written in C read it as a C string). */
-static uint8_t *put_str(uint8_t *p, const struct export_field *f, const struct export_record *r)
+/* n bytes of s in a fixed-length field of len bytes, padded with zeros, at
+ * least one (collectors written in C read it as a C string). */
+static inline uint8_t *put_fixstr(uint8_t *p, const char *s, uint16_t n, uint16_t len)
 {
-    uint16_t n;
-    const char *s = str_of(r, f->value, &n);
-    if (f->len == EXPORT_VARLEN)
-        return put_varlen(p, s, n);
-    if (n >= f->len)
-        n = (uint16_t)(f->len - 1);
+    if (n >= len)
+        n = (uint16_t)(len - 1);
     if (n)
         memcpy(p, s, n);
-    memset(p + n, 0, f->len - n);
-    return p + f->len;
+    memset(p + n, 0, len - n);
+    return p + len;
 }
 
-/* Field f of r for direction dir at p; returns the end. Inlined into put_record's loop: as a call it
- * cost about a third of a record's encoding. */
-static inline __attribute__((always_inline)) uint8_t *put_value(uint8_t *p, const struct export_field *f,
-                                                                const struct export_record *r, int dir)
+/* applicationId (RFC 6759): the engine, then the id; len: the field's. */
+static inline uint8_t *put_app_id(uint8_t *p, uint16_t len, uint16_t id)
+{
+    if (len == EXPORT_VARLEN)
+        p = put8(p, 5);
+    return put32(put8(p, EXPORT_APP_ENGINE), id);
+}
+
+/* A latency in microseconds, in a field of 8 bytes or 4 (then capped). */
+static inline uint8_t *put_lat(uint8_t *p, uint16_t len, uint64_t v)
+{
+    return len == 8 ? put64(p, v) : put32(p, v > UINT32_MAX ? UINT32_MAX : (uint32_t)v);
+}
+
+/* Field f of r for direction dir at p; returns the end. The data records go through the steps of
+ * their template (put_ops) instead; this serves the options record and any field without a step. */
+static uint8_t *put_value(uint8_t *p, const struct export_field *f, const struct export_record *r, int dir)
 {
     switch (f->value) {
     case XV_SRC_ADDR: memcpy(p, dir ? r->srv : r->cli, f->len); return p + f->len;
@@ -103,17 +122,16 @@ static inline __attribute__((always_inline)) uint8_t *put_value(uint8_t *p, cons
     case XV_OBS_POINT: return put32(p, r->obs_point);
     case XV_END_REASON: return put8(p, r->end_reason);
     case XV_DIRECTION: return put8(p, (uint8_t)(dir + 1));   /* 1 initiator, 2 reverseInitiator */
-    case XV_APP_ID:
-        if (f->len == EXPORT_VARLEN)
-            p = put8(p, 5);
-        return put32(put8(p, EXPORT_APP_ENGINE), r->app_id);
+    case XV_APP_ID: return put_app_id(p, f->len, r->app_id);
     case XV_HTTP_STATUS: return put16(p, r->http_status);
-    case XV_RTT: case XV_RTT_SERVER: case XV_RTT_CLIENT: case XV_HTTP_SVC: case XV_TLS_HS: case XV_DNS_RTT: {
-        uint64_t v = r->lat_us[f->value - XV_RTT];  /* the elements' order is enum export_lat_value's */
-        return f->len == 8 ? put64(p, v) : put32(p, v > UINT32_MAX ? UINT32_MAX : (uint32_t)v);
+    case XV_RTT: case XV_RTT_SERVER: case XV_RTT_CLIENT: case XV_HTTP_SVC: case XV_TLS_HS: case XV_DNS_RTT:
+        return put_lat(p, f->len, r->lat_us[f->value - XV_RTT]);   /* in enum export_lat_value's order */
+    default: break;
     }
-    default: return put_str(p, f, r);
-    }
+    uint16_t n = 0;
+    const char *s = f->value <= XV_USER && slot_of_value[f->value] ? slot_str(r, slot_of_value[f->value] - 1, &n)
+                                                                   : NULL;
+    return f->len == EXPORT_VARLEN ? put_varlen(p, s, n) : put_fixstr(p, s, n, f->len);
 }
 
 /* put_value for the options record's fields, with the two only it has. */
@@ -134,7 +152,7 @@ static uint8_t *put_option_value(struct export_encoder *e, uint8_t *p, const str
 }
 
 /* The fields every data template starts with (export_ie.c), in order: put_base writes them
- * without going through put_value for each. */
+ * as one step. */
 static const uint8_t base_values[] = {
     XV_SRC_ADDR, XV_DST_ADDR, XV_SRC_PORT, XV_DST_PORT, XV_PROTO, XV_TCP_FLAGS, XV_OCTETS, XV_PACKETS,
     XV_START_MS, XV_END_MS, XV_VLAN, XV_INGRESS_IF, XV_OBS_POINT, XV_END_REASON, XV_DIRECTION,
@@ -142,7 +160,7 @@ static const uint8_t base_values[] = {
 #define NBASE (sizeof(base_values) / sizeof(base_values[0]))
 
 /* How many of template t's first fields put_base writes: NBASE when they are base_values with the
- * lengths put_base writes, else 0 (every field then goes through put_value). */
+ * lengths put_base writes, else 0 (each field is then a step of its own). */
 static uint8_t base_count(const struct export_field *f, int n)
 {
     static const uint8_t lens[NBASE] = { 0, 0, 2, 2, 1, 1, 8, 8, 8, 8, 2, 4, 4, 1, 1 };
@@ -156,7 +174,7 @@ static uint8_t base_count(const struct export_field *f, int n)
 }
 
 /* put_value for base_values, one after the other; alen: the address length (4 or 16). */
-static uint8_t *put_base(uint8_t *p, const struct export_record *r, int dir, uint16_t alen)
+static inline uint8_t *put_base(uint8_t *p, const struct export_record *r, int dir, uint16_t alen)
 {
     const uint8_t *src = dir ? r->srv : r->cli, *dst = dir ? r->cli : r->srv;
     if (alen == 4) {                 /* constant sizes: two moves each, no memcpy call */
@@ -182,29 +200,69 @@ static uint8_t *put_base(uint8_t *p, const struct export_record *r, int dir, uin
     return put8(p, (uint8_t)(dir + 1));
 }
 
+/* The steps of a data record (struct export_op): made once per template, so a record is written
+ * without looking at its fields' descriptions. */
+enum { OP_BASE, OP_APP_ID, OP_STR_VAR, OP_STR_FIX, OP_HTTP_STATUS, OP_LAT, OP_FIELD };
+
+static struct export_op op_of(const struct export_field *f, int i)
+{
+    if (f->value == XV_APP_ID)
+        return (struct export_op){ OP_APP_ID, 0, f->len };
+    if (f->value <= XV_USER && slot_of_value[f->value])
+        return (struct export_op){ f->len == EXPORT_VARLEN ? OP_STR_VAR : OP_STR_FIX,
+                                   (uint8_t)(slot_of_value[f->value] - 1), f->len };
+    if (f->value == XV_HTTP_STATUS)
+        return (struct export_op){ OP_HTTP_STATUS, 0, f->len };
+    if (f->value >= XV_RTT && f->value <= XV_DNS_RTT)
+        return (struct export_op){ OP_LAT, (uint8_t)(f->value - XV_RTT), f->len };
+    return (struct export_op){ OP_FIELD, (uint8_t)i, f->len };
+}
+
+/* Data record r for direction dir, through template tp's steps; v: r's strings. Returns the end. */
+static inline uint8_t *put_ops(uint8_t *p, const struct export_tpl *tp, const struct export_record *r,
+                               const struct rec_strs *v, int dir)
+{
+    for (const struct export_op *op = tp->ops, *end = op + tp->nops; op < end; op++)
+        switch (op->code) {
+        case OP_BASE: p = put_base(p, r, dir, op->len); break;
+        case OP_APP_ID: p = put_app_id(p, op->len, r->app_id); break;
+        case OP_STR_VAR: p = put_varlen(p, v->s[op->arg], v->n[op->arg]); break;
+        case OP_STR_FIX: {
+            uint16_t n;
+            const char *s = slot_str(r, op->arg, &n);
+            p = put_fixstr(p, s, n, op->len);
+            break;
+        }
+        case OP_HTTP_STATUS: p = put16(p, r->http_status); break;
+        case OP_LAT: p = put_lat(p, op->len, r->lat_us[op->arg]); break;
+        default: p = put_value(p, &tp->fields[op->arg], r, dir); break;
+        }
+    return p;
+}
+
 _Static_assert((EXPORT_LAT_RTT_SERVER << EXPORT_LAT_SHIFT) == EXPORT_HAS_RTT_SERVER &&
                (EXPORT_LAT_RTT << EXPORT_LAT_SHIFT) == EXPORT_HAS_RTT &&
                (EXPORT_LAT_HTTP << EXPORT_LAT_SHIFT) == EXPORT_HAS_HTTP_SVC &&
                (EXPORT_LAT_TLS << EXPORT_LAT_SHIFT) == EXPORT_HAS_TLS_HS &&
                (EXPORT_LAT_DNS << EXPORT_LAT_SHIFT) == EXPORT_HAS_DNS_RTT, "latency bits are template groups");
 
-static unsigned groups_of(const struct export_record *r, int dir)
+/* The optional groups of the initiator's record (the strings ride on it only; the other has none). */
+static unsigned groups_of(const struct export_record *r)
 {
-    if (dir)                         /* the strings ride on the initiator's record only */
-        return 0;
     return (r->dns_qname.len ? EXPORT_HAS_DNS : 0u) |
            (r->http_host.len || r->http_url.len || r->http_status ? EXPORT_HAS_HTTP : 0u) |
            (r->tls_sni.len ? EXPORT_HAS_TLS : 0u) | (r->user.len ? EXPORT_HAS_USER : 0u) |
            ((unsigned)(r->lat & 0x1f) << EXPORT_LAT_SHIFT);
 }
 
-static size_t data_len(const struct export_tpl *tp, const struct export_record *r)
+/* Bytes of r's data record of template tp; fills v with its variable-length strings (put_ops). */
+static inline size_t data_len(const struct export_tpl *tp, const struct export_record *r, struct rec_strs *v)
 {
     size_t n = tp->min_len;
     for (int i = 0; i < tp->nvar; i++) {    /* the variable-length strings: a length byte (3 from 255) */
-        uint16_t len;
-        str_of(r, tp->var[i], &len);
-        n += (len < 255 ? 1u : 3u) + len;
+        int k = tp->var[i];
+        v->s[k] = slot_str(r, k, &v->n[k]);
+        n += (v->n[k] < 255 ? 1u : 3u) + v->n[k];
     }
     return n;
 }
@@ -266,15 +324,19 @@ static struct export_tpl *tpl_get(struct export_encoder *e, unsigned t)
         return NULL;
     int n = export_template_fields(e->o.protocol, t, tp->fields);
     tp->nfields = (uint8_t)n;
-    tp->nbase = base_count(tp->fields, n);
-    for (int i = 0; i < n; i++) {
+    int i = base_count(tp->fields, n);
+    if (i)
+        tp->ops[tp->nops++] = (struct export_op){ OP_BASE, 0, tp->fields[0].len };
+    for (int k = i; k < n; k++)
+        tp->ops[tp->nops++] = op_of(&tp->fields[k], k);
+    for (i = 0; i < n; i++) {
         const struct export_field *f = &tp->fields[i];
         if (f->len != EXPORT_VARLEN)
             tp->min_len = (uint16_t)(tp->min_len + f->len);
         else if (f->value == XV_APP_ID)
-            tp->min_len = (uint16_t)(tp->min_len + 1 + 5);     /* put_value writes it so */
-        else if (tp->nvar < EXPORT_TPL_VARS)
-            tp->var[tp->nvar++] = f->value;
+            tp->min_len = (uint16_t)(tp->min_len + 1 + 5);     /* put_app_id writes it so */
+        else if (f->value <= XV_USER && slot_of_value[f->value] && tp->nvar < EXPORT_TPL_VARS)
+            tp->var[tp->nvar++] = (uint8_t)(slot_of_value[f->value] - 1);
     }
     return e->tpl[t] = tp;
 }
@@ -407,14 +469,12 @@ static void msg_finish(struct export_encoder *e, uint64_t now_ms)
 
 /* ---- records ---- */
 
-static int put_record(struct export_encoder *e, const struct export_record *r, int dir, uint64_t now_ms)
+/* Room in the message for a record of template t (need bytes) with the template and the application
+ * name it needs ahead of it when not sent yet, which are written; a full message goes first. */
+static int make_room(struct export_encoder *e, const struct export_record *r, unsigned t, size_t need,
+                     uint64_t now_ms)
 {
-    unsigned t = export_template_index(r->ipver, groups_of(r, dir));
     uint16_t tid = export_template_id(t);
-    const struct export_tpl *tp = tpl_get(e, t);
-    if (!tp)
-        return -1;
-    size_t need = data_len(tp, r);
     int need_tpl, need_app;
     for (;;) {
         if (!e->cur && msg_begin(e, now_ms) != 0)
@@ -436,26 +496,29 @@ static int put_record(struct export_encoder *e, const struct export_record *r, i
             return -1;
         put_app(e, r);
     }
+    return 0;
+}
+
+static int put_record(struct export_encoder *e, const struct export_record *r, unsigned groups, int dir,
+                      uint64_t now_ms)
+{
+    unsigned t = export_template_index(r->ipver, groups);
+    uint16_t tid = export_template_id(t);
+    const struct export_tpl *tp = e->tpl[t] ? e->tpl[t] : tpl_get(e, t);
+    if (!tp)
+        return -1;
+    struct rec_strs v;
+    size_t need = data_len(tp, r, &v);
+    /* the common case, a record that fits after what was sent already, then make_room's exact sum */
+    if (!(e->cur && bit_get(e->announced, t) && app_announced(e, r->app_id) &&
+          e->cur->len + need + PAD_MAX + SET_HDR <= e->o.max_message) &&
+        make_room(e, r, t, need, now_ms) != 0)
+        return -1;
     if (e->open_set != tid) {
         set_close(e);
         set_open(e, tid);
     }
-    uint8_t *p = tail(e);
-    int i = 0;
-    if (tp->nbase) {
-        p = put_base(p, r, dir, tp->fields[0].len);
-        i = tp->nbase;
-    }
-    for (; i < tp->nfields; i++) {
-        const struct export_field *f = &tp->fields[i];
-        if (f->len == EXPORT_VARLEN && f->value != XV_APP_ID) {     /* most of what follows the base */
-            uint16_t n;
-            const char *s = str_of(r, f->value, &n);
-            p = put_varlen(p, s, n);
-        } else {
-            p = put_value(p, f, r, dir);
-        }
-    }
+    uint8_t *p = put_ops(tail(e), tp, r, &v, dir);
     e->cur->len = (uint32_t)(p - e->cur->buf);
     e->cur->flow_records++;
     e->cur->data_records++;
@@ -470,7 +533,7 @@ int export_encoder_add(struct export_encoder *e, const struct export_record *r, 
     for (int dir = 0; dir < 2; dir++) {
         if (!r->packets[dir] && (dir == 1 || r->packets[1]))
             continue;
-        if (put_record(e, r, dir, now_ms) != 0) {
+        if (put_record(e, r, dir ? 0 : groups_of(r), dir, now_ms) != 0) {
             e->oom_drops++;
             return -1;
         }

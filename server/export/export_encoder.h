@@ -43,14 +43,17 @@ struct export_app { uint16_t id; char name[EXPORT_APP_NAME_MAX + 1]; };
 
 #define EXPORT_TPL_VARS 8          /* variable-length strings a template may have */
 
+/* One step of writing a data record (export_encoder.c): what to write, and from where. */
+struct export_op { uint8_t code, arg; uint16_t len; };
+
 /* One data template, made when a record first needs it. */
 struct export_tpl {
     struct export_field fields[EXPORT_FIELDS_MAX];
-    uint8_t nfields;
-    uint8_t nbase;                   /* leading fields written by the fast path (export_encoder.c) */
-    uint8_t nvar;                    /* variable-length strings (IPFIX), their values in var[] */
+    struct export_op ops[EXPORT_FIELDS_MAX];   /* the record's fields as steps, the base fields as one */
+    uint8_t nfields, nops;
+    uint8_t nvar;                    /* variable-length strings (IPFIX), their string slots in var[] */
     uint16_t min_len;                /* data record bytes without those strings */
-    uint8_t var[EXPORT_TPL_VARS];    /* enum export_value of each, in template order */
+    uint8_t var[EXPORT_TPL_VARS];    /* the string slot (export_encoder.c) of each, in template order */
 };
 
 struct export_encoder {

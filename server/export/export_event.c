@@ -227,13 +227,6 @@ _Static_assert((int)FEL_RTT_SERVER == (int)EXPORT_LAT_RTT_SERVER && (int)FEL_RTT
                (int)FEV_DNS_RTT == (int)EXPORT_DNS_RTT && (int)FEV_HTTP_SVC == (int)EXPORT_HTTP_SVC,
                "one set of latency bits and values");
 
-/* The latencies the record says were measured (a value not measured is 0 in both). */
-static void rec_latency(const struct flow_end_rec *fe, struct export_record *r)
-{
-    r->lat = fe->lat & (FEL_RTT_SERVER | FEL_RTT | FEL_HTTP | FEL_TLS | FEL_DNS);
-    memcpy(r->lat_us, fe->lat_us, sizeof(r->lat_us));
-}
-
 static const uint8_t rec_end_reason[] = {
     [FER_IDLE] = EXPORT_END_IDLE, [FER_LIFETIME] = EXPORT_END_ACTIVE,
     [FER_TCP] = EXPORT_END_FIN, [FER_SHUTDOWN] = EXPORT_END_FORCED,
@@ -242,9 +235,11 @@ static const uint8_t rec_end_reason[] = {
 int export_record_from_rec(const void *raw, size_t len, struct export_record *r)
 {
     const struct flow_end_rec *fe = raw;
-    memset(r, 0, sizeof(*r));
-    if (!raw || len < sizeof(*fe) || (fe->key.ipver != 4 && fe->key.ipver != 6))
+    if (!raw || len < sizeof(*fe) || (fe->key.ipver != 4 && fe->key.ipver != 6)) {
+        memset(r, 0, sizeof(*r));
         return -1;
+    }
+    /* every field of r is set below, no memset first: this runs once per exported flow */
     r->ipver = fe->key.ipver;
     r->proto = fe->key.l4proto;
     r->tcp_flags = fe->tcp_flags;
@@ -254,19 +249,19 @@ int export_record_from_rec(const void *raw, size_t len, struct export_record *r)
     r->srv_port = fe->key.sport;
     memcpy(r->cli, fe->key.cli, 16);
     memcpy(r->srv, fe->key.srv, 16);
-    for (int d = 0; d < 2; d++) {
-        r->octets[d] = fe->bytes[d];
-        r->packets[d] = fe->pkts[d];
-    }
+    memcpy(r->octets, fe->bytes, sizeof(r->octets));
+    memcpy(r->packets, fe->pkts, sizeof(r->packets));
     r->start_ms = fe->first_us / 1000;
     r->end_ms = fe->last_us / 1000;
+    r->ingress_if = fe->ingress_if;
+    r->obs_point = fe->obs_point;
     const char *app = l7_name(fe->l7);
     r->app_name = (struct export_str){ app, (uint16_t)strlen(app) };
     r->app_id = fe->l7 < l7_count() ? fe->l7 : 0;
     r->http_status = fe->http_status;
-    r->ingress_if = fe->ingress_if;
-    rec_latency(fe, r);
-    r->obs_point = fe->obs_point;
+    /* the latencies the record says were measured (a value not measured is 0 in both) */
+    r->lat = fe->lat & (FEL_RTT_SERVER | FEL_RTT | FEL_HTTP | FEL_TLS | FEL_DNS);
+    memcpy(r->lat_us, fe->lat_us, sizeof(r->lat_us));
     r->dns_qname = rec_str(fe, len, FES_DNS_QUERY);
     r->http_host = rec_str(fe, len, FES_HTTP_HOST);
     r->http_url = rec_str(fe, len, FES_HTTP_URL);
