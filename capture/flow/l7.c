@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "capture/cache/cache.h"
+#include "capture/flow/l7_quick.h"
 
 /* Packets after which detection gives up, as ndpiReader does. */
 enum { L7_MAX_TCP_PKTS = 80, L7_MAX_UDP_PKTS = 24 };
@@ -23,6 +24,7 @@ struct l7_module {
     struct ndpi_detection_module_struct *ndpi;
     struct ndpi_flow_struct *spare[L7_SPARE_MAX];
     unsigned spare_n;
+    int quick;                       /* l7_quick_dns answers for this module */
 };
 
 static char *l7_names[L7_MAX];
@@ -139,6 +141,7 @@ struct l7_module *l7_module_create(void)
         free(m);
         return NULL;
     }
+    m->quick = l7_quick_usable(m->ndpi);
     return m;
 }
 
@@ -188,16 +191,38 @@ static uint16_t l7_pick(ndpi_protocol p)
     return id < L7_MAX ? id : NDPI_PROTOCOL_UNKNOWN;
 }
 
+/* A flow's first packet that l7_quick_dns can judge (the state's bytes
+ * already reserved): sets f->l7 as nDPI would, releases the bytes and returns
+ * 1; else 0 and nothing changed. */
+static int l7_quick_first(struct l7_module *m, struct cache *c, struct flow *f,
+                          const uint8_t *l3, uint16_t len)
+{
+    if (!m->quick || f->detect_pkts != 0 || f->key.l4proto != IPPROTO_UDP)
+        return 0;
+    int id = l7_quick_dns(m->ndpi, l3, len);
+    if (id <= NDPI_PROTOCOL_UNKNOWN || id >= L7_MAX)
+        return 0;
+    f->detect_pkts++;
+    f->l7 = (uint16_t)id;
+    budget_release(&c->budget, l7_state_size());
+    f->detect_done = 1;
+    return 1;
+}
+
 int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
                    const struct decoded_pkt *p, uint64_t ts_us)
 {
     if (f->detect_done || !p->l3 || p->l3_caplen == 0)
         return 0;
+    uint16_t before = f->l7;
+    uint32_t len = p->l3_caplen > 0xffff ? 0xffff : p->l3_caplen;
     if (!f->ndpi) {
         if (budget_reserve(&c->budget, l7_state_size()) != 0) {
             f->detect_done = 1;
             return 0;
         }
+        if (l7_quick_first(m, c, f, p->l3, (uint16_t)len))
+            return f->l7 != before;
         f->ndpi = m->spare_n > 0 ? m->spare[--m->spare_n] : ndpi_flow_malloc(l7_state_size());
         if (!f->ndpi) {
             budget_release(&c->budget, l7_state_size());
@@ -206,8 +231,6 @@ int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
         }
         memset(f->ndpi, 0, l7_state_size());
     }
-    uint16_t before = f->l7;
-    uint32_t len = p->l3_caplen > 0xffff ? 0xffff : p->l3_caplen;
     l7_cur_ndpi = m->ndpi;
     l7_cur_flow = f->ndpi;
     ndpi_protocol r = ndpi_detection_process_packet(m->ndpi, f->ndpi, p->l3, (unsigned short)len,

@@ -1,4 +1,4 @@
-/* test_l7.c - dissectors/l7.c against nDPI 4.2 alone: the DGA shortcut keeps every TLS detection (single thread). */
+/* test_l7.c - capture/flow/l7.c against nDPI 4.2 alone: the DGA shortcut keeps every TLS detection, the DNS query shortcut every DNS one (single thread). */
 #include <arpa/inet.h>
 #include <ndpi_api.h>
 #include <netinet/in.h>
@@ -128,6 +128,38 @@ static uint16_t l7_glue(struct l7_module *m, struct cache *c, const char *name)
     return f.l7;
 }
 
+/* flowcached's l7 glue (with a cache) beside a plain nDPI module. */
+struct pair {
+    struct cache *c;
+    struct l7_module *m;
+    struct ndpi_detection_module_struct *n;
+};
+
+static int pair_open(struct pair *pr)
+{
+    struct cache_config cfg = { .flow_idle_us = 30000000, .flow_lifetime_us = 120000000,
+                                .host_idle_us = 300000000, .max_flows = 100 };
+    pr->c = cache_create(&cfg);
+    pr->m = l7_module_create();
+    pr->n = ndpi_init_detection_module(ndpi_no_prefs);
+    if (!pr->c || !pr->m || !pr->n)
+        return -1;
+    NDPI_PROTOCOL_BITMASK all;
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(pr->n, &all);
+    ndpi_finalize_initialization(pr->n);
+    return 0;
+}
+
+static void pair_close(struct pair *pr)
+{
+    if (pr->n)
+        ndpi_exit_detection_module(pr->n);
+    l7_module_destroy(pr->m);
+    if (pr->c)
+        cache_destroy(pr->c);
+}
+
 static const char *const names[] = {
     "www.qzxkvjwqpt.com", "www.xkcdqzjvbw.net", "www.bfgqzxjkwv.com", "www.google.com",
     "www.example.net", "www.qzxkvjwqpt.org", "qzxkvjwqpt.com", "api.qzxkvjwqpt.net",
@@ -136,18 +168,16 @@ static const char *const names[] = {
 
 TEST_CASE(tls_sni_same_as_ndpi_alone)
 {
-    struct cache_config cfg = { .flow_idle_us = 30000000, .flow_lifetime_us = 120000000,
-                                .host_idle_us = 300000000, .max_flows = 100 };
-    struct cache *c = cache_create(&cfg);
-    struct l7_module *m = l7_module_create();
-    struct ndpi_detection_module_struct *n = ndpi_init_detection_module(ndpi_no_prefs);
-    CHECK(c && m && n);
-    if (!c || !m || !n)
+    struct pair pr = { 0 };
+    int ok = pair_open(&pr) == 0;
+    CHECK(ok);
+    struct cache *c = pr.c;
+    struct l7_module *m = pr.m;
+    struct ndpi_detection_module_struct *n = pr.n;
+    if (!ok) {
+        pair_close(&pr);
         return;
-    NDPI_PROTOCOL_BITMASK all;
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(n, &all);
-    ndpi_finalize_initialization(n);
+    }
     unsigned tor = 0, tls = 0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         uint16_t want = ndpi_alone(n, names[i]), got = l7_glue(m, c, names[i]);
@@ -160,9 +190,135 @@ TEST_CASE(tls_sni_same_as_ndpi_alone)
     /* the names cover both outcomes of the check that matters */
     CHECK(tor > 0);
     CHECK(tls > 0);
-    ndpi_exit_detection_module(n);
-    l7_module_destroy(m);
-    cache_destroy(c);
+    pair_close(&pr);
+}
+
+/* An IP/UDP DNS message 40000 -> 53 (or 53 -> 40000 when back) to/from
+ * dst (IPv4 or IPv6 text) with the given header words and wire-format
+ * query name; returns the packet's size. */
+static size_t dns_packet(uint8_t *b, const char *dst, int back, uint16_t flags, uint16_t answers,
+                         const uint8_t *qname, size_t qlen)
+{
+    int v6 = strchr(dst, ':') != NULL;
+    size_t ip = v6 ? 40 : 20, o = ip + 8;
+    memset(b, 0, o + 12);
+    o = put16(b, o, 0x1234);
+    o = put16(b, o, flags);
+    o = put16(b, o, 1);
+    o = put16(b, o, answers);
+    o += 4;
+    memcpy(b + o, qname, qlen);
+    o += qlen;
+    o = put16(b, o, 1);                /* type A, class IN */
+    o = put16(b, o, 1);
+    uint8_t *src_ip = b + (v6 ? 8 : 12), *dst_ip = b + (v6 ? 24 : 16);
+    if (v6) {
+        b[0] = 0x60;
+        put16(b, 4, o - ip);
+        b[6] = IPPROTO_UDP;
+        b[7] = 64;
+        inet_pton(AF_INET6, "fd00::1", back ? dst_ip : src_ip);
+        inet_pton(AF_INET6, dst, back ? src_ip : dst_ip);
+    } else {
+        b[0] = 0x45;
+        put16(b, 2, o);
+        b[8] = 64;
+        b[9] = IPPROTO_UDP;
+        inet_pton(AF_INET, "10.0.0.1", back ? dst_ip : src_ip);
+        inet_pton(AF_INET, dst, back ? src_ip : dst_ip);
+    }
+    put16(b, ip, back ? 53 : 40000);
+    put16(b, ip + 2, back ? 40000 : 53);
+    put16(b, ip + 4, o - ip);
+    return o;
+}
+
+/* nDPI alone and the l7 glue on one packet opening a flow: both answers. */
+static void first_packet(struct pair *pr, const uint8_t *pk, size_t len, uint16_t *want, uint16_t *got)
+{
+    struct ndpi_flow_struct *nf = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+    memset(nf, 0, SIZEOF_FLOW_STRUCT);
+    ndpi_custom_dga_predict_fctn saved = ndpi_dga_function;
+    ndpi_dga_function = NULL;
+    ndpi_protocol r = ndpi_detection_process_packet(pr->n, nf, pk, (unsigned short)len, 1000);
+    ndpi_dga_function = saved;
+    ndpi_free_flow(nf);
+    *want = r.app_protocol != NDPI_PROTOCOL_UNKNOWN ? r.app_protocol : r.master_protocol;
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    f.key.l4proto = IPPROTO_UDP;
+    struct decoded_pkt p;
+    memset(&p, 0, sizeof(p));
+    p.l3 = pk;
+    p.l3_caplen = (uint32_t)len;
+    l7_flow_packet(pr->m, pr->c, &f, &p, 1000000);
+    l7_flow_release(&f);
+    *got = f.l7;
+}
+
+enum { NAME_CASES = 19 };
+
+/* Wire-format query name of case i (dotted names, then malformed ones); returns its size. */
+static size_t dns_case_name(uint8_t *w, size_t i)
+{
+    static const char *const dotted[] = {
+        "www.google.com", "graph.facebook.com", "example.org", "", "icq.com", "www.baidu.com",
+        "WWW.NetFlix.COM", "a_b.example.com", "teams.microsoft.com", "skype.com", "zoom.us",
+        "host.local", "qzxkvjwqptbfgmd.com", "captive.apple.com", "spotify.map.fastly.net",
+        "a123456789.b123456789.c123456789.d123456789.e123456789.f123456789.g123456789.facebook.com",
+    };
+    static const uint8_t odd[][8] = {
+        { 3, 'a', 0x01, 'b', 2, 'c', 0xe9, 0 },  /* unprintable bytes */
+        { 3, 'w', '.', 'w', 0xc0, 12, 0 },      /* a dot inside a label, then a pointer */
+        { 9, 'x', 0 },                         /* a label longer than the message */
+    };
+    _Static_assert(sizeof(dotted) / sizeof(dotted[0]) + sizeof(odd) / sizeof(odd[0]) == NAME_CASES, "cases");
+    size_t nd = sizeof(dotted) / sizeof(dotted[0]);
+    if (i >= nd) {
+        memcpy(w, odd[i - nd], sizeof(odd[0]));
+        return sizeof(odd[0]);
+    }
+    size_t o = 0;
+    for (const char *s = dotted[i]; *s;) {
+        size_t n = strcspn(s, ".");
+        w[o++] = (uint8_t)n;
+        memcpy(w + o, s, n);
+        o += n;
+        s += n + (s[n] == '.');
+    }
+    w[o++] = 0;
+    return o;
+}
+
+TEST_CASE(dns_query_same_as_ndpi_alone)
+{
+    static const char *const servers[] = { "10.0.0.2", "8.8.8.8", "157.56.52.1", "31.13.64.1",
+                                           "2001:4860:4860::8888" };
+    static const uint16_t headers[][2] = { { 0x0100, 0 }, { 0x0000, 0 }, { 0x0100, 1 }, { 0x2800, 1 },
+                                           { 0x8180, 1 } };     /* flags, answers */
+    struct pair pr = { 0 };
+    int ok = pair_open(&pr) == 0;
+    CHECK(ok);
+    unsigned google = 0, named = 0;
+    for (size_t k = 0; ok && k < sizeof(servers) / sizeof(servers[0]) * NAME_CASES * 10; k++) {
+        size_t s = k / (NAME_CASES * 10), i = k / 10 % NAME_CASES, h = k / 2 % 5;
+        int back = (int)(k % 2);
+        uint8_t w[300], pk[400];
+        size_t wl = dns_case_name(w, i);
+        size_t len = dns_packet(pk, servers[s], back, headers[h][0], headers[h][1], w, wl);
+        uint16_t want, got;
+        first_packet(&pr, pk, len, &want, &got);
+        if (got != want)
+            fprintf(stderr, "  name %zu via %s header %zu back %d: l7 %u, nDPI alone %u\n", i, servers[s], h,
+                    back, got, want);
+        CHECK_INT(got, want);
+        google += want == NDPI_PROTOCOL_GOOGLE && s == 1 && i == 2;
+        named += want != NDPI_PROTOCOL_DNS && s == 0;
+    }
+    /* the cases cover the address guess ("DNS.Google": example.org via 8.8.8.8) and name matches */
+    CHECK(google > 0);
+    CHECK(named > 0);
+    pair_close(&pr);
 }
 
 int main(void)
@@ -170,6 +326,7 @@ int main(void)
     if (l7_names_init() != 0)
         return 1;
     RUN(tls_sni_same_as_ndpi_alone);
+    RUN(dns_query_same_as_ndpi_alone);
     l7_names_free();
     return CHECK_DONE("test_l7");
 }

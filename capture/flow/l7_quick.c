@@ -1,0 +1,176 @@
+/* l7_quick.c - nDPI 4.2's verdict on a DNS query that opens a flow, computed without nDPI's per-flow state (capture threads). */
+#include "capture/flow/l7_quick.h"
+
+#include <ctype.h>
+#include <ndpi_api.h>
+#include <netinet/in.h>
+#include <string.h>
+
+/*
+ * What ndpi_detection_process_packet (nDPI 4.2, ndpi_main.c and
+ * protocols/dns.c) does with the first packet of a fresh flow when that packet
+ * is a standard DNS query from a client port (above 53, neither 5353 nor 5355)
+ * to UDP port 53, step by step, and what of it decides the answer:
+ *  - ndpi_do_guess: the port guess looks the lower port up first, so 53 gives
+ *    DNS (l7_quick_usable checks it once); the address guess
+ *    (guessed_host_protocol_id: the address tree of ndpi_content_match.c.inc,
+ *    source address and port, then destination) is kept for later;
+ *  - the guessed protocol's dissector runs first, and ndpi_search_dns detects
+ *    every query search_valid_dns accepts: it rebuilds the query name, keeps
+ *    its last 79 characters (host_server_name), matches them against the host
+ *    automaton (ndpi_match_string_subprotocol: "DNS.Facebook") and the category
+ *    lists (ndpi_get_custom_category_match: a hit there makes it plain DNS),
+ *    and sets the flow's (app, master) pair;
+ *  - ndpi_int_change_protocol turns an app protocol without master that has
+ *    subprotocols (DNS has) into (address guess, app) when the address guess
+ *    is another protocol: "DNS.Google" for an unknown name sent to 8.8.8.8;
+ *  - the detected protocol's subprotocol dissectors run (DNS has none);
+ *  - ndpi_reconcile_protocols changes the answer only for Skype and Teams,
+ *    through a cache other flows fill: those answers are left to nDPI.
+ * The rest (DGA check, risks, categories, the reply's metadata) never reaches
+ * the protocol id flowcached keeps. tests/unit/test_l7.c compares this with
+ * nDPI alone.
+ */
+
+enum { DNS_PORT = 53, MDNS_PORT = 5353, LLMNR_PORT = 5355, DNS_HEADER = 12, DNS_MAX_REQUESTS = 16,
+       UDP_HEADER = 8, NAME_MAX_LEN = 255,
+       HOST_MAX_LEN = sizeof(((struct ndpi_flow_struct *)0)->host_server_name) - 1 };
+
+/* nDPI's dns_validchar: [A-Za-z0-9_-] */
+static const uint32_t dns_validchar[8] = { 0x00000000, 0x03ff2000, 0x87fffffe, 0x07fffffe, 0, 0, 0, 0 };
+
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+int l7_quick_usable(struct ndpi_detection_module_struct *n)
+{
+    u_int8_t user = 0;
+    return ndpi_get_ndpi_num_custom_protocols(n) == 0
+        && ndpi_guess_protocol_id(n, NULL, IPPROTO_UDP, DNS_PORT, DNS_PORT, &user) == NDPI_PROTOCOL_DNS
+        && user == 0;
+}
+
+/* 1 when search_valid_dns takes the message d (at least DNS_HEADER bytes) for a valid query. */
+static int dns_query_valid(const uint8_t *d)
+{
+    uint16_t flags = be16(d + 2), queries = be16(d + 4), answers = be16(d + 6), authority = be16(d + 8);
+    if (flags & 0x8000)
+        return 0;                    /* a response: nDPI's other path */
+    return queries <= DNS_MAX_REQUESTS
+        && ((flags & 0x2800) == 0x2800 || (flags & 0xFCF0) == 0 || (flags & 0xFCFF) == 0x0800
+            || (answers == 0 && authority == 0));
+}
+
+/* The query name exactly as ndpi_search_dns rebuilds it (lower case, '_' and
+ * '?' for other characters, empty when a label does not fit); returns its length. */
+static int dns_query_name(const uint8_t *pl, unsigned plen, char name[NAME_MAX_LEN + 1])
+{
+    int j = 0;
+    unsigned off = DNS_HEADER;
+    while (j < NAME_MAX_LEN && off < plen && pl[off] != 0) {
+        uint8_t cl = pl[off++];
+        if ((cl & 0xc0) != 0 || off + cl >= plen) {
+            j = 0;
+            break;
+        }
+        if (j && j < NAME_MAX_LEN)
+            name[j++] = '.';
+        while (j < NAME_MAX_LEN && cl != 0) {
+            uint8_t c = pl[off++];
+            if (dns_validchar[c >> 5] & (1u << (c & 0x1f)))
+                name[j++] = (char)tolower(c);
+            else
+                name[j++] = isprint(c) ? '_' : '?';
+            cl--;
+        }
+    }
+    name[j] = '\0';
+    return j;
+}
+
+/* nDPI's guessed_host_protocol_id: the source address (with its port), then the destination. */
+static uint16_t host_guess(struct ndpi_detection_module_struct *n, const uint8_t *l3, const uint8_t *udp)
+{
+    if (l3[0] >> 4 != 4)
+        return NDPI_PROTOCOL_UNKNOWN;    /* nDPI 4.2 guesses IPv4 addresses only */
+    struct in_addr a;
+    uint16_t port;
+    memcpy(&a.s_addr, l3 + 12, 4);
+    memcpy(&port, udp, 2);
+    uint16_t id = ndpi_network_port_ptree_match(n, &a, port);
+    if (id == NDPI_PROTOCOL_UNKNOWN) {
+        memcpy(&a.s_addr, l3 + 16, 4);
+        memcpy(&port, udp + 2, 2);
+        id = ndpi_network_port_ptree_match(n, &a, port);
+    }
+    return id;
+}
+
+/* The (app, master) pair ndpi_search_dns sets for the query name (j > 0 characters, host its tail). */
+static uint16_t dns_name_app(struct ndpi_detection_module_struct *n, char *host, unsigned hl)
+{
+    ndpi_protocol_match_result match;
+    memset(&match, 0, sizeof(match));
+    int rc = ndpi_match_string_subprotocol(n, host, hl, &match);
+    uint16_t app = rc > 0 ? (uint16_t)rc : NDPI_PROTOCOL_UNKNOWN;
+    ndpi_protocol_category_t cat;
+    if (ndpi_get_custom_category_match(n, host, hl, &cat) != -1)
+        app = NDPI_PROTOCOL_DNS;
+    return app;
+}
+
+/* ndpi_int_change_protocol and what follows it in ndpi_detection_process_packet;
+ * -1 where nDPI would go on in a way this file does not follow. */
+static int dns_settle(struct ndpi_detection_module_struct *n, uint16_t upper, uint16_t lower,
+                      const uint8_t *l3, const uint8_t *udp)
+{
+    ndpi_proto_defaults_t *pd = ndpi_get_proto_defaults(n);
+    if (upper == NDPI_PROTOCOL_UNKNOWN && lower != NDPI_PROTOCOL_UNKNOWN)
+        upper = lower;
+    if (upper == lower)
+        lower = NDPI_PROTOCOL_UNKNOWN;
+    if (upper == NDPI_PROTOCOL_UNKNOWN || upper >= NDPI_MAX_SUPPORTED_PROTOCOLS)
+        return -1;
+    if (lower == NDPI_PROTOCOL_UNKNOWN) {
+        uint16_t host = host_guess(n, l3, udp);
+        if (host >= NDPI_MAX_SUPPORTED_PROTOCOLS)
+            return -1;
+        if (host != NDPI_PROTOCOL_UNKNOWN && upper != host && pd[upper].subprotocol_count > 0)
+            upper = host;
+    }
+    for (uint32_t a = 0; a < pd[upper].subprotocol_count; a++)
+        if (pd[upper].subprotocols[a] != (uint16_t)NDPI_PROTOCOL_MATCHED_BY_CONTENT)
+            return -1;               /* nDPI would run that subprotocol's dissector */
+    if (upper == NDPI_PROTOCOL_SKYPE_TEAMS || upper == NDPI_PROTOCOL_SKYPE_CALL)
+        return -1;                   /* ndpi_reconcile_protocols' Teams cache */
+    return upper;
+}
+
+int l7_quick_dns(struct ndpi_detection_module_struct *n, const uint8_t *l3, uint16_t len)
+{
+    const u_int8_t *l4;
+    u_int16_t l4len;
+    u_int8_t proto;
+    if (!l3 || ndpi_detection_get_l4(l3, len, &l4, &l4len, &proto, 0) != 0 || proto != IPPROTO_UDP
+        || l4len <= UDP_HEADER + DNS_HEADER)
+        return -1;
+    uint16_t sport = be16(l4), dport = be16(l4 + 2);
+    if (dport != DNS_PORT || sport <= DNS_PORT || sport == MDNS_PORT || sport == LLMNR_PORT)
+        return -1;
+    const uint8_t *pl = l4 + UDP_HEADER;
+    unsigned plen = l4len - UDP_HEADER;
+    if (!dns_query_valid(pl))
+        return -1;
+    char name[NAME_MAX_LEN + 1], host[HOST_MAX_LEN + 1];
+    int j = dns_query_name(pl, plen, name);
+    if (j == 0)
+        return dns_settle(n, NDPI_PROTOCOL_DNS, NDPI_PROTOCOL_UNKNOWN, l3, l4);
+    unsigned hl = (unsigned)j < HOST_MAX_LEN ? (unsigned)j : HOST_MAX_LEN;
+    for (unsigned i = 0; i < hl; i++)
+        host[i] = (char)tolower((unsigned char)name[(unsigned)j - hl + i]);
+    host[hl] = '\0';
+    uint16_t app = dns_name_app(n, host, hl);
+    return dns_settle(n, app, NDPI_PROTOCOL_DNS, l3, l4);
+}
