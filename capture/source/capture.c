@@ -399,6 +399,7 @@ static int read_file(struct source *s, int i, struct replay *rp)
     }
     int dlt = pcap_datalink(r.p), rc, stopping = 0;
     file_reader_use_pcapfile(&r, regular ? s->fds[i] : -1, bpf);
+    int by_ref = file_reader_share(&r, s->fan, &s->cap->stop);   /* workers read the reader's buffers */
     uint64_t ts;
     const uint8_t *data, *next;
     uint32_t caplen, wirelen, next_caplen;
@@ -419,6 +420,8 @@ static int read_file(struct source *s, int i, struct replay *rp)
             worker_peek(&s->w[0], &ahead[!cur], dlt, next, next_caplen);
         if (have && ahead[cur].data == data && ahead[cur].caplen == caplen)
             worker_packet_ahead(&s->w[0], ts, &ahead[cur], wirelen);
+        else if (by_ref)
+            fanout_push_ref(s->fan, ts, dlt, data, caplen, wirelen, &s->cap->stop);
         else
             source_packet(s, ts, dlt, data, caplen, wirelen);
         cur = !cur;
@@ -429,6 +432,8 @@ static int read_file(struct source *s, int i, struct replay *rp)
             break;
         }
     }
+    if (rc == 0 && atomic_load(&s->cap->stop))
+        stopping = 1;                /* a wait for a free chunk gave up */
     if (rc < 0) {
         log_msg(LL_WARNING, "pcap %s: %s (the packets before it were counted)", path,
                 file_reader_error(&r));

@@ -19,12 +19,15 @@
 enum { RING_BYTES = 16 << 20, IDLE_SLEEP_NS = 50000, FULL_SLEEP_NS = 20000, TICK_US = 100000 };
 #define REC_WRAP UINT32_MAX
 
-/* A frame in a ring: this header, then caplen bytes, padded to 8. */
+/* A frame in a ring: this header, then caplen bytes, padded to 8; or, for
+ * a frame pushed by reference (fanout_push_ref), this header alone, with
+ * ref pointing at the frame in the reader's buffer. */
 struct rec {
     uint64_t ts;
     uint32_t caplen, wirelen;
     int32_t dlt;
     uint32_t pad;
+    const uint8_t *ref;              /* NULL: the bytes follow the header */
 };
 
 /* Single-producer single-consumer byte ring. Its positions (bytes ever
@@ -54,6 +57,9 @@ struct fanout {
     int wall_clock;
     struct fanout_feed feed;         /* read == NULL: the lanes take frames from their rings only */
     _Atomic int done;                /* producer finished: drain and exit */
+    size_t *marks;                   /* [FANOUT_CHUNKS][n]: each lane's tail after the last frame
+                                        pushed by reference from reader chunk c (fanout_chunk_switch);
+                                        the reader's thread only */
 };
 
 /* The lane hash (fanout.h). Its cBPF twin in fanout_lane_prog must compute
@@ -136,6 +142,17 @@ static size_t rec_size(uint32_t caplen)
     return (sizeof(struct rec) + caplen + 7) & ~(size_t)7;
 }
 
+/* The ring bytes record h takes, at offset pos, and where its frame is. */
+static size_t rec_bytes(const struct rec *h)
+{
+    return h->ref ? sizeof(*h) : rec_size(h->caplen);
+}
+
+static const uint8_t *rec_data(const struct lane *l, const struct rec *h, size_t pos)
+{
+    return h->ref ? h->ref : l->r.buf + pos + sizeof(*h);
+}
+
 /* The first record at or after head (past wrap markers) before tail: its
  * header in *h, its offset in the ring in *pos. Returns its position, or
  * tail when there is none. */
@@ -174,16 +191,18 @@ static size_t lane_drain(struct lane *l)
             clock = h.ts;
             atomic_store_explicit(&q->clock, clock, memory_order_relaxed);
         }
-        size_t next = ring_record(l, head + rec_size(h.caplen), tail, &nh, &npos);
+        size_t next = ring_record(l, head + rec_bytes(&h), tail, &nh, &npos);
         int next_have = next != tail;
         if (next_have)
-            worker_peek(l->w, &ahead[!cur], nh.dlt, l->r.buf + npos + sizeof(nh), nh.caplen);
+            worker_peek(l->w, &ahead[!cur], nh.dlt, rec_data(l, &nh, npos), nh.caplen);
         if (have)
             worker_packet_ahead(l->w, h.ts, &ahead[cur], h.wirelen);
         else
-            worker_packet(l->w, h.ts, h.dlt, l->r.buf + pos + sizeof(h), h.caplen, h.wirelen);
+            worker_packet(l->w, h.ts, h.dlt, rec_data(l, &h, pos), h.caplen, h.wirelen);
         frames++;
-        atomic_store_explicit(&q->head, head + rec_size(h.caplen), memory_order_release);
+        /* release: the frame is done with, here and in the reader's chunk
+         * a reference points into (fanout_chunk_switch reads this) */
+        atomic_store_explicit(&q->head, head + rec_bytes(&h), memory_order_release);
         head = next;
         h = nh;
         pos = npos;
@@ -272,11 +291,14 @@ struct fanout *fanout_start_fed(struct worker *workers, int n, int wall_clock, c
     if (!f)
         return NULL;
     f->lanes = calloc((size_t)n, sizeof(*f->lanes));
+    f->marks = calloc((size_t)n * FANOUT_CHUNKS, sizeof(*f->marks));
     f->n = n;
     f->wall_clock = wall_clock;
     if (feed)
         f->feed = *feed;
-    if (!f->lanes) {
+    if (!f->lanes || !f->marks) {
+        free(f->lanes);
+        free(f->marks);
         free(f);
         return NULL;
     }
@@ -319,19 +341,20 @@ static int lane_of(const struct fanout *f, int dlt, const uint8_t *data, uint32_
     return fanout_lane_of(&p, f->n);
 }
 
-/* Queues one record on r. Returns 0, or -1 when it did not wait for room
- * (stop NULL) or was asked to stop: the frame is not queued. */
+/* Queues one record on r: a copy of the frame, or (ref) its address alone.
+ * Returns 0, or -1 when it did not wait for room (stop NULL) or was asked to
+ * stop: the frame is not queued. */
 static int ring_put(struct ring *r, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
-                    uint32_t wirelen, _Atomic int *stop)
+                    uint32_t wirelen, int ref, _Atomic int *stop)
 {
-    size_t need = rec_size(caplen);
+    size_t need = ref ? sizeof(struct rec) : rec_size(caplen);
     size_t tail = atomic_load_explicit(&r->q->tail, memory_order_relaxed);
     size_t pos = tail % RING_BYTES, rem = RING_BYTES - pos;
     if (rem < need) {                /* no room before the end: skip to the start */
         if (ring_wait(r, tail, rem, stop) != 0)
             return -1;
         if (rem >= sizeof(struct rec)) {
-            struct rec wrap = { 0, REC_WRAP, 0, 0, 0 };
+            struct rec wrap = { 0, REC_WRAP, 0, 0, 0, NULL };
             memcpy(r->buf + pos, &wrap, sizeof(wrap));
         }
         tail += rem;
@@ -340,9 +363,10 @@ static int ring_put(struct ring *r, uint64_t ts, int dlt, const uint8_t *data, u
     }
     if (ring_wait(r, tail, need, stop) != 0)
         return -1;
-    struct rec h = { ts, caplen, wirelen, dlt, 0 };
+    struct rec h = { ts, caplen, wirelen, dlt, 0, ref ? data : NULL };
     memcpy(r->buf + pos, &h, sizeof(h));
-    memcpy(r->buf + pos + sizeof(h), data, caplen);
+    if (!ref)
+        memcpy(r->buf + pos + sizeof(h), data, caplen);
     atomic_store_explicit(&r->q->tail, tail + need, memory_order_release);
     return 0;
 }
@@ -350,7 +374,44 @@ static int ring_put(struct ring *r, uint64_t ts, int dlt, const uint8_t *data, u
 void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
                  uint32_t wirelen, _Atomic int *stop)
 {
-    ring_put(&f->lanes[lane_of(f, dlt, data, caplen)].r, ts, dlt, data, caplen, wirelen, stop);
+    ring_put(&f->lanes[lane_of(f, dlt, data, caplen)].r, ts, dlt, data, caplen, wirelen, 0, stop);
+}
+
+void fanout_push_ref(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
+                     uint32_t wirelen, _Atomic int *stop)
+{
+    ring_put(&f->lanes[lane_of(f, dlt, data, caplen)].r, ts, dlt, data, caplen, wirelen, 1, stop);
+}
+
+/* Waits until every lane has taken everything before marks[lane] (each
+ * lane's ring position). Returns 0, or -1 when *stop is set first (stop
+ * NULL: waits to the end). */
+static int lanes_pass(struct fanout *f, const size_t *marks, _Atomic int *stop)
+{
+    for (int i = 0; i < f->n; i++)
+        while (atomic_load_explicit(&f->lanes[i].r.q->head, memory_order_acquire) < marks[i]) {
+            if (stop && atomic_load_explicit(stop, memory_order_relaxed))
+                return -1;
+            nap(FULL_SLEEP_NS);
+        }
+    return 0;
+}
+
+int fanout_chunk_switch(struct fanout *f, int done, int next, _Atomic int *stop)
+{
+    for (int i = 0; i < f->n; i++)
+        f->marks[(size_t)done * (size_t)f->n + (size_t)i] =
+            atomic_load_explicit(&f->lanes[i].r.q->tail, memory_order_relaxed);
+    return lanes_pass(f, f->marks + (size_t)next * (size_t)f->n, stop);
+}
+
+void fanout_chunks_release(struct fanout *f)
+{
+    size_t *now = f->marks;          /* chunk 0's row, reused: every row is cleared below */
+    for (int i = 0; i < f->n; i++)
+        now[i] = atomic_load_explicit(&f->lanes[i].r.q->tail, memory_order_relaxed);
+    lanes_pass(f, now, NULL);
+    memset(f->marks, 0, (size_t)f->n * FANOUT_CHUNKS * sizeof(*f->marks));
 }
 
 int fanout_forward(struct fanout *f, int lane, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
@@ -358,7 +419,7 @@ int fanout_forward(struct fanout *f, int lane, uint64_t ts, int dlt, const uint8
 {
     struct lane *l = &f->lanes[lane];
     pthread_mutex_lock(&l->push_lock);
-    int rc = ring_put(&l->r, ts, dlt, data, caplen, wirelen, NULL);
+    int rc = ring_put(&l->r, ts, dlt, data, caplen, wirelen, 0, NULL);
     pthread_mutex_unlock(&l->push_lock);
     /* A seq_cst read-modify-write of the tail, then the flag; the lane stores
      * the flag, then reads the tail (seq_cst): one of them sees the other. */
@@ -399,5 +460,6 @@ void fanout_finish(struct fanout *f)
         free(l->r.buf);
     }
     free(f->lanes);
+    free(f->marks);
     free(f);
 }

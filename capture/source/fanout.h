@@ -52,6 +52,29 @@ struct fanout *fanout_start_fed(struct worker *workers, int n, int wall_clock, c
 void fanout_push(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
                  uint32_t wirelen, _Atomic int *stop);
 
+/* Reader chunks a fanout keeps count of (fanout_chunk_switch). */
+enum { FANOUT_CHUNKS = 16 };
+
+/* fanout_push without the copy: the worker gets the frame's address, so
+ * its bytes must stay where they are, unchanged, until every lane has taken
+ * it: data lies in one of the reader's FANOUT_CHUNKS buffers, which the
+ * reader refills only once fanout_chunk_switch says so, and frees only
+ * after fanout_chunks_release. Reader thread only. */
+void fanout_push_ref(struct fanout *f, uint64_t ts, int dlt, const uint8_t *data, uint32_t caplen,
+                     uint32_t wirelen, _Atomic int *stop);
+
+/* The reader is done pushing frames from its chunk done (every frame
+ * fanout_push_ref was given since it last began that chunk) and is about to
+ * refill chunk next (both < FANOUT_CHUNKS): waits until every lane has
+ * taken every frame pushed from next before. Returns 0, or -1 when *stop was
+ * set first (next must then not be written). Reader thread only. */
+int fanout_chunk_switch(struct fanout *f, int done, int next, _Atomic int *stop);
+
+/* Waits until every lane has taken every frame queued so far (never
+ * stopped early: the workers drain their rings anyway), so the reader may
+ * free its chunks; the chunk bookkeeping starts over. Reader thread only. */
+void fanout_chunks_release(struct fanout *f);
+
 /* Copies one frame into lane's ring, for a frame a fed lane read but
  * another lane owns. Never waits: returns 0, or -1 when the ring is full
  * (the frame is dropped; the caller counts it). Any lane thread. */

@@ -1,5 +1,6 @@
 /* file_reader.c - the records of a capture file being read, through pcapfile or libpcap (a file source's reader thread). */
 #include "capture/source/file_reader.h"
+#include "capture/source/fanout.h"
 #include "capture/source/pcapfile.h"
 
 #include <stdio.h>
@@ -19,6 +20,21 @@ void file_reader_use_pcapfile(struct file_reader *r, int fd, const char *bpf)
             r->pf = NULL;
         }
     }
+}
+
+static int reader_chunk_wait(void *arg, int done, int next)
+{
+    struct file_reader *r = arg;
+    return fanout_chunk_switch(r->fan, done, next, r->stop);
+}
+
+int file_reader_share(struct file_reader *r, struct fanout *f, _Atomic int *stop)
+{
+    if (!r->pf || !f || pcapfile_use_chunks(r->pf, FANOUT_CHUNKS, reader_chunk_wait, r) != 0)
+        return 0;
+    r->fan = f;
+    r->stop = stop;
+    return 1;
 }
 
 int file_reader_next(struct file_reader *r, uint64_t *ts, const uint8_t **data, uint32_t *caplen, uint32_t *wirelen)
@@ -60,6 +76,9 @@ void file_reader_release(struct file_reader *r)
     if (r->filtered)
         pcap_freecode(&r->prog);
     r->filtered = 0;
+    if (r->fan)
+        fanout_chunks_release(r->fan);
+    r->fan = NULL;
     pcapfile_close(r->pf);
     r->pf = NULL;
 }

@@ -1,4 +1,4 @@
-/* pcapfile.c - reads the records of a classic pcap file (version 2.4) straight from a 1 MB buffer, as libpcap would return them (capture threads). */
+/* pcapfile.c - reads the records of a classic pcap file (version 2.4) straight from 1 MB buffers, as libpcap would return them (capture threads). */
 #include "capture/source/pcapfile.h"
 
 #include <errno.h>
@@ -22,9 +22,13 @@ struct pcapfile {
     off_t off;                       /* file offset of buf + len: pread, so a shared descriptor's offset is left alone */
     int swapped, nsec;
     uint32_t snapshot;
-    uint8_t *buf;
+    uint8_t *buf;                    /* chunk[cur] */
     size_t pos, len;                 /* unread bytes are buf[pos, len) */
-    int eof;
+    uint8_t *chunk[PCAPFILE_CHUNKS_MAX];   /* chunk[0] is the first buf; more with pcapfile_use_chunks */
+    int nchunks, cur;
+    int (*wait)(void *arg, int done, int next);
+    void *wait_arg;
+    int eof, stopped;                /* stopped: the wait hook ended the file */
     char err[PCAP_ERRBUF_SIZE];
 };
 
@@ -35,16 +39,38 @@ static uint32_t rd32(const uint8_t *p, int swapped)
     return swapped ? __builtin_bswap32(v) : v;
 }
 
+/* Moves the unread bytes to the start of the next chunk (the same buffer
+ * when there is one), once its wait hook lets it. Returns -1 when it does
+ * not: nothing is left unread. */
+static int next_chunk(struct pcapfile *f)
+{
+    int next = (f->cur + 1) % f->nchunks;
+    if (f->nchunks > 1 && f->wait(f->wait_arg, f->cur, next) != 0) {
+        f->pos = f->len = 0;
+        return -1;
+    }
+    memmove(f->chunk[next], f->buf + f->pos, f->len - f->pos);
+    f->cur = next;
+    f->buf = f->chunk[next];
+    f->len -= f->pos;
+    f->pos = 0;
+    return 0;
+}
+
 /* Makes at least need bytes readable at buf + pos (need <= BUF_SIZE).
- * Returns the number readable, less than need only at the end of the file. */
+ * Returns the number readable, less than need only at the end of the file
+ * (or when the wait hook said stop: then 0). Bytes already returned stay
+ * where they are when there are several chunks: reading goes on in place
+ * while the chunk has room, else in the next chunk. */
 static size_t fill(struct pcapfile *f, size_t need)
 {
     if (f->len - f->pos >= need || f->eof)
         return f->len - f->pos;
-    memmove(f->buf, f->buf + f->pos, f->len - f->pos);
-    f->len -= f->pos;
-    f->pos = 0;
-    while (f->len < need && !f->eof) {
+    if ((f->nchunks == 1 || BUF_SIZE - f->pos < need) && next_chunk(f) != 0) {
+        f->eof = f->stopped = 1;
+        return 0;
+    }
+    while (f->len - f->pos < need && !f->eof) {
         ssize_t n = pread(f->fd, f->buf + f->len, BUF_SIZE - f->len, f->off);
         if (n > 0) {
             f->len += (size_t)n;
@@ -53,7 +79,7 @@ static size_t fill(struct pcapfile *f, size_t need)
         else if (n == 0 || errno != EINTR)
             f->eof = 1;              /* a read error ends the file as a short read does in libpcap */
     }
-    return f->len;
+    return f->len - f->pos;
 }
 
 struct pcapfile *pcapfile_open(const char *path, int dlt, int snapshot)
@@ -91,7 +117,8 @@ static struct pcapfile *pcapfile_start(int fd, int own_fd, int dlt, int snapshot
     }
     f->fd = fd;
     f->own_fd = own_fd;
-    f->buf = malloc(BUF_SIZE);
+    f->buf = f->chunk[0] = malloc(BUF_SIZE);
+    f->nchunks = 1;
     f->snapshot = (uint32_t)snapshot;
     if (f->fd < 0 || !f->buf || fill(f, FILE_HDR) < FILE_HDR)
         goto no;
@@ -124,7 +151,7 @@ int pcapfile_next(struct pcapfile *f, uint64_t *ts_us, const uint8_t **data, uin
                   uint32_t *wirelen)
 {
     size_t have = fill(f, REC_HDR);
-    if (have == 0)
+    if (have == 0 || f->stopped)
         return 0;
     if (have < REC_HDR) {
         snprintf(f->err, sizeof(f->err), "truncated dump file; tried to read %u header bytes, only got %zu",
@@ -144,6 +171,8 @@ int pcapfile_next(struct pcapfile *f, uint64_t *ts_us, const uint8_t **data, uin
         return -1;
     }
     have = fill(f, REC_HDR + (size_t)cap);
+    if (f->stopped)
+        return 0;
     if (have < REC_HDR + (size_t)cap) {
         /* libpcap reads at most the snapshot length, then skips the rest */
         size_t want = cap > f->snapshot ? f->snapshot : cap, got = have - REC_HDR;
@@ -179,6 +208,23 @@ int pcapfile_peek(const struct pcapfile *f, const uint8_t **data, uint32_t *capl
     return 1;
 }
 
+int pcapfile_use_chunks(struct pcapfile *f, int n, int (*wait)(void *arg, int done, int next), void *arg)
+{
+    if (n > PCAPFILE_CHUNKS_MAX)
+        n = PCAPFILE_CHUNKS_MAX;
+    int have = f->nchunks;
+    for (int i = have; i < n; i++)
+        if (!(f->chunk[i] = malloc(BUF_SIZE))) {
+            while (i-- > have)
+                free(f->chunk[i]);
+            return -1;
+        }
+    f->nchunks = n > have ? n : have;
+    f->wait = wait;
+    f->wait_arg = arg;
+    return 0;
+}
+
 uint64_t pcapfile_tell(const struct pcapfile *f)
 {
     return (uint64_t)f->off - (f->len - f->pos);
@@ -195,6 +241,7 @@ void pcapfile_close(struct pcapfile *f)
         return;
     if (f->fd >= 0 && f->own_fd)
         close(f->fd);
-    free(f->buf);
+    for (int i = 0; i < f->nchunks; i++)
+        free(f->chunk[i]);
     free(f);
 }

@@ -1,4 +1,4 @@
-/* pcapfile.h - reads the records of a classic pcap file (version 2.4) straight from a 1 MB buffer, as libpcap would return them (capture threads). */
+/* pcapfile.h - reads the records of a classic pcap file (version 2.4) straight from 1 MB buffers, as libpcap would return them (capture threads). */
 #ifndef FC_PCAPFILE_H
 #define FC_PCAPFILE_H
 
@@ -24,7 +24,8 @@ struct pcapfile *pcapfile_open_fd(int fd, int dlt, int snapshot);
  * it must stay open until pcapfile_close. */
 struct pcapfile *pcapfile_borrow_fd(int fd, int dlt, int snapshot);
 
-/* The next record: 1 with the packet (data valid until the next call),
+/* The next record: 1 with the packet (data valid until the next call, or
+ * longer: pcapfile_use_chunks),
  * 0 at the end of the file, -1 on a broken record (pcapfile_error says what,
  * in libpcap's words). Timestamps in microseconds. */
 int pcapfile_next(struct pcapfile *f, uint64_t *ts_us, const uint8_t **data, uint32_t *caplen,
@@ -35,6 +36,19 @@ int pcapfile_next(struct pcapfile *f, uint64_t *ts_us, const uint8_t **data, uin
  * give, valid until the call after that one. 0 otherwise (not read yet, the
  * end, or broken: pcapfile_next tells). Changes nothing. */
 int pcapfile_peek(const struct pcapfile *f, const uint8_t **data, uint32_t *caplen);
+
+enum { PCAPFILE_CHUNKS_MAX = 16 };
+
+/* From now on reads into n buffers (at most PCAPFILE_CHUNKS_MAX) in turn
+ * instead of one, so that a record's data stays where it is, unchanged,
+ * until its buffer comes round again: wait(arg, done, next) is called before
+ * buffer next is written, when every record of buffer done has been
+ * returned, and returns 0 once next may be written (-1: the file ends there,
+ * as at its end, with nothing more returned). Returns 0, or -1 out of
+ * memory (nothing changed: one buffer, data valid until the next call).
+ * Call it once, before the first record is returned. Same thread as
+ * pcapfile_next. */
+int pcapfile_use_chunks(struct pcapfile *f, int n, int (*wait)(void *arg, int done, int next), void *arg);
 
 /* Bytes of the file consumed so far (the records returned and the header). */
 uint64_t pcapfile_tell(const struct pcapfile *f);

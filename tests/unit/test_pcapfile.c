@@ -301,6 +301,84 @@ TEST_CASE(shared_captures)
     CHECK(handled > 0);
 }
 
+/* A record returned under pcapfile_use_chunks: where it is, and where its
+ * bytes are in file[]. */
+struct held { const uint8_t *d; uint32_t cap; size_t off; int chunk; };
+static struct held held[8000];
+static int nheld, chunk_now, waits, stop_at = -1;
+
+/* The wait hook: every record held in the chunk about to be refilled is
+ * still intact (it is then given up); done is the chunk being read. */
+static int chunk_wait(void *arg, int done, int next)
+{
+    int n = *(int *)arg, kept = 0;
+    CHECK_INT(done, chunk_now);
+    CHECK_INT(next, (done + 1) % n);
+    for (int i = 0; i < nheld; i++) {
+        CHECK_MEM(held[i].d, held[i].cap, file + held[i].off, held[i].cap);
+        if (held[i].chunk != next)
+            held[kept++] = held[i];
+    }
+    nheld = kept;
+    chunk_now = next;
+    return ++waits == stop_at ? -1 : 0;
+}
+
+/* Reads path through n chunks; returns the records read (0 after them: no error). */
+static int read_chunked(int n)
+{
+    struct pcapfile *f = pcapfile_open(path, DLT_EN10MB, 65535);
+    CHECK(f != NULL);
+    if (!f)
+        return -1;
+    CHECK_INT(pcapfile_use_chunks(f, n, chunk_wait, &n), 0);
+    nheld = chunk_now = waits = 0;
+    size_t off = 24;
+    int got = 0, r;
+    uint64_t ts;
+    const uint8_t *d;
+    uint32_t cap, len;
+    while ((r = pcapfile_next(f, &ts, &d, &cap, &len)) == 1) {
+        off += 16;
+        CHECK_MEM(d, cap, file + off, cap);
+        if (nheld < (int)(sizeof(held) / sizeof(held[0])))
+            held[nheld++] = (struct held){ d, cap, off, chunk_now };
+        off += cap;
+        got++;
+    }
+    CHECK_INT(r, 0);
+    for (int i = 0; i < nheld; i++)   /* the last chunks were never refilled */
+        CHECK_MEM(held[i].d, held[i].cap, file + held[i].off, held[i].cap);
+    pcapfile_close(f);
+    return got;
+}
+
+TEST_CASE(chunks_keep_records_until_they_come_round)
+{
+    header(0xa1b2c3d4, 2, 4, 65535, 0);
+    int n = 0;
+    while (flen + 16 + 1600 < sizeof(file)) {
+        record(7, (uint32_t)n, 1000 + (uint32_t)n % 600, 1600, 0, (unsigned)n);
+        n++;
+    }
+    save(flen);
+    CHECK_INT(read_chunked(3), n);     /* 4 MB through 3 chunks of 1 MB: each comes round */
+    CHECK(waits >= 3);
+    CHECK_INT(read_chunked(16), n);
+    int small = 0;                     /* a file that ends inside the first chunk */
+    size_t off = 24;
+    for (; off < 100000; small++)
+        off += 16 + 1000 + (size_t)small % 600;
+    save(off);
+    CHECK_INT(read_chunked(3), small);
+    CHECK_INT(waits, 0);
+    save(flen);
+    stop_at = 2;                       /* the hook says stop: the file ends there, quietly */
+    int part = read_chunked(3);
+    stop_at = -1;
+    CHECK(part > 0 && part < n);
+}
+
 int main(void)
 {
     snprintf(path, sizeof(path), "/tmp/fc-pcapfile-%d.pcap", (int)getpid());
@@ -314,6 +392,7 @@ int main(void)
     RUN(open_fd_leaves_the_offset);
     RUN(borrow_fd_leaves_the_descriptor_open);
     RUN(shared_captures);
+    RUN(chunks_keep_records_until_they_come_round);
     unlink(path);
     return CHECK_DONE("pcapfile");
 }
