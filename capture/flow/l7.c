@@ -24,7 +24,7 @@ struct l7_module {
     struct ndpi_detection_module_struct *ndpi;
     struct ndpi_flow_struct *spare[L7_SPARE_MAX];
     unsigned spare_n;
-    int quick;                       /* l7_quick_dns answers for this module */
+    struct l7_quick quick;           /* first packets answered without nDPI's flow state */
 };
 
 static char *l7_names[L7_MAX];
@@ -141,7 +141,7 @@ struct l7_module *l7_module_create(void)
         free(m);
         return NULL;
     }
-    m->quick = l7_quick_usable(m->ndpi);
+    l7_quick_init(&m->quick, m->ndpi);
     return m;
 }
 
@@ -191,15 +191,15 @@ static uint16_t l7_pick(ndpi_protocol p)
     return id < L7_MAX ? id : NDPI_PROTOCOL_UNKNOWN;
 }
 
-/* A flow's first packet that l7_quick_dns can judge (the state's bytes
+/* A flow's first packet that l7_quick_answer can judge (the state's bytes
  * already reserved): sets f->l7 as nDPI would, releases the bytes and returns
  * 1; else 0 and nothing changed. */
 static int l7_quick_first(struct l7_module *m, struct cache *c, struct flow *f,
                           const uint8_t *l3, uint16_t len)
 {
-    if (!m->quick || f->detect_pkts != 0 || f->key.l4proto != IPPROTO_UDP)
+    if (f->detect_pkts != 0 || f->key.l4proto != IPPROTO_UDP)
         return 0;
-    int id = l7_quick_dns(m->ndpi, l3, len);
+    int id = l7_quick_answer(&m->quick, l3, len);
     if (id <= NDPI_PROTOCOL_UNKNOWN || id >= L7_MAX)
         return 0;
     f->detect_pkts++;

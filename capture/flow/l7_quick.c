@@ -1,4 +1,4 @@
-/* l7_quick.c - nDPI 4.2's verdict on a DNS query that opens a flow, computed without nDPI's per-flow state (capture threads). */
+/* l7_quick.c - nDPI 4.2's verdict on a DNS query or RADIUS message that opens a flow, computed without nDPI's per-flow state (capture threads). */
 #include "capture/flow/l7_quick.h"
 
 #include <ctype.h>
@@ -28,12 +28,18 @@
  *  - ndpi_reconcile_protocols changes the answer only for Skype and Teams,
  *    through a cache other flows fill: those answers are left to nDPI.
  * The rest (DGA check, risks, categories, the reply's metadata) never reaches
- * the protocol id flowcached keeps. tests/unit/test_l7.c compares this with
- * nDPI alone.
+ * the protocol id flowcached keeps.
+ *
+ * A RADIUS message to or from UDP port 1812, 1813 or 18013 whose ports nDPI
+ * guesses as RADIUS takes the same road with protocols/radius.c: its dissector
+ * runs first and detects RADIUS (no master) when the length and code fit;
+ * RADIUS has no subprotocols, so the address guess leaves it alone.
+ * tests/unit/test_l7.c compares both with nDPI alone.
  */
 
 enum { DNS_PORT = 53, MDNS_PORT = 5353, LLMNR_PORT = 5355, DNS_HEADER = 12, DNS_MAX_REQUESTS = 16,
-       UDP_HEADER = 8, NAME_MAX_LEN = 255,
+       RADIUS_PORT = 1812, RADIUS_ACC_PORT = 1813, RADIUS_ALT_PORT = 18013, RADIUS_MIN = 20,
+       RADIUS_MAX = 4096, RADIUS_CODE_MAX = 13, UDP_HEADER = 8, NAME_MAX_LEN = 255,
        HOST_MAX_LEN = sizeof(((struct ndpi_flow_struct *)0)->host_server_name) - 1 };
 
 /* nDPI's dns_validchar: [A-Za-z0-9_-] */
@@ -44,12 +50,20 @@ static uint16_t be16(const uint8_t *p)
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-int l7_quick_usable(struct ndpi_detection_module_struct *n)
+void l7_quick_init(struct l7_quick *q, struct ndpi_detection_module_struct *n)
 {
     u_int8_t user = 0;
-    return ndpi_get_ndpi_num_custom_protocols(n) == 0
+    q->ndpi = n;
+    q->usable = ndpi_get_ndpi_num_custom_protocols(n) == 0
         && ndpi_guess_protocol_id(n, NULL, IPPROTO_UDP, DNS_PORT, DNS_PORT, &user) == NDPI_PROTOCOL_DNS
         && user == 0;
+    for (int c = 0; c < 256; c++) {
+        q->lower[c] = (char)tolower(c);
+        if (dns_validchar[c >> 5] & (1u << (c & 0x1f)))
+            q->name_char[c] = (char)tolower(c);
+        else
+            q->name_char[c] = isprint(c) ? '_' : '?';
+    }
 }
 
 /* 1 when search_valid_dns takes the message d (at least DNS_HEADER bytes) for a valid query. */
@@ -65,7 +79,8 @@ static int dns_query_valid(const uint8_t *d)
 
 /* The query name exactly as ndpi_search_dns rebuilds it (lower case, '_' and
  * '?' for other characters, empty when a label does not fit); returns its length. */
-static int dns_query_name(const uint8_t *pl, unsigned plen, char name[NAME_MAX_LEN + 1])
+static int dns_query_name(const struct l7_quick *q, const uint8_t *pl, unsigned plen,
+                          char name[NAME_MAX_LEN + 1])
 {
     int j = 0;
     unsigned off = DNS_HEADER;
@@ -78,11 +93,7 @@ static int dns_query_name(const uint8_t *pl, unsigned plen, char name[NAME_MAX_L
         if (j && j < NAME_MAX_LEN)
             name[j++] = '.';
         while (j < NAME_MAX_LEN && cl != 0) {
-            uint8_t c = pl[off++];
-            if (dns_validchar[c >> 5] & (1u << (c & 0x1f)))
-                name[j++] = (char)tolower(c);
-            else
-                name[j++] = isprint(c) ? '_' : '?';
+            name[j++] = q->name_char[pl[off++]];
             cl--;
         }
     }
@@ -123,7 +134,7 @@ static uint16_t dns_name_app(struct ndpi_detection_module_struct *n, char *host,
 
 /* ndpi_int_change_protocol and what follows it in ndpi_detection_process_packet;
  * -1 where nDPI would go on in a way this file does not follow. */
-static int dns_settle(struct ndpi_detection_module_struct *n, uint16_t upper, uint16_t lower,
+static int quick_settle(struct ndpi_detection_module_struct *n, uint16_t upper, uint16_t lower,
                       const uint8_t *l3, const uint8_t *udp)
 {
     ndpi_proto_defaults_t *pd = ndpi_get_proto_defaults(n);
@@ -133,11 +144,11 @@ static int dns_settle(struct ndpi_detection_module_struct *n, uint16_t upper, ui
         lower = NDPI_PROTOCOL_UNKNOWN;
     if (upper == NDPI_PROTOCOL_UNKNOWN || upper >= NDPI_MAX_SUPPORTED_PROTOCOLS)
         return -1;
-    if (lower == NDPI_PROTOCOL_UNKNOWN) {
+    if (lower == NDPI_PROTOCOL_UNKNOWN && pd[upper].subprotocol_count > 0) {
         uint16_t host = host_guess(n, l3, udp);
         if (host >= NDPI_MAX_SUPPORTED_PROTOCOLS)
             return -1;
-        if (host != NDPI_PROTOCOL_UNKNOWN && upper != host && pd[upper].subprotocol_count > 0)
+        if (host != NDPI_PROTOCOL_UNKNOWN && upper != host)
             upper = host;
     }
     for (uint32_t a = 0; a < pd[upper].subprotocol_count; a++)
@@ -148,29 +159,57 @@ static int dns_settle(struct ndpi_detection_module_struct *n, uint16_t upper, ui
     return upper;
 }
 
-int l7_quick_dns(struct ndpi_detection_module_struct *n, const uint8_t *l3, uint16_t len)
+/* A standard DNS query from a client port to port 53 (sport, dport; payload pl, plen bytes). */
+static int quick_dns(const struct l7_quick *q, const uint8_t *l3, const uint8_t *udp, const uint8_t *pl,
+                     unsigned plen)
+{
+    struct ndpi_detection_module_struct *n = q->ndpi;
+    if (plen <= DNS_HEADER || !dns_query_valid(pl))
+        return -1;
+    char name[NAME_MAX_LEN + 1], host[HOST_MAX_LEN + 1];
+    int j = dns_query_name(q, pl, plen, name);
+    if (j == 0)
+        return quick_settle(n, NDPI_PROTOCOL_DNS, NDPI_PROTOCOL_UNKNOWN, l3, udp);
+    unsigned hl = (unsigned)j < HOST_MAX_LEN ? (unsigned)j : HOST_MAX_LEN;
+    for (unsigned i = 0; i < hl; i++)
+        host[i] = q->lower[(unsigned char)name[(unsigned)j - hl + i]];
+    host[hl] = '\0';
+    uint16_t app = dns_name_app(n, host, hl);
+    return quick_settle(n, app, NDPI_PROTOCOL_DNS, l3, udp);
+}
+
+/* A RADIUS message nDPI's guess sends to its RADIUS dissector first. */
+static int quick_radius(const struct l7_quick *q, const uint8_t *l3, const uint8_t *udp, const uint8_t *pl,
+                        unsigned plen)
+{
+    uint16_t sport = be16(udp), dport = be16(udp + 2);
+    u_int8_t user = 0;
+    if (plen < RADIUS_MIN || plen > RADIUS_MAX || pl[0] == 0 || pl[0] > RADIUS_CODE_MAX || be16(pl + 2) != plen
+        || ndpi_guess_protocol_id(q->ndpi, NULL, IPPROTO_UDP, sport, dport, &user) != NDPI_PROTOCOL_RADIUS
+        || user != 0)
+        return -1;
+    return quick_settle(q->ndpi, NDPI_PROTOCOL_RADIUS, NDPI_PROTOCOL_UNKNOWN, l3, udp);
+}
+
+static int radius_port(uint16_t port)
+{
+    return port == RADIUS_PORT || port == RADIUS_ACC_PORT || port == RADIUS_ALT_PORT;
+}
+
+int l7_quick_answer(const struct l7_quick *q, const uint8_t *l3, uint16_t len)
 {
     const u_int8_t *l4;
     u_int16_t l4len;
     u_int8_t proto;
-    if (!l3 || ndpi_detection_get_l4(l3, len, &l4, &l4len, &proto, 0) != 0 || proto != IPPROTO_UDP
-        || l4len <= UDP_HEADER + DNS_HEADER)
+    if (!q->usable || !l3 || ndpi_detection_get_l4(l3, len, &l4, &l4len, &proto, 0) != 0
+        || proto != IPPROTO_UDP || l4len <= UDP_HEADER)
         return -1;
     uint16_t sport = be16(l4), dport = be16(l4 + 2);
-    if (dport != DNS_PORT || sport <= DNS_PORT || sport == MDNS_PORT || sport == LLMNR_PORT)
-        return -1;
     const uint8_t *pl = l4 + UDP_HEADER;
     unsigned plen = l4len - UDP_HEADER;
-    if (!dns_query_valid(pl))
-        return -1;
-    char name[NAME_MAX_LEN + 1], host[HOST_MAX_LEN + 1];
-    int j = dns_query_name(pl, plen, name);
-    if (j == 0)
-        return dns_settle(n, NDPI_PROTOCOL_DNS, NDPI_PROTOCOL_UNKNOWN, l3, l4);
-    unsigned hl = (unsigned)j < HOST_MAX_LEN ? (unsigned)j : HOST_MAX_LEN;
-    for (unsigned i = 0; i < hl; i++)
-        host[i] = (char)tolower((unsigned char)name[(unsigned)j - hl + i]);
-    host[hl] = '\0';
-    uint16_t app = dns_name_app(n, host, hl);
-    return dns_settle(n, app, NDPI_PROTOCOL_DNS, l3, l4);
+    if (dport == DNS_PORT && sport > DNS_PORT && sport != MDNS_PORT && sport != LLMNR_PORT)
+        return quick_dns(q, l3, l4, pl, plen);
+    if (radius_port(sport) || radius_port(dport))
+        return quick_radius(q, l3, l4, pl, plen);
+    return -1;
 }

@@ -6,18 +6,27 @@
 
 struct ndpi_detection_module_struct;
 
-/* 1 when module n is set up as l7_quick_dns assumes (nDPI's own protocol
- * and address tables only, UDP port 53 guessed as DNS), else 0. Call once
- * per module, after ndpi_finalize_initialization. Capture thread. */
-int l7_quick_usable(struct ndpi_detection_module_struct *n);
+/* What the shortcut needs of one nDPI module, built once by l7_quick_init. */
+struct l7_quick {
+    struct ndpi_detection_module_struct *ndpi;
+    int usable;                      /* the module is set up as the shortcut assumes */
+    char name_char[256];             /* what ndpi_search_dns writes for a query-name byte */
+    char lower[256];                 /* tolower() in this process's locale */
+};
+
+/* Fill q for module n (after ndpi_finalize_initialization): usable when n
+ * holds nDPI's own protocol and address tables only and guesses UDP port 53
+ * as DNS. Capture thread that owns n. */
+void l7_quick_init(struct l7_quick *q, struct ndpi_detection_module_struct *n);
 
 /* The protocol id ndpi_detection_process_packet would answer (app protocol,
  * else master) when the IP packet l3 (len bytes, the same bytes it would be
- * given) is the first packet a fresh ndpi_flow_struct sees and is a standard
- * DNS query from a client port to UDP port 53. Returns -1 for any other
+ * given) is the first packet a fresh ndpi_flow_struct sees and is either a
+ * standard DNS query from a client port to UDP port 53 or a RADIUS message
+ * nDPI's RADIUS dissector takes on its first try. Returns -1 for any other
  * packet, or when nDPI's answer would depend on more than this packet (then
- * the caller runs nDPI). Reads n only; no allocation. Capture thread that
- * owns n. */
-int l7_quick_dns(struct ndpi_detection_module_struct *n, const uint8_t *l3, uint16_t len);
+ * the caller runs nDPI). Reads q's module only; no allocation. Capture
+ * thread that owns the module. */
+int l7_quick_answer(const struct l7_quick *q, const uint8_t *l3, uint16_t len);
 
 #endif

@@ -1,4 +1,4 @@
-/* test_l7.c - capture/flow/l7.c against nDPI 4.2 alone: the DGA shortcut keeps every TLS detection, the DNS query shortcut every DNS one (single thread). */
+/* test_l7.c - capture/flow/l7.c against nDPI 4.2 alone: the DGA shortcut keeps every TLS detection, the DNS query and RADIUS shortcut every such answer (single thread). */
 #include <arpa/inet.h>
 #include <ndpi_api.h>
 #include <netinet/in.h>
@@ -193,24 +193,14 @@ TEST_CASE(tls_sni_same_as_ndpi_alone)
     pair_close(&pr);
 }
 
-/* An IP/UDP DNS message 40000 -> 53 (or 53 -> 40000 when back) to/from
- * dst (IPv4 or IPv6 text) with the given header words and wire-format
- * query name; returns the packet's size. */
-static size_t dns_packet(uint8_t *b, const char *dst, int back, uint16_t flags, uint16_t answers,
-                         const uint8_t *qname, size_t qlen)
+/* An IP/UDP packet 10.0.0.1:sport -> dst:dport (IPv4, or fd00::1 when dst
+ * is IPv6 text; the other way round when back) around the payload already
+ * written at b + udp_payload_at(dst); returns the packet's size. */
+static size_t udp_packet(uint8_t *b, const char *dst, int back, uint16_t sport, uint16_t dport, size_t plen)
 {
     int v6 = strchr(dst, ':') != NULL;
-    size_t ip = v6 ? 40 : 20, o = ip + 8;
-    memset(b, 0, o + 12);
-    o = put16(b, o, 0x1234);
-    o = put16(b, o, flags);
-    o = put16(b, o, 1);
-    o = put16(b, o, answers);
-    o += 4;
-    memcpy(b + o, qname, qlen);
-    o += qlen;
-    o = put16(b, o, 1);                /* type A, class IN */
-    o = put16(b, o, 1);
+    size_t ip = v6 ? 40 : 20, o = ip + 8 + plen;
+    memset(b, 0, ip + 8);
     uint8_t *src_ip = b + (v6 ? 8 : 12), *dst_ip = b + (v6 ? 24 : 16);
     if (v6) {
         b[0] = 0x60;
@@ -227,10 +217,34 @@ static size_t dns_packet(uint8_t *b, const char *dst, int back, uint16_t flags, 
         inet_pton(AF_INET, "10.0.0.1", back ? dst_ip : src_ip);
         inet_pton(AF_INET, dst, back ? src_ip : dst_ip);
     }
-    put16(b, ip, back ? 53 : 40000);
-    put16(b, ip + 2, back ? 40000 : 53);
+    put16(b, ip, back ? dport : sport);
+    put16(b, ip + 2, back ? sport : dport);
     put16(b, ip + 4, o - ip);
     return o;
+}
+
+static size_t udp_payload_at(const char *dst)
+{
+    return strchr(dst, ':') ? 48 : 28;
+}
+
+/* A DNS message 40000 -> 53 (see udp_packet) with the given header words
+ * and wire-format query name; returns the packet's size. */
+static size_t dns_packet(uint8_t *b, const char *dst, int back, uint16_t flags, uint16_t answers,
+                         const uint8_t *qname, size_t qlen)
+{
+    size_t start = udp_payload_at(dst), o = start;
+    memset(b + o, 0, 12);
+    o = put16(b, o, 0x1234);
+    o = put16(b, o, flags);
+    o = put16(b, o, 1);
+    o = put16(b, o, answers);
+    o += 4;
+    memcpy(b + o, qname, qlen);
+    o += qlen;
+    o = put16(b, o, 1);                /* type A, class IN */
+    o = put16(b, o, 1);
+    return udp_packet(b, dst, back, 40000, 53, o - start);
 }
 
 /* nDPI alone and the l7 glue on one packet opening a flow: both answers. */
@@ -321,12 +335,47 @@ TEST_CASE(dns_query_same_as_ndpi_alone)
     pair_close(&pr);
 }
 
+TEST_CASE(radius_same_as_ndpi_alone)
+{
+    static const uint16_t ports[][2] = { { 40000, 1812 }, { 40000, 1813 }, { 40000, 18013 }, { 1194, 1812 },
+                                         { 123, 1813 }, { 1645, 1646 }, { 1813, 1812 } };
+    static const uint8_t codes[] = { 0, 1, 4, 13, 14 };
+    static const size_t sizes[] = { 19, 20, 60, 4097 };
+    struct pair pr = { 0 };
+    int ok = pair_open(&pr) == 0;
+    CHECK(ok);
+    unsigned radius = 0, other = 0;
+    for (size_t k = 0; ok && k < 7 * 5 * 4 * 3 * 2; k++) {
+        size_t pi = k % 7, ci = k / 7 % 5, si = k / 35 % 4, lie = k / 140 % 3;
+        int back = (int)(k / 420);
+        static uint8_t pk[4200];
+        const char *dst = si == 2 && lie == 0 ? "2001:db8::2" : "192.0.2.2";
+        size_t at = udp_payload_at(dst);
+        memset(pk + at, 0x41, sizes[si]);
+        pk[at] = codes[ci];
+        put16(pk, at + 2, sizes[si] + (lie == 2));    /* the length field tells the truth, or not */
+        size_t len = udp_packet(pk, dst, back, ports[pi][0], ports[pi][1], sizes[si]);
+        uint16_t want, got;
+        first_packet(&pr, pk, len, &want, &got);
+        if (got != want)
+            fprintf(stderr, "  ports %u/%u code %u size %zu lie %zu back %d: l7 %u, nDPI alone %u\n",
+                    ports[pi][0], ports[pi][1], codes[ci], sizes[si], lie, back, got, want);
+        CHECK_INT(got, want);
+        radius += want == NDPI_PROTOCOL_RADIUS;
+        other += want != NDPI_PROTOCOL_RADIUS;
+    }
+    CHECK(radius > 0);
+    CHECK(other > 0);
+    pair_close(&pr);
+}
+
 int main(void)
 {
     if (l7_names_init() != 0)
         return 1;
     RUN(tls_sni_same_as_ndpi_alone);
     RUN(dns_query_same_as_ndpi_alone);
+    RUN(radius_same_as_ndpi_alone);
     l7_names_free();
     return CHECK_DONE("test_l7");
 }
