@@ -2,6 +2,7 @@
 #include "server/export/export_sender.h"
 #include "server/log/log.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -127,37 +128,83 @@ static void tcp_write_cb(uv_write_t *req, int status)
     pump(x);
 }
 
+#define UDP_BATCH 16                 /* datagrams handed to the kernel in one sendmmsg */
+
+/* A UDP message could not be sent at once: EAGAIN queues it in libuv (in flight until it is sent),
+ * ECONNREFUSED pauses the link, any other error drops it. m is stamped and out of the queue. */
+static void udp_send_later(struct export_sender *x, struct export_msg *m, int err)
+{
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+        uv_buf_t buf = uv_buf_init((char *)m->buf, m->len);
+        x->inflight = m;
+        x->send_req.data = x;
+        if (uv_udp_send(&x->send_req, &x->link.udp, &buf, 1, NULL, udp_send_cb) != 0) {
+            x->inflight = NULL;
+            drop(x, m);
+        }
+        return;
+    }
+    drop(x, m);
+    if (err == ECONNREFUSED)
+        udp_refused(x);
+}
+
+/* Queued UDP messages to the kernel, up to UDP_BATCH datagrams a system call: one call instead of
+ * one a datagram, and the collector woken once for them. The socket is connected, and nothing is
+ * queued in libuv while no message is in flight, so the descriptor is written directly. */
+static void udp_pump(struct export_sender *x)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno(&x->link.h, &fd) != 0)
+        return;
+    while (x->head && !x->inflight && !x->closing && x->st.link == EXPORT_LINK_UP) {
+        struct mmsghdr v[UDP_BATCH];
+        struct iovec iov[UDP_BATCH];
+        uint32_t seq[UDP_BATCH];     /* the sequence state before each message's stamp */
+        unsigned n = 0;
+        for (struct export_msg *m = x->head; m && n < UDP_BATCH; m = m->next, n++) {
+            seq[n] = x->seq;
+            export_msg_stamp(m, &x->seq);
+            iov[n] = (struct iovec){ m->buf, m->len };
+            memset(&v[n], 0, sizeof(v[n]));
+            v[n].msg_hdr.msg_iov = &iov[n];
+            v[n].msg_hdr.msg_iovlen = 1;
+        }
+        int r = sendmmsg(fd, v, n, MSG_DONTWAIT);
+        if (r > 0) {
+            for (int i = 0; i < r; i++)
+                sent(x, queue_pop(x));
+            if ((unsigned)r < n)
+                x->seq = seq[r];     /* the rest is stamped again when it goes */
+            continue;
+        }
+        int err = errno;
+        x->seq = seq[0];
+        if (err == EINTR)
+            continue;
+        struct export_msg *m = queue_pop(x);
+        export_msg_stamp(m, &x->seq);
+        udp_send_later(x, m, err);
+    }
+}
+
 /* Hands queued messages to the kernel while the link takes them. */
 static void pump(struct export_sender *x)
 {
-    while (x->head && !x->inflight && !x->closing && x->st.link == EXPORT_LINK_UP) {
+    if (x->o.transport == EXPORT_UDP) {
+        udp_pump(x);
+        return;
+    }
+    if (x->head && !x->inflight && !x->closing && x->st.link == EXPORT_LINK_UP) {
         struct export_msg *m = queue_pop(x);
         uv_buf_t buf = uv_buf_init((char *)m->buf, m->len);
         export_msg_stamp(m, &x->seq);
-        if (x->o.transport == EXPORT_TCP) {
-            x->inflight = m;
-            x->write_req.data = x;
-            if (uv_write(&x->write_req, (uv_stream_t *)&x->link.tcp, &buf, 1, tcp_write_cb) != 0) {
-                x->inflight = NULL;
-                drop(x, m);
-                tcp_lost(x);
-            }
-            return;
-        }
-        int r = uv_udp_try_send(&x->link.udp, &buf, 1, NULL);
-        if (r >= 0) {
-            sent(x, m);
-        } else if (r == UV_EAGAIN) {
-            x->inflight = m;
-            x->send_req.data = x;
-            if (uv_udp_send(&x->send_req, &x->link.udp, &buf, 1, NULL, udp_send_cb) != 0) {
-                x->inflight = NULL;
-                drop(x, m);
-            }
-        } else {
+        x->inflight = m;
+        x->write_req.data = x;
+        if (uv_write(&x->write_req, (uv_stream_t *)&x->link.tcp, &buf, 1, tcp_write_cb) != 0) {
+            x->inflight = NULL;
             drop(x, m);
-            if (r == UV_ECONNREFUSED)
-                udp_refused(x);
+            tcp_lost(x);
         }
     }
 }
@@ -180,7 +227,8 @@ static void emit_cb(void *arg, struct export_msg *m)
     }
     queue_append(x, m);
     queue_trim(x);
-    pump(x);
+    if (!x->hold)
+        pump(x);
 }
 
 /* ---- TCP link ---- */
@@ -400,6 +448,13 @@ void export_sender_add(struct export_sender *x, const struct export_record *r, u
 {
     if (export_encoder_add(&x->enc, r, now_ms) < 0)
         x->st.drops++;
+}
+
+void export_sender_hold(struct export_sender *x, int on)
+{
+    x->hold = on;
+    if (!on)
+        pump(x);
 }
 
 void export_sender_flush(struct export_sender *x, uint64_t now_ms)

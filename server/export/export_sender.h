@@ -48,6 +48,7 @@ struct export_sender {
     uint64_t retry_at;               /* UDP: drop until this uv_now() after a refusal */
     uint32_t backoff_ms;             /* TCP: next reconnect delay */
     int closing;
+    int hold;                        /* export_sender_hold: finished messages wait in the queue */
     int closes_pending;              /* handles being closed */
     struct export_sender_stats st;
     void (*closed)(struct export_sender *x);   /* when every handle is closed */
@@ -71,6 +72,11 @@ int export_sender_open(struct export_sender *x, uv_loop_t *loop, const struct ex
 /* Encodes one ended flow; full messages are sent or queued. Never blocks:
  * a full queue drops its oldest message and counts its records. */
 void export_sender_add(struct export_sender *x, const struct export_record *r, uint64_t now_ms);
+
+/* While on, finished messages wait in the queue (the sink adds an event's
+ * flows); turned off, what waits goes, UDP datagrams several per system
+ * call. The queue's bound applies all along. */
+void export_sender_hold(struct export_sender *x, int on);
 
 /* Sends the message being filled, if any (the sink's timer, shutdown). */
 void export_sender_flush(struct export_sender *x, uint64_t now_ms);

@@ -107,6 +107,12 @@ void export_sink_flow(struct export_sink *s, const struct export_record *r)
         export_sender_add(&s->x[i], r, now);
 }
 
+void export_sink_hold(struct export_sink *s, int on)
+{
+    for (int i = 0; i < s->n; i++)
+        export_sender_hold(&s->x[i], on);
+}
+
 static const char *link_name(enum export_link l)
 {
     return l == EXPORT_LINK_UP ? "up" : l == EXPORT_LINK_CONNECTING ? "connecting" : "down";
@@ -217,12 +223,14 @@ static void export_event_cb(void *arg, const struct event *ev)
             s->bad_events++;
         return;
     }
+    export_sink_hold(s, 1);          /* the event's messages go together once it is read */
     while ((rec = event_raw_next(ev, &off, &len)) != NULL) {
         if (export_record_from_rec(rec, len, &r) == 0)
             export_sink_flow(s, &r);
         else
             s->bad_events++;
     }
+    export_sink_hold(s, 0);
 }
 
 static void export_info_cb(void *arg, struct sbuf *b) { export_sink_info(arg, b); }

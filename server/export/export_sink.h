@@ -29,6 +29,11 @@ struct export_sink *export_sink_create(uv_loop_t *loop, const struct fc_config *
  * is down or slow costs drops, counted). Loop thread. */
 void export_sink_flow(struct export_sink *s, const struct export_record *r);
 
+/* While on, the messages finished by export_sink_flow wait; turned off,
+ * they go to each collector together (UDP: several datagrams a system
+ * call). For a batch of flows read at once (a flow.end event). Loop thread. */
+void export_sink_hold(struct export_sink *s, int on);
+
 /* INFO lines: export_flows, export_records, export_drops, export_bad_events
  * and one line per collector. Loop thread. */
 void export_sink_info(struct export_sink *s, struct sbuf *b);
