@@ -36,6 +36,9 @@ struct rec {
 struct ring {
     uint8_t *buf;
     struct cache_queue *q;           /* registered slot, or the lane's own when all are taken */
+    size_t head_seen;                /* producer's copy of q->head as last loaded: the room it
+                                        shows is free for sure, so the consumer's cache line is
+                                        read only when the ring looks full */
 };
 
 struct lane {
@@ -320,7 +323,11 @@ struct fanout *fanout_start(struct worker *workers, int n, int wall_clock)
  * at once when it has not (stop NULL: never waits). */
 static int ring_wait(struct ring *r, size_t tail, size_t need, _Atomic int *stop)
 {
-    while (RING_BYTES - (tail - atomic_load_explicit(&r->q->head, memory_order_acquire)) < need) {
+    while (RING_BYTES - (tail - r->head_seen) < need) {
+        /* acquire: the consumer is done with the bytes before head */
+        r->head_seen = atomic_load_explicit(&r->q->head, memory_order_acquire);
+        if (RING_BYTES - (tail - r->head_seen) >= need)
+            break;
         if (!stop || atomic_load_explicit(stop, memory_order_relaxed))
             return -1;
         nap(FULL_SLEEP_NS);
