@@ -327,8 +327,11 @@ def build_helpers():
                        ("bench_ndpi_floor", ["-I/usr/include/ndpi", "-lpcap", "-lndpi", "-ljemalloc"])):
         src = os.path.join(ROOT, "tools", name + ".c")
         exe = os.path.join(OUT, name)
-        if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
-            cmd = ["cc", "-O2", "-Wall", "-Wextra", "-o", exe, src] + libs
+        # the floor builds in flowcached's first-packet shortcut (capture/flow/l7_quick.c)
+        deps = [src] + ([os.path.join(ROOT, "capture", "flow", f) for f in ("l7_quick.c", "l7_quick.h")]
+                        if name == "bench_ndpi_floor" else [])
+        if not os.path.exists(exe) or os.path.getmtime(exe) < max(os.path.getmtime(d) for d in deps):
+            cmd = ["cc", "-O2", "-Wall", "-Wextra", "-I", ROOT, "-o", exe, src] + libs
             record(cmd)
             subprocess.run(cmd, check=True)
         bins[name] = exe

@@ -5,14 +5,16 @@
  * bidirectional 5-tuple flows (plus the first VLAN id, as flowcached keys them) and asks
  * nDPI about each flow's packets until it names a protocol or the packet limits that
  * flowcached and ndpiReader use (TCP 80, UDP 24), as flowcached does: same nDPI setup (all
- * protocols), same DGA shortcut, detection states reused, freed once detection is final.
+ * protocols), same DGA shortcut, same first-packet answers without a detection state
+ * (capture/flow/l7_quick.c, built in: DNS queries and RADIUS messages), detection states
+ * reused, freed once detection is final.
  * No flow expiry, no keys, no dissectors, no events: the work flowcached cannot shed while
  * it gives nDPI's answers. Prints "packets flows ndpi_calls seconds detected ndpi_seconds"
  * (seconds: the read loop, CLOCK_MONOTONIC; detected: flows with a protocol at the end;
  * ndpi_seconds: with --time-ndpi, the part of it spent inside nDPI's calls, timed around
  * each, which adds two clock reads a call to the loop; else 0), then one line
  * "NAME flows" for each protocol nDPI named.
- * Built by tools/bench.py into build/bench/ (not by the Makefile). */
+ * Built by tools/bench.py into build/bench/ (not by the Makefile), with -I at the source root. */
 #include <ndpi_api.h>
 #include <pcap/pcap.h>
 #include <stdint.h>
@@ -20,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "capture/flow/l7_quick.c"
 
 enum { MAX_TCP_PKTS = 80, MAX_UDP_PKTS = 24, SPARE_MAX = 256, KEY_LEN = 40 };
 
@@ -38,6 +42,7 @@ static unsigned spare_n;
 static unsigned long long ndpi_calls;
 static double ndpi_seconds; /* inside ndpi_detection_process_packet and _giveup */
 static int timing;          /* --time-ndpi */
+static struct l7_quick quick;
 
 /* The monotonic clock in seconds when timing nDPI's calls, else 0. */
 static double now_s(void)
@@ -251,6 +256,18 @@ static void packet(const struct pcap_pkthdr *h, const uint8_t *d)
     struct flow *f = proto < 0 ? NULL : flow_get(key);
     if (!f || f->done)
         return;
+    unsigned short l3len = (unsigned short)(len > 0xffff ? 0xffff : len);
+    if (!f->nf && f->pkts == 0 && proto == IPPROTO_UDP) {
+        double start = now_s();
+        int id = l7_quick_answer(&quick, l3, l3len); /* timed as nDPI: its lookups, mostly */
+        ndpi_seconds += now_s() - start;
+        if (id > NDPI_PROTOCOL_UNKNOWN) {
+            f->pkts++;
+            f->proto = (uint16_t)id;
+            f->done = 1;
+            return;
+        }
+    }
     if (!f->nf) {
         f->nf = spare_n ? spare[--spare_n] : ndpi_flow_malloc(ndpi_detection_get_sizeof_ndpi_flow_struct());
         if (!f->nf)
@@ -260,7 +277,7 @@ static void packet(const struct pcap_pkthdr *h, const uint8_t *d)
     uint64_t ms = (uint64_t)h->ts.tv_sec * 1000 + (uint64_t)h->ts.tv_usec / 1000;
     cur_flow = f->nf;
     double start = now_s();
-    ndpi_protocol r = ndpi_detection_process_packet(ndpi, f->nf, l3, (unsigned short)(len > 0xffff ? 0xffff : len), ms);
+    ndpi_protocol r = ndpi_detection_process_packet(ndpi, f->nf, l3, l3len, ms);
     ndpi_seconds += now_s() - start;
     ndpi_calls++;
     f->pkts++;
@@ -325,6 +342,7 @@ int main(int argc, char **argv)
     ndpi_set_protocol_detection_bitmask2(ndpi, &all);
     ndpi_finalize_initialization(ndpi);
     ndpi_dga_function = dga_hook;
+    l7_quick_init(&quick, ndpi);
     struct timespec t0, t1;
     unsigned long long n = 0, detected = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
