@@ -202,7 +202,7 @@ static inline uint8_t *put_base(uint8_t *p, const struct export_record *r, int d
 
 /* The steps of a data record (struct export_op): made once per template, so a record is written
  * without looking at its fields' descriptions. */
-enum { OP_BASE, OP_APP_ID, OP_STR_VAR, OP_STR_FIX, OP_HTTP_STATUS, OP_LAT, OP_FIELD };
+enum { OP_BASE, OP_APP_ID, OP_APP_ID_NAME, OP_STR_VAR, OP_STR_FIX, OP_HTTP_STATUS, OP_LAT, OP_FIELD };
 
 static struct export_op op_of(const struct export_field *f, int i)
 {
@@ -226,6 +226,9 @@ static inline uint8_t *put_ops(uint8_t *p, const struct export_tpl *tp, const st
         switch (op->code) {
         case OP_BASE: p = put_base(p, r, dir, op->len); break;
         case OP_APP_ID: p = put_app_id(p, op->len, r->app_id); break;
+        case OP_APP_ID_NAME:         /* both variable length (IPFIX): every record has them */
+            p = put_varlen(put_app_id(p, EXPORT_VARLEN, r->app_id), v->s[SS_APP_NAME], v->n[SS_APP_NAME]);
+            break;
         case OP_STR_VAR: p = put_varlen(p, v->s[op->arg], v->n[op->arg]); break;
         case OP_STR_FIX: {
             uint16_t n;
@@ -269,7 +272,7 @@ static inline size_t data_len(const struct export_tpl *tp, const struct export_r
 
 /* ---- sets and messages ---- */
 
-static void set_open(struct export_encoder *e, uint16_t id)
+static inline void set_open(struct export_encoder *e, uint16_t id)
 {
     e->set_start = e->cur->len;
     put16(put16(tail(e), id), 0);
@@ -277,7 +280,7 @@ static void set_open(struct export_encoder *e, uint16_t id)
     e->open_set = id;
 }
 
-static void set_close(struct export_encoder *e)
+static inline void set_close(struct export_encoder *e)
 {
     if (e->open_set < 0)
         return;
@@ -327,8 +330,16 @@ static struct export_tpl *tpl_get(struct export_encoder *e, unsigned t)
     int i = base_count(tp->fields, n);
     if (i)
         tp->ops[tp->nops++] = (struct export_op){ OP_BASE, 0, tp->fields[0].len };
-    for (int k = i; k < n; k++)
-        tp->ops[tp->nops++] = op_of(&tp->fields[k], k);
+    for (int k = i; k < n; k++) {
+        const struct export_field *f = &tp->fields[k];
+        if (f->value == XV_APP_ID && f->len == EXPORT_VARLEN && k + 1 < n && f[1].value == XV_APP_NAME &&
+            f[1].len == EXPORT_VARLEN) {
+            tp->ops[tp->nops++] = (struct export_op){ OP_APP_ID_NAME, 0, EXPORT_VARLEN };
+            k++;
+        } else {
+            tp->ops[tp->nops++] = op_of(f, k);
+        }
+    }
     for (i = 0; i < n; i++) {
         const struct export_field *f = &tp->fields[i];
         if (f->len != EXPORT_VARLEN)
