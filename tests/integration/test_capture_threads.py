@@ -54,6 +54,17 @@ def busy_pcap(tmp_path_factory):
     return pcap
 
 
+@pytest.fixture(scope="module")
+def long_pcap(tmp_path_factory):
+    """~23 MB: more than the 16 chunks of 1 MB a reader keeps for its workers (capture/source/pcapfile.c),
+    so it refills chunks once every worker has passed them."""
+    pcap = tmp_path_factory.mktemp("threads") / "long.pcap"
+    subprocess.run([PYTHON, str(GEN_DEMO), "--seed", "11", "--sessions", "10000", "--hosts", "200",
+                    "--duration", "10", "--out", str(pcap)], check=True, timeout=120)
+    assert pcap.stat().st_size > 20 << 20
+    return pcap
+
+
 def run(flowcached, pcap, threads):
     fc = flowcached("--pcap", pcap, "--capture-threads", str(threads), *SHORT)
     info = fc.wait_pcap_done(timeout=120)
@@ -69,4 +80,16 @@ def test_keyspace_of_several_threads_equals_one(flowcached, busy_pcap, threads):
     diff = differences(one, many)
     assert not diff, "%d differences (of %d keys), first: %s" % (len(diff), len(one), diff[:10])
     for k in ("flows_created", "flows_expired", "hosts_created", "hosts_expired"):
+        assert info[k] == info1[k], k
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_keyspace_when_the_reader_reuses_its_chunks(flowcached, long_pcap, threads):
+    """Workers read frames where the reader read them: a chunk refilled too early would show here."""
+    one, info1 = run(flowcached, long_pcap, 1)
+    many, info = run(flowcached, long_pcap, threads)
+    diff = differences(one, many)
+    assert not diff, "%d differences (of %d keys), first: %s" % (len(diff), len(one), diff[:10])
+    assert int(info1["capture_packets"]) > 50000
+    for k in ("capture_packets", "flows_created", "flows_expired"):
         assert info[k] == info1[k], k
