@@ -68,20 +68,28 @@ struct flow {
 
 struct host_vlan { uint16_t id; uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd; };
 
+/* What the dissectors teach about a host (capture/flow/worker_app.c); a
+ * capture thread's pending counts for a host have the same shape. */
+struct host_app {
+    uint64_t dns_queries, dns_nxdomain, http_requests;
+    uint64_t rtt_sum_us, rtt_n;      /* as a server: the handshake round trips of its flows */
+    uint64_t svc_sum_us, svc_n;      /* as a server: its HTTP and DNS answer times */
+    const char *os;                  /* static string from http_ua_os(), NULL = unknown */
+    uint64_t os_us;                  /* packet time of os: the newest wins, as for mac */
+};
+
 struct host {
     struct centry link;
     uint8_t addr[16];
     uint8_t ipver, has_mac, nvlans, vlans_cap;
     uint8_t mac[6];
+    uint16_t pins;                   /* workers holding counts not yet added (capture/flow/flow_account.c) */
     uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
     uint64_t flows_client, flows_server, flows_active;
     uint64_t first_us, last_us;
-    uint64_t dns_queries, dns_nxdomain, http_requests;
-    uint64_t rtt_sum_us, rtt_n;      /* as a server: the handshake round trips of its flows */
-    uint64_t svc_sum_us, svc_n;      /* as a server: its HTTP and DNS answer times */
-    const char *os;                  /* static string from http_ua_os(), NULL = unknown */
-    uint64_t mac_us, os_us;          /* packet time of the value shown: the newest wins, so
-                                        the result does not depend on thread interleaving */
+    struct host_app app;
+    uint64_t mac_us;                 /* packet time of mac: the newest wins, so the result
+                                        does not depend on thread interleaving */
     struct host_vlan *vlans;         /* nvlans counters (room for vlans_cap), NULL until a
                                         tagged packet: most hosts never see one */
 };
@@ -309,6 +317,13 @@ struct mac_entry *shard_find_mac(struct cache_shard *s, uint64_t hash, const uin
 /* When an entry leaves the cache if nothing refreshes it (cache clock, us). */
 uint64_t flow_expire_at(const struct cache_config *cfg, const struct flow *f);
 uint64_t host_expire_at(const struct cache_config *cfg, const struct host *h);
+/* 1 while h may not expire whatever its time: flows hold it, or a worker holds
+ * counts for it that it has not added yet (pins). Caller holds h's shard lock
+ * or reads a copy taken under it. */
+static inline int host_held(const struct host *h)
+{
+    return h->flows_active > 0 || h->pins > 0;
+}
 uint64_t mac_expire_at(const struct cache_config *cfg, const struct mac_entry *m);
 /* Aggregates live while they have active flows or saw traffic recently. */
 int aggr_alive(const struct cache_config *cfg, const struct aggr *a, uint64_t now);

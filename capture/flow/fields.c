@@ -166,21 +166,21 @@ void host_fields_each(const struct host *h, field_fn fn, void *arg)
         mac_hex(h->mac, m);
         fn(arg, "mac", m, 17, 0);
     }
-    if (h->dns_queries || h->dns_nxdomain) {
-        emit_u64(fn, arg, "dns.queries", h->dns_queries);
-        emit_u64(fn, arg, "dns.nxdomain", h->dns_nxdomain);
+    if (h->app.dns_queries || h->app.dns_nxdomain) {
+        emit_u64(fn, arg, "dns.queries", h->app.dns_queries);
+        emit_u64(fn, arg, "dns.nxdomain", h->app.dns_nxdomain);
     }
-    if (h->http_requests)
-        emit_u64(fn, arg, "http.requests", h->http_requests);
-    if (h->os)
-        emit_str(fn, arg, "os", h->os);
-    if (h->rtt_n) {
-        emit_u64(fn, arg, "rtt.us.sum", h->rtt_sum_us);
-        emit_u64(fn, arg, "rtt.count", h->rtt_n);
+    if (h->app.http_requests)
+        emit_u64(fn, arg, "http.requests", h->app.http_requests);
+    if (h->app.os)
+        emit_str(fn, arg, "os", h->app.os);
+    if (h->app.rtt_n) {
+        emit_u64(fn, arg, "rtt.us.sum", h->app.rtt_sum_us);
+        emit_u64(fn, arg, "rtt.count", h->app.rtt_n);
     }
-    if (h->svc_n) {
-        emit_u64(fn, arg, "service.us.sum", h->svc_sum_us);
-        emit_u64(fn, arg, "service.count", h->svc_n);
+    if (h->app.svc_n) {
+        emit_u64(fn, arg, "service.us.sum", h->app.svc_sum_us);
+        emit_u64(fn, arg, "service.count", h->app.svc_n);
     }
     for (unsigned i = 0; i < h->nvlans && i < HOST_VLANS_MAX; i++) {
         const struct host_vlan *v = &h->vlans[i];

@@ -29,8 +29,32 @@ struct mac_pend {
     uint64_t first_ts, first_now, last_us, ip_us;
 };
 
+/* A host's counters not yet added to its cache entry. */
+struct host_counts {
+    uint64_t bytes_sent, bytes_rcvd, pkts_sent, pkts_rcvd;
+    uint64_t first_us, last_us;      /* first_us UINT64_MAX while nothing is counted */
+    uint64_t mac_us;                 /* packet time of mac: the newest wins, the later packet on a tie */
+    uint8_t mac[6], has_mac, has_app;
+    struct host_app app;             /* what the packets' dissectors taught (has_app: anything) */
+};
+
+/* One host of the worker's pending host table: h is pinned (h->pins) while
+ * the table holds it, so it outlives the counts even when another worker's
+ * sweep ends the flow that referenced it. */
+struct host_pend {
+    struct host *h;
+    struct host_counts c;
+};
+
+/* The pending host table: the hosts' entries packed in the order taken (what
+ * a tick folds: a few hundred cache lines, not a sparse table), found through
+ * an open-addressing index on the host's address, at most half full (so a
+ * probe always ends short); folded when HOST_PEND_MAX hosts are in. */
+enum { HOST_PEND_SLOTS = 2048, HOST_PEND_MAX = HOST_PEND_SLOTS / 2 };
+
 /* A worker's private counters, folded in at each tick and at the end of a
- * file: the packet path takes no aggregate or MAC lock. */
+ * file: the packet path takes no aggregate or MAC lock, and no host lock for
+ * a packet of a flow that already holds its hosts. */
 struct worker_pend {
     struct aggr_pend l7[L7_MAX], vlan[VLAN_MAX];
     uint16_t l7_used[L7_MAX], vlan_used[VLAN_MAX];
@@ -39,6 +63,10 @@ struct worker_pend {
     uint32_t port_used[PORT_IDS];
     struct mac_pend mac[MAC_PEND_SLOTS];
     uint64_t macs_reported;          /* cache clock of this worker's last macs_report */
+    const struct host *host_key[HOST_PEND_SLOTS];   /* the index: NULL = free */
+    uint16_t host_at[HOST_PEND_SLOTS];               /* where host_key's host is in host[] */
+    struct host_pend host[HOST_PEND_MAX];
+    unsigned nhost;
 };
 
 struct worker_pend *worker_pend_new(void)
@@ -183,7 +211,7 @@ static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, ui
 {
     struct cache *c = w->cache;
     struct host *h = shard_find_host(s, hash, ipver, addr);
-    if (h && h->flows_active == 0 && cache_due(c, w->group, host_expire_at(&c->cfg, h))) {
+    if (h && !host_held(h) && cache_due(c, w->group, host_expire_at(&c->cfg, h))) {
         struct centry link = h->link;       /* expired, not yet swept: a new key */
         host_clear(c, h);
         memset(h, 0, sizeof(*h));
@@ -210,18 +238,143 @@ static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, ui
 }
 
 
+/* ---- pending host counters: a flow's later packets count its hosts without their lock ---- */
+
+static unsigned host_pend_first(const struct host *h)
+{
+    return (unsigned)(((uint64_t)(uintptr_t)h * 0x9E3779B97F4A7C15ULL) >> 52) & (HOST_PEND_SLOTS - 1);
+}
+
+/* The worker's pending entry of h, or NULL when it has none. */
+static inline struct host_pend *host_pend_find(struct worker_pend *pd, const struct host *h)
+{
+    for (unsigned i = host_pend_first(h); pd->host_key[i]; i = (i + 1) & (HOST_PEND_SLOTS - 1))
+        if (pd->host_key[i] == h)
+            return &pd->host[pd->host_at[i]];
+    return NULL;
+}
+
+/* Takes an entry for h (which has none) and pins h; nothing when the table
+ * is full (flow_update folds it once its locks are released). Caller holds
+ * h's shard lock. */
+static void host_pend_pin(struct worker_pend *pd, struct host *h)
+{
+    if (pd->nhost >= HOST_PEND_MAX)
+        return;
+    unsigned i = host_pend_first(h);
+    while (pd->host_key[i])
+        i = (i + 1) & (HOST_PEND_SLOTS - 1);
+    pd->host_key[i] = h;
+    pd->host_at[i] = (uint16_t)pd->nhost;
+    pd->host[pd->nhost++] = (struct host_pend){ .h = h, .c = { .first_us = UINT64_MAX } };
+    h->pins++;
+}
+
+/* Counts p (seen at ts, its dissectors' findings acts or NULL) in e, as
+ * host_account would count it on the host. */
+static inline void host_pend_count(struct host_pend *e, const struct decoded_pkt *p, int is_src, uint64_t ts,
+                                   const struct app_actions *acts, int client)
+{
+    struct host_counts *c = &e->c;
+    if (is_src) { c->bytes_sent += p->l3_len; c->pkts_sent++; }
+    else { c->bytes_rcvd += p->l3_len; c->pkts_rcvd++; }
+    if (ts > c->last_us) c->last_us = ts;
+    if (ts < c->first_us) c->first_us = ts;
+    if (is_src && p->has_mac && (!c->has_mac || ts >= c->mac_us) &&
+        !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+        memcpy(c->mac, p->src_mac, 6);
+        c->has_mac = 1;
+        c->mac_us = ts;
+    }
+    if (acts && acts->n) {
+        worker_host_apply_actions(&c->app, acts, client, ts);
+        c->has_app = 1;
+    }
+}
+
+/* Adds e's counts to its host, as if each packet had been counted there in
+ * turn (the newest MAC wins, a tie going to the later packet), and empties
+ * them; the host keeps its pin. Caller holds the host's shard lock s. */
+static void host_pend_add(struct cache_shard *s, struct host_pend *e)
+{
+    struct host *h = e->h;
+    struct host_counts *c = &e->c;
+    if (!c->pkts_sent && !c->pkts_rcvd)
+        return;
+    h->bytes_sent += c->bytes_sent;
+    h->pkts_sent += c->pkts_sent;
+    h->bytes_rcvd += c->bytes_rcvd;
+    h->pkts_rcvd += c->pkts_rcvd;
+    if (c->last_us > h->last_us) h->last_us = c->last_us;
+    if (c->first_us < h->first_us) h->first_us = c->first_us;
+    if (c->has_mac && c->mac_us >= h->mac_us) {
+        memcpy(h->mac, c->mac, 6);
+        h->has_mac = 1;
+        h->mac_us = c->mac_us;
+    }
+    if (c->has_app)
+        worker_host_app_add(&h->app, &c->app);
+    shard_touch(s, &h->link);
+    *c = (struct host_counts){ .first_us = UINT64_MAX };
+}
+
+/* Adds every pending host count to its host and unpins the hosts, one lock
+ * per host shard. Caller holds no cache lock. */
+static void hosts_fold(struct worker *w)
+{
+    struct worker_pend *pd = w->pend;
+    uint16_t order[HOST_PEND_MAX];   /* the entries by shard, each shard's in the order taken */
+    unsigned start[CACHE_SHARDS + 1] = { 0 };
+    if (!pd->nhost)
+        return;
+    for (unsigned i = 0; i < pd->nhost; i++)
+        start[(pd->host[i].h->link.hash & (CACHE_SHARDS - 1)) + 1]++;
+    for (unsigned k = 0; k < CACHE_SHARDS; k++)
+        start[k + 1] += start[k];
+    unsigned next[CACHE_SHARDS];
+    memcpy(next, start, sizeof(next));
+    for (unsigned i = 0; i < pd->nhost; i++)
+        order[next[pd->host[i].h->link.hash & (CACHE_SHARDS - 1)]++] = (uint16_t)i;
+    for (unsigned k = 0; k < CACHE_SHARDS; k++) {
+        if (start[k] == start[k + 1])
+            continue;
+        struct cache_shard *s = &w->cache->hosts[k];
+        lock_acquire(&s->lock);
+        for (unsigned i = start[k]; i < start[k + 1]; i++) {
+            struct host_pend *e = &pd->host[order[i]];
+            host_pend_add(s, e);
+            e->h->pins--;
+        }
+        lock_release(&s->lock);
+    }
+    pd->nhost = 0;
+    memset(pd->host_key, 0, sizeof(pd->host_key));
+}
+
+void hosts_fold_if_full(struct worker *w)
+{
+    if (w->pend->nhost >= HOST_PEND_MAX)
+        hosts_fold(w);
+}
+
 /* Starts loading what host_account will touch (the flow's hosts, or the
  * bucket slots their lookup reads), so the cache misses overlap nDPI's work.
- * Fills hash[0] (source) and hash[1] (destination) when a lookup is needed. */
+ * Fills hash[0] (source) and hash[1] (destination) when a lookup is needed,
+ * and pend[0] / pend[1] with the worker's pending entries of the flow's hosts
+ * (NULL: none). A host with an entry is likely counted there: it is not loaded
+ * (nor its cache line taken from another worker). */
 void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct flow *f,
-                           int c2s, uint64_t hash[2])
+                    int c2s, uint64_t hash[2], struct host_pend *pend[2])
 {
     for (int i = 0; i < 2; i++) {
         const struct host *h = f->hosts[(c2s ? 0 : 1) ^ i];
         hash[i] = 0;
+        pend[i] = NULL;
         if (h) {
-            __builtin_prefetch(h, 1);
-            __builtin_prefetch(&h->last_us, 1);
+            if (!(pend[i] = host_pend_find(w->pend, h))) {
+                __builtin_prefetch(h, 1);
+                __builtin_prefetch(&h->last_us, 1);
+            }
             continue;
         }
         hash[i] = host_key_hash(p->ip_version, i ? p->dst : p->src);
@@ -230,16 +383,14 @@ void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct 
     }
 }
 
-/* Counts one packet on the host at the packet's source (is_src) or
- * destination. *ref is the flow's reference to that host: when set, no lookup
- * is needed; when a new flow starts (role) and the host can be had, the flow
- * takes a flows.active count on it and *ref is set. acts (what the packet's
- * dissectors found, or NULL) are applied to the host's fields as the flow's
- * client (client) or server. Caller holds the flow's shard lock (lock order:
- * flow, then host). */
-void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
-                  int role, uint64_t ts, struct host **ref, const struct app_actions *acts,
-                  int client, uint64_t hash)
+/* host_account's path under the host's shard lock: a lookup when the flow
+ * holds no host, a new flow's roles, VLAN counters. The worker's pending
+ * counts for the host go in first (so the host sees the worker's packets in
+ * order); a host the flow holds gets a pending entry. */
+static __attribute__((noinline)) void host_account_locked(struct worker *w, const struct decoded_pkt *p,
+                                                          int is_src, int role, uint64_t ts, struct host **ref,
+                                                          const struct app_actions *acts, int client,
+                                                          uint64_t hash)
 {
     const uint8_t *addr = is_src ? p->src : p->dst;
     struct host *h = *ref;
@@ -251,6 +402,9 @@ void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
     if (!h)
         h = host_find_or_add(w, s, hash, p->ip_version, addr, ts, &created);
     if (h) {
+        struct host_pend *e = host_pend_find(w->pend, h);
+        if (e && (e->c.pkts_sent || e->c.pkts_rcvd))
+            host_pend_add(s, e);
         if (is_src) { h->bytes_sent += p->l3_len; h->pkts_sent++; }
         else { h->bytes_rcvd += p->l3_len; h->pkts_rcvd++; }
         if (ts > h->last_us) h->last_us = ts;
@@ -269,15 +423,39 @@ void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
             h->mac_us = ts;
         }
         if (acts && acts->n)
-            worker_host_apply_actions(h, acts, client, ts);
+            worker_host_apply_actions(&h->app, acts, client, ts);
         shard_touch(s, &h->link);
+        if (!e && *ref == h)
+            host_pend_pin(w->pend, h);
     }
     lock_release(&s->lock);
     if (created)
         flow_events_host_new(&w->events, p->ip_version, addr, p, is_src, ts);
 }
 
-/* A flow that held a count on h ended. */
+/* Counts one packet on the host at the packet's source (is_src) or
+ * destination. *ref is the flow's reference to that host: when set, no lookup
+ * is needed; when a new flow starts (role) and the host can be had, the flow
+ * takes a flows.active count on it and *ref is set. acts (what the packet's
+ * dissectors found, or NULL) are applied to the host's fields as the flow's
+ * client (client) or server. Caller holds the flow's shard lock (lock order:
+ * flow, then host).
+ * A packet of a flow that holds the host, starting nothing and untagged
+ * (the common one) is counted, with what its dissectors found, in the worker's
+ * pending entry of the host pend (from hosts_prefetch; NULL: none), without
+ * the host's lock; any other packet takes the lock. */
+void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
+                  int role, uint64_t ts, struct host **ref, const struct app_actions *acts,
+                  int client, uint64_t hash, struct host_pend *pend)
+{
+    if (pend && role == ROLE_NONE && !p->vlan)
+        host_pend_count(pend, p, is_src, ts, acts, client);
+    else
+        host_account_locked(w, p, is_src, role, ts, ref, acts, client, hash);
+}
+
+/* A flow that held a count on h ended. The worker's pending counts for h go
+ * in first: the MAC the flow's end reports is the host's newest. */
 void host_flow_ended(struct worker *w, struct host *h, struct flow_end_macs *macs, int i)
 {
     macs->has[i] = 0;
@@ -285,6 +463,9 @@ void host_flow_ended(struct worker *w, struct host *h, struct flow_end_macs *mac
         return;
     struct cache_shard *s = cache_shard_for(w->cache->hosts, h->link.hash);
     lock_acquire(&s->lock);
+    struct host_pend *e = host_pend_find(w->pend, h);
+    if (e)
+        host_pend_add(s, e);
     if (h->flows_active > 0)
         h->flows_active--;
     if (h->has_mac) {
@@ -427,11 +608,12 @@ static void macs_fold(struct worker *w)
             mac_flush(w, &w->pend->mac[i]);
 }
 
-/* Makes every pending MAC, VLAN, L7 and port counter visible in the cache. */
+/* Makes every pending host, MAC, VLAN, L7 and port counter visible in the cache. */
 void worker_fold(struct worker *w)
 {
     if (!w->pend)
         return;
+    hosts_fold(w);
     macs_fold(w);
     aggr_fold(w);
 }

@@ -118,8 +118,8 @@ static void hosts_sweep(struct worker *w, uint64_t now, int full)
                     break;
                 continue;
             }
-            if (h->flows_active > 0) {
-                shard_touch(s, &h->link);    /* kept alive by its flows */
+            if (host_held(h)) {
+                shard_touch(s, &h->link);    /* kept alive by its flows or a worker's pending counts */
                 continue;
             }
             shard_unlink(s, &h->link, 0);

@@ -158,7 +158,8 @@ int flow_update(struct worker *w, const struct flow_key *k, uint64_t hash, int c
     r->prev_pkts = f->pkts[0] + f->pkts[1];
     r->first_us = f->first_us;
     uint64_t hh[2];
-    hosts_prefetch(w, p, f, c2s, hh);
+    struct host_pend *hp[2];
+    hosts_prefetch(w, p, f, c2s, hh, hp);
     int hs_done = flow_count_packet(w, s, f, p, c2s, ts);
     r->l7_old = f->l7;
     r->l7_changed = l7_flow_packet(w->l7, c, f, p, ts);
@@ -178,9 +179,10 @@ int flow_update(struct worker *w, const struct flow_key *k, uint64_t hash, int c
     int src_role = r->is_new ? (c2s ? ROLE_CLIENT : ROLE_SERVER) : ROLE_NONE;
     int dst_role = r->is_new ? (c2s ? ROLE_SERVER : ROLE_CLIENT) : ROLE_NONE;
     /* Each host also takes its part of what the dissectors taught. */
-    host_account(w, p, 1, src_role, ts, &f->hosts[c2s ? 0 : 1], &r->acts, c2s, hh[0]);
-    host_account(w, p, 0, dst_role, ts, &f->hosts[c2s ? 1 : 0], &r->acts, !c2s, hh[1]);
+    host_account(w, p, 1, src_role, ts, &f->hosts[c2s ? 0 : 1], &r->acts, c2s, hh[0], hp[0]);
+    host_account(w, p, 0, dst_role, ts, &f->hosts[c2s ? 1 : 0], &r->acts, !c2s, hh[1], hp[1]);
     lock_release(&s->lock);
+    hosts_fold_if_full(w);
     return UPD_OK;
 }
 

@@ -252,7 +252,7 @@ void worker_prefetch_actions(struct worker *w, const struct app_actions *acts, u
 }
 
 /* What acts teach about the flow's server h: its round trips and answer times. */
-static void host_apply_server(struct host *h, const struct app_actions *acts)
+static void host_apply_server(struct host_app *h, const struct app_actions *acts)
 {
     for (int i = 0; i < acts->n; i++) {
         const struct app_action *a = &acts->a[i];
@@ -268,7 +268,7 @@ static void host_apply_server(struct host *h, const struct app_actions *acts)
     }
 }
 
-void worker_host_apply_actions(struct host *h, const struct app_actions *acts, int client, uint64_t ts)
+void worker_host_apply_actions(struct host_app *h, const struct app_actions *acts, int client, uint64_t ts)
 {
     if (!client) {
         host_apply_server(h, acts);
@@ -289,6 +289,21 @@ void worker_host_apply_actions(struct host *h, const struct app_actions *acts, i
                 h->os_us = ts;
             }
         }
+    }
+}
+
+void worker_host_app_add(struct host_app *to, const struct host_app *from)
+{
+    to->dns_queries += from->dns_queries;
+    to->dns_nxdomain += from->dns_nxdomain;
+    to->http_requests += from->http_requests;
+    to->rtt_sum_us += from->rtt_sum_us;
+    to->rtt_n += from->rtt_n;
+    to->svc_sum_us += from->svc_sum_us;
+    to->svc_n += from->svc_n;
+    if (from->os && from->os_us >= to->os_us) {
+        to->os = from->os;
+        to->os_us = from->os_us;
     }
 }
 

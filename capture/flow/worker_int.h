@@ -73,20 +73,26 @@ void aggr_l7_move(struct worker *w, uint16_t from, uint16_t to, uint64_t bytes, 
 /* Flow f ended: one active flow less on its L7 and server-port aggregates. */
 void aggr_flow_ended(struct worker *w, const struct flow *f);
 /* Starts loading what host_account will touch for flow f; fills hash[0]
- * (source) and hash[1] (destination) when a lookup is needed. */
+ * (source) and hash[1] (destination) when a lookup is needed, and pend[0] /
+ * pend[1] with the worker's pending entries of the flow's hosts (or NULL). */
+struct host_pend;
 void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct flow *f,
-                    int c2s, uint64_t hash[2]);
+                    int c2s, uint64_t hash[2], struct host_pend *pend[2]);
 /* Counts p on the host at its source (is_src) or destination; see flow_account.c. */
 void host_account(struct worker *w, const struct decoded_pkt *p, int is_src,
                   int role, uint64_t ts, struct host **ref, const struct app_actions *acts,
-                  int client, uint64_t hash);
+                  int client, uint64_t hash, struct host_pend *pend);
+/* Folds the worker's pending host counts when its table is full. Caller
+ * holds no cache lock. */
+void hosts_fold_if_full(struct worker *w);
 /* A flow that held a count on h (or NULL) ended: its client's (i 0) or server's (1) MAC, as the
  * host shows it, goes into macs (has[i] 0 when it has none). */
 struct flow_end_macs;
 void host_flow_ended(struct worker *w, struct host *h, struct flow_end_macs *macs, int i);
 /* Counts p on its source MAC, then on its destination MAC. */
 void macs_account(struct worker *w, const struct decoded_pkt *p, uint64_t ts);
-/* Makes every pending MAC, VLAN, L7 and port counter visible in the cache. */
+/* Makes every pending host, MAC, VLAN, L7 and port counter visible in the
+ * cache. Caller holds no cache lock. */
 void worker_fold(struct worker *w);
 /* The `mac` event of m: its counters since its previous one (at `now`, cache clock), its times and
  * its ip when that changed; m then counts as reported. Caller holds m's shard lock. */
@@ -108,12 +114,16 @@ void worker_apply_actions(struct worker *w, const struct app_actions *acts, uint
  * hint: reads only the fixed bucket arrays) and store the name hashes it
  * computed in hashes[0 .. acts->n) for worker_apply_actions. */
 void worker_prefetch_actions(struct worker *w, const struct app_actions *acts, uint64_t *hashes);
-/* Apply what acts teach about the flow's host h: as the client (client), its
- * DNS queries and NXDOMAIN answers, HTTP requests and the OS its User-Agent
- * names; as the server, its handshake round trip and its HTTP and DNS answer
- * times. Caller holds h's shard lock (taken while the flow's lock is held,
- * so the flow's host reference needs no second lookup). */
-void worker_host_apply_actions(struct host *h, const struct app_actions *acts, int client, uint64_t ts);
+/* Apply what acts teach about the flow's host h (a host's fields, or a
+ * worker's pending counts for it): as the client (client), its DNS queries
+ * and NXDOMAIN answers, HTTP requests and the OS its User-Agent names; as the
+ * server, its handshake round trip and its HTTP and DNS answer times. Caller
+ * holds the host's shard lock when h is the host's (taken while the flow's
+ * lock is held, so the flow's host reference needs no second lookup). */
+void worker_host_apply_actions(struct host_app *h, const struct app_actions *acts, int client, uint64_t ts);
+/* Adds from's counts to to; from's os goes in when it is no older (the
+ * newest wins, a tie going to from, the later). */
+void worker_host_app_add(struct host_app *to, const struct host_app *from);
 /* Runs fn(e, a, arg) on the live name entry of kind k (made when missing
  * and create is set) under its shard lock, after setting its last use to ts.
  * Returns 1 when fn ran, 0 when there is no such entry (or no room). */

@@ -167,9 +167,9 @@ static enum kv_type view_host(struct cache *c, const char *key, size_t len, stru
     if (!ver || cache_host_get(c, (uint8_t)ver, addr, &h) != 0)
         return KV_NONE;
     uint64_t exp = host_expire_at(&c->cfg, &h);
-    if (exp <= now && h.flows_active == 0)
+    if (exp <= now && !host_held(&h))
         return KV_NONE;
-    v->ttl_ms = ttl_left(exp, now, h.flows_active > 0);
+    v->ttl_ms = ttl_left(exp, now, host_held(&h));
     host_fields_each(&h, view_field_cb, v);
     view_add_user(c, v, h.ipver, h.addr, NULL, 0);
     return KV_HASH;
@@ -419,7 +419,7 @@ static int entry_live(const struct copy_buf *b, const struct centry *e)
     case CT_FLOW: return flow_expire_at(b->cfg, (const struct flow *)e) > b->now;
     case CT_HOST: {
         const struct host *h = (const struct host *)e;
-        return host_expire_at(b->cfg, h) > b->now || h->flows_active > 0;
+        return host_expire_at(b->cfg, h) > b->now || host_held(h);
     }
     case CT_MAC: return mac_expire_at(b->cfg, (const struct mac_entry *)e) > b->now;
     default: return name_alive(b->cfg, (const struct name_entry *)e, b->now);
@@ -689,7 +689,7 @@ static int keys_ipv4_prefix(struct cache *c, const char *pre, size_t prelen, str
         struct host h;
         if (cache_host_get(c, 4, addr, &h) != 0)
             continue;
-        if (host_expire_at(&c->cfg, &h) <= x->now && h.flows_active == 0)
+        if (host_expire_at(&c->cfg, &h) <= x->now && !host_held(&h))
             continue;
         char name[ADDR_STR_MAX + 3] = "ip.";
         emit_name(x, name, 3 + addr_format(4, addr, name + 3));

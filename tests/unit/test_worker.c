@@ -408,6 +408,61 @@ TEST_CASE(end_of_file_sweep_takes_due_flows_behind_live_ones)
     pair_stop(&p);
 }
 
+/* A flow's first packet counts its hosts under their lock and pins them; its
+ * later packets are summed in the worker and reach the hosts at the tick. */
+TEST_CASE(host_counts_of_a_flows_later_packets_show_after_the_tick)
+{
+    struct cache_config cfg = test_cfg();
+    struct cache *c = cache_create(&cfg);
+    struct worker w;
+    struct host h;
+    CHECK_INT(worker_init(&w, 0, c), 0);
+    worker_tick(&w, T0);                              /* the next tick is 100 ms on */
+    send4(&w, T0, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 40000, 5000, 0, 10);
+    for (int i = 1; i <= 3; i++)
+        send4(&w, T0 + (uint64_t)i, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 40000, 5000, 0, 10);
+    send4(&w, T0 + 4, "10.0.0.2", "10.0.0.1", IPPROTO_UDP, 5000, 40000, 0, 20);
+    CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
+    CHECK_INT(h.pkts_sent, 1);
+    CHECK_INT(h.pins, 1);
+    worker_tick(&w, T0 + 5);
+    CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
+    CHECK_INT(h.pkts_sent, 4);
+    CHECK_INT(h.bytes_sent, 4 * (28 + 10));
+    CHECK_INT(h.pkts_rcvd, 1);
+    CHECK_INT(h.last_us, T0 + 4);
+    CHECK_INT(h.pins, 0);
+    CHECK_INT(h.has_mac, 1);
+    worker_destroy(&w);
+    cache_destroy(c);
+}
+
+/* Worker a's sweep ends worker b's flow while b still holds counts for its
+ * hosts: the hosts stay (pinned) until b folds them, then expire. */
+TEST_CASE(a_host_another_worker_holds_counts_for_outlives_its_flows)
+{
+    struct host h;
+    struct pair p;
+    pair_start(&p);
+    struct cache *c = p.c;
+    worker_tick(&p.b, T0);
+    send4(&p.b, T0, "10.0.0.1", "10.0.0.9", IPPROTO_UDP, 4000, 5000, 0, 10);
+    send4(&p.b, T0 + 1, "10.0.0.1", "10.0.0.9", IPPROTO_UDP, 4000, 5000, 0, 10);
+    worker_tick(&p.a, T0 + 400ULL * SEC);            /* the flow and, by time, its hosts are due */
+    CHECK_INT(atomic_load(&c->st.flows_expired), 1);
+    CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
+    CHECK_INT(h.flows_active, 0);
+    CHECK_INT(h.pins, 1);
+    CHECK_INT(h.pkts_sent, 1);
+    worker_publish_stats(&p.b);                       /* b folds: the count arrives, the pin goes */
+    CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
+    CHECK_INT(h.pkts_sent, 2);
+    CHECK_INT(h.pins, 0);
+    worker_tick(&p.a, T0 + 401ULL * SEC);
+    CHECK_INT(host_of(c, "10.0.0.1", &h), -1);
+    pair_stop(&p);
+}
+
 /* The cache has CACHE_QUEUES slots: the next lane gets none (and runs
  * unregistered), a dropped slot comes back cleared. */
 TEST_CASE(queue_slots_run_out_and_come_back_cleared)
@@ -524,6 +579,8 @@ int main(void)
     RUN(mac_and_vlan_counters_are_visible_after_a_tick_and_after_destroy);
     RUN(a_lane_holding_packets_holds_expiry_back);
     RUN(end_of_file_sweep_takes_due_flows_behind_live_ones);
+    RUN(host_counts_of_a_flows_later_packets_show_after_the_tick);
+    RUN(a_host_another_worker_holds_counts_for_outlives_its_flows);
     RUN(queue_slots_run_out_and_come_back_cleared);
     RUN(frames_decoded_ahead_count_as_frames_decoded_in_turn);
     l7_names_free();
