@@ -459,8 +459,8 @@ def item8(fc, bins, big, reps):
         "< 10 % cost", "yes" if pair_cost < 0.10 else "NO")
     note("Item 8: the item-1 file (%d packets), %d alternating pairs; the cost is the median over the pairs of "
          "1 - Mpps with / Mpps without, by CPU time (from the medians above: %.1f %%). CPU s user / sys, median: %.3f / %.3f "
-         "with export vs %.3f / %.3f without (sys includes one sendmsg per datagram to the sink over "
-         "loopback); wall %.3f s vs %.3f s. The sink got %d messages (%.1f MB); "
+         "with export vs %.3f / %.3f without (sys includes handing the datagrams to the sink: sendmmsg, up to "
+         "32 datagrams a call, and their delivery over loopback); wall %.3f s vs %.3f s. The sink got %d messages (%.1f MB); "
          "the last one's IPFIX sequence number says %d data records went before it (two uniflow records a "
          "flow, plus an application-name record per application)."
          % (npk, reps, 100 * (1 - mp["export"] / mp["plain"]), user_sys["export"][0], user_sys["export"][1],
