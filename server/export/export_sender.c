@@ -128,7 +128,7 @@ static void tcp_write_cb(uv_write_t *req, int status)
     pump(x);
 }
 
-#define UDP_BATCH 16                 /* datagrams handed to the kernel in one sendmmsg */
+#define UDP_BATCH 32                 /* datagrams handed to the kernel in one sendmmsg */
 
 /* A UDP message could not be sent at once: EAGAIN queues it in libuv (in flight until it is sent),
  * ECONNREFUSED pauses the link, any other error drops it. m is stamped and out of the queue. */

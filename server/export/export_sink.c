@@ -21,6 +21,8 @@
 struct export_sink {
     uv_loop_t *loop;
     uv_timer_t timer;                /* flushes every FLUSH_MS; at shutdown, polls the queues */
+    uv_check_t check;                /* after each loop iteration's I/O: lets held messages go */
+    int held;                        /* export_sink_hold is on until the check runs */
     struct export_sender *x;
     int n;
     int open;                        /* handles still closing at shutdown */
@@ -51,6 +53,17 @@ static void flush_all(struct export_sink *s)
 static void flush_cb(uv_timer_t *t)
 {
     flush_all(t->data);
+}
+
+/* The loop iteration's events are read: what they finished goes, every collector's messages
+ * together (one event drain hands over several events: their datagrams share system calls). */
+static void check_cb(uv_check_t *c)
+{
+    struct export_sink *s = c->data;
+    if (s->held) {
+        s->held = 0;
+        export_sink_hold(s, 0);
+    }
 }
 
 struct export_sink *export_sink_create(uv_loop_t *loop, const struct fc_config *cfg, char *err, size_t errlen)
@@ -91,6 +104,9 @@ struct export_sink *export_sink_create(uv_loop_t *loop, const struct fc_config *
         s->x[i].owner = s;
         s->n++;
     }
+    uv_check_init(loop, &s->check);
+    s->check.data = s;
+    uv_check_start(&s->check, check_cb);
     uv_timer_init(loop, &s->timer);
     s->timer.data = s;
     uv_timer_start(&s->timer, flush_cb, FLUSH_MS, FLUSH_MS);
@@ -146,7 +162,7 @@ static void handle_closed(struct export_sink *s)
         s->done(s->done_arg);
 }
 
-static void timer_closed_cb(uv_handle_t *h)
+static void own_handle_closed_cb(uv_handle_t *h)
 {
     handle_closed(h->data);
 }
@@ -158,9 +174,11 @@ static void sender_closed(struct export_sender *x)
 
 static void close_all(struct export_sink *s)
 {
-    s->open = s->n + 1;
+    s->open = s->n + 2;
     uv_timer_stop(&s->timer);
-    uv_close((uv_handle_t *)&s->timer, timer_closed_cb);
+    uv_close((uv_handle_t *)&s->timer, own_handle_closed_cb);
+    uv_check_stop(&s->check);
+    uv_close((uv_handle_t *)&s->check, own_handle_closed_cb);
     for (int i = 0; i < s->n; i++)
         export_sender_close(&s->x[i], sender_closed);
 }
@@ -186,6 +204,7 @@ void export_sink_shutdown(struct export_sink *s, void (*done)(void *arg), void *
     s->shutting = 1;
     s->done = done;
     s->done_arg = arg;
+    check_cb(&s->check);             /* what is held goes first */
     flush_all(s);
     s->shutdown_deadline = uv_now(s->loop) + SHUTDOWN_WAIT_MS;
     uv_timer_stop(&s->timer);
@@ -223,14 +242,16 @@ static void export_event_cb(void *arg, const struct event *ev)
             s->bad_events++;
         return;
     }
-    export_sink_hold(s, 1);          /* the event's messages go together once it is read */
+    if (!s->held) {                  /* the messages go together after the drain (check_cb) */
+        s->held = 1;
+        export_sink_hold(s, 1);
+    }
     while ((rec = event_raw_next(ev, &off, &len)) != NULL) {
         if (export_record_from_rec(rec, len, &r) == 0)
             export_sink_flow(s, &r);
         else
             s->bad_events++;
     }
-    export_sink_hold(s, 0);
 }
 
 static void export_info_cb(void *arg, struct sbuf *b) { export_sink_info(arg, b); }

@@ -315,7 +315,7 @@ TEST_CASE(udp_held_messages_arrive)
     if (!s)
         return;
     export_sink_hold(s, 1);
-    add_flows(s, 0, 1500);
+    add_flows(s, 0, 3000);
     CHECK_INT(info_field(s, "export_records"), 0);           /* finished messages wait */
     export_sink_hold(s, 0);
     long long sent = info_field(s, "export_records");
