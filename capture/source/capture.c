@@ -472,6 +472,7 @@ static void source_finished(struct source *s)
         sum.events_dropped += atomic_load(&s->w[i].events.dropped);
     }
     file_summary_log(&sum);
+    budget_thread_return(&cap->cache->budget);   /* this thread's unspent credit */
     if (atomic_fetch_sub(&cap->active, 1) == 1 && cap->on_done)
         cap->on_done(cap->done_arg);
 }
@@ -502,6 +503,7 @@ static void *file_thread(void *arg)
             if (read_file(s, i, &rp) != 0) {
                 fanout_finish(s->fan);
                 s->fan = NULL;
+                budget_thread_return(&s->cap->cache->budget);
                 return NULL;
             }
         rp.offset += (rp.last_ts - rp.first_ts) + 1000000;   /* next loop follows on */
@@ -646,6 +648,7 @@ static void *live_thread(void *arg)
     }
     fanout_finish(s->fan);
     s->fan = NULL;
+    budget_thread_return(&s->cap->cache->budget);
     return NULL;
 }
 

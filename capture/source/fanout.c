@@ -265,6 +265,7 @@ static void *lane_thread(void *arg)
         }
     }
     worker_publish_stats(l->w);
+    budget_thread_return(&l->w->cache->budget);   /* this thread's unspent credit */
     return NULL;
 }
 

@@ -1,4 +1,4 @@
-/* test_budget.c - capture/cache/budget.c: reserve under and over the cap, release, charge past the cap, concurrent reserves (threads). */
+/* test_budget.c - capture/cache/budget.c: reserve under and over the cap, release, charge past the cap, concurrent reserves (threads), per-thread credit. */
 #include <pthread.h>
 #include <stdint.h>
 
@@ -123,6 +123,51 @@ TEST_CASE(concurrent_reserves_stop_at_the_cap)
     CHECK_INT(budget_refused(&b), 2ULL * MT_ROUNDS - FITS);
 }
 
+/* Far from the cap a thread counts out of credit: what budget_used shows stays exact,
+ * and budget_thread_return gives the unspent credit back to the shared counter. */
+TEST_CASE(credit_keeps_used_exact)
+{
+    struct budget b;
+    budget_init(&b, 0);
+    for (int i = 0; i < 10000; i++)
+        CHECK_INT(budget_reserve(&b, MT_SIZE), 0);
+    budget_charge(&b, 100);
+    CHECK_INT(budget_used(&b), 10000ULL * MT_SIZE + 100);
+    CHECK(atomic_load(&b.used) >= budget_used(&b));     /* credit handed out counts in `used` */
+    for (int i = 0; i < 5000; i++)
+        budget_release(&b, MT_SIZE);
+    CHECK_INT(budget_used(&b), 5000ULL * MT_SIZE + 100);
+    budget_thread_return(&b);
+    CHECK_INT(atomic_load(&b.used), 5000ULL * MT_SIZE + 100);
+    budget_release(&b, 5000ULL * MT_SIZE + 100);
+    budget_thread_return(&b);
+    CHECK_INT(atomic_load(&b.used), 0);
+}
+
+/* A cap far above one chunk: one thread is still refused at exactly the byte it was
+ * refused at without credit (no credit near the cap). */
+TEST_CASE(credit_refuses_at_the_exact_byte)
+{
+    enum { CAP = 40 * BUDGET_CHUNK + 1000 };
+    struct budget b;
+    budget_init(&b, CAP);
+    uint64_t fits = 0;
+    while (budget_reserve(&b, MT_SIZE) == 0)
+        fits++;
+    CHECK_INT(fits, CAP / MT_SIZE);
+    CHECK_INT(budget_used(&b), (uint64_t)CAP / MT_SIZE * MT_SIZE);
+    CHECK_INT(budget_refused(&b), 1);
+    budget_release(&b, MT_SIZE);
+    CHECK_INT(budget_reserve(&b, MT_SIZE), 0);
+    CHECK_INT(budget_reserve(&b, MT_SIZE), -1);
+    for (uint64_t i = 0; i < fits; i++)
+        budget_release(&b, MT_SIZE);
+    CHECK_INT(budget_used(&b), 0);
+    while (budget_reserve(&b, MT_SIZE) == 0)        /* and again after everything went back */
+        fits--;
+    CHECK_INT(fits, 0);
+}
+
 int main(void)
 {
     RUN(reserve_under_the_cap_counts);
@@ -132,5 +177,7 @@ int main(void)
     RUN(charge_passes_the_cap);
     RUN(concurrent_reserves_sum_exactly);
     RUN(concurrent_reserves_stop_at_the_cap);
+    RUN(credit_keeps_used_exact);
+    RUN(credit_refuses_at_the_exact_byte);
     return CHECK_DONE("budget");
 }
