@@ -208,6 +208,9 @@ struct cache {
     _Atomic int nqueues;             /* slots ever used: cache_expiry_now reads these */
     pthread_mutex_t queue_lock;      /* cache_queue_add / drop (start and end of a source) */
     struct cache_hooks hooks;        /* frees the tenants of a flow (cache_hooks_set) */
+    _Atomic int workers;             /* capture threads counting on the cache (worker_init to
+                                        worker_destroy): with several, their flows' later packets
+                                        count hosts in the worker (capture/flow/flow_account.c) */
     struct watchlist *wl;            /* the `watchlist` set key (not owned); NULL = none */
     struct budget budget;            /* bytes of entries and of what flows hold (INFO
                                         cache_memory), capped by cfg.maxmemory */

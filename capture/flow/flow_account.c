@@ -240,6 +240,17 @@ static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, ui
 
 /* ---- pending host counters: a flow's later packets count its hosts without their lock ---- */
 
+/* 1 when the worker counts its flows' later packets on their hosts in its
+ * pending table: when several capture threads share the cache, where it
+ * spares them the host shard locks and cache lines they would pass back and
+ * forth. One thread alone finds the lock uncontended and the host's line in
+ * its cache; the table and its folds cost it as much as they save (figures:
+ * the commit that made this switch), so it counts under the lock. */
+static inline int hosts_pend_on(const struct worker *w)
+{
+    return atomic_load_explicit(&w->cache->workers, memory_order_relaxed) > 1;
+}
+
 static unsigned host_pend_first(const struct host *h)
 {
     return (unsigned)(((uint64_t)(uintptr_t)h * 0x9E3779B97F4A7C15ULL) >> 52) & (HOST_PEND_SLOTS - 1);
@@ -366,12 +377,13 @@ void hosts_fold_if_full(struct worker *w)
 void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct flow *f,
                     int c2s, uint64_t hash[2], struct host_pend *pend[2])
 {
+    int shared = hosts_pend_on(w);
     for (int i = 0; i < 2; i++) {
         const struct host *h = f->hosts[(c2s ? 0 : 1) ^ i];
         hash[i] = 0;
         pend[i] = NULL;
         if (h) {
-            if (!(pend[i] = host_pend_find(w->pend, h))) {
+            if (!shared || !(pend[i] = host_pend_find(w->pend, h))) {
                 __builtin_prefetch(h, 1);
                 __builtin_prefetch(&h->last_us, 1);
             }
@@ -425,7 +437,7 @@ static __attribute__((noinline)) void host_account_locked(struct worker *w, cons
         if (acts && acts->n)
             worker_host_apply_actions(&h->app, acts, client, ts);
         shard_touch(s, &h->link);
-        if (!e && *ref == h)
+        if (!e && *ref == h && hosts_pend_on(w))
             host_pend_pin(w->pend, h);
     }
     lock_release(&s->lock);

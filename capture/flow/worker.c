@@ -38,12 +38,14 @@ int worker_init(struct worker *w, int id, struct cache *c)
         event_queue_destroy(&w->events);
         return -1;
     }
+    atomic_fetch_add_explicit(&c->workers, 1, memory_order_relaxed);
     return 0;
 }
 
 void worker_destroy(struct worker *w)
 {
     worker_fold(w);                  /* the cache may outlive the worker: lose no count */
+    atomic_fetch_sub_explicit(&w->cache->workers, 1, memory_order_relaxed);
     l7_module_destroy(w->l7);
     w->l7 = NULL;
     free(w->pend);

@@ -408,24 +408,26 @@ TEST_CASE(end_of_file_sweep_takes_due_flows_behind_live_ones)
     pair_stop(&p);
 }
 
-/* A flow's first packet counts its hosts under their lock and pins them; its
- * later packets are summed in the worker and reach the hosts at the tick. */
+/* With two capture threads on the cache, a flow's first packet counts its
+ * hosts under their lock and pins them; its later packets are summed in the
+ * worker and reach the hosts at the tick. One thread alone counts each packet
+ * on the host at once. */
 TEST_CASE(host_counts_of_a_flows_later_packets_show_after_the_tick)
 {
-    struct cache_config cfg = test_cfg();
-    struct cache *c = cache_create(&cfg);
-    struct worker w;
+    struct pair p;
     struct host h;
-    CHECK_INT(worker_init(&w, 0, c), 0);
-    worker_tick(&w, T0);                              /* the next tick is 100 ms on */
-    send4(&w, T0, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 40000, 5000, 0, 10);
+    pair_start(&p);
+    struct cache *c = p.c;
+    struct worker *w = &p.a;
+    worker_tick(w, T0);                               /* the next tick is 100 ms on */
+    send4(w, T0, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 40000, 5000, 0, 10);
     for (int i = 1; i <= 3; i++)
-        send4(&w, T0 + (uint64_t)i, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 40000, 5000, 0, 10);
-    send4(&w, T0 + 4, "10.0.0.2", "10.0.0.1", IPPROTO_UDP, 5000, 40000, 0, 20);
+        send4(w, T0 + (uint64_t)i, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 40000, 5000, 0, 10);
+    send4(w, T0 + 4, "10.0.0.2", "10.0.0.1", IPPROTO_UDP, 5000, 40000, 0, 20);
     CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
     CHECK_INT(h.pkts_sent, 1);
     CHECK_INT(h.pins, 1);
-    worker_tick(&w, T0 + 5);
+    worker_tick(w, T0 + 5);
     CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
     CHECK_INT(h.pkts_sent, 4);
     CHECK_INT(h.bytes_sent, 4 * (28 + 10));
@@ -433,7 +435,13 @@ TEST_CASE(host_counts_of_a_flows_later_packets_show_after_the_tick)
     CHECK_INT(h.last_us, T0 + 4);
     CHECK_INT(h.pins, 0);
     CHECK_INT(h.has_mac, 1);
-    worker_destroy(&w);
+    worker_destroy(&p.b);                             /* one thread left: counted at once */
+    send4(w, T0 + 6, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 40000, 5000, 0, 10);
+    send4(w, T0 + 7, "10.0.0.1", "10.0.0.2", IPPROTO_UDP, 40000, 5000, 0, 10);
+    CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
+    CHECK_INT(h.pkts_sent, 6);
+    CHECK_INT(h.pins, 0);
+    worker_destroy(w);
     cache_destroy(c);
 }
 
