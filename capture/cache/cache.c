@@ -100,6 +100,40 @@ void cache_destroy(struct cache *c)
     free(c);
 }
 
+void cache_worker_add(struct cache *c, int id)
+{
+    int want = id < 0 || id >= CACHE_WORKERS - 1 ? CACHE_WORKERS : id + 1;
+    int have = atomic_load(&c->nwcounts);
+    while (have < want && !atomic_compare_exchange_weak(&c->nwcounts, &have, want))
+        ;
+}
+
+static uint64_t wcounts_sum(const struct cache *c, enum cache_count k)
+{
+    int n = atomic_load_explicit(&c->nwcounts, memory_order_relaxed);
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += atomic_load_explicit(&c->wcounts[i].n[k], memory_order_relaxed);
+    return sum;
+}
+
+void cache_counts_get(const struct cache *c, struct cache_counts *out)
+{
+    /* ends first: a flow made and ended between the two reads then never shows as -1 active */
+    out->flows_expired = wcounts_sum(c, CC_FLOWS_EXPIRED);
+    out->hosts_expired = wcounts_sum(c, CC_HOSTS_EXPIRED);
+    out->flows_created = wcounts_sum(c, CC_FLOWS_CREATED);
+    out->hosts_created = wcounts_sum(c, CC_HOSTS_CREATED);
+    out->flows_active = out->flows_created - out->flows_expired;
+    out->hosts_active = out->hosts_created - out->hosts_expired;
+}
+
+uint64_t cache_flows_active(const struct cache *c)
+{
+    uint64_t ended = wcounts_sum(c, CC_FLOWS_EXPIRED);
+    return wcounts_sum(c, CC_FLOWS_CREATED) - ended;
+}
+
 void cache_hooks_set(struct cache *c, const struct cache_hooks *h)
 {
     c->hooks = *h;

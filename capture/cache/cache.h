@@ -147,14 +147,33 @@ struct cache_config {
 };
 
 struct cache_stats {
-    _Atomic uint64_t flows_created, flows_expired, flows_dropped, flows_active;
-    _Atomic uint64_t hosts_created, hosts_expired, hosts_active;
+    _Atomic uint64_t flows_dropped;
     _Atomic uint64_t names_dropped[CACHE_NAME_KINDS];   /* new names refused: max_names or maxmemory */
     _Atomic uint64_t dns_queries_evicted;    /* pending DNS queries given up on to make room
                                                 (each reported as a TIMEOUT) */
 };
 
 enum { CACHE_QUEUES = 256 };
+
+/*
+ * Flows and hosts created and ended, counted by each capture worker in its
+ * own padded slot (worker id; ids past the last slot share it, counted with
+ * atomic adds): every flow start and end would otherwise write one line all
+ * workers share. Active = created - ended, summed over the slots
+ * (cache_counts_get); a flow may end on another worker than the one that
+ * made it, so one slot's difference may wrap, the sum does not.
+ */
+enum { CACHE_WORKERS = 64 };
+enum cache_count { CC_FLOWS_CREATED, CC_FLOWS_EXPIRED, CC_HOSTS_CREATED, CC_HOSTS_EXPIRED, CC_COUNTS };
+struct cache_wcounts {
+    _Alignas(64) _Atomic uint64_t n[CC_COUNTS];
+};
+
+/* The sums cache_counts_get reads. */
+struct cache_counts {
+    uint64_t flows_created, flows_expired, flows_active;
+    uint64_t hosts_created, hosts_expired, hosts_active;
+};
 
 /*
  * The positions of one fanout lane's ring (capture/fanout.c: packets of one
@@ -215,7 +234,31 @@ struct cache {
     struct budget budget;            /* bytes of entries and of what flows hold (INFO
                                         cache_memory), capped by cfg.maxmemory */
     struct cache_stats st;
+    struct cache_wcounts wcounts[CACHE_WORKERS];   /* flows and hosts, per worker (cache_count) */
+    _Atomic int nwcounts;            /* slots in use: the highest worker id + 1 (cache_worker_add) */
 };
+
+/* Makes worker `id`'s count slot one the sums read. Returns nothing. Any thread, before
+ * that worker counts. */
+void cache_worker_add(struct cache *c, int id);
+
+/* Counts one k for worker `id`. Only that worker's thread (its slot is written with a
+ * plain load and store; ids past the last slot share it with atomic adds). */
+static inline void cache_count(struct cache *c, int id, enum cache_count k)
+{
+    if (id >= 0 && id < CACHE_WORKERS - 1) {
+        _Atomic uint64_t *x = &c->wcounts[id].n[k];
+        atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + 1, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&c->wcounts[CACHE_WORKERS - 1].n[k], 1, memory_order_relaxed);
+    }
+}
+
+/* Fills *out with the flow and host counts summed over the workers (a moment's reading). Any thread. */
+void cache_counts_get(const struct cache *c, struct cache_counts *out);
+
+/* Flows in the cache now (created - ended, summed over the workers). Any thread. */
+uint64_t cache_flows_active(const struct cache *c);
 
 /* Kinds of keys the keyspace can name. */
 enum cache_table { CT_FLOW = 0, CT_HOST, CT_MAC, CT_VLAN, CT_L7, CT_NAME, CT_PORT, CT_TABLES };

@@ -231,8 +231,7 @@ static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, ui
     memcpy(h->addr, addr, 16);
     h->first_us = ts;
     shard_insert(s, &h->link);
-    atomic_fetch_add_explicit(&c->st.hosts_created, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->st.hosts_active, 1, memory_order_relaxed);
+    cache_count(c, w->id, CC_HOSTS_CREATED);
     *created = 1;
     return h;
 }

@@ -126,8 +126,7 @@ static void hosts_sweep(struct worker *w, uint64_t now, int full)
             flow_events_host_expired(&w->events, h->ipver, h->addr, now);   /* safe under a shard lock */
             host_clear(c, h);
             pool_free(&c->host_pool, h);
-            atomic_fetch_add_explicit(&c->st.hosts_expired, 1, memory_order_relaxed);
-            atomic_fetch_sub_explicit(&c->st.hosts_active, 1, memory_order_relaxed);
+            cache_count(c, w->id, CC_HOSTS_EXPIRED);
         }
         lock_release(&s->lock);
     }

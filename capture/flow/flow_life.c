@@ -39,8 +39,7 @@ void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason)
     if (acts.n)
         worker_apply_actions(w, &acts, now, NULL);
     pool_free(&c->flow_pool, f);
-    atomic_fetch_sub_explicit(&c->st.flows_active, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->st.flows_expired, 1, memory_order_relaxed);
+    cache_count(c, w->id, CC_FLOWS_EXPIRED);
 }
 
 /* ---- flow update ---- */
@@ -50,7 +49,7 @@ static struct flow *flow_create(struct worker *w, struct cache_shard *s, uint64_
 {
     struct cache *c = w->cache;
     struct flow *f;
-    if (atomic_load_explicit(&c->st.flows_active, memory_order_relaxed) >= c->cfg.max_flows ||
+    if (cache_flows_active(c) >= c->cfg.max_flows ||
         !(f = pool_alloc(&c->flow_pool)))
         return NULL;
     f->link.hash = hash;
@@ -58,8 +57,7 @@ static struct flow *flow_create(struct worker *w, struct cache_shard *s, uint64_
     f->src = w->src;
     f->first_us = f->last_us = ts;
     shard_insert(s, &f->link);
-    atomic_fetch_add_explicit(&c->st.flows_active, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->st.flows_created, 1, memory_order_relaxed);
+    cache_count(c, w->id, CC_FLOWS_CREATED);
     return f;
 }
 

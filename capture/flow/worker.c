@@ -28,6 +28,7 @@ int worker_init(struct worker *w, int id, struct cache *c)
     w->id = id;
     w->cache = c;
     cache_hooks_set(c, &worker_cache_hooks);
+    cache_worker_add(c, id);
     if (event_queue_init(&w->events, 65536) != 0)
         return -1;
     w->pend = worker_pend_new();

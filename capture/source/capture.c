@@ -461,7 +461,6 @@ static void source_finished(struct source *s)
         worker_finish_detection(&s->w[0]);   /* the file is over: detection is final */
     }
     struct file_summary sum = { .files = s->nfiles, .start_us = s->start_us,
-                                .flows = atomic_load(&cap->cache->st.flows_created),
                                 .flows_dropped = atomic_load(&cap->cache->st.flows_dropped),
                                 .read_errors = atomic_load(&s->read_errors) };
     for (int i = 0; i < s->nworkers; i++) {
@@ -471,6 +470,9 @@ static void source_finished(struct source *s)
         sum.anomalies += atomic_load(&s->w[i].st.anomalies);
         sum.events_dropped += atomic_load(&s->w[i].events.dropped);
     }
+    struct cache_counts n;
+    cache_counts_get(cap->cache, &n);
+    sum.flows = n.flows_created;
     file_summary_log(&sum);
     budget_thread_return(&cap->cache->budget);   /* this thread's unspent credit */
     if (atomic_fetch_sub(&cap->active, 1) == 1 && cap->on_done)

@@ -163,6 +163,8 @@ static void sec_persistence(struct server *s, struct sbuf *b)
 
 static void sec_stats(struct server *s, struct sbuf *b)
 {
+    struct cache_counts n;
+    cache_counts_get(s->cache, &n);
     sbuf_printf(b, "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                 "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
                 "total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:0.00\r\n"
@@ -185,7 +187,7 @@ static void sec_stats(struct server *s, struct sbuf *b)
                 (unsigned long long)s->st.connections_received, (unsigned long long)s->st.commands,
                 (unsigned long long)s->st.net_in, (unsigned long long)s->st.net_out,
                 (unsigned long long)s->st.connections_rejected,
-                (unsigned long long)(atomic_load(&s->cache->st.flows_expired) + atomic_load(&s->cache->st.hosts_expired)),
+                (unsigned long long)(n.flows_expired + n.hosts_expired),
                 (unsigned long long)s->st.keyspace_hits, (unsigned long long)s->st.keyspace_misses,
                 pubsub_count(s, 0), pubsub_count(s, 1), (unsigned long long)cmd_stats_error_total(),
                 (unsigned long long)s->st.commands, (unsigned long long)s->st.commands,
@@ -286,13 +288,15 @@ static void sec_capture(struct server *s, struct sbuf *b)
 static void sec_flows(struct server *s, struct sbuf *b)
 {
     struct cache_stats *st = &s->cache->st;
+    struct cache_counts n;
+    cache_counts_get(s->cache, &n);
     sbuf_printf(b, "# Flows\r\nflows_active:%llu\r\nflows_created:%llu\r\nflows_expired:%llu\r\n"
                 "flows_dropped:%llu\r\nhosts_active:%llu\r\nhosts_created:%llu\r\nhosts_expired:%llu\r\n"
                 "cache_memory:%llu\r\nmax_flows:%llu\r\nmax_names:%llu\r\ndns_queries_evicted:%llu\r\n",
-                (unsigned long long)atomic_load(&st->flows_active), (unsigned long long)atomic_load(&st->flows_created),
-                (unsigned long long)atomic_load(&st->flows_expired), (unsigned long long)atomic_load(&st->flows_dropped),
-                (unsigned long long)atomic_load(&st->hosts_active), (unsigned long long)atomic_load(&st->hosts_created),
-                (unsigned long long)atomic_load(&st->hosts_expired), (unsigned long long)budget_used(&s->cache->budget),
+                (unsigned long long)n.flows_active, (unsigned long long)n.flows_created,
+                (unsigned long long)n.flows_expired, (unsigned long long)atomic_load(&st->flows_dropped),
+                (unsigned long long)n.hosts_active, (unsigned long long)n.hosts_created,
+                (unsigned long long)n.hosts_expired, (unsigned long long)budget_used(&s->cache->budget),
                 (unsigned long long)s->cache->cfg.max_flows, (unsigned long long)s->cache->cfg.max_names,
                 (unsigned long long)atomic_load(&st->dns_queries_evicted));
     static const char *const families[NK_KINDS] = { "dns", "http", "tls", "user", "ipuser", "sip", "sipmedia",

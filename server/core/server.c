@@ -74,9 +74,11 @@ static void cron_debug_line(struct server *s, uint64_t now_ms)
     if (!log_level_enabled(LL_DEBUG) || now_ms - s->debug_line_ms < 5000)
         return;
     s->debug_line_ms = now_ms;
+    struct cache_counts n;
+    cache_counts_get(s->cache, &n);
     log_msg(LL_DEBUG, "%llu clients connected, %llu flows and %llu hosts in the cache, %llu events published",
-            (unsigned long long)s->nclients, (unsigned long long)atomic_load(&s->cache->st.flows_active),
-            (unsigned long long)atomic_load(&s->cache->st.hosts_active),
+            (unsigned long long)s->nclients, (unsigned long long)n.flows_active,
+            (unsigned long long)n.hosts_active,
             (unsigned long long)s->st.events_published);
 }
 

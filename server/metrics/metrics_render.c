@@ -84,14 +84,16 @@ static void render_capture(struct server *s, struct sbuf *b)
 static void render_flows(struct server *s, struct sbuf *b)
 {
     struct cache_stats *st = &s->cache->st;
-    one(b, "flows_active", GAUGE, "Flows in the cache.", atomic_load(&st->flows_active));
-    one(b, "flows_created_total", COUNTER, "Flows created.", atomic_load(&st->flows_created));
-    one(b, "flows_expired_total", COUNTER, "Flows ended (idle, lifetime, closed).", atomic_load(&st->flows_expired));
+    struct cache_counts n;
+    cache_counts_get(s->cache, &n);
+    one(b, "flows_active", GAUGE, "Flows in the cache.", n.flows_active);
+    one(b, "flows_created_total", COUNTER, "Flows created.", n.flows_created);
+    one(b, "flows_expired_total", COUNTER, "Flows ended (idle, lifetime, closed).", n.flows_expired);
     one(b, "flows_dropped_total", COUNTER, "Flows not created because the cache was full.",
         atomic_load(&st->flows_dropped));
-    one(b, "hosts_active", GAUGE, "Hosts in the cache.", atomic_load(&st->hosts_active));
-    one(b, "hosts_created_total", COUNTER, "Hosts created.", atomic_load(&st->hosts_created));
-    one(b, "hosts_expired_total", COUNTER, "Hosts expired.", atomic_load(&st->hosts_expired));
+    one(b, "hosts_active", GAUGE, "Hosts in the cache.", n.hosts_active);
+    one(b, "hosts_created_total", COUNTER, "Hosts created.", n.hosts_created);
+    one(b, "hosts_expired_total", COUNTER, "Hosts expired.", n.hosts_expired);
     one(b, "cache_memory_bytes", GAUGE, "Memory the flow cache holds.", budget_used(&s->cache->budget));
     one(b, "max_flows", GAUGE, "The max-flows bound of the cache.", s->cache->cfg.max_flows);
 }
@@ -151,6 +153,8 @@ static void render_clients(struct server *s, const struct metrics_hooks *h, stru
 static void render_stats(struct server *s, const struct metrics_hooks *h, struct sbuf *b)
 {
     const struct server_stats *st = &s->st;
+    struct cache_counts n;
+    cache_counts_get(s->cache, &n);
     one(b, "uptime_seconds", GAUGE, "Seconds since start.", (server_mstime() - s->start_ms) / 1000);
     one(b, "connections_received_total", COUNTER, "RESP connections accepted.", st->connections_received);
     one(b, "rejected_connections_total", COUNTER, "RESP connections refused (maxclients).", st->connections_rejected);
@@ -158,7 +162,7 @@ static void render_stats(struct server *s, const struct metrics_hooks *h, struct
     one(b, "net_input_bytes_total", COUNTER, "Bytes read from RESP clients.", st->net_in);
     one(b, "net_output_bytes_total", COUNTER, "Bytes written to RESP clients.", st->net_out);
     one(b, "expired_keys_total", COUNTER, "Flows and hosts expired (INFO expired_keys).",
-        atomic_load(&s->cache->st.flows_expired) + atomic_load(&s->cache->st.hosts_expired));
+        n.flows_expired + n.hosts_expired);
     one(b, "keyspace_hits_total", COUNTER, "Key lookups that found their key.", st->keyspace_hits);
     one(b, "keyspace_misses_total", COUNTER, "Key lookups that found nothing.", st->keyspace_misses);
     if (h->error_replies)
