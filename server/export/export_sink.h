@@ -31,7 +31,8 @@ void export_sink_flow(struct export_sink *s, const struct export_record *r);
 
 /* While on, the messages finished by export_sink_flow wait; turned off,
  * they go to each collector together (UDP: several datagrams a system
- * call). For a batch of flows read at once (a flow.end event). Loop thread. */
+ * call). For flows read together: the sink holds from the first flow.end
+ * event of a loop iteration until the iteration's I/O is done. Loop thread. */
 void export_sink_hold(struct export_sink *s, int on);
 
 /* INFO lines: export_flows, export_records, export_drops, export_bad_events
