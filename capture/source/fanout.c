@@ -269,6 +269,8 @@ static void *lane_thread(void *arg)
     return NULL;
 }
 
+/* Sets lane i up (its ring, queue slot and eventfd); fanout_start_fed starts the threads once every
+ * lane is set up. Returns 0, or -1 (what was made is freed by fanout_finish). */
 static int lane_init(struct fanout *f, int i, struct worker *w)
 {
     struct lane *l = &f->lanes[i];
@@ -288,10 +290,7 @@ static int lane_init(struct fanout *f, int i, struct worker *w)
     l->r.buf = malloc(RING_BYTES);
     if (f->feed.read && (l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
         return -1;
-    if (!l->r.buf || pthread_create(&l->thread, NULL, lane_thread, l) != 0)
-        return -1;
-    l->started = 1;
-    return 0;
+    return l->r.buf ? 0 : -1;
 }
 
 struct fanout *fanout_start_fed(struct worker *workers, int n, int wall_clock, const struct fanout_feed *feed)
@@ -311,12 +310,21 @@ struct fanout *fanout_start_fed(struct worker *workers, int n, int wall_clock, c
         free(f);
         return NULL;
     }
+    /* every lane's ring, lock and eventfd exist before any lane's thread runs: a fed lane hands
+     * frames to the others (fanout_forward) from its first packet on */
     for (int i = 0; i < n; i++)
         if (lane_init(f, i, &workers[i]) != 0) {
             f->n = i + 1;
             fanout_finish(f);
             return NULL;
         }
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&f->lanes[i].thread, NULL, lane_thread, &f->lanes[i]) != 0) {
+            fanout_finish(f);
+            return NULL;
+        }
+        f->lanes[i].started = 1;
+    }
     return f;
 }
 
