@@ -237,6 +237,14 @@ static struct host *host_find_or_add(struct worker *w, struct cache_shard *s, ui
 }
 
 
+/* 1 when p's source MAC is its source host's: not when the frame carried the
+ * packet through a tunnel (GRE, GTP-U, VXLAN, IP-in-IP), whose outer MAC is
+ * the tunnel endpoint's. */
+static inline int mac_is_senders(const struct decoded_pkt *p)
+{
+    return !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP));
+}
+
 /* ---- pending host counters: a flow's later packets count its hosts without their lock ---- */
 
 /* 1 when the worker counts its flows' later packets on their hosts in its
@@ -258,6 +266,8 @@ static unsigned host_pend_first(const struct host *h)
 /* The worker's pending entry of h, or NULL when it has none. */
 static inline struct host_pend *host_pend_find(struct worker_pend *pd, const struct host *h)
 {
+    if (!pd->nhost)                  /* always so with one capture thread: no index to read */
+        return NULL;
     for (unsigned i = host_pend_first(h); pd->host_key[i]; i = (i + 1) & (HOST_PEND_SLOTS - 1))
         if (pd->host_key[i] == h)
             return &pd->host[pd->host_at[i]];
@@ -291,7 +301,7 @@ static inline void host_pend_count(struct host_pend *e, const struct decoded_pkt
     if (ts > c->last_us) c->last_us = ts;
     if (ts < c->first_us) c->first_us = ts;
     if (is_src && p->has_mac && (!c->has_mac || ts >= c->mac_us) &&
-        !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+        mac_is_senders(p)) {
         memcpy(c->mac, p->src_mac, 6);
         c->has_mac = 1;
         c->mac_us = ts;
@@ -428,7 +438,7 @@ static __attribute__((noinline)) void host_account_locked(struct worker *w, cons
         }
         if (p->vlan) host_vlan_add(w->cache, h, p->vlan, is_src, p->l3_len);
         if (is_src && p->has_mac && ts >= h->mac_us &&
-            !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+            mac_is_senders(p)) {
             memcpy(h->mac, p->src_mac, 6);
             h->has_mac = 1;
             h->mac_us = ts;
@@ -601,7 +611,7 @@ void macs_account(struct worker *w, const struct decoded_pkt *p, uint64_t ts)
     struct mac_pend *d = mac_pend_slot(w, p->src_mac, ts);
     d->bytes_sent += p->l3_len;
     d->pkts_sent++;
-    if (ts >= d->ip_us && !(p->tunnels & (DEC_TUN_GRE | DEC_TUN_GTPU | DEC_TUN_VXLAN | DEC_TUN_IPIP))) {
+    if (ts >= d->ip_us && mac_is_senders(p)) {
         memcpy(d->ip, p->src, 16);
         d->ipver = p->ip_version;
         d->has_ip = 1;
