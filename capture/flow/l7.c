@@ -9,6 +9,7 @@
 
 #include "capture/cache/cache.h"
 #include "capture/flow/l7_quick.h"
+#include "capture/flow/l7_tcp.h"
 
 /* Packets after which detection gives up, as ndpiReader does. */
 enum { L7_MAX_TCP_PKTS = 80, L7_MAX_UDP_PKTS = 24 };
@@ -25,6 +26,7 @@ struct l7_module {
     struct ndpi_flow_struct *spare[L7_SPARE_MAX];
     unsigned spare_n;
     struct l7_quick quick;           /* first packets answered without nDPI's flow state */
+    struct l7_tcp tcp;               /* payload-less TCP segments accounted without its dissectors */
 };
 
 static char *l7_names[L7_MAX];
@@ -142,6 +144,7 @@ struct l7_module *l7_module_create(void)
         return NULL;
     }
     l7_quick_init(&m->quick, m->ndpi);
+    l7_tcp_init(&m->tcp, m->ndpi);
     return m;
 }
 
@@ -209,6 +212,66 @@ static int l7_quick_first(struct l7_module *m, struct cache *c, struct flow *f,
     return 1;
 }
 
+#ifdef L7_TCP_PROVE
+/* Proof build (make BUILD=build/prove CFLAGS='-O2 -g -DL7_TCP_PROVE'): runs
+ * nDPI on every TCP segment, l7_tcp_skip beside it on a copy of the flow state,
+ * and prints at exit how many segments the shortcut took and in how many the
+ * state or answer differed from nDPI's. */
+#include <stdio.h>
+static _Atomic unsigned long l7_prove_n, l7_prove_diff;
+static void l7_prove_report(void)
+{
+    fprintf(stderr, "l7_tcp prove: %lu segments, %lu differences\n", (unsigned long)l7_prove_n,
+            (unsigned long)l7_prove_diff);
+}
+static uint16_t l7_prove(struct l7_module *m, struct flow *f, const struct decoded_pkt *p, uint16_t len,
+                         uint64_t ms)
+{
+    static _Atomic int once;
+    if (atomic_exchange(&once, 1) == 0)
+        atexit(l7_prove_report);
+    size_t sz = l7_state_size();
+    struct ndpi_flow_struct *copy = malloc(sz);
+    if (!copy)
+        abort();
+    memcpy(copy, f->ndpi, sz);
+    int took = l7_tcp_skip(&m->tcp, copy, p->l3, len, ms);
+    l7_cur_ndpi = m->ndpi;
+    l7_cur_flow = f->ndpi;
+    ndpi_protocol r = ndpi_detection_process_packet(m->ndpi, f->ndpi, p->l3, len, ms);
+    l7_cur_ndpi = NULL;
+    l7_cur_flow = NULL;
+    if (took) {
+        l7_prove_n++;
+        if (memcmp(copy, f->ndpi, sz) != 0 || l7_pick(r) != NDPI_PROTOCOL_UNKNOWN)
+            l7_prove_diff++;
+    }
+    free(copy);
+    return l7_pick(r);
+}
+#endif
+
+/* nDPI's answer for packet p (len bytes from its IP header, at ms) of f, whose
+ * detection state exists; a payload-less TCP segment l7_tcp_skip can account
+ * does not reach nDPI's dissectors. */
+static uint16_t l7_detect(struct l7_module *m, struct flow *f, const struct decoded_pkt *p, uint16_t len,
+                          uint64_t ms)
+{
+#ifdef L7_TCP_PROVE
+    if (p->l4_proto == IPPROTO_TCP)
+        return l7_prove(m, f, p, len, ms);
+#endif
+    if (p->l4_proto == IPPROTO_TCP && p->payload_len == 0 && f->detect_pkts > 0
+        && l7_tcp_skip(&m->tcp, f->ndpi, p->l3, len, ms))
+        return NDPI_PROTOCOL_UNKNOWN;
+    l7_cur_ndpi = m->ndpi;
+    l7_cur_flow = f->ndpi;
+    ndpi_protocol r = ndpi_detection_process_packet(m->ndpi, f->ndpi, p->l3, len, ms);
+    l7_cur_ndpi = NULL;
+    l7_cur_flow = NULL;
+    return l7_pick(r);
+}
+
 int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
                    const struct decoded_pkt *p, uint64_t ts_us)
 {
@@ -231,14 +294,8 @@ int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
         }
         memset(f->ndpi, 0, l7_state_size());
     }
-    l7_cur_ndpi = m->ndpi;
-    l7_cur_flow = f->ndpi;
-    ndpi_protocol r = ndpi_detection_process_packet(m->ndpi, f->ndpi, p->l3, (unsigned short)len,
-                                                    ts_us / 1000);
-    l7_cur_ndpi = NULL;
-    l7_cur_flow = NULL;
+    uint16_t id = l7_detect(m, f, p, (uint16_t)len, ts_us / 1000);
     f->detect_pkts++;
-    uint16_t id = l7_pick(r);
     unsigned limit = f->key.l4proto == IPPROTO_TCP ? L7_MAX_TCP_PKTS : L7_MAX_UDP_PKTS;
     if (id != NDPI_PROTOCOL_UNKNOWN) {
         /* Final: nDPI's extra dissection (certificates, DNS answers) would

@@ -1,0 +1,150 @@
+/* l7_tcp.c - payload-less TCP segments of a flow nDPI 4.2 is still detecting, accounted in its flow state without its dissectors (capture threads). */
+#include "capture/flow/l7_tcp.h"
+
+#include <arpa/inet.h>
+#include <ndpi_api.h>
+#include <netinet/in.h>
+#include <string.h>
+
+/*
+ * A TCP flow's handshake and its later pure ACKs cost nDPI 4.2 as much as a
+ * short packet with payload: ndpi_detection_process_packet runs its
+ * connection tracking, then walks callback_buffer_tcp_no_payload comparing
+ * two protocol bitmasks per entry and calls the dissectors there. What that
+ * walk can do to a flow that nDPI has seen before (protocol guessed, first
+ * packet done) and not yet detected, for a segment without payload and
+ * without a lone SYN (a lone SYN resets an undetected flow in
+ * ndpi_init_packet), by dissector (protocols/<name>.c):
+ *  - eDonkey, GoogleHangout (IPv4 only), TARGUS_GETDATA: exclude themselves
+ *    (TARGUS detects on ports 5201/5001): the shortcut needs them excluded
+ *    already, as the flow's first payload-less packet leaves them;
+ *  - Jabber: excludes itself once the flow's payload packet count is over 5,
+ *    else nothing;
+ *  - Steam: excludes itself over 10 payload packets, else parses no lines
+ *    (payload under 3 bytes) and resets a started handshake stage: nothing
+ *    when the stage is 0;
+ *  - TeamViewer: detects on its IPv4 address ranges, else nothing;
+ *  - Telegram: nothing; TINC (IPv4 only): records addresses on a lone SYN,
+ *    else nothing.
+ * All eight take unknown flows (SAVE_DETECTION_BITMASK_AS_UNKNOWN). The
+ * guessed protocol's own dissector runs first when its selection takes
+ * payload-less TCP: only these eight do, and nDPI's non-TCP/UDP ones, for
+ * which the shortcut is off (guess_runs). The subprotocols of "unknown" (none), the answer
+ * (unknown), category, risk and reconciliation steps change nothing for an
+ * unknown answer. What is left is what l7_tcp_skip does: the packet count,
+ * l4 protocol, addresses, ports, time and the SYN/ACK and sequence tracking
+ * of ndpi_connection_tracking, whose payload counters a payload-less segment
+ * leaves alone. tests/unit/test_l7.c compares the whole flow state with
+ * nDPI's after each such segment.
+ */
+
+/* The eight dissectors above, by protocol id (GoogleHangout and TINC select
+ * IPv4 packets only). */
+static const uint16_t known[] = { NDPI_PROTOCOL_EDONKEY, NDPI_PROTOCOL_HANGOUT_DUO, NDPI_PROTOCOL_JABBER,
+                                  NDPI_PROTOCOL_STEAM, NDPI_PROTOCOL_TARGUS_GETDATA,
+                                  NDPI_PROTOCOL_TEAMVIEWER, NDPI_PROTOCOL_TELEGRAM, NDPI_PROTOCOL_TINC };
+enum { KNOWN_N = sizeof(known) / sizeof(known[0]), TCP_MIN = 20 };
+
+void l7_tcp_init(struct l7_tcp *t, struct ndpi_detection_module_struct *n)
+{
+    const char *rev = ndpi_revision();
+    const ndpi_proto_defaults_t *d = ndpi_get_proto_defaults(n);
+    t->usable = rev && strncmp(rev, "4.2", 3) == 0 && (rev[3] == '\0' || rev[3] == '.' || rev[3] == '-')
+        && d && d[NDPI_PROTOCOL_UNKNOWN].subprotocol_count == 0;
+}
+
+/* 1 when a flow guessed as protocol g runs g's dissector on payload-less
+ * TCP and g is not among the eight: nDPI's non-TCP/UDP protocols, whose
+ * dissector selects any IP packet (protocols/non_tcp_udp.c). */
+static int guess_runs(uint16_t g)
+{
+    return (g >= NDPI_PROTOCOL_IP_IPSEC && g <= NDPI_PROTOCOL_IP_IP_IN_IP) || g == NDPI_PROTOCOL_IP_ICMPV6;
+}
+
+/* 1 when dissector id, about to run on a payload-less non-SYN segment of fs
+ * (v4: IPv4 header or NULL), leaves fs as it is (see the list above). */
+static int dissector_inert(uint16_t id, const struct ndpi_flow_struct *fs, const struct ndpi_iphdr *v4)
+{
+    switch (id) {
+    case NDPI_PROTOCOL_JABBER:
+        return fs->packet_counter <= 5;
+    case NDPI_PROTOCOL_STEAM:
+        return fs->packet_counter <= 10 && fs->steam_stage == 0;
+    case NDPI_PROTOCOL_TEAMVIEWER: {
+        if (!v4)
+            return 1;
+        uint32_t s = ntohl(v4->saddr), d = ntohl(v4->daddr);
+        return !((s >= 1607673283u && s <= 1607673291u) || (d >= 1607673283u && d <= 1607673291u)
+                 || (s & 0xFFFFFF80u) == 0xB24D7800u || (d & 0xFFFFFF80u) == 0xB24D7800u);
+    }
+    case NDPI_PROTOCOL_TELEGRAM:
+    case NDPI_PROTOCOL_TINC:
+        return 1;
+    default:                         /* eDonkey, Hangout, TARGUS: never */
+        return 0;
+    }
+}
+
+/* ndpi_connection_tracking for a payload-less TCP segment th (v4: its IPv4
+ * header or NULL for IPv6), with direction_detect_disable off. */
+static void track(struct ndpi_flow_struct *fs, const struct ndpi_iphdr *v4, const struct ndpi_tcphdr *th,
+                  uint64_t time_ms)
+{
+    unsigned dir = ntohs(th->source) < ntohs(th->dest) ? 1 : 0;
+    fs->is_ipv6 = v4 == NULL;
+    if (v4) {
+        fs->saddr = v4->saddr;
+        fs->daddr = v4->daddr;
+    }
+    fs->last_packet_time_ms = time_ms;
+    fs->sport = th->source;
+    fs->dport = th->dest;
+    struct ndpi_flow_tcp_struct *tc = &fs->l4.tcp;
+    if (th->syn && !th->ack && !tc->seen_syn && !tc->seen_syn_ack && !tc->seen_ack)
+        tc->seen_syn = 1;
+    else if (th->syn && th->ack && tc->seen_syn && !tc->seen_syn_ack && !tc->seen_ack)
+        tc->seen_syn_ack = 1;
+    else if (!th->syn && th->ack && tc->seen_syn && tc->seen_syn_ack && !tc->seen_ack)
+        tc->seen_ack = 1;
+    if ((fs->next_tcp_seq_nr[0] == 0 || fs->next_tcp_seq_nr[1] == 0) && th->ack) {
+        fs->next_tcp_seq_nr[dir] = ntohl(th->seq) + (th->syn ? 1 : 0);
+        if (fs->num_processed_pkts > 1)
+            fs->next_tcp_seq_nr[1 - dir] = ntohl(th->ack_seq);
+    }
+    if (th->rst) {
+        fs->next_tcp_seq_nr[0] = 0;
+        fs->next_tcp_seq_nr[1] = 0;
+    }
+}
+
+int l7_tcp_skip(const struct l7_tcp *t, struct ndpi_flow_struct *fs, const uint8_t *l3, uint16_t len,
+                uint64_t time_ms)
+{
+    if (!t->usable || fs->detected_protocol_stack[0] != NDPI_PROTOCOL_UNKNOWN
+        || fs->detected_protocol_stack[1] != NDPI_PROTOCOL_UNKNOWN || fs->fail_with_unknown
+        || fs->check_extra_packets || !fs->init_finished || !fs->protocol_id_already_guessed
+        || fs->num_processed_pkts == 0 || fs->num_processed_pkts >= NDPI_MAX_NUM_PKTS_PER_FLOW_TO_DISSECT
+        || guess_runs(fs->guessed_protocol_id))
+        return 0;
+    const uint8_t *l4;
+    uint16_t l4len;
+    uint8_t proto;
+    if (ndpi_detection_get_l4(l3, len, &l4, &l4len, &proto, 0) != 0 || proto != IPPROTO_TCP || l4len < TCP_MIN)
+        return 0;
+    const struct ndpi_tcphdr *th = (const struct ndpi_tcphdr *)l4;
+    if (l4len != th->doff * 4 || (th->syn && !th->ack))
+        return 0;                    /* payload, a cut header or a lone SYN: nDPI's own path */
+    const struct ndpi_iphdr *v4 = (l3[0] >> 4) == 4 ? (const struct ndpi_iphdr *)l3 : NULL;
+    for (unsigned i = 0; i < KNOWN_N; i++) {
+        uint16_t id = known[i];
+        if ((!v4 && (id == NDPI_PROTOCOL_HANGOUT_DUO || id == NDPI_PROTOCOL_TINC))
+            || NDPI_COMPARE_PROTOCOL_TO_BITMASK(fs->excluded_protocol_bitmask, id))
+            continue;
+        if (!dissector_inert(id, fs, v4))
+            return 0;
+    }
+    fs->num_processed_pkts++;
+    fs->l4_proto = IPPROTO_TCP;
+    track(fs, v4, th, time_ms);
+    return 1;
+}
