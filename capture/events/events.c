@@ -302,14 +302,17 @@ void event_queue_destroy(struct event_queue *q)
     pthread_mutex_destroy(&q->lock);
 }
 
-int event_queue_push(struct event_queue *q, struct event *ev)
+/* Queues ev; wakes the consumer when none is pending and wake_at events (or more) wait. */
+static int queue_push(struct event_queue *q, struct event *ev, uint32_t wake_at)
 {
-    int was_empty, ok;
+    int wake = 0, ok;
     pthread_mutex_lock(&q->lock);
     ok = q->tail - q->head < q->cap;
-    was_empty = q->tail == q->head;
-    if (ok)
+    if (ok) {
         q->ring[q->tail++ & (q->cap - 1)] = ev;
+        wake = !q->wake_pending && q->tail - q->head >= wake_at;
+        q->wake_pending |= wake;
+    }
     pthread_mutex_unlock(&q->lock);
     if (!ok) {
         event_free(ev);
@@ -317,9 +320,14 @@ int event_queue_push(struct event_queue *q, struct event *ev)
         return -1;
     }
     atomic_fetch_add_explicit(&q->pushed, 1, memory_order_relaxed);
-    if (was_empty && q->notify)
+    if (wake && q->notify)
         q->notify(q->notify_arg);
     return 0;
+}
+
+int event_queue_push(struct event_queue *q, struct event *ev)
+{
+    return queue_push(q, ev, 1);
 }
 
 int event_queue_push_built(struct event_queue *q, const struct event_builder *b)
@@ -348,7 +356,7 @@ void event_queue_batch_flush(struct event_queue *q)
     if (!ev)
         return;
     q->batch = NULL;
-    event_queue_push(q, ev);
+    queue_push(q, ev, EVENT_BATCH_WAKE);
 }
 
 void *event_queue_batch_room(struct event_queue *q, enum event_channel ch, uint64_t ts, size_t max)
@@ -384,6 +392,8 @@ size_t event_queue_pop_many(struct event_queue *q, struct event **out, size_t ma
     pthread_mutex_lock(&q->lock);
     while (n < max && q->head != q->tail)
         out[n++] = q->ring[q->head++ & (q->cap - 1)];
+    if (q->head == q->tail)
+        q->wake_pending = 0;         /* empty: the next event wakes the consumer */
     pthread_mutex_unlock(&q->lock);
     return n;
 }

@@ -173,7 +173,11 @@ static inline int event_wants_raw(enum event_channel ch)
 /* ---- the queue ---- */
 
 /* A bounded single-producer queue (one per capture thread), drained by the
- * loop thread. The mutex is held only to move a pointer. */
+ * loop thread. The mutex is held only to move a pointer. An event wakes the
+ * consumer (notify) when no wake-up is pending yet; a batch of binary records
+ * (event_queue_batch_*) only once EVENT_BATCH_WAKE of them wait: the consumer
+ * also drains on its own timer (the loop's cron), and one wake-up per batch
+ * cost the flow export more than its encoding did. */
 struct event_queue {
     pthread_mutex_t lock;
     struct event **ring;
@@ -182,6 +186,7 @@ struct event_queue {
     _Atomic uint64_t fields_dropped; /* fields builders had no room for, in events pushed */
     void (*notify)(void *arg);       /* wakes the consumer; called outside the lock */
     void *notify_arg;
+    int wake_pending;                /* a notify went since the consumer last emptied the queue (lock) */
     struct event *batch;             /* producer's: binary records not queued yet (event_queue_batch_*) */
     size_t batch_cap;                /* bytes batch has room for after its header */
 };
@@ -214,13 +219,14 @@ int event_queue_push_built_raw(struct event_queue *q, const struct event_builder
  * the len bytes written there. event_queue_batch_flush queues the open batch:
  * the capture thread calls it at each tick and at its end. Producer thread.
  */
-enum { EVENT_BATCH_BYTES = 64 * 1024 };
+enum { EVENT_BATCH_BYTES = 64 * 1024, EVENT_BATCH_WAKE = 4 };
 void *event_queue_batch_room(struct event_queue *q, enum event_channel ch, uint64_t ts, size_t max);
 void event_queue_batch_commit(struct event_queue *q, size_t len);
 void event_queue_batch_flush(struct event_queue *q);
 
 /* Moves up to max events into out (ownership moves to the caller).
- * Returns how many. Consumer thread only. */
+ * Returns how many. Consumer thread only: it pops until none is left (the
+ * next event then wakes it again), or wakes itself to come back. */
 size_t event_queue_pop_many(struct event_queue *q, struct event **out, size_t max);
 
 #endif

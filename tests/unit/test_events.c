@@ -289,6 +289,52 @@ TEST_CASE(record_batches)
     event_queue_destroy(&q);                                /* frees the open batch */
 }
 
+static int wakes;
+static void count_wake(void *arg) { (void)arg; wakes++; }
+
+/* One batch with a record in it, queued. */
+static void queue_one_batch(struct event_queue *q)
+{
+    CHECK(event_queue_batch_room(q, EV_FLOW_END, 1, 8) != NULL);
+    event_queue_batch_commit(q, 8);
+    event_queue_batch_flush(q);
+}
+
+/* An event wakes the consumer when no wake-up is pending; batches of records only once
+ * EVENT_BATCH_WAKE of them wait; a pop that empties the queue lets the next event wake it again. */
+TEST_CASE(queue_wakes_once_per_drain)
+{
+    struct event_queue q;
+    struct event_builder b;
+    struct event *out[16];
+    CHECK_INT(event_queue_init(&q, 64), 0);
+    q.notify = count_wake;
+    wakes = 0;
+    for (int i = 0; i < EVENT_BATCH_WAKE - 1; i++)
+        queue_one_batch(&q);
+    CHECK_INT(wakes, 0);                                    /* the cron drains them, or more to come */
+    queue_one_batch(&q);
+    CHECK_INT(wakes, 1);
+    event_build_begin(&b, EV_DNS, 1);
+    CHECK_INT(event_queue_push_built(&q, &b), 0);
+    CHECK_INT(wakes, 1);                                    /* one is pending already */
+    CHECK_INT(event_queue_pop_many(&q, out, 2), 2);         /* not empty yet: still pending */
+    CHECK_INT(event_queue_push_built(&q, &b), 0);
+    CHECK_INT(wakes, 1);
+    size_t n = event_queue_pop_many(&q, out + 2, 14);
+    CHECK_INT(n, EVENT_BATCH_WAKE);
+    CHECK_INT(event_queue_push_built(&q, &b), 0);           /* emptied: the next one wakes it */
+    CHECK_INT(wakes, 2);
+    CHECK_INT(event_queue_pop_many(&q, out + 2 + n, 1), 1);
+    queue_one_batch(&q);                                    /* a lone batch waits for the cron */
+    CHECK_INT(wakes, 2);
+    CHECK_INT(event_queue_push_built(&q, &b), 0);           /* an event behind it wakes the consumer */
+    CHECK_INT(wakes, 3);
+    for (size_t i = 0; i < 3 + n; i++)
+        event_free(out[i]);
+    event_queue_destroy(&q);                                /* frees the two left */
+}
+
 /* A record beside the fields: the fields read as before, the record after them. */
 TEST_CASE(record_beside_fields)
 {
@@ -324,6 +370,7 @@ int main(void)
     RUN(queue_hands_over_in_order);
     RUN(queue_full_drops_and_destroy_frees);
     RUN(record_batches);
+    RUN(queue_wakes_once_per_drain);
     RUN(record_beside_fields);
     return CHECK_DONE("test_events");
 }
