@@ -88,9 +88,14 @@ static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode, co
         do {
             n = flows_collect_expired(w->cache, &w->cache->flows[i], now, mode == SWEEP_ALL, batch);
             for (size_t j = 0; j < n; j++) {
-                if (j + 2 < n) {     /* flow_end reads their hosts: start loading them */
+                if (j + 2 < n) {     /* flow_end reads their hosts and dissector fields: start loading them */
+                    const char *ext = (const char *)batch[j + 2]->ext;
                     __builtin_prefetch(batch[j + 2]->hosts[0]);
                     __builtin_prefetch(batch[j + 2]->hosts[1]);
+                    if (ext) {       /* its header, then the strings after it (flow.end's record copies them) */
+                        __builtin_prefetch(ext);
+                        __builtin_prefetch(ext + 64);
+                    }
                 }
                 flow_end(w, batch[j], mode == SWEEP_ALL ? FLOW_END_SHUTDOWN
                                                         : flow_end_reason_of(&w->cache->cfg, batch[j]));
