@@ -11,6 +11,9 @@
 #include "capture/flow/l7_quick.h"
 #include "capture/flow/l7_tcp.h"
 
+/* The category a fresh detection state starts with (see l7_flow_packet). */
+#define L7_CATEGORY_AHEAD NDPI_PROTOCOL_CATEGORY_NETWORK
+
 /* Packets after which detection gives up, as ndpiReader does. */
 enum { L7_MAX_TCP_PKTS = 80, L7_MAX_UDP_PKTS = 24 };
 _Static_assert(L7_MAX_TCP_PKTS <= UINT8_MAX && L7_MAX_UDP_PKTS <= UINT8_MAX,
@@ -158,14 +161,79 @@ void l7_module_destroy(struct l7_module *m)
     free(m);
 }
 
+#ifdef L7_PROVE
+/*
+ * Proof build (make BUILD=build/prove CFLAGS='-O2 -g -DL7_PROVE'): each flow's
+ * detection state is followed by a second one that nDPI alone drives (every
+ * packet, no category set ahead). At each packet the shortcuts' answer is
+ * compared with nDPI alone's, and a segment l7_tcp_skip takes is also run
+ * through nDPI on the real state, whose whole bytes must match the shortcut's.
+ * At exit it prints how many packets and segments were compared and how many
+ * differed.
+ */
+#include <stdio.h>
+static _Atomic unsigned long l7_prove_pkts, l7_prove_iddiff, l7_prove_segs, l7_prove_segdiff;
+static void l7_prove_report(void)
+{
+    fprintf(stderr, "l7 prove: %lu packets, %lu answers differ; l7_tcp: %lu segments, %lu differences\n",
+            (unsigned long)l7_prove_pkts, (unsigned long)l7_prove_iddiff, (unsigned long)l7_prove_segs,
+            (unsigned long)l7_prove_segdiff);
+}
+static struct ndpi_flow_struct *l7_prove_shadow(const struct flow *f)
+{
+    return (struct ndpi_flow_struct *)((char *)f->ndpi + ndpi_detection_get_sizeof_ndpi_flow_struct());
+}
+static ndpi_protocol l7_prove_run(struct l7_module *m, struct ndpi_flow_struct *fs, const struct decoded_pkt *p,
+                                  uint16_t len, uint64_t ms)
+{
+    l7_cur_ndpi = m->ndpi;
+    l7_cur_flow = fs;
+    ndpi_protocol r = ndpi_detection_process_packet(m->ndpi, fs, p->l3, len, ms);
+    l7_cur_ndpi = NULL;
+    l7_cur_flow = NULL;
+    return r;
+}
+static uint16_t l7_pick(ndpi_protocol p);
+static uint16_t l7_prove(struct l7_module *m, struct flow *f, const struct decoded_pkt *p, uint16_t len,
+                         uint64_t ms)
+{
+    static _Atomic int once;
+    if (atomic_exchange(&once, 1) == 0)
+        atexit(l7_prove_report);
+    size_t sz = ndpi_detection_get_sizeof_ndpi_flow_struct();
+    uint16_t alone = l7_pick(l7_prove_run(m, l7_prove_shadow(f), p, len, ms));
+    struct ndpi_flow_struct *copy = malloc(sz);
+    if (!copy)
+        abort();
+    memcpy(copy, f->ndpi, sz);
+    int took = p->l4_proto == IPPROTO_TCP && l7_tcp_skip(&m->tcp, copy, p->l3, len, ms);
+    uint16_t id = l7_pick(l7_prove_run(m, f->ndpi, p, len, ms));
+    l7_prove_pkts++;
+    l7_prove_iddiff += id != alone;
+    if (took) {
+        l7_prove_segs++;
+        l7_prove_segdiff += memcmp(copy, f->ndpi, sz) != 0 || id != NDPI_PROTOCOL_UNKNOWN;
+    }
+    free(copy);
+    return id;
+}
+#endif
+
 size_t l7_state_size(void)
 {
+#ifdef L7_PROVE
+    return 2 * ndpi_detection_get_sizeof_ndpi_flow_struct();  /* the state, then nDPI alone's */
+#else
     return ndpi_detection_get_sizeof_ndpi_flow_struct();
+#endif
 }
 
 void l7_flow_release(struct flow *f)
 {
     if (f->ndpi) {
+#ifdef L7_PROVE
+        ndpi_free_flow_data(l7_prove_shadow(f));
+#endif
         ndpi_free_flow(f->ndpi);
         f->ndpi = NULL;
     }
@@ -176,6 +244,9 @@ void l7_flow_release(struct flow *f)
 static void l7_state_free(struct l7_module *m, struct cache *c, struct flow *f)
 {
     if (f->ndpi) {
+#ifdef L7_PROVE
+        ndpi_free_flow_data(l7_prove_shadow(f));
+#endif
         if (m->spare_n < L7_SPARE_MAX) {
             ndpi_free_flow_data(f->ndpi);
             m->spare[m->spare_n++] = f->ndpi;
@@ -212,44 +283,6 @@ static int l7_quick_first(struct l7_module *m, struct cache *c, struct flow *f,
     return 1;
 }
 
-#ifdef L7_TCP_PROVE
-/* Proof build (make BUILD=build/prove CFLAGS='-O2 -g -DL7_TCP_PROVE'): runs
- * nDPI on every TCP segment, l7_tcp_skip beside it on a copy of the flow state,
- * and prints at exit how many segments the shortcut took and in how many the
- * state or answer differed from nDPI's. */
-#include <stdio.h>
-static _Atomic unsigned long l7_prove_n, l7_prove_diff;
-static void l7_prove_report(void)
-{
-    fprintf(stderr, "l7_tcp prove: %lu segments, %lu differences\n", (unsigned long)l7_prove_n,
-            (unsigned long)l7_prove_diff);
-}
-static uint16_t l7_prove(struct l7_module *m, struct flow *f, const struct decoded_pkt *p, uint16_t len,
-                         uint64_t ms)
-{
-    static _Atomic int once;
-    if (atomic_exchange(&once, 1) == 0)
-        atexit(l7_prove_report);
-    size_t sz = l7_state_size();
-    struct ndpi_flow_struct *copy = malloc(sz);
-    if (!copy)
-        abort();
-    memcpy(copy, f->ndpi, sz);
-    int took = l7_tcp_skip(&m->tcp, copy, p->l3, len, ms);
-    l7_cur_ndpi = m->ndpi;
-    l7_cur_flow = f->ndpi;
-    ndpi_protocol r = ndpi_detection_process_packet(m->ndpi, f->ndpi, p->l3, len, ms);
-    l7_cur_ndpi = NULL;
-    l7_cur_flow = NULL;
-    if (took) {
-        l7_prove_n++;
-        if (memcmp(copy, f->ndpi, sz) != 0 || l7_pick(r) != NDPI_PROTOCOL_UNKNOWN)
-            l7_prove_diff++;
-    }
-    free(copy);
-    return l7_pick(r);
-}
-#endif
 
 /* nDPI's answer for packet p (len bytes from its IP header, at ms) of f, whose
  * detection state exists; a payload-less TCP segment l7_tcp_skip can account
@@ -257,9 +290,8 @@ static uint16_t l7_prove(struct l7_module *m, struct flow *f, const struct decod
 static uint16_t l7_detect(struct l7_module *m, struct flow *f, const struct decoded_pkt *p, uint16_t len,
                           uint64_t ms)
 {
-#ifdef L7_TCP_PROVE
-    if (p->l4_proto == IPPROTO_TCP)
-        return l7_prove(m, f, p, len, ms);
+#ifdef L7_PROVE
+    return l7_prove(m, f, p, len, ms);
 #endif
     if (p->l4_proto == IPPROTO_TCP && p->payload_len == 0 && f->detect_pkts > 0
         && l7_tcp_skip(&m->tcp, f->ndpi, p->l3, len, ms))
@@ -293,6 +325,11 @@ int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
             return 0;
         }
         memset(f->ndpi, 0, l7_state_size());
+        /* nDPI 4.2 reads a flow's category only to keep one set earlier:
+         * set now, it skips ndpi_fill_protocol_category (a custom-category
+         * automaton search on the host name) when detection ends. The
+         * protocol ids never depend on it, and flowcached does not read it. */
+        f->ndpi->category = L7_CATEGORY_AHEAD;
     }
     uint16_t id = l7_detect(m, f, p, (uint16_t)len, ts_us / 1000);
     f->detect_pkts++;
@@ -316,6 +353,10 @@ int l7_flow_finish(struct l7_module *m, struct cache *c, struct flow *f)
         l7_cur_ndpi = m->ndpi;
         l7_cur_flow = f->ndpi;
         ndpi_protocol r = ndpi_detection_giveup(m->ndpi, f->ndpi, 1, &guessed);
+#ifdef L7_PROVE
+        l7_prove_pkts++;
+        l7_prove_iddiff += l7_pick(ndpi_detection_giveup(m->ndpi, l7_prove_shadow(f), 1, &guessed)) != l7_pick(r);
+#endif
         l7_cur_ndpi = NULL;
         l7_cur_flow = NULL;
         f->l7 = l7_pick(r);

@@ -52,8 +52,8 @@ static size_t build_hello_record(uint8_t *b, const char *name)
     return o;
 }
 
-/* IPv4 + TCP packet 10.0.0.1:40000 -> 10.0.0.2:443 (or back) with payload. */
-static size_t ip_tcp(uint8_t *b, int back, uint8_t flags, uint32_t seq, uint32_t ack,
+/* IPv4 + TCP packet 10.0.0.1:40000 -> 10.0.0.2:port (or back) with payload. */
+static size_t ip_tcp(uint8_t *b, uint16_t port, int back, uint8_t flags, uint32_t seq, uint32_t ack,
                      const uint8_t *pl, size_t plen)
 {
     size_t len = 40 + plen;
@@ -64,8 +64,8 @@ static size_t ip_tcp(uint8_t *b, int back, uint8_t flags, uint32_t seq, uint32_t
     b[9] = IPPROTO_TCP;
     inet_pton(AF_INET, back ? "10.0.0.2" : "10.0.0.1", b + 12);
     inet_pton(AF_INET, back ? "10.0.0.1" : "10.0.0.2", b + 16);
-    put16(b, 20, back ? 443 : 40000);
-    put16(b, 22, back ? 40000 : 443);
+    put16(b, 20, back ? port : 40000);
+    put16(b, 22, back ? 40000 : port);
     for (int i = 0; i < 4; i++) {
         b[24 + i] = (uint8_t)(seq >> (24 - 8 * i));
         b[28 + i] = (uint8_t)(ack >> (24 - 8 * i));
@@ -79,23 +79,29 @@ static size_t ip_tcp(uint8_t *b, int back, uint8_t flags, uint32_t seq, uint32_t
 }
 
 /* The four packets of a TLS connection opening with server name `name`. */
-static size_t conn_packets(uint8_t pk[4][600], size_t len[4], const char *name)
+/* A connection's handshake and first request: a TLS ClientHello for server
+ * name `name` to port 443, or (http) an HTTP GET with Host `name` to port 80. */
+static size_t conn_packets(uint8_t pk[4][600], size_t len[4], const char *name, int http)
 {
     uint8_t rec[400];
-    size_t rn = build_hello_record(rec, name);
-    len[0] = ip_tcp(pk[0], 0, 0x02, 1000, 0, NULL, 0);
-    len[1] = ip_tcp(pk[1], 1, 0x12, 5000, 1001, NULL, 0);
-    len[2] = ip_tcp(pk[2], 0, 0x10, 1001, 5001, NULL, 0);
-    len[3] = ip_tcp(pk[3], 0, 0x18, 1001, 5001, rec, rn);
+    size_t rn = http ? (size_t)snprintf((char *)rec, sizeof(rec),
+                                        "GET /index.html HTTP/1.1\r\nHost: %s\r\nUser-Agent: curl/7.88\r\n"
+                                        "Accept: */*\r\n\r\n", name)
+                     : build_hello_record(rec, name);
+    uint16_t port = http ? 80 : 443;
+    len[0] = ip_tcp(pk[0], port, 0, 0x02, 1000, 0, NULL, 0);
+    len[1] = ip_tcp(pk[1], port, 1, 0x12, 5000, 1001, NULL, 0);
+    len[2] = ip_tcp(pk[2], port, 0, 0x10, 1001, 5001, NULL, 0);
+    len[3] = ip_tcp(pk[3], port, 0, 0x18, 1001, 5001, rec, rn);
     return 4;
 }
 
 /* What nDPI alone (its own DGA check) answers for the connection. */
-static uint16_t ndpi_alone(struct ndpi_detection_module_struct *n, const char *name)
+static uint16_t ndpi_alone(struct ndpi_detection_module_struct *n, const char *name, int http)
 {
     uint8_t pk[4][600];
     size_t len[4];
-    conn_packets(pk, len, name);
+    conn_packets(pk, len, name, http);
     struct ndpi_flow_struct *f = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
     memset(f, 0, SIZEOF_FLOW_STRUCT);
     ndpi_custom_dga_predict_fctn saved = ndpi_dga_function;
@@ -109,11 +115,11 @@ static uint16_t ndpi_alone(struct ndpi_detection_module_struct *n, const char *n
 }
 
 /* What flowcached's l7 glue answers for the same connection. */
-static uint16_t l7_glue(struct l7_module *m, struct cache *c, const char *name)
+static uint16_t l7_glue(struct l7_module *m, struct cache *c, const char *name, int http)
 {
     uint8_t pk[4][600];
     size_t len[4];
-    conn_packets(pk, len, name);
+    conn_packets(pk, len, name, http);
     struct flow f;
     memset(&f, 0, sizeof(f));
     f.key.l4proto = IPPROTO_TCP;
@@ -180,7 +186,7 @@ TEST_CASE(tls_sni_same_as_ndpi_alone)
     }
     unsigned tor = 0, tls = 0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        uint16_t want = ndpi_alone(n, names[i]), got = l7_glue(m, c, names[i]);
+        uint16_t want = ndpi_alone(n, names[i], 0), got = l7_glue(m, c, names[i], 0);
         if (got != want)
             fprintf(stderr, "  %s: l7 %u, nDPI alone %u\n", names[i], got, want);
         CHECK_INT(got, want);
@@ -190,6 +196,36 @@ TEST_CASE(tls_sni_same_as_ndpi_alone)
     /* the names cover both outcomes of the check that matters */
     CHECK(tor > 0);
     CHECK(tls > 0);
+    pair_close(&pr);
+}
+
+/* HTTP requests whose Host nDPI maps to a subprotocol or not: l7's glue (the
+ * category it sets ahead, the payload-less segments it keeps from nDPI's
+ * dissectors) gives what nDPI alone gives. */
+TEST_CASE(http_host_same_as_ndpi_alone)
+{
+    static const char *const hosts[] = {
+        "www.facebook.com", "www.netflix.com", "example.com", "www.google.com", "api.spotify.com",
+        "site7.example.net", "www.wikipedia.org", "update.microsoft.com", "github.com",
+    };
+    struct pair pr = { 0 };
+    int ok = pair_open(&pr) == 0;
+    CHECK(ok);
+    if (!ok) {
+        pair_close(&pr);
+        return;
+    }
+    unsigned plain = 0, other = 0;
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        uint16_t want = ndpi_alone(pr.n, hosts[i], 1), got = l7_glue(pr.m, pr.c, hosts[i], 1);
+        if (got != want)
+            fprintf(stderr, "  %s: l7 %u, nDPI alone %u\n", hosts[i], got, want);
+        CHECK_INT(got, want);
+        plain += want == NDPI_PROTOCOL_HTTP;
+        other += want != NDPI_PROTOCOL_HTTP && want != NDPI_PROTOCOL_UNKNOWN;
+    }
+    CHECK(plain > 0);
+    CHECK(other > 0);
     pair_close(&pr);
 }
 
@@ -374,6 +410,7 @@ int main(void)
     if (l7_names_init() != 0)
         return 1;
     RUN(tls_sni_same_as_ndpi_alone);
+    RUN(http_host_same_as_ndpi_alone);
     RUN(dns_query_same_as_ndpi_alone);
     RUN(radius_same_as_ndpi_alone);
     l7_names_free();
