@@ -3,6 +3,7 @@
 #include "capture/source/afpacket.h"
 #include "capture/source/fanout.h"
 #include "capture/source/file_reader.h"
+#include "capture/source/file_walk.h"
 #include "capture/source/live_fanout.h"
 #include "capture/source/pcapfile.h"
 #include "capture/source/progress.h"
@@ -491,25 +492,38 @@ static int source_fanout_start(struct source *s, int wall_clock)
     return 0;
 }
 
+/* Several workers on files read at full speed: each reads every file itself (file_walk.c). Returns
+ * file_walk_run's result: 0 read, -1 stopped, 1 when a reader thread must read them. */
+static int source_walk(struct source *s)
+{
+    const struct capture_opts *o = &s->cap->o;
+    struct file_walk_opts wo = { s->files, s->fds, s->nfiles, o->loop, o->bpf, o->progress_s,
+                                 &s->cap->stop, &s->read_errors };
+    return s->nworkers > 1 && o->speed <= 0 ? file_walk_run(s->w, s->nworkers, &wo) : 1;
+}
+
 static void *file_thread(void *arg)
 {
     struct source *s = arg;
     struct replay rp = { 0 };
-    int loop = 0;
+    int loop = 0, rc;
     s->start_us = wall_us();
     for (int i = 0; i < s->nfiles; i++)
         loop |= s->cap->o.loop && fd_regular(s->fds[i]);
-    source_fanout_start(s, s->cap->o.speed > 0);
-    do {
-        for (int i = 0; i < s->nfiles; i++)
-            if (read_file(s, i, &rp) != 0) {
-                fanout_finish(s->fan);
-                s->fan = NULL;
-                budget_thread_return(&s->cap->cache->budget);
-                return NULL;
-            }
-        rp.offset += (rp.last_ts - rp.first_ts) + 1000000;   /* next loop follows on */
-    } while (loop && rp.have_first && !atomic_load(&s->cap->stop));
+    if ((rc = source_walk(s)) > 0) {
+        source_fanout_start(s, s->cap->o.speed > 0);
+        do {
+            for (int i = 0; i < s->nfiles && rc > 0; i++)
+                rc = read_file(s, i, &rp) != 0 ? -1 : 1;
+            rp.offset += (rp.last_ts - rp.first_ts) + 1000000;   /* next loop follows on */
+        } while (rc > 0 && loop && rp.have_first && !atomic_load(&s->cap->stop));
+    }
+    if (rc < 0) {                    /* stopped: no end-of-file work */
+        fanout_finish(s->fan);
+        s->fan = NULL;
+        budget_thread_return(&s->cap->cache->budget);
+        return NULL;
+    }
     source_finished(s);
     return NULL;
 }

@@ -269,6 +269,26 @@ static void *lane_thread(void *arg)
     return NULL;
 }
 
+struct cache_queue *fanout_queue_join(struct worker *w, const void *group, struct cache_queue *own, int i)
+{
+    struct cache_queue *q = cache_queue_add(w->cache, group);
+    if (q) {
+        w->group = group;            /* before its thread starts */
+        return q;
+    }
+    log_msg(LL_WARNING, "over %d capture threads in all: expiry does not wait for this "
+            "source's thread %d (results may depend on the thread count)", CACHE_QUEUES, i + 1);
+    return own;
+}
+
+void fanout_queue_leave(struct worker *w, struct cache_queue *q, struct cache_queue *own)
+{
+    if (q == own)
+        return;
+    w->group = NULL;
+    cache_queue_drop(w->cache, q);
+}
+
 /* Sets lane i up (its ring, queue slot and eventfd); fanout_start_fed starts the threads once every
  * lane is set up. Returns 0, or -1 (what was made is freed by fanout_finish). */
 static int lane_init(struct fanout *f, int i, struct worker *w)
@@ -279,14 +299,7 @@ static int lane_init(struct fanout *f, int i, struct worker *w)
     l->index = i;
     l->wake_fd = -1;
     pthread_mutex_init(&l->push_lock, NULL);
-    l->r.q = cache_queue_add(w->cache, f);
-    if (l->r.q) {
-        w->group = f;                /* before its thread starts */
-    } else {
-        l->r.q = &l->own;
-        log_msg(LL_WARNING, "over %d capture threads in all: expiry does not wait for this "
-                "source's thread %d (results may depend on the thread count)", CACHE_QUEUES, i + 1);
-    }
+    l->r.q = fanout_queue_join(w, f, &l->own, i);
     l->r.buf = malloc(RING_BYTES);
     if (f->feed.read && (l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
         return -1;
@@ -470,10 +483,8 @@ void fanout_finish(struct fanout *f)
         struct lane *l = &f->lanes[i];
         if (l->started)
             pthread_join(l->thread, NULL);
-        if (l->r.q && l->r.q != &l->own) {
-            l->w->group = NULL;
-            cache_queue_drop(l->w->cache, l->r.q);
-        }
+        if (l->r.q)
+            fanout_queue_leave(l->w, l->r.q, &l->own);
         if (l->wake_fd >= 0)
             close(l->wake_fd);
         if (l->fan)

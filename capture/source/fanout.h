@@ -37,6 +37,14 @@ struct fanout_feed {
     void *arg;
 };
 
+/* A cache queue slot of group for worker w (its thread number i from 0), whose
+ * clock and positions hold the group's expiry back (cache_expiry_now); w->group
+ * is set. When every slot is taken: own (the caller's, zeroed), logged, and
+ * expiry does not wait for w. Before w's thread starts; fanout_queue_leave
+ * gives the slot back once that thread has stopped. */
+struct cache_queue *fanout_queue_join(struct worker *w, const void *group, struct cache_queue *own, int i);
+void fanout_queue_leave(struct worker *w, struct cache_queue *q, struct cache_queue *own);
+
 /* Starts n worker threads, one per workers[i] (not owned; they must outlive
  * the fanout). wall_clock: ticks follow the wall clock when idle (live
  * capture, paced replay). Returns NULL on failure. Reader thread. */

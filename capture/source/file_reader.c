@@ -1,4 +1,4 @@
-/* file_reader.c - the records of a capture file being read, through pcapfile or libpcap (a file source's reader thread). */
+/* file_reader.c - the records of a capture file being read, through pcapfile or libpcap (a file source's reader thread, or each worker walking the file: file_walk.c). */
 #include "capture/source/file_reader.h"
 #include "capture/source/fanout.h"
 #include "capture/source/pcapfile.h"

@@ -1,4 +1,4 @@
-/* file_reader.h - the records of a capture file being read: through pcapfile when it takes the file, else libpcap (a file source's reader thread). */
+/* file_reader.h - the records of a capture file being read: through pcapfile when it takes the file, else libpcap (a file source's reader thread, or each worker walking the file: file_walk.c). */
 #ifndef FC_FILE_READER_H
 #define FC_FILE_READER_H
 

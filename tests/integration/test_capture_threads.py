@@ -1,13 +1,15 @@
 """test_capture_threads.py - several capture threads on one file build the keyspace one thread builds.
 
-The reader hands each worker its packets through a ring that can hold seconds
-of a file read at full speed, so workers drift apart in packet time while
-sweeps run against the whole cache. With a short flow timeout that drift used
+Each worker reads a classic pcap file itself and keeps its own lane's packets
+(capture/source/file_walk.c); other files (pcapng) go through a reader that
+hands each worker its packets through a ring. Either way workers drift apart in
+packet time (by up to 16 MB of the file) while sweeps run against the whole cache. With a short flow timeout that drift used
 to end flows a waiting packet still belonged to (split flows: more flows,
 other counters, other first.seen, due flows left active at the end); this
 compares every key and field. Hosts and names keep the default idle timeout:
 one far longer than the drift (ARCHITECTURE.md says what is exact and what not).
 """
+import shutil
 import subprocess
 
 import pytest
@@ -65,8 +67,8 @@ def long_pcap(tmp_path_factory):
     return pcap
 
 
-def run(flowcached, pcap, threads):
-    fc = flowcached("--pcap", pcap, "--capture-threads", str(threads), *SHORT)
+def run(flowcached, pcap, threads, *more):
+    fc = flowcached("--pcap", pcap, *more, "--capture-threads", str(threads), *SHORT)
     info = fc.wait_pcap_done(timeout=120)
     return dump(fc.client()), info
 
@@ -93,3 +95,32 @@ def test_keyspace_when_the_reader_reuses_its_chunks(flowcached, long_pcap, threa
     assert int(info1["capture_packets"]) > 50000
     for k in ("capture_packets", "flows_created", "flows_expired"):
         assert info[k] == info1[k], k
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_keyspace_of_several_files(flowcached, busy_pcap, tmp_path, threads):
+    """Files in order, the second a truncated copy of the first (the same packet times again, then a
+    broken record): each worker starts a file once all are done with the one before."""
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(busy_pcap.read_bytes()[:3000001])
+    one, info1 = run(flowcached, busy_pcap, 1, "--pcap", cut)
+    many, info = run(flowcached, busy_pcap, threads, "--pcap", cut)
+    diff = differences(one, many)
+    assert not diff, "%d differences (of %d keys), first: %s" % (len(diff), len(one), diff[:10])
+    for k in ("capture_packets", "capture_read_errors", "flows_created", "flows_expired"):
+        assert info[k] == info1[k], k
+    assert int(info["capture_read_errors"]) == 1
+
+
+def test_keyspace_of_a_pcapng_file(flowcached, busy_pcap, tmp_path):
+    """A file pcapfile does not read goes through the reader thread and its rings."""
+    editcap = shutil.which("editcap")
+    if not editcap:
+        pytest.skip("editcap (wireshark-common) not installed")
+    ng = tmp_path / "busy.pcapng"
+    subprocess.run([editcap, "-F", "pcapng", str(busy_pcap), str(ng)], check=True, capture_output=True)
+    one, info1 = run(flowcached, ng, 1)
+    many, info = run(flowcached, ng, 2)
+    diff = differences(one, many)
+    assert not diff, "%d differences (of %d keys), first: %s" % (len(diff), len(one), diff[:10])
+    assert info["capture_packets"] == info1["capture_packets"]
