@@ -41,6 +41,7 @@ enum { DNS_PORT = 53, MDNS_PORT = 5353, LLMNR_PORT = 5355, DNS_HEADER = 12, DNS_
        RADIUS_PORT = 1812, RADIUS_ACC_PORT = 1813, RADIUS_ALT_PORT = 18013, RADIUS_MIN = 20,
        RADIUS_MAX = 4096, RADIUS_CODE_MAX = 13, UDP_HEADER = 8, NAME_MAX_LEN = 255,
        HOST_MAX_LEN = sizeof(((struct ndpi_flow_struct *)0)->host_server_name) - 1 };
+_Static_assert((int)HOST_MAX_LEN <= (int)L7_QUICK_NAME_MAX, "a table entry holds any host name nDPI keeps");
 
 /* nDPI's dns_validchar: [A-Za-z0-9_-] */
 static const uint32_t dns_validchar[8] = { 0x00000000, 0x03ff2000, 0x87fffffe, 0x07fffffe, 0, 0, 0, 0 };
@@ -101,21 +102,63 @@ static int dns_query_name(const struct l7_quick *q, const uint8_t *pl, unsigned 
     return j;
 }
 
+#ifdef L7_PROVE
+/* Proof build (see l7.c): every answer taken from q's tables is compared with
+ * nDPI's own lookup; the counts are printed at exit. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+static _Atomic unsigned long prove_names, prove_addrs, prove_diff;
+static void prove_report(void)
+{
+    fprintf(stderr, "l7_quick prove: %lu names, %lu addresses from the tables, %lu differ\n",
+            (unsigned long)prove_names, (unsigned long)prove_addrs, (unsigned long)prove_diff);
+}
+static void prove_once(void)
+{
+    static _Atomic int once;
+    if (atomic_exchange(&once, 1) == 0)
+        atexit(prove_report);
+}
+#endif
+
+/*
+ * The address tree's answer for an IPv4 address (network order, with its
+ * port), from q's table when asked before. ndpi_network_port_ptree_match
+ * compares the port only with nodes an "ip:addr:port@proto" rule added
+ * (additional_user_value); nDPI's own address lists add none and flowcached
+ * loads no rules, so the answer depends on the address alone, and the tree
+ * does not change after ndpi_finalize_initialization.
+ */
+static uint16_t addr_guess(struct l7_quick *q, const uint8_t *a4, const uint8_t *port)
+{
+    uint32_t a;
+    uint16_t p;
+    memcpy(&a, a4, 4);
+    memcpy(&p, port, 2);
+    struct l7_quick_addr *e = &q->addrs[(a * 0x9E3779B1u) >> 16 & (L7_QUICK_ADDRS - 1)];
+    struct in_addr ia = { .s_addr = a };
+    if (e->used && e->addr == a) {
+#ifdef L7_PROVE
+        prove_once();
+        prove_addrs++;
+        prove_diff += ndpi_network_port_ptree_match(q->ndpi, &ia, p) != e->id;
+#endif
+        return e->id;
+    }
+    uint16_t id = ndpi_network_port_ptree_match(q->ndpi, &ia, p);
+    *e = (struct l7_quick_addr){ .addr = a, .id = id, .used = 1 };
+    return id;
+}
+
 /* nDPI's guessed_host_protocol_id: the source address (with its port), then the destination. */
-static uint16_t host_guess(struct ndpi_detection_module_struct *n, const uint8_t *l3, const uint8_t *udp)
+static uint16_t host_guess(struct l7_quick *q, const uint8_t *l3, const uint8_t *udp)
 {
     if (l3[0] >> 4 != 4)
         return NDPI_PROTOCOL_UNKNOWN;    /* nDPI 4.2 guesses IPv4 addresses only */
-    struct in_addr a;
-    uint16_t port;
-    memcpy(&a.s_addr, l3 + 12, 4);
-    memcpy(&port, udp, 2);
-    uint16_t id = ndpi_network_port_ptree_match(n, &a, port);
-    if (id == NDPI_PROTOCOL_UNKNOWN) {
-        memcpy(&a.s_addr, l3 + 16, 4);
-        memcpy(&port, udp + 2, 2);
-        id = ndpi_network_port_ptree_match(n, &a, port);
-    }
+    uint16_t id = addr_guess(q, l3 + 12, udp);
+    if (id == NDPI_PROTOCOL_UNKNOWN)
+        id = addr_guess(q, l3 + 16, udp + 2);
     return id;
 }
 
@@ -132,12 +175,37 @@ static uint16_t dns_name_app(struct ndpi_detection_module_struct *n, char *host,
     return app;
 }
 
+/* dns_name_app's answer for host (hl characters), from q's table when asked
+ * before: both lookups read automata fixed at ndpi_finalize_initialization. */
+static uint16_t name_app(struct l7_quick *q, char *host, unsigned hl)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;          /* FNV-1a */
+    for (unsigned i = 0; i < hl; i++)
+        h = (h ^ (uint8_t)host[i]) * 0x100000001b3ULL;
+    h |= 1;                                      /* 0 marks an empty entry */
+    struct l7_quick_name *e = &q->names[(h >> 32) & (L7_QUICK_NAMES - 1)];
+    if (e->hash == h && e->len == hl && memcmp(e->name, host, hl) == 0) {
+#ifdef L7_PROVE
+        prove_once();
+        prove_names++;
+        prove_diff += dns_name_app(q->ndpi, host, hl) != e->app;
+#endif
+        return e->app;
+    }
+    uint16_t app = dns_name_app(q->ndpi, host, hl);
+    e->hash = h;
+    e->len = (uint8_t)hl;
+    memcpy(e->name, host, hl);
+    e->app = app;
+    return app;
+}
+
 /* ndpi_int_change_protocol and what follows it in ndpi_detection_process_packet;
  * -1 where nDPI would go on in a way this file does not follow. */
-static int quick_settle(struct ndpi_detection_module_struct *n, uint16_t upper, uint16_t lower,
-                      const uint8_t *l3, const uint8_t *udp)
+static int quick_settle(struct l7_quick *q, uint16_t upper, uint16_t lower, const uint8_t *l3,
+                        const uint8_t *udp)
 {
-    ndpi_proto_defaults_t *pd = ndpi_get_proto_defaults(n);
+    ndpi_proto_defaults_t *pd = ndpi_get_proto_defaults(q->ndpi);
     if (upper == NDPI_PROTOCOL_UNKNOWN && lower != NDPI_PROTOCOL_UNKNOWN)
         upper = lower;
     if (upper == lower)
@@ -145,7 +213,7 @@ static int quick_settle(struct ndpi_detection_module_struct *n, uint16_t upper, 
     if (upper == NDPI_PROTOCOL_UNKNOWN || upper >= NDPI_MAX_SUPPORTED_PROTOCOLS)
         return -1;
     if (lower == NDPI_PROTOCOL_UNKNOWN && pd[upper].subprotocol_count > 0) {
-        uint16_t host = host_guess(n, l3, udp);
+        uint16_t host = host_guess(q, l3, udp);
         if (host >= NDPI_MAX_SUPPORTED_PROTOCOLS)
             return -1;
         if (host != NDPI_PROTOCOL_UNKNOWN && upper != host)
@@ -160,26 +228,25 @@ static int quick_settle(struct ndpi_detection_module_struct *n, uint16_t upper, 
 }
 
 /* A standard DNS query from a client port to port 53 (sport, dport; payload pl, plen bytes). */
-static int quick_dns(const struct l7_quick *q, const uint8_t *l3, const uint8_t *udp, const uint8_t *pl,
+static int quick_dns(struct l7_quick *q, const uint8_t *l3, const uint8_t *udp, const uint8_t *pl,
                      unsigned plen)
 {
-    struct ndpi_detection_module_struct *n = q->ndpi;
     if (plen <= DNS_HEADER || !dns_query_valid(pl))
         return -1;
     char name[NAME_MAX_LEN + 1], host[HOST_MAX_LEN + 1];
     int j = dns_query_name(q, pl, plen, name);
     if (j == 0)
-        return quick_settle(n, NDPI_PROTOCOL_DNS, NDPI_PROTOCOL_UNKNOWN, l3, udp);
+        return quick_settle(q, NDPI_PROTOCOL_DNS, NDPI_PROTOCOL_UNKNOWN, l3, udp);
     unsigned hl = (unsigned)j < HOST_MAX_LEN ? (unsigned)j : HOST_MAX_LEN;
     for (unsigned i = 0; i < hl; i++)
         host[i] = q->lower[(unsigned char)name[(unsigned)j - hl + i]];
     host[hl] = '\0';
-    uint16_t app = dns_name_app(n, host, hl);
-    return quick_settle(n, app, NDPI_PROTOCOL_DNS, l3, udp);
+    uint16_t app = name_app(q, host, hl);
+    return quick_settle(q, app, NDPI_PROTOCOL_DNS, l3, udp);
 }
 
 /* A RADIUS message nDPI's guess sends to its RADIUS dissector first. */
-static int quick_radius(const struct l7_quick *q, const uint8_t *l3, const uint8_t *udp, const uint8_t *pl,
+static int quick_radius(struct l7_quick *q, const uint8_t *l3, const uint8_t *udp, const uint8_t *pl,
                         unsigned plen)
 {
     uint16_t sport = be16(udp), dport = be16(udp + 2);
@@ -188,7 +255,7 @@ static int quick_radius(const struct l7_quick *q, const uint8_t *l3, const uint8
         || ndpi_guess_protocol_id(q->ndpi, NULL, IPPROTO_UDP, sport, dport, &user) != NDPI_PROTOCOL_RADIUS
         || user != 0)
         return -1;
-    return quick_settle(q->ndpi, NDPI_PROTOCOL_RADIUS, NDPI_PROTOCOL_UNKNOWN, l3, udp);
+    return quick_settle(q, NDPI_PROTOCOL_RADIUS, NDPI_PROTOCOL_UNKNOWN, l3, udp);
 }
 
 static int radius_port(uint16_t port)
@@ -196,7 +263,7 @@ static int radius_port(uint16_t port)
     return port == RADIUS_PORT || port == RADIUS_ACC_PORT || port == RADIUS_ALT_PORT;
 }
 
-int l7_quick_answer(const struct l7_quick *q, const uint8_t *l3, uint16_t len)
+int l7_quick_answer(struct l7_quick *q, const uint8_t *l3, uint16_t len)
 {
     const u_int8_t *l4;
     u_int16_t l4len;

@@ -6,12 +6,33 @@
 
 struct ndpi_detection_module_struct;
 
+/* Answers of nDPI's fixed tables kept for the next packets that ask the same
+ * (sizes: powers of two). */
+enum { L7_QUICK_NAMES = 4096, L7_QUICK_NAME_MAX = 79, L7_QUICK_ADDRS = 4096 };
+
+/* The (app) answer of the host-name automaton and category lists for one name. */
+struct l7_quick_name {
+    uint64_t hash;                   /* 0: empty */
+    uint16_t app;
+    uint8_t len;
+    char name[L7_QUICK_NAME_MAX];
+};
+
+/* The address tree's answer for one IPv4 address (any port: see l7_quick.c). */
+struct l7_quick_addr {
+    uint32_t addr;                   /* network order */
+    uint16_t id;
+    uint16_t used;
+};
+
 /* What the shortcut needs of one nDPI module, built once by l7_quick_init. */
 struct l7_quick {
     struct ndpi_detection_module_struct *ndpi;
     int usable;                      /* the module is set up as the shortcut assumes */
     char name_char[256];             /* what ndpi_search_dns writes for a query-name byte */
     char lower[256];                 /* tolower() in this process's locale */
+    struct l7_quick_name names[L7_QUICK_NAMES];
+    struct l7_quick_addr addrs[L7_QUICK_ADDRS];
 };
 
 /* Fill q for module n (after ndpi_finalize_initialization): usable when n
@@ -25,8 +46,9 @@ void l7_quick_init(struct l7_quick *q, struct ndpi_detection_module_struct *n);
  * standard DNS query from a client port to UDP port 53 or a RADIUS message
  * nDPI's RADIUS dissector takes on its first try. Returns -1 for any other
  * packet, or when nDPI's answer would depend on more than this packet (then
- * the caller runs nDPI). Reads q's module only; no allocation. Capture
- * thread that owns the module. */
-int l7_quick_answer(const struct l7_quick *q, const uint8_t *l3, uint16_t len);
+ * the caller runs nDPI). Reads q's module only and keeps the answers of its
+ * name and address tables in q; no allocation. Capture thread that owns the
+ * module. */
+int l7_quick_answer(struct l7_quick *q, const uint8_t *l3, uint16_t len);
 
 #endif
