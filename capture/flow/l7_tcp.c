@@ -38,12 +38,7 @@
  * nDPI's after each such segment.
  */
 
-/* The eight dissectors above, by protocol id (GoogleHangout and TINC select
- * IPv4 packets only). */
-static const uint16_t known[] = { NDPI_PROTOCOL_EDONKEY, NDPI_PROTOCOL_HANGOUT_DUO, NDPI_PROTOCOL_JABBER,
-                                  NDPI_PROTOCOL_STEAM, NDPI_PROTOCOL_TARGUS_GETDATA,
-                                  NDPI_PROTOCOL_TEAMVIEWER, NDPI_PROTOCOL_TELEGRAM, NDPI_PROTOCOL_TINC };
-enum { KNOWN_N = sizeof(known) / sizeof(known[0]), TCP_MIN = 20 };
+enum { TCP_MIN = 20 };
 
 void l7_tcp_init(struct l7_tcp *t, struct ndpi_detection_module_struct *n)
 {
@@ -61,28 +56,30 @@ static int guess_runs(uint16_t g)
     return (g >= NDPI_PROTOCOL_IP_IPSEC && g <= NDPI_PROTOCOL_IP_IP_IN_IP) || g == NDPI_PROTOCOL_IP_ICMPV6;
 }
 
-/* 1 when dissector id, about to run on a payload-less non-SYN segment of fs
- * (v4: IPv4 header or NULL), leaves fs as it is (see the list above). */
-static int dissector_inert(uint16_t id, const struct ndpi_flow_struct *fs, const struct ndpi_iphdr *v4)
+/* 1 when v4 (an IPv4 header) has an address in TeamViewer's ranges (protocols/teamviewer.c). */
+static int teamviewer_addr(const struct ndpi_iphdr *v4)
 {
-    switch (id) {
-    case NDPI_PROTOCOL_JABBER:
-        return fs->packet_counter <= 5;
-    case NDPI_PROTOCOL_STEAM:
-        return fs->packet_counter <= 10 && fs->steam_stage == 0;
-    case NDPI_PROTOCOL_TEAMVIEWER: {
-        if (!v4)
-            return 1;
-        uint32_t s = ntohl(v4->saddr), d = ntohl(v4->daddr);
-        return !((s >= 1607673283u && s <= 1607673291u) || (d >= 1607673283u && d <= 1607673291u)
-                 || (s & 0xFFFFFF80u) == 0xB24D7800u || (d & 0xFFFFFF80u) == 0xB24D7800u);
-    }
-    case NDPI_PROTOCOL_TELEGRAM:
-    case NDPI_PROTOCOL_TINC:
-        return 1;
-    default:                         /* eDonkey, Hangout, TARGUS: never */
+    uint32_t s = ntohl(v4->saddr), d = ntohl(v4->daddr);
+    return (s >= 1607673283u && s <= 1607673291u) || (d >= 1607673283u && d <= 1607673291u)
+        || (s & 0xFFFFFF80u) == 0xB24D7800u || (d & 0xFFFFFF80u) == 0xB24D7800u;
+}
+
+/* 1 when each of the eight dissectors, about to run on a payload-less
+ * non-SYN segment of fs (v4: its IPv4 header, NULL for IPv6), is excluded
+ * for fs or leaves it as it is (see the list above; GoogleHangout and TINC
+ * select IPv4 packets only, Telegram and TINC never change such a flow). */
+static int dissectors_inert(const struct ndpi_flow_struct *fs, const struct ndpi_iphdr *v4)
+{
+#define EXCLUDED(id) NDPI_COMPARE_PROTOCOL_TO_BITMASK(fs->excluded_protocol_bitmask, id)
+    if (!EXCLUDED(NDPI_PROTOCOL_EDONKEY) || !EXCLUDED(NDPI_PROTOCOL_TARGUS_GETDATA)
+        || (v4 && !EXCLUDED(NDPI_PROTOCOL_HANGOUT_DUO)))
         return 0;
-    }
+    if (fs->packet_counter > 5 && !EXCLUDED(NDPI_PROTOCOL_JABBER))
+        return 0;
+    if ((fs->packet_counter > 10 || fs->steam_stage != 0) && !EXCLUDED(NDPI_PROTOCOL_STEAM))
+        return 0;
+    return !v4 || EXCLUDED(NDPI_PROTOCOL_TEAMVIEWER) || !teamviewer_addr(v4);
+#undef EXCLUDED
 }
 
 /* ndpi_connection_tracking for a payload-less TCP segment th (v4: its IPv4
@@ -135,14 +132,8 @@ int l7_tcp_skip(const struct l7_tcp *t, struct ndpi_flow_struct *fs, const uint8
     if (l4len != th->doff * 4 || (th->syn && !th->ack))
         return 0;                    /* payload, a cut header or a lone SYN: nDPI's own path */
     const struct ndpi_iphdr *v4 = (l3[0] >> 4) == 4 ? (const struct ndpi_iphdr *)l3 : NULL;
-    for (unsigned i = 0; i < KNOWN_N; i++) {
-        uint16_t id = known[i];
-        if ((!v4 && (id == NDPI_PROTOCOL_HANGOUT_DUO || id == NDPI_PROTOCOL_TINC))
-            || NDPI_COMPARE_PROTOCOL_TO_BITMASK(fs->excluded_protocol_bitmask, id))
-            continue;
-        if (!dissector_inert(id, fs, v4))
-            return 0;
-    }
+    if (!dissectors_inert(fs, v4))
+        return 0;
     fs->num_processed_pkts++;
     fs->l4_proto = IPPROTO_TCP;
     track(fs, v4, th, time_ms);

@@ -16,11 +16,15 @@ static const uint16_t known_service_ports[] = {
     8000, 8008, 8080, 8081, 8443, 8883, 8888, 9000, 9090, 9092, 9200, 11211, 27017,
 };
 
+enum { KNOWN_SERVICE_PORTS = sizeof(known_service_ports) / sizeof(known_service_ports[0]) };
+
 static int port_is_service(uint16_t port)
 {
     if (port < WELL_KNOWN_PORT_LIMIT)
         return port != 0;
-    size_t lo = 0, hi = sizeof(known_service_ports) / sizeof(known_service_ports[0]);
+    if (port > known_service_ports[KNOWN_SERVICE_PORTS - 1])
+        return 0;                    /* most client ports: above every listed service */
+    size_t lo = 0, hi = KNOWN_SERVICE_PORTS;
     while (lo < hi) {                /* the table is sorted: binary search */
         size_t mid = (lo + hi) / 2;
         if (known_service_ports[mid] == port)
