@@ -884,7 +884,7 @@ def item3(fc, big, reps, small):
     row("3", "2 copies of the item-1 file vs 1 (--pcap twice: one source, one thread) CPU s; wall s",
         "%s; %s" % (fmt(r2["cpu"]), fmt(r2["wall"])), "%s; %s" % (fmt(r1["cpu"]), fmt(r1["wall"])),
         "%.2fx; %.2fx" % (r2["cpu"] / r1["cpu"], r2["wall"] / r1["wall"]), "-", "-")
-    # capture-threads: one reader fans frames out to N workers by address pair
+    # capture-threads: N workers each read the file and keep their own lane's frames (by address pair)
     r4 = median_run([fc, "--pcap", big, "--pcap-end", "exit", "--port", "0", "--capture-threads", "2"],
                     "fc-threads2.log", reps)
     speed, cpu = r1["wall"] / r4["wall"], r4["cpu"] / r1["cpu"]      # same packets: CPU ratio = CPU per packet
@@ -893,11 +893,12 @@ def item3(fc, big, reps, small):
         "%.2fx | %.2fx" % (speed, cpu), ">= 1.7x | <= 1.1x (2 idle cores)",
         "yes" if speed >= 1.7 and cpu <= 1.1 else "NO")
     machine_scaling(fc, big, reps, r1)
-    note("Scaling: all --pcap files form one source; --capture-threads N gives it one reader thread that "
-         "decodes just enough to hash the innermost address pair and N worker threads fed through lock-free "
-         "rings (capture/source/fanout.c); each --interface is its own source. On this 2-core machine the reader and "
-         "two workers share two cores, so the speedup is bounded by the machine's load; workers share only "
-         "short shard locks, which is what lets the design use 16+ cores.")
+    note("Scaling: all --pcap files form one source; with --capture-threads N each of N workers reads the "
+         "classic pcap file itself, decodes every frame to hash the innermost address pair and handles its own "
+         "lane's frames (capture/source/file_walk.c: no reader thread; pcapng, pipes and paced replay keep a "
+         "reader feeding lock-free rings, capture/source/fanout.c); each --interface is its own source. On "
+         "this 2-core machine the two workers share two cores with the other sessions' load, so the speedup "
+         "is bounded by it; workers share only short shard locks, which is what lets the design use 16+ cores.")
     threads_same(fc, small)
 
 

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { CHECK_EVERY = 256, AHEAD_SLEEP_NS = 200000, FILE_HDR = 24 };
+enum { CHECK_EVERY = 256, AHEAD_SLEEP_NS = 1000000, FILE_HDR = 24 };
 
 struct walk;
 
@@ -91,13 +91,15 @@ static int walk_pace(struct walker *k, uint64_t pos, uint64_t ahead)
 {
     struct walk *wk = k->wk;
     atomic_store_explicit(&k->pos, pos, memory_order_relaxed);
-    for (;;) {
+    for (int waited = 0;; waited = 1) {
         uint64_t low = UINT64_MAX;
         for (int i = 0; i < wk->n; i++) {
             uint64_t p = atomic_load_explicit(&wk->k[i].pos, memory_order_relaxed);
             low = p < low ? p : low;
         }
-        if (pos - low <= ahead)
+        /* once waiting, until the slowest is within half of it: with more workers than cores the
+         * slowest then runs for a while rather than for one nap at a time */
+        if (pos - low <= (waited ? ahead / 2 : ahead))
             return 0;
         if (atomic_load_explicit(k->wk->o->stop, memory_order_relaxed))
             return -1;
