@@ -166,9 +166,10 @@ void l7_module_destroy(struct l7_module *m)
  * Proof build (make BUILD=build/prove CFLAGS='-O2 -g -DL7_PROVE'): each flow's
  * detection state is followed by a second one that nDPI alone drives (every
  * packet, no category set ahead). At each packet the shortcuts' answer is
- * compared with nDPI alone's, and a segment l7_tcp_skip takes is also run
- * through nDPI on the real state, whose whole bytes must match the shortcut's.
- * At exit it prints how many packets and segments were compared and how many
+ * compared with nDPI alone's, and a segment l7_tcp_skip or l7_tcp_syn takes
+ * is also run through nDPI on the real state, whose whole bytes must match
+ * the shortcut's (L7_PROVE_DEBUG=1 in the environment prints the offsets of
+ * differing bytes). At exit it prints how many packets and segments were compared and how many
  * differed.
  */
 #include <stdio.h>
@@ -206,13 +207,19 @@ static uint16_t l7_prove(struct l7_module *m, struct flow *f, const struct decod
     if (!copy)
         abort();
     memcpy(copy, f->ndpi, sz);
-    int took = p->l4_proto == IPPROTO_TCP && l7_tcp_skip(&m->tcp, copy, p->l3, len, ms);
+    int took = p->l4_proto == IPPROTO_TCP
+        && (l7_tcp_skip(&m->tcp, copy, p->l3, len, ms) || l7_tcp_syn(&m->tcp, &m->quick, copy, p->l3, len, ms));
     uint16_t id = l7_pick(l7_prove_run(m, f->ndpi, p, len, ms));
     l7_prove_pkts++;
     l7_prove_iddiff += id != alone;
     if (took) {
         l7_prove_segs++;
         l7_prove_segdiff += memcmp(copy, f->ndpi, sz) != 0 || id != NDPI_PROTOCOL_UNKNOWN;
+        if (getenv("L7_PROVE_DEBUG") && memcmp(copy, f->ndpi, sz) != 0)
+            for (size_t b = 0; b < sz; b++)
+                if (((uint8_t *)copy)[b] != ((uint8_t *)f->ndpi)[b])
+                    fprintf(stderr, "diff at %zu: %02x vs %02x (pkts %u)\n", b, ((uint8_t *)copy)[b],
+                            ((uint8_t *)f->ndpi)[b], f->ndpi->num_processed_pkts);
     }
     free(copy);
     return id;
@@ -293,8 +300,9 @@ static uint16_t l7_detect(struct l7_module *m, struct flow *f, const struct deco
 #ifdef L7_PROVE
     return l7_prove(m, f, p, len, ms);
 #endif
-    if (p->l4_proto == IPPROTO_TCP && p->payload_len == 0 && f->detect_pkts > 0
-        && l7_tcp_skip(&m->tcp, f->ndpi, p->l3, len, ms))
+    if (p->l4_proto == IPPROTO_TCP && p->payload_len == 0
+        && (f->detect_pkts > 0 ? l7_tcp_skip(&m->tcp, f->ndpi, p->l3, len, ms)
+                               : l7_tcp_syn(&m->tcp, &m->quick, f->ndpi, p->l3, len, ms)))
         return NDPI_PROTOCOL_UNKNOWN;
     l7_cur_ndpi = m->ndpi;
     l7_cur_flow = f->ndpi;

@@ -130,7 +130,7 @@ static void prove_once(void)
  * loads no rules, so the answer depends on the address alone, and the tree
  * does not change after ndpi_finalize_initialization.
  */
-static uint16_t addr_guess(struct l7_quick *q, const uint8_t *a4, const uint8_t *port)
+uint16_t l7_quick_addr_guess(struct l7_quick *q, const uint8_t *a4, const uint8_t *port)
 {
     uint32_t a;
     uint16_t p;
@@ -156,9 +156,9 @@ static uint16_t host_guess(struct l7_quick *q, const uint8_t *l3, const uint8_t 
 {
     if (l3[0] >> 4 != 4)
         return NDPI_PROTOCOL_UNKNOWN;    /* nDPI 4.2 guesses IPv4 addresses only */
-    uint16_t id = addr_guess(q, l3 + 12, udp);
+    uint16_t id = l7_quick_addr_guess(q, l3 + 12, udp);
     if (id == NDPI_PROTOCOL_UNKNOWN)
-        id = addr_guess(q, l3 + 16, udp + 2);
+        id = l7_quick_addr_guess(q, l3 + 16, udp + 2);
     return id;
 }
 

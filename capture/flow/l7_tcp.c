@@ -1,6 +1,8 @@
 /* l7_tcp.c - payload-less TCP segments of a flow nDPI 4.2 is still detecting, accounted in its flow state without its dissectors (capture threads). */
 #include "capture/flow/l7_tcp.h"
 
+#include "capture/flow/l7_quick.h"
+
 #include <arpa/inet.h>
 #include <ndpi_api.h>
 #include <netinet/in.h>
@@ -44,8 +46,9 @@ void l7_tcp_init(struct l7_tcp *t, struct ndpi_detection_module_struct *n)
 {
     const char *rev = ndpi_revision();
     const ndpi_proto_defaults_t *d = ndpi_get_proto_defaults(n);
+    t->ndpi = n;
     t->usable = rev && strncmp(rev, "4.2", 3) == 0 && (rev[3] == '\0' || rev[3] == '.' || rev[3] == '-')
-        && d && d[NDPI_PROTOCOL_UNKNOWN].subprotocol_count == 0;
+        && d && d[NDPI_PROTOCOL_UNKNOWN].subprotocol_count == 0 && ndpi_get_ndpi_num_custom_protocols(n) == 0;
 }
 
 /* 1 when a flow guessed as protocol g runs g's dissector on payload-less
@@ -137,5 +140,80 @@ int l7_tcp_skip(const struct l7_tcp *t, struct ndpi_flow_struct *fs, const uint8
     fs->num_processed_pkts++;
     fs->l4_proto = IPPROTO_TCP;
     track(fs, v4, th, time_ms);
+    return 1;
+}
+
+/*
+ * A flow's opening SYN (no payload, no ACK) on a fresh state, step by step in
+ * ndpi_detection_process_packet (nDPI 4.2, ndpi_main.c):
+ *  - ndpi_init_packet: l4_proto (no reset: nothing seen yet);
+ *  - ndpi_connection_tracking: the address direction (IPv4: source below
+ *    destination; IPv6: always 1, see below) becomes
+ *    setup_packet_direction, then addresses, ports, time and seen_syn; no
+ *    sequence number (no ACK);
+ *  - ndpi_do_guess: guessed_protocol_id from the port tree
+ *    (ndpi_guess_protocol_id, with the IP header's protocol byte), the host
+ *    guess (source address with its port, then destination; IPv4 only),
+ *    guessed_header_category 0 (no custom protocols); a user-defined or
+ *    custom guess goes to nDPI;
+ *  - the dissectors that take payload-less TCP (the guessed protocol's runs
+ *    first only when it is one of them): eDonkey, TARGUS (detects IPv4 ports
+ *    5201 and 5001: nDPI's path) and, for IPv4, GoogleHangout exclude
+ *    themselves; TeamViewer detects its address ranges (nDPI's path); TINC
+ *    (IPv4) records source, destination and destination port; Jabber,
+ *    Steam and Telegram do nothing;
+ *  - the answer is unknown: no category, no first-packet give-up (the SYN
+ *    flag is set), no risk, nothing to reconcile.
+ */
+int l7_tcp_syn(const struct l7_tcp *t, struct l7_quick *q, struct ndpi_flow_struct *fs, const uint8_t *l3,
+               uint16_t len, uint64_t time_ms)
+{
+    const uint8_t *l4;
+    uint16_t l4len;
+    uint8_t proto;
+    if (!t->usable || fs->num_processed_pkts != 0 || fs->init_finished
+        || ndpi_detection_get_l4(l3, len, &l4, &l4len, &proto, 0) != 0 || proto != IPPROTO_TCP
+        || l4len < TCP_MIN)
+        return 0;
+    const struct ndpi_tcphdr *th = (const struct ndpi_tcphdr *)l4;
+    const struct ndpi_iphdr *v4 = (l3[0] >> 4) == 4 ? (const struct ndpi_iphdr *)l3 : NULL;
+    if (l4len != th->doff * 4 || !th->syn || th->ack || (!v4 && l3[6] != IPPROTO_TCP))
+        return 0;                    /* payload, not a lone SYN, or IPv6 extension headers */
+    uint16_t sport = ntohs(th->source), dport = ntohs(th->dest);
+    u_int8_t user = 0;
+    uint16_t guess = ndpi_guess_protocol_id(t->ndpi, fs, IPPROTO_TCP, sport, dport, &user);
+    if (user || guess >= NDPI_MAX_SUPPORTED_PROTOCOLS || guess_runs(guess))
+        return 0;
+    uint16_t host = NDPI_PROTOCOL_UNKNOWN;
+    if (v4) {
+        if ((sport == 5201 || dport == 5201 || sport == 5001 || dport == 5001) || teamviewer_addr(v4))
+            return 0;                /* TARGUS_GETDATA or TeamViewer detect it */
+        host = l7_quick_addr_guess(q, l3 + 12, l4);
+        if (host == NDPI_PROTOCOL_UNKNOWN)
+            host = l7_quick_addr_guess(q, l3 + 16, l4 + 2);
+        if (host >= NDPI_MAX_SUPPORTED_PROTOCOLS)
+            return 0;
+    }
+    /* IPv6: ndpi_connection_tracking hands NDPI_COMPARE_IPV6_ADDRESS_STRUCTS
+     * two pointers, so it compares where the addresses lie in the header
+     * (source first): always 1. */
+    unsigned setup = v4 ? ntohl(v4->saddr) < ntohl(v4->daddr) : 1;
+    fs->num_processed_pkts = 1;
+    fs->l4_proto = IPPROTO_TCP;
+    fs->init_finished = 1;
+    fs->setup_packet_direction = setup;
+    track(fs, v4, th, time_ms);      /* addresses, ports, time, seen_syn */
+    fs->protocol_id_already_guessed = 1;
+    fs->guessed_protocol_id = guess;
+    fs->guessed_host_protocol_id = host;
+    fs->guessed_header_category = NDPI_PROTOCOL_CATEGORY_UNSPECIFIED;
+    NDPI_ADD_PROTOCOL_TO_BITMASK(fs->excluded_protocol_bitmask, NDPI_PROTOCOL_EDONKEY);
+    NDPI_ADD_PROTOCOL_TO_BITMASK(fs->excluded_protocol_bitmask, NDPI_PROTOCOL_TARGUS_GETDATA);
+    if (v4) {
+        NDPI_ADD_PROTOCOL_TO_BITMASK(fs->excluded_protocol_bitmask, NDPI_PROTOCOL_HANGOUT_DUO);
+        fs->tinc_cache_entry.src_address = v4->saddr;
+        fs->tinc_cache_entry.dst_address = v4->daddr;
+        fs->tinc_cache_entry.dst_port = th->dest;
+    }
     return 1;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/flow/l7_quick.h"
 #include "capture/flow/l7_tcp.h"
 #include "tests/unit/check.h"
 
@@ -58,6 +59,7 @@ enum { SYN = 0x02, ACK = 0x10, SYNACK = 0x12, FINACK = 0x11, RST = 0x04, PSHACK 
 
 static struct ndpi_detection_module_struct *ndpi;
 static struct l7_tcp shortcut;
+static struct l7_quick quick;        /* the address table l7_tcp_syn reads */
 static unsigned long now_ms = 1000;
 static const struct conn *cur;       /* the connection being fed, for messages */
 
@@ -71,7 +73,8 @@ static int feed(struct ndpi_flow_struct *fs, const uint8_t *b, size_t len, int w
     struct ndpi_flow_struct *copy = malloc(sz);
     memcpy(copy, fs, sz);
     now_ms += 7;
-    int took = l7_tcp_skip(&shortcut, copy, b, (uint16_t)len, now_ms);
+    int took = fs->num_processed_pkts == 0 ? l7_tcp_syn(&shortcut, &quick, copy, b, (uint16_t)len, now_ms)
+                                           : l7_tcp_skip(&shortcut, copy, b, (uint16_t)len, now_ms);
     ndpi_protocol r = ndpi_detection_process_packet(ndpi, fs, b, (unsigned short)len, now_ms);
     CHECK_INT(took, want);
     if (took != want)
@@ -95,13 +98,13 @@ static struct ndpi_flow_struct *flow_new(void)
     return fs;
 }
 
-/* A handshake, pure ACKs, FIN and RST of c: all but the opening SYN taken when want. */
+/* A handshake, pure ACKs, FIN and RST of c: all taken when want. */
 static void handshake(const struct conn *c, int want)
 {
     cur = c;
     uint8_t b[200];
     struct ndpi_flow_struct *fs = flow_new();
-    feed(fs, b, seg(b, c, 0, SYN, 1000, 0, 0), 0);
+    feed(fs, b, seg(b, c, 0, SYN, 1000, 0, 0), want);
     feed(fs, b, seg(b, c, 1, SYNACK, 5000, 1001, 0), want);
     feed(fs, b, seg(b, c, 0, ACK, 1001, 5001, 0), want);
     feed(fs, b, seg(b, c, 0, ACK, 1001, 5001, 0), want);
@@ -119,12 +122,19 @@ TEST_CASE(handshake_same_as_ndpi)
         { "10.0.0.1", "10.0.0.2", 443 }, { "10.0.0.1", "10.0.0.2", 80 }, { "10.0.0.1", "10.0.0.2", 5222 },
         { "10.0.0.1", "10.0.0.2", 27030 }, { "10.0.0.1", "10.0.0.2", 1 }, { "fd00::1", "fd00::2", 443 },
         { "fd00::1", "fd00::2", 5201 }, { "10.0.0.9", "10.0.0.2", 655 },
+        { "10.0.0.1", "8.8.8.8", 443 },    /* the address guess: Google */
+        { "10.0.0.3", "8.8.8.8", 8443 },   /* the same address from the table */
     };
     for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)
         handshake(&cs[i], 1);
-    /* TARGUS_GETDATA detects IPv4 port 5201 on the SYN: nothing left to skip */
-    static const struct conn targus = { "10.0.0.1", "10.0.0.2", 5201 };
-    handshake(&targus, 0);
+    /* TARGUS_GETDATA detects IPv4 ports 5201 and 5001, TeamViewer its
+     * addresses, on the SYN: nothing left to skip */
+    static const struct conn detected[] = {
+        { "10.0.0.1", "10.0.0.2", 5201 }, { "10.0.0.1", "10.0.0.2", 5001 }, { "10.0.0.1", "178.77.120.5", 443 },
+        { "95.211.37.199", "10.0.0.2", 443 },
+    };
+    for (size_t i = 0; i < sizeof(detected) / sizeof(detected[0]); i++)
+        handshake(&detected[i], 0);
 }
 
 /* A handshake missing its SYN, a payload segment and a repeated lone SYN
@@ -135,7 +145,7 @@ TEST_CASE(segments_left_to_ndpi)
     static const struct conn c = { "10.0.0.1", "10.0.0.2", 8443 };
     uint8_t b[200];
     struct ndpi_flow_struct *fs = flow_new();
-    feed(fs, b, seg(b, &c, 0, SYN, 1000, 0, 0), 0);
+    feed(fs, b, seg(b, &c, 0, SYN, 1000, 0, 0), 1);
     feed(fs, b, seg(b, &c, 1, SYNACK, 5000, 1001, 0), 1);
     feed(fs, b, seg(b, &c, 0, PSHACK, 1001, 5001, 3), 0);
     feed(fs, b, seg(b, &c, 0, SYN, 1000, 0, 0), 0);
@@ -143,6 +153,12 @@ TEST_CASE(segments_left_to_ndpi)
     /* a segment cut short of what its IP header says */
     size_t len = seg(b, &c, 0, ACK, 1001, 5001, 0);
     feed(fs, b, len - 1, 0);
+    ndpi_free_flow(fs);
+
+    /* a flow first seen at its SYN-ACK: not a lone SYN */
+    fs = flow_new();
+    feed(fs, b, seg(b, &c, 1, SYNACK, 5000, 1001, 0), 0);
+    feed(fs, b, seg(b, &c, 0, ACK, 1001, 5001, 0), 1);
     ndpi_free_flow(fs);
 
     /* mid-stream: the first segment has payload; eDonkey, GoogleHangout and
@@ -162,7 +178,7 @@ TEST_CASE(dissector_rules_needed)
     uint8_t b[200];
     size_t sz = ndpi_detection_get_sizeof_ndpi_flow_struct();
     struct ndpi_flow_struct *base = flow_new(), *fs = flow_new();
-    feed(base, b, seg(b, &c, 0, SYN, 1000, 0, 0), 0);
+    feed(base, b, seg(b, &c, 0, SYN, 1000, 0, 0), 1);
 
     /* Steam resets a started stage on a segment the other way */
     memcpy(fs, base, sz);
@@ -215,6 +231,7 @@ int main(void)
     ndpi_set_protocol_detection_bitmask2(ndpi, &all);
     ndpi_finalize_initialization(ndpi);
     l7_tcp_init(&shortcut, ndpi);
+    l7_quick_init(&quick, ndpi);
     CHECK(shortcut.usable);
     RUN(handshake_same_as_ndpi);
     RUN(segments_left_to_ndpi);
