@@ -164,7 +164,11 @@ void aggr_flow_ended(struct worker *w, const struct flow *f)
 static void aggr_fold_one(struct cache *c, struct aggr *a, struct aggr_pend *p)
 {
     if (p->live && !aggr_alive(&c->cfg, a, p->first_now)) {
+        /* restarted, but flows.active (0 or below) is kept: below 0, another
+         * worker has folded the end of a flow whose start a fold still brings */
+        int64_t active = a->flows_active;
         memset(a, 0, sizeof(*a));
+        a->flows_active = active;
         a->first_us = p->first_ts;
     } else if (p->live && p->first_ts < a->first_us) {
         a->first_us = p->first_ts;   /* another worker folded later packets first */

@@ -503,6 +503,37 @@ TEST_CASE(queue_slots_run_out_and_come_back_cleared)
     cache_destroy(c);
 }
 
+/* The flows.active of every L7 and port aggregate of c, summed. */
+static int64_t aggr_active_sum(const struct cache *c)
+{
+    int64_t n = 0;
+    for (unsigned id = 0; id < L7_MAX; id++)
+        n += c->l7[id].flows_active;
+    for (unsigned id = 0; id < PORT_IDS; id++)
+        n += c->port[id].flows_active;
+    return n;
+}
+
+/* Worker a's sweep ends worker b's flow, and a folds that end before b folds
+ * the flow's start into aggregates that had no flow yet: the start restarts
+ * them (they were idle by then) and must keep the end a brought, leaving
+ * proto.X and port.X flows.active at 0, as with one worker. */
+TEST_CASE(a_flow_ended_before_its_start_is_folded_leaves_aggregates_inactive)
+{
+    struct pair p;
+    pair_start(&p);
+    struct cache *c = p.c;
+    worker_tick(&p.b, T0);                            /* the next tick is 100 ms on */
+    send4(&p.b, T0, "10.0.0.1", "10.0.0.9", IPPROTO_UDP, 4000, 5000, 0, 10);
+    worker_tick(&p.a, T0 + 400ULL * SEC);            /* a's sweep ends b's flow */
+    CHECK_INT(counts_of(c).flows_expired, 1);
+    worker_publish_stats(&p.a);                       /* a folds the end first */
+    CHECK_INT(aggr_active_sum(c), -2);               /* its L7 and its port aggregate */
+    worker_publish_stats(&p.b);                       /* then b the start */
+    CHECK_INT(aggr_active_sum(c), 0);
+    pair_stop(&p);
+}
+
 /* Frames of a test session: TCP both ways (replies need the reversed
  * lookup), a UDP flow, and garbage that does not decode. */
 enum { AHEAD_FRAMES = 12 };
@@ -597,6 +628,7 @@ int main(void)
     RUN(end_of_file_sweep_takes_due_flows_behind_live_ones);
     RUN(host_counts_of_a_flows_later_packets_show_after_the_tick);
     RUN(a_host_another_worker_holds_counts_for_outlives_its_flows);
+    RUN(a_flow_ended_before_its_start_is_folded_leaves_aggregates_inactive);
     RUN(queue_slots_run_out_and_come_back_cleared);
     RUN(frames_decoded_ahead_count_as_frames_decoded_in_turn);
     l7_names_free();
