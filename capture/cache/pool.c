@@ -89,15 +89,32 @@ static uint8_t *region_map(void)
     return (uint8_t *)a;
 }
 
-/* A zeroed chunk: a clean one given back before, or the next of the current
- * region, or the first of a new region. NULL when the system has no memory.
- * Caller holds p->lock. */
+/* Faults k's pages in writable at once. A slot's page could otherwise be
+ * read before its first write (the kernel then maps the shared zero page), and
+ * that write copies the page, which flushes the TLB of every core running
+ * another thread of the process: an interrupt each time another capture
+ * thread runs. A chunk fills up anyway: at most one chunk per pool is resident
+ * before its slots are used. A kernel without MADV_POPULATE_WRITE (before
+ * 5.14) refuses it and the pages fault in as before. */
+static void chunk_populate(struct pool_chunk *k)
+{
+#ifdef MADV_POPULATE_WRITE
+    madvise(k, POOL_CHUNK, MADV_POPULATE_WRITE);
+#else
+    (void)k;
+#endif
+}
+
+/* A zeroed chunk, its pages resident: a clean one given back before, or the
+ * next of the current region, or the first of a new region. NULL when the
+ * system has no memory. Caller holds p->lock. */
 static struct pool_chunk *chunk_get(struct pool *p)
 {
     struct pool_chunk *k = p->clean;
     if (k) {
         p->clean = k->next;
-        memset(k, 0, sizeof(*k));    /* the rest was zeroed by MADV_DONTNEED */
+        chunk_populate(k);           /* zero: given back with MADV_DONTNEED */
+        memset(k, 0, sizeof(*k));
         return k;
     }
     if (p->region_left == 0) {
@@ -119,6 +136,7 @@ static struct pool_chunk *chunk_get(struct pool *p)
     k = (struct pool_chunk *)p->region_next;      /* never touched: zero */
     p->region_next += POOL_CHUNK;
     p->region_left--;
+    chunk_populate(k);
     return k;
 }
 

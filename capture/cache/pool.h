@@ -15,7 +15,10 @@
  * the long-lived pages stay dense. Chunks come from 2 MB mappings; a chunk
  * whose slots are all free is given back to the system with MADV_DONTNEED and
  * reused later (one empty spare is kept per pool, so a pool at the edge does
- * not give back and fault in pages on every flow).
+ * not give back and fault in pages on every flow). A chunk's pages are faulted
+ * in writable when the pool takes it (MADV_POPULATE_WRITE): no copy-on-write
+ * fault, which interrupts the other capture threads' cores, on a slot's first
+ * write.
  *
  * Accounting: the pool reserves whole chunks in its budget (the cache's:
  * budget_reserve), so INFO cache_memory counts what the pools really
