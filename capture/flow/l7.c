@@ -338,6 +338,15 @@ int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,
          * automaton search on the host name) when detection ends. The
          * protocol ids never depend on it, and flowcached does not read it. */
         f->ndpi->category = L7_CATEGORY_AHEAD;
+        /* Likewise its risk exceptions: each ndpi_set_risk would search the
+         * host name in the risk-exception automaton and both addresses in
+         * the risk address tree to mask the flow's risks, which flowcached
+         * never reads; marked evaluated with no mask, it does not. No
+         * protocol id depends on the risks (nDPI 4.2 reads them only to set
+         * another risk, protocols/http.c). */
+        f->ndpi->risk_mask = ~(ndpi_risk)0;
+        f->ndpi->host_risk_mask_evaluated = 1;
+        f->ndpi->ip_risk_mask_evaluated = 1;
     }
     uint16_t id = l7_detect(m, f, p, (uint16_t)len, ts_us / 1000);
     f->detect_pkts++;
