@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static int shard_init(struct cache_shard *s, uint32_t nbuckets)
 {
@@ -81,6 +83,29 @@ static void shard_free_all(struct cache *c, struct cache_shard *s, int is_flow)
     }
     free(s->buckets);
     s->buckets = NULL;
+}
+
+/* Faults in writable the whole pages inside each shard's bucket array of table tab. */
+static void buckets_populate(struct cache_shard *tab)
+{
+#ifdef MADV_POPULATE_WRITE
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        uintptr_t from = ((uintptr_t)tab[i].buckets + pg - 1) & ~(pg - 1);
+        uintptr_t to = ((uintptr_t)(tab[i].buckets + tab[i].nbuckets)) & ~(pg - 1);
+        if (to > from)
+            madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+    }
+#else
+    (void)tab;
+#endif
+}
+
+void cache_tables_populate(struct cache *c)
+{
+    buckets_populate(c->flows);
+    buckets_populate(c->hosts);
+    buckets_populate(c->names);
 }
 
 void cache_destroy(struct cache *c)

@@ -39,7 +39,9 @@ int worker_init(struct worker *w, int id, struct cache *c)
         event_queue_destroy(&w->events);
         return -1;
     }
-    atomic_fetch_add_explicit(&c->workers, 1, memory_order_relaxed);
+    /* a second capture thread: the tables' pages now, not as packets reach them (cache.h) */
+    if (atomic_fetch_add_explicit(&c->workers, 1, memory_order_relaxed) == 1)
+        cache_tables_populate(c);
     return 0;
 }
 
