@@ -1,6 +1,7 @@
-/* pool.c - fixed-size slot pools carved from 64 KB mmap'd chunks (any thread: each pool has its own lock). */
+/* pool.c - fixed-size slot pools carved from 64 KB mmap'd chunks (any thread: each thread's part of a pool has its own lock). */
 #include "capture/cache/pool.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,7 +16,8 @@
 
 /* Starts every chunk (aligned to POOL_CHUNK, so a slot finds its chunk by masking). */
 struct pool_chunk {
-    struct pool_chunk *prev, *next;  /* in pool->avail while a slot is free */
+    struct pool_part *part;          /* whose chunk it is */
+    struct pool_chunk *prev, *next;  /* in part->avail while a slot is free */
     void *free;                      /* freed slots, linked through their first word */
     uint32_t live;                   /* slots handed out */
     uint32_t bumped;                 /* slots ever handed out from the untouched tail */
@@ -34,8 +36,41 @@ int pool_init(struct pool *p, struct budget *b, size_t size)
     p->budget = b;
     p->size = (uint32_t)size;
     p->per_chunk = (uint32_t)((POOL_CHUNK - POOL_HDR) / size);
-    lock_init(&p->lock);
+    for (int i = 0; i < POOL_PARTS; i++)
+        lock_init(&p->part[i].lock);
     return 0;
+}
+
+/* The calling thread's part: threads take them in turn at their first call. */
+static struct pool_part *part_mine(struct pool *p)
+{
+    static _Atomic unsigned threads;
+    static _Thread_local int mine = -1;
+    if (mine < 0)
+        mine = (int)(atomic_fetch_add_explicit(&threads, 1, memory_order_relaxed) % POOL_PARTS);
+    return &p->part[mine];
+}
+
+static uint64_t parts_sum(struct pool *p, int chunks)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < POOL_PARTS; i++) {
+        struct pool_part *q = &p->part[i];
+        lock_acquire(&q->lock);
+        n += chunks ? q->chunks : q->live;
+        lock_release(&q->lock);
+    }
+    return n;
+}
+
+uint64_t pool_live(struct pool *p)
+{
+    return parts_sum(p, 0);
+}
+
+uint64_t pool_chunks(struct pool *p)
+{
+    return parts_sum(p, 1);
 }
 
 #ifdef POOL_BYPASS
@@ -54,9 +89,10 @@ void *pool_alloc(struct pool *p)
         budget_release(p->budget, p->size);
         return NULL;
     }
-    lock_acquire(&p->lock);
-    p->live++;
-    lock_release(&p->lock);
+    struct pool_part *q = part_mine(p);
+    lock_acquire(&q->lock);
+    q->live++;
+    lock_release(&q->lock);
     return o;
 }
 
@@ -66,9 +102,10 @@ void pool_free(struct pool *p, void *o)
         return;
     free(o);
     budget_release(p->budget, p->size);
-    lock_acquire(&p->lock);
-    p->live--;
-    lock_release(&p->lock);
+    struct pool_part *q = &p->part[0];   /* a sum of all parts is read: any part will do */
+    lock_acquire(&q->lock);
+    q->live--;
+    lock_release(&q->lock);
 }
 
 #else
@@ -105,81 +142,88 @@ static void chunk_populate(struct pool_chunk *k)
 #endif
 }
 
-/* A zeroed chunk, its pages resident: a clean one given back before, or the
- * next of the current region, or the first of a new region. NULL when the
- * system has no memory. Caller holds p->lock. */
-static struct pool_chunk *chunk_get(struct pool *p)
+/* A zeroed chunk of part q, its pages resident: a clean one given back
+ * before, or the next of the current region, or the first of a new region.
+ * NULL when the system has no memory. Caller holds q->lock. */
+static struct pool_chunk *chunk_get(struct pool_part *q)
 {
-    struct pool_chunk *k = p->clean;
+    struct pool_chunk *k = q->clean;
     if (k) {
-        p->clean = k->next;
+        q->clean = k->next;
         chunk_populate(k);           /* zero: given back with MADV_DONTNEED */
         memset(k, 0, sizeof(*k));
+        k->part = q;
         return k;
     }
-    if (p->region_left == 0) {
-        if (p->nregions == p->regions_cap) {
-            size_t cap = p->regions_cap ? 2 * p->regions_cap : 16;
-            void **r = realloc(p->regions, cap * sizeof(*r));
+    if (q->region_left == 0) {
+        if (q->nregions == q->regions_cap) {
+            size_t cap = q->regions_cap ? 2 * q->regions_cap : 16;
+            void **r = realloc(q->regions, cap * sizeof(*r));
             if (!r)
                 return NULL;
-            p->regions = r;
-            p->regions_cap = cap;
+            q->regions = r;
+            q->regions_cap = cap;
         }
         uint8_t *m = region_map();
         if (!m)
             return NULL;
-        p->regions[p->nregions++] = m;
-        p->region_next = m;
-        p->region_left = POOL_REGION / POOL_CHUNK;
+        q->regions[q->nregions++] = m;
+        q->region_next = m;
+        q->region_left = POOL_REGION / POOL_CHUNK;
     }
-    k = (struct pool_chunk *)p->region_next;      /* never touched: zero */
-    p->region_next += POOL_CHUNK;
-    p->region_left--;
+    k = (struct pool_chunk *)q->region_next;      /* never touched: zero */
+    q->region_next += POOL_CHUNK;
+    q->region_left--;
     chunk_populate(k);
+    k->part = q;
     return k;
 }
 
 /* An empty chunk goes back to the system's free pages (its address range
- * stays ours, on the clean list). Caller holds p->lock. */
-static void chunk_put(struct pool *p, struct pool_chunk *k)
+ * stays ours, on the clean list). Caller holds q->lock. */
+static void chunk_put(struct pool_part *q, struct pool_chunk *k)
 {
     madvise(k, POOL_CHUNK, MADV_DONTNEED);
-    k->next = p->clean;
-    p->clean = k;
+    k->next = q->clean;
+    q->clean = k;
 }
 
-static void avail_link(struct pool *p, struct pool_chunk *k)
+static void avail_link(struct pool_part *q, struct pool_chunk *k)
 {
     k->prev = NULL;
-    k->next = p->avail;
-    if (p->avail)
-        p->avail->prev = k;
-    p->avail = k;
+    k->next = q->avail;
+    if (q->avail)
+        q->avail->prev = k;
+    q->avail = k;
     k->in_avail = 1;
-    p->navail++;
+    q->navail++;
 }
 
-static void avail_unlink(struct pool *p, struct pool_chunk *k)
+static void avail_unlink(struct pool_part *q, struct pool_chunk *k)
 {
-    if (k->prev) k->prev->next = k->next; else p->avail = k->next;
+    if (k->prev) k->prev->next = k->next; else q->avail = k->next;
     if (k->next) k->next->prev = k->prev;
     k->prev = k->next = NULL;
     k->in_avail = 0;
-    p->navail--;
+    q->navail--;
 }
 
 void pool_destroy(struct pool *p)
 {
-    for (size_t i = 0; i < p->nregions; i++)
-        munmap(p->regions[i], POOL_REGION);
-    free(p->regions);
-    budget_release(p->budget, p->chunks * POOL_CHUNK);
+    uint64_t chunks = 0;
+    for (int i = 0; i < POOL_PARTS; i++) {
+        struct pool_part *q = &p->part[i];
+        for (size_t r = 0; r < q->nregions; r++)
+            munmap(q->regions[r], POOL_REGION);
+        free(q->regions);
+        chunks += q->chunks;
+    }
+    budget_release(p->budget, chunks * POOL_CHUNK);
     memset(p, 0, sizeof(*p));
 }
 
-/* Caller holds p->lock. */
-static void *chunk_take(struct pool *p, struct pool_chunk *k)
+/* Caller holds q->lock (k is q's). */
+static void *chunk_take(struct pool *p, struct pool_part *q, struct pool_chunk *k)
 {
     void *o;
     if (k->free) {
@@ -191,32 +235,33 @@ static void *chunk_take(struct pool *p, struct pool_chunk *k)
         k->bumped++;
     }
     k->live++;
-    p->live++;
+    q->live++;
     if (k->live == p->per_chunk)
-        avail_unlink(p, k);
+        avail_unlink(q, k);
     return o;
 }
 
 void *pool_alloc(struct pool *p)
 {
-    lock_acquire(&p->lock);
-    struct pool_chunk *k = p->avail;
+    struct pool_part *q = part_mine(p);
+    lock_acquire(&q->lock);
+    struct pool_chunk *k = q->avail;
     if (!k) {
         if (budget_reserve(p->budget, POOL_CHUNK) != 0) {
-            lock_release(&p->lock);
+            lock_release(&q->lock);
             return NULL;
         }
-        k = chunk_get(p);
+        k = chunk_get(q);
         if (!k) {
             budget_release(p->budget, POOL_CHUNK);
-            lock_release(&p->lock);
+            lock_release(&q->lock);
             return NULL;
         }
-        p->chunks++;
-        avail_link(p, k);
+        q->chunks++;
+        avail_link(q, k);
     }
-    void *o = chunk_take(p, k);
-    lock_release(&p->lock);
+    void *o = chunk_take(p, q, k);
+    lock_release(&q->lock);
     return o;
 }
 
@@ -225,20 +270,21 @@ void pool_free(struct pool *p, void *o)
     if (!o)
         return;
     struct pool_chunk *k = (struct pool_chunk *)((uintptr_t)o & ~(uintptr_t)(POOL_CHUNK - 1));
-    lock_acquire(&p->lock);
+    struct pool_part *q = k->part;
+    lock_acquire(&q->lock);
     memcpy(o, &k->free, sizeof(void *));
     k->free = o;
     k->live--;
-    p->live--;
+    q->live--;
     if (!k->in_avail)
-        avail_link(p, k);
-    if (k->live == 0 && p->navail > 1) {   /* empty and not the last spare: give it back */
-        avail_unlink(p, k);
-        p->chunks--;
-        chunk_put(p, k);
+        avail_link(q, k);
+    if (k->live == 0 && q->navail > 1) {   /* empty and not the last spare: give it back */
+        avail_unlink(q, k);
+        q->chunks--;
+        chunk_put(q, k);
         budget_release(p->budget, POOL_CHUNK);
     }
-    lock_release(&p->lock);
+    lock_release(&q->lock);
 }
 
 #endif

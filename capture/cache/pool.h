@@ -34,11 +34,13 @@
 
 struct pool_chunk;
 
-struct pool {
+/* One thread's share of a pool (threads take parts in turn: POOL_PARTS of
+ * them): the chunks it carves slots from. Two capture threads allocating
+ * from one list would take one lock and one chunk header per flow and
+ * interleave their flows in the same cache lines; a slot is freed to its
+ * chunk's part, whichever thread frees it. */
+struct pool_part {
     struct lock lock;                /* a futex lock: two atomic operations a call, as the shards' */
-    struct budget *budget;           /* memory accounting (not owned) */
-    uint32_t size;                   /* slot size: the object's, rounded up to 8 */
-    uint32_t per_chunk;              /* slots in one chunk */
     struct pool_chunk *avail;        /* chunks with a free slot (doubly linked) */
     uint32_t navail;
     struct pool_chunk *clean;        /* empty chunks given back to the system, reusable */
@@ -48,6 +50,16 @@ struct pool {
     size_t nregions, regions_cap;
     uint64_t chunks;                 /* chunks in use (counted in the budget) */
     uint64_t live;                   /* slots handed out */
+    char pad[64];                    /* parts written by different threads share no line */
+};
+
+enum { POOL_PARTS = 8 };
+
+struct pool {
+    struct budget *budget;           /* memory accounting (not owned) */
+    uint32_t size;                   /* slot size: the object's, rounded up to 8 */
+    uint32_t per_chunk;              /* slots in one chunk */
+    struct pool_part part[POOL_PARTS];
 };
 
 /* Prepares p for objects of `size` bytes (at most ~POOL_CHUNK / 4), counted
@@ -65,5 +77,10 @@ void *pool_alloc(struct pool *p);
 
 /* Gives a slot from pool_alloc(p) back (NULL is ignored). Any thread. */
 void pool_free(struct pool *p, void *o);
+
+/* Slots handed out, and chunks held (counted in the budget), summed over the
+ * parts (a moment's reading). Any thread. */
+uint64_t pool_live(struct pool *p);
+uint64_t pool_chunks(struct pool *p);
 
 #endif

@@ -46,12 +46,12 @@ TEST_CASE(slots_are_zeroed_distinct_and_counted)
         if (o[i][0] != (uint8_t)(0xA5 ^ i) || o[i][SIZE - 1] != (uint8_t)(0xA5 ^ i))
             bad++;
     CHECK_INT(bad, 0);
-    CHECK_INT(p.live, N);
+    CHECK_INT(pool_live(&p), N);
     uint64_t used = budget_used(&b) - before;
     if (BYPASS) {
         CHECK_INT(used, (uint64_t)N * 168);
     } else {
-        CHECK_INT(used, p.chunks * POOL_CHUNK);
+        CHECK_INT(used, pool_chunks(&p) * POOL_CHUNK);
         CHECK(used >= (uint64_t)N * 168 && used < (uint64_t)N * 168 + 2 * POOL_CHUNK);
     }
     /* free every other slot, then all: reused slots come back zeroed */
@@ -65,10 +65,10 @@ TEST_CASE(slots_are_zeroed_distinct_and_counted)
     CHECK_INT(bad, 0);
     for (int i = 0; i < N; i++)
         pool_free(&p, o[i]);
-    CHECK_INT(p.live, 0);
+    CHECK_INT(pool_live(&p), 0);
     /* empty chunks went back: at most the one spare is still counted */
-    CHECK(p.chunks <= 1);
-    CHECK_INT(budget_used(&b) - before, p.chunks * POOL_CHUNK);
+    CHECK(pool_chunks(&p) <= 1);
+    CHECK_INT(budget_used(&b) - before, pool_chunks(&p) * POOL_CHUNK);
     /* and they are reused */
     o[0] = pool_alloc(&p);
     CHECK(o[0] && all_zero(o[0], SIZE));
@@ -157,7 +157,7 @@ TEST_CASE(two_threads_allocate_and_free_each_others_slots)
         pool_free(&p, a[i]);
         pool_free(&p, b[i]);
     }
-    CHECK_INT(p.live, 0);
+    CHECK_INT(pool_live(&p), 0);
     pool_destroy(&p);
     CHECK_INT(budget_used(&bud), 0);
 }
