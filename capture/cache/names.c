@@ -18,14 +18,16 @@ static unsigned ipuser_slot(uint8_t ipver, const uint8_t *addr)
     return (unsigned)(hash_mix64(a ^ hash_mix64(b + ipver)) >> 40) % CACHE_IPUSER_FILTER;
 }
 
-/* Counts the ipuser.<addr> entry named name in or out (delta +1 / -1) of the filter. */
+/* Counts the ipuser.<addr> entry named name in or out (delta +1 / -1) of the filter, or with delta 0
+ * only tells that it changed: each call moves its slot's version (the high half), which the user memos
+ * read. The caller holds the entry's names shard lock. */
 static void ipuser_filter_add(struct cache *c, const char *name, size_t len, int delta)
 {
     uint8_t a[16] = { 0 };
     int ver = addr_parse_canonical(name, len, a);
     if (ver)                         /* other names never match a lookup, which formats the address */
-        atomic_fetch_add_explicit(&c->ipuser_filter[ipuser_slot((uint8_t)ver, a)], (uint32_t)delta,
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->ipuser_filter[ipuser_slot((uint8_t)ver, a)],
+                                  IPUSER_FILTER_VERSION + (uint64_t)(int64_t)delta, memory_order_relaxed);
 }
 
 uint64_t name_hash(enum name_kind k, const char *name, size_t len)
@@ -83,6 +85,8 @@ struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t h
             } else if (create && ts < n->first_us) {
                 n->first_us = ts;                   /* another worker's earlier packet came later */
             }
+            if (create && k == NK_IPUSER)
+                ipuser_filter_add(c, name, len, 0); /* the caller may change it: memos ask again */
             return n;
         }
     }
@@ -141,29 +145,106 @@ int names_get(struct cache *c, enum name_kind k, const char *name, size_t len, s
     return rc;
 }
 
-int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, char *out,
-                  size_t outcap)
+/* A memo slot: what the ipuser entry of one address held when its filter slot had version `word`. */
+#define USER_MEMO_SLOTS 4096             /* per capture thread: 256 kB */
+#define USER_MEMO_NAME 21                /* longer user names are not kept: asked each time */
+enum { MEMO_EMPTY = 0, MEMO_NONE, MEMO_ENTRY };
+struct user_memo_slot {
+    uint64_t word;                   /* the filter slot (count and version) the answer held at */
+    uint64_t delete_at_us, logout_us;    /* MEMO_ENTRY: the entry's */
+    uint8_t addr[16];
+    uint8_t ipver, state, ulen;      /* state: MEMO_*; MEMO_NONE: no entry for the address */
+    char user[USER_MEMO_NAME];
+};
+_Static_assert(sizeof(struct user_memo_slot) == 64, "a memo slot is one cache line");
+
+struct names_user_memo { struct user_memo_slot slot[USER_MEMO_SLOTS]; };
+
+struct names_user_memo *names_user_memo_new(void)
+{
+    return calloc(1, sizeof(struct names_user_memo));
+}
+
+void names_user_memo_free(struct names_user_memo *m)
+{
+    free(m);
+}
+
+/* Does an ipuser entry with these times name its user to a flow that started at since_us (0: to any
+ * asker), at cache time now? It lives until delete_at_us (0: for ever), and a flow starting after
+ * the logout is not the departed user's. */
+static int ipuser_answers(uint64_t delete_at_us, uint64_t logout_us, uint64_t now, uint64_t since_us)
+{
+    return (delete_at_us == 0 || delete_at_us > now) && (!since_us || !logout_us || since_us <= logout_us);
+}
+
+static int user_copy(const char *user, size_t ul, char *out, size_t outcap)
+{
+    if (ul >= outcap)
+        ul = outcap - 1;
+    memcpy(out, user, ul);           /* flow.end asks per flow: no formatter */
+    out[ul] = '\0';
+    return 0;
+}
+
+/* names_user_of through the table: formats the address and finds its entry under the shard lock.
+ * With ms, what the entry holds is noted there with the slot's version (read under the lock, so no
+ * change to the entry falls between the two). */
+static int user_of_locked(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, char *out,
+                          size_t outcap, _Atomic uint64_t *slot, struct user_memo_slot *ms)
 {
     char a[ADDR_STR_MAX];
-    if (atomic_load_explicit(&c->ipuser_filter[ipuser_slot(ipver, addr)], memory_order_relaxed) == 0)
-        return -1;                   /* no user there (flow.end asks for both ends of every flow) */
     size_t n = addr_format(ipver, addr, a);
     uint64_t h = name_hash(NK_IPUSER, a, n);
     struct cache_shard *s = cache_shard_for(c->names, h);
     int rc = -1;
     lock_acquire(&s->lock);
     struct name_entry *e = names_find(c, s, h, NK_IPUSER, a, n, 0, 0, NULL);
-    if (e && name_alive(&c->cfg, e, cache_now(c)) &&
-        (!since_us || !e->u.ipuser.logout_us || since_us <= e->u.ipuser.logout_us)) {
-        size_t ul = strlen(e->u.ipuser.user);    /* flow.end asks per flow: no formatter */
-        if (ul >= outcap)
-            ul = outcap - 1;
-        memcpy(out, e->u.ipuser.user, ul);
-        out[ul] = '\0';
-        rc = 0;
+    uint64_t now = cache_now(c);
+    if (e && ipuser_answers(e->u.ipuser.delete_at_us, e->u.ipuser.logout_us, now, since_us))
+        rc = user_copy(e->u.ipuser.user, strlen(e->u.ipuser.user), out, outcap);
+    if (ms) {
+        size_t ul = e ? strlen(e->u.ipuser.user) : 0;
+        ms->word = atomic_load_explicit(slot, memory_order_relaxed);
+        ms->state = ul < USER_MEMO_NAME ? (e ? MEMO_ENTRY : MEMO_NONE) : MEMO_EMPTY;
+        ms->ipver = ipver;
+        memcpy(ms->addr, addr, ipver == 6 ? 16 : 4);
+        if (e && ms->state == MEMO_ENTRY) {
+            ms->delete_at_us = e->u.ipuser.delete_at_us;
+            ms->logout_us = e->u.ipuser.logout_us;
+            ms->ulen = (uint8_t)ul;
+            memcpy(ms->user, e->u.ipuser.user, ul);
+        }
     }
     lock_release(&s->lock);
     return rc;
+}
+
+int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, char *out,
+                  size_t outcap)
+{
+    _Atomic uint64_t *slot = &c->ipuser_filter[ipuser_slot(ipver, addr)];
+    if ((uint32_t)atomic_load_explicit(slot, memory_order_relaxed) == 0)
+        return -1;                   /* no user there (flow.end asks for both ends of every flow) */
+    return user_of_locked(c, ipver, addr, since_us, out, outcap, slot, NULL);
+}
+
+int names_user_of_memo(struct cache *c, struct names_user_memo *m, uint8_t ipver, const uint8_t *addr,
+                       uint64_t since_us, char *out, size_t outcap)
+{
+    unsigned i = ipuser_slot(ipver, addr);
+    _Atomic uint64_t *slot = &c->ipuser_filter[i];
+    uint64_t word = atomic_load_explicit(slot, memory_order_relaxed);
+    if ((uint32_t)word == 0)
+        return -1;                   /* no user there (flow.end asks for both ends of every flow) */
+    struct user_memo_slot *ms = &m->slot[i % USER_MEMO_SLOTS];
+    if (ms->state == MEMO_EMPTY || ms->word != word || ms->ipver != ipver ||
+        memcmp(ms->addr, addr, ipver == 6 ? 16 : 4) != 0)
+        return user_of_locked(c, ipver, addr, since_us, out, outcap, slot, ms);
+    /* No entry of the slot changed since the memo was taken (each change moves the version). */
+    if (ms->state == MEMO_NONE || !ipuser_answers(ms->delete_at_us, ms->logout_us, cache_now(c), since_us))
+        return -1;
+    return user_copy(ms->user, ms->ulen, out, outcap);
 }
 
 /* The live NK_IPUSER entry of addr (created with create), its shard locked in *sp; NULL (nothing
@@ -236,6 +317,7 @@ int names_ipuser_logout(struct cache *c, const char *addr, const char *user, uin
     if (!e->u.ipuser.logout_us && strcmp(e->u.ipuser.user, user) == 0) {
         e->u.ipuser.logout_us = ts_us ? ts_us : cache_now(c);
         e->u.ipuser.delete_at_us = e->u.ipuser.logout_us + (grace_us ? grace_us : 1);
+        ipuser_filter_add(c, e->name, e->len, 0);
         changed = 1;
     }
     lock_release(&s->lock);

@@ -115,8 +115,10 @@ uint64_t name_hash(enum name_kind k, const char *name, size_t len);
 
 /* Finds (or with create, makes) the entry; caller holds the shard lock of
  * name_hash(). With create, an entry expired by cache_expiry_now(c, group)
- * (the calling worker's group) starts anew at ts. Returns NULL when absent /
- * out of memory (counted by the cache's memory cap). Capture threads. */
+ * (the calling worker's group) starts anew at ts, and an NK_IPUSER entry counts
+ * as changed (user memos ask again): change one's user or times only through
+ * create. Returns NULL when absent / out of memory (counted by the cache's
+ * memory cap). Capture threads. */
 struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t hash,
                               enum name_kind k, const char *name, size_t len, int create,
                               uint64_t ts, const void *group);
@@ -137,6 +139,20 @@ int names_get(struct cache *c, enum name_kind k, const char *name, size_t len, s
  * grace period. since_us 0: any live mapping. Returns 0, or -1 when none. Any thread. */
 int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, char *out,
                   size_t outcap);
+
+/* A capture thread's memo of names_user_of answers (the flow.end path asks at every flow end, for
+ * both ends): per address, what its ipuser entry held (or that it had none) and the version of its
+ * filter slot then. Every change to an ipuser entry moves that version (names_find with create
+ * counts as one, as do names_ipuser_logout and freeing), so while it stands the memo gives the
+ * table's answer without the table. */
+struct names_user_memo;
+/* A new, empty memo (owned by the caller: names_user_memo_free), or NULL when out of memory. */
+struct names_user_memo *names_user_memo_new(void);
+void names_user_memo_free(struct names_user_memo *m);
+/* names_user_of, through memo m (its owner's thread only): the same answer, at the same moment.
+ * Returns 0 (user in out) or -1. */
+int names_user_of_memo(struct cache *c, struct names_user_memo *m, uint8_t ipver, const uint8_t *addr,
+                       uint64_t since_us, char *out, size_t outcap);
 
 /* A mapping address -> user learnt from the cloud (the answer to GET ipuser.<addr>), kept for
  * ttl_us of cache time from now, so the probe's flows, flow.end events and ip.<addr> show the

@@ -121,14 +121,16 @@ static void add_end_macs(struct event_builder *b, const struct flow_end_macs *ma
     }
 }
 
-void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct flow *f,
-                          enum flow_end_reason reason, uint64_t ts, const struct flow_end_macs *macs)
+void flow_events_flow_end(struct event_queue *q, struct cache *c, struct names_user_memo *users,
+                          const struct flow *f, enum flow_end_reason reason, uint64_t ts,
+                          const struct flow_end_macs *macs)
 {
     if (!event_wanted(EV_FLOW_END))
         return;
     char user[NAME_USER_MAX];
-    int has_user = names_user_of(c, f->key.ipver, f->key.cli, f->first_us, user, sizeof(user)) == 0 ||
-                   names_user_of(c, f->key.ipver, f->key.srv, f->first_us, user, sizeof(user)) == 0;
+    int has_user =
+        names_user_of_memo(c, users, f->key.ipver, f->key.cli, f->first_us, user, sizeof(user)) == 0 ||
+        names_user_of_memo(c, users, f->key.ipver, f->key.srv, f->first_us, user, sizeof(user)) == 0;
     if (!event_wants_fields(EV_FLOW_END)) {  /* records only: into the open batch, no text at all */
         void *at = event_queue_batch_room(q, EV_FLOW_END, ts, FLOW_END_REC_MAX);
         if (at)

@@ -32,9 +32,13 @@ struct flow_end_macs {
 };
 /* macs (or NULL) adds cli.mac / srv.mac and the packet time each was seen
  * (cli.mac.seen.us / srv.mac.seen.us, microseconds) to the fields: the
- * cloud keeps the newest of each host's MAC across flows and probes. */
-void flow_events_flow_end(struct event_queue *q, struct cache *c, const struct flow *f,
-                          enum flow_end_reason reason, uint64_t ts, const struct flow_end_macs *macs);
+ * cloud keeps the newest of each host's MAC across flows and probes. The
+ * user (of the client, else the server) comes through users, the calling
+ * capture thread's memo (capture/cache/names.h). */
+struct names_user_memo;
+void flow_events_flow_end(struct event_queue *q, struct cache *c, struct names_user_memo *users,
+                          const struct flow *f, enum flow_end_reason reason, uint64_t ts,
+                          const struct flow_end_macs *macs);
 /* key.expired for a flow's key k. */
 void flow_events_flow_expired(struct event_queue *q, const struct flow_key *k, uint64_t ts);
 /* key.expired for the host key of addr ("ip.<addr>"). Safe under a shard

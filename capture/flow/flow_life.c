@@ -29,7 +29,7 @@ void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason)
     struct flow_end_macs macs;
     host_flow_ended(w, f->hosts[0], &macs, 0);
     host_flow_ended(w, f->hosts[1], &macs, 1);
-    flow_events_flow_end(&w->events, c, f, reason, now, &macs);
+    flow_events_flow_end(&w->events, c, w->users, f, reason, now, &macs);
     if (reason != FLOW_END_SHUTDOWN)
         flow_events_flow_expired(&w->events, &f->key, now);
     acts.n = 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/cache/names.h"
 #include "capture/flow/app.h"
 #include "capture/flow/flow_events.h"
 #include "capture/flow/l7.h"
@@ -32,8 +33,11 @@ int worker_init(struct worker *w, int id, struct cache *c)
     if (event_queue_init(&w->events, 65536) != 0)
         return -1;
     w->pend = worker_pend_new();
-    w->l7 = w->pend ? l7_module_create() : NULL;
+    w->users = w->pend ? names_user_memo_new() : NULL;
+    w->l7 = w->users ? l7_module_create() : NULL;
     if (!w->l7) {
+        names_user_memo_free(w->users);
+        w->users = NULL;
         free(w->pend);
         w->pend = NULL;
         event_queue_destroy(&w->events);
@@ -53,6 +57,8 @@ void worker_destroy(struct worker *w)
     w->l7 = NULL;
     free(w->pend);
     w->pend = NULL;
+    names_user_memo_free(w->users);
+    w->users = NULL;
     event_queue_destroy(&w->events);
 }
 

@@ -37,6 +37,7 @@ struct worker {
     struct watchlist *wl;            /* NULL = no watchlist */
     struct worker_pend *pend;        /* MAC, VLAN and L7 counters not yet folded into the
                                         cache (at each tick and worker_publish_stats) */
+    struct names_user_memo *users;   /* flow.end's user of an address (capture/cache/names.h) */
 };
 
 /* ---- life and packet path (worker.c) ---- */

@@ -128,6 +128,63 @@ TEST_CASE(learnt_user_and_logout)
     cache_destroy(c);
 }
 
+/* names_user_of and a memo's answer for address a: they must agree; returns the answer. */
+static int user_both(struct cache *c, struct names_user_memo *m, const uint8_t *a, uint64_t since, char *u)
+{
+    char t[NAME_USER_MAX] = "";
+    int rc = names_user_of(c, 4, a, since, t, sizeof(t));
+    CHECK_INT(names_user_of_memo(c, m, 4, a, since, u, NAME_USER_MAX), rc);
+    if (rc == 0)
+        CHECK_STR(u, t);
+    return rc;
+}
+
+/* A capture thread's memo gives the table's answer after each change: learn, logout, a new
+ * mapping, a name too long to keep, the sweep freeing the entry; asked twice each time (the second
+ * answer comes from the memo). */
+TEST_CASE(user_memo_follows_the_table)
+{
+    struct cache *c = test_cache(NULL);
+    struct names_user_memo *m = names_user_memo_new();
+    if (!c || !m)
+        goto out;
+    const uint8_t a[4] = { 10, 0, 0, 9 }, b[4] = { 10, 0, 0, 10 };
+    char u[NAME_USER_MAX];
+    uint64_t t0 = 1700000000000000ULL;
+    cache_clock_advance(c, t0);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(user_both(c, m, a, 0, u), -1);
+        CHECK_INT(user_both(c, m, b, 0, u), -1);
+    }
+    CHECK_INT(names_ipuser_learn(c, "10.0.0.9", "alice", 60000000), 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(user_both(c, m, a, t0 + 1, u), 0);
+        CHECK_STR(u, "alice");
+        CHECK_INT(user_both(c, m, b, t0 + 1, u), -1);
+    }
+    CHECK_INT(names_ipuser_logout(c, "10.0.0.9", "alice", t0 + 5000000, 300000000), 1);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(user_both(c, m, a, t0 + 1, u), 0);
+        CHECK_INT(user_both(c, m, a, t0 + 6000000, u), -1);
+        CHECK_INT(user_both(c, m, a, 0, u), 0);
+    }
+    cache_clock_advance(c, t0 + 5000000 + 300000001);
+    CHECK_INT(user_both(c, m, a, t0 + 1, u), -1);                      /* the grace is over */
+    names_sweep(c, cache_now(c), 1);                                   /* and the entry is gone */
+    CHECK_INT(user_both(c, m, a, 0, u), -1);
+    const char *lng = "a.user.name.longer.than.a.memo.keeps";
+    CHECK_INT(names_ipuser_learn(c, "10.0.0.9", lng, 60000000), 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(user_both(c, m, a, 0, u), 0);
+        CHECK_STR(u, lng);
+    }
+    cache_clock_advance(c, t0 + 5000000 + 300000001 + 60000000);       /* the learnt mapping ends */
+    CHECK_INT(user_both(c, m, a, 0, u), -1);
+out:
+    names_user_memo_free(m);
+    cache_destroy(c);
+}
+
 static void join_text(void *arg, const char *text)
 {
     strcat(arg, text);
@@ -162,6 +219,7 @@ int main(void)
     RUN(destroy_of_an_empty_cache_calls_no_hook);
     RUN(destroy_without_hooks_frees_the_flows);
     RUN(learnt_user_and_logout);
+    RUN(user_memo_follows_the_table);
     RUN(watchlist_becomes_the_cloud_set);
     return CHECK_DONE("cache");
 }
