@@ -199,10 +199,10 @@ struct cache_queue {
 /* Capture sources whose interface index the cache keeps (src_ifindex). */
 #define CACHE_SOURCES_MAX 255
 
-/* Slots of the counting filter in front of the ipuser.<addr> names (2 MB): with tens of
- * thousands of learnt users a smaller one is mostly non-zero and stops saving lookups. A slot's
- * low 32 bits count its entries, the high 32 bits are its version: every change to an entry of
- * the slot adds IPUSER_FILTER_VERSION (capture/cache/names.c). */
+/* Slots of the counting filter in front of the ipuser.<addr> names (2 MB, and a bitmap of the
+ * slots in use, 32 kB): with tens of thousands of learnt users a smaller one is mostly non-zero
+ * and stops saving lookups. A slot's low 32 bits count its entries, the high 32 bits are its
+ * version: every change to an entry of the slot adds IPUSER_FILTER_VERSION (capture/cache/names.c). */
 #define CACHE_IPUSER_FILTER (1u << 18)
 #define IPUSER_FILTER_VERSION ((uint64_t)1 << 32)
 
@@ -217,9 +217,11 @@ struct cache {
     _Atomic uint32_t src_ifindex[CACHE_SOURCES_MAX];   /* capture source i's interface index (0: a
                                         file, or not known): set by capture/source at each open */
     _Atomic uint64_t ipuser_filter[CACHE_IPUSER_FILTER];   /* NK_IPUSER entries by a hash of their
-                                        binary address (names.c): names_user_of skips the table for an
-                                        address whose slot counts none, as most are; the version
-                                        half tells a user memo its answer still holds */
+                                        binary address (names.c); the version half tells a user
+                                        memo its answer still holds */
+    _Atomic uint64_t ipuser_bits[CACHE_IPUSER_FILTER / 64];  /* a bit a slot: does it count any?
+                                        names_user_of skips the table for an address whose bit is
+                                        clear, as most are, reading only these 32 kB */
     struct pool flow_pool, host_pool;        /* where flows and hosts live (capture/pool.h) */
     pthread_mutex_t aggr_lock;       /* l7[], vlan[] and port[] */
     struct aggr l7[L7_MAX];

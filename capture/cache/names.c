@@ -20,14 +20,33 @@ static unsigned ipuser_slot(uint8_t ipver, const uint8_t *addr)
 
 /* Counts the ipuser.<addr> entry named name in or out (delta +1 / -1) of the filter, or with delta 0
  * only tells that it changed: each call moves its slot's version (the high half), which the user memos
- * read. The caller holds the entry's names shard lock. */
+ * read. The slot's bit in ipuser_bits follows whether it counts any: set on 0 -> 1, cleared on 1 -> 0
+ * and set again when another entry came meanwhile (the sequentially consistent order of the three
+ * steps leaves no slot that counts one with its bit clear). The caller holds the entry's names
+ * shard lock; entries of one slot may sit in other shards. */
 static void ipuser_filter_add(struct cache *c, const char *name, size_t len, int delta)
 {
     uint8_t a[16] = { 0 };
     int ver = addr_parse_canonical(name, len, a);
-    if (ver)                         /* other names never match a lookup, which formats the address */
-        atomic_fetch_add_explicit(&c->ipuser_filter[ipuser_slot((uint8_t)ver, a)],
-                                  IPUSER_FILTER_VERSION + (uint64_t)(int64_t)delta, memory_order_relaxed);
+    if (!ver)                        /* other names never match a lookup, which formats the address */
+        return;
+    unsigned i = ipuser_slot((uint8_t)ver, a);
+    uint64_t old = atomic_fetch_add(&c->ipuser_filter[i], IPUSER_FILTER_VERSION + (uint64_t)(int64_t)delta);
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    if (delta > 0 && (uint32_t)old == 0) {
+        atomic_fetch_or(&c->ipuser_bits[i / 64], bit);
+    } else if (delta < 0 && (uint32_t)old == 1) {
+        atomic_fetch_and(&c->ipuser_bits[i / 64], ~bit);
+        if ((uint32_t)atomic_load(&c->ipuser_filter[i]) != 0)
+            atomic_fetch_or(&c->ipuser_bits[i / 64], bit);
+    }
+}
+
+/* Is there perhaps a user at the address of filter slot i? Reads only the 32 kB bitmap, which
+ * stays in the cache: most flow ends ask for addresses without one. */
+static int ipuser_maybe(struct cache *c, unsigned i)
+{
+    return (atomic_load_explicit(&c->ipuser_bits[i / 64], memory_order_relaxed) >> (i % 64)) & 1;
 }
 
 uint64_t name_hash(enum name_kind k, const char *name, size_t len)
@@ -223,20 +242,20 @@ static int user_of_locked(struct cache *c, uint8_t ipver, const uint8_t *addr, u
 int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, char *out,
                   size_t outcap)
 {
-    _Atomic uint64_t *slot = &c->ipuser_filter[ipuser_slot(ipver, addr)];
-    if ((uint32_t)atomic_load_explicit(slot, memory_order_relaxed) == 0)
+    unsigned i = ipuser_slot(ipver, addr);
+    if (!ipuser_maybe(c, i))
         return -1;                   /* no user there (flow.end asks for both ends of every flow) */
-    return user_of_locked(c, ipver, addr, since_us, out, outcap, slot, NULL);
+    return user_of_locked(c, ipver, addr, since_us, out, outcap, &c->ipuser_filter[i], NULL);
 }
 
 int names_user_of_memo(struct cache *c, struct names_user_memo *m, uint8_t ipver, const uint8_t *addr,
                        uint64_t since_us, char *out, size_t outcap)
 {
     unsigned i = ipuser_slot(ipver, addr);
+    if (!ipuser_maybe(c, i))
+        return -1;                   /* no user there (flow.end asks for both ends of every flow) */
     _Atomic uint64_t *slot = &c->ipuser_filter[i];
     uint64_t word = atomic_load_explicit(slot, memory_order_relaxed);
-    if ((uint32_t)word == 0)
-        return -1;                   /* no user there (flow.end asks for both ends of every flow) */
     struct user_memo_slot *ms = &m->slot[i % USER_MEMO_SLOTS];
     if (ms->state == MEMO_EMPTY || ms->word != word || ms->ipver != ipver ||
         memcmp(ms->addr, addr, ipver == 6 ? 16 : 4) != 0)
