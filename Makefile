@@ -52,7 +52,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/replay/%)
 
-.PHONY: all deps run check layout-check test unit-test fuzz-replay integration-test bench bench-scaling fuzz fuzz-build clean demo flowcached install
+.PHONY: all deps run check layout-check l7-prove test unit-test fuzz-replay integration-test bench bench-scaling fuzz fuzz-build clean demo flowcached install
 
 all: flowcached
 
@@ -104,8 +104,16 @@ fuzz-replay: $(REPLAY_BINS)
 layout-check:
 	@$(PY) tools/check_layout.py .
 
-# What needs no root and no test daemon: the build, unit tests, fuzz-seed replay, the layout.
-check: all unit-test fuzz-replay layout-check
+# nDPI's answers and flow state after flowcached's shortcuts (capture/flow/l7_quick.c, l7_tcp.c)
+# against nDPI alone, packet by packet, in a proof build (build/prove/): any difference fails.
+PROVE_CAPTURES := demo/demo.pcap $(sort $(wildcard ../shared/pcaps/*/*.pcap ../shared/pcaps/*/*.pcapng))
+l7-prove:
+	@$(MAKE) --no-print-directory BUILD=build/prove SANITIZER= CFLAGS='-O2 -g -DL7_PROVE' build/prove/flowcached
+	@$(PY) tools/l7_prove.py build/prove/flowcached --gen 3000 $(PROVE_CAPTURES)
+
+# What needs no root and no test daemon: the build, unit tests, fuzz-seed replay, the layout, the
+# nDPI shortcuts' proof.
+check: all unit-test fuzz-replay layout-check l7-prove
 
 integration-test: flowcached
 	FLOWCACHED=$(CURDIR)/$(BUILD)/flowcached $(PY) -m pytest -q -p no:cacheprovider tests/integration
