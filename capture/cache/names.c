@@ -220,10 +220,10 @@ static int user_of_locked(struct cache *c, uint8_t ipver, const uint8_t *addr, u
     lock_acquire(&s->lock);
     struct name_entry *e = names_find(c, s, h, NK_IPUSER, a, n, 0, 0, NULL);
     uint64_t now = cache_now(c);
+    size_t ul = e ? strlen(e->u.ipuser.user) : 0;
     if (e && ipuser_answers(e->u.ipuser.delete_at_us, e->u.ipuser.logout_us, now, since_us))
-        rc = user_copy(e->u.ipuser.user, strlen(e->u.ipuser.user), out, outcap);
+        rc = user_copy(e->u.ipuser.user, ul, out, outcap);
     if (ms) {
-        size_t ul = e ? strlen(e->u.ipuser.user) : 0;
         ms->word = atomic_load_explicit(slot, memory_order_relaxed);
         ms->state = ul < USER_MEMO_NAME ? (e ? MEMO_ENTRY : MEMO_NONE) : MEMO_EMPTY;
         ms->ipver = ipver;
@@ -242,10 +242,7 @@ static int user_of_locked(struct cache *c, uint8_t ipver, const uint8_t *addr, u
 int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, char *out,
                   size_t outcap)
 {
-    unsigned i = ipuser_slot(ipver, addr);
-    if (!ipuser_maybe(c, i))
-        return -1;                   /* no user there (flow.end asks for both ends of every flow) */
-    return user_of_locked(c, ipver, addr, since_us, out, outcap, &c->ipuser_filter[i], NULL);
+    return names_user_of_memo(c, NULL, ipver, addr, since_us, out, outcap);
 }
 
 int names_user_of_memo(struct cache *c, struct names_user_memo *m, uint8_t ipver, const uint8_t *addr,
@@ -255,6 +252,8 @@ int names_user_of_memo(struct cache *c, struct names_user_memo *m, uint8_t ipver
     if (!ipuser_maybe(c, i))
         return -1;                   /* no user there (flow.end asks for both ends of every flow) */
     _Atomic uint64_t *slot = &c->ipuser_filter[i];
+    if (!m)
+        return user_of_locked(c, ipver, addr, since_us, out, outcap, slot, NULL);
     uint64_t word = atomic_load_explicit(slot, memory_order_relaxed);
     struct user_memo_slot *ms = &m->slot[i % USER_MEMO_SLOTS];
     if (ms->state == MEMO_EMPTY || ms->word != word || ms->ipver != ipver ||

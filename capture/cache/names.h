@@ -149,8 +149,8 @@ struct names_user_memo;
 /* A new, empty memo (owned by the caller: names_user_memo_free), or NULL when out of memory. */
 struct names_user_memo *names_user_memo_new(void);
 void names_user_memo_free(struct names_user_memo *m);
-/* names_user_of, through memo m (its owner's thread only): the same answer, at the same moment.
- * Returns 0 (user in out) or -1. */
+/* names_user_of, through memo m (its owner's thread only; NULL: the table alone): the same answer,
+ * at the same moment. Returns 0 (user in out) or -1. */
 int names_user_of_memo(struct cache *c, struct names_user_memo *m, uint8_t ipver, const uint8_t *addr,
                        uint64_t since_us, char *out, size_t outcap);
 

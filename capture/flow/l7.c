@@ -184,16 +184,8 @@ static struct ndpi_flow_struct *l7_prove_shadow(const struct flow *f)
 {
     return (struct ndpi_flow_struct *)((char *)f->ndpi + ndpi_detection_get_sizeof_ndpi_flow_struct());
 }
-static ndpi_protocol l7_prove_run(struct l7_module *m, struct ndpi_flow_struct *fs, const struct decoded_pkt *p,
-                                  uint16_t len, uint64_t ms)
-{
-    l7_cur_ndpi = m->ndpi;
-    l7_cur_flow = fs;
-    ndpi_protocol r = ndpi_detection_process_packet(m->ndpi, fs, p->l3, len, ms);
-    l7_cur_ndpi = NULL;
-    l7_cur_flow = NULL;
-    return r;
-}
+static ndpi_protocol l7_run(struct l7_module *m, struct ndpi_flow_struct *fs, const struct decoded_pkt *p,
+                            uint16_t len, uint64_t ms);
 static uint16_t l7_pick(ndpi_protocol p);
 static uint16_t l7_prove(struct l7_module *m, struct flow *f, const struct decoded_pkt *p, uint16_t len,
                          uint64_t ms)
@@ -202,14 +194,14 @@ static uint16_t l7_prove(struct l7_module *m, struct flow *f, const struct decod
     if (atomic_exchange(&once, 1) == 0)
         atexit(l7_prove_report);
     size_t sz = ndpi_detection_get_sizeof_ndpi_flow_struct();
-    uint16_t alone = l7_pick(l7_prove_run(m, l7_prove_shadow(f), p, len, ms));
+    uint16_t alone = l7_pick(l7_run(m, l7_prove_shadow(f), p, len, ms));
     struct ndpi_flow_struct *copy = malloc(sz);
     if (!copy)
         abort();
     memcpy(copy, f->ndpi, sz);
     int took = p->l4_proto == IPPROTO_TCP
         && (l7_tcp_skip(&m->tcp, copy, p->l3, len, ms) || l7_tcp_syn(&m->tcp, &m->quick, copy, p->l3, len, ms));
-    uint16_t id = l7_pick(l7_prove_run(m, f->ndpi, p, len, ms));
+    uint16_t id = l7_pick(l7_run(m, f->ndpi, p, len, ms));
     l7_prove_pkts++;
     l7_prove_iddiff += id != alone;
     if (took) {
@@ -225,6 +217,19 @@ static uint16_t l7_prove(struct l7_module *m, struct flow *f, const struct decod
     return id;
 }
 #endif
+
+/* ndpi_detection_process_packet on state fs, with
+ * l7_cur_ndpi / l7_cur_flow (what the DGA hook above reads) set around it. */
+static ndpi_protocol l7_run(struct l7_module *m, struct ndpi_flow_struct *fs, const struct decoded_pkt *p,
+                            uint16_t len, uint64_t ms)
+{
+    l7_cur_ndpi = m->ndpi;
+    l7_cur_flow = fs;
+    ndpi_protocol r = ndpi_detection_process_packet(m->ndpi, fs, p->l3, len, ms);
+    l7_cur_ndpi = NULL;
+    l7_cur_flow = NULL;
+    return r;
+}
 
 size_t l7_state_size(void)
 {
@@ -304,12 +309,7 @@ static uint16_t l7_detect(struct l7_module *m, struct flow *f, const struct deco
         && (f->detect_pkts > 0 ? l7_tcp_skip(&m->tcp, f->ndpi, p->l3, len, ms)
                                : l7_tcp_syn(&m->tcp, &m->quick, f->ndpi, p->l3, len, ms)))
         return NDPI_PROTOCOL_UNKNOWN;
-    l7_cur_ndpi = m->ndpi;
-    l7_cur_flow = f->ndpi;
-    ndpi_protocol r = ndpi_detection_process_packet(m->ndpi, f->ndpi, p->l3, len, ms);
-    l7_cur_ndpi = NULL;
-    l7_cur_flow = NULL;
-    return l7_pick(r);
+    return l7_pick(l7_run(m, f->ndpi, p, len, ms));
 }
 
 int l7_flow_packet(struct l7_module *m, struct cache *c, struct flow *f,

@@ -1,5 +1,6 @@
 /* l7_quick.c - nDPI 4.2's verdict on a DNS query or RADIUS message that opens a flow, computed without nDPI's per-flow state (capture threads). */
 #include "capture/flow/l7_quick.h"
+#include "capture/cache/names.h"
 
 #include <ctype.h>
 #include <ndpi_api.h>
@@ -39,7 +40,7 @@
 
 enum { DNS_PORT = 53, MDNS_PORT = 5353, LLMNR_PORT = 5355, DNS_HEADER = 12, DNS_MAX_REQUESTS = 16,
        RADIUS_PORT = 1812, RADIUS_ACC_PORT = 1813, RADIUS_ALT_PORT = 18013, RADIUS_MIN = 20,
-       RADIUS_MAX = 4096, RADIUS_CODE_MAX = 13, UDP_HEADER = 8, NAME_MAX_LEN = 255,
+       RADIUS_MAX = 4096, RADIUS_CODE_MAX = 13, UDP_HEADER = 8, QNAME_MAX_LEN = 255,
        HOST_MAX_LEN = sizeof(((struct ndpi_flow_struct *)0)->host_server_name) - 1 };
 _Static_assert((int)HOST_MAX_LEN <= (int)L7_QUICK_NAME_MAX, "a table entry holds any host name nDPI keeps");
 
@@ -81,19 +82,19 @@ static int dns_query_valid(const uint8_t *d)
 /* The query name exactly as ndpi_search_dns rebuilds it (lower case, '_' and
  * '?' for other characters, empty when a label does not fit); returns its length. */
 static int dns_query_name(const struct l7_quick *q, const uint8_t *pl, unsigned plen,
-                          char name[NAME_MAX_LEN + 1])
+                          char name[QNAME_MAX_LEN + 1])
 {
     int j = 0;
     unsigned off = DNS_HEADER;
-    while (j < NAME_MAX_LEN && off < plen && pl[off] != 0) {
+    while (j < QNAME_MAX_LEN && off < plen && pl[off] != 0) {
         uint8_t cl = pl[off++];
         if ((cl & 0xc0) != 0 || off + cl >= plen) {
             j = 0;
             break;
         }
-        if (j && j < NAME_MAX_LEN)
+        if (j && j < QNAME_MAX_LEN)
             name[j++] = '.';
-        while (j < NAME_MAX_LEN && cl != 0) {
+        while (j < QNAME_MAX_LEN && cl != 0) {
             name[j++] = q->name_char[pl[off++]];
             cl--;
         }
@@ -130,7 +131,7 @@ static void prove_once(void)
  * loads no rules, so the answer depends on the address alone, and the tree
  * does not change after ndpi_finalize_initialization.
  */
-uint16_t l7_quick_addr_guess(struct l7_quick *q, const uint8_t *a4, const uint8_t *port)
+static uint16_t addr_guess(struct l7_quick *q, const uint8_t *a4, const uint8_t *port)
 {
     uint32_t a;
     uint16_t p;
@@ -151,14 +152,13 @@ uint16_t l7_quick_addr_guess(struct l7_quick *q, const uint8_t *a4, const uint8_
     return id;
 }
 
-/* nDPI's guessed_host_protocol_id: the source address (with its port), then the destination. */
-static uint16_t host_guess(struct l7_quick *q, const uint8_t *l3, const uint8_t *udp)
+uint16_t l7_quick_host_guess(struct l7_quick *q, const uint8_t *l3, const uint8_t *l4)
 {
     if (l3[0] >> 4 != 4)
         return NDPI_PROTOCOL_UNKNOWN;    /* nDPI 4.2 guesses IPv4 addresses only */
-    uint16_t id = l7_quick_addr_guess(q, l3 + 12, udp);
+    uint16_t id = addr_guess(q, l3 + 12, l4);
     if (id == NDPI_PROTOCOL_UNKNOWN)
-        id = l7_quick_addr_guess(q, l3 + 16, udp + 2);
+        id = addr_guess(q, l3 + 16, l4 + 2);
     return id;
 }
 
@@ -179,10 +179,7 @@ static uint16_t dns_name_app(struct ndpi_detection_module_struct *n, char *host,
  * before: both lookups read automata fixed at ndpi_finalize_initialization. */
 static uint16_t name_app(struct l7_quick *q, char *host, unsigned hl)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;          /* FNV-1a */
-    for (unsigned i = 0; i < hl; i++)
-        h = (h ^ (uint8_t)host[i]) * 0x100000001b3ULL;
-    h |= 1;                                      /* 0 marks an empty entry */
+    uint64_t h = name_hash(NK_DNS, host, hl) | 1;   /* 0 marks an empty entry */
     struct l7_quick_name *e = &q->names[(h >> 32) & (L7_QUICK_NAMES - 1)];
     if (e->hash == h && e->len == hl && memcmp(e->name, host, hl) == 0) {
 #ifdef L7_PROVE
@@ -213,7 +210,7 @@ static int quick_settle(struct l7_quick *q, uint16_t upper, uint16_t lower, cons
     if (upper == NDPI_PROTOCOL_UNKNOWN || upper >= NDPI_MAX_SUPPORTED_PROTOCOLS)
         return -1;
     if (lower == NDPI_PROTOCOL_UNKNOWN && pd[upper].subprotocol_count > 0) {
-        uint16_t host = host_guess(q, l3, udp);
+        uint16_t host = l7_quick_host_guess(q, l3, udp);
         if (host >= NDPI_MAX_SUPPORTED_PROTOCOLS)
             return -1;
         if (host != NDPI_PROTOCOL_UNKNOWN && upper != host)
@@ -233,7 +230,7 @@ static int quick_dns(struct l7_quick *q, const uint8_t *l3, const uint8_t *udp, 
 {
     if (plen <= DNS_HEADER || !dns_query_valid(pl))
         return -1;
-    char name[NAME_MAX_LEN + 1], host[HOST_MAX_LEN + 1];
+    char name[QNAME_MAX_LEN + 1], host[HOST_MAX_LEN + 1];
     int j = dns_query_name(q, pl, plen, name);
     if (j == 0)
         return quick_settle(q, NDPI_PROTOCOL_DNS, NDPI_PROTOCOL_UNKNOWN, l3, udp);

@@ -51,9 +51,11 @@ void l7_quick_init(struct l7_quick *q, struct ndpi_detection_module_struct *n);
  * module. */
 int l7_quick_answer(struct l7_quick *q, const uint8_t *l3, uint16_t len);
 
-/* ndpi_network_port_ptree_match's answer for the IPv4 address a4 (network
- * order) with port (network order, 2 bytes), kept in q's table. Capture
- * thread that owns the module. */
-uint16_t l7_quick_addr_guess(struct l7_quick *q, const uint8_t *a4, const uint8_t *port);
+/* nDPI 4.2's guessed_host_protocol_id for the IP packet l3 whose transport
+ * header (its two ports first) is l4: the address tree's answer for the
+ * source address with its port, else for the destination's; unknown for
+ * IPv6. The answers are kept in q's table. Capture thread that owns the
+ * module. */
+uint16_t l7_quick_host_guess(struct l7_quick *q, const uint8_t *l3, const uint8_t *l4);
 
 #endif

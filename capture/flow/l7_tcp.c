@@ -184,16 +184,11 @@ int l7_tcp_syn(const struct l7_tcp *t, struct l7_quick *q, struct ndpi_flow_stru
     uint16_t guess = ndpi_guess_protocol_id(t->ndpi, fs, IPPROTO_TCP, sport, dport, &user);
     if (user || guess >= NDPI_MAX_SUPPORTED_PROTOCOLS || guess_runs(guess))
         return 0;
-    uint16_t host = NDPI_PROTOCOL_UNKNOWN;
-    if (v4) {
-        if ((sport == 5201 || dport == 5201 || sport == 5001 || dport == 5001) || teamviewer_addr(v4))
-            return 0;                /* TARGUS_GETDATA or TeamViewer detect it */
-        host = l7_quick_addr_guess(q, l3 + 12, l4);
-        if (host == NDPI_PROTOCOL_UNKNOWN)
-            host = l7_quick_addr_guess(q, l3 + 16, l4 + 2);
-        if (host >= NDPI_MAX_SUPPORTED_PROTOCOLS)
-            return 0;
-    }
+    if (v4 && ((sport == 5201 || dport == 5201 || sport == 5001 || dport == 5001) || teamviewer_addr(v4)))
+        return 0;                    /* TARGUS_GETDATA or TeamViewer detect it */
+    uint16_t host = l7_quick_host_guess(q, l3, l4);   /* unknown for IPv6 */
+    if (host >= NDPI_MAX_SUPPORTED_PROTOCOLS)
+        return 0;
     /* IPv6: ndpi_connection_tracking hands NDPI_COMPARE_IPV6_ADDRESS_STRUCTS
      * two pointers, so it compares where the addresses lie in the header
      * (source first): always 1. */
