@@ -26,6 +26,9 @@ struct cache *cache_create(const struct cache_config *cfg)
     if (!c)
         return NULL;
     c->cfg = *cfg;
+    /* the factor two of the thread count, up to the shard bits (cache_flow_hash) */
+    for (uint32_t n = cfg->lanes; n && !(n & 1) && c->flow_lane_mask < CACHE_SHARDS - 1; n >>= 1)
+        c->flow_lane_mask = c->flow_lane_mask << 1 | 1;
     budget_init(&c->budget, cfg->maxmemory);
     if (pool_init(&c->flow_pool, &c->budget, sizeof(struct flow)) != 0 ||
         pool_init(&c->host_pool, &c->budget, sizeof(struct host)) != 0) {
@@ -386,7 +389,7 @@ int aggr_alive(const struct cache_config *cfg, const struct aggr *a, uint64_t no
 int cache_flow_visit(struct cache *c, const struct flow_key *k,
                      void (*fn)(const struct flow *f, void *arg), void *arg)
 {
-    uint64_t h = flow_key_hash(k);
+    uint64_t h = cache_flow_hash(c, k);
     struct cache_shard *s = cache_shard_for(c->flows, h);
     lock_acquire(&s->lock);
     struct flow *f = shard_find_flow(s, h, k);

@@ -114,9 +114,11 @@ struct mac_entry {
  * has ended flows another has not folded the start of yet. */
 struct aggr { uint64_t bytes, pkts, flows; int64_t flows_active; uint64_t first_us, last_us; };
 
-/* One table of entries with intrusive chains, split in locked shards. */
+/* One table of entries with intrusive chains, split in locked shards. Each
+ * shard starts a cache line of its own: the shards of one capture thread's
+ * flows share no line with another's (cache_flow_hash). */
 struct cache_shard {
-    struct lock lock;
+    _Alignas(64) struct lock lock;
     struct centry **buckets;         /* fixed at creation: cursors stay valid */
     uint32_t nbuckets;               /* power of two */
     uint32_t count;
@@ -144,6 +146,8 @@ struct cache_config {
     _Atomic uint64_t max_flows, maxmemory;   /* maxmemory 0 = no memory cap */
     uint64_t max_names;              /* entries of each name kind (kept per shard, as max_flows); 0 = no
                                         bound; fixed at cache_create */
+    uint32_t lanes;                  /* capture threads per source (capture-threads; 0 as 1): how
+                                        flows are spread over the shards; fixed at cache_create */
 };
 
 struct cache_stats {
@@ -209,6 +213,8 @@ struct cache_queue {
 struct cache {
     struct cache_config cfg;
     struct cache_shard flows[CACHE_SHARDS];
+    uint64_t flow_lane_mask;         /* low bits of a flow's hash taken from its lane hash
+                                        (cache_flow_hash); fixed at cache_create */
     struct cache_shard hosts[CACHE_SHARDS];
     struct cache_shard macs[CACHE_SHARDS];
     struct cache_shard names[CACHE_SHARDS];  /* dns./http./tls./user./ipuser. (capture/names.h) */
@@ -335,6 +341,26 @@ static inline struct cache_shard *cache_shard_for(struct cache_shard *tab, uint6
 {
     return &tab[hash & (CACHE_SHARDS - 1)];
 }
+
+/*
+ * The hash a flow is kept and found by: flow_key_hash, whose low bits (the
+ * shard, cache_shard_for) are, as far as flow_lane_mask reaches, those of the
+ * key's lane hash (flow_key_lane_hash). Capture thread i of n owns the packets
+ * whose lane hash is i modulo n (capture/source/fanout.c); with n a power of
+ * two that is its low bits, so each thread's flows live in shards only it
+ * writes (n = 2: the even shards and the odd ones), and no shard's lock, LRU
+ * list or counters move between their cores. The mask takes the factor two of
+ * n (n = 6: one bit, each shard shared by three threads instead of six); the
+ * other bits stay the flow hash's, so one busy address pair still spreads its
+ * flows over 64 / 2^bits shards. One thread: the plain flow hash. Any thread
+ * (a pure function of the key for one cache).
+ */
+static inline uint64_t cache_flow_hash(const struct cache *c, const struct flow_key *k)
+{
+    uint64_t h = flow_key_hash(k), m = c->flow_lane_mask;
+    return m ? (h & ~m) | (flow_key_lane_hash(k) & m) : h;
+}
+
 static inline uint32_t cache_bucket_of(const struct cache_shard *s, uint64_t hash)
 {
     return (uint32_t)(hash >> 6) & (s->nbuckets - 1);

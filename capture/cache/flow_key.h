@@ -34,6 +34,29 @@ static inline uint64_t hash_mix64(uint64_t x)
 /* 64-bit hash of a key (same on every run). */
 uint64_t flow_key_hash(const struct flow_key *k);
 
+/* The lane hash of an address pair: a 32-bit hash symmetric in a and b (the
+ * addresses as big-endian 32-bit words XORed together, then one multiply and a
+ * fold), over `words` words of each (1 for IPv4, 4 for IPv6). The capture
+ * threads split packets by it (capture/source/fanout.c, whose cBPF program
+ * for the kernel computes the same value) and the cache splits flows by it
+ * (cache_flow_hash). Pure. */
+static inline uint32_t flow_addr_lane_hash(const uint8_t *a, const uint8_t *b, int words)
+{
+    uint32_t x = 0;
+    for (int i = 0; i < 4 * words; i += 4)
+        x ^= ((uint32_t)a[i] << 24 | (uint32_t)a[i + 1] << 16 | (uint32_t)a[i + 2] << 8 | a[i + 3]) ^
+             ((uint32_t)b[i] << 24 | (uint32_t)b[i + 1] << 16 | (uint32_t)b[i + 2] << 8 | b[i + 3]);
+    x *= 0x9E3779B1u;
+    return x ^ (x >> 16);
+}
+
+/* The lane hash of a key's address pair: what flow_addr_lane_hash gives every
+ * packet of the flow (its addresses are the key's, either way round). Pure. */
+static inline uint32_t flow_key_lane_hash(const struct flow_key *k)
+{
+    return flow_addr_lane_hash(k->cli, k->srv, k->ipver == 6 ? 4 : 1);
+}
+
 int flow_key_equal(const struct flow_key *a, const struct flow_key *b);
 
 /* Write "flow.udp.10.0.0.1:5353-192.0.2.53:53@10" into out (NUL-terminated).

@@ -85,11 +85,11 @@ static void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
     out->sport = k->cport;
 }
 
-/* The flow key of a's decoded packet, and its hash. */
-static void ahead_key(struct worker_ahead *a)
+/* The flow key of a's decoded packet, and its hash in w's cache. */
+static void ahead_key(const struct worker *w, struct worker_ahead *a)
 {
     flow_key_from_pkt(&a->p, &a->k, &a->c2s);
-    a->hash = flow_key_hash(&a->k);
+    a->hash = cache_flow_hash(w->cache, &a->k);
     a->keyed = 1;
 }
 
@@ -113,7 +113,7 @@ static void packet_decoded(struct worker *w, uint64_t ts, struct worker_ahead *a
         struct pkt_result r;
         struct flow *ended[2] = { NULL, NULL };
         if (!a->keyed)
-            ahead_key(a);            /* after frag_resolve: a fragment's ports */
+            ahead_key(w, a);         /* after frag_resolve: a fragment's ports */
         const struct flow_key *k = &a->k;
         int c2s = a->c2s, rc;
         if (key_is_final(p)) {
@@ -122,7 +122,7 @@ static void packet_decoded(struct worker *w, uint64_t ts, struct worker_ahead *a
             rc = flow_update(w, k, a->hash, c2s, 0, p, ts, &r, &ended[0]);
             if (rc == UPD_NOT_FOUND) {
                 flow_key_reverse(k, &kr);
-                rc = flow_update(w, &kr, flow_key_hash(&kr), !c2s, 0, p, ts, &r, &ended[1]);
+                rc = flow_update(w, &kr, cache_flow_hash(c, &kr), !c2s, 0, p, ts, &r, &ended[1]);
             }
             if (rc == UPD_NOT_FOUND)
                 rc = flow_update(w, k, a->hash, c2s, 1, p, ts, &r, &ended[0]);
@@ -170,7 +170,7 @@ void worker_peek_decoded(struct worker *w, struct worker_ahead *a, const uint8_t
     a->keyed = 0;
     if (a->rc != DEC_OK || a->p.is_fragment)
         return;                      /* a fragment is keyed in turn, after frag_resolve */
-    ahead_key(a);
+    ahead_key(w, a);
     /* the shard's bucket array is fixed at creation: no lock to find the slot */
     const struct cache_shard *s = cache_shard_for(w->cache->flows, a->hash);
     __builtin_prefetch(&s->buckets[cache_bucket_of(s, a->hash)]);

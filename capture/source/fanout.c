@@ -70,28 +70,13 @@ struct fanout {
                                         the reader's thread only */
 };
 
-/* The lane hash (fanout.h). Its cBPF twin in fanout_lane_prog must compute
- * the same value from the same words: the addresses as 32-bit big-endian
- * words XORed together (symmetric: both directions, every fragment), then
- * one multiply and a fold. */
-static uint32_t lane_mix(uint32_t x)
-{
-    x *= 0x9E3779B1u;
-    return x ^ (x >> 16);
-}
-
-static uint32_t be32_at(const uint8_t *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
+/* The lane hash (fanout.h): flow_addr_lane_hash (capture/cache/flow_key.h).
+ * Its cBPF twin in fanout_lane_prog computes the same value from the same
+ * words: the addresses as 32-bit big-endian words XORed together, then one
+ * multiply and a fold. */
 uint32_t fanout_lane_hash(const struct decoded_pkt *p)
 {
-    int words = p->ip_version == 6 ? 4 : 1;
-    uint32_t x = 0;
-    for (int i = 0; i < words; i++)
-        x ^= be32_at(p->src + 4 * i) ^ be32_at(p->dst + 4 * i);
-    return lane_mix(x);
+    return flow_addr_lane_hash(p->src, p->dst, p->ip_version == 6 ? 4 : 1);
 }
 
 int fanout_lane_prog(struct sock_filter *prog, int max)

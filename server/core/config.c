@@ -114,6 +114,7 @@ void config_cache_limits(const struct fc_config *cfg, struct cache_config *out)
     out->max_flows = cfg->max_flows;
     out->maxmemory = cfg->maxmemory;
     out->max_names = cfg->max_names;
+    out->lanes = (uint32_t)cfg->capture_threads;
 }
 
 const struct directive *config_directives(size_t *n)

@@ -100,6 +100,77 @@ TEST_CASE(destroy_without_hooks_frees_the_flows)
     cache_destroy(c);
 }
 
+/* With n capture threads, the flows of lane i (lane hash modulo n) live in shards of their own
+ * when n is a power of two (shard modulo n = i), share shards between n / 2^k lanes otherwise;
+ * one thread keeps the plain flow hash. Every reader finds them by the key alone. */
+TEST_CASE(flow_shards_follow_the_lanes)
+{
+    static const struct { uint32_t lanes, mask; } t[] = {
+        { 0, 0 }, { 1, 0 }, { 2, 1 }, { 3, 0 }, { 4, 3 }, { 6, 1 }, { 8, 7 }, { 12, 3 }, { 64, 63 },
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct cache_config cfg = { .flow_idle_us = 30000000, .flow_lifetime_us = 120000000,
+                                    .host_idle_us = 300000000, .max_flows = 1000, .lanes = t[i].lanes };
+        struct cache *c = cache_create(&cfg);
+        CHECK(c != NULL);
+        if (!c)
+            return;
+        CHECK_INT(c->flow_lane_mask, t[i].mask);
+        uint32_t seen = 0;           /* the lanes of 2 threads met in the shards below */
+        for (uint32_t n = 0; n < 500; n++) {
+            struct flow_key k = { .ipver = 4, .l4proto = 17, .cport = (uint16_t)(1024 + n % 7), .sport = 53 };
+            k.cli[0] = 10, k.cli[2] = (uint8_t)(n >> 8), k.cli[3] = (uint8_t)n;
+            k.srv[0] = 192, k.srv[3] = (uint8_t)(n % 3);
+            uint64_t h = cache_flow_hash(c, &k), lane = flow_key_lane_hash(&k);
+            CHECK_INT(h & ~t[i].mask, flow_key_hash(&k) & ~t[i].mask);
+            CHECK_INT(h & t[i].mask, lane & t[i].mask);
+            if (t[i].lanes == 2 && (uint32_t)(cache_shard_for(c->flows, h) - c->flows) % 2 == lane % 2)
+                seen |= 1u << (lane % 2);
+        }
+        if (t[i].lanes == 2)
+            CHECK_INT(seen, 3);
+        cache_destroy(c);
+    }
+}
+
+/* A flow kept by cache_flow_hash is found by its key (cache_flow_visit: GET, HGETALL, TTL). */
+static void count_visit(const struct flow *f, void *arg)
+{
+    (void)f;
+    ++*(int *)arg;
+}
+
+TEST_CASE(flow_visit_finds_a_flow_of_a_lane_shard)
+{
+    struct cache_config cfg = { .flow_idle_us = 30000000, .flow_lifetime_us = 120000000,
+                                .host_idle_us = 300000000, .max_flows = 1000, .lanes = 4 };
+    struct cache *c = cache_create(&cfg);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    struct flow *f = pool_alloc(&c->flow_pool);
+    CHECK(f != NULL);
+    if (!f) {
+        cache_destroy(c);
+        return;
+    }
+    f->key = (struct flow_key){ .ipver = 6, .l4proto = 6, .cport = 40000, .sport = 443 };
+    f->key.cli[0] = 0x20, f->key.cli[15] = 1;
+    f->key.srv[0] = 0x20, f->key.srv[15] = 2;
+    f->link.hash = cache_flow_hash(c, &f->key);
+    struct cache_shard *s = cache_shard_for(c->flows, f->link.hash);
+    lock_acquire(&s->lock);
+    shard_insert(s, &f->link);
+    lock_release(&s->lock);
+    int found = 0;
+    CHECK_INT(cache_flow_visit(c, &f->key, count_visit, &found), 0);
+    CHECK_INT(found, 1);
+    struct flow_key other = f->key;
+    other.sport = 80;
+    CHECK_INT(cache_flow_visit(c, &other, count_visit, &found), -1);
+    cache_destroy(c);
+}
+
 /* A user learnt from the cloud labels flows that started before his logout, not those after it; the
  * mapping ends a grace after the logout, and only the named user's logout counts. */
 TEST_CASE(learnt_user_and_logout)
@@ -218,6 +289,8 @@ int main(void)
     RUN(destroy_calls_the_hook_once_per_live_flow);
     RUN(destroy_of_an_empty_cache_calls_no_hook);
     RUN(destroy_without_hooks_frees_the_flows);
+    RUN(flow_shards_follow_the_lanes);
+    RUN(flow_visit_finds_a_flow_of_a_lane_shard);
     RUN(learnt_user_and_logout);
     RUN(user_memo_follows_the_table);
     RUN(watchlist_becomes_the_cloud_set);

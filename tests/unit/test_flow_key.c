@@ -5,6 +5,7 @@
 
 #include "capture/cache/flow_key.h"
 #include "capture/flow/pkt_key.h"
+#include "capture/source/fanout.h"
 #include "check.h"
 
 static struct decoded_pkt pkt4(const char *src, uint16_t sport, const char *dst, uint16_t dport,
@@ -200,8 +201,36 @@ TEST_CASE(ipv6_text_is_inet_ntop)
     CHECK_INT(bad, 0);
 }
 
+/* The cache spreads flows by the lane hash of their key (cache_flow_hash): it must be the lane
+ * hash the capture threads give every packet of the flow (fanout_lane_hash), either way round. */
+TEST_CASE(key_lane_hash_is_every_packets_lane_hash)
+{
+    static const char *v4[][2] = { { "10.0.0.1", "10.0.0.2" }, { "192.0.2.53", "10.1.0.5" },
+                                   { "172.16.9.200", "8.8.4.4" }, { "10.0.0.7", "10.0.0.7" } };
+    static const char *v6[][2] = { { "2001:db8::1", "2001:db8::53" }, { "fe80::1:2:3:4", "ff02::fb" } };
+    for (int v = 0; v < 2; v++)
+        for (size_t i = 0; i < (v ? 2u : 4u); i++)
+            for (int dir = 0; dir < 2; dir++) {
+                const char *a = v ? v6[i][dir] : v4[i][dir], *b = v ? v6[i][!dir] : v4[i][!dir];
+                struct decoded_pkt p = pkt4("0.0.0.0", 40000 + (uint16_t)i, "0.0.0.0", 53, IPPROTO_UDP, 0);
+                if (v) {
+                    p.ip_version = 6;
+                    inet_pton(AF_INET6, a, p.src);
+                    inet_pton(AF_INET6, b, p.dst);
+                } else {
+                    inet_pton(AF_INET, a, p.src);
+                    inet_pton(AF_INET, b, p.dst);
+                }
+                struct flow_key k;
+                int c2s;
+                flow_key_from_pkt(&p, &k, &c2s);
+                CHECK_INT(flow_key_lane_hash(&k), fanout_lane_hash(&p));
+            }
+}
+
 int main(void)
 {
+    RUN(key_lane_hash_is_every_packets_lane_hash);
     RUN(syn_sender_is_client_even_on_low_port);
     RUN(ipv6_text_is_inet_ntop);
     RUN(well_known_port_is_server_both_directions);
