@@ -1,4 +1,5 @@
 """test_bad_input.py - flowcached on broken capture files and config files: clear errors, never a crash."""
+import os
 import random
 import re
 import shutil
@@ -70,6 +71,50 @@ def test_truncated_pcap(flowcached, tmp_path):
     assert int(info["capture_packets"]) == complete_records(data[:cut]) == i
     assert fc.client().dbsize() > 0
     assert_not_crashed(fc)
+
+
+def write_big_pcap(path, size):
+    """A classic pcap of about size bytes: 60-byte UDP frames of 256 flows (76 bytes a record)."""
+    recs = []
+    for i in range(1024):
+        eth = b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00"
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 46, i, 0, 64, 17, 0, bytes([10, 0, 0, 1]),
+                         bytes([10, 0, 1, i % 256]))
+        udp = struct.pack("!HHHH", 40000 + i % 256, 53, 26, 0) + bytes(18)
+        recs.append(struct.pack("<IIII", 1700000000 + i // 100, i % 100 * 10000, 60, 60) + eth + ip + udp)
+    block = b"".join(recs)
+    n = size // len(block)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for _ in range(n):
+            f.write(block)
+    return n * len(recs)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pcap_truncated_while_read(flowcached, tmp_path, threads):
+    """A file cut short while flowcached reads it (one worker, or each of two reading it whole): the read
+    ends on an error, logged and counted, the packets before it kept, the process up. A reader that maps
+    the file gets SIGBUS past the cut (branch mmapread: BENCHMARKS.md, "Design measurements")."""
+    p = tmp_path / "big.pcap"
+    total = write_big_pcap(p, 600 << 20)
+    cut = 24 + (total // 3) * 76 + 30          # a third of the way, inside a record
+    try:
+        state, fc = start_or_exit(flowcached, "--pcap", p, "--pcap-end", "keep", "--capture-threads", threads,
+                                  *NO_EXPIRY)
+        os.truncate(p, cut)
+        assert state == "running", fc.output()
+        info = fc.wait_pcap_done(timeout=120)
+        assert fc.client().ping()
+        pkts = int(info["capture_packets"])
+        out = fc.output()
+        # a reader mapping the file may still read the record the cut falls in, zeros past the cut
+        assert 0 < pkts <= total // 3 + 1, "%d packets of %d, cut after %d:\n%s" % (pkts, total, total // 3, out[-3000:])
+        assert int(info["capture_read_errors"]) == 1, out[-3000:]
+        assert "shrank while being read" in out or "truncated dump file" in out, out[-3000:]
+        assert_not_crashed(fc)
+    finally:
+        p.unlink()
 
 
 @pytest.mark.parametrize("kind", ["garbage", "empty", "header-only-garbage"])
