@@ -39,6 +39,26 @@ struct decode_stats {
 int decode_packet(int dlt, const uint8_t *data, uint32_t caplen,
                   struct decoded_pkt *out, struct decode_stats *st);
 
+/* The innermost address pair of a frame, as decode_packet would find it. */
+struct decode_addrs {
+    uint8_t ip_version;              /* 4 or 6 */
+    const uint8_t *src, *dst;        /* 4 or 16 bytes each, inside the caller's buffer */
+};
+
+/* decode_addrs' answers */
+enum {
+    DECODE_ADDRS_ASK = -1,           /* not a plain frame: only decode_packet can say */
+    DECODE_ADDRS_NONE = 0,           /* decode_packet returns something other than DEC_OK */
+    DECODE_ADDRS_IP = 1,             /* decode_packet returns DEC_OK with these addresses in out */
+};
+
+/* What decode_packet(dlt, data, caplen) would say of the frame's addresses, reading only the
+ * headers on the way to them, for the plain frames that are most of the traffic: Ethernet, SLL
+ * or raw IP, up to two VLAN tags, IPv4 or IPv6 without extension headers, no tunnel (GRE,
+ * IP-in-IP, UDP to a GTP-U or VXLAN port, MPLS, PPPoE ask). Returns a DECODE_ADDRS_ code; *a is
+ * filled for DECODE_ADDRS_IP only. Never reads past data + caplen. Any thread; no allocation. */
+int decode_addrs(int dlt, const uint8_t *data, uint32_t caplen, struct decode_addrs *a);
+
 /* Counts one frame whose decode_packet result was rc in *st (NULL: nothing),
  * as decode_packet does: for a frame decoded with no stats and counted later. */
 void decode_stats_count(struct decode_stats *st, int rc);

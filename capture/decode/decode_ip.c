@@ -123,7 +123,8 @@ static int decode_ip_tunnel(struct dec_ctx *ctx, uint8_t proto, struct dec_cur c
     return rc;
 }
 
-/* c: captured L4 bytes within the IP length; declared: L4 bytes the IP header announces. */
+/* c: captured L4 bytes within the IP length; declared: L4 bytes the IP header announces.
+ * decode_addrs.c mirrors the guards on the way here and in it: change both. */
 static int decode_l4(struct dec_ctx *ctx, uint8_t proto, struct dec_cur c, uint32_t declared)
 {
     struct decoded_pkt *out = ctx->out;

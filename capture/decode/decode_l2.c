@@ -118,6 +118,7 @@ static int decode_l2_pppoe(struct dec_ctx *ctx, struct dec_cur c)
     return decode_l2_ppp(ctx, dec_after(&c, DEC_PPPOE_HLEN));
 }
 
+/* decode_addrs.c mirrors this choice for IP and VLAN tags: change both. */
 int decode_l2_ethertype(struct dec_ctx *ctx, uint16_t type, struct dec_cur c)
 {
     switch (type) {

@@ -352,12 +352,30 @@ int fanout_lane_of(const struct decoded_pkt *p, int n)
     return n <= 1 ? 0 : (int)(fanout_lane_hash(p) % (uint32_t)n);
 }
 
+/* fanout_frame_lane for a frame decode_addrs cannot answer. */
+static __attribute__((noinline)) int frame_lane_decoded(int dlt, const uint8_t *data, uint32_t caplen, int n,
+                                                        struct decoded_pkt *p, int *rc)
+{
+    *rc = decode_packet(dlt, data, caplen, p, NULL);
+    return *rc == DEC_OK ? fanout_lane_of(p, n) : 0;
+}
+
+int fanout_frame_lane(int dlt, const uint8_t *data, uint32_t caplen, int n, struct decoded_pkt *p, int *rc)
+{
+    struct decode_addrs a;
+    if (n <= 1)
+        return 0;
+    int got = decode_addrs(dlt, data, caplen, &a);
+    if (got == DECODE_ADDRS_IP)
+        return (int)(flow_addr_lane_hash(a.src, a.dst, a.ip_version == 6 ? 4 : 1) % (uint32_t)n);
+    return got == DECODE_ADDRS_NONE ? 0 : frame_lane_decoded(dlt, data, caplen, n, p, rc);
+}
+
 static int lane_of(const struct fanout *f, int dlt, const uint8_t *data, uint32_t caplen)
 {
     struct decoded_pkt p;
-    if (f->n == 1 || decode_packet(dlt, data, caplen, &p, NULL) != DEC_OK)
-        return 0;
-    return fanout_lane_of(&p, f->n);
+    int rc;
+    return fanout_frame_lane(dlt, data, caplen, f->n, &p, &rc);
 }
 
 /* Queues one record on r: a copy of the frame, or (ref) its address alone.

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 enum { CHECK_EVERY = 256, AHEAD_SLEEP_NS = 1000000, FILE_HDR = 24 };
+enum { WALK_UNDECODED = 1000 };      /* not a decode_packet result: walk_mine's frame is not decoded yet */
 
 struct walk;
 
@@ -74,13 +75,19 @@ static int walk_probe(int fd, int *dlt, int *snapshot)
     return pf ? 0 : -1;
 }
 
-/* Decodes the frame into *a; when it is k's (its lane), prepares it for worker_packet_ahead and
- * returns 1, else 0. */
+/* When the frame is k's (its lane), decodes it into *a, prepares it for worker_packet_ahead and
+ * returns 1, else 0. The lane of a plain frame comes from its headers alone (fanout_frame_lane):
+ * the frames of the other lanes, most of the file, are not decoded. */
 static int walk_mine(struct walker *k, struct worker_ahead *a, int dlt, const uint8_t *data, uint32_t caplen)
 {
-    int rc = decode_packet(dlt, data, caplen, &a->p, NULL);
-    if ((rc == DEC_OK ? fanout_lane_of(&a->p, k->wk->n) : 0) != k->lane)
+    int rc = WALK_UNDECODED;
+    if (fanout_frame_lane(dlt, data, caplen, k->wk->n, &a->p, &rc) != k->lane) {
+        a->data = data;              /* walk_file then knows this frame is not k's without asking again */
+        a->caplen = caplen;
         return 0;
+    }
+    if (rc == WALK_UNDECODED)
+        rc = decode_packet(dlt, data, caplen, &a->p, NULL);
     worker_peek_decoded(k->w, a, data, caplen, rc);
     return 1;
 }

@@ -1,6 +1,7 @@
-/* fuzz_decode.c - libFuzzer target for decode_packet: byte 0 picks the link type, the rest is the frame (single thread). */
+/* fuzz_decode.c - libFuzzer target for decode_packet and decode_addrs: byte 0 picks the link type, the rest is the frame (single thread). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "capture/decode/decode.h"
 
@@ -42,5 +43,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (rc != DEC_NOT_IP && (rc >= 0 || -rc >= DECODE_ANOMALY_KINDS)) {
         abort();
     }
+    /* the shortcut says what the whole decode says, or asks for it */
+    struct decode_addrs a = { 0 };
+    int fast = decode_addrs(dlt, frame, len, &a);
+    size_t alen = a.ip_version == 6 ? 16 : 4;
+    if (fast == DECODE_ADDRS_NONE && rc == DEC_OK)
+        abort();
+    if (fast == DECODE_ADDRS_IP && (rc != DEC_OK || a.ip_version != out.ip_version ||
+                                    !fuzz_inside(a.src, (uint32_t)alen, frame, len) ||
+                                    !fuzz_inside(a.dst, (uint32_t)alen, frame, len) ||
+                                    memcmp(a.src, out.src, alen) != 0 || memcmp(a.dst, out.dst, alen) != 0))
+        abort();
     return 0;
 }
