@@ -6,17 +6,44 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int shard_init(struct cache_shard *s, uint32_t nbuckets)
+/* n zeroed bytes (a multiple of the page size) for bucket arrays, in huge pages when n is a
+ * multiple of them (pool_map_huge): a packet reads a bucket at random, which with 4 kB pages costs
+ * a TLB miss each time. NULL when the system has no memory. */
+static struct centry **buckets_map(size_t n)
+{
+    if (n % POOL_HUGE_PAGE == 0)
+        return pool_map_huge(n);
+    void *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+/* Bytes of table tab's bucket mapping (every shard has as many buckets). */
+static size_t table_bytes(const struct cache_shard *tab)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t n = (size_t)tab[0].nbuckets * CACHE_SHARDS * sizeof(*tab[0].buckets);
+    return (n + pg - 1) & ~(pg - 1);
+}
+
+/* Prepares the CACHE_SHARDS shards of table tab, each with nbuckets (rounded up to a power of
+ * two) buckets, all in one mapping. Returns 0, or -1 (out of memory: tab is left empty). */
+static int table_init(struct cache_shard *tab, uint32_t nbuckets)
 {
     uint32_t n = 16;
     while (n < nbuckets)
         n <<= 1;
-    memset(s, 0, sizeof(*s));
-    s->buckets = calloc(n, sizeof(*s->buckets));
-    if (!s->buckets)
+    memset(tab, 0, CACHE_SHARDS * sizeof(*tab));
+    tab[0].nbuckets = n;
+    struct centry **b = buckets_map(table_bytes(tab));
+    if (!b) {
+        tab[0].nbuckets = 0;
         return -1;
-    s->nbuckets = n;
-    lock_init(&s->lock);
+    }
+    for (int i = 0; i < CACHE_SHARDS; i++) {
+        tab[i].buckets = b + (size_t)i * n;
+        tab[i].nbuckets = n;
+        lock_init(&tab[i].lock);
+    }
     return 0;
 }
 
@@ -38,14 +65,10 @@ struct cache *cache_create(const struct cache_config *cfg)
     uint64_t per_shard = cfg->max_flows / CACHE_SHARDS + 1;
     if (per_shard > (1u << 22))
         per_shard = 1u << 22;
-    for (int i = 0; i < CACHE_SHARDS; i++) {
-        if (shard_init(&c->flows[i], (uint32_t)per_shard) ||
-            shard_init(&c->hosts[i], (uint32_t)per_shard / 2) ||
-            shard_init(&c->macs[i], 64) ||
-            shard_init(&c->names[i], (uint32_t)per_shard / 4)) {
-            cache_destroy(c);
-            return NULL;
-        }
+    if (table_init(c->flows, (uint32_t)per_shard) || table_init(c->hosts, (uint32_t)per_shard / 2) ||
+        table_init(c->macs, 64) || table_init(c->names, (uint32_t)per_shard / 4)) {
+        cache_destroy(c);
+        return NULL;
     }
     pthread_mutex_init(&c->aggr_lock, NULL);
     pthread_mutex_init(&c->queue_lock, NULL);
@@ -84,8 +107,18 @@ static void shard_free_all(struct cache *c, struct cache_shard *s, int is_flow)
             e = next;
         }
     }
-    free(s->buckets);
-    s->buckets = NULL;
+}
+
+/* Frees what table tab's shards hold, then their buckets. */
+static void table_free_all(struct cache *c, struct cache_shard *tab, int is_flow)
+{
+    if (!tab[0].buckets)
+        return;
+    for (int i = 0; i < CACHE_SHARDS; i++)
+        shard_free_all(c, &tab[i], is_flow);
+    munmap(tab[0].buckets, table_bytes(tab));
+    for (int i = 0; i < CACHE_SHARDS; i++)
+        tab[i].buckets = NULL;
 }
 
 /* Faults in writable the whole pages inside each shard's bucket array of table tab. */
@@ -115,12 +148,10 @@ void cache_destroy(struct cache *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < CACHE_SHARDS; i++) {
-        shard_free_all(c, &c->flows[i], 1);
-        shard_free_all(c, &c->hosts[i], 0);
-        shard_free_all(c, &c->macs[i], 0);
-        shard_free_all(c, &c->names[i], 0);
-    }
+    table_free_all(c, c->flows, 1);
+    table_free_all(c, c->hosts, 0);
+    table_free_all(c, c->macs, 0);
+    table_free_all(c, c->names, 0);
     pthread_mutex_destroy(&c->aggr_lock);
     pthread_mutex_destroy(&c->queue_lock);
     pool_destroy(&c->flow_pool);

@@ -12,7 +12,9 @@
  * Why: a flow or host lives for minutes while detection and parser state come
  * and go in milliseconds. Slots of one size, packed in chunks of their own,
  * carry no malloc header and do not share pages with that transient state, so
- * the long-lived pages stay dense. Chunks come from 2 MB mappings; a chunk
+ * the long-lived pages stay dense. Chunks come from 2 MB mappings in huge
+ * pages (pool_map_huge: slots are touched at random, and 4 kB pages cost a
+ * TLB miss on almost every one); a chunk
  * whose slots are all free is given back to the system with MADV_DONTNEED and
  * reused later (one empty spare is kept per pool, so a pool at the edge does
  * not give back and fault in pages on every flow). A chunk's pages are faulted
@@ -31,6 +33,12 @@
  */
 
 #define POOL_CHUNK (64u * 1024u)
+#define POOL_HUGE_PAGE (2u * 1024u * 1024u)
+
+/* n bytes (a multiple of POOL_HUGE_PAGE), zeroed, aligned to POOL_HUGE_PAGE and asked for in
+ * transparent huge pages (MADV_HUGEPAGE; where THP is off, 4 kB pages as usual). NULL when the
+ * system has no memory. The caller frees it with munmap. Any thread. */
+void *pool_map_huge(size_t n);
 
 struct pool_chunk;
 
