@@ -124,6 +124,8 @@ struct cache_shard {
     uint32_t count;
     struct centry *lru_head, *lru_tail;       /* least recently seen first */
     struct centry *closed_head, *closed_tail; /* flows only: closed TCP flows, oldest first */
+    _Atomic uint64_t swept_us;       /* flows only: the time up to which the last sweep of a
+                                        tick looked (capture/flow/flow_expiry.c) */
 };
 
 /*

@@ -7,7 +7,7 @@
 #include "capture/cache/names.h"
 #include "capture/flow/flow_events.h"
 
-enum { SWEEP_EVERY_US = 100000, SWEEP_BATCH = 256 };
+enum { SWEEP_EVERY_US = 100000, SWEEP_BATCH = 256, SWEEP_STALE_US = 3 * SWEEP_EVERY_US };
 
 /* How far a sweep looks: from the idle end of each list up to the first
  * entry still alive (every tick: with one worker the lists are in time
@@ -65,6 +65,20 @@ static struct flow *flows_collect_due_full(struct cache *c, struct cache_shard *
     return (struct flow *)first;
 }
 
+/* 1 when a tick's sweep (up to `now`) leaves flow shard i to another worker: with several capture
+ * threads a tick sweeps the shards of its own lane (cache_flow_hash: each worker ends its own
+ * flows, and no other lane's lock or list moves to its core), and another lane's only once nobody
+ * has swept it for SWEEP_STALE_US (that lane's worker has had no packet since: a quiet lane of a
+ * file, a source that ended) or while the cache is full of flows. */
+static int sweep_leaves(const struct worker *w, int i, uint64_t now)
+{
+    const struct cache *c = w->cache;
+    if (!((uint64_t)(i ^ w->lane) & c->flow_lane_mask))
+        return 0;
+    uint64_t swept = atomic_load_explicit(&c->flows[i].swept_us, memory_order_relaxed);
+    return swept + SWEEP_STALE_US > now && cache_flows_active(c) < c->cfg.max_flows;
+}
+
 /* What a sweep calls after each batch of ended flows, when its caller also
  * consumes the worker's event queue (NULL fn: nothing). */
 struct sweep_drain {
@@ -76,6 +90,9 @@ static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode, co
 {
     struct flow *batch[SWEEP_BATCH];
     for (int i = 0; i < CACHE_SHARDS; i++) {
+        if (mode == SWEEP_DUE && sweep_leaves(w, i, now))
+            continue;
+        atomic_store_explicit(&w->cache->flows[i].swept_us, now, memory_order_relaxed);
         if (mode == SWEEP_DUE_FULL) {
             for (struct flow *f = flows_collect_due_full(w->cache, &w->cache->flows[i], now), *next; f; f = next) {
                 next = (struct flow *)f->link.lnext;

@@ -23,6 +23,8 @@ struct worker_pend;
 
 struct worker {
     int id;
+    int lane;                        /* its index among its source's capture threads: the flow
+                                        shards its ticks sweep (cache_flow_hash) */
     uint8_t src;                     /* 1 + index of its capture source (flow.src), 0 = none */
     struct cache *cache;
     struct l7_module *l7;

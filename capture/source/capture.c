@@ -267,7 +267,7 @@ static int source_workers_init(struct capture *cap, struct source *s, const stru
         s->w[i].user_grace_us = o->user_grace_us;
         s->w[i].src = cap->nsrc < CACHE_SOURCES_MAX ? (uint8_t)(cap->nsrc + 1) : 0;
         s->w[i].wl = o->wl;
-        s->nworkers++;
+        s->w[i].lane = s->nworkers++;        /* its index among the source's workers: i */
     }
     cap->nworkers_total += n;
     return 0;

@@ -612,6 +612,60 @@ TEST_CASE(frames_decoded_ahead_count_as_frames_decoded_in_turn)
     cache_destroy(cb);
 }
 
+/* 1 when the flow named `name` is in c (found as any reader finds it: cache_flow_visit). */
+static void visit_nothing(const struct flow *f, void *arg)
+{
+    (void)f;
+    (void)arg;
+}
+
+static int flow_present(struct cache *c, const char *name)
+{
+    struct flow_key k;
+    return flow_key_parse(name, strlen(name), &k) == 0 && cache_flow_visit(c, &k, visit_nothing, NULL) == 0;
+}
+
+/* With 2 capture threads each flow lives in a shard of its lane (cache_flow_hash): a tick sweeps
+ * its own lane's shards, and the other lane's only once nobody has swept them for a while (the
+ * other worker has had no packets). */
+TEST_CASE(a_tick_sweeps_its_own_lanes_flows_first)
+{
+    struct cache_config cfg = test_cfg();
+    cfg.lanes = 2;
+    struct cache *c = cache_create(&cfg);
+    struct worker w[2];
+    CHECK_INT(worker_init(&w[0], 0, c), 0);
+    CHECK_INT(worker_init(&w[1], 1, c), 0);
+    w[1].lane = 1;
+    char dst[2][32] = { "", "" }, name[2][96];
+    uint8_t a[4], b[4];
+    inet_pton(AF_INET, "10.0.0.1", a);
+    for (int i = 1; i < 256 && (!dst[0][0] || !dst[1][0]); i++) {   /* a server of each lane */
+        char d[32];
+        snprintf(d, sizeof(d), "10.0.1.%d", i);
+        inet_pton(AF_INET, d, b);
+        uint32_t lane = flow_addr_lane_hash(a, b, 1) % 2;
+        if (!dst[lane][0])
+            memcpy(dst[lane], d, sizeof(d));
+    }
+    for (int l = 0; l < 2; l++) {
+        send4(&w[l], T0, "10.0.0.1", dst[l], IPPROTO_UDP, 40000, 53, 0, 20);
+        snprintf(name[l], sizeof(name[l]), "flow.udp.10.0.0.1:40000-%s:53", dst[l]);
+        CHECK(flow_present(c, name[l]));
+    }
+    worker_tick(&w[1], T0 + 30 * SEC - 100000);        /* lane 1 swept, nothing due yet */
+    worker_tick(&w[0], T0 + 30 * SEC + 100000);        /* both due: lane 0's flow ends */
+    CHECK(!flow_present(c, name[0]));
+    CHECK(flow_present(c, name[1]));
+    CHECK_INT(counts_of(c).flows_expired, 1);
+    worker_tick(&w[0], T0 + 30 * SEC + 500000);        /* lane 1 not swept for 0.6 s: taken over */
+    CHECK(!flow_present(c, name[1]));
+    CHECK_INT(counts_of(c).flows_expired, 2);
+    worker_destroy(&w[0]);
+    worker_destroy(&w[1]);
+    cache_destroy(c);
+}
+
 int main(void)
 {
     if (l7_names_init() != 0)
@@ -631,6 +685,7 @@ int main(void)
     RUN(a_flow_ended_before_its_start_is_folded_leaves_aggregates_inactive);
     RUN(queue_slots_run_out_and_come_back_cleared);
     RUN(frames_decoded_ahead_count_as_frames_decoded_in_turn);
+    RUN(a_tick_sweeps_its_own_lanes_flows_first);
     l7_names_free();
     return CHECK_DONE("worker");
 }
