@@ -52,7 +52,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/replay/%)
 
-.PHONY: all deps run check layout-check l7-prove test unit-test fuzz-replay integration-test bench bench-scaling fuzz fuzz-build clean demo flowcached install
+.PHONY: all deps run check layout-check l7-prove bench-tools test unit-test fuzz-replay integration-test bench bench-scaling fuzz fuzz-build clean demo flowcached install
 
 all: flowcached
 
@@ -111,9 +111,23 @@ l7-prove:
 	@$(MAKE) --no-print-directory BUILD=build/prove SANITIZER= CFLAGS='-O2 -g -DL7_PROVE' build/prove/flowcached
 	@$(PY) tools/l7_prove.py build/prove/flowcached --gen 3000 $(PROVE_CAPTURES)
 
+# make bench's own C programs, built as tools/bench.py builds them (plus -Werror), so a change they
+# build in (the floor includes capture/flow/l7_quick.c) cannot break make bench unseen.
+BENCH_TOOLS := $(BUILD)/bench-tools/bench_pcap_loop $(BUILD)/bench-tools/bench_genflows $(BUILD)/bench-tools/bench_ndpi_floor
+bench-tools: $(BENCH_TOOLS)
+$(BUILD)/bench-tools/bench_pcap_loop: tools/bench_pcap_loop.c
+	@mkdir -p $(dir $@)
+	cc -O2 -Wall -Wextra -Werror -I . -o $@ $< -lpcap
+$(BUILD)/bench-tools/bench_genflows: tools/bench_genflows.c
+	@mkdir -p $(dir $@)
+	cc -O2 -Wall -Wextra -Werror -I . -o $@ $<
+$(BUILD)/bench-tools/bench_ndpi_floor: tools/bench_ndpi_floor.c capture/flow/l7_quick.c capture/flow/l7_quick.h capture/cache/names.h
+	@mkdir -p $(dir $@)
+	cc -O2 -Wall -Wextra -Werror -I . -o $@ $< -I/usr/include/ndpi -lpcap -lndpi -ljemalloc
+
 # What needs no root and no test daemon: the build, unit tests, fuzz-seed replay, the layout, the
-# nDPI shortcuts' proof.
-check: all unit-test fuzz-replay layout-check l7-prove
+# nDPI shortcuts' proof, make bench's programs.
+check: all unit-test fuzz-replay layout-check l7-prove bench-tools
 
 integration-test: flowcached
 	FLOWCACHED=$(CURDIR)/$(BUILD)/flowcached $(PY) -m pytest -q -p no:cacheprovider tests/integration

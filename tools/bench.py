@@ -329,6 +329,7 @@ def build_helpers():
         exe = os.path.join(OUT, name)
         # the floor builds in flowcached's first-packet shortcut (capture/flow/l7_quick.c)
         deps = [src] + ([os.path.join(ROOT, "capture", "flow", f) for f in ("l7_quick.c", "l7_quick.h")]
+                        + [os.path.join(ROOT, "capture", "cache", "names.h")]
                         if name == "bench_ndpi_floor" else [])
         if not os.path.exists(exe) or os.path.getmtime(exe) < max(os.path.getmtime(d) for d in deps):
             cmd = ["cc", "-O2", "-Wall", "-Wextra", "-I", ROOT, "-o", exe, src] + libs

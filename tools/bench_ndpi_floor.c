@@ -27,14 +27,14 @@
 
 enum { MAX_TCP_PKTS = 80, MAX_UDP_PKTS = 24, SPARE_MAX = 256, KEY_LEN = 40 };
 
-struct flow {
+struct floor_flow {
     uint8_t key[KEY_LEN]; /* version, proto, lower (addr, port), upper (addr, port), VLAN id */
     uint8_t used, done;
     uint16_t pkts, proto;
     struct ndpi_flow_struct *nf;
 };
 
-static struct flow *tab;
+static struct floor_flow *tab;
 static size_t tab_cap, tab_n;
 static struct ndpi_detection_module_struct *ndpi;
 static struct ndpi_flow_struct *spare[SPARE_MAX];
@@ -76,7 +76,7 @@ static uint64_t hash_key(const uint8_t *k)
     return h ^ (h >> 29);
 }
 
-static struct flow *flow_slot(const uint8_t *key)
+static struct floor_flow *flow_slot(const uint8_t *key)
 {
     size_t i = hash_key(key) & (tab_cap - 1);
     while (tab[i].used && memcmp(tab[i].key, key, KEY_LEN) != 0)
@@ -86,7 +86,7 @@ static struct flow *flow_slot(const uint8_t *key)
 
 static int tab_grow(void)
 {
-    struct flow *old = tab;
+    struct floor_flow *old = tab;
     size_t n = tab_cap;
     tab_cap = n ? n * 2 : 1 << 16;
     tab = calloc(tab_cap, sizeof(*tab));
@@ -99,11 +99,11 @@ static int tab_grow(void)
     return 0;
 }
 
-static struct flow *flow_get(const uint8_t *key)
+static struct floor_flow *flow_get(const uint8_t *key)
 {
     if ((tab_n + 1) * 2 > tab_cap && tab_grow() != 0)
         return NULL;
-    struct flow *f = flow_slot(key);
+    struct floor_flow *f = flow_slot(key);
     if (!f->used) {
         memcpy(f->key, key, KEY_LEN);
         f->used = 1;
@@ -210,7 +210,7 @@ static const uint8_t *inner_ip(const uint8_t *d, uint32_t caplen, uint32_t *len,
     return ip;
 }
 
-static void flow_final(struct flow *f)
+static void flow_final(struct floor_flow *f)
 {
     f->done = 1;
     if (f->nf) {
@@ -232,7 +232,7 @@ static uint16_t proto_of(ndpi_protocol r)
 
 /* nDPI's final answer (its guess) for a flow it has not named, at the packet
  * limit or at the end of the file, as flowcached and ndpiReader ask it. */
-static void flow_giveup(struct flow *f)
+static void flow_giveup(struct floor_flow *f)
 {
     if (f->nf) {
         u_int8_t guessed = 0;
@@ -253,7 +253,7 @@ static void packet(const struct pcap_pkthdr *h, const uint8_t *d)
     const uint8_t *l3 = inner_ip(d, h->caplen, &len, &vlan);
     int proto = l3 ? ip_key(l3, len, key) : -1;
     memcpy(key + 38, &vlan, 2);
-    struct flow *f = proto < 0 ? NULL : flow_get(key);
+    struct floor_flow *f = proto < 0 ? NULL : flow_get(key);
     if (!f || f->done)
         return;
     unsigned short l3len = (unsigned short)(len > 0xffff ? 0xffff : len);
@@ -349,7 +349,7 @@ int main(int argc, char **argv)
     if (read_file(argv[1 + timing], &n) != 0)
         return 1;
     for (size_t i = 0; i < tab_cap; i++) {
-        struct flow *f = &tab[i];
+        struct floor_flow *f = &tab[i];
         if (f->used && !f->done)
             flow_giveup(f);
         detected += f->used && f->proto != NDPI_PROTOCOL_UNKNOWN;

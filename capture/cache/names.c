@@ -49,19 +49,6 @@ static int ipuser_maybe(struct cache *c, unsigned i)
     return (atomic_load_explicit(&c->ipuser_bits[i / 64], memory_order_relaxed) >> (i % 64)) & 1;
 }
 
-uint64_t name_hash(enum name_kind k, const char *name, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)k;        /* FNV-1a, then a final mix */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)name[i];
-        h *= 0x100000001b3ULL;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
 static void name_free(struct cache *c, unsigned shard, struct name_entry *n);
 
 /* Is there room in names shard `shard` (its lock held) for one more entry of kind k? Each kind may

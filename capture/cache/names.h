@@ -110,8 +110,20 @@ struct name_entry {
 _Static_assert(sizeof(struct sip_call) <= sizeof(struct dns_stats), "a call fits a DNS name's room");
 _Static_assert(sizeof(struct sip_media_ref) <= sizeof(struct dns_stats), "a media ref fits a DNS name's room");
 
-/* The entries live in the cache's `names` shards (CT_NAME). */
-uint64_t name_hash(enum name_kind k, const char *name, size_t len);
+/* The entries live in the cache's `names` shards (CT_NAME), by this hash of kind + name. Inline:
+ * capture threads hash names per packet, and tools/bench_ndpi_floor.c builds l7_quick.c alone. */
+static inline uint64_t name_hash(enum name_kind k, const char *name, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)k;        /* FNV-1a, then a final mix */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)name[i];
+        h *= 0x100000001b3ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
 
 /* Finds (or with create, makes) the entry; caller holds the shard lock of
  * name_hash(). With create, an entry expired by cache_expiry_now(c, group)
