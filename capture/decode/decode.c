@@ -5,10 +5,6 @@
 #include "capture/decode/decode_int.h"
 
 /* Link-layer header sizes and fields */
-#define DEC_SLL_HLEN        16
-#define DEC_SLL_PROTO_OFF   14
-#define DEC_SLL2_HLEN       20
-#define DEC_SLL2_PROTO_OFF  0
 #define DEC_NULL_HLEN       4
 #define DEC_CHDLC_HLEN      4
 #define DEC_CHDLC_PROTO_OFF 2

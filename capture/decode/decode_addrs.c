@@ -10,22 +10,6 @@
  * a change there must be made here too (tests/unit/test_frame_lane.c compares the two). Straight
  * line code on raw bytes after each length guard: this runs for every frame of a file and every
  * worker (capture/source/file_walk.c). */
-#define ADDRS_ETH_TYPE_OFF  12
-#define ADDRS_SLL_HLEN      16
-#define ADDRS_SLL_PROTO_OFF 14
-#define ADDRS_SLL2_HLEN     20
-#define ADDRS_IP4_TOTLEN_OFF 2
-#define ADDRS_IP4_FRAG_OFF  6
-#define ADDRS_IP4_PROTO_OFF 9
-#define ADDRS_IP4_SRC_OFF   12
-#define ADDRS_IP4_DST_OFF   16
-#define ADDRS_IP4_OFFSET_MASK 0x1FFF
-#define ADDRS_IP6_PLEN_OFF  4
-#define ADDRS_IP6_NXT_OFF   6
-#define ADDRS_IP6_SRC_OFF   8
-#define ADDRS_IP6_DST_OFF   24
-#define ADDRS_TCP_DOFF_OFF  12
-#define ADDRS_TCP_DOFF_UNIT 4
 #define ADDRS_MAX_TAGS      2        /* VLAN tags read here (at most DECODE_MAX_DEPTH); more ask */
 
 /* Big-endian 16 bits at p: the caller checked both bytes are captured. */
@@ -42,7 +26,7 @@ static inline int addrs_l4(uint8_t proto, const uint8_t *l4, uint32_t len, uint3
     if (proto == IPPROTO_TCP) {
         if (len < DEC_TCP_MIN_HLEN)
             return DECODE_ADDRS_NONE;
-        hlen = (uint32_t)(l4[ADDRS_TCP_DOFF_OFF] >> 4) * ADDRS_TCP_DOFF_UNIT;
+        hlen = (uint32_t)(l4[DEC_TCP_DOFF_OFF] >> 4) * DEC_TCP_DOFF_UNIT;
         return hlen >= DEC_TCP_MIN_HLEN && hlen <= declared ? DECODE_ADDRS_IP : DECODE_ADDRS_NONE;
     }
     if (proto == IPPROTO_UDP) {
@@ -70,22 +54,22 @@ static inline int addrs_ip4(const uint8_t *ip, uint32_t len, struct decode_addrs
     uint32_t hlen = (uint32_t)(ip[0] & 0x0F) * 4;
     if (len < DEC_IP4_MIN_HLEN || hlen < DEC_IP4_MIN_HLEN || hlen > len)
         return DECODE_ADDRS_NONE;
-    uint32_t tot = addrs_be16(ip + ADDRS_IP4_TOTLEN_OFF);
+    uint32_t tot = addrs_be16(ip + DEC_IP4_TOTLEN_OFF);
     if (tot < hlen)
         return DECODE_ADDRS_NONE;
     a->ip_version = DEC_IP_VERSION_4;
-    a->src = ip + ADDRS_IP4_SRC_OFF;
-    a->dst = ip + ADDRS_IP4_DST_OFF;
-    if (addrs_be16(ip + ADDRS_IP4_FRAG_OFF) & ADDRS_IP4_OFFSET_MASK)
+    a->src = ip + DEC_IP4_SRC_OFF;
+    a->dst = ip + DEC_IP4_DST_OFF;
+    if (addrs_be16(ip + DEC_IP4_FRAG_OFF) & DEC_IP4_OFFSET_MASK)
         return DECODE_ADDRS_IP;      /* a later fragment: no L4 header is looked at */
-    return addrs_l4(ip[ADDRS_IP4_PROTO_OFF], ip + hlen, (tot < len ? tot : len) - hlen, tot - hlen);
+    return addrs_l4(ip[DEC_IP4_PROTO_OFF], ip + hlen, (tot < len ? tot : len) - hlen, tot - hlen);
 }
 
 static inline int addrs_ip6(const uint8_t *ip, uint32_t len, struct decode_addrs *a)
 {
     if (len < DEC_IP6_HLEN)
         return DECODE_ADDRS_NONE;
-    uint8_t nh = ip[ADDRS_IP6_NXT_OFF];
+    uint8_t nh = ip[DEC_IP6_NXT_OFF];
     switch (nh) {
     case IPPROTO_HOPOPTS:
     case IPPROTO_ROUTING:
@@ -96,10 +80,10 @@ static inline int addrs_ip6(const uint8_t *ip, uint32_t len, struct decode_addrs
     default:
         break;
     }
-    uint32_t plen = addrs_be16(ip + ADDRS_IP6_PLEN_OFF), l3_len = plen + DEC_IP6_HLEN;
+    uint32_t plen = addrs_be16(ip + DEC_IP6_PLEN_OFF), l3_len = plen + DEC_IP6_HLEN;
     a->ip_version = DEC_IP_VERSION_6;
-    a->src = ip + ADDRS_IP6_SRC_OFF;
-    a->dst = ip + ADDRS_IP6_DST_OFF;
+    a->src = ip + DEC_IP6_SRC_OFF;
+    a->dst = ip + DEC_IP6_DST_OFF;
     return addrs_l4(nh, ip + DEC_IP6_HLEN, (l3_len < len ? l3_len : len) - DEC_IP6_HLEN, plen);
 }
 
@@ -142,20 +126,15 @@ int decode_addrs(int dlt, const uint8_t *data, uint32_t caplen, struct decode_ad
     case FC_DLT_EN10MB:
         if (len < DEC_ETH_HLEN)
             return DECODE_ADDRS_NONE;
-        type = addrs_be16(data + ADDRS_ETH_TYPE_OFF);
+        type = addrs_be16(data + DEC_ETH_TYPE_OFF);
         l2 = DEC_ETH_HLEN;
         break;
     case FC_DLT_LINUX_SLL:
-        if (len < ADDRS_SLL_HLEN)
-            return DECODE_ADDRS_NONE;
-        type = addrs_be16(data + ADDRS_SLL_PROTO_OFF);
-        l2 = ADDRS_SLL_HLEN;
-        break;
     case FC_DLT_LINUX_SLL2:
-        if (len < ADDRS_SLL2_HLEN)
+        l2 = dlt == FC_DLT_LINUX_SLL ? DEC_SLL_HLEN : DEC_SLL2_HLEN;
+        if (len < l2)
             return DECODE_ADDRS_NONE;
-        type = addrs_be16(data);
-        l2 = ADDRS_SLL2_HLEN;
+        type = addrs_be16(data + (dlt == FC_DLT_LINUX_SLL ? DEC_SLL_PROTO_OFF : DEC_SLL2_PROTO_OFF));
         break;
     case FC_DLT_RAW:
     case FC_DLT_RAW_ALT:

@@ -43,6 +43,25 @@
 #define DEC_ICMP_HLEN       8
 #define DEC_IP6_MAX_EXT     8        /* extension headers walked before DEC_E_IP6_EXT */
 
+/* Header fields (offsets from the header's start), shared by the decoder and decode_addrs.c */
+#define DEC_ETH_TYPE_OFF    12
+#define DEC_SLL_HLEN        16
+#define DEC_SLL_PROTO_OFF   14
+#define DEC_SLL2_HLEN       20
+#define DEC_SLL2_PROTO_OFF  0
+#define DEC_IP4_TOTLEN_OFF  2
+#define DEC_IP4_FRAG_OFF    6
+#define DEC_IP4_PROTO_OFF   9
+#define DEC_IP4_SRC_OFF     12
+#define DEC_IP4_DST_OFF     16
+#define DEC_IP4_OFFSET_MASK 0x1FFF
+#define DEC_IP6_PLEN_OFF    4
+#define DEC_IP6_NXT_OFF     6
+#define DEC_IP6_SRC_OFF     8
+#define DEC_IP6_DST_OFF     24
+#define DEC_TCP_DOFF_OFF    12
+#define DEC_TCP_DOFF_UNIT   4
+
 /* UDP ports of tunnels */
 #define DEC_PORT_GTPU       2152
 #define DEC_PORT_VXLAN      4789

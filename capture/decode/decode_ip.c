@@ -4,19 +4,9 @@
 
 #include "capture/decode/decode_int.h"
 
-#define DEC_IP4_TOTLEN_OFF  2
 #define DEC_IP4_ID_OFF      4
-#define DEC_IP4_FRAG_OFF    6
-#define DEC_IP4_PROTO_OFF   9
-#define DEC_IP4_SRC_OFF     12
-#define DEC_IP4_DST_OFF     16
 #define DEC_IP4_ADDR_LEN    4
 #define DEC_IP4_MF          0x2000
-#define DEC_IP4_OFFSET_MASK 0x1FFF
-#define DEC_IP6_PLEN_OFF    4
-#define DEC_IP6_NXT_OFF     6
-#define DEC_IP6_SRC_OFF     8
-#define DEC_IP6_DST_OFF     24
 #define DEC_IP6_ADDR_LEN    16
 #define DEC_IP6_EXT_MIN     2        /* next header + length */
 #define DEC_IP6_EXT_UNIT    8        /* hop-by-hop, routing, dest options: (len + 1) * 8 */
@@ -25,9 +15,7 @@
 #define DEC_IP6_FRAG_OFFSET_SHIFT 3
 #define DEC_IP6_FRAG_M      0x0001
 #define DEC_TCP_SEQ_OFF     4
-#define DEC_TCP_DOFF_OFF    12
 #define DEC_TCP_FLAGS_OFF   13
-#define DEC_TCP_DOFF_UNIT   4
 
 static uint32_t dec_min(uint32_t a, uint32_t b)
 {

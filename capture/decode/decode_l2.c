@@ -5,7 +5,6 @@
 
 #define DEC_ETH_DST_OFF     0
 #define DEC_ETH_SRC_OFF     6
-#define DEC_ETH_TYPE_OFF    12
 #define DEC_MAC_LEN         6
 #define DEC_VLAN_VID_MASK   0x0FFF
 #define DEC_MPLS_BOS        0x00000100u   /* bottom-of-stack bit of a label entry */
