@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define CLOUD_SLOTS 16384
+#define CLOUD_MAX_NODES 64                   /* nodes one engine talks to, seeds and redirect targets */
 
 /* CRC16-CCITT (XMODEM), the checksum Redis Cluster uses. */
 uint16_t cloud_crc16(const char *buf, size_t len);

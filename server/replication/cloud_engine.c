@@ -10,6 +10,7 @@
  * counted. A second connection per node (`sync`) serves GETs answered at once.
  */
 #include "server/replication/cloud_engine.h"
+#include "server/replication/cloud_engine_int.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -31,58 +32,6 @@ enum {
     SHUTDOWN_TIMEOUT_MS = 4000,         /* under the usual 5 s stop grace */
     MAX_REDIRECTS = 16,
     RETRY_HOLD_MS = 100,                /* after LOADING / TRYAGAIN / CLUSTERDOWN */
-    GETS_MAX = 1024,                    /* GETs in flight at most */
-};
-
-enum cmd_kind { CMD_DATA, CMD_AUTH, CMD_SLOTS, CMD_ASKING, CMD_GET };
-enum conn_role { ROLE_DATA, ROLE_SYNC };
-
-struct cloud_node;
-
-struct cloud_conn {                    /* one connection role to one node */
-    struct cloud_engine *e;
-    struct cloud_node *node;
-    int role;
-    struct cloud_link *link;           /* NULL while down */
-    int ready, ever_ready;
-    struct cloud_cmdq inflight;        /* written, reply not yet read (FIFO) */
-    uv_timer_t retry;
-    uint64_t backoff_ms;
-};
-
-struct cloud_node {
-    struct cloud_engine *e;
-    int idx;
-    char host[256];
-    int port;
-    struct sockaddr_storage addr;
-    int resolved, resolving;
-    uv_getaddrinfo_t gai;
-    struct cloud_conn conn[2];
-    uint64_t functions_ms;             /* when the function library was last sent to it */
-};
-
-struct cloud_engine {
-    uv_loop_t *loop;
-    struct cloud_node *nodes[CLOUD_MAX_NODES];
-    int nnodes, nseeds;
-    int16_t slot_node[CLOUD_SLOTS];
-    int map_known, map_refresh, slots_inflight, cluster_mode;
-    struct cloud_cmdq retry, pending;
-    size_t unflushed;
-    uint64_t hold_until_ms;
-    uv_timer_t flush_timer, shut_timer;
-    uv_prepare_t prep;
-    char *auth;                        /* formatted AUTH command or NULL */
-    const char *functions;             /* FUNCTION LOAD code for FCALLs (the caller's), or NULL */
-    size_t auth_len;
-    uint64_t queue_max;
-    int gets_inflight;
-    int shutting, finished;
-    void (*done)(void *arg);
-    void *done_arg;
-    uint64_t sent, dropped, errors, reconnects, last_batch_us, moved, asked;
-    char last_error[128];
 };
 
 static void conn_connect(struct cloud_conn *cn);
@@ -93,21 +42,12 @@ static uint64_t mono_ms(void) { return uv_hrtime() / 1000000; }
 
 /* ------------------------------------------------------------------ queues */
 
-/* A GET that gets no answer: its waiter hears so, once. */
-static void get_fail(struct cloud_engine *e, struct cloud_cmd *c)
-{
-    e->gets_inflight--;
-    if (c->waiter)
-        c->waiter(c->waiter_arg, NULL, 0, -1);
-    c->waiter = NULL;
-}
-
 static void q_free(struct cloud_engine *e, struct cloud_cmdq *q)
 {
     struct cloud_cmd *c;
     while ((c = cloud_cmdq_pop(q))) {
         if (c->kind == CMD_GET)
-            get_fail(e, c);
+            cloud_get_fail(e, c);
         cloud_cmd_free(c);
     }
 }
@@ -249,7 +189,7 @@ static int node_get(struct cloud_engine *e, const char *host, int port)
 /* Writes one internal command (AUTH, CLUSTER SLOTS, GET) on a connection now. Returns 0 when
  * written; -1 when memory ran out (c freed, nobody answered); 1 when the write ended the link at
  * once (conn_lost took c back and answered a GET's waiter). */
-static int conn_send_now(struct cloud_conn *cn, struct cloud_cmd *c)
+int cloud_conn_send_now(struct cloud_conn *cn, struct cloud_cmd *c)
 {
     char *copy = malloc(c->len);
     if (!copy) {
@@ -272,7 +212,7 @@ static void engine_refresh_map(struct cloud_engine *e)
             continue;
         const char *argv[] = { "CLUSTER", "SLOTS" };
         struct cloud_cmd *c = cloud_cmd_newv(CMD_SLOTS, 2, argv);
-        if (c && conn_send_now(cn, c) == 0) {
+        if (c && cloud_conn_send_now(cn, c) == 0) {
             e->slots_inflight = 1;
             e->map_refresh = 0;
         }
@@ -291,6 +231,7 @@ static void conn_ready(struct cloud_conn *cn)
         engine_refresh_map(cn->e);
         cn->e->unflushed = BATCH_CMDS;      /* flush at the next loop turn */
     }
+    cn->e->gets_kick = 1;                   /* the waiting GETs go at the next loop turn */
 }
 
 /* The connection is gone: unacknowledged data goes back to the queue head. */
@@ -309,7 +250,7 @@ static void conn_lost(struct cloud_conn *cn)
         if (c->kind == CMD_SLOTS)
             e->slots_inflight = 0;
         if (c->kind == CMD_GET)
-            get_fail(e, c);
+            cloud_get_fail(e, c);
         cloud_cmd_free(c);
     }
     cloud_cmdq_prepend(&e->retry, &back);
@@ -334,7 +275,7 @@ static void conn_on_connect(void *arg, struct cloud_link *l)
         c->len = e->auth_len;
         c->kind = CMD_AUTH;
         c->ask_node = -1;
-        conn_send_now(cn, c);
+        cloud_conn_send_now(cn, c);
         return;
     }
     conn_ready(cn);
@@ -391,6 +332,7 @@ static void on_slots_reply(struct cloud_engine *e, struct cloud_node *asked, red
     else if (!e->map_known)
         map_plain(e);        /* cluster support disabled: plain node(s) */
     e->unflushed = BATCH_CMDS;
+    e->gets_kick = 1;
 }
 
 /* ------------------------------------------------------------------ replies */
@@ -449,24 +391,6 @@ static void on_data_error(struct cloud_engine *e, struct cloud_cmd *c, redisRepl
     cloud_cmd_free(c);
 }
 
-static void on_get_reply(struct cloud_engine *e, struct cloud_cmd *c, redisReply *r)
-{
-    if (r->type == REDIS_REPLY_ERROR) {
-        get_fail(e, c);
-        return;
-    }
-    e->gets_inflight--;
-    if (r->type == REDIS_REPLY_ARRAY) {         /* SMEMBERS: the strings joined by '\n' */
-        size_t len = 0;
-        char *text = cloud_reply_join(r, &len);
-        c->waiter(c->waiter_arg, text, len, text ? 0 : -1);
-        free(text);
-        return;
-    }
-    int str = r->type == REDIS_REPLY_STRING;
-    c->waiter(c->waiter_arg, str ? r->str : NULL, str ? r->len : 0, 0);
-}
-
 /* A reply to one of the connection's own commands. */
 static void on_own_reply(struct cloud_conn *cn, struct cloud_link *l, struct cloud_cmd *c, redisReply *r)
 {
@@ -485,7 +409,7 @@ static void on_own_reply(struct cloud_conn *cn, struct cloud_link *l, struct clo
         on_slots_reply(e, cn->node, r);
         break;
     case CMD_GET:
-        on_get_reply(e, c, r);
+        cloud_on_get_reply(e, c, r);
         break;
     default:
         break;
@@ -523,33 +447,6 @@ static void conn_on_reply(void *arg, struct cloud_link *l, struct redisReply *r)
 }
 
 static const struct cloud_link_ops conn_ops = { conn_on_connect, conn_on_reply, conn_on_down };
-
-int cloud_engine_ask(struct cloud_engine *e, int argc, const char **argv, cloud_get_cb cb, void *arg)
-{
-    if (e->finished || !e->map_known || argc < 2 || e->gets_inflight >= GETS_MAX)
-        return -1;
-    struct cloud_cmd *c = cloud_cmd_newv(CMD_GET, argc, argv);
-    int idx = c ? e->slot_node[c->slot] : -1;
-    struct cloud_conn *cn = idx >= 0 ? &e->nodes[idx]->conn[ROLE_SYNC] : NULL;
-    if (!cn || !cn->ready) {
-        cloud_cmd_free(c);
-        return -1;
-    }
-    c->waiter = cb;
-    c->waiter_arg = arg;
-    e->gets_inflight++;
-    if (conn_send_now(cn, c) < 0) {
-        e->gets_inflight--;
-        return -1;
-    }
-    return 0;
-}
-
-int cloud_engine_get(struct cloud_engine *e, const char *key, cloud_get_cb cb, void *arg)
-{
-    const char *argv[] = { "GET", key };
-    return cloud_engine_ask(e, 2, argv, cb, arg);
-}
 
 /* ------------------------------------------------------------------ flush */
 
@@ -620,12 +517,19 @@ static void engine_flush(struct cloud_engine *e)
 
 static void flush_timer_cb(uv_timer_t *t)
 {
-    engine_flush(t->data);
+    struct cloud_engine *e = t->data;
+    if (e->gets_waiting.head)
+        cloud_gets_dispatch(e);
+    engine_flush(e);
 }
 
 static void prep_cb(uv_prepare_t *p)
 {
     struct cloud_engine *e = p->data;
+    if (e->gets_kick) {
+        e->gets_kick = 0;
+        cloud_gets_dispatch(e);
+    }
     if (e->unflushed >= BATCH_CMDS)
         engine_flush(e);
 }
@@ -786,6 +690,7 @@ void cloud_engine_destroy(struct cloud_engine *e)
         return;
     q_free(e, &e->retry);
     q_free(e, &e->pending);
+    q_free(e, &e->gets_waiting);
     for (int i = 0; i < e->nnodes; i++) {
         for (int r = 0; r < 2; r++)
             q_free(e, &e->nodes[i]->conn[r].inflight);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define CLOUD_MAX_NODES 64
+#include "server/replication/cloud_cluster.h"     /* CLOUD_MAX_NODES */
 
 struct cloud_engine;
 
@@ -48,14 +48,17 @@ struct cloud_engine *cloud_engine_create(uv_loop_t *loop, const struct cloud_eng
  * The engine keeps a copy: argv stays the caller's. Loop thread. */
 void cloud_engine_send(struct cloud_engine *e, int argc, const char **argv, const size_t *lens);
 
-/* Sends GET key now on the second ("sync") connection of the node owning key, if that connection
- * is up and fewer than 1024 GETs are waiting. Returns 0, and cb(arg, ...) follows exactly once (at
- * the latest from cloud_engine_destroy; already before this returns when the write fails at once,
- * so set up what cb reads first); or -1, and cb is never called. Loop thread. */
+/* Sends GET key on the second ("sync") connection of the node owning key, when fewer than 1024 GETs
+ * are waiting: now when that connection is up, else as soon as it (and the slot map) is, waiting at
+ * most 2 s (a probe that just started, a reconnect); no answer by then is status -1. Returns 0, and
+ * cb(arg, ...) follows exactly once (at the latest from cloud_engine_destroy; already before this
+ * returns when the write fails at once, so set up what cb reads first); or -1, and cb is never
+ * called. Loop thread. */
 int cloud_engine_get(struct cloud_engine *e, const char *key, cloud_get_cb cb, void *arg);
 
 /* The same for any command of at most 16 (CLOUD_CMD_ARGS_MAX) NUL-terminated arguments, routed by its key
- * as cloud_engine_send routes (argv[1]; a script's first key for FCALL): HGET key field, SMEMBERS key
+ * as cloud_engine_send routes (argv[1]; a script's first key for FCALL), except that it never waits: -1
+ * at once while that connection is down (its callers keep the command for later). HGET key field, SMEMBERS key
  * (an array of strings comes as its elements joined by '\n', "" when empty), SADD key member, FCALL (a
  * reply that is no string: val NULL, status 0). */
 int cloud_engine_ask(struct cloud_engine *e, int argc, const char **argv, cloud_get_cb cb, void *arg);

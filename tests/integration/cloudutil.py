@@ -7,6 +7,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -83,6 +84,70 @@ class RedisNode:
     def close(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SlowRelay:
+    """A TCP relay on a free loopback port to a redis node that forwards nothing for its first `delay`
+    seconds: clients connect at once, but their first replies come only after the delay, as from a cloud
+    node that is slow to answer while a probe starts. Threads are daemons; close() stops them."""
+
+    def __init__(self, upstream_port, delay):
+        self.upstream, self.delay = upstream_port, delay
+        self.srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(16)
+        self.port = self.srv.getsockname()[1]
+        self.t0 = time.monotonic()
+        self.socks, self.closed = [self.srv], False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def addr(self):
+        return "127.0.0.1:%d" % self.port
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            self.socks.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        time.sleep(max(0.0, self.t0 + self.delay - time.monotonic()))
+        try:
+            u = socket.create_connection(("127.0.0.1", self.upstream), timeout=10)
+        except OSError:
+            c.close()
+            return
+        u.settimeout(None)
+        self.socks.append(u)
+        threading.Thread(target=self._pump, args=(u, c), daemon=True).start()
+        self._pump(c, u)
+
+    @staticmethod
+    def _pump(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.closed = True
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
 
 
 def make_cluster(n=3):

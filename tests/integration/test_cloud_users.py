@@ -9,7 +9,7 @@ import threading
 import pytest
 import redis
 
-from cloudutil import RedisNode, run_to_end, start_bg, stop_and_check, wait_for
+from cloudutil import RedisNode, SlowRelay, run_to_end, start_bg, stop_and_check, wait_for
 from userpcap import T0, radius_packet, udp_exchange, write_pcap
 
 SEED = 1616
@@ -92,6 +92,7 @@ def test_users_across_two_probes(node, tmp_path):
             assert p.hget(flow_key(ip, 53000 + i, SRV_B, 8000 + i), "user") == want, (i, ip)
             assert p.hget("ip." + ip, "user") == want, ip     # the host (the departed one's grace ended)
         wait_for(lambda: len([e for e in ends if e.get("probe") == "B"]) >= len(users), 10, what="B's flow.end")
+        assert int(p.info("cloud")["cloud_sync_skipped"]) == 0      # no lookup was dropped (B's start included)
     finally:
         stop_and_check(proc, log)
     stop.set()
@@ -185,3 +186,44 @@ def test_flow_end_waits_for_the_user(node, tmp_path):
         stop_and_check(proc, log)
     t.join(5)
     print("flow.end events that got their user from replication:", added, "of", len(users))
+
+
+def test_lookups_wait_for_a_slow_cloud(node, tmp_path):
+    """B's flows start and end (one packet each, expired at the capture's end) before its cloud node answers
+    anything (a relay holds every reply for its first 2 s, as a node that is slow while the probe starts):
+    their user lookups wait for the connection instead of being skipped, so every flow.end has its user."""
+    rng = random.Random(SEED + 3)
+    users = [("erin%02d.%04d" % (i, rng.randrange(10000)), "10.77.3.%d" % (10 + i)) for i in range(6)]
+    write_pcap(tmp_path / "a.pcap", [radius_packet(T0 + i * 0.1, i + 1, n, ip, "start")
+                                     for i, (n, ip) in enumerate(users)])
+    run_to_end("--pcap", tmp_path / "a.pcap", "--pcap-end", "exit", "--cloud", node.addr(), "--probe-id", "A")
+    pk = udp_exchange(T0, "10.77.3.98", SRV_B, 1, 2, n=1)[:1]          # B starts; its flows come 1 s later
+    for i, (_, ip) in enumerate(users):
+        pk += udp_exchange(T0 + 1 + i * 0.01, ip, SRV_B, 56000 + i, 8000, n=1)[:1]
+    write_pcap(tmp_path / "b.pcap", pk)
+    relay = SlowRelay(node.port, 2.0)
+    proc, lt, stop = None, None, threading.Event()
+    try:
+        proc, port, log = start_bg("--pcap", tmp_path / "b.pcap", "--pcap-speed", "1", "--pcap-end", "expire",
+                                   "--cloud", relay.addr(), "--probe-id", "B")
+        ends = []
+        lt = threading.Thread(target=collect, args=(redis.Redis(port=port, decode_responses=True), "flow.end",
+                                                    ends, stop), daemon=True)
+        lt.start()
+        want = {flow_key(ip, 56000 + i, SRV_B, 8000): name for i, (name, ip) in enumerate(users)}
+        p = redis.Redis(port=port, decode_responses=True, socket_timeout=10)
+        wait_for(lambda: int(p.info()["capture_sources_active"]) == 0, 30, what="B done")
+        # the flows ended before the relay let the first reply through; their flow.end waited for it
+        wait_for(lambda: len({e["key"] for e in ends if e != "ready" and e["key"] in want}) == len(want), 10,
+                 what="B's flow.end")
+        got = {e["key"]: e.get("user") for e in ends if e != "ready" and e["key"] in want}
+        assert got == want
+        cloud = p.info("cloud")
+        assert int(cloud["cloud_sync_skipped"]) == 0, cloud
+    finally:
+        stop.set()
+        if lt:
+            lt.join(5)
+        if proc:
+            stop_and_check(proc, log)
+        relay.close()

@@ -340,13 +340,6 @@ static void get_cb(void *arg, const char *val, size_t len, int status)
 }
 static int answered(void *arg) { return ((struct get_answer *)arg)->calls > 0; }
 
-struct get_try { struct cloud_engine *e; const char *key; struct get_answer *a; };
-static int get_sent(void *arg)
-{
-    struct get_try *t = arg;
-    return cloud_engine_get(t->e, t->key, get_cb, t->a) == 0;
-}
-
 TEST_CASE(get_on_sync_connection)
 {
     struct fake_node n;
@@ -354,10 +347,11 @@ TEST_CASE(get_on_sync_connection)
     n.get_value = "alice";
     const char *nodes[] = { addr_of(0, &n) };
     struct cloud_engine *e = engine_on(nodes, 1, 1 << 20);
-    struct get_answer a = { 0, 0, "" }, b = { 0, 0, "" };
-    CHECK_INT(cloud_engine_get(e, "ipuser.x", get_cb, &a), -1);   /* nothing connected yet */
-    struct get_try t = { e, "ipuser.10.0.0.1", &a };
-    CHECK(run_until(get_sent, &t));
+    struct get_answer a = { 0, 0, "" }, b = { 0, 0, "" }, h = { 0, 0, "" };
+    const char *hget[] = { "HGET", "user.x", "logout" };
+    CHECK_INT(cloud_engine_ask(e, 3, hget, get_cb, &h), -1);     /* nothing connected yet: never waits */
+    CHECK_INT(cloud_engine_get(e, "ipuser.10.0.0.1", get_cb, &a), 0);  /* waits for the connection */
+    CHECK_INT(a.calls, 0);
     CHECK(run_until(answered, &a));
     CHECK_INT(a.calls, 1);
     CHECK_INT(a.status, 0);
@@ -368,7 +362,26 @@ TEST_CASE(get_on_sync_connection)
     CHECK_INT(b.status, 0);
     CHECK_STR(b.val, "(null)");
     CHECK_INT(n.nlog, 0);                      /* GETs are not data commands */
+    CHECK_INT(h.calls, 0);
     teardown(e, &n, 1);
+}
+
+TEST_CASE(get_waits_two_seconds_at_most)
+{
+    struct fake_node n;
+    node_start(&n, reply_ok);
+    const char *nodes[] = { addr_of(0, &n) };
+    node_stop(&n);                             /* nobody listens there any more */
+    uv_run(&loop, UV_RUN_NOWAIT);
+    struct cloud_engine *e = engine_on(nodes, 1, 1 << 20);
+    struct get_answer a = { 0, 0, "" };
+    uint64_t t0 = uv_hrtime();
+    CHECK_INT(cloud_engine_get(e, "ipuser.10.0.0.3", get_cb, &a), 0);
+    CHECK(run_until(answered, &a));
+    CHECK_INT(a.calls, 1);
+    CHECK_INT(a.status, -1);
+    CHECK((uv_hrtime() - t0) / 1000000 >= 1990);   /* it waited for the connection first */
+    teardown(e, NULL, 0);
 }
 
 TEST_CASE(queue_is_bounded)
@@ -504,6 +517,7 @@ int main(void)
     RUN(moved_is_followed);
     RUN(dropped_connection_resends);
     RUN(get_on_sync_connection);
+    RUN(get_waits_two_seconds_at_most);
     RUN(queue_is_bounded);
     RUN(bad_node_address);
     RUN(events_become_commands);
