@@ -159,6 +159,11 @@ void cache_destroy(struct cache *c)
     free(c);
 }
 
+size_t cache_memory_trim(struct cache *c)
+{
+    return pool_trim(&c->flow_pool) + pool_trim(&c->host_pool);
+}
+
 void cache_worker_add(struct cache *c, int id)
 {
     int want = id < 0 || id >= CACHE_WORKERS - 1 ? CACHE_WORKERS : id + 1;

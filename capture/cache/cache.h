@@ -292,6 +292,12 @@ void cache_limits_set(struct cache *c, const struct cache_config *cfg);
  * without MADV_POPULATE_WRITE: pages fault in as before). Any thread. */
 void cache_tables_populate(struct cache *c);
 
+/* Gives back to the system the flow and host pools' chunks that have stayed empty for a while
+ * (pool_trim, capture/cache/pool.h), a bounded amount per call. Returns the chunks given back.
+ * Call at a steady pace from one thread (the loop's cron, every 100 ms), never from the packet
+ * path. */
+size_t cache_memory_trim(struct cache *c);
+
 /* Allocate a cache sized for cfg->max_flows. NULL on OOM. Start-up only. */
 struct cache *cache_create(const struct cache_config *cfg);
 /* Free every entry (no events), each flow's tenants through hooks.flow_release.

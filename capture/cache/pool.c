@@ -17,11 +17,12 @@
 /* Starts every chunk (aligned to POOL_CHUNK, so a slot finds its chunk by masking). */
 struct pool_chunk {
     struct pool_part *part;          /* whose chunk it is */
-    struct pool_chunk *prev, *next;  /* in part->avail while a slot is free */
+    struct pool_chunk *prev, *next;  /* in part->avail while a slot is free, or part->spare */
     void *free;                      /* freed slots, linked through their first word */
     uint32_t live;                   /* slots handed out */
     uint32_t bumped;                 /* slots ever handed out from the untouched tail */
     int in_avail;
+    uint32_t spare_tick;             /* pool->ticks when it joined part->spare */
 };
 
 #define POOL_REGION (32u * POOL_CHUNK)   /* mapped at once: one mapping per 2 MB, not per chunk */
@@ -51,13 +52,15 @@ static struct pool_part *part_mine(struct pool *p)
     return &p->part[mine];
 }
 
-static uint64_t parts_sum(struct pool *p, int chunks)
+enum part_count { PC_LIVE, PC_CHUNKS, PC_SPARE };
+
+static uint64_t parts_sum(struct pool *p, enum part_count what)
 {
     uint64_t n = 0;
     for (int i = 0; i < POOL_PARTS; i++) {
         struct pool_part *q = &p->part[i];
         lock_acquire(&q->lock);
-        n += chunks ? q->chunks : q->live;
+        n += what == PC_LIVE ? q->live : what == PC_CHUNKS ? q->chunks : q->nspare;
         lock_release(&q->lock);
     }
     return n;
@@ -65,12 +68,17 @@ static uint64_t parts_sum(struct pool *p, int chunks)
 
 uint64_t pool_live(struct pool *p)
 {
-    return parts_sum(p, 0);
+    return parts_sum(p, PC_LIVE);
 }
 
 uint64_t pool_chunks(struct pool *p)
 {
-    return parts_sum(p, 1);
+    return parts_sum(p, PC_CHUNKS);
+}
+
+uint64_t pool_spare(struct pool *p)
+{
+    return parts_sum(p, PC_SPARE);
 }
 
 void *pool_map_huge(size_t n)
@@ -114,6 +122,12 @@ void *pool_alloc(struct pool *p)
     return o;
 }
 
+size_t pool_trim(struct pool *p)
+{
+    (void)p;                         /* free() gave everything back already */
+    return 0;
+}
+
 void pool_free(struct pool *p, void *o)
 {
     if (!o)
@@ -151,14 +165,44 @@ static void chunk_populate(struct pool_chunk *k)
 #endif
 }
 
-/* A zeroed chunk of part q, its pages resident: a clean one given back
- * before, or the next of the current region, or the first of a new region.
- * NULL when the system has no memory. Caller holds q->lock. */
+/* An empty chunk waits on q's spare list, newest first, resident: the next
+ * chunk q needs is taken from there without a system call or a page fault.
+ * pool_trim gives it back once it has stayed unused. Caller holds q->lock. */
+static void chunk_put(struct pool *p, struct pool_part *q, struct pool_chunk *k)
+{
+    k->spare_tick = atomic_load_explicit(&p->ticks, memory_order_relaxed);
+    k->prev = NULL;
+    k->next = q->spare;
+    if (q->spare)
+        q->spare->prev = k;
+    else
+        q->spare_tail = k;
+    q->spare = k;
+    q->nspare++;
+}
+
+/* Takes k off q's spare list. Caller holds q->lock. */
+static void spare_unlink(struct pool_part *q, struct pool_chunk *k)
+{
+    if (k->prev) k->prev->next = k->next; else q->spare = k->next;
+    if (k->next) k->next->prev = k->prev; else q->spare_tail = k->prev;
+    k->prev = k->next = NULL;
+    q->nspare--;
+}
+
+/* An empty chunk of part q, its pages resident: a spare (its slots on its
+ * free list, zeroed as they are taken), else a clean one given back before,
+ * or the next of the current region, or the first of a new region. NULL when
+ * the system has no memory. Caller holds q->lock. */
 static struct pool_chunk *chunk_get(struct pool_part *q)
 {
-    struct pool_chunk *k = q->clean;
+    struct pool_chunk *k = q->spare;
     if (k) {
-        q->clean = k->next;
+        spare_unlink(q, k);
+        return k;
+    }
+    if (q->nclean) {
+        k = q->clean[--q->nclean];
         chunk_populate(k);           /* zero: given back with MADV_DONTNEED */
         memset(k, 0, sizeof(*k));
         k->part = q;
@@ -186,15 +230,6 @@ static struct pool_chunk *chunk_get(struct pool_part *q)
     chunk_populate(k);
     k->part = q;
     return k;
-}
-
-/* An empty chunk goes back to the system's free pages (its address range
- * stays ours, on the clean list). Caller holds q->lock. */
-static void chunk_put(struct pool_part *q, struct pool_chunk *k)
-{
-    madvise(k, POOL_CHUNK, MADV_DONTNEED);
-    k->next = q->clean;
-    q->clean = k;
 }
 
 static void avail_link(struct pool_part *q, struct pool_chunk *k)
@@ -225,6 +260,7 @@ void pool_destroy(struct pool *p)
         for (size_t r = 0; r < q->nregions; r++)
             munmap(q->regions[r], POOL_REGION);
         free(q->regions);
+        free(q->clean);
         chunks += q->chunks;
     }
     budget_release(p->budget, chunks * POOL_CHUNK);
@@ -287,13 +323,80 @@ void pool_free(struct pool *p, void *o)
     q->live--;
     if (!k->in_avail)
         avail_link(q, k);
-    if (k->live == 0 && q->navail > 1) {   /* empty and not the last spare: give it back */
+    if (k->live == 0 && q->navail > 1) {   /* empty and not the last with room: keep it spare */
         avail_unlink(q, k);
         q->chunks--;
-        chunk_put(q, k);
+        chunk_put(p, q, k);
         budget_release(p->budget, POOL_CHUNK);
     }
     lock_release(&q->lock);
+}
+
+/* Up to max of q's spares that have waited POOL_SPARE_TICKS, oldest first,
+ * unlinked into out (room was made for them on q's clean list). Caller holds
+ * q->lock. Returns how many. */
+static size_t spare_take_old(struct pool_part *q, uint32_t now, struct pool_chunk **out, size_t max)
+{
+    size_t n = 0;
+    struct pool_chunk *k;
+    while (n < max && (k = q->spare_tail) && now - k->spare_tick >= POOL_SPARE_TICKS) {
+        if (q->nclean + q->clean_held == q->clean_cap) {
+            size_t cap = q->clean_cap ? 2 * q->clean_cap : 64;
+            void **c = realloc(q->clean, cap * sizeof(*c));
+            if (!c)
+                break;               /* kept as a spare: tried again next tick */
+            q->clean = c;
+            q->clean_cap = cap;
+        }
+        spare_unlink(q, k);
+        q->clean_held++;             /* room on the clean list for k until it is back */
+        out[n++] = k;
+    }
+    return n;
+}
+
+static int chunk_addr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Gives the pages of k[0..n) back to the system, one madvise per run of
+ * adjacent chunks (each call flushes the TLB of every core running a thread
+ * of ours, and a whole 2 MB huge page goes without being split). */
+static void chunks_release(struct pool_chunk **k, size_t n)
+{
+    qsort(k, n, sizeof(*k), chunk_addr_cmp);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && (uint8_t *)k[j] == (uint8_t *)k[j - 1] + POOL_CHUNK)
+            j++;
+        madvise(k[i], (j - i) * POOL_CHUNK, MADV_DONTNEED);
+        i = j;
+    }
+}
+
+size_t pool_trim(struct pool *p)
+{
+    uint32_t now = atomic_fetch_add_explicit(&p->ticks, 1, memory_order_relaxed) + 1;
+    size_t total = 0;
+    for (int i = 0; i < POOL_PARTS; i++) {
+        struct pool_part *q = &p->part[i];
+        struct pool_chunk *k[POOL_TRIM_MAX];
+        lock_acquire(&q->lock);
+        size_t n = spare_take_old(q, now, k, POOL_TRIM_MAX);
+        lock_release(&q->lock);
+        if (!n)
+            continue;
+        chunks_release(k, n);        /* outside the lock: the part's thread goes on meanwhile */
+        lock_acquire(&q->lock);
+        q->clean_held -= n;
+        for (size_t j = 0; j < n; j++)
+            q->clean[q->nclean++] = k[j];
+        lock_release(&q->lock);
+        total += n;
+    }
+    return total;
 }
 
 #endif

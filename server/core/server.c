@@ -89,6 +89,7 @@ static void cron_cb(uv_timer_t *t)
     client_close_slow_subscribers(s);
     client_close_idle(s, now);
     events_drain(s);
+    cache_memory_trim(s->cache);     /* pool chunks empty for a second go back to the system */
     cron_debug_line(s, now);
 }
 

@@ -1,8 +1,11 @@
-/* test_pool.c - capture/cache/pool.c: zeroed distinct slots, chunk accounting and give-back, refusal at the budget cap, concurrent use (threads). */
+/* test_pool.c - capture/cache/pool.c: zeroed distinct slots, chunk accounting, spare chunks and their give-back by pool_trim, refusal at the budget cap, concurrent use (threads). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "capture/cache/budget.h"
 #include "capture/cache/pool.h"
@@ -66,7 +69,7 @@ TEST_CASE(slots_are_zeroed_distinct_and_counted)
     for (int i = 0; i < N; i++)
         pool_free(&p, o[i]);
     CHECK_INT(pool_live(&p), 0);
-    /* empty chunks went back: at most the one spare is still counted */
+    /* empty chunks left the budget (kept as spares): at most the last one with room is counted */
     CHECK(pool_chunks(&p) <= 1);
     CHECK_INT(budget_used(&b) - before, pool_chunks(&p) * POOL_CHUNK);
     /* and they are reused */
@@ -100,7 +103,85 @@ TEST_CASE(budget_cap_refuses_then_recovers)
     CHECK_INT(budget_used(&b), 0);
 }
 
-/* Two threads allocate, and each frees what the other allocated. */
+/* Pages of the chunk holding slot o that are resident (mincore). */
+static int chunk_resident_pages(const void *o)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    void *k = (void *)((uintptr_t)o & ~(uintptr_t)(POOL_CHUNK - 1));
+    unsigned char v[POOL_CHUNK / 4096];
+    if (mincore(k, POOL_CHUNK, v) != 0)
+        return -1;
+    int n = 0;
+    for (size_t i = 0; i < POOL_CHUNK / pg; i++)
+        n += v[i] & 1;
+    return n;
+}
+
+enum { TRIM_N = 40000 };             /* ~104 chunks of 168-byte slots: more than POOL_TRIM_MAX */
+
+TEST_CASE(spare_chunks_kept_then_trimmed_a_bounded_amount_per_tick)
+{
+    struct budget b;
+    budget_init(&b, 0);
+    struct pool p;
+    CHECK_INT(pool_init(&p, &b, SIZE), 0);
+    static uint8_t *o[TRIM_N];
+    for (int i = 0; i < TRIM_N; i++) {
+        o[i] = pool_alloc(&p);
+        CHECK(o[i] != NULL);
+        if (!o[i])
+            return;
+        memset(o[i], 0x5A, SIZE);
+    }
+    uint64_t chunks = pool_chunks(&p);
+    for (int i = 0; i < TRIM_N; i++)
+        pool_free(&p, o[i]);
+    if (BYPASS) {                     /* free() gave everything back: nothing to trim */
+        CHECK_INT(pool_trim(&p), 0);
+        CHECK_INT(budget_used(&b), 0);
+        pool_destroy(&p);
+        return;
+    }
+    /* empty chunks are out of the budget but kept, resident, without a system call */
+    uint64_t spare = pool_spare(&p);
+    CHECK_INT(spare + pool_chunks(&p), chunks);
+    CHECK(spare > POOL_TRIM_MAX);
+    CHECK_INT(budget_used(&b), pool_chunks(&p) * POOL_CHUNK);
+    CHECK(chunk_resident_pages(o[0]) > 0);
+    /* nothing goes back before the spares have waited POOL_SPARE_TICKS ticks */
+    size_t given = 0;
+    for (unsigned t = 1; t < POOL_SPARE_TICKS; t++)
+        given += pool_trim(&p);
+    CHECK_INT(given, 0);
+    CHECK_INT(pool_spare(&p), spare);
+    /* then at most POOL_TRIM_MAX a tick, until none is left */
+    CHECK_INT(pool_trim(&p), POOL_TRIM_MAX);
+    CHECK_INT(pool_trim(&p), spare - POOL_TRIM_MAX);
+    CHECK_INT(pool_trim(&p), 0);
+    CHECK_INT(pool_spare(&p), 0);
+    /* the first chunk (the oldest spare) went back: its pages are no longer resident */
+    CHECK_INT(chunk_resident_pages(o[0]), 0);
+    /* given-back chunks are reused, zeroed; a reused spare's slots are zeroed as well */
+    int bad = 0;
+    for (int i = 0; i < TRIM_N; i++)
+        if (!(o[i] = pool_alloc(&p)) || !all_zero(o[i], SIZE))
+            bad++;
+    CHECK_INT(bad, 0);
+    CHECK_INT(pool_chunks(&p), chunks);
+    for (int i = 0; i < TRIM_N / 2; i++)
+        pool_free(&p, o[i]);
+    for (int i = 0; i < TRIM_N / 2; i++)
+        if (!(o[i] = pool_alloc(&p)) || !all_zero(o[i], SIZE))
+            bad++;
+    CHECK_INT(bad, 0);
+    CHECK_INT(pool_spare(&p), 0);
+    for (int i = 0; i < TRIM_N; i++)
+        pool_free(&p, o[i]);
+    pool_destroy(&p);
+    CHECK_INT(budget_used(&b), 0);
+}
+
+/* Two threads allocate, and each frees what the other allocated, while a third trims. */
 struct mt {
     struct pool *p;
     pthread_mutex_t *lock;
@@ -138,6 +219,22 @@ static void *mt_run(void *arg)
     return NULL;
 }
 
+/* Calls pool_trim as fast as it can until told to stop: spares are given back while the
+ * two threads take and empty chunks. */
+struct trimmer {
+    struct pool *p;
+    _Atomic int stop;
+    size_t given;
+};
+
+static void *trim_run(void *arg)
+{
+    struct trimmer *t = arg;
+    while (!atomic_load(&t->stop))
+        t->given += pool_trim(t->p);
+    return NULL;
+}
+
 TEST_CASE(two_threads_allocate_and_free_each_others_slots)
 {
     struct budget bud;
@@ -147,11 +244,15 @@ TEST_CASE(two_threads_allocate_and_free_each_others_slots)
     static void *a[MT_BATCH], *b[MT_BATCH];
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     struct mt ma = { &p, &lock, a, b, NULL, 0 }, mb = { &p, &lock, b, a, NULL, 0 };
-    pthread_t ta, tb;
+    struct trimmer tr = { &p, 0, 0 };
+    pthread_t ta, tb, tt;
+    pthread_create(&tt, NULL, trim_run, &tr);
     pthread_create(&ta, NULL, mt_run, &ma);
     pthread_create(&tb, NULL, mt_run, &mb);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
+    atomic_store(&tr.stop, 1);
+    pthread_join(tt, NULL);
     CHECK_INT(ma.bad + mb.bad, 0);
     for (int i = 0; i < MT_BATCH; i++) {
         pool_free(&p, a[i]);
@@ -166,6 +267,7 @@ int main(void)
 {
     RUN(slots_are_zeroed_distinct_and_counted);
     RUN(budget_cap_refuses_then_recovers);
+    RUN(spare_chunks_kept_then_trimmed_a_bounded_amount_per_tick);
     RUN(two_threads_allocate_and_free_each_others_slots);
     return CHECK_DONE("pool");
 }
