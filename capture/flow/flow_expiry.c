@@ -86,11 +86,20 @@ struct sweep_drain {
     void *arg;
 };
 
-static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode, const struct sweep_drain *d)
+/* The flow shards a sweep takes (SWEEP_DUE then leaves some to other lanes): shard i when
+ * i % n == k (worker_end_part); every shard with { 0, 1 }. */
+struct sweep_part {
+    int k, n;
+};
+
+static const struct sweep_part SWEEP_EVERY_SHARD = { 0, 1 };
+
+static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode, const struct sweep_drain *d,
+                        const struct sweep_part *part)
 {
     struct flow *batch[SWEEP_BATCH];
     for (int i = 0; i < CACHE_SHARDS; i++) {
-        if (mode == SWEEP_DUE && sweep_leaves(w, i, now))
+        if (i % part->n != part->k || (mode == SWEEP_DUE && sweep_leaves(w, i, now)))
             continue;
         atomic_store_explicit(&w->cache->flows[i].swept_us, now, memory_order_relaxed);
         if (mode == SWEEP_DUE_FULL) {
@@ -178,18 +187,24 @@ static void macs_sweep(struct worker *w, uint64_t now, int full)
     }
 }
 
+/* Expires the hosts, MACs and names due by until, then publishes w's counters. */
+static void sweep_shared(struct worker *w, uint64_t until, int full)
+{
+    hosts_sweep(w, until, full);
+    macs_report(w, until, full);
+    macs_sweep(w, until, full);
+    names_sweep(w->cache, until, full);
+    worker_publish_stats(w);
+}
+
 /* Expires what is due, up to the last packet of every lane that still holds
  * packets (cache_expiry_now). */
 static void sweep(struct worker *w, int full)
 {
     uint64_t until = cache_expiry_now(w->cache, w->group);
     worker_fold(w);                  /* first: the sweeps below read what it adds */
-    flows_sweep(w, until, full ? SWEEP_DUE_FULL : SWEEP_DUE, &(struct sweep_drain){ 0 });
-    hosts_sweep(w, until, full);
-    macs_report(w, until, full);
-    macs_sweep(w, until, full);
-    names_sweep(w->cache, until, full);
-    worker_publish_stats(w);
+    flows_sweep(w, until, full ? SWEEP_DUE_FULL : SWEEP_DUE, &(struct sweep_drain){ 0 }, &SWEEP_EVERY_SHARD);
+    sweep_shared(w, until, full);
 }
 
 void worker_tick(struct worker *w, uint64_t now)
@@ -213,8 +228,27 @@ void worker_expire_all(struct worker *w)
 
 void worker_expire_all_drained(struct worker *w, void (*drain)(void *arg), void *arg)
 {
-    flows_sweep(w, cache_now(w->cache), SWEEP_ALL, &(struct sweep_drain){ drain, arg });
+    flows_sweep(w, cache_now(w->cache), SWEEP_ALL, &(struct sweep_drain){ drain, arg }, &SWEEP_EVERY_SHARD);
     worker_fold(w);
     macs_report(w, cache_now(w->cache), 1);
     worker_publish_stats(w);
+}
+
+void worker_end_part(struct worker *w, int k, int n, int all, uint64_t now)
+{
+    struct sweep_part part = { k, n };
+    flows_sweep(w, now, all ? SWEEP_ALL : SWEEP_DUE_FULL, &(struct sweep_drain){ 0 }, &part);
+    if (!all)
+        flows_finish_detection(w, k, n);
+    worker_publish_stats(w);         /* what the flows' ends counted, and their batched records */
+}
+
+void worker_end_shared(struct worker *w, int all, uint64_t now)
+{
+    if (all) {
+        macs_report(w, now, 1);
+        worker_publish_stats(w);
+    } else {
+        sweep_shared(w, now, 1);
+    }
 }

@@ -206,12 +206,12 @@ static size_t shard_finish_detection(struct worker *w, struct cache_shard *s, st
     return n;
 }
 
-void worker_finish_detection(struct worker *w)
+void flows_finish_detection(struct worker *w, int part, int nparts)
 {
     enum { MOVES = 1024 };
     struct l7_move mv[MOVES];
     struct cache *c = w->cache;
-    for (int i = 0; i < CACHE_SHARDS; i++) {
+    for (int i = part; i < CACHE_SHARDS; i += nparts) {
         size_t n;
         do {
             n = shard_finish_detection(w, &c->flows[i], mv, MOVES);

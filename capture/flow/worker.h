@@ -109,11 +109,28 @@ void worker_expire_all(struct worker *w);
  * cache holds, their flow.end events do not overflow the queue. */
 void worker_expire_all_drained(struct worker *w, void (*drain)(void *arg), void *arg);
 
-/* ---- the end of a capture (flow_life.c) ---- */
+/* ---- the end of a file, split between a source's workers (flow_expiry.c) ---- */
 
-/* Give nDPI's final answer (its guess) for every flow still undetected, as
- * ndpiReader does at the end of a file; flows stay in the cache. */
-void worker_finish_detection(struct worker *w);
+/*
+ * Worker k of a source's n ends the flows of flow shards i with i % n == k:
+ * with n a power of two those are the shards its own lane's flows live in
+ * (cache_flow_hash), else as far as the factor two of n sets lanes apart; the
+ * n parts cover every shard once. The parts run at once, one thread each;
+ * then one worker alone does what is shared (worker_end_shared). Before the
+ * parts, every worker of the source has stopped and folded its pending counts
+ * (worker_publish_stats), so a flow's end sees its hosts whole whichever part
+ * ends it. all: every flow ends (reason shutdown: pcap-end expire and exit)
+ * and now is the cache's time; else the flows due by now (cache_expiry_now)
+ * end, wherever they sit in their lists, and nDPI gives its final answer (its
+ * guess) for those left undetected, as ndpiReader does at the end of a file
+ * (pcap-end keep). With worker_end_shared, the same as worker_expire_all, or
+ * as worker_sweep_due then settling detection. The thread w is handed to.
+ */
+void worker_end_part(struct worker *w, int k, int n, int all, uint64_t now);
+/* After every part is done, once: all: reports every MAC counted on since its
+ * last report; else expires the hosts, MACs and names due by now. Then
+ * publishes w's counters. */
+void worker_end_shared(struct worker *w, int all, uint64_t now);
 
 /* ---- counters (worker.c) ---- */
 

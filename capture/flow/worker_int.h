@@ -60,6 +60,9 @@ enum flow_end_reason flow_end_reason_of(const struct cache_config *cfg, const st
 /* Ends a flow already unlinked from its shard (the caller owns it; it is
  * freed): its aggregates and hosts, its events, the dissectors' last word. */
 void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason);
+/* Gives nDPI's final answer (its guess) for every flow still undetected in flow shards i with
+ * i % nparts == part, as ndpiReader does at the end of a file; the flows stay in the cache. */
+void flows_finish_detection(struct worker *w, int part, int nparts);
 
 /* ---- flow_account.c ---- */
 

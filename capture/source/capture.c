@@ -2,6 +2,7 @@
 #include "capture/source/capture.h"
 #include "capture/source/afpacket.h"
 #include "capture/source/fanout.h"
+#include "capture/source/file_end.h"
 #include "capture/source/file_reader.h"
 #include "capture/source/file_walk.h"
 #include "capture/source/live_fanout.h"
@@ -453,14 +454,9 @@ static void source_finished(struct source *s)
     struct capture *cap = s->cap;
     fanout_finish(s->fan);           /* every queued frame is processed first */
     s->fan = NULL;
-    if (cap->o.end != PCAP_END_KEEP) {
-        worker_expire_all(&s->w[0]);
-    } else {
-        /* What is due by the file's last packet ends now, not at a next tick
-         * that never comes: the same cache for one worker or several. */
-        worker_sweep_due(&s->w[0]);
-        worker_finish_detection(&s->w[0]);   /* the file is over: detection is final */
-    }
+    /* keep: what is due by the file's last packet ends now, not at a next tick that never comes
+     * (the same cache for one worker or several), and detection is final */
+    file_end_run(s->w, s->nworkers, cap->o.end != PCAP_END_KEEP);
     struct file_summary sum = { .files = s->nfiles, .start_us = s->start_us,
                                 .flows_dropped = atomic_load(&cap->cache->st.flows_dropped),
                                 .read_errors = atomic_load(&s->read_errors) };

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "capture/cache/cache.h"
@@ -666,6 +667,111 @@ TEST_CASE(a_tick_sweeps_its_own_lanes_flows_first)
     cache_destroy(c);
 }
 
+/* The end of a file split between workers (worker_end_part): with 2 capture threads part k takes
+ * exactly lane k's flows; run at once in two threads, the parts end every flow once, with the
+ * counts one worker's worker_expire_all gives. */
+struct end_arg { struct worker *w; int k, n, all; uint64_t now; };
+
+static void *end_part_run(void *arg)
+{
+    struct end_arg *e = arg;
+    worker_end_part(e->w, e->k, e->n, e->all, e->now);
+    return NULL;
+}
+
+/* Starts cache *c (lanes capture threads) with two workers, and 2 * per flows from 10.0.0.1 to
+ * 10.0.<x>.<y>:53, each sent by the worker of its lane (lanes 2) or by worker 0; dst[i] is flow
+ * i's server and lane[i] its lane. */
+static void end_setup(struct cache **c, struct worker w[2], uint32_t lanes, int per, char dst[][32], int *lane)
+{
+    struct cache_config cfg = test_cfg();
+    cfg.lanes = lanes;
+    *c = cache_create(&cfg);
+    CHECK_INT(worker_init(&w[0], 0, *c), 0);
+    CHECK_INT(worker_init(&w[1], 1, *c), 0);
+    w[1].lane = 1;
+    uint8_t a[4], b[4];
+    inet_pton(AF_INET, "10.0.0.1", a);
+    for (int i = 0; i < 2 * per; i++) {
+        snprintf(dst[i], 32, "10.0.%d.%d", 1 + i / 200, 1 + i % 200);
+        inet_pton(AF_INET, dst[i], b);
+        lane[i] = (int)(flow_addr_lane_hash(a, b, 1) % 2);
+        struct worker *by = lanes == 2 ? &w[lane[i]] : &w[0];
+        /* the first half idle since T0 (due at T0 + 30 s), the second half seen at T0 + 20 s */
+        send4(by, i < per ? T0 : T0 + 20ULL * SEC, "10.0.0.1", dst[i], IPPROTO_UDP, 40000, 53, 0, 20);
+    }
+    cache_clock_advance(*c, T0 + 40ULL * SEC);
+    worker_publish_stats(&w[0]);     /* what file_end_run does first */
+    worker_publish_stats(&w[1]);
+}
+
+static void end_teardown(struct cache *c, struct worker w[2])
+{
+    worker_destroy(&w[0]);
+    worker_destroy(&w[1]);
+    cache_destroy(c);
+}
+
+TEST_CASE(end_of_file_parts_end_each_lanes_flows_at_once)
+{
+    enum { PER = 150 };
+    char dst[2 * PER][32], name[96];
+    int lane[2 * PER];
+    struct cache *c;
+    struct worker w[2];
+    struct host h;
+    end_setup(&c, w, 2, PER, dst, lane);
+    CHECK_INT(counts_of(c).flows_created, 2 * PER);
+    worker_end_part(&w[1], 1, 2, 1, cache_now(c));        /* lane 1's part alone: lane 1's flows */
+    for (int i = 0; i < 2 * PER; i++) {
+        snprintf(name, sizeof(name), "flow.udp.10.0.0.1:40000-%s:53", dst[i]);
+        if (flow_present(c, name) != (lane[i] == 0))
+            CHECK_FAIL_("%s (lane %d) present %d", name, lane[i], flow_present(c, name));
+    }
+    worker_end_part(&w[0], 0, 2, 1, cache_now(c));
+    worker_end_shared(&w[0], 1, cache_now(c));
+    CHECK_INT(counts_of(c).flows_expired, 2 * PER);
+    CHECK_INT(host_of(c, "10.0.0.1", &h), 0);
+    CHECK_INT(h.flows_active, 0);
+    end_teardown(c, w);
+
+    /* both modes, 2 and 3 lanes (3: no shard is one lane's), the parts in two threads at once:
+     * the same counts and host as worker_expire_all or worker_sweep_due alone */
+    for (uint32_t lanes = 2; lanes <= 3; lanes++)
+        for (int all = 0; all <= 1; all++) {
+            struct host h1, h2;
+            struct aggr a1, a2;
+            end_setup(&c, w, lanes, PER, dst, lane);
+            uint64_t now = all ? cache_now(c) : cache_expiry_now(c, NULL);
+            struct end_arg e = { &w[1], 1, 2, all, now };
+            pthread_t t;
+            CHECK_INT(pthread_create(&t, NULL, end_part_run, &e), 0);
+            worker_end_part(&w[0], 0, 2, all, now);
+            pthread_join(t, NULL);
+            worker_end_shared(&w[0], all, now);
+            struct cache_counts n2 = counts_of(c);
+            CHECK_INT(host_of(c, "10.0.0.1", &h2), 0);
+            CHECK_INT(cache_aggr_get(c, CT_VLAN, 0, &a2), 0);
+            end_teardown(c, w);
+            end_setup(&c, w, lanes, PER, dst, lane);
+            if (all) {
+                worker_expire_all(&w[0]);
+            } else {
+                worker_sweep_due(&w[0]);
+            }
+            struct cache_counts n1 = counts_of(c);
+            CHECK_INT(host_of(c, "10.0.0.1", &h1), 0);
+            CHECK_INT(cache_aggr_get(c, CT_VLAN, 0, &a1), 0);
+            end_teardown(c, w);
+            CHECK_INT(n2.flows_expired, all ? 2 * PER : PER);
+            CHECK_INT(n2.flows_expired, n1.flows_expired);
+            CHECK_INT(n2.flows_active, n1.flows_active);
+            CHECK_INT(h2.flows_active, h1.flows_active);
+            CHECK_INT(h2.pkts_sent, h1.pkts_sent);
+            CHECK_INT(a2.flows_active, a1.flows_active);
+        }
+}
+
 int main(void)
 {
     if (l7_names_init() != 0)
@@ -686,6 +792,7 @@ int main(void)
     RUN(queue_slots_run_out_and_come_back_cleared);
     RUN(frames_decoded_ahead_count_as_frames_decoded_in_turn);
     RUN(a_tick_sweeps_its_own_lanes_flows_first);
+    RUN(end_of_file_parts_end_each_lanes_flows_at_once);
     l7_names_free();
     return CHECK_DONE("worker");
 }
