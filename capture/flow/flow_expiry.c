@@ -94,6 +94,14 @@ struct sweep_part {
 
 static const struct sweep_part SWEEP_EVERY_SHARD = { 0, 1 };
 
+/* Why f ends in a sweep up to now: its own reason when it was due by then; at a forced end
+ * (all: shutdown, the end of a file) a flow not yet due ends as "shutdown". A flow already due
+ * keeps its own reason there too, so the reason does not depend on whether a tick came first. */
+static enum flow_end_reason sweep_reason(const struct cache_config *cfg, const struct flow *f, uint64_t now, int all)
+{
+    return all && flow_expire_at(cfg, f) > now ? FLOW_END_SHUTDOWN : flow_end_reason_of(cfg, f);
+}
+
 static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode, const struct sweep_drain *d,
                         const struct sweep_part *part)
 {
@@ -123,8 +131,7 @@ static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode, co
                         __builtin_prefetch(ext + 64);
                     }
                 }
-                flow_end(w, batch[j], mode == SWEEP_ALL ? FLOW_END_SHUTDOWN
-                                                        : flow_end_reason_of(&w->cache->cfg, batch[j]));
+                flow_end(w, batch[j], sweep_reason(&w->cache->cfg, batch[j], now, mode == SWEEP_ALL));
             }
             if (n && d->fn) {
                 event_queue_batch_flush(&w->events);

@@ -465,3 +465,29 @@ def test_flowcached_collector_restart(flowcached, tmp_path, capture):
     assert int(info.get("capture_drops", 0)) == 0
     assert int(info["export_drops"]) > 0, info
     assert len(second.records()) > 0
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_flows_due_at_the_end_of_a_file_end_as_idle(flowcached, tmp_path, threads):
+    """--pcap-end expire ends every flow left when the file ends. A flow whose idle timeout had passed by
+    the file's last packet ends as idle (flowEndReason 1), as a sweep would have ended it, whether or not a
+    sweep came before the end: its reason does not depend on when the workers swept. Only flows still active
+    then are a forced end (4). Offline sweeps run every 100 ms of packet time; here the last one is at 0.95 s
+    and the file ends at 1.02 s, after the 20 idle flows fell due (1.0 s)."""
+    from test_reliability_util import eth_ipv4, udp_datagram, write_pcap
+
+    def frame(i, dport):
+        return eth_ipv4(bytes([10, 5, 0, 1 + i]), bytes([10, 6, 0, 1]), 17, udp_datagram(32000 + i, dport, b"z"), i)
+
+    t0 = 1700000000.0
+    recs = [(t0, frame(i, 9001)) for i in range(20)]                          # due at t0 + 1 s (idle 1 s)
+    recs += [(t0 + 0.95, frame(100 + i, 9002)) for i in range(5)]              # the last sweep
+    recs += [(t0 + 1.02, frame(100 + i, 9002)) for i in range(5)]              # the end: still active
+    pcap = write_pcap(str(tmp_path / "due.pcap"), recs)
+    got, _ = collect_flowcached(flowcached, pcap, "ipfix", "--capture-threads", threads,
+                                "--flow-idle-timeout", "1", "--flow-lifetime-timeout", "86400")
+    reasons = {}
+    for r in got:
+        if r[(0, 11)] in (9001, 9002):                 # the initiator's records (destination port)
+            reasons.setdefault(r[(0, 11)], []).append(r[(0, 136)])
+    assert reasons == {9001: [1] * 20, 9002: [4] * 5}, reasons
