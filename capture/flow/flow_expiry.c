@@ -106,8 +106,8 @@ static void flows_sweep(struct worker *w, uint64_t now, enum sweep_mode mode, co
                         const struct sweep_part *part)
 {
     struct flow *batch[SWEEP_BATCH];
-    for (int i = 0; i < CACHE_SHARDS; i++) {
-        if (i % part->n != part->k || (mode == SWEEP_DUE && sweep_leaves(w, i, now)))
+    for (int i = part->k; i < CACHE_SHARDS; i += part->n) {
+        if (mode == SWEEP_DUE && sweep_leaves(w, i, now))
             continue;
         atomic_store_explicit(&w->cache->flows[i].swept_us, now, memory_order_relaxed);
         if (mode == SWEEP_DUE_FULL) {
@@ -237,8 +237,7 @@ void worker_expire_all_drained(struct worker *w, void (*drain)(void *arg), void 
 {
     flows_sweep(w, cache_now(w->cache), SWEEP_ALL, &(struct sweep_drain){ drain, arg }, &SWEEP_EVERY_SHARD);
     worker_fold(w);
-    macs_report(w, cache_now(w->cache), 1);
-    worker_publish_stats(w);
+    worker_end_shared(w, 1, cache_now(w->cache));
 }
 
 void worker_end_part(struct worker *w, int k, int n, int all, uint64_t now)

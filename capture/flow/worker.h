@@ -119,8 +119,8 @@ void worker_expire_all_drained(struct worker *w, void (*drain)(void *arg), void 
  * then one worker alone does what is shared (worker_end_shared). Before the
  * parts, every worker of the source has stopped and folded its pending counts
  * (worker_publish_stats), so a flow's end sees its hosts whole whichever part
- * ends it. all: every flow ends (reason shutdown: pcap-end expire and exit)
- * and now is the cache's time; else the flows due by now (cache_expiry_now)
+ * ends it. all: every flow ends (pcap-end expire and exit; reason shutdown,
+ * unless it was already due by now) and now is the cache's time; else the flows due by now (cache_expiry_now)
  * end, wherever they sit in their lists, and nDPI gives its final answer (its
  * guess) for those left undetected, as ndpiReader does at the end of a file
  * (pcap-end keep). With worker_end_shared, the same as worker_expire_all, or

@@ -37,7 +37,6 @@ enum {
 static void conn_connect(struct cloud_conn *cn);
 static void engine_check_drained(struct cloud_engine *e);
 
-static uint64_t mono_us(void) { return uv_hrtime() / 1000; }
 static uint64_t mono_ms(void) { return uv_hrtime() / 1000000; }
 
 /* ------------------------------------------------------------------ queues */
@@ -432,7 +431,7 @@ static void conn_on_reply(void *arg, struct cloud_link *l, struct redisReply *r)
         on_own_reply(cn, l, c, r);
     } else {
         if (c->sent_us)
-            e->last_batch_us = mono_us() - c->sent_us;
+            e->last_batch_us = cloud_mono_us() - c->sent_us;
         if (r->type == REDIS_REPLY_ERROR) {
             on_data_error(e, c, r);
         } else {
@@ -498,7 +497,7 @@ static void engine_flush(struct cloud_engine *e)
             cloud_cmdq_push(&kept, c);
     }
     e->pending = kept;
-    uint64_t t = mono_us();
+    uint64_t t = cloud_mono_us();
     for (int i = 0; i < e->nnodes; i++) {
         if (!b[i].out.len)
             continue;

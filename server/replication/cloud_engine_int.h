@@ -12,6 +12,12 @@
 
 struct redisReply;
 
+/* The monotonic clock in microseconds (sent_us, last_batch_us). */
+static inline uint64_t cloud_mono_us(void)
+{
+    return uv_hrtime() / 1000;
+}
+
 enum cmd_kind { CMD_DATA, CMD_AUTH, CMD_SLOTS, CMD_ASKING, CMD_GET };
 enum conn_role { ROLE_DATA, ROLE_SYNC };
 

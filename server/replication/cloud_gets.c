@@ -16,8 +16,6 @@ enum {
     GET_WAIT_MS = 2000,                 /* a GET waits this long for its connection (start, reconnect) */
 };
 
-static uint64_t mono_us(void) { return uv_hrtime() / 1000; }
-
 void cloud_get_fail(struct cloud_engine *e, struct cloud_cmd *c)
 {
     e->gets_inflight--;
@@ -67,7 +65,7 @@ void cloud_gets_dispatch(struct cloud_engine *e)
 {
     struct cloud_cmdq q = e->gets_waiting, kept = { 0 };
     struct cloud_cmd *c;
-    uint64_t now = mono_us();
+    uint64_t now = cloud_mono_us();
     memset(&e->gets_waiting, 0, sizeof(e->gets_waiting));   /* a waiter may ask again meanwhile */
     while ((c = cloud_cmdq_pop(&q))) {
         struct cloud_conn *cn = sync_conn(e, c);
@@ -99,7 +97,7 @@ static int engine_ask(struct cloud_engine *e, int argc, const char **argv, cloud
     c->waiter_arg = arg;
     e->gets_inflight++;
     if (!cn || !cn->ready) {
-        c->sent_us = mono_us();
+        c->sent_us = cloud_mono_us();
         cloud_cmdq_push(&e->gets_waiting, c);
         return 0;
     }
