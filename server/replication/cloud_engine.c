@@ -520,6 +520,7 @@ static void flush_timer_cb(uv_timer_t *t)
     if (e->gets_waiting.head)
         cloud_gets_dispatch(e);
     engine_flush(e);
+    engine_check_drained(e);            /* a GET given up on may have been the last thing left */
 }
 
 static void prep_cb(uv_prepare_t *p)
@@ -634,7 +635,9 @@ static void engine_check_drained(struct cloud_engine *e)
         return;
     size_t nin;
     inflight_bytes(e, &nin);
-    if (e->retry.n + e->pending.n + nin == 0)
+    /* a GET still asked may bring commands (a held flow.end published with its user): wait for
+     * its answer too (a waiting GET gives up after 2 s, under the shutdown timer) */
+    if (e->retry.n + e->pending.n + nin == 0 && e->gets_inflight == 0)
         engine_finish(e);
 }
 
