@@ -10,15 +10,6 @@
  * than a microsecond. */
 #define LOCK_SPINS 64
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 void lock_acquire_slow(struct lock *l)
 {
     for (int i = 0; i < LOCK_SPINS; i++) {
@@ -26,7 +17,7 @@ void lock_acquire_slow(struct lock *l)
         if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
             atomic_compare_exchange_weak_explicit(&l->v, &free_v, 1, memory_order_acquire, memory_order_relaxed))
             return;
-        cpu_relax();
+        lock_pause();
     }
     /* marks the lock "waiters" (2) whoever holds it; taking it that way is
      * safe too: the release then wakes a sleeper that may not exist */

@@ -23,6 +23,16 @@ void lock_acquire_slow(struct lock *l);
 /* Wakes one thread asleep on l (lock_release found waiters). */
 void lock_wake(struct lock *l);
 
+/* A pause for a thread spinning on a word another core writes. */
+static inline void lock_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 static inline void lock_init(struct lock *l)
 {
     atomic_init(&l->v, 0);

@@ -488,7 +488,7 @@ static int source_fanout_start(struct source *s, int wall_clock)
     return 0;
 }
 
-/* Several workers on files read at full speed: each reads every file itself (file_walk.c). Returns
+/* Several workers on files read at full speed: they read each file once between them (file_walk.c). Returns
  * file_walk_run's result: 0 read, -1 stopped, 1 when a reader thread must read them. */
 static int source_walk(struct source *s)
 {

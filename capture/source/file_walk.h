@@ -1,4 +1,4 @@
-/* file_walk.h - capture files walked by every worker of their source, each handling the packets of its own lane (no reader thread; worker threads). */
+/* file_walk.h - capture files read once for all the workers of their source, each handling the packets of its own lane (no reader thread; worker threads). */
 #ifndef FC_FILE_WALK_H
 #define FC_FILE_WALK_H
 
@@ -20,15 +20,18 @@ struct file_walk_opts {
 };
 
 /*
- * Reads every file with workers[0..n) (n > 1) and no reader thread: each
- * worker reads the whole file itself (its own 1 MB buffer, pread from the
- * page cache), decodes every frame to find its lane (fanout_lane_of, as a
- * reader thread would) and handles only the frames of its own lane, so no
- * frame crosses threads. Worker 0 runs in the caller's thread, the others in
- * threads of their own; it logs the progress lines and read errors. Each
- * worker's cache queue slot holds the packet time it has read to, so expiry
- * waits for the slowest (cache_expiry_now), and a worker waits while it is
- * more than FILE_WALK_AHEAD bytes ahead of the slowest one.
+ * Reads every file with workers[0..n) (n > 1) and no reader thread. The
+ * records are read once, into buffers the workers share (pread from the
+ * page cache after the first pass), in batches of consecutive records: the
+ * worker that needs the next batch, or one with time to read ahead, reads
+ * it and finds each frame's lane (fanout_frame_lane, as a reader thread
+ * would); every worker then handles only its own lane's frames of every
+ * batch, so no frame is copied and none crosses threads. Worker 0 runs in
+ * the caller's thread, the others in threads of their own; whoever reads
+ * logs the progress lines and read errors. Each worker's cache queue slot
+ * holds the packet time it has handled, so expiry waits for the slowest
+ * (cache_expiry_now), and a worker can be at most the batch ring (32 768
+ * records) ahead of the slowest one.
  * Returns 0 when every file was read, -1 when *stop ended it (the caller
  * then skips the end-of-file work), 1 when the files cannot be read this way
  * (not all classic pcap files that pcapfile reads, or no thread could
@@ -36,7 +39,5 @@ struct file_walk_opts {
  * group is NULL again on return. The source's thread.
  */
 int file_walk_run(struct worker *workers, int n, const struct file_walk_opts *o);
-
-enum { FILE_WALK_AHEAD = 16 << 20 };
 
 #endif

@@ -93,7 +93,7 @@ def write_big_pcap(path, size):
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_pcap_truncated_while_read(flowcached, tmp_path, threads):
-    """A file cut short while flowcached reads it (one worker, or each of two reading it whole): the read
+    """A file cut short while flowcached reads it (one worker, or two reading it between them): the read
     ends on an error, logged and counted, the packets before it kept, the process up. A reader that maps
     the file gets SIGBUS past the cut (branch mmapread: BENCHMARKS.md, "Design measurements")."""
     p = tmp_path / "big.pcap"
