@@ -164,7 +164,10 @@ struct user_memo_slot {
 };
 _Static_assert(sizeof(struct user_memo_slot) == 64, "a memo slot is one cache line");
 
-struct names_user_memo { struct user_memo_slot slot[USER_MEMO_SLOTS]; };
+struct names_user_memo {
+    struct user_memo_slot slot[USER_MEMO_SLOTS];
+    uint64_t login_us[USER_MEMO_SLOTS];  /* MEMO_ENTRY: the entry's login (asked only with at_us) */
+};
 
 struct names_user_memo *names_user_memo_new(void)
 {
@@ -176,12 +179,30 @@ void names_user_memo_free(struct names_user_memo *m)
     free(m);
 }
 
-/* Does an ipuser entry with these times name its user to a flow that started at since_us (0: to any
- * asker), at cache time now? It lives until delete_at_us (0: for ever), and a flow starting after
- * the logout is not the departed user's. */
-static int ipuser_answers(uint64_t delete_at_us, uint64_t logout_us, uint64_t now, uint64_t since_us)
+/* Does a mapping with these times name its user to a flow that started at since_us (0: to any
+ * asker), as of packet time at (0: the table as it stands at cache time now)? It lives until
+ * delete_at_us (0: for ever), a flow starting after the logout is not the departed user's, and as
+ * of `at` a login at or after it has not happened yet (strictly before: a worker whose clock says
+ * `at` may still be handling the packet of that time). */
+static int ipuser_answers(uint64_t login_us, uint64_t delete_at_us, uint64_t logout_us, uint64_t now,
+                          uint64_t since_us, uint64_t at)
 {
-    return (delete_at_us == 0 || delete_at_us > now) && (!since_us || !logout_us || since_us <= logout_us);
+    uint64_t t = at ? at : now;
+    return (!at || login_us < at) && (delete_at_us == 0 || delete_at_us > t) &&
+           (!since_us || !logout_us || since_us <= logout_us);
+}
+
+/* The user entry e names (see ipuser_answers), or NULL: its mapping, else, as of an `at` before
+ * that mapping's login, the one it replaced. */
+static const char *ipuser_entry_user(const struct name_entry *e, uint64_t now, uint64_t since_us, uint64_t at)
+{
+    if (ipuser_answers(e->u.ipuser.login_us, e->u.ipuser.delete_at_us, e->u.ipuser.logout_us, now, since_us, at))
+        return e->u.ipuser.user;
+    const struct ipuser_prev *p = &e->u.ipuser.prev;
+    if (at && at <= e->u.ipuser.login_us && p->user[0] &&
+        ipuser_answers(p->login_us, p->delete_at_us, p->logout_us, now, since_us, at))
+        return p->user;
+    return NULL;
 }
 
 static int user_copy(const char *user, size_t ul, char *out, size_t outcap)
@@ -196,8 +217,9 @@ static int user_copy(const char *user, size_t ul, char *out, size_t outcap)
 /* names_user_of through the table: formats the address and finds its entry under the shard lock.
  * With ms, what the entry holds is noted there with the slot's version (read under the lock, so no
  * change to the entry falls between the two). */
-static int user_of_locked(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, char *out,
-                          size_t outcap, _Atomic uint64_t *slot, struct user_memo_slot *ms)
+static int user_of_locked(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, uint64_t at,
+                          char *out, size_t outcap, _Atomic uint64_t *slot, struct user_memo_slot *ms,
+                          uint64_t *ms_login)
 {
     char a[ADDR_STR_MAX];
     size_t n = addr_format(ipver, addr, a);
@@ -208,8 +230,9 @@ static int user_of_locked(struct cache *c, uint8_t ipver, const uint8_t *addr, u
     struct name_entry *e = names_find(c, s, h, NK_IPUSER, a, n, 0, 0, NULL);
     uint64_t now = cache_now(c);
     size_t ul = e ? strlen(e->u.ipuser.user) : 0;
-    if (e && ipuser_answers(e->u.ipuser.delete_at_us, e->u.ipuser.logout_us, now, since_us))
-        rc = user_copy(e->u.ipuser.user, ul, out, outcap);
+    const char *user = e ? ipuser_entry_user(e, now, since_us, at) : NULL;
+    if (user)
+        rc = user_copy(user, user == e->u.ipuser.user ? ul : strlen(user), out, outcap);
     if (ms) {
         ms->word = atomic_load_explicit(slot, memory_order_relaxed);
         ms->state = ul < USER_MEMO_NAME ? (e ? MEMO_ENTRY : MEMO_NONE) : MEMO_EMPTY;
@@ -218,6 +241,7 @@ static int user_of_locked(struct cache *c, uint8_t ipver, const uint8_t *addr, u
         if (e && ms->state == MEMO_ENTRY) {
             ms->delete_at_us = e->u.ipuser.delete_at_us;
             ms->logout_us = e->u.ipuser.logout_us;
+            *ms_login = e->u.ipuser.login_us;
             ms->ulen = (uint8_t)ul;
             memcpy(ms->user, e->u.ipuser.user, ul);
         }
@@ -229,25 +253,28 @@ static int user_of_locked(struct cache *c, uint8_t ipver, const uint8_t *addr, u
 int names_user_of(struct cache *c, uint8_t ipver, const uint8_t *addr, uint64_t since_us, char *out,
                   size_t outcap)
 {
-    return names_user_of_memo(c, NULL, ipver, addr, since_us, out, outcap);
+    return names_user_of_memo(c, NULL, ipver, addr, since_us, 0, out, outcap);
 }
 
 int names_user_of_memo(struct cache *c, struct names_user_memo *m, uint8_t ipver, const uint8_t *addr,
-                       uint64_t since_us, char *out, size_t outcap)
+                       uint64_t since_us, uint64_t at_us, char *out, size_t outcap)
 {
     unsigned i = ipuser_slot(ipver, addr);
     if (!ipuser_maybe(c, i))
         return -1;                   /* no user there (flow.end asks for both ends of every flow) */
     _Atomic uint64_t *slot = &c->ipuser_filter[i];
     if (!m)
-        return user_of_locked(c, ipver, addr, since_us, out, outcap, slot, NULL);
+        return user_of_locked(c, ipver, addr, since_us, at_us, out, outcap, slot, NULL, NULL);
     uint64_t word = atomic_load_explicit(slot, memory_order_relaxed);
-    struct user_memo_slot *ms = &m->slot[i % USER_MEMO_SLOTS];
+    unsigned j = i % USER_MEMO_SLOTS;
+    struct user_memo_slot *ms = &m->slot[j];
     if (ms->state == MEMO_EMPTY || ms->word != word || ms->ipver != ipver ||
-        memcmp(ms->addr, addr, ipver == 6 ? 16 : 4) != 0)
-        return user_of_locked(c, ipver, addr, since_us, out, outcap, slot, ms);
+        memcmp(ms->addr, addr, ipver == 6 ? 16 : 4) != 0 ||
+        (at_us && ms->state == MEMO_ENTRY && at_us <= m->login_us[j]))    /* before its login: the table's */
+        return user_of_locked(c, ipver, addr, since_us, at_us, out, outcap, slot, ms, &m->login_us[j]);
     /* No entry of the slot changed since the memo was taken (each change moves the version). */
-    if (ms->state == MEMO_NONE || !ipuser_answers(ms->delete_at_us, ms->logout_us, cache_now(c), since_us))
+    if (ms->state == MEMO_NONE ||
+        !ipuser_answers(0, ms->delete_at_us, ms->logout_us, cache_now(c), since_us, at_us))
         return -1;
     return user_copy(ms->user, ms->ulen, out, outcap);
 }
@@ -283,6 +310,8 @@ int names_ipuser_learn(struct cache *c, const char *addr, const char *user, uint
     if (e->u.ipuser.learnt || !e->u.ipuser.user[0]) {       /* a mapping of ours (RADIUS) wins */
         snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%s", user);
         e->u.ipuser.learnt = 1;
+        e->u.ipuser.login_us = 0;            /* known before any flow that asks for it ends */
+        e->u.ipuser.prev.user[0] = '\0';
         e->u.ipuser.logout_us = 0;
         e->u.ipuser.delete_at_us = now + (ttl_us ? ttl_us : 1);
         if (now > e->last_us)

@@ -83,6 +83,14 @@ struct snmp_stats {
     uint64_t pdu[SNMP_PDU_TYPES];
 };
 
+/* The mapping an ipuser entry held before its current one began (a worker ahead in packet time may
+ * apply a login before another worker ends a flow that one thread would have ended first). */
+#define IPUSER_PREV_USER 48
+struct ipuser_prev {
+    uint64_t login_us, logout_us, delete_at_us;
+    char user[IPUSER_PREV_USER];     /* "": none known (no mapping before, or its name did not fit) */
+};
+
 struct name_entry {
     struct centry link;
     uint8_t kind;
@@ -97,6 +105,8 @@ struct name_entry {
             char user[NAME_USER_MAX];
             uint64_t delete_at_us;   /* logout + user-grace, or the end of a learnt mapping; 0 = persistent */
             uint64_t logout_us;      /* the user's logout (packet time); 0 = logged in */
+            uint64_t login_us;       /* the login (packet time) that began this mapping; 0 = learnt */
+            struct ipuser_prev prev; /* the mapping it replaced: what a flow ending before login_us sees */
             uint8_t learnt;          /* learnt from the cloud (names_ipuser_learn), not from RADIUS here */
         } ipuser;
         struct sip_call sip;         /* NK_SIP */
@@ -109,6 +119,8 @@ struct name_entry {
 /* The new kinds do not make an entry larger than a DNS name's. */
 _Static_assert(sizeof(struct sip_call) <= sizeof(struct dns_stats), "a call fits a DNS name's room");
 _Static_assert(sizeof(struct sip_media_ref) <= sizeof(struct dns_stats), "a media ref fits a DNS name's room");
+_Static_assert(sizeof(((struct name_entry *)0)->u.ipuser) <= sizeof(struct dns_stats),
+               "an ipuser mapping and the one before it fit a DNS name's room");
 
 /* The entries live in the cache's `names` shards (CT_NAME), by this hash of kind + name. Inline:
  * capture threads hash names per packet, and tools/bench_ndpi_floor.c builds l7_quick.c alone. */
@@ -161,10 +173,13 @@ struct names_user_memo;
 /* A new, empty memo (owned by the caller: names_user_memo_free), or NULL when out of memory. */
 struct names_user_memo *names_user_memo_new(void);
 void names_user_memo_free(struct names_user_memo *m);
-/* names_user_of, through memo m (its owner's thread only; NULL: the table alone): the same answer,
- * at the same moment. Returns 0 (user in out) or -1. */
+/* names_user_of as of packet time at_us (0: now), through memo m (its owner's thread only; NULL:
+ * the table alone). With at_us, the mapping is the one whose login came before at_us and whose
+ * deletion did not (logins at or after at_us are not seen; the mapping each replaced is, one deep),
+ * so the answer does not depend on how far other workers have read once every worker has read past
+ * at_us. Returns 0 (user in out) or -1. */
 int names_user_of_memo(struct cache *c, struct names_user_memo *m, uint8_t ipver, const uint8_t *addr,
-                       uint64_t since_us, char *out, size_t outcap);
+                       uint64_t since_us, uint64_t at_us, char *out, size_t outcap);
 
 /* A mapping address -> user learnt from the cloud (the answer to GET ipuser.<addr>), kept for
  * ttl_us of cache time from now, so the probe's flows, flow.end events and ip.<addr> show the

@@ -127,10 +127,13 @@ void flow_events_flow_end(struct event_queue *q, struct cache *c, struct names_u
 {
     if (!event_wanted(EV_FLOW_END))
         return;
+    /* The user as of the packet time the flow ended at: when it was due (a sweep, or a packet, may
+     * come later, and other workers' logins with it), or ts for a flow cut before (end of a file). */
     char user[NAME_USER_MAX];
+    uint64_t due = flow_expire_at(&c->cfg, f), user_at = due < ts ? due : ts;
     int has_user =
-        names_user_of_memo(c, users, f->key.ipver, f->key.cli, f->first_us, user, sizeof(user)) == 0 ||
-        names_user_of_memo(c, users, f->key.ipver, f->key.srv, f->first_us, user, sizeof(user)) == 0;
+        names_user_of_memo(c, users, f->key.ipver, f->key.cli, f->first_us, user_at, user, sizeof(user)) == 0 ||
+        names_user_of_memo(c, users, f->key.ipver, f->key.srv, f->first_us, user_at, user, sizeof(user)) == 0;
     if (!event_wants_fields(EV_FLOW_END)) {  /* records only: into the open batch, no text at all */
         void *at = event_queue_batch_room(q, EV_FLOW_END, ts, FLOW_END_REC_MAX);
         if (at)

@@ -20,8 +20,9 @@
 
 /* flow.new: flow k, its first packet at first_us. */
 void flow_events_flow_new(struct event_queue *q, const struct flow_key *k, uint64_t first_us);
-/* flow.end: flow f of cache c (its fields, and the user of either address)
- * ends for reason (ts: when the cache clock ended it). Its fields are made
+/* flow.end: flow f of cache c (its fields, and the user of either address
+ * as of the packet time f fell due, or ts when earlier) ends for reason (ts:
+ * when the cache clock ended it). Its fields are made
  * when a sink reads them, its binary record (flow_end_rec.h, with the
  * capture source that made the flow and its interface) when a sink reads
  * that. */

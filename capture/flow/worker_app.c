@@ -145,20 +145,39 @@ static void user_apply(struct name_entry *e, const struct app_action *a, void *a
     }
 }
 
+/* A new mapping of the entry's address begins at ts: the one it replaces is kept as the entry's
+ * prev, for a flow another worker ends at a packet time before ts (names_user_of_memo). */
+static void ipuser_begin(struct name_entry *e, const char *user, uint64_t ts)
+{
+    struct ipuser_prev *p = &e->u.ipuser.prev;
+    size_t n = strlen(e->u.ipuser.user);
+    p->user[0] = '\0';
+    if (n && n < sizeof(p->user)) {  /* a longer name is not kept: such a flow gets none */
+        memcpy(p->user, e->u.ipuser.user, n + 1);
+        p->login_us = e->u.ipuser.login_us;
+        p->logout_us = e->u.ipuser.logout_us;
+        p->delete_at_us = e->u.ipuser.delete_at_us;
+    }
+    snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%.*s", NAME_USER_MAX - 1, user);
+    e->u.ipuser.login_us = ts;
+}
+
 static void ipuser_apply(struct name_entry *e, const struct app_action *a, void *arg)
 {
     struct user_ctx *x = arg;
     if (a->acct_status == RADIUS_ACCT_STOP) {
         if (strcmp(e->u.ipuser.user, a->name) == 0 || !e->u.ipuser.user[0]) {
+            if (!e->u.ipuser.user[0])    /* a logout of a login not seen: a mapping from here on */
+                ipuser_begin(e, a->name, x->ts);
             e->u.ipuser.delete_at_us = x->ts + x->w->user_grace_us;
             e->u.ipuser.logout_us = x->ts;  /* flows starting later are not this user's */
             e->u.ipuser.learnt = 0;
         }
-        if (!e->u.ipuser.user[0])
-            snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%.*s", NAME_USER_MAX - 1, a->name);
         return;
     }
-    snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%.*s", NAME_USER_MAX - 1, a->name);
+    /* A Start or Interim-Update: the same user, still logged in, goes on; anything else begins anew. */
+    if (!e->u.ipuser.user[0] || e->u.ipuser.logout_us || strcmp(e->u.ipuser.user, a->name) != 0)
+        ipuser_begin(e, a->name, x->ts);
     e->u.ipuser.delete_at_us = 0;
     e->u.ipuser.logout_us = 0;
     e->u.ipuser.learnt = 0;

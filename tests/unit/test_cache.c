@@ -1,6 +1,8 @@
 /* test_cache.c - capture/cache/cache.c: tenants of flows freed through the hooks at cache_destroy;
- * names.c: users learnt from the cloud and their logouts; watchlist.c: the list made the cloud's set. */
+ * names.c: users learnt from the cloud and their logouts, a flow's user as of its end;
+ * watchlist.c: the list made the cloud's set. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,15 +201,24 @@ TEST_CASE(learnt_user_and_logout)
     cache_destroy(c);
 }
 
-/* names_user_of and a memo's answer for address a: they must agree; returns the answer. */
-static int user_both(struct cache *c, struct names_user_memo *m, const uint8_t *a, uint64_t since, char *u)
+/* The answers for address a as of packet time at (0: now) without a memo and through memo m: they
+ * must agree; returns the answer. */
+static int user_at(struct cache *c, struct names_user_memo *m, const uint8_t *a, uint64_t since, uint64_t at,
+                   char *u)
 {
     char t[NAME_USER_MAX] = "";
-    int rc = names_user_of(c, 4, a, since, t, sizeof(t));
-    CHECK_INT(names_user_of_memo(c, m, 4, a, since, u, NAME_USER_MAX), rc);
+    int rc = names_user_of_memo(c, NULL, 4, a, since, at, t, sizeof(t));
+    if (!at)
+        CHECK_INT(names_user_of(c, 4, a, since, t, sizeof(t)), rc);
+    CHECK_INT(names_user_of_memo(c, m, 4, a, since, at, u, NAME_USER_MAX), rc);
     if (rc == 0)
         CHECK_STR(u, t);
     return rc;
+}
+
+static int user_both(struct cache *c, struct names_user_memo *m, const uint8_t *a, uint64_t since, char *u)
+{
+    return user_at(c, m, a, since, 0, u);
 }
 
 /* A capture thread's memo gives the table's answer after each change: learn, logout, a new
@@ -256,6 +267,71 @@ out:
     cache_destroy(c);
 }
 
+/* An ipuser mapping as a RADIUS login leaves it (capture/flow/worker_app.c): user since login_us, the
+ * mapping it replaced in prev. */
+static void ipuser_set(struct cache *c, const char *addr, const char *user, uint64_t login_us,
+                       const struct ipuser_prev *prev)
+{
+    size_t n = strlen(addr);
+    uint64_t h = name_hash(NK_IPUSER, addr, n);
+    struct cache_shard *s = cache_shard_for(c->names, h);
+    lock_acquire(&s->lock);
+    struct name_entry *e = names_find(c, s, h, NK_IPUSER, addr, n, 1, login_us, NULL);
+    CHECK(e != NULL);
+    if (e) {
+        snprintf(e->u.ipuser.user, sizeof(e->u.ipuser.user), "%s", user);
+        e->u.ipuser.login_us = login_us;
+        e->u.ipuser.prev = *prev;
+    }
+    lock_release(&s->lock);
+}
+
+/* As of a packet time before the current mapping's login (a flow another worker ends late), the
+ * answer is the mapping it replaced, within that one's own login, logout and deletion; at the
+ * login's own time the login has not happened yet. The memo gives the same answers, asked twice. */
+TEST_CASE(user_as_of_a_packet_time)
+{
+    struct cache *c = test_cache(NULL);
+    struct names_user_memo *m = names_user_memo_new();
+    if (!c || !m)
+        goto out;
+    const uint8_t a[4] = { 10, 0, 0, 11 };
+    char u[NAME_USER_MAX];
+    uint64_t s = 1000000, t0 = 1700000000000000ULL;
+    cache_clock_advance(c, t0 + 20 * s);
+    struct ipuser_prev alice = { t0, 0, 0, "alice" };
+    ipuser_set(c, "10.0.0.11", "bob", t0 + 10 * s, &alice);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(user_at(c, m, a, t0 + 1, t0 + 5 * s, u), 0);
+        CHECK_STR(u, "alice");
+        CHECK_INT(user_at(c, m, a, t0 + 1, t0 + 10 * s, u), 0);     /* bob's login is not before it */
+        CHECK_STR(u, "alice");
+        CHECK_INT(user_at(c, m, a, t0 + 1, t0 + 10 * s + 1, u), 0);
+        CHECK_STR(u, "bob");
+        CHECK_INT(user_at(c, m, a, t0 + 1, 0, u), 0);               /* now: the table as it stands */
+        CHECK_STR(u, "bob");
+        CHECK_INT(user_at(c, m, a, 1, t0, u), -1);                  /* before alice's login too */
+    }
+    struct ipuser_prev gone = { t0, t0 + 3 * s, t0 + 6 * s, "alice" };   /* logged out, deleted 3 s later */
+    ipuser_set(c, "10.0.0.11", "bob", t0 + 10 * s, &gone);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(user_at(c, m, a, t0 + 1, t0 + 5 * s, u), 0);      /* began before her logout */
+        CHECK_STR(u, "alice");
+        CHECK_INT(user_at(c, m, a, t0 + 4 * s, t0 + 5 * s, u), -1); /* began after it */
+        CHECK_INT(user_at(c, m, a, t0 + 1, t0 + 7 * s, u), -1);     /* ended after her mapping's end */
+        CHECK_INT(user_at(c, m, a, t0 + 4 * s, t0 + 11 * s, u), 0);
+        CHECK_STR(u, "bob");
+    }
+    struct ipuser_prev none = { 0, 0, 0, "" };
+    ipuser_set(c, "10.0.0.11", "carol", t0 + 12 * s, &none);        /* nothing known before carol */
+    CHECK_INT(user_at(c, m, a, t0 + 1, t0 + 11 * s, u), -1);
+    CHECK_INT(user_at(c, m, a, t0 + 1, t0 + 13 * s, u), 0);
+    CHECK_STR(u, "carol");
+out:
+    names_user_memo_free(m);
+    cache_destroy(c);
+}
+
 static void join_text(void *arg, const char *text)
 {
     strcat(arg, text);
@@ -293,6 +369,7 @@ int main(void)
     RUN(flow_visit_finds_a_flow_of_a_lane_shard);
     RUN(learnt_user_and_logout);
     RUN(user_memo_follows_the_table);
+    RUN(user_as_of_a_packet_time);
     RUN(watchlist_becomes_the_cloud_set);
     return CHECK_DONE("cache");
 }
