@@ -159,14 +159,9 @@ static void packet_decoded(struct worker *w, uint64_t ts, struct worker_ahead *a
 
 void worker_peek(struct worker *w, struct worker_ahead *a, int dlt, const uint8_t *data, uint32_t caplen)
 {
-    worker_peek_decoded(w, a, data, caplen, decode_packet(dlt, data, caplen, &a->p, NULL));
-}
-
-void worker_peek_decoded(struct worker *w, struct worker_ahead *a, const uint8_t *data, uint32_t caplen, int rc)
-{
     a->data = data;
     a->caplen = caplen;
-    a->rc = rc;
+    a->rc = decode_packet(dlt, data, caplen, &a->p, NULL);   /* no stats: worker_packet_ahead counts it */
     a->keyed = 0;
     if (a->rc != DEC_OK || a->p.is_fragment)
         return;                      /* a fragment is keyed in turn, after frag_resolve */

@@ -80,11 +80,6 @@ struct worker_ahead {
 /* Decodes the frame into *a (counting nothing yet) and prefetches its flow's
  * bucket. The worker's thread only. */
 void worker_peek(struct worker *w, struct worker_ahead *a, int dlt, const uint8_t *data, uint32_t caplen);
-/* worker_peek for a frame already decoded: a->p holds decode_packet's
- * result rc for data (decoded with no stats: worker_packet_ahead counts it).
- * For a caller that decodes every frame to pick the ones it handles. The
- * worker's thread only. */
-void worker_peek_decoded(struct worker *w, struct worker_ahead *a, const uint8_t *data, uint32_t caplen, int rc);
 /* worker_packet for the frame a holds (worker_peek filled it; *a is used up). */
 void worker_packet_ahead(struct worker *w, uint64_t ts_us, struct worker_ahead *a, uint32_t wirelen);
 
