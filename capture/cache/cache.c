@@ -57,8 +57,12 @@ struct cache *cache_create(const struct cache_config *cfg)
     for (uint32_t n = cfg->lanes; n && !(n & 1) && c->flow_lane_mask < CACHE_SHARDS - 1; n >>= 1)
         c->flow_lane_mask = c->flow_lane_mask << 1 | 1;
     budget_init(&c->budget, cfg->maxmemory);
-    if (pool_init(&c->flow_pool, &c->budget, sizeof(struct flow)) != 0 ||
-        pool_init(&c->host_pool, &c->budget, sizeof(struct host)) != 0) {
+    static const uint32_t name_slot[CACHE_NAME_POOLS] = CACHE_NAME_SLOTS;
+    int bad = pool_init(&c->flow_pool, &c->budget, sizeof(struct flow)) != 0 ||
+              pool_init(&c->host_pool, &c->budget, sizeof(struct host)) != 0;
+    for (int i = 0; i < CACHE_NAME_POOLS; i++)
+        bad |= pool_init(&c->name_pool[i], &c->budget, name_slot[i]) != 0;
+    if (bad) {
         free(c);
         return NULL;
     }
@@ -101,6 +105,8 @@ static void shard_free_all(struct cache *c, struct cache_shard *s, int is_flow)
             } else if (s >= c->hosts && s < c->hosts + CACHE_SHARDS) {
                 host_clear(NULL, (struct host *)e);
                 pool_free(&c->host_pool, e);
+            } else if (s >= c->names && s < c->names + CACHE_SHARDS) {
+                pool_free_slot(e);
             } else {
                 free(e);
             }
@@ -156,12 +162,25 @@ void cache_destroy(struct cache *c)
     pthread_mutex_destroy(&c->queue_lock);
     pool_destroy(&c->flow_pool);
     pool_destroy(&c->host_pool);
+    for (int i = 0; i < CACHE_NAME_POOLS; i++)
+        pool_destroy(&c->name_pool[i]);
     free(c);
 }
 
 size_t cache_memory_trim(struct cache *c)
 {
-    return pool_trim(&c->flow_pool) + pool_trim(&c->host_pool);
+    size_t n = pool_trim(&c->flow_pool) + pool_trim(&c->host_pool);
+    for (int i = 0; i < CACHE_NAME_POOLS; i++)
+        n += pool_trim(&c->name_pool[i]);
+    return n;
+}
+
+struct pool *cache_name_pool(struct cache *c, size_t size)
+{
+    for (int i = 0; i < CACHE_NAME_POOLS; i++)
+        if (size <= c->name_pool[i].size)
+            return &c->name_pool[i];
+    return NULL;
 }
 
 void cache_worker_add(struct cache *c, int id)

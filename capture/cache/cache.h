@@ -26,6 +26,12 @@
 #define VLAN_MAX 4096
 #define HOST_VLANS_MAX 16            /* per-VLAN counters kept per host */
 #define CACHE_NAME_KINDS 8           /* room for the kinds of the names table (capture/names.h) */
+/* Name entries (capture/cache/names.h: a fixed part, then the name) come from slot pools of these
+ * sizes, the smallest that holds the entry: with the fixed part at 416 bytes, names up to 31, 63,
+ * 159 and 1055 bytes. Addresses, users and most DNS names take one of the two smaller. */
+#define CACHE_NAME_SLOT_MAX 1472
+#define CACHE_NAME_SLOTS { 448, 480, 576, CACHE_NAME_SLOT_MAX }
+#define CACHE_NAME_POOLS 4
 
 enum flow_end_reason { FLOW_END_IDLE, FLOW_END_LIFETIME, FLOW_END_TCP, FLOW_END_SHUTDOWN };
 
@@ -231,6 +237,7 @@ struct cache {
                                         names_user_of skips the table for an address whose bit is
                                         clear, as most are, reading only these 32 kB */
     struct pool flow_pool, host_pool;        /* where flows and hosts live (capture/pool.h) */
+    struct pool name_pool[CACHE_NAME_POOLS]; /* and name entries, by size (cache_name_pool) */
     pthread_mutex_t aggr_lock;       /* l7[], vlan[] and port[] */
     struct aggr l7[L7_MAX];
     struct aggr vlan[VLAN_MAX];
@@ -292,11 +299,15 @@ void cache_limits_set(struct cache *c, const struct cache_config *cfg);
  * without MADV_POPULATE_WRITE: pages fault in as before). Any thread. */
 void cache_tables_populate(struct cache *c);
 
-/* Gives back to the system the flow and host pools' chunks that have stayed empty for a while
+/* Gives back to the system the flow, host and name pools' chunks that have stayed empty for a while
  * (pool_trim, capture/cache/pool.h), a bounded amount per call. Returns the chunks given back.
  * Call at a steady pace from one thread (the loop's cron, every 100 ms), never from the packet
  * path. */
 size_t cache_memory_trim(struct cache *c);
+
+/* The name pool whose slots hold `size` bytes, the smallest that does; NULL when none does (more
+ * than CACHE_NAME_SLOT_MAX). A name entry goes back with pool_free_slot. Any thread. */
+struct pool *cache_name_pool(struct cache *c, size_t size);
 
 /* Allocate a cache sized for cfg->max_flows. NULL on OOM. Start-up only. */
 struct cache *cache_create(const struct cache_config *cfg);

@@ -99,10 +99,9 @@ struct name_entry *names_find(struct cache *c, struct cache_shard *s, uint64_t h
     if (!create)
         return NULL;
     unsigned shard = (unsigned)(s - c->names);
-    size_t size = sizeof(struct name_entry) + len + 1;
     struct name_entry *n = NULL;
-    if (names_room(c, shard, k, group) && budget_reserve(&c->budget, size) == 0 && !(n = calloc(1, size)))
-        budget_release(&c->budget, size);
+    if (names_room(c, shard, k, group))
+        n = pool_alloc(cache_name_pool(c, sizeof(struct name_entry) + len + 1));
     if (!n) {
         atomic_fetch_add_explicit(&c->st.names_dropped[k], 1, memory_order_relaxed);
         return NULL;
@@ -390,8 +389,7 @@ static void name_free(struct cache *c, unsigned shard, struct name_entry *n)
     c->name_kinds[shard][n->kind]--;
     if (n->kind == NK_IPUSER)
         ipuser_filter_add(c, n->name, n->len, -1);
-    budget_release(&c->budget, sizeof(*n) + n->len + 1);
-    free(n);
+    pool_free_slot(n);
 }
 
 void names_sweep(struct cache *c, uint64_t now, int full)

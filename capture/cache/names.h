@@ -116,6 +116,10 @@ struct name_entry {
     char name[];                     /* len bytes + NUL: qname, host, sni, user, address text */
 };
 
+/* The cache's largest name slot holds the longest name (cache.h: CACHE_NAME_SLOTS). */
+_Static_assert(sizeof(struct name_entry) + NAME_MAX_LEN + 1 <= CACHE_NAME_SLOT_MAX,
+               "the largest name pool holds the longest name");
+
 /* The new kinds do not make an entry larger than a DNS name's. */
 _Static_assert(sizeof(struct sip_call) <= sizeof(struct dns_stats), "a call fits a DNS name's room");
 _Static_assert(sizeof(struct sip_media_ref) <= sizeof(struct dns_stats), "a media ref fits a DNS name's room");

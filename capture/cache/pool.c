@@ -37,8 +37,10 @@ int pool_init(struct pool *p, struct budget *b, size_t size)
     p->budget = b;
     p->size = (uint32_t)size;
     p->per_chunk = (uint32_t)((POOL_CHUNK - POOL_HDR) / size);
-    for (int i = 0; i < POOL_PARTS; i++)
+    for (int i = 0; i < POOL_PARTS; i++) {
+        p->part[i].pool = p;
         lock_init(&p->part[i].lock);
+    }
     return 0;
 }
 
@@ -106,20 +108,25 @@ void pool_destroy(struct pool *p)
     (void)p;                         /* every object was its own calloc, freed by pool_free */
 }
 
+/* Room before each object for the pool it came from (pool_free_slot): 16 bytes keep calloc's
+ * alignment. */
+#define BYPASS_HDR 16u
+
 void *pool_alloc(struct pool *p)
 {
     if (budget_reserve(p->budget, p->size) != 0)
         return NULL;
-    void *o = calloc(1, p->size);
-    if (!o) {
+    uint8_t *m = calloc(1, BYPASS_HDR + p->size);
+    if (!m) {
         budget_release(p->budget, p->size);
         return NULL;
     }
+    memcpy(m, &p, sizeof(p));
     struct pool_part *q = part_mine(p);
     lock_acquire(&q->lock);
     q->live++;
     lock_release(&q->lock);
-    return o;
+    return m + BYPASS_HDR;
 }
 
 size_t pool_trim(struct pool *p)
@@ -132,12 +139,21 @@ void pool_free(struct pool *p, void *o)
 {
     if (!o)
         return;
-    free(o);
+    free((uint8_t *)o - BYPASS_HDR);
     budget_release(p->budget, p->size);
     struct pool_part *q = &p->part[0];   /* a sum of all parts is read: any part will do */
     lock_acquire(&q->lock);
     q->live--;
     lock_release(&q->lock);
+}
+
+void pool_free_slot(void *o)
+{
+    if (!o)
+        return;
+    struct pool *p;
+    memcpy(&p, (uint8_t *)o - BYPASS_HDR, sizeof(p));
+    pool_free(p, o);
 }
 
 #else
@@ -310,11 +326,17 @@ void *pool_alloc(struct pool *p)
     return o;
 }
 
+/* The chunk slot o lies in (chunks are aligned to their size). */
+static struct pool_chunk *chunk_of(void *o)
+{
+    return (struct pool_chunk *)((uintptr_t)o & ~(uintptr_t)(POOL_CHUNK - 1));
+}
+
 void pool_free(struct pool *p, void *o)
 {
     if (!o)
         return;
-    struct pool_chunk *k = (struct pool_chunk *)((uintptr_t)o & ~(uintptr_t)(POOL_CHUNK - 1));
+    struct pool_chunk *k = chunk_of(o);
     struct pool_part *q = k->part;
     lock_acquire(&q->lock);
     memcpy(o, &k->free, sizeof(void *));
@@ -330,6 +352,13 @@ void pool_free(struct pool *p, void *o)
         budget_release(p->budget, POOL_CHUNK);
     }
     lock_release(&q->lock);
+}
+
+void pool_free_slot(void *o)
+{
+    if (!o)
+        return;
+    pool_free(chunk_of(o)->part->pool, o);
 }
 
 /* Up to max of q's spares that have waited POOL_SPARE_TICKS, oldest first,

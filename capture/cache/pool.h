@@ -36,8 +36,9 @@
  * about what the part stopped using in the last POOL_SPARE_TICKS ticks.
  *
  * Sanitizer builds (AddressSanitizer) bypass the pools: every slot is a
- * calloc/free of its own, counted at its size, so use-after-free and leaks
- * are still seen.
+ * calloc/free of its own (behind a 16-byte header naming its pool, for
+ * pool_free_slot), counted at its size, so use-after-free and leaks are
+ * still seen.
  */
 
 #define POOL_CHUNK (64u * 1024u)
@@ -61,6 +62,7 @@ struct pool_chunk;
  * interleave their flows in the same cache lines; a slot is freed to its
  * chunk's part, whichever thread frees it. */
 struct pool_part {
+    struct pool *pool;               /* the pool it is part of (pool_free_slot) */
     struct lock lock;                /* a futex lock: two atomic operations a call, as the shards' */
     struct pool_chunk *avail;        /* chunks with a free slot (doubly linked) */
     uint32_t navail;
@@ -105,6 +107,10 @@ void *pool_alloc(struct pool *p);
 
 /* Gives a slot from pool_alloc(p) back (NULL is ignored). Any thread. */
 void pool_free(struct pool *p, void *o);
+
+/* Gives a slot back to whichever pool it came from (NULL is ignored): for callers that hold
+ * slots of several pools of one kind, as the cache's name pools. Any thread. */
+void pool_free_slot(void *o);
 
 /* One tick of give-back: every part returns to the system (MADV_DONTNEED, one
  * call per run of adjacent chunks, made outside the part's lock) up to

@@ -1,5 +1,6 @@
 /* test_cache.c - capture/cache/cache.c: tenants of flows freed through the hooks at cache_destroy;
- * names.c: users learnt from the cloud and their logouts, a flow's user as of its end;
+ * names.c: users learnt from the cloud and their logouts, a flow's user as of its end, name entries
+ * in the smallest name pool that holds them;
  * watchlist.c: the list made the cloud's set. */
 #include <stdint.h>
 #include <stdio.h>
@@ -360,6 +361,51 @@ TEST_CASE(watchlist_becomes_the_cloud_set)
     watchlist_destroy(&wl);
 }
 
+/* A name entry takes the smallest name pool that holds it, and goes back to it when it expires;
+ * entries still there at cache_destroy go back too (a leak would show under AddressSanitizer). */
+TEST_CASE(names_take_the_smallest_pool_that_holds_them)
+{
+    struct cache *c = test_cache(NULL);
+    if (!c)
+        return;
+    static const uint32_t slot[CACHE_NAME_POOLS] = CACHE_NAME_SLOTS;
+    for (int i = 0; i < CACHE_NAME_POOLS; i++) {
+        CHECK(cache_name_pool(c, slot[i]) == &c->name_pool[i]);
+        CHECK(cache_name_pool(c, (i ? slot[i - 1] : 0) + 1) == &c->name_pool[i]);
+    }
+    CHECK(cache_name_pool(c, CACHE_NAME_SLOT_MAX + 1) == NULL);
+    /* names of 31, 32, 63, 64, 159, 160 and 1023 bytes: pools 0, 1, 1, 2, 2, 3, 3 */
+    static const size_t lens[] = { 31, 32, 63, 64, 159, 160, NAME_MAX_LEN };
+    static const int pool_of[] = { 0, 1, 1, 2, 2, 3, 3 };
+    uint64_t want[CACHE_NAME_POOLS] = { 0 };
+    char name[NAME_MAX_LEN + 1];
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        size_t n = lens[i];
+        memset(name, 'a' + (int)i, n);
+        uint64_t h = name_hash(NK_DNS, name, n);
+        struct cache_shard *s = cache_shard_for(c->names, h);
+        lock_acquire(&s->lock);
+        struct name_entry *e = names_find(c, s, h, NK_DNS, name, n, 1, 1000000, NULL);
+        CHECK(e != NULL && e->len == n && memcmp(e->name, name, n) == 0 && e->name[n] == 0);
+        lock_release(&s->lock);
+        want[pool_of[i]]++;
+    }
+    for (int i = 0; i < CACHE_NAME_POOLS; i++)
+        CHECK_INT(pool_live(&c->name_pool[i]), want[i]);
+    /* host-idle (300 s) after their last use they are swept back to their pools */
+    names_sweep(c, 1000000 + 301000000ULL, 1);
+    for (int i = 0; i < CACHE_NAME_POOLS; i++)
+        CHECK_INT(pool_live(&c->name_pool[i]), 0);
+    memset(name, 'z', 40);
+    uint64_t h = name_hash(NK_HTTP, name, 40);
+    struct cache_shard *s = cache_shard_for(c->names, h);
+    lock_acquire(&s->lock);
+    CHECK(names_find(c, s, h, NK_HTTP, name, 40, 1, 2000000, NULL) != NULL);
+    lock_release(&s->lock);
+    CHECK_INT(pool_live(&c->name_pool[1]), 1);
+    cache_destroy(c);
+}
+
 int main(void)
 {
     RUN(destroy_calls_the_hook_once_per_live_flow);
@@ -371,5 +417,6 @@ int main(void)
     RUN(user_memo_follows_the_table);
     RUN(user_as_of_a_packet_time);
     RUN(watchlist_becomes_the_cloud_set);
+    RUN(names_take_the_smallest_pool_that_holds_them);
     return CHECK_DONE("cache");
 }

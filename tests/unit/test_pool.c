@@ -1,4 +1,4 @@
-/* test_pool.c - capture/cache/pool.c: zeroed distinct slots, chunk accounting, spare chunks and their give-back by pool_trim, refusal at the budget cap, concurrent use (threads). */
+/* test_pool.c - capture/cache/pool.c: zeroed distinct slots, chunk accounting, spare chunks and their give-back by pool_trim, refusal at the budget cap, concurrent use (threads), slots freed without naming their pool. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -263,11 +263,46 @@ TEST_CASE(two_threads_allocate_and_free_each_others_slots)
     CHECK_INT(budget_used(&bud), 0);
 }
 
+/* pool_free_slot gives each slot back to the pool it came from, slots of two pools mixed. */
+TEST_CASE(free_slot_finds_the_pool_of_each_slot)
+{
+    struct budget b;
+    budget_init(&b, 0);
+    struct pool small, large;
+    CHECK_INT(pool_init(&small, &b, 448), 0);
+    CHECK_INT(pool_init(&large, &b, 1472), 0);
+    enum { M = 3000 };
+    static void *o[2 * M];
+    int bad = 0;
+    for (int i = 0; i < M; i++) {
+        o[2 * i] = pool_alloc(&small);
+        o[2 * i + 1] = pool_alloc(&large);
+        if (!o[2 * i] || !o[2 * i + 1])
+            bad++;
+    }
+    CHECK_INT(bad, 0);
+    CHECK_INT(pool_live(&small), M);
+    CHECK_INT(pool_live(&large), M);
+    for (int i = 0; i < M; i++)              /* the large pool's slots first, then the small's */
+        pool_free_slot(o[2 * i + 1]);
+    CHECK_INT(pool_live(&large), 0);
+    CHECK_INT(pool_live(&small), M);
+    for (int i = 0; i < M; i++)
+        pool_free_slot(o[2 * i]);
+    CHECK_INT(pool_live(&small), 0);
+    pool_free_slot(NULL);
+    CHECK_INT(budget_used(&b), (pool_chunks(&small) + pool_chunks(&large)) * POOL_CHUNK);
+    pool_destroy(&small);
+    pool_destroy(&large);
+    CHECK_INT(budget_used(&b), 0);
+}
+
 int main(void)
 {
     RUN(slots_are_zeroed_distinct_and_counted);
     RUN(budget_cap_refuses_then_recovers);
     RUN(spare_chunks_kept_then_trimmed_a_bounded_amount_per_tick);
     RUN(two_threads_allocate_and_free_each_others_slots);
+    RUN(free_slot_finds_the_pool_of_each_slot);
     return CHECK_DONE("pool");
 }
