@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include "capture/cache/pool.h"
 
 /* Why not pcap_next_ex: it reads each record through two fread calls of
  * the FILE it was given, a cost that showed in the offline pipeline's
@@ -25,6 +28,8 @@ struct pcapfile {
     uint8_t *buf;                    /* chunk[cur] */
     size_t pos, len;                 /* unread bytes are buf[pos, len) */
     uint8_t *chunk[PCAPFILE_CHUNKS_MAX];   /* chunk[0] is the first buf; more with pcapfile_use_chunks */
+    uint8_t *more;                   /* chunk[1..] in one mapping of more_len bytes, in huge pages */
+    size_t more_len;
     int nchunks, cur;
     int (*wait)(void *arg, int done, int next);
     void *wait_arg;
@@ -212,14 +217,19 @@ int pcapfile_use_chunks(struct pcapfile *f, int n, int (*wait)(void *arg, int do
 {
     if (n > PCAPFILE_CHUNKS_MAX)
         n = PCAPFILE_CHUNKS_MAX;
-    int have = f->nchunks;
-    for (int i = have; i < n; i++)
-        if (!(f->chunk[i] = malloc(BUF_SIZE))) {
-            while (i-- > have)
-                free(f->chunk[i]);
+    if (f->more)                     /* called once only */
+        return -1;
+    if (n > 1) {
+        /* one mapping in huge pages: 4 kB pages were a page fault each at their first read, 2 048
+         * for 8 buffers, each stalling the other workers' cores too */
+        size_t len = ((size_t)(n - 1) * BUF_SIZE + POOL_HUGE_PAGE - 1) & ~(size_t)(POOL_HUGE_PAGE - 1);
+        if (!(f->more = pool_map_huge(len)))
             return -1;
-        }
-    f->nchunks = n > have ? n : have;
+        f->more_len = len;
+        for (int i = 1; i < n; i++)
+            f->chunk[i] = f->more + (size_t)(i - 1) * BUF_SIZE;
+        f->nchunks = n;
+    }
     f->wait = wait;
     f->wait_arg = arg;
     return 0;
@@ -241,7 +251,8 @@ void pcapfile_close(struct pcapfile *f)
         return;
     if (f->fd >= 0 && f->own_fd)
         close(f->fd);
-    for (int i = 0; i < f->nchunks; i++)
-        free(f->chunk[i]);
+    free(f->chunk[0]);
+    if (f->more)
+        munmap(f->more, f->more_len);
     free(f);
 }
