@@ -175,6 +175,14 @@ size_t cache_memory_trim(struct cache *c)
     return n;
 }
 
+uint64_t cache_pool_spare_bytes(struct cache *c)
+{
+    uint64_t n = pool_spare(&c->flow_pool) + pool_spare(&c->host_pool);
+    for (int i = 0; i < CACHE_NAME_POOLS; i++)
+        n += pool_spare(&c->name_pool[i]);
+    return n * POOL_CHUNK;
+}
+
 struct pool *cache_name_pool(struct cache *c, size_t size)
 {
     for (int i = 0; i < CACHE_NAME_POOLS; i++)

@@ -305,6 +305,11 @@ void cache_tables_populate(struct cache *c);
  * path. */
 size_t cache_memory_trim(struct cache *c);
 
+/* Bytes the flow, host and name pools keep resident as empty spare chunks, outside the budget
+ * (INFO cache_pool_spare): what RSS holds beyond cache_memory until cache_memory_trim gives it back.
+ * A moment's reading. Any thread. */
+uint64_t cache_pool_spare_bytes(struct cache *c);
+
 /* The name pool whose slots hold `size` bytes, the smallest that does; NULL when none does (more
  * than CACHE_NAME_SLOT_MAX). A name entry goes back with pool_free_slot. Any thread. */
 struct pool *cache_name_pool(struct cache *c, size_t size);

@@ -292,11 +292,13 @@ static void sec_flows(struct server *s, struct sbuf *b)
     cache_counts_get(s->cache, &n);
     sbuf_printf(b, "# Flows\r\nflows_active:%llu\r\nflows_created:%llu\r\nflows_expired:%llu\r\n"
                 "flows_dropped:%llu\r\nhosts_active:%llu\r\nhosts_created:%llu\r\nhosts_expired:%llu\r\n"
-                "cache_memory:%llu\r\nmax_flows:%llu\r\nmax_names:%llu\r\ndns_queries_evicted:%llu\r\n",
+                "cache_memory:%llu\r\ncache_pool_spare:%llu\r\nmax_flows:%llu\r\nmax_names:%llu\r\n"
+                "dns_queries_evicted:%llu\r\n",
                 (unsigned long long)n.flows_active, (unsigned long long)n.flows_created,
                 (unsigned long long)n.flows_expired, (unsigned long long)atomic_load(&st->flows_dropped),
                 (unsigned long long)n.hosts_active, (unsigned long long)n.hosts_created,
                 (unsigned long long)n.hosts_expired, (unsigned long long)budget_used(&s->cache->budget),
+                (unsigned long long)cache_pool_spare_bytes(s->cache),
                 (unsigned long long)s->cache->cfg.max_flows, (unsigned long long)s->cache->cfg.max_names,
                 (unsigned long long)atomic_load(&st->dns_queries_evicted));
     static const char *const families[NK_KINDS] = { "dns", "http", "tls", "user", "ipuser", "sip", "sipmedia",

@@ -1,6 +1,6 @@
 /* test_cache.c - capture/cache/cache.c: tenants of flows freed through the hooks at cache_destroy;
  * names.c: users learnt from the cloud and their logouts, a flow's user as of its end, name entries
- * in the smallest name pool that holds them;
+ * in the smallest name pool that holds them; the pools' spare chunks as INFO counts them;
  * watchlist.c: the list made the cloud's set. */
 #include <stdint.h>
 #include <stdio.h>
@@ -406,6 +406,39 @@ TEST_CASE(names_take_the_smallest_pool_that_holds_them)
     cache_destroy(c);
 }
 
+/* INFO cache_pool_spare: the empty chunks the pools keep resident, outside cache_memory, until
+ * cache_memory_trim has seen them unused POOL_SPARE_TICKS times (none under ASan: no chunks). */
+TEST_CASE(pool_spares_are_counted_until_trimmed)
+{
+    struct cache *c = test_cache(NULL);
+    if (!c)
+        return;
+    CHECK_INT(cache_pool_spare_bytes(c), 0);
+    enum { N = 2000 };               /* several chunks of flows */
+    static struct flow *f[N];
+    int got = 0;
+    for (int i = 0; i < N; i++)
+        got += (f[i] = pool_alloc(&c->flow_pool)) != NULL;
+    CHECK_INT(got, N);
+    uint64_t chunks = pool_chunks(&c->flow_pool);
+    for (int i = 0; i < N; i++)
+        pool_free(&c->flow_pool, f[i]);
+#if defined(__SANITIZE_ADDRESS__)
+    CHECK_INT(cache_pool_spare_bytes(c), 0);
+#else
+    CHECK(chunks >= 3);
+    /* every chunk but the one kept for the next flow waits as a spare */
+    CHECK_INT(cache_pool_spare_bytes(c), (chunks - 1) * POOL_CHUNK);
+    CHECK_INT(cache_pool_spare_bytes(c), pool_spare(&c->flow_pool) * POOL_CHUNK);
+    for (unsigned t = 1; t < POOL_SPARE_TICKS; t++)
+        CHECK_INT(cache_memory_trim(c), 0);    /* not yet: a spare waits POOL_SPARE_TICKS calls */
+    CHECK_INT(cache_pool_spare_bytes(c), (chunks - 1) * POOL_CHUNK);
+    CHECK_INT(cache_memory_trim(c), chunks - 1);
+    CHECK_INT(cache_pool_spare_bytes(c), 0);
+#endif
+    cache_destroy(c);
+}
+
 int main(void)
 {
     RUN(destroy_calls_the_hook_once_per_live_flow);
@@ -418,5 +451,6 @@ int main(void)
     RUN(user_as_of_a_packet_time);
     RUN(watchlist_becomes_the_cloud_set);
     RUN(names_take_the_smallest_pool_that_holds_them);
+    RUN(pool_spares_are_counted_until_trimmed);
     return CHECK_DONE("cache");
 }
