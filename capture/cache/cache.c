@@ -219,10 +219,52 @@ void cache_counts_get(const struct cache *c, struct cache_counts *out)
     out->hosts_active = out->hosts_created - out->hosts_expired;
 }
 
-uint64_t cache_flows_active(const struct cache *c)
+/* Is flows_taken within CACHE_ROOM_NEAR of max_flows? Then room goes one flow at a time. */
+static int room_near(const struct cache *c, uint64_t taken)
 {
-    uint64_t ended = wcounts_sum(c, CC_FLOWS_EXPIRED);
-    return wcounts_sum(c, CC_FLOWS_CREATED) - ended;
+    return taken + CACHE_ROOM_NEAR > c->cfg.max_flows;
+}
+
+int cache_flow_room_take(struct cache *c, uint32_t *held)
+{
+    if (*held) {
+        (*held)--;
+        return 1;
+    }
+    uint64_t t = atomic_load_explicit(&c->flows_taken, memory_order_relaxed);
+    for (;;) {
+        uint64_t want = room_near(c, t) ? 1 : CACHE_ROOM_BATCH;
+        if (t + want > c->cfg.max_flows)
+            return 0;
+        if (atomic_compare_exchange_weak_explicit(&c->flows_taken, &t, t + want, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *held = (uint32_t)(want - 1);
+            return 1;
+        }
+    }
+}
+
+void cache_flow_room_give(struct cache *c, uint32_t *held)
+{
+    uint64_t t = atomic_load_explicit(&c->flows_taken, memory_order_relaxed);
+    if (room_near(c, t)) {           /* near the cap: all of it back, so other threads may use it */
+        atomic_fetch_sub_explicit(&c->flows_taken, (uint64_t)*held + 1, memory_order_relaxed);
+        *held = 0;
+    } else if (++*held > 2 * CACHE_ROOM_BATCH) {
+        atomic_fetch_sub_explicit(&c->flows_taken, *held - CACHE_ROOM_BATCH, memory_order_relaxed);
+        *held = CACHE_ROOM_BATCH;
+    }
+}
+
+void cache_flow_room_return(struct cache *c, uint32_t *held)
+{
+    atomic_fetch_sub_explicit(&c->flows_taken, *held, memory_order_relaxed);
+    *held = 0;
+}
+
+int cache_flows_full(const struct cache *c)
+{
+    return atomic_load_explicit(&c->flows_taken, memory_order_relaxed) >= c->cfg.max_flows;
 }
 
 void cache_hooks_set(struct cache *c, const struct cache_hooks *h)

@@ -256,6 +256,8 @@ struct cache {
                                         cache_memory), capped by cfg.maxmemory */
     struct cache_stats st;
     struct cache_wcounts wcounts[CACHE_WORKERS];   /* flows and hosts, per worker (cache_count) */
+    _Alignas(64) _Atomic uint64_t flows_taken;     /* room for flows handed out (cache_flow_room_take) */
+    char flows_taken_pad[56];
     _Atomic int nwcounts;            /* slots in use: the highest worker id + 1 (cache_worker_add) */
 };
 
@@ -275,11 +277,34 @@ static inline void cache_count(struct cache *c, int id, enum cache_count k)
     }
 }
 
+/*
+ * Room for flows under max_flows. Summing the workers' counts (created - ended)
+ * for each new flow would read every worker's count line: one cache miss per
+ * other worker per new flow, 63 of them at 64 workers. Instead `flows_taken` counts the room handed out, and
+ * each capture thread takes it in batches of CACHE_ROOM_BATCH into a count of
+ * its own (`held`), spends one per flow it makes and gets one back per flow it
+ * ends, giving back what it holds above two batches. Within CACHE_ROOM_NEAR of
+ * max_flows it takes one at a time and gives each back at once. The flows in
+ * the cache never pass max_flows (no more room than that is ever handed out);
+ * with several threads, room another thread holds unspent may refuse a flow up
+ * to (threads - 1) x 2 x CACHE_ROOM_BATCH early; one thread is refused at
+ * exactly max_flows.
+ */
+enum { CACHE_ROOM_BATCH = 64, CACHE_ROOM_NEAR = 4 * CACHE_ROOM_BATCH };
+
+/* Room for one new flow: from *held (the calling thread's), or from flows_taken. Returns 1, or 0
+ * when max_flows is reached (nothing taken). The thread that owns *held. */
+int cache_flow_room_take(struct cache *c, uint32_t *held);
+/* The room of one flow that ended (or was not made) back into *held, or back to flows_taken. */
+void cache_flow_room_give(struct cache *c, uint32_t *held);
+/* All of *held back to flows_taken (a capture thread that stops). */
+void cache_flow_room_return(struct cache *c, uint32_t *held);
+/* Is every flow's room handed out (the cache full of flows, or about to be)? Any thread. */
+int cache_flows_full(const struct cache *c);
+
 /* Fills *out with the flow and host counts summed over the workers (a moment's reading). Any thread. */
 void cache_counts_get(const struct cache *c, struct cache_counts *out);
 
-/* Flows in the cache now (created - ended, summed over the workers). Any thread. */
-uint64_t cache_flows_active(const struct cache *c);
 
 /* Kinds of keys the keyspace can name. */
 enum cache_table { CT_FLOW = 0, CT_HOST, CT_MAC, CT_VLAN, CT_L7, CT_NAME, CT_PORT, CT_TABLES };

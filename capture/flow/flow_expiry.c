@@ -76,7 +76,7 @@ static int sweep_leaves(const struct worker *w, int i, uint64_t now)
     if (!((uint64_t)(i ^ w->lane) & c->flow_lane_mask))
         return 0;
     uint64_t swept = atomic_load_explicit(&c->flows[i].swept_us, memory_order_relaxed);
-    return swept + SWEEP_STALE_US > now && cache_flows_active(c) < c->cfg.max_flows;
+    return swept + SWEEP_STALE_US > now && !cache_flows_full(c);
 }
 
 /* What a sweep calls after each batch of ended flows, when its caller also

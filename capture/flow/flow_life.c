@@ -39,6 +39,7 @@ void flow_end(struct worker *w, struct flow *f, enum flow_end_reason reason)
     if (acts.n)
         worker_apply_actions(w, &acts, now, NULL);
     pool_free(&c->flow_pool, f);
+    cache_flow_room_give(c, &w->room_held);
     cache_count(c, w->id, CC_FLOWS_EXPIRED);
 }
 
@@ -49,9 +50,12 @@ static struct flow *flow_create(struct worker *w, struct cache_shard *s, uint64_
 {
     struct cache *c = w->cache;
     struct flow *f;
-    if (cache_flows_active(c) >= c->cfg.max_flows ||
-        !(f = pool_alloc(&c->flow_pool)))
+    if (!cache_flow_room_take(c, &w->room_held))
         return NULL;
+    if (!(f = pool_alloc(&c->flow_pool))) {
+        cache_flow_room_give(c, &w->room_held);
+        return NULL;
+    }
     f->link.hash = hash;
     f->key = *k;
     f->src = w->src;

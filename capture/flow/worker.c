@@ -52,6 +52,7 @@ int worker_init(struct worker *w, int id, struct cache *c)
 void worker_destroy(struct worker *w)
 {
     worker_fold(w);                  /* the cache may outlive the worker: lose no count */
+    cache_flow_room_return(w->cache, &w->room_held);
     atomic_fetch_sub_explicit(&w->cache->workers, 1, memory_order_relaxed);
     l7_module_destroy(w->l7);
     w->l7 = NULL;

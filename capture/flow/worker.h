@@ -34,6 +34,7 @@ struct worker {
     struct frag_slot frags[FRAG_SLOTS];
     uint64_t next_sweep_us;
     uint64_t now_us;                 /* the latest packet (or tick) time this worker took */
+    uint32_t room_held;              /* room for flows taken and not spent (cache_flow_room_take) */
     const void *group;               /* its fanout while one feeds it (cache_expiry_now), else NULL */
     _Atomic uint64_t user_grace_us;  /* RADIUS Stop -> mapping deleted after this (CONFIG SET user-grace) */
     struct watchlist *wl;            /* NULL = no watchlist */

@@ -1,4 +1,5 @@
-/* test_cache.c - capture/cache/cache.c: tenants of flows freed through the hooks at cache_destroy;
+/* test_cache.c - capture/cache/cache.c: tenants of flows freed through the hooks at cache_destroy,
+ * room for flows under max_flows;
  * names.c: users learnt from the cloud and their logouts, a flow's user as of its end, name entries
  * in the smallest name pool that holds them; the pools' spare chunks as INFO counts them;
  * watchlist.c: the list made the cloud's set. */
@@ -439,6 +440,57 @@ TEST_CASE(pool_spares_are_counted_until_trimmed)
     cache_destroy(c);
 }
 
+/* Room for flows under max_flows: one thread is refused at exactly max_flows whatever its order of
+ * takes and gives; two threads never pass it together, and are refused at most 2 x 2 batches early;
+ * everything given and returned leaves no room taken. */
+TEST_CASE(flow_room_never_passes_max_flows)
+{
+    struct cache *c = test_cache(NULL);      /* max_flows 1000 */
+    if (!c)
+        return;
+    uint32_t a = 0, b = 0;
+    int made = 0;
+    while (made < 2000 && cache_flow_room_take(c, &a))
+        made++;
+    CHECK_INT(made, 1000);
+    CHECK(cache_flows_full(c));
+    cache_flow_room_give(c, &a);             /* one flow ends: room for exactly one more */
+    CHECK_INT(cache_flow_room_take(c, &a), 1);
+    CHECK_INT(cache_flow_room_take(c, &a), 0);
+    for (int i = 0; i < 1000; i++)
+        cache_flow_room_give(c, &a);
+    cache_flow_room_return(c, &a);
+    CHECK_INT(atomic_load(&c->flows_taken), 0);
+    CHECK(!cache_flows_full(c));
+    /* two threads in turn, far from the cap first: each takes batches */
+    int ma = 0, mb = 0, turn = 0, open_a = 1, open_b = 1;
+    while (open_a || open_b) {
+        if (turn++ % 2 == 0 && open_a)
+            open_a = cache_flow_room_take(c, &a) ? (ma++, 1) : 0;
+        else if (open_b)
+            open_b = cache_flow_room_take(c, &b) ? (mb++, 1) : 0;
+    }
+    CHECK(ma + mb <= 1000);
+    CHECK(ma + mb >= 1000 - 2 * 2 * CACHE_ROOM_BATCH);
+    CHECK(atomic_load(&c->flows_taken) <= 1000);
+    /* b's flows end: b keeps at most two batches of their room, then stops and returns it; a alone
+     * then reaches exactly max_flows */
+    for (int i = 0; i < mb; i++)
+        cache_flow_room_give(c, &b);
+    CHECK(b <= 2 * CACHE_ROOM_BATCH);
+    cache_flow_room_return(c, &b);
+    int more = 0;
+    while (more < 2000 && cache_flow_room_take(c, &a))
+        more++;
+    CHECK_INT(ma + more, 1000);
+    for (int i = 0; i < ma + more; i++)
+        cache_flow_room_give(c, &a);
+    cache_flow_room_return(c, &a);
+    cache_flow_room_return(c, &b);
+    CHECK_INT(atomic_load(&c->flows_taken), 0);
+    cache_destroy(c);
+}
+
 int main(void)
 {
     RUN(destroy_calls_the_hook_once_per_live_flow);
@@ -452,5 +504,6 @@ int main(void)
     RUN(watchlist_becomes_the_cloud_set);
     RUN(names_take_the_smallest_pool_that_holds_them);
     RUN(pool_spares_are_counted_until_trimmed);
+    RUN(flow_room_never_passes_max_flows);
     return CHECK_DONE("cache");
 }
