@@ -288,7 +288,8 @@ static inline void cache_count(struct cache *c, int id, enum cache_count k)
  * the cache never pass max_flows (no more room than that is ever handed out);
  * with several threads, room another thread holds unspent may refuse a flow up
  * to (threads - 1) x 2 x CACHE_ROOM_BATCH early; one thread is refused at
- * exactly max_flows.
+ * exactly max_flows. When CONFIG SET lowers max_flows below what is taken, each
+ * thread may still spend the room it holds (at most 2 x CACHE_ROOM_BATCH flows).
  */
 enum { CACHE_ROOM_BATCH = 64, CACHE_ROOM_NEAR = 4 * CACHE_ROOM_BATCH };
 
