@@ -6,6 +6,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+enum { CACHE_POOLS = 2 + CACHE_NAME_POOLS };
+
+/* Pool i of the cache: flows, hosts, then the name pools by size (for what is done to all alike). */
+static struct pool *pool_at(struct cache *c, int i)
+{
+    return i == 0 ? &c->flow_pool : i == 1 ? &c->host_pool : &c->name_pool[i - 2];
+}
+
 /* n zeroed bytes (a multiple of the page size) for bucket arrays, in huge pages when n is a
  * multiple of them (pool_map_huge): a packet reads a bucket at random, which with 4 kB pages costs
  * a TLB miss each time. NULL when the system has no memory. */
@@ -160,26 +168,24 @@ void cache_destroy(struct cache *c)
     table_free_all(c, c->names, 0);
     pthread_mutex_destroy(&c->aggr_lock);
     pthread_mutex_destroy(&c->queue_lock);
-    pool_destroy(&c->flow_pool);
-    pool_destroy(&c->host_pool);
-    for (int i = 0; i < CACHE_NAME_POOLS; i++)
-        pool_destroy(&c->name_pool[i]);
+    for (int i = 0; i < CACHE_POOLS; i++)
+        pool_destroy(pool_at(c, i));
     free(c);
 }
 
 size_t cache_memory_trim(struct cache *c)
 {
-    size_t n = pool_trim(&c->flow_pool) + pool_trim(&c->host_pool);
-    for (int i = 0; i < CACHE_NAME_POOLS; i++)
-        n += pool_trim(&c->name_pool[i]);
+    size_t n = 0;
+    for (int i = 0; i < CACHE_POOLS; i++)
+        n += pool_trim(pool_at(c, i));
     return n;
 }
 
 uint64_t cache_pool_spare_bytes(struct cache *c)
 {
-    uint64_t n = pool_spare(&c->flow_pool) + pool_spare(&c->host_pool);
-    for (int i = 0; i < CACHE_NAME_POOLS; i++)
-        n += pool_spare(&c->name_pool[i]);
+    uint64_t n = 0;
+    for (int i = 0; i < CACHE_POOLS; i++)
+        n += pool_spare(pool_at(c, i));
     return n * POOL_CHUNK;
 }
 
