@@ -45,10 +45,10 @@ enum { PCAPFILE_CHUNKS_MAX = 16 };
  * buffer next is written, when every record of buffer done has been
  * returned, and returns 0 once next may be written (-1: the file ends there,
  * as at its end, with nothing more returned). The buffers after the first
- * come from one mapping in huge pages. Returns 0, or -1 out of memory or on
- * a second call (nothing changed: one buffer, data valid until the next
- * call). Call it once, before the first record is returned. Same thread as
- * pcapfile_next. */
+ * come from one mapping in huge pages. Returns 0, or -1 out of memory
+ * (nothing changed: one buffer, data valid until the next call) or on a
+ * second call (nothing changed: the first call's buffers stay). Call it
+ * once, before the first record is returned. Same thread as pcapfile_next. */
 int pcapfile_use_chunks(struct pcapfile *f, int n, int (*wait)(void *arg, int done, int next), void *arg);
 
 /* Bytes of the file consumed so far (the records returned and the header). */
