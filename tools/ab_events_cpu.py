@@ -56,7 +56,7 @@ def subscribe(port):
 
     def drain():
         try:
-            while s.recv(1 << 20):
+            while s.recv(1 << 16):
                 pass
         except OSError:
             pass
