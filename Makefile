@@ -113,7 +113,8 @@ l7-prove:
 
 # make bench's own C programs, built as tools/bench.py builds them (plus -Werror), so a change they
 # build in (the floor includes capture/flow/l7_quick.c) cannot break make bench unseen.
-BENCH_TOOLS := $(BUILD)/bench-tools/bench_pcap_loop $(BUILD)/bench-tools/bench_genflows $(BUILD)/bench-tools/bench_ndpi_floor
+BENCH_TOOLS := $(BUILD)/bench-tools/bench_pcap_loop $(BUILD)/bench-tools/bench_genflows $(BUILD)/bench-tools/bench_ndpi_floor \
+               $(BUILD)/bench-tools/bench_event_floor
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench-tools/bench_pcap_loop: tools/bench_pcap_loop.c
 	@mkdir -p $(dir $@)
@@ -124,6 +125,9 @@ $(BUILD)/bench-tools/bench_genflows: tools/bench_genflows.c
 $(BUILD)/bench-tools/bench_ndpi_floor: tools/bench_ndpi_floor.c capture/flow/l7_quick.c capture/flow/l7_quick.h capture/cache/names.h
 	@mkdir -p $(dir $@)
 	cc -O2 -Wall -Wextra -Werror -I . -o $@ $< -I/usr/include/ndpi -lpcap -lndpi -ljemalloc
+$(BUILD)/bench-tools/bench_event_floor: tools/bench_event_floor.c
+	@mkdir -p $(dir $@)
+	cc -O2 -Wall -Wextra -Werror -I . -o $@ $< -lpcap -pthread
 
 # What needs no root and no test daemon: the build, unit tests, fuzz-seed replay, the layout, the
 # nDPI shortcuts' proof, make bench's programs.

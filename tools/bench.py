@@ -14,7 +14,8 @@ Every figure is measured here, in one command, against a reference run side by s
     alternating rounds of runs reading the file 3 times, the ratios taken within each round
   4 serving while capturing: redis-benchmark GET/HGETALL vs redis-server 7 holding the same
     keys; KEYS/SCAN with a prefix pattern over >= 1 M keys vs redis-server with the same names
-  5 events latency: packet on lo -> flow.new delivered to a subscriber; cloud path if it works
+  5 events latency: packet on lo -> flow.new delivered to a subscriber, beside the same client timing a
+    minimal libpcap relay (tools/bench_event_floor.c: the machine's part of the path); cloud path if it works
   6 live DNS: dnsmasq on a spare loopback address + dnsperf, flowcached on lo counts the queries
   7 pub/sub: loop-thread CPU per flow.new event delivered with 0, 1 000 and 20 000 patterns that match
     nothing subscribed beside (the cost of an event must not grow with other people's subscriptions)
@@ -332,6 +333,7 @@ def build_helpers():
     bins = {}
     # the nDPI floor links the allocator flowcached's default build links (jemalloc)
     for name, libs in (("bench_pcap_loop", ["-lpcap"]), ("bench_genflows", []),
+                       ("bench_event_floor", ["-lpcap", "-pthread"]),
                        ("bench_ndpi_floor", ["-I/usr/include/ndpi", "-lpcap", "-lndpi", "-ljemalloc"])):
         src = os.path.join(ROOT, "tools", name + ".c")
         exe = os.path.join(OUT, name)
@@ -1147,16 +1149,70 @@ def pct(v, q):
     return v[min(len(v) - 1, int(q * len(v)))] if v else None
 
 
-def item5(fc, quick):
+def item5(fc, quick, floor):
     # the default capture mode (each packet handed over at once through flowcached's packet ring), the same
-    # through libpcap, with the reader at SCHED_FIFO (capture-realtime), and capture-batch-ms 1 (TPACKET_V3 blocks)
-    for label, extra in (("default capture (packet-ring)", []),
-                         ("capture-reader libpcap", ["--capture-reader", "libpcap"]),
-                         ("capture-realtime yes", ["--capture-realtime", "yes"]),
-                         ("capture-batch-ms 1", ["--capture-batch-ms", "1"])):
-        item5_mode(fc, quick, label, extra)
+    # through libpcap, with the reader at SCHED_FIFO (capture-realtime), and capture-batch-ms 1 (TPACKET_V3
+    # blocks); the immediate modes beside the machine's part of the path (item5_floor), timed before and
+    # after them and pooled, so the reference spans the same minutes as the rows
+    ref = item5_floor(floor, quick)
+    modes = [(label, extra, item5_mode(fc, quick, label, extra, emit=False))
+             for label, extra in (("default capture (packet-ring)", []),
+                                  ("capture-reader libpcap", ["--capture-reader", "libpcap"]),
+                                  ("capture-realtime yes", ["--capture-realtime", "yes"]))]
+    ref += item5_floor(floor, quick)
+    if ref:
+        row("5", "reference: the same packets and client through tools/bench_event_floor.c (libpcap immediate "
+            "mode, capture thread -> pipe -> second thread -> RESP message), timed before and after the three "
+            "rows below (ms, median / p99, n=%d)" % len(ref), "-", "%s / %s" % (fmt(pct(ref, 0.5)), fmt(pct(ref, 0.99))),
+            "-", "-", "-")
+    for label, extra, lat in modes:
+        event_row(label, extra, lat, ref)
+    item5_mode(fc, quick, "capture-batch-ms 1", ["--capture-batch-ms", "1"])
     item5_loaded(fc, quick)
     cloud_latency(fc, quick)
+
+
+def event_match(m, sport):
+    """Whether RESP message m is the flow.new of the packet sent from port sport."""
+    return isinstance(m, list) and len(m) == 3 and m[0] == "message" and (":%d-" % sport in m[2] or m[2].endswith(":%d" % sport) or ":%d\"" % sport in m[2])
+
+
+def event_row(label, extra, lat, ref=None):
+    """Item 5's row of one capture mode: its latencies (ms) and, when ref holds the reference's, beside
+    them with the ratio of the p99s. The immediate modes are judged."""
+    if not lat:
+        return
+    p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
+    judged = "--capture-batch-ms" not in extra
+    row("5", "UDP packet sent on lo -> flow.new received, %s (ms, median / p99, n=%d)" % (label, len(lat)),
+        "%s / %s" % (fmt(p50), fmt(p99)),
+        "floor %s / %s" % (fmt(pct(ref, 0.5)), fmt(pct(ref, 0.99))) if ref else "-",
+        "%.2fx p99" % (p99 / pct(ref, 0.99)) if ref else "-",
+        "p99 < 1 ms" if judged else "-", ("yes" if p99 < 1 else "NO") if judged else "-")
+
+
+def item5_floor(floor, quick):
+    """The same packets and client through tools/bench_event_floor.c: libpcap in immediate mode, a capture
+    thread handing each packet's addresses to a second thread through a pipe, one RESP message a packet.
+    What is left is the machine's part of flowcached's path (two thread wake-ups and a socket).
+    Returns the latencies in ms (empty when it could not run)."""
+    samples = 100 if quick else 500
+    p = None
+    udp = free_port(socket.SOCK_DGRAM)
+    try:
+        port = free_port()
+        p = start([floor, "lo", "udp port %d" % udp, str(port)], "event-floor.log")
+        wait_port(port, p).close()
+        time.sleep(0.5)
+        sub = Sub(port, "flow.new")
+        lat, lost = latency_run(udp, sub, samples, 60, event_match)
+        note("Events reference (tools/bench_event_floor.c): %d samples, %d lost within 1 s" % (len(lat), lost))
+        return lat
+    except (OSError, RuntimeError, ConnectionError) as e:
+        note("Events reference (tools/bench_event_floor.c) not measured: %s" % e)
+        return []
+    finally:
+        stop(p)
 
 
 def item5_loaded(fc, quick):
@@ -1178,8 +1234,9 @@ def item5_loaded(fc, quick):
         stop(dm)
 
 
-def item5_mode(fc, quick, label, extra, load=None):
-    """load: (dns address, query file, q/s): dnsperf runs meanwhile and its packets pass the filter too."""
+def item5_mode(fc, quick, label, extra, load=None, emit=True):
+    """load: (dns address, query file, q/s): dnsperf runs meanwhile and its packets pass the filter too.
+    Returns the latencies (ms); emit: write the row too (else the caller does, with event_row)."""
     samples = 200 if quick else 1000
     p = dp = None
     udp = free_port(socket.SOCK_DGRAM)
@@ -1194,20 +1251,14 @@ def item5_mode(fc, quick, label, extra, load=None):
             dp = start(["dnsperf", "-s", load[0], "-p", "53", "-d", load[1], "-l", "60", "-c", "4", "-q", "200",
                         "-Q", str(load[2])], "dnsperf-load.out")
             time.sleep(1.0)
-
-        def match(m, sport):
-            return isinstance(m, list) and len(m) == 3 and m[0] == "message" and (":%d-" % sport in m[2] or m[2].endswith(":%d" % sport) or ":%d\"" % sport in m[2])
-        lat, lost = latency_run(udp, sub, samples, 60, match)
+        lat, lost = latency_run(udp, sub, samples, 60, event_match)
         inf = c.info("capture")
-        if lat:
-            p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
-            default = "--capture-batch-ms" not in extra   # immediate modes are judged
-            row("5", "UDP packet sent on lo -> flow.new received, %s (ms, median / p99, n=%d)" % (label, len(lat)),
-                "%s / %s" % (fmt(p50), fmt(p99)), "-", "-", "p99 < 1 ms" if default else "-",
-                ("yes" if p99 < 1 else "NO") if default else "-")
+        if emit:
+            event_row(label, extra, lat)
         note("Events, %s: %d samples, %d lost within 1 s; capture_drops %s; latency includes Python's send/receive "
              "(time.perf_counter before sendto, after the frame is parsed)" % (label, len(lat), lost, inf.get("capture_drops")))
         c.close()
+        return lat
     finally:
         if dp is not None:
             stop(dp)
@@ -1649,7 +1700,7 @@ def main():
              ("4", lambda: item4a(fc, mid, q)),
              ("4a", lambda: item4a(fc, mid, q)),
              ("4b", lambda: item2_4b(fc, bins, nflows, False, True)),
-             ("5", lambda: item5(fc, q)),
+             ("5", lambda: item5(fc, q, bins["bench_event_floor"])),
              ("6", lambda: item6(fc, q)),
              ("7", lambda: item7(fc, bins, q)),
              ("8", lambda: item8(fc, bins, big, reps))]
