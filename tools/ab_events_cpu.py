@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 
-from toolutil import free_port
+from toolutil import RECV_BYTES, free_port
 
 TCK = os.sysconf("SC_CLK_TCK")
 
@@ -56,7 +56,7 @@ def subscribe(port):
 
     def drain():
         try:
-            while s.recv(1 << 16):
+            while s.recv(RECV_BYTES):
                 pass
         except OSError:
             pass

@@ -44,7 +44,7 @@ import sys
 import threading
 import time
 
-from toolutil import free_port
+from toolutil import RECV_BYTES, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "build", "bench")
@@ -191,12 +191,6 @@ def median_run(cmd, logname, reps, timeout=600, cwd=None, poke=None):
 
 
 # ---------- a minimal RESP client (no dependency beyond the standard library) ----------
-
-# Bytes asked of each recv. Python allocates the whole size before the call: with 1 MB that was an
-# mmap, an mremap and a munmap on every recv (glibc maps requests that large), 44 us a recv on this
-# machine against 7 us with 64 KB, and most of item 5's latency (2026-12-05).
-RECV_BYTES = 1 << 16
-
 
 class Resp:
     def __init__(self, port, host="127.0.0.1", timeout=30):
@@ -1155,7 +1149,7 @@ def item5(fc, quick, floor):
     # blocks); the immediate modes beside the machine's part of the path (item5_floor), timed before and
     # after them and pooled, so the reference spans the same minutes as the rows
     ref = item5_floor(floor, quick)
-    modes = [(label, extra, item5_mode(fc, quick, label, extra, emit=False))
+    modes = [(label, extra, item5_mode(fc, quick, label, extra))
              for label, extra in (("default capture (packet-ring)", []),
                                   ("capture-reader libpcap", ["--capture-reader", "libpcap"]),
                                   ("capture-realtime yes", ["--capture-realtime", "yes"]))]
@@ -1167,7 +1161,8 @@ def item5(fc, quick, floor):
             "-", "-", "-")
     for label, extra, lat in modes:
         event_row(label, extra, lat, ref)
-    item5_mode(fc, quick, "capture-batch-ms 1", ["--capture-batch-ms", "1"])
+    batch = ("capture-batch-ms 1", ["--capture-batch-ms", "1"])
+    event_row(*batch, item5_mode(fc, quick, *batch))
     item5_loaded(fc, quick)
     cloud_latency(fc, quick)
 
@@ -1229,14 +1224,14 @@ def item5_loaded(fc, quick):
         dm = start_dnsmasq(addr)
         for label, extra in (("default capture, under %d DNS q/s" % qps, []),
                              ("capture-coalesce-us 0, under %d DNS q/s" % qps, ["--capture-coalesce-us", "0"])):
-            item5_mode(fc, quick, label, extra, load=(addr, qfile, qps))
+            event_row(label, extra, item5_mode(fc, quick, label, extra, load=(addr, qfile, qps)))
     finally:
         stop(dm)
 
 
-def item5_mode(fc, quick, label, extra, load=None, emit=True):
+def item5_mode(fc, quick, label, extra, load=None):
     """load: (dns address, query file, q/s): dnsperf runs meanwhile and its packets pass the filter too.
-    Returns the latencies (ms); emit: write the row too (else the caller does, with event_row)."""
+    Returns the latencies (ms); the caller writes the row (event_row)."""
     samples = 200 if quick else 1000
     p = dp = None
     udp = free_port(socket.SOCK_DGRAM)
@@ -1253,8 +1248,6 @@ def item5_mode(fc, quick, label, extra, load=None, emit=True):
             time.sleep(1.0)
         lat, lost = latency_run(udp, sub, samples, 60, event_match)
         inf = c.info("capture")
-        if emit:
-            event_row(label, extra, lat)
         note("Events, %s: %d samples, %d lost within 1 s; capture_drops %s; latency includes Python's send/receive "
              "(time.perf_counter before sendto, after the frame is parsed)" % (label, len(lat), lost, inf.get("capture_drops")))
         c.close()

@@ -4,6 +4,11 @@ import socket
 import subprocess
 import uuid
 
+# Bytes the scripts ask of each recv(). Python allocates the whole size before the call: with 1 MB that
+# was an mmap, an mremap and a munmap on every recv (glibc maps requests that large), 44 us a recv on
+# this machine against 7 us with 64 KB, and most of make bench item 5's latency (2026-12-05).
+RECV_BYTES = 1 << 16
+
 
 def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
     """A port free on host right now (the kernel's pick; never 6379 or 6380, which a real Redis may want)."""
