@@ -122,11 +122,14 @@ struct aggr { uint64_t bytes, pkts, flows; int64_t flows_active; uint64_t first_
 
 /* One table of entries with intrusive chains, split in locked shards. Each
  * shard starts a cache line of its own: the shards of one capture thread's
- * flows share no line with another's (cache_flow_hash). */
+ * flows share no line with another's (cache_flow_hash). What a lookup reads
+ * before it locks (the bucket array, to prefetch its slot) has a line of its
+ * own too: the lock's line changes hands between the capture threads sharing
+ * a host or name shard, and a read of it there is a miss. */
 struct cache_shard {
-    _Alignas(64) struct lock lock;
-    struct centry **buckets;         /* fixed at creation: cursors stay valid */
+    _Alignas(64) struct centry **buckets;   /* fixed at creation: cursors stay valid */
     uint32_t nbuckets;               /* power of two */
+    _Alignas(64) struct lock lock;   /* the fields below are read and written under it */
     uint32_t count;
     struct centry *lru_head, *lru_tail;       /* least recently seen first */
     struct centry *closed_head, *closed_tail; /* flows only: closed TCP flows, oldest first */

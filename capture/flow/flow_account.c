@@ -405,6 +405,7 @@ void hosts_prefetch(struct worker *w, const struct decoded_pkt *p, const struct 
         hash[i] = host_key_hash(p->ip_version, i ? p->dst : p->src);
         const struct cache_shard *s = cache_shard_for(w->cache->hosts, hash[i]);
         __builtin_prefetch(&s->buckets[cache_bucket_of(s, hash[i])]);
+        __builtin_prefetch(&s->lock, 1);   /* and the lock, for writing: it is taken next */
     }
 }
 

@@ -266,6 +266,7 @@ void worker_prefetch_actions(struct worker *w, const struct app_actions *acts, u
         uint64_t h = name_hash((enum name_kind)k, acts->a[i].name, len);
         const struct cache_shard *s = cache_shard_for(w->cache->names, h);
         __builtin_prefetch(&s->buckets[cache_bucket_of(s, h)]);
+        __builtin_prefetch(&s->lock, 1);   /* and the lock, for writing: it is taken next */
         hashes[i] = h;
     }
 }
