@@ -70,15 +70,8 @@ struct fanout {
                                         the reader's thread only */
 };
 
-/* The lane hash (fanout.h): flow_addr_lane_hash (capture/cache/flow_key.h).
- * Its cBPF twin in fanout_lane_prog computes the same value from the same
- * words: the addresses as 32-bit big-endian words XORed together, then one
- * multiply and a fold. */
-uint32_t fanout_lane_hash(const struct decoded_pkt *p)
-{
-    return flow_addr_lane_hash(p->src, p->dst, p->ip_version == 6 ? 4 : 1);
-}
-
+/* fanout_lane_prog's program computes the lane hash (fanout_lane.c) from the same words: the
+ * addresses as 32-bit big-endian words XORed together, then one multiply and a fold. */
 int fanout_lane_prog(struct sock_filter *prog, int max)
 {
     enum { NET = SKF_NET_OFF, LOOP = 3 * 7, MIX = 5 };   /* LOOP: IPv6 words 1..7; MIX: up to ret a */
@@ -345,30 +338,6 @@ static int ring_wait(struct ring *r, size_t tail, size_t need, _Atomic int *stop
         nap(FULL_SLEEP_NS);
     }
     return 0;
-}
-
-int fanout_lane_of(const struct decoded_pkt *p, int n)
-{
-    return n <= 1 ? 0 : (int)(fanout_lane_hash(p) % (uint32_t)n);
-}
-
-/* fanout_frame_lane for a frame decode_addrs cannot answer. */
-static __attribute__((noinline)) int frame_lane_decoded(int dlt, const uint8_t *data, uint32_t caplen, int n,
-                                                        struct decoded_pkt *p, int *rc)
-{
-    *rc = decode_packet(dlt, data, caplen, p, NULL);
-    return *rc == DEC_OK ? fanout_lane_of(p, n) : 0;
-}
-
-int fanout_frame_lane(int dlt, const uint8_t *data, uint32_t caplen, int n, struct decoded_pkt *p, int *rc)
-{
-    struct decode_addrs a;
-    if (n <= 1)
-        return 0;
-    int got = decode_addrs(dlt, data, caplen, &a);
-    if (got == DECODE_ADDRS_IP)
-        return (int)(flow_addr_lane_hash(a.src, a.dst, a.ip_version == 6 ? 4 : 1) % (uint32_t)n);
-    return got == DECODE_ADDRS_NONE ? 0 : frame_lane_decoded(dlt, data, caplen, n, p, rc);
 }
 
 static int lane_of(const struct fanout *f, int dlt, const uint8_t *data, uint32_t caplen)
