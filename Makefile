@@ -111,8 +111,8 @@ l7-prove:
 	@$(MAKE) --no-print-directory BUILD=build/prove SANITIZER= CFLAGS='-O2 -g -DL7_PROVE' build/prove/flowcached
 	@$(PY) tools/l7_prove.py build/prove/flowcached --gen 3000 $(PROVE_CAPTURES)
 
-# make bench's own C programs, built as tools/bench.py builds them (plus -Werror), so a change they
-# build in (the floor includes capture/flow/l7_quick.c) cannot break make bench unseen.
+# make bench's own C programs (tools/bench.py builds them through this target), with -Werror, so a
+# change they build in (the floor includes capture/flow/l7_quick.c) cannot break make bench unseen.
 BENCH_TOOLS := $(BUILD)/bench-tools/bench_pcap_loop $(BUILD)/bench-tools/bench_genflows $(BUILD)/bench-tools/bench_ndpi_floor \
                $(BUILD)/bench-tools/bench_event_floor
 bench-tools: $(BENCH_TOOLS)

@@ -322,25 +322,16 @@ def redis_pipe(port, payload_path):
 # ---------- inputs ----------
 
 def build_helpers():
+    """make bench's C programs, built by the Makefile's bench-tools target (with -Werror, as make check
+    builds them) into the plain build's bench-tools/; returns {name: path}."""
     os.makedirs(OUT, exist_ok=True)
     os.makedirs(DATA, exist_ok=True)
-    bins = {}
-    # the nDPI floor links the allocator flowcached's default build links (jemalloc)
-    for name, libs in (("bench_pcap_loop", ["-lpcap"]), ("bench_genflows", []),
-                       ("bench_event_floor", ["-lpcap", "-pthread"]),
-                       ("bench_ndpi_floor", ["-I/usr/include/ndpi", "-lpcap", "-lndpi", "-ljemalloc"])):
-        src = os.path.join(ROOT, "tools", name + ".c")
-        exe = os.path.join(OUT, name)
-        # the floor builds in flowcached's first-packet shortcut (capture/flow/l7_quick.c)
-        deps = [src] + ([os.path.join(ROOT, "capture", "flow", f) for f in ("l7_quick.c", "l7_quick.h")]
-                        + [os.path.join(ROOT, "capture", "cache", "names.h")]
-                        if name == "bench_ndpi_floor" else [])
-        if not os.path.exists(exe) or os.path.getmtime(exe) < max(os.path.getmtime(d) for d in deps):
-            cmd = ["cc", "-O2", "-Wall", "-Wextra", "-I", ROOT, "-o", exe, src] + libs
-            record(cmd)
-            subprocess.run(cmd, check=True)
-        bins[name] = exe
-    return bins
+    cmd = ["make", "-s", "--no-print-directory", "SANITIZER=", "MALLOC=jemalloc", "bench-tools"]
+    record(cmd)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    tools = os.path.join(ROOT, "build", "plain", "bench-tools")
+    return {name: os.path.join(tools, name) for name in ("bench_pcap_loop", "bench_genflows", "bench_event_floor",
+                                                         "bench_ndpi_floor")}
 
 
 def gen_traffic(name, sessions, hosts, names, duration=60.0):

@@ -9,7 +9,7 @@
  * Of a client's commands it knows two, found by name in what it reads: SUBSCRIBE (the confirmation,
  * then messages) and PING (+PONG). No flow table, no DPI, no event text beyond the line: what is left
  * is the machine's part of the path, two thread wake-ups and a socket. Stops at SIGTERM.
- * Built by tools/bench.py into build/bench/ (and by `make bench-tools`). */
+ * Built by `make bench-tools` (tools/bench.py runs it) into build/plain/bench-tools/. */
 #define _GNU_SOURCE                  /* strcasestr */
 #include <arpa/inet.h>
 #include <errno.h>

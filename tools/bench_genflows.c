@@ -7,7 +7,7 @@
  * TCP flows (TCP_PERCENT of them, default 20): SYN, SYN+ACK, ACK, HTTP GET, HTTP 200 to
  * 198.51.100.<1..200>:80, no FIN, so the flow stays open and idle (nDPI: HTTP, final).
  * All packets fall within ~NFLOWS*5 us of packet time, so no timeout of any tool runs.
- * Prints "flows packets bytes". Built by tools/bench.py into build/bench/. */
+ * Prints "flows packets bytes". Built by `make bench-tools` (tools/bench.py runs it). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

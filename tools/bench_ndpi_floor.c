@@ -14,7 +14,7 @@
  * ndpi_seconds: with --time-ndpi, the part of it spent inside nDPI's calls, timed around
  * each, which adds two clock reads a call to the loop; else 0), then one line
  * "NAME flows" for each protocol nDPI named.
- * Built by tools/bench.py into build/bench/ (not by the Makefile), with -I at the source root. */
+ * Built by `make bench-tools` (tools/bench.py runs it), with -I at the source root. */
 #include <ndpi_api.h>
 #include <pcap/pcap.h>
 #include <stdint.h>

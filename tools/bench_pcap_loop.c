@@ -2,7 +2,7 @@
  * Opens each file with pcap_open_offline, calls pcap_next_ex until the end and counts
  * packets and captured bytes (touching the first byte of each packet so the read is real).
  * Prints "packets bytes seconds" (seconds of the read loop only, CLOCK_MONOTONIC).
- * Built by tools/bench.py into build/bench/ (not by the Makefile). */
+ * Built by `make bench-tools` (tools/bench.py runs it). */
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <time.h>
