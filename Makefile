@@ -114,7 +114,7 @@ l7-prove:
 # make bench's own C programs (tools/bench.py builds them through this target), with -Werror, so a
 # change they build in (the floor includes capture/flow/l7_quick.c) cannot break make bench unseen.
 BENCH_TOOLS := $(BUILD)/bench-tools/bench_pcap_loop $(BUILD)/bench-tools/bench_genflows $(BUILD)/bench-tools/bench_ndpi_floor \
-               $(BUILD)/bench-tools/bench_event_floor
+               $(BUILD)/bench-tools/bench_event_floor $(BUILD)/bench-tools/bench_lane_split
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench-tools/bench_pcap_loop: tools/bench_pcap_loop.c
 	@mkdir -p $(dir $@)
@@ -128,6 +128,12 @@ $(BUILD)/bench-tools/bench_ndpi_floor: tools/bench_ndpi_floor.c capture/flow/l7_
 $(BUILD)/bench-tools/bench_event_floor: tools/bench_event_floor.c
 	@mkdir -p $(dir $@)
 	cc -O2 -Wall -Wextra -Werror -I . -o $@ $< -lpcap -pthread
+# the lane splitter builds in flowcached's own lane of a frame (and the decoder it reads frames with)
+LANE_SPLIT_SRCS := capture/source/fanout_lane.c $(wildcard capture/decode/*.c)
+$(BUILD)/bench-tools/bench_lane_split: tools/bench_lane_split.c $(LANE_SPLIT_SRCS) capture/source/fanout_lane.h \
+                                       $(wildcard capture/decode/*.h) capture/cache/flow_key.h
+	@mkdir -p $(dir $@)
+	cc -O2 -Wall -Wextra -Werror -I . -o $@ $< $(LANE_SPLIT_SRCS) -lpcap
 
 # What needs no root and no test daemon: the build, unit tests, fuzz-seed replay, the layout, the
 # nDPI shortcuts' proof, make bench's programs.

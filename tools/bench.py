@@ -331,7 +331,21 @@ def build_helpers():
     subprocess.run(cmd, cwd=ROOT, check=True)
     tools = os.path.join(ROOT, "build", "plain", "bench-tools")
     return {name: os.path.join(tools, name) for name in ("bench_pcap_loop", "bench_genflows", "bench_event_floor",
-                                                         "bench_ndpi_floor")}
+                                                         "bench_ndpi_floor", "bench_lane_split")}
+
+
+def lane_halves(splitter, big):
+    """The item-1 file split by lane for 2 capture threads (tools/bench_lane_split.c: the lane each packet
+    gets with --capture-threads 2); split again when the file or the splitter is newer. Returns the two
+    paths."""
+    prefix = os.path.join(DATA, os.path.splitext(os.path.basename(big))[0] + ".lane")
+    parts = ["%s.%d.pcap" % (prefix, i) for i in range(2)]
+    newest = max(os.path.getmtime(big), os.path.getmtime(splitter))
+    if not all(os.path.exists(x) and os.path.getmtime(x) >= newest for x in parts):
+        cmd = [splitter, big, "2", prefix]
+        record(cmd)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return parts
 
 
 def gen_traffic(name, sessions, hosts, names, duration=60.0):
@@ -844,12 +858,14 @@ def threads_same(fc, small):
         str(len(diff)), "%d keys" % len(a), "-", "0", "yes" if not diff else "NO")
 
 
-def run_pair(cmd, logname):
-    """Runs two copies of cmd at once; returns (wall of the later one, CPU s of both)."""
+def run_pair(cmd, logname, cmd2=None):
+    """Runs cmd and cmd2 (another copy of cmd when None) at once; returns (wall of the later one, CPU s
+    of both)."""
     out = [None, None]
+    cmds = [cmd, cmd2 or cmd]
 
     def one(i):
-        out[i] = run_timed(cmd, "%s.%d" % (logname, i))
+        out[i] = run_timed(cmds[i], "%s.%d" % (logname, i))
     ts = [threading.Thread(target=one, args=(i,)) for i in range(2)]
     for t in ts:
         t.start()
@@ -861,18 +877,21 @@ def run_pair(cmd, logname):
     return max(r["wall"] for r in out), sum(r["cpu"] for r in out)
 
 
-def machine_scaling_rounds(fc, big, rounds, least, budget_s, passes=1):
-    """Goal 2's two rows, measured in alternating rounds: each round runs one worker, two workers
-    (--capture-threads 2) and two independent one-worker processes at once (the machine's own two-core
-    scaling, the ceiling for goal 2 here) back to back, the order rotating from round to round, each run
-    reading the item-1 file `passes` times. Ratios are taken within a round, so a change of load on the
+def machine_scaling_rounds(fc, big, rounds, least, budget_s, passes=1, halves=None):
+    """Goal 2's rows, measured in alternating rounds: each round runs one worker, two workers
+    (--capture-threads 2), two independent one-worker processes at once (the machine's own two-core
+    scaling, the ceiling for goal 2 here) and, with halves (the file's two lanes, lane_halves), one
+    one-worker process per lane at once (the same split of the work as two workers, sharing nothing)
+    back to back, the order rotating from round to round, each run reading its file `passes` times. Ratios are taken within a round, so a change of load on the
     shared machine between rounds moves both sides of a ratio alike; the rows give their medians. After
     `least` rounds, no round starts that would likely end past budget_s (by the rounds' mean so far): a
     loaded machine gets fewer rounds rather than a much longer item, and the row says how many. A
     program that scales perfectly finishes twice the packets in half the wall time (two workers) or in
     the same wall time (two processes) at the same CPU per packet."""
-    base = [fc] + ["--pcap", big] * passes + ["--pcap-end", "exit", "--port", "0"]
-    kinds = ("1", "2", "pair")
+    def cmd(path):
+        return [fc] + ["--pcap", path] * passes + ["--pcap-end", "exit", "--port", "0"]
+    base = cmd(big)
+    kinds = ("1", "2", "pair") + (("lanes",) if halves else ())
     per = []                                   # one dict a round: kind -> (wall s, CPU s)
 
     def checked(cmd, logname):
@@ -886,13 +905,15 @@ def machine_scaling_rounds(fc, big, rounds, least, budget_s, passes=1):
         if i >= least and spent + spent / i > budget_s:
             break
         got = {}
-        for k in kinds[i % 3:] + kinds[:i % 3]:
+        for k in kinds[i % len(kinds):] + kinds[:i % len(kinds)]:
             if k == "1":
                 got[k] = checked(base, "fc-round1.log")
             elif k == "2":
                 got[k] = checked(base + ["--capture-threads", "2"], "fc-round2.log")
-            else:
+            elif k == "pair":
                 got[k] = run_pair(base, "fc-pair.log")
+            else:
+                got[k] = run_pair(cmd(halves[0]), "fc-lanes.log", cmd(halves[1]))
         per.append(got)
     wall1 = statistics.median(g["1"][0] for g in per)
     speeds = [g["1"][0] / g["2"][0] for g in per]             # same packets: CPU ratio = CPU per packet
@@ -909,19 +930,30 @@ def machine_scaling_rounds(fc, big, rounds, least, budget_s, passes=1):
     row("3", "machine reference: 2 one-worker processes at once vs 1 alone, same rounds (wall s; throughput | "
         "CPU per packet)", "%s; %.2fx | %.2fx" % (fmt(statistics.median(g["pair"][0] for g in per)), m_speed, m_cpu),
         "1 process %s s wall" % fmt(wall1), "%.2fx | %.2fx" % (m_speed, m_cpu), "(ceiling for the row above)", "-")
+    l_speeds = [g["1"][0] / g["lanes"][0] for g in per] if halves else []   # the same packets, split
+    l_cpus = [g["lanes"][1] / g["1"][1] for g in per] if halves else []
+    if halves:
+        l_speed, l_cpu = statistics.median(l_speeds), statistics.median(l_cpus)
+        row("3", "share-nothing reference: the file split by lane (tools/bench_lane_split.c), one one-worker process "
+            "per lane at once vs 1 worker on the whole, same rounds (wall s; speedup | CPU per packet)",
+            "%s; %.2fx | %.2fx" % (fmt(statistics.median(g["lanes"][0] for g in per)), l_speed, l_cpu),
+            "1 worker %s s wall" % fmt(wall1), "%.2fx | %.2fx" % (l_speed, l_cpu),
+            "(2 workers' split, nothing shared)", "-")
 
     def seq(v):
         return " ".join("%.2f" % x for x in v)
     cut = "" if len(per) == rounds else " (of %d: the next would likely have ended past %d s)" % (rounds, budget_s)
-    note("Goal 2's rows (item 3: --capture-threads 2 vs 1, machine reference) come from %d round%s%s, %.0f s; each "
-         "round runs 1 worker, 2 workers and two one-worker processes at once back to back (order rotating), each "
-         "run reading the item-1 file %d time(s), and the rows give the medians of the per-round "
-         "ratios. Per round: speedup %s; CPU per packet %s; machine reference throughput %s, CPU per packet %s; "
-         "1-worker wall s %s." % (len(per), "" if len(per) == 1 else "s", cut, time.perf_counter() - t0, passes,
-                                  seq(speeds), seq(cpus), seq(m_speeds), seq(m_cpus), seq(g["1"][0] for g in per)))
+    lanes = ("; share-nothing speedup %s, CPU per packet %s" % (seq(l_speeds), seq(l_cpus))) if halves else ""
+    note("Goal 2's rows (item 3: --capture-threads 2 vs 1, machine reference%s) come from %d round%s%s, %.0f s; "
+         "each round runs 1 worker, 2 workers, two one-worker processes at once%s back to back (order rotating), "
+         "each run reading its file %d time(s), and the rows give the medians of the per-round ratios. Per round: "
+         "speedup %s; CPU per packet %s; machine reference throughput %s, CPU per packet %s%s; 1-worker wall s %s."
+         % (", share-nothing reference" if halves else "", len(per), "" if len(per) == 1 else "s", cut,
+            time.perf_counter() - t0, " and one one-worker process per lane half at once" if halves else "",
+            passes, seq(speeds), seq(cpus), seq(m_speeds), seq(m_cpus), lanes, seq(g["1"][0] for g in per)))
 
 
-def item3(fc, big, reps, small, quick):
+def item3(fc, bins, big, reps, small, quick):
     r1 = median_run([fc, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-scale1.log", reps)
     r2 = median_run([fc, "--pcap", big, "--pcap", big, "--pcap-end", "exit", "--port", "0"], "fc-scale2.log", reps)
     row("3", "2 copies of the item-1 file vs 1 (--pcap twice: one source, one thread) CPU s; wall s",
@@ -932,14 +964,18 @@ def item3(fc, big, reps, small, quick):
     # packet times go back at the second copy, so nothing expires there and the cache holds both copies'
     # flows: the row above). Up to 7 rounds, at least 5, none begun that would likely end past 45 s of
     # rounds: a loaded machine gets fewer rounds, not a much longer item; 1 round with --quick
-    machine_scaling_rounds(fc, big, 1 if quick else 7, 1 if quick else 5, 45)
+    # The share-nothing reference splits the file by lane once (kept in build/bench/data/)
+    machine_scaling_rounds(fc, big, 1 if quick else 7, 1 if quick else 5, 45,
+                           halves=lane_halves(bins["bench_lane_split"], big))
     note("Scaling: all --pcap files form one source; with --capture-threads N the N workers read a classic "
          "pcap file once between them, in batches of records whose reader also finds each frame's lane (the "
          "innermost address pair's hash), and each worker handles its own lane's frames of every batch "
          "(capture/source/file_walk.c: no reader thread, no copy; pcapng, pipes and paced replay keep a "
          "reader feeding lock-free rings, capture/source/fanout.c); each --interface is its own source. On "
          "this 2-core machine the two workers share two cores with the other sessions' load, so the speedup "
-         "is bounded by it; workers share only short shard locks, which is what lets the design use 16+ cores.")
+         "is bounded by it. The share-nothing row gives the same two lanes to two processes, each with a cache "
+         "of its own: what two workers would do if they shared no memory. The gap between it and the "
+         "2-worker row is the cost of the one cache they share (hosts, names, the file's buffers, pools).")
     threads_same(fc, small)
 
 
@@ -1680,7 +1716,7 @@ def main():
     top = None
     steps = [("1", lambda: item1(fc, bins, big, reps, small, small_truth)),
              ("2", lambda: item2_4b(fc, bins, nflows, True, bool(only & {"4", "4b"}))),
-             ("3", lambda: item3(fc, big, reps, small, q)),
+             ("3", lambda: item3(fc, bins, big, reps, small, q)),
              ("4", lambda: item4a(fc, mid, q)),
              ("4a", lambda: item4a(fc, mid, q)),
              ("4b", lambda: item2_4b(fc, bins, nflows, False, True)),
