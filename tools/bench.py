@@ -342,9 +342,11 @@ def lane_halves(splitter, big):
     parts = ["%s.%d.pcap" % (prefix, i) for i in range(2)]
     newest = max(os.path.getmtime(big), os.path.getmtime(splitter))
     if not all(os.path.exists(x) and os.path.getmtime(x) >= newest for x in parts):
-        cmd = [splitter, big, "2", prefix]
+        cmd = [splitter, big, "2", prefix + ".tmp"]      # renamed once whole: a cut split is not kept
         record(cmd)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        for i, x in enumerate(parts):
+            os.replace("%s.tmp.%d.pcap" % (prefix, i), x)
     return parts
 
 
@@ -882,12 +884,13 @@ def machine_scaling_rounds(fc, big, rounds, least, budget_s, passes=1, halves=No
     (--capture-threads 2), two independent one-worker processes at once (the machine's own two-core
     scaling, the ceiling for goal 2 here) and, with halves (the file's two lanes, lane_halves), one
     one-worker process per lane at once (the same split of the work as two workers, sharing nothing)
-    back to back, the order rotating from round to round, each run reading its file `passes` times. Ratios are taken within a round, so a change of load on the
-    shared machine between rounds moves both sides of a ratio alike; the rows give their medians. After
-    `least` rounds, no round starts that would likely end past budget_s (by the rounds' mean so far): a
-    loaded machine gets fewer rounds rather than a much longer item, and the row says how many. A
-    program that scales perfectly finishes twice the packets in half the wall time (two workers) or in
-    the same wall time (two processes) at the same CPU per packet."""
+    back to back, the order rotating from round to round, each run reading its file `passes` times.
+    Ratios are taken within a round, so a change of load on the shared machine between rounds moves
+    both sides of a ratio alike; the rows give their medians. After `least` rounds, no round starts
+    that would likely end past budget_s (by the rounds' mean so far): a loaded machine gets fewer
+    rounds rather than a much longer item, and the row says how many. A program that scales perfectly
+    finishes twice the packets in half the wall time (two workers, or one process per lane) or in the
+    same wall time (two processes on the whole file) at the same CPU per packet."""
     def cmd(path):
         return [fc] + ["--pcap", path] * passes + ["--pcap-end", "exit", "--port", "0"]
     base = cmd(big)
