@@ -879,11 +879,11 @@ def run_pair(cmd, logname, cmd2=None):
     return max(r["wall"] for r in out), sum(r["cpu"] for r in out)
 
 
-def machine_scaling_rounds(fc, big, rounds, least, budget_s, passes=1, halves=None):
+def machine_scaling_rounds(fc, big, halves, rounds, least, budget_s, passes=1):
     """Goal 2's rows, measured in alternating rounds: each round runs one worker, two workers
     (--capture-threads 2), two independent one-worker processes at once (the machine's own two-core
-    scaling, the ceiling for goal 2 here) and, with halves (the file's two lanes, lane_halves), one
-    one-worker process per lane at once (the same split of the work as two workers, sharing nothing)
+    scaling, the ceiling for goal 2 here) and one one-worker process per lane at once (halves: the
+    file's two lanes, from lane_halves; the same split of the work as two workers, sharing nothing)
     back to back, the order rotating from round to round, each run reading its file `passes` times.
     Ratios are taken within a round, so a change of load on the shared machine between rounds moves
     both sides of a ratio alike; the rows give their medians. After `least` rounds, no round starts
@@ -891,10 +891,10 @@ def machine_scaling_rounds(fc, big, rounds, least, budget_s, passes=1, halves=No
     rounds rather than a much longer item, and the row says how many. A program that scales perfectly
     finishes twice the packets in half the wall time (two workers, or one process per lane) or in the
     same wall time (two processes on the whole file) at the same CPU per packet."""
-    def cmd(path):
+    def run_args(path):
         return [fc] + ["--pcap", path] * passes + ["--pcap-end", "exit", "--port", "0"]
-    base = cmd(big)
-    kinds = ("1", "2", "pair") + (("lanes",) if halves else ())
+    base = run_args(big)
+    kinds = ("1", "2", "pair", "lanes")
     per = []                                   # one dict a round: kind -> (wall s, CPU s)
 
     def checked(cmd, logname):
@@ -916,7 +916,7 @@ def machine_scaling_rounds(fc, big, rounds, least, budget_s, passes=1, halves=No
             elif k == "pair":
                 got[k] = run_pair(base, "fc-pair.log")
             else:
-                got[k] = run_pair(cmd(halves[0]), "fc-lanes.log", cmd(halves[1]))
+                got[k] = run_pair(run_args(halves[0]), "fc-lanes.log", run_args(halves[1]))
         per.append(got)
     wall1 = statistics.median(g["1"][0] for g in per)
     speeds = [g["1"][0] / g["2"][0] for g in per]             # same packets: CPU ratio = CPU per packet
@@ -933,27 +933,26 @@ def machine_scaling_rounds(fc, big, rounds, least, budget_s, passes=1, halves=No
     row("3", "machine reference: 2 one-worker processes at once vs 1 alone, same rounds (wall s; throughput | "
         "CPU per packet)", "%s; %.2fx | %.2fx" % (fmt(statistics.median(g["pair"][0] for g in per)), m_speed, m_cpu),
         "1 process %s s wall" % fmt(wall1), "%.2fx | %.2fx" % (m_speed, m_cpu), "(ceiling for the row above)", "-")
-    l_speeds = [g["1"][0] / g["lanes"][0] for g in per] if halves else []   # the same packets, split
-    l_cpus = [g["lanes"][1] / g["1"][1] for g in per] if halves else []
-    if halves:
-        l_speed, l_cpu = statistics.median(l_speeds), statistics.median(l_cpus)
-        row("3", "share-nothing reference: the file split by lane (tools/bench_lane_split.c), one one-worker process "
-            "per lane at once vs 1 worker on the whole, same rounds (wall s; speedup | CPU per packet)",
-            "%s; %.2fx | %.2fx" % (fmt(statistics.median(g["lanes"][0] for g in per)), l_speed, l_cpu),
-            "1 worker %s s wall" % fmt(wall1), "%.2fx | %.2fx" % (l_speed, l_cpu),
-            "(2 workers' split, nothing shared)", "-")
+    l_speeds = [g["1"][0] / g["lanes"][0] for g in per]       # the same packets, split
+    l_cpus = [g["lanes"][1] / g["1"][1] for g in per]
+    l_speed, l_cpu = statistics.median(l_speeds), statistics.median(l_cpus)
+    row("3", "share-nothing reference: the file split by lane (tools/bench_lane_split.c), one one-worker process "
+        "per lane at once vs 1 worker on the whole, same rounds (wall s; speedup | CPU per packet)",
+        "%s; %.2fx | %.2fx" % (fmt(statistics.median(g["lanes"][0] for g in per)), l_speed, l_cpu),
+        "1 worker %s s wall" % fmt(wall1), "%.2fx | %.2fx" % (l_speed, l_cpu),
+        "(2 workers' split, nothing shared)", "-")
 
     def seq(v):
         return " ".join("%.2f" % x for x in v)
     cut = "" if len(per) == rounds else " (of %d: the next would likely have ended past %d s)" % (rounds, budget_s)
-    lanes = ("; share-nothing speedup %s, CPU per packet %s" % (seq(l_speeds), seq(l_cpus))) if halves else ""
-    note("Goal 2's rows (item 3: --capture-threads 2 vs 1, machine reference%s) come from %d round%s%s, %.0f s; "
-         "each round runs 1 worker, 2 workers, two one-worker processes at once%s back to back (order rotating), "
-         "each run reading its file %d time(s), and the rows give the medians of the per-round ratios. Per round: "
-         "speedup %s; CPU per packet %s; machine reference throughput %s, CPU per packet %s%s; 1-worker wall s %s."
-         % (", share-nothing reference" if halves else "", len(per), "" if len(per) == 1 else "s", cut,
-            time.perf_counter() - t0, " and one one-worker process per lane half at once" if halves else "",
-            passes, seq(speeds), seq(cpus), seq(m_speeds), seq(m_cpus), lanes, seq(g["1"][0] for g in per)))
+    note("Goal 2's rows (item 3: --capture-threads 2 vs 1, machine reference, share-nothing reference) come from "
+         "%d round%s%s, %.0f s; each round runs 1 worker, 2 workers, two one-worker processes at once and one "
+         "one-worker process per lane half at once back to back (order rotating), each run reading its file %d "
+         "time(s), and the rows give the medians of the per-round ratios. Per round: speedup %s; CPU per packet "
+         "%s; machine reference throughput %s, CPU per packet %s; share-nothing speedup %s, CPU per packet %s; "
+         "1-worker wall s %s." % (len(per), "" if len(per) == 1 else "s", cut, time.perf_counter() - t0, passes,
+                                  seq(speeds), seq(cpus), seq(m_speeds), seq(m_cpus), seq(l_speeds), seq(l_cpus),
+                                  seq(g["1"][0] for g in per)))
 
 
 def item3(fc, bins, big, reps, small, quick):
@@ -968,8 +967,8 @@ def item3(fc, bins, big, reps, small, quick):
     # flows: the row above). Up to 7 rounds, at least 5, none begun that would likely end past 45 s of
     # rounds: a loaded machine gets fewer rounds, not a much longer item; 1 round with --quick
     # The share-nothing reference splits the file by lane once (kept in build/bench/data/)
-    machine_scaling_rounds(fc, big, 1 if quick else 7, 1 if quick else 5, 45,
-                           halves=lane_halves(bins["bench_lane_split"], big))
+    machine_scaling_rounds(fc, big, lane_halves(bins["bench_lane_split"], big), 1 if quick else 7,
+                           1 if quick else 5, 45)
     note("Scaling: all --pcap files form one source; with --capture-threads N the N workers read a classic "
          "pcap file once between them, in batches of records whose reader also finds each frame's lane (the "
          "innermost address pair's hash), and each worker handles its own lane's frames of every batch "
