@@ -3,8 +3,9 @@
  * --capture-threads N gives it (fanout_frame_lane, capture/source/fanout_lane.c, built in), so
  * one one-worker process per part handles exactly the packets, flows and hosts that worker would.
  * Prints the packet count of each part. Exits 1 (message on stderr) on a file it cannot read or
- * write; a broken record ends the input there, as libpcap does. Built by `make bench-tools`
- * (tools/bench.py runs it). */
+ * write, and on a broken record: the parts then hold only the packets before it, which would make
+ * a smaller reference than the file it stands for. Built by `make bench-tools` (tools/bench.py
+ * runs it). */
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,18 +47,22 @@ int main(int argc, char **argv)
         pcap_dump((u_char *)out[lane], h, d);
         count[lane]++;
     }
-    if (rc == PCAP_ERROR)
-        fprintf(stderr, "bench_lane_split: %s: %s (the packets before it were split)\n", argv[1], pcap_geterr(in));
     int bad = 0;
-    for (int i = 0; i < n; i++) {
-        if (pcap_dump_flush(out[i]) != 0)
-            bad = 1;
-        pcap_dump_close(out[i]);
-        printf("%s%llu", i ? " " : "", count[i]);
+    if (rc == PCAP_ERROR) {
+        fprintf(stderr, "bench_lane_split: %s: %s (only the packets before it were split)\n", argv[1],
+                pcap_geterr(in));
+        bad = 1;
     }
+    for (int i = 0; i < n; i++)
+        printf("%s%llu", i ? " " : "", count[i]);
     printf("\n");
     pcap_close(in);
-    if (bad)
-        fprintf(stderr, "bench_lane_split: writing %s.*.pcap failed\n", argv[3]);
+    for (int i = 0; i < n; i++) {
+        if (pcap_dump_flush(out[i]) != 0) {
+            fprintf(stderr, "bench_lane_split: writing %s.%d.pcap failed\n", argv[3], i);
+            bad = 1;
+        }
+        pcap_dump_close(out[i]);
+    }
     return bad;
 }
