@@ -41,9 +41,7 @@ int main(int argc, char **argv)
     struct pcap_pkthdr *h;
     const u_char *d;
     while ((rc = pcap_next_ex(in, &h, &d)) == 1) {
-        struct decoded_pkt p;
-        int drc;
-        int lane = fanout_frame_lane(dlt, d, h->caplen, n, &p, &drc);
+        int lane = fanout_frame_lane(dlt, d, h->caplen, n);
         pcap_dump((u_char *)out[lane], h, d);
         count[lane]++;
     }

@@ -342,9 +342,7 @@ static int ring_wait(struct ring *r, size_t tail, size_t need, _Atomic int *stop
 
 static int lane_of(const struct fanout *f, int dlt, const uint8_t *data, uint32_t caplen)
 {
-    struct decoded_pkt p;
-    int rc;
-    return fanout_frame_lane(dlt, data, caplen, f->n, &p, &rc);
+    return fanout_frame_lane(dlt, data, caplen, f->n);
 }
 
 /* Queues one record on r: a copy of the frame, or (ref) its address alone.

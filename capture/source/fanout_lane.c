@@ -15,14 +15,13 @@ int fanout_lane_of(const struct decoded_pkt *p, int n)
 }
 
 /* fanout_frame_lane for a frame decode_addrs cannot answer. */
-static __attribute__((noinline)) int frame_lane_decoded(int dlt, const uint8_t *data, uint32_t caplen, int n,
-                                                        struct decoded_pkt *p, int *rc)
+static __attribute__((noinline)) int frame_lane_decoded(int dlt, const uint8_t *data, uint32_t caplen, int n)
 {
-    *rc = decode_packet(dlt, data, caplen, p, NULL);
-    return *rc == DEC_OK ? fanout_lane_of(p, n) : 0;
+    struct decoded_pkt p;
+    return decode_packet(dlt, data, caplen, &p, NULL) == DEC_OK ? fanout_lane_of(&p, n) : 0;
 }
 
-int fanout_frame_lane(int dlt, const uint8_t *data, uint32_t caplen, int n, struct decoded_pkt *p, int *rc)
+int fanout_frame_lane(int dlt, const uint8_t *data, uint32_t caplen, int n)
 {
     struct decode_addrs a;
     if (n <= 1)
@@ -30,5 +29,5 @@ int fanout_frame_lane(int dlt, const uint8_t *data, uint32_t caplen, int n, stru
     int got = decode_addrs(dlt, data, caplen, &a);
     if (got == DECODE_ADDRS_IP)
         return (int)(flow_addr_lane_hash(a.src, a.dst, a.ip_version == 6 ? 4 : 1) % (uint32_t)n);
-    return got == DECODE_ADDRS_NONE ? 0 : frame_lane_decoded(dlt, data, caplen, n, p, rc);
+    return got == DECODE_ADDRS_NONE ? 0 : frame_lane_decoded(dlt, data, caplen, n);
 }

@@ -14,9 +14,8 @@ int fanout_lane_of(const struct decoded_pkt *p, int n);
 
 /* The lane of a frame among n: fanout_lane_of of its decode_packet result, 0
  * when that is not DEC_OK. A plain frame's headers alone are read
- * (decode_addrs), *p and *rc are left alone; any other frame is decoded
- * whole into *p (decode_packet, no stats) and *rc is its result. Any
- * thread. */
-int fanout_frame_lane(int dlt, const uint8_t *data, uint32_t caplen, int n, struct decoded_pkt *p, int *rc);
+ * (decode_addrs); any other frame is decoded whole (decode_packet, no
+ * stats). Any thread. */
+int fanout_frame_lane(int dlt, const uint8_t *data, uint32_t caplen, int n);
 
 #endif

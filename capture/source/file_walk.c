@@ -315,11 +315,8 @@ static void walk_read(struct walk *wk, uint64_t s, struct walk_batch *b)
 static void walk_publish(struct walk *wk, uint64_t s, struct walk_batch *b)
 {
     int dlt = wk->dlt[b->file];
-    for (int i = 0; i < b->n; i++) {
-        struct decoded_pkt p;
-        int rc;
-        b->lane[i] = (uint8_t)fanout_frame_lane(dlt, b->f[i].data, b->f[i].caplen, wk->n, &p, &rc);
-    }
+    for (int i = 0; i < b->n; i++)
+        b->lane[i] = (uint8_t)fanout_frame_lane(dlt, b->f[i].data, b->f[i].caplen, wk->n);
     atomic_store_explicit(&b->ready, s + 1, memory_order_release);
     walk_wake(wk);
 }
