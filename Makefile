@@ -114,7 +114,8 @@ l7-prove:
 # make bench's own C programs (tools/bench.py builds them through this target), with -Werror, so a
 # change they build in (the floor includes capture/flow/l7_quick.c) cannot break make bench unseen.
 BENCH_TOOLS := $(BUILD)/bench-tools/bench_pcap_loop $(BUILD)/bench-tools/bench_genflows $(BUILD)/bench-tools/bench_ndpi_floor \
-               $(BUILD)/bench-tools/bench_event_floor $(BUILD)/bench-tools/bench_lane_split
+               $(BUILD)/bench-tools/bench_event_floor $(BUILD)/bench-tools/bench_lane_split \
+               $(BUILD)/bench-tools/bench_pingpong
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench-tools/bench_pcap_loop: tools/bench_pcap_loop.c
 	@mkdir -p $(dir $@)
@@ -128,6 +129,9 @@ $(BUILD)/bench-tools/bench_ndpi_floor: tools/bench_ndpi_floor.c capture/flow/l7_
 $(BUILD)/bench-tools/bench_event_floor: tools/bench_event_floor.c
 	@mkdir -p $(dir $@)
 	cc -O2 -Wall -Wextra -Werror -I . -o $@ $< -lpcap -pthread
+$(BUILD)/bench-tools/bench_pingpong: tools/bench_pingpong.c
+	@mkdir -p $(dir $@)
+	cc -O2 -Wall -Wextra -Werror -I . -o $@ $< -pthread
 # the lane splitter builds in flowcached's own lane of a frame (and the decoder it reads frames with)
 LANE_SPLIT_SRCS := capture/source/fanout_lane.c $(wildcard capture/decode/*.c)
 $(BUILD)/bench-tools/bench_lane_split: tools/bench_lane_split.c $(LANE_SPLIT_SRCS) capture/source/fanout_lane.h \

@@ -10,19 +10,9 @@ runs alternate so a change of load hits both builds alike. Prints each build's m
 difference of medians (B against A: positive = B costs more), CPU then wall.
 """
 import argparse
-import os
 import statistics
-import subprocess
-import time
 
-
-def cpu_run(cmd):
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    t0 = time.perf_counter()
-    _, status, ru = os.wait4(p.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit("%s exited %d" % (" ".join(cmd), os.waitstatus_to_exitcode(status)))
-    return ru.ru_utime + ru.ru_stime, time.perf_counter() - t0
+from toolutil import cpu_wall
 
 
 def main():
@@ -39,7 +29,7 @@ def main():
     wall = {o.a: [], o.b: []}
     for _ in range(o.runs):
         for fc in (o.a, o.b):
-            c, w = cpu_run([fc] + args + o.extra)
+            c, w = cpu_wall([fc] + args + o.extra)
             cpu[fc].append(c)
             wall[fc].append(w)
     for what, t in (("CPU", cpu), ("wall", wall)):

@@ -331,7 +331,7 @@ def build_helpers():
     subprocess.run(cmd, cwd=ROOT, check=True)
     tools = os.path.join(ROOT, "build", "plain", "bench-tools")
     return {name: os.path.join(tools, name) for name in ("bench_pcap_loop", "bench_genflows", "bench_event_floor",
-                                                         "bench_ndpi_floor", "bench_lane_split")}
+                                                         "bench_ndpi_floor", "bench_lane_split", "bench_pingpong")}
 
 
 def lane_halves(splitter, big):
@@ -879,7 +879,18 @@ def run_pair(cmd, logname, cmd2=None):
     return max(r["wall"] for r in out), sum(r["cpu"] for r in out)
 
 
-def machine_scaling_rounds(fc, big, halves, rounds, least, budget_s, passes=1):
+NEAR_NS = 150     # a cache-line round trip under this: the two CPUs share a cache (about 60 ns here, else 400-500)
+
+
+def round_trip_ns(pingpong):
+    """The cache-line round trip between CPUs 0 and 1 now (tools/bench_pingpong.c), in ns."""
+    r = subprocess.run([pingpong], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError("bench_pingpong exited %d: %s" % (r.returncode, r.stderr[-300:]))
+    return float(r.stdout.split()[0])
+
+
+def machine_scaling_rounds(fc, big, halves, rounds, least, budget_s, pingpong, passes=1):
     """Goal 2's rows, measured in alternating rounds: each round runs one worker, two workers
     (--capture-threads 2), two independent one-worker processes at once (the machine's own two-core
     scaling, the ceiling for goal 2 here) and one one-worker process per lane at once (halves: the
@@ -890,7 +901,12 @@ def machine_scaling_rounds(fc, big, halves, rounds, least, budget_s, passes=1):
     that would likely end past budget_s (by the rounds' mean so far): a loaded machine gets fewer
     rounds rather than a much longer item, and the row says how many. A program that scales perfectly
     finishes twice the packets in half the wall time (two workers, or one process per lane) or in the
-    same wall time (two processes on the whole file) at the same CPU per packet."""
+    same wall time (two processes on the whole file) at the same CPU per packet.
+    Right before and after the 2-worker run, a round also takes the cache-line round trip between the
+    two CPUs (pingpong: tools/bench_pingpong). On a virtual machine it moves with where the host puts
+    the two CPUs, and every line both workers write crosses at that price, so the 2-worker figures are
+    also given apart for the rounds where both readings were under NEAR_NS (the CPUs shared a cache)
+    and those where both were over."""
     def run_args(path):
         return [fc] + ["--pcap", path] * passes + ["--pcap-end", "exit", "--port", "0"]
     base = run_args(big)
@@ -912,7 +928,9 @@ def machine_scaling_rounds(fc, big, halves, rounds, least, budget_s, passes=1):
             if k == "1":
                 got[k] = checked(base, "fc-round1.log")
             elif k == "2":
+                before = round_trip_ns(pingpong)
                 got[k] = checked(base + ["--capture-threads", "2"], "fc-round2.log")
+                got["rt"] = (before, round_trip_ns(pingpong))
             elif k == "pair":
                 got[k] = run_pair(base, "fc-pair.log")
             else:
@@ -944,15 +962,29 @@ def machine_scaling_rounds(fc, big, halves, rounds, least, budget_s, passes=1):
 
     def seq(v):
         return " ".join("%.2f" % x for x in v)
+    rts = [g["rt"] for g in per]
+    for name, pick in (("shared a cache (both round trips < %d ns)" % NEAR_NS, lambda a, b: max(a, b) < NEAR_NS),
+                       ("did not (both >= %d ns)" % NEAR_NS, lambda a, b: min(a, b) >= NEAR_NS)):
+        idx = [i for i, rt in enumerate(rts) if pick(*rt)]
+        if not idx:
+            row("3", "--capture-threads 2 vs 1, rounds where the two CPUs %s" % name, "no such round",
+                "-", "-", "-", "-")
+            continue
+        sp, cp = statistics.median(speeds[i] for i in idx), statistics.median(cpus[i] for i in idx)
+        row("3", "--capture-threads 2 vs 1, the %d round%s where the two CPUs %s (speedup | CPU per packet)" % (
+            len(idx), "" if len(idx) == 1 else "s", name), "%.2fx | %.2fx" % (sp, cp),
+            "round trip %.0f ns" % statistics.median(x for i in idx for x in rts[i]), "%.2fx | %.2fx" % (sp, cp),
+            ">= 1.7x | <= 1.1x", "yes" if sp >= 1.7 and cp <= 1.1 else "NO")
     cut = "" if len(per) == rounds else " (of %d: the next would likely have ended past %d s)" % (rounds, budget_s)
     note("Goal 2's rows (item 3: --capture-threads 2 vs 1, machine reference, share-nothing reference) come from "
          "%d round%s%s, %.0f s; each round runs 1 worker, 2 workers, two one-worker processes at once and one "
          "one-worker process per lane half at once back to back (order rotating), each run reading its file %d "
          "time(s), and the rows give the medians of the per-round ratios. Per round: speedup %s; CPU per packet "
          "%s; machine reference throughput %s, CPU per packet %s; share-nothing speedup %s, CPU per packet %s; "
-         "1-worker wall s %s." % (len(per), "" if len(per) == 1 else "s", cut, time.perf_counter() - t0, passes,
-                                  seq(speeds), seq(cpus), seq(m_speeds), seq(m_cpus), seq(l_speeds), seq(l_cpus),
-                                  seq(g["1"][0] for g in per)))
+         "1-worker wall s %s; cache-line round trip between the CPUs before/after the 2-worker run, ns: %s." % (
+             len(per), "" if len(per) == 1 else "s", cut, time.perf_counter() - t0, passes, seq(speeds), seq(cpus),
+             seq(m_speeds), seq(m_cpus), seq(l_speeds), seq(l_cpus), seq(g["1"][0] for g in per),
+             " ".join("%.0f/%.0f" % rt for rt in rts)))
 
 
 def item3(fc, bins, big, reps, small, quick):
@@ -968,7 +1000,7 @@ def item3(fc, bins, big, reps, small, quick):
     # rounds: a loaded machine gets fewer rounds, not a much longer item; 1 round with --quick
     # The share-nothing reference splits the file by lane once (kept in build/bench/data/)
     machine_scaling_rounds(fc, big, lane_halves(bins["bench_lane_split"], big), 1 if quick else 7,
-                           1 if quick else 5, 45)
+                           1 if quick else 5, 45, bins["bench_pingpong"])
     note("Scaling: all --pcap files form one source; with --capture-threads N the N workers read a classic "
          "pcap file once between them, in batches of records whose reader also finds each frame's lane (the "
          "innermost address pair's hash), and each worker handles its own lane's frames of every batch "
@@ -977,7 +1009,10 @@ def item3(fc, bins, big, reps, small, quick):
          "this 2-core machine the two workers share two cores with the other sessions' load, so the speedup "
          "is bounded by it. The share-nothing row gives the same two lanes to two processes, each with a cache "
          "of its own: what two workers would do if they shared no memory. The gap between it and the "
-         "2-worker row is the cost of the one cache they share (hosts, names, the file's buffers, pools).")
+         "2-worker row is the cost of the one cache they share (hosts, names, the file's buffers, pools): "
+         "cache lines both workers write, each passing between the CPUs at the round trip the rows split by "
+         "(tools/bench_pingpong.c). That price is the host's placement of this virtual machine's two CPUs, "
+         "and it changes while the machine runs.")
     threads_same(fc, small)
 
 

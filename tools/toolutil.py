@@ -37,3 +37,15 @@ def netns_run(prefix, argv, timeout, env=None):
             except OSError:
                 pass
         subprocess.run(["ip", "netns", "del", ns])
+
+
+def cpu_wall(cmd):
+    """Runs cmd (its output thrown away) and returns (user+sys CPU s from wait4, wall s); exits with a message
+    when it fails."""
+    import time
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    t0 = time.perf_counter()
+    _, status, ru = os.wait4(p.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("%s exited %d" % (" ".join(cmd), os.waitstatus_to_exitcode(status)))
+    return ru.ru_utime + ru.ru_stime, time.perf_counter() - t0
