@@ -903,7 +903,7 @@ def machine_scaling_rounds(fc, big, halves, rounds, least, budget_s, pingpong, p
     finishes twice the packets in half the wall time (two workers, or one process per lane) or in the
     same wall time (two processes on the whole file) at the same CPU per packet.
     Right before and after the 2-worker run, a round also takes the cache-line round trip between the
-    two CPUs (pingpong: tools/bench_pingpong). On a virtual machine it moves with where the host puts
+    two CPUs (pingpong: tools/bench_pingpong.c). On a virtual machine it moves with where the host puts
     the two CPUs, and every line both workers write crosses at that price, so the 2-worker figures are
     also given apart for the rounds where both readings were under NEAR_NS (the CPUs shared a cache)
     and those where both were over."""
@@ -1639,14 +1639,26 @@ def profile(fc, big):
 # ---------- report ----------
 
 def machine():
-    cpu = "?"
+    """The Machine section's lines. A virtual machine's model name may hide the generation ("AMD EPYC"), so
+    the CPU family and model numbers and whether it has AVX-512 are given too: runs of different sessions
+    have landed on different generations, and the references do not move alike across them."""
+    cpu, fam = "?", {}
     try:
         for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
+            key, _, val = line.partition(":")
+            key = key.strip()
+            if key == "model name" and cpu == "?":
+                cpu = val.strip()
+            elif key in ("cpu family", "model") and key not in fam:
+                fam[key] = val.strip()
+            elif key == "flags":
+                fam["avx512"] = "yes" if " avx512f" in val else "no"
                 break
     except OSError:
         pass
+    if fam:
+        cpu += " (family %s, model %s, AVX-512 %s)" % (fam.get("cpu family", "?"), fam.get("model", "?"),
+                                                         fam.get("avx512", "?"))
     try:
         load = open("/proc/loadavg").read().split()[:3]
     except OSError:
