@@ -44,7 +44,7 @@ import sys
 import threading
 import time
 
-from toolutil import RECV_BYTES, free_port
+from toolutil import NEAR_NS, RECV_BYTES, free_port, placement, round_trip_ns
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "build", "bench")
@@ -879,17 +879,6 @@ def run_pair(cmd, logname, cmd2=None):
     return max(r["wall"] for r in out), sum(r["cpu"] for r in out)
 
 
-NEAR_NS = 150     # a cache-line round trip under this: the two CPUs share a cache (about 60 ns here, else 400-500)
-
-
-def round_trip_ns(pingpong):
-    """The cache-line round trip between CPUs 0 and 1 now (tools/bench_pingpong.c), in ns."""
-    r = subprocess.run([pingpong], capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        raise RuntimeError("bench_pingpong exited %d: %s" % (r.returncode, r.stderr[-300:]))
-    return float(r.stdout.split()[0])
-
-
 def machine_scaling_rounds(fc, big, halves, rounds, least, budget_s, pingpong, passes=1):
     """Goal 2's rows, measured in alternating rounds: each round runs one worker, two workers
     (--capture-threads 2), two independent one-worker processes at once (the machine's own two-core
@@ -963,9 +952,9 @@ def machine_scaling_rounds(fc, big, halves, rounds, least, budget_s, pingpong, p
     def seq(v):
         return " ".join("%.2f" % x for x in v)
     rts = [g["rt"] for g in per]
-    for name, pick in (("shared a cache (both round trips < %d ns)" % NEAR_NS, lambda a, b: max(a, b) < NEAR_NS),
-                       ("did not (both >= %d ns)" % NEAR_NS, lambda a, b: min(a, b) >= NEAR_NS)):
-        idx = [i for i, rt in enumerate(rts) if pick(*rt)]
+    for name, kind in (("shared a cache (both round trips < %d ns)" % NEAR_NS, "near"),
+                       ("did not (both >= %d ns)" % NEAR_NS, "far")):
+        idx = [i for i, rt in enumerate(rts) if placement(*rt) == kind]
         if not idx:
             row("3", "--capture-threads 2 vs 1, rounds where the two CPUs %s" % name, "no such round",
                 "-", "-", "-", "-")

@@ -15,19 +15,18 @@ two CPUs", was taken with it.
 import argparse
 import os
 import statistics
-import subprocess
 import time
 
-from toolutil import cpu_wall
+from toolutil import NEAR_NS, cpu_wall, placement, round_trip_ns
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def round_trip(pingpong):
-    r = subprocess.run([pingpong], capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        raise SystemExit("%s exited %d: %s" % (pingpong, r.returncode, r.stderr.strip()))
-    return float(r.stdout.split()[0])
+    try:
+        return round_trip_ns(pingpong)
+    except (OSError, RuntimeError) as e:
+        raise SystemExit(str(e))
 
 
 def main():
@@ -36,7 +35,7 @@ def main():
     ap.add_argument("capture")
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--near-ns", type=float, default=150.0)
+    ap.add_argument("--near-ns", type=float, default=float(NEAR_NS))
     ap.add_argument("--pingpong", default=os.path.join(ROOT, "build", "plain", "bench-tools", "bench_pingpong"))
     o = ap.parse_args()
     base = [o.flowcached, "--pcap", o.capture, "--pcap-end", "exit", "--port", "0"]
@@ -46,7 +45,7 @@ def main():
         c1, w1 = cpu_wall(base)
         cn, wn = cpu_wall(base + ["--capture-threads", str(o.threads)])
         after = round_trip(o.pingpong)
-        kind = "near" if max(before, after) < o.near_ns else "far" if min(before, after) >= o.near_ns else "mixed"
+        kind = placement(before, after, o.near_ns)
         groups[kind].append((w1 / wn, cn / c1))
         print("%s round trip %4.0f/%4.0f ns (%s)  1 worker %.3f s CPU %.3f s wall  %d workers %.3f s CPU %.3f s "
               "wall  speedup %.2fx  CPU per packet %.2fx" % (time.strftime("%H:%M:%S"), before, after, kind, c1, w1,

@@ -2,6 +2,7 @@
 import os
 import socket
 import subprocess
+import time
 import uuid
 
 # Bytes the scripts ask of each recv(). Python allocates the whole size before the call: with 1 MB that
@@ -42,10 +43,30 @@ def netns_run(prefix, argv, timeout, env=None):
 def cpu_wall(cmd):
     """Runs cmd (its output thrown away) and returns (user+sys CPU s from wait4, wall s); exits with a message
     when it fails."""
-    import time
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     t0 = time.perf_counter()
     _, status, ru = os.wait4(p.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit("%s exited %d" % (" ".join(cmd), os.waitstatus_to_exitcode(status)))
     return ru.ru_utime + ru.ru_stime, time.perf_counter() - t0
+
+
+# A cache-line round trip between two CPUs under this many ns: they share a cache (about 60 ns on this
+# project's machines; 400-500 ns when the host puts them on different chiplets or sockets).
+NEAR_NS = 150
+
+
+def round_trip_ns(pingpong):
+    """The cache-line round trip between CPUs 0 and 1 now, in ns (pingpong: tools/bench_pingpong.c's binary)."""
+    r = subprocess.run([pingpong], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError("%s exited %d: %s" % (pingpong, r.returncode, r.stderr.strip()[-300:]))
+    return float(r.stdout.split()[0])
+
+
+def placement(before, after, near_ns=NEAR_NS):
+    """Where two CPUs were during a run, by the round trips taken before and after it: "near" (both under
+    near_ns: sharing a cache), "far" (both at or over) or "mixed" (the host moved them meanwhile)."""
+    if max(before, after) < near_ns:
+        return "near"
+    return "far" if min(before, after) >= near_ns else "mixed"
